@@ -1,0 +1,100 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/config"
+)
+
+// Version is set at link time by the Makefile.
+var Version = "dev"
+
+// ExitError carries a command's exit status; docker's codes (run: 125 skiff
+// failed, 126 cannot execute, 127 not found, else the process's own; other
+// commands 1) are chosen where the error is made.
+type ExitError struct {
+	Code int
+	Err  error // nil when the status is the container's own and nothing is printed
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Globals are the settings every verb gets from the global flags and config file.
+type Globals struct {
+	Paths              config.Paths
+	InsecureRegistries []string
+}
+
+// globals builds Globals from the parsed global flags.
+func globals(c *cli.Context) (*Globals, error) {
+	def := config.DefaultPaths()
+	g := &Globals{Paths: def}
+	if v := c.String("root"); v != "" {
+		g.Paths.Root = v
+	}
+	if v := c.String("runroot"); v != "" {
+		g.Paths.RunRoot = v
+	}
+	path := c.String("config")
+	if path == "" {
+		path = config.DefaultFilePath()
+	}
+	f, err := config.LoadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	g.InsecureRegistries = append(f.InsecureRegistries, c.StringSlice("insecure-registry")...)
+	return g, nil
+}
+
+// verbs collects the commands registered by the per-verb files' init funcs,
+// so adding a verb touches only its own file.
+var verbs []*cli.Command
+
+func register(cmds ...*cli.Command) { verbs = append(verbs, cmds...) }
+
+// NewApp builds the CLI.
+func NewApp() *cli.App {
+	return &cli.App{
+		Name:                   "skiff",
+		Usage:                  "pull, build and run containers with no daemon",
+		Version:                Version,
+		UseShortOptionHandling: true, // -it, -itd as docker
+		HideHelpCommand:        true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "where images, layers and container records live (default /var/lib/skiff, or $XDG_DATA_HOME/skiff)"},
+			&cli.StringFlag{Name: "runroot", Usage: "where pids, locks and sockets live (default /run/skiff, or $XDG_RUNTIME_DIR/skiff)"},
+			&cli.StringFlag{Name: "config", Usage: "config file (default /etc/skiff/config.json, or $XDG_CONFIG_HOME/skiff/config.json)"},
+			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain http (repeatable)"},
+		},
+		Commands: verbs,
+		ExitErrHandler: func(*cli.Context, error) {}, // Main prints and exits
+	}
+}
+
+// Main runs the CLI and returns the process exit status.
+func Main(args []string) int {
+	err := NewApp().Run(args)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(os.Stderr, "skiff:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(os.Stderr, "skiff:", err)
+	return 1
+}

@@ -1,0 +1,5 @@
+// Package run owns creating and running a container: the OCI config.json built
+// from an image and docker's run flags, the re-exec of skiff as the container's
+// init into new namespaces, and the parent side that waits, relays signals and
+// reports the exit status.
+package run
