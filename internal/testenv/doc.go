@@ -1,0 +1,4 @@
+// Package testenv builds the fixtures skiff's end-to-end tests, benchmark and
+// demo share: a throwaway local registry (Debian's docker-registry), a busybox
+// image made from the host's static busybox, and hand-made (also hostile) layers.
+package testenv
