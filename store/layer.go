@@ -1,0 +1,162 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// LayerInfo is layers/<diffID>/layer.json: what ties an extracted tree back
+// to the compressed blob it came from.
+type LayerInfo struct {
+	DiffID    string `json:"diffID"`
+	Digest    string `json:"digest"` // compressed blob as pulled
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"` // uncompressed content size
+}
+
+// HasLayer reports whether a layer is published; a published layer is complete.
+func (s *Store) HasLayer(diffID string) bool {
+	_, err := os.Stat(filepath.Join(s.root, "layers", hexOf(diffID), "layer.json"))
+	return validDigest(diffID) == nil && err == nil
+}
+
+// LayerInfo reads a published layer's metadata.
+func (s *Store) LayerInfo(diffID string) (*LayerInfo, error) {
+	if err := validDigest(diffID); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.root, "layers", hexOf(diffID), "layer.json"))
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", diffID, err)
+	}
+	var li LayerInfo
+	if err := json.Unmarshal(b, &li); err != nil {
+		return nil, fmt.Errorf("layer %s: layer.json is corrupt: %w", diffID, err)
+	}
+	return &li, nil
+}
+
+// TempLayer is a layer being written under layers/.tmp; only Commit makes it
+// visible. Its flocked lock file tells other writers it is alive.
+type TempLayer struct {
+	s    *Store
+	dir  string
+	lock *os.File
+}
+
+// Dir is where the layer's tree is extracted.
+func (t *TempLayer) Dir() string { return filepath.Join(t.dir, "diff") }
+
+// BlobPath is where the compressed blob is written while streaming.
+func (t *TempLayer) BlobPath() string { return filepath.Join(t.dir, "blob") }
+
+// NewLayer starts a layer, first removing temps left by dead writers.
+func (s *Store) NewLayer() (*TempLayer, error) {
+	tmp := filepath.Join(s.root, "layers", ".tmp")
+	s.sweep(tmp)
+	for {
+		name := randHex()
+		lockPath := filepath.Join(tmp, name+".lock")
+		f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("new layer: %w", err)
+		}
+		f.Close()
+		lock, err := flock(lockPath, lockEx)
+		if err != nil {
+			return nil, fmt.Errorf("new layer: %w", err)
+		}
+		if !sameFile(lock, lockPath) { // a sweeper took it before we locked it
+			lock.Close()
+			continue
+		}
+		t := &TempLayer{s: s, dir: filepath.Join(tmp, name), lock: lock}
+		if err := os.MkdirAll(t.Dir(), 0o755); err != nil {
+			t.Discard()
+			return nil, fmt.Errorf("new layer: %w", err)
+		}
+		return t, nil
+	}
+}
+
+// sweep removes temp layers whose writer died (their lock is free).
+func (s *Store) sweep(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	names := map[string]bool{}
+	for _, e := range ents {
+		names[e.Name()] = true
+	}
+	for _, e := range ents {
+		base, ok := strings.CutSuffix(e.Name(), ".lock")
+		if ok {
+			if f, free := tryLock(filepath.Join(tmp, e.Name())); free {
+				os.RemoveAll(filepath.Join(tmp, base))
+				os.Remove(filepath.Join(tmp, e.Name()))
+				f.Close()
+			}
+			continue
+		}
+		// A dir with no lock file lost it to a sweep: its writer is gone or
+		// will notice at Commit.
+		if e.IsDir() && !names[e.Name()+".lock"] {
+			os.RemoveAll(filepath.Join(tmp, e.Name()))
+		}
+	}
+}
+
+// Commit publishes the verified layer: blob first, then the tree by one
+// rename. If another writer published the same diffID first, ours is dropped.
+func (t *TempLayer) Commit(info LayerInfo) error {
+	defer t.Discard()
+	if err := validDigest(info.DiffID); err != nil {
+		return err
+	}
+	if err := validDigest(info.Digest); err != nil {
+		return err
+	}
+	if _, err := os.Stat(t.BlobPath()); err == nil {
+		if err := os.Rename(t.BlobPath(), t.s.BlobPath(info.Digest)); err != nil {
+			return fmt.Errorf("publish blob %s: %w", info.Digest, err)
+		}
+	}
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(t.dir, "layer.json"), b, 0o600); err != nil {
+		return fmt.Errorf("publish layer %s: %w", info.DiffID, err)
+	}
+	dst := filepath.Join(t.s.root, "layers", hexOf(info.DiffID))
+	err = os.Rename(t.dir, dst)
+	if err != nil && t.s.HasLayer(info.DiffID) {
+		return nil // a concurrent pull won; both trees are the same content
+	}
+	if err != nil && errors.Is(err, os.ErrExist) {
+		// A dir without layer.json is debris from a pre-rename crash of an
+		// older layout; replace it.
+		os.RemoveAll(dst)
+		err = os.Rename(t.dir, dst)
+	}
+	if err != nil {
+		return fmt.Errorf("publish layer %s: %w", info.DiffID, err)
+	}
+	return nil
+}
+
+// Discard removes the temp layer (a no-op after a successful Commit).
+func (t *TempLayer) Discard() {
+	if t.lock == nil {
+		return
+	}
+	os.RemoveAll(t.dir)
+	os.Remove(t.lock.Name())
+	t.lock.Close()
+	t.lock = nil
+}
