@@ -1,0 +1,257 @@
+package state
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Status is a container's lifecycle state, as docker names it.
+type Status string
+
+const (
+	Created Status = "created"
+	Running Status = "running"
+	Exited  Status = "exited"
+)
+
+// UnknownExit is the exit code recorded for a container whose process died
+// while nobody was waiting for it (docker uses 255 for the same case).
+const UnknownExit = 255
+
+// Config is the part of a container's configuration that ps and inspect show.
+type Config struct {
+	Image      string   `json:"image"`
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd,omitempty"`
+	Env        []string `json:"env,omitempty"`
+	WorkingDir string   `json:"workingDir,omitempty"`
+	User       string   `json:"user,omitempty"`
+	Hostname   string   `json:"hostname,omitempty"`
+	Tty        bool     `json:"tty,omitempty"`
+	OpenStdin  bool     `json:"openStdin,omitempty"`
+	AutoRemove bool     `json:"autoRemove,omitempty"`
+}
+
+// Container is the record kept at <root>/containers/<id>/state.json.
+type Container struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	ImageID string    `json:"imageID"`
+	Image   string    `json:"image"` // as the user typed it
+	Created time.Time `json:"created"`
+	Config  Config    `json:"config"`
+	Status  Status    `json:"status"`
+	Pid     int       `json:"pid,omitempty"`
+	// PidStartTime is field 22 of /proc/<pid>/stat when the process started,
+	// so a recycled pid is never taken for the container's.
+	PidStartTime uint64    `json:"pidStartTime,omitempty"`
+	ExitCode     int       `json:"exitCode"`
+	StartedAt    time.Time `json:"startedAt,omitzero"`
+	FinishedAt   time.Time `json:"finishedAt,omitzero"`
+}
+
+// ErrNotFound is matched (errors.Is) by every lookup miss.
+var ErrNotFound = errors.New("no such container")
+
+// NotFoundError names what was looked up, in docker's words.
+type NotFoundError struct{ Ref string }
+
+func (e *NotFoundError) Error() string     { return "No such container: " + e.Ref }
+func (e *NotFoundError) Is(err error) bool { return err == ErrNotFound }
+
+// AmbiguousError is a prefix that matches more than one container.
+type AmbiguousError struct{ Ref string }
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("multiple IDs found with provided prefix: %s", e.Ref)
+}
+
+// ContainersDir is where the per-container directories live.
+func ContainersDir(root string) string { return filepath.Join(root, "containers") }
+
+// Dir is a container's directory; the id is validated so that it can never
+// name a path outside ContainersDir.
+func Dir(root, id string) (string, error) {
+	if !ValidID(id) {
+		return "", fmt.Errorf("invalid container id %q", id)
+	}
+	return filepath.Join(ContainersDir(root), id), nil
+}
+
+// ValidID reports whether id is a full 64-hex container id.
+func ValidID(id string) bool {
+	if len(id) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
+
+// NewID returns a random 64-hex container id, as docker's.
+func NewID() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("container id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// Save writes c's record atomically: a reader sees the old or the new
+// record, never a torn one.
+func Save(root string, c *Container) error {
+	dir, err := Dir(root, c.ID)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("container %s: encoding record: %w", c.ID[:12], err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "state.json"), b); err != nil {
+		return fmt.Errorf("container %s: saving record: %w", c.ID[:12], err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".state-*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// Load reads the record of the container with the full id.
+func Load(root, id string) (*Container, error) {
+	dir, err := Dir(root, id)
+	if err != nil {
+		return nil, &NotFoundError{Ref: id}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &NotFoundError{Ref: id}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container %s: reading record: %w", id[:12], err)
+	}
+	var c Container
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("container %s: record is corrupt: %w (remove %s)", id[:12], err, dir)
+	}
+	c.refresh()
+	return &c, nil
+}
+
+// List returns every container, newest first. A directory without a
+// readable record (a create in progress, or debris) is skipped.
+func List(root string) ([]*Container, error) {
+	ents, err := os.ReadDir(ContainersDir(root))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() || !ValidID(e.Name()) {
+			continue
+		}
+		c, err := Load(root, e.Name())
+		if err != nil {
+			continue
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Lookup finds a container by full id, name, or unique id prefix, in
+// docker's order of precedence.
+func Lookup(root, ref string) (*Container, error) {
+	if ref == "" {
+		return nil, &NotFoundError{Ref: ref}
+	}
+	if ValidID(ref) {
+		if c, err := Load(root, ref); err == nil {
+			return c, nil
+		}
+	}
+	all, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimPrefix(ref, "/")
+	for _, c := range all {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	var found *Container
+	for _, c := range all {
+		if strings.HasPrefix(c.ID, ref) {
+			if found != nil {
+				return nil, &AmbiguousError{Ref: ref}
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		return nil, &NotFoundError{Ref: ref}
+	}
+	return found, nil
+}
+
+// refresh turns a "running" record whose process is gone (or whose pid now
+// belongs to another process) into an exited one, in memory only.
+func (c *Container) refresh() {
+	if c.Status != Running {
+		return
+	}
+	if c.Pid > 0 && Alive(c.Pid, c.PidStartTime) {
+		return
+	}
+	c.Status = Exited
+	c.ExitCode = UnknownExit
+	c.Pid = 0
+}
+
+// Delete removes c's directory (record, config, overlay dirs) and its name.
+// The record goes first so that a half-removed container is never listed.
+func Delete(root, runRoot string, c *Container) error {
+	dir, err := Dir(root, c.ID)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(dir, "state.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove container %s: %w (remove %s by hand)", c.ID[:12], err, dir)
+	}
+	return ReleaseName(root, runRoot, c.Name, c.ID)
+}

@@ -1,0 +1,185 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mkContainer(t *testing.T, root, id, name string, created time.Time) *Container {
+	t.Helper()
+	dir, err := Dir(root, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{ID: id, Name: name, Created: created, Status: Created}
+	if err := Save(root, c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestSaveIsAtomicAndRoundTrips(t *testing.T) {
+	root := t.TempDir()
+	id := strings.Repeat("ab", 32)
+	c := mkContainer(t, root, id, "one", time.Unix(100, 0))
+	c.Status, c.ExitCode = Exited, 3
+	if err := Save(root, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(root, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != Exited || got.ExitCode != 3 || got.Name != "one" {
+		t.Fatalf("round trip: got %+v", got)
+	}
+	ents, _ := os.ReadDir(filepath.Join(root, "containers", id))
+	for _, e := range ents {
+		if e.Name() != "state.json" {
+			t.Errorf("temp file left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	root := t.TempDir()
+	a := "abc1" + strings.Repeat("0", 60)
+	b := "abc2" + strings.Repeat("0", 60)
+	d := "def0" + strings.Repeat("0", 60)
+	mkContainer(t, root, a, "alpha", time.Unix(1, 0))
+	mkContainer(t, root, b, "beta", time.Unix(2, 0))
+	// A name that looks like another container's id prefix: names win, as docker.
+	mkContainer(t, root, d, "abc2", time.Unix(3, 0))
+	tests := []struct {
+		ref, want string
+		err       string
+	}{
+		{ref: a, want: a},
+		{ref: "alpha", want: a},
+		{ref: "/beta", want: b},
+		{ref: "abc1", want: a},
+		{ref: "abc2", want: d},
+		{ref: "de", want: d},
+		{ref: "abc", err: "multiple IDs found with provided prefix: abc"},
+		{ref: "nope", err: "No such container: nope"},
+		{ref: "", err: "No such container: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			c, err := Lookup(root, tt.ref)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("got %v, want error %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ID != tt.want {
+				t.Fatalf("got %s, want %s", c.ID, tt.want)
+			}
+		})
+	}
+	if _, err := Lookup(root, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("errors.Is(ErrNotFound) false for %v", err)
+	}
+}
+
+func TestListNewestFirst(t *testing.T) {
+	root := t.TempDir()
+	old := mkContainer(t, root, strings.Repeat("1", 64), "old", time.Unix(1, 0))
+	young := mkContainer(t, root, strings.Repeat("2", 64), "young", time.Unix(2, 0))
+	os.MkdirAll(filepath.Join(root, "containers", strings.Repeat("3", 64)), 0o700) // no record yet
+	all, err := List(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != young.ID || all[1].ID != old.ID {
+		t.Fatalf("got %d containers, want [young old]", len(all))
+	}
+}
+
+func TestNameConflict(t *testing.T) {
+	root, run := t.TempDir(), t.TempDir()
+	a := mkContainer(t, root, strings.Repeat("a", 64), "", time.Now())
+	b := mkContainer(t, root, strings.Repeat("b", 64), "", time.Now())
+	if err := ReserveName(root, run, "x", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	err := ReserveName(root, run, "x", b.ID)
+	want := `Conflict. The container name "/x" is already in use by container "` + a.ID + `". You have to remove (or rename) that container to be able to reuse that name.`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	// Once a is gone, its name is free again.
+	a.Name = "x"
+	if err := Delete(root, run, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReserveName(root, run, "x", b.ID); err != nil {
+		t.Fatalf("name of a deleted container: %v", err)
+	}
+	// An entry whose container dir vanished (crash) is taken over.
+	if err := ReserveName(root, run, "y", strings.Repeat("c", 64)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReserveName(root, run, "y", b.ID); err != nil {
+		t.Fatalf("stale name entry: %v", err)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{{"web", true}, {"/web", true}, {"a.b-c_d", true}, {"x", true}, {"", false}, {"../etc", false}, {"a/b", false}, {"-a", false}} {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := CheckName(tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckName(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestDeadPidShowsExited(t *testing.T) {
+	root := t.TempDir()
+	c := mkContainer(t, root, strings.Repeat("d", 64), "d", time.Now())
+	start, err := PidStartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		pid   int
+		start uint64
+		want  Status
+	}{
+		{"alive", os.Getpid(), start, Running},
+		{"pid reused", os.Getpid(), start + 1, Exited},
+		{"gone", 1 << 30, 0, Exited},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.Status, c.Pid, c.PidStartTime = Running, tt.pid, tt.start
+			if err := Save(root, c); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(root, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tt.want {
+				t.Fatalf("status %s, want %s", got.Status, tt.want)
+			}
+		})
+	}
+}
