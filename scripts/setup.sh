@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (as root): installs what is missing, builds
+# and installs skiff to /usr/local/bin, then runs the offline demo container.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+	echo "setup: run as root: sudo $0" >&2
+	exit 1
+fi
+./scripts/deps.sh
+[ -x /usr/local/go/bin/go ] && export PATH=$PATH:/usr/local/go/bin
+make build install
+./scripts/demo.sh
