@@ -1,0 +1,37 @@
+package run
+
+import (
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Options are docker run's flags that skiff supports, as parsed by the CLI.
+type Options struct {
+	Root, RunRoot string // config.Paths
+
+	ImageRef string   // the image as the user typed it
+	Args     []string // command and arguments after IMAGE (replace the image's Cmd)
+
+	Name string
+	// Env holds -e values in order: "K=V", or "K" to take the caller's value.
+	Env []string
+	// EnvFile holds the --env-file lines already read, in order (env files
+	// come before -e, so -e wins).
+	EnvFile    []string
+	Workdir    string
+	User       string
+	Entrypoint *string // nil: the image's; "" clears it
+	Hostname   string
+
+	Interactive bool
+	Tty         bool
+	Remove      bool
+	Detach      bool
+}
+
+// Image is what run needs of a stored image: the command layer (the CLI)
+// resolves the reference and pulls, run never does.
+type Image struct {
+	ID        string   // "sha256:<hex>"
+	LayerDirs []string // extracted layer dirs, bottom -> top
+	Config    v1.Config
+}

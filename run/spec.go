@@ -1,0 +1,259 @@
+package run
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultPath is docker's PATH for an image that sets none.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// DefaultCaps is docker's default capability set.
+var DefaultCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+// MaskedPaths and ReadonlyPaths are docker's defaults.
+var (
+	MaskedPaths = []string{
+		"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+		"/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+	}
+	ReadonlyPaths = []string{
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	}
+)
+
+// ErrNoCommand is docker's error for an image and flags that name no command.
+var ErrNoCommand = errors.New("no command specified")
+
+// SpecInput is everything a container's OCI config is computed from.
+type SpecInput struct {
+	ID     string // 64-hex container id
+	Rootfs string // where the init mounts the overlay
+	Image  v1.Config
+	Opts   Options
+	// Files are the host paths of the generated /etc/hostname, /etc/hosts
+	// and /etc/resolv.conf, bind-mounted over the image's.
+	HostnameFile, HostsFile, ResolvConfFile string
+	// LookupEnv resolves "-e VAR" with no value (os.LookupEnv outside tests).
+	LookupEnv func(string) (string, bool)
+}
+
+// Hostname is -h, or docker's default: the first 12 hex of the id.
+func Hostname(id string, o Options) string {
+	if o.Hostname != "" {
+		return o.Hostname
+	}
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// Argv merges the image's Entrypoint and Cmd with the flags as docker does:
+// --entrypoint replaces the entrypoint and drops the image's Cmd; arguments
+// after IMAGE replace Cmd.
+func Argv(img v1.Config, o Options) (entrypoint, cmd []string, err error) {
+	entrypoint, cmd = img.Entrypoint, img.Cmd
+	if o.Entrypoint != nil {
+		entrypoint, cmd = nil, nil
+		if *o.Entrypoint != "" {
+			entrypoint = []string{*o.Entrypoint}
+		}
+	}
+	if len(o.Args) > 0 {
+		cmd = o.Args
+	}
+	if len(entrypoint)+len(cmd) == 0 {
+		return nil, nil, ErrNoCommand
+	}
+	return entrypoint, cmd, nil
+}
+
+// Env computes the process environment as docker: PATH (the image's
+// replaces the default), HOSTNAME, TERM with -t, then the image's Env, then
+// --env-file and -e values; a later value for a name replaces the earlier
+// one in place, and a bare "VAR" that the caller has not set removes VAR.
+func Env(img v1.Config, o Options, hostname string, lookup func(string) (string, bool)) []string {
+	base := []string{"PATH=" + DefaultPath, "HOSTNAME=" + hostname}
+	if o.Tty {
+		base = append(base, "TERM=xterm")
+	}
+	user := append(append([]string{}, img.Env...), resolveEnv(o.EnvFile, lookup)...)
+	user = append(user, resolveEnv(o.Env, lookup)...)
+	return replaceOrAppend(base, user)
+}
+
+// resolveEnv turns "VAR" into "VAR=<caller's value>"; an unset VAR stays
+// bare, which replaceOrAppend reads as "remove".
+func resolveEnv(vals []string, lookup func(string) (string, bool)) []string {
+	out := make([]string, 0, len(vals))
+	for _, v := range vals {
+		if !strings.Contains(v, "=") && lookup != nil {
+			if val, ok := lookup(v); ok {
+				v += "=" + val
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func replaceOrAppend(env, overrides []string) []string {
+	out := append([]string{}, env...)
+	for _, kv := range overrides {
+		k, _, hasVal := strings.Cut(kv, "=")
+		i := indexEnv(out, k)
+		switch {
+		case !hasVal && i >= 0:
+			out = append(out[:i], out[i+1:]...)
+		case !hasVal:
+		case i >= 0:
+			out[i] = kv
+		default:
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func indexEnv(env []string, key string) int {
+	for i, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// ParseEnvFile reads docker's --env-file format: one VAR=value or VAR per
+// line, "#" comments and blank lines ignored, no quoting.
+func ParseEnvFile(r io.Reader, name string) ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, _, _ := strings.Cut(line, "=")
+		if k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("env file %s line %d: variable %q contains whitespaces", name, n, k)
+		}
+		out = append(out, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("env file %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Workdir is -w, else the image's WorkingDir, else "/".
+func Workdir(img v1.Config, o Options) (string, error) {
+	switch {
+	case o.Workdir != "":
+		if !path.IsAbs(o.Workdir) {
+			return "", fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", o.Workdir)
+		}
+		return path.Clean(o.Workdir), nil
+	case img.WorkingDir != "":
+		return path.Clean("/" + img.WorkingDir), nil
+	}
+	return "/", nil
+}
+
+// User is -u, else the image's User (resolved later, inside the container).
+func User(img v1.Config, o Options) string {
+	if o.User != "" {
+		return o.User
+	}
+	return img.User
+}
+
+// BuildSpec computes the container's OCI config. It is pure: no file is
+// read or written.
+func BuildSpec(in SpecInput) (*specs.Spec, error) {
+	ep, cmd, err := Argv(in.Image, in.Opts)
+	if err != nil {
+		return nil, err
+	}
+	cwd, err := Workdir(in.Image, in.Opts)
+	if err != nil {
+		return nil, err
+	}
+	host := Hostname(in.ID, in.Opts)
+	caps := append([]string{}, DefaultCaps...)
+	return &specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{
+			Terminal: in.Opts.Tty,
+			Args:     append(append([]string{}, ep...), cmd...),
+			Env:      Env(in.Image, in.Opts, host, in.LookupEnv),
+			Cwd:      cwd,
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding:  caps,
+				Permitted: caps,
+				Effective: caps,
+			},
+		},
+		Root:     &specs.Root{Path: in.Rootfs},
+		Hostname: host,
+		Mounts:   Mounts(in.HostnameFile, in.HostsFile, in.ResolvConfFile),
+		Linux: &specs.Linux{
+			CgroupsPath: "/skiff/" + in.ID,
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace},
+				{Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
+				{Type: specs.MountNamespace},
+			},
+			MaskedPaths:   append([]string{}, MaskedPaths...),
+			ReadonlyPaths: append([]string{}, ReadonlyPaths...),
+		},
+	}, nil
+}
+
+// Mounts is docker's default mount list followed by the generated /etc
+// files (bind mounts whose Source is on the host).
+func Mounts(hostnameFile, hostsFile, resolvFile string) []specs.Mount {
+	ms := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"ro", "nosuid", "noexec", "nodev"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+	}
+	for _, f := range []struct{ dst, src string }{
+		{"/etc/resolv.conf", resolvFile}, {"/etc/hostname", hostnameFile}, {"/etc/hosts", hostsFile},
+	} {
+		if f.src != "" {
+			ms = append(ms, specs.Mount{Destination: f.dst, Type: "bind", Source: f.src, Options: []string{"rbind", "rprivate"}})
+		}
+	}
+	return ms
+}
+
+// HostsFile is the container's /etc/hosts: docker's fixed entries and the
+// hostname. There is only loopback networking so far, so the hostname maps
+// to 127.0.0.1 rather than to a bridge address.
+func HostsFile(hostname string) string {
+	return "127.0.0.1\tlocalhost\n" +
+		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::0\tip6-localnet\n" +
+		"ff00::0\tip6-mcastprefix\n" +
+		"ff02::1\tip6-allnodes\n" +
+		"ff02::2\tip6-allrouters\n" +
+		"127.0.0.1\t" + hostname + "\n"
+}
