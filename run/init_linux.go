@@ -1,6 +1,254 @@
 package run
 
-import "os"
+// The container init: skiff re-exec'd as `skiff __skiff_init` by the parent
+// into new mount, pid, uts, ipc and net namespaces, fd 3 its end of a
+// SOCK_SEQPACKET socketpair, fds 0-2 the container's stdio. It:
+//
+//   lock the thread; mark fd 3 close-on-exec; read one InitConfig
+//   make / rslave (nothing propagates either way from now on)
+//   mount the overlay at Rootfs
+//   mount Spec.Mounts in order, each target resolved inside Rootfs
+//   fill /dev: device nodes, fd/std* links, ptmx -> pts/ptmx, console
+//   pivot_root into Rootfs and detach the old root
+//   resolve the user against the container's /etc/passwd and /etc/group
+//   with a terminal: open a pty in the container's devpts, bind the slave
+//     on /dev/console, send the master to the parent, make the slave our
+//     stdio and controlling terminal
+//   mask and read-only paths; hostname; lo up; rlimits; no_new_privs
+//   create the working directory, owned by the user
+//   drop the bounding set; keep caps across setresuid; switch user; chdir
+//   find the command in the container's PATH
+//   mark every fd above 2 close-on-exec; set the capabilities; execve
+//
+// Any failure is sent as one InitResult message (125 setup, 126 cannot
+// execute, 127 not found) and the init exits with that code; success is
+// the socket closing on execve.
 
-// initContainer is replaced by the real init (see docs/design.md).
-func initContainer() { os.Exit(125) }
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/fs"
+	"github.com/skiff-dev/skiff/net"
+)
+
+// maxConfigSize bounds the one InitConfig message; a spec with huge env or
+// many mounts is still far below it.
+const maxConfigSize = 4 << 20
+
+func initContainer() {
+	// Namespaces, credentials and capabilities are per thread: everything
+	// from here to execve must happen on this one.
+	runtime.LockOSThread()
+	if _, err := unix.FcntlInt(syncFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff init: sync socket fd %d: %v\n", syncFd, err)
+		os.Exit(125)
+	}
+	cfg, err := readInitConfig(syncFd)
+	if err != nil {
+		report(setupErr(err))
+	}
+	report(startContainer(cfg))
+}
+
+// report sends the failure to the parent (and stderr when the parent is
+// gone) and exits with its code.
+func report(e *initError) {
+	b, _ := json.Marshal(InitResult{Code: e.code, Msg: e.msg})
+	if _, err := unix.Write(syncFd, b); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff init: %s\n", e.msg)
+	}
+	os.Exit(e.code)
+}
+
+func readInitConfig(fd int) (*InitConfig, error) {
+	buf := make([]byte, maxConfigSize)
+	n, _, flags, _, err := unix.Recvmsg(fd, buf, nil, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read init config: %w", err)
+	}
+	if flags&unix.MSG_TRUNC != 0 {
+		return nil, fmt.Errorf("read init config: larger than %d bytes", maxConfigSize)
+	}
+	if n == 0 {
+		return nil, errors.New("read init config: parent closed the sync socket")
+	}
+	var cfg InitConfig
+	if err := json.Unmarshal(buf[:n], &cfg); err != nil {
+		return nil, fmt.Errorf("read init config: %w", err)
+	}
+	if cfg.Spec == nil || cfg.Spec.Process == nil || len(cfg.Spec.Process.Args) == 0 {
+		return nil, errors.New("read init config: no process to run")
+	}
+	return &cfg, nil
+}
+
+// startContainer runs the flow described at the top of this file; it
+// returns only on failure.
+func startContainer(cfg *InitConfig) *initError {
+	spec, proc := cfg.Spec, cfg.Spec.Process
+	if err := prepareRoot(cfg); err != nil {
+		return setupErr(err)
+	}
+	user, err := lookupUser(cfg.User)
+	if err != nil {
+		return setupErr(err)
+	}
+	proc.User = specs.User{UID: user.UID, GID: user.GID, AdditionalGids: user.Groups}
+	if proc.Terminal {
+		if err := setupConsole(user.UID); err != nil {
+			return setupErr(err)
+		}
+	}
+	if err := finishRoot(spec); err != nil {
+		return setupErr(err)
+	}
+	cwd := proc.Cwd
+	if !filepath.IsAbs(cwd) {
+		cwd = filepath.Join("/", cwd)
+	}
+	if err := mkdirAllOwned(cwd, user.UID, user.GID); err != nil {
+		return setupErr(err)
+	}
+	env := withHome(proc.Env, user.Home)
+	caps, err := capSetsFor(proc.Capabilities)
+	if err != nil {
+		return setupErr(err)
+	}
+	if err := becomeUser(user, caps); err != nil {
+		return setupErr(err)
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return setupErr(fmt.Errorf("chdir to cwd (%q) set in config.json failed: %w", cwd, err))
+	}
+	path, ierr := lookPath(proc.Args[0], env)
+	if ierr != nil {
+		return ierr
+	}
+	if err := closeExtraFds(); err != nil {
+		return setupErr(err)
+	}
+	if err := applyCaps(caps); err != nil {
+		return setupErr(err)
+	}
+	unix.Umask(0o022)
+	err = unix.Exec(path, proc.Args, env)
+	return execFailure(proc.Args[0], err)
+}
+
+// prepareRoot builds the container's tree and pivots into it.
+func prepareRoot(cfg *InitConfig) error {
+	if err := fs.MakeRootSlave(); err != nil {
+		return err
+	}
+	if err := fs.MountOverlay(cfg.Rootfs, cfg.Lowerdirs, cfg.Upper, cfg.Work, cfg.Rootless); err != nil {
+		return err
+	}
+	if err := fs.MountAll(cfg.Rootfs, cfg.Spec.Mounts); err != nil {
+		return err
+	}
+	if err := fs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
+		return err
+	}
+	return fs.PivotRoot(cfg.Rootfs)
+}
+
+// finishRoot applies what needs the pivoted root and the container's own
+// /proc: masks, read-only paths, hostname, lo, rlimits, no_new_privs.
+func finishRoot(spec *specs.Spec) error {
+	if l := spec.Linux; l != nil {
+		if err := fs.MaskPaths(l.MaskedPaths); err != nil {
+			return err
+		}
+		if err := fs.ReadonlyPaths(l.ReadonlyPaths); err != nil {
+			return err
+		}
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
+		}
+	}
+	if err := net.LoopbackUp(); err != nil {
+		return err
+	}
+	for _, r := range spec.Process.Rlimits {
+		if err := setRlimit(r); err != nil {
+			return err
+		}
+	}
+	if spec.Process.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	return nil
+}
+
+var rlimitNames = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC,
+	"RLIMIT_RSS": unix.RLIMIT_RSS, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING, "RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+func setRlimit(r specs.POSIXRlimit) error {
+	res, ok := rlimitNames[r.Type]
+	if !ok {
+		return fmt.Errorf("set rlimit: unknown type %q", r.Type)
+	}
+	lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+	if err := unix.Prlimit(0, res, &lim, nil); err != nil {
+		return fmt.Errorf("set rlimit %s: %w", r.Type, err)
+	}
+	return nil
+}
+
+// lookupUser resolves -u against the container's files (after pivot_root,
+// so they are the image's, never the host's). Missing files are empty.
+func lookupUser(spec string) (execUser, error) {
+	passwd, err := os.Open("/etc/passwd")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return execUser{}, fmt.Errorf("resolve user %q: %w", spec, err)
+	}
+	if passwd != nil {
+		defer passwd.Close()
+	}
+	group, err := os.Open("/etc/group")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return execUser{}, fmt.Errorf("resolve user %q: %w", spec, err)
+	}
+	if group != nil {
+		defer group.Close()
+	}
+	// A nil *os.File in an io.Reader is not a nil interface: pass nil.
+	return resolveUser(spec, fileOrNil(passwd), fileOrNil(group))
+}
+
+// becomeUser drops the bounding set while still root, then switches ids
+// keeping the permitted set (PR_SET_KEEPCAPS) so applyCaps can set the
+// final sets afterwards, as runc does.
+func becomeUser(u execUser, caps capSets) error {
+	if err := dropBounding(caps.bounding, lastCap()); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set keepcaps: %w", err)
+	}
+	if err := switchUser(u); err != nil {
+		return err
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear keepcaps: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package fs
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// mountOpts is an OCI mount's option list split the way mount(8) does:
+// flags for mount(2), propagation applied by a second call, and the rest
+// passed to the filesystem as data.
+type mountOpts struct {
+	flags       uintptr
+	propagation uintptr
+	data        string
+}
+
+// optFlags maps mount(8) words to mount(2) flags; clear means the word
+// removes the flag (rw, suid, ...), as a later word overrides an earlier one.
+var optFlags = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"async":         {true, unix.MS_SYNCHRONOUS},
+	"atime":         {true, unix.MS_NOATIME},
+	"bind":          {false, unix.MS_BIND},
+	"defaults":      {false, 0},
+	"dev":           {true, unix.MS_NODEV},
+	"diratime":      {true, unix.MS_NODIRATIME},
+	"dirsync":       {false, unix.MS_DIRSYNC},
+	"exec":          {true, unix.MS_NOEXEC},
+	"mand":          {false, unix.MS_MANDLOCK},
+	"noatime":       {false, unix.MS_NOATIME},
+	"nodev":         {false, unix.MS_NODEV},
+	"nodiratime":    {false, unix.MS_NODIRATIME},
+	"noexec":        {false, unix.MS_NOEXEC},
+	"nomand":        {true, unix.MS_MANDLOCK},
+	"norelatime":    {true, unix.MS_RELATIME},
+	"nostrictatime": {true, unix.MS_STRICTATIME},
+	"nosuid":        {false, unix.MS_NOSUID},
+	"rbind":         {false, unix.MS_BIND | unix.MS_REC},
+	"relatime":      {false, unix.MS_RELATIME},
+	"ro":            {false, unix.MS_RDONLY},
+	"rw":            {true, unix.MS_RDONLY},
+	"strictatime":   {false, unix.MS_STRICTATIME},
+	"suid":          {true, unix.MS_NOSUID},
+	"sync":          {false, unix.MS_SYNCHRONOUS},
+}
+
+var optPropagation = map[string]uintptr{
+	"private":     unix.MS_PRIVATE,
+	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
+	"shared":      unix.MS_SHARED,
+	"rshared":     unix.MS_SHARED | unix.MS_REC,
+	"slave":       unix.MS_SLAVE,
+	"rslave":      unix.MS_SLAVE | unix.MS_REC,
+	"unbindable":  unix.MS_UNBINDABLE,
+	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+func parseMountOptions(options []string) mountOpts {
+	var o mountOpts
+	var data []string
+	for _, w := range options {
+		if f, ok := optFlags[w]; ok {
+			if f.clear {
+				o.flags &^= f.flag
+			} else {
+				o.flags |= f.flag
+			}
+			continue
+		}
+		if p, ok := optPropagation[w]; ok {
+			o.propagation = p
+			continue
+		}
+		data = append(data, w)
+	}
+	o.data = strings.Join(data, ",")
+	return o
+}
+
+// MountAll mounts the OCI mounts in order inside rootfs (before pivot_root).
+// Targets are resolved inside rootfs and created when missing; bind sources
+// are host paths chosen by skiff itself (/etc/hosts ...), not the image.
+func MountAll(rootfs string, mounts []specs.Mount) error {
+	for _, m := range mounts {
+		if err := mountInRoot(rootfs, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mountInRoot(rootfs string, m specs.Mount) error {
+	o := parseMountOptions(m.Options)
+	typ := m.Type
+	if typ == "cgroup" || typ == "cgroup2" {
+		// Without a cgroup namespace a cgroup mount would show the host's
+		// whole hierarchy: give the container an empty read-only tmpfs
+		// instead until skiff creates cgroup namespaces.
+		typ, o = "tmpfs", mountOpts{flags: o.flags | unix.MS_RDONLY, data: "mode=755"}
+		m.Source = "tmpfs"
+	}
+	bind := o.flags&unix.MS_BIND != 0 || typ == "bind"
+	kind := Dir
+	if bind {
+		o.flags |= unix.MS_BIND
+		fi, err := os.Stat(m.Source)
+		if err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
+		}
+		if !fi.IsDir() {
+			kind = File
+		}
+	}
+	fd, err := OpenInRoot(rootfs, m.Destination, kind)
+	if err != nil {
+		return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
+	}
+	defer unix.Close(fd)
+	fail := func(err error) error {
+		return fmt.Errorf("mount %s on %s: %w", describe(m.Source, typ), m.Destination, err)
+	}
+	if bind {
+		// A bind ignores every flag but MS_REC: the others need a remount
+		// of the new mount, which the old fd does not name; reopen it.
+		if err := unix.Mount(m.Source, fdPath(fd), "", o.flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+			return fail(err)
+		}
+		if o.flags&^(unix.MS_BIND|unix.MS_REC) != 0 {
+			if err := remountInRoot(rootfs, m.Destination, o.flags|unix.MS_REMOUNT); err != nil {
+				return fail(err)
+			}
+		}
+	} else if err := unix.Mount(m.Source, fdPath(fd), typ, o.flags, o.data); err != nil {
+		return fail(err)
+	}
+	if o.propagation != 0 {
+		if err := remountInRoot(rootfs, m.Destination, o.propagation); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
+func remountInRoot(rootfs, dest string, flags uintptr) error {
+	fd, err := OpenInRoot(rootfs, dest, MustExist)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Mount("", fdPath(fd), "", flags, "")
+}
+
+func describe(source, typ string) string {
+	if source == "" || source == typ {
+		return typ
+	}
+	return source
+}

@@ -1,0 +1,294 @@
+package fs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// MakeRootSlave makes every mount of the new mount namespace a slave: the
+// host's later mounts still show up, but nothing the container mounts or
+// unmounts propagates back. Done first, before anything is mounted.
+func MakeRootSlave() error {
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make / rslave: %w", err)
+	}
+	return nil
+}
+
+// MountOverlay mounts an overlay at target with lowerdirs (top layer first),
+// upper and work. userxattr selects user.overlay.* xattrs (rootless).
+func MountOverlay(target string, lowerdirs []string, upper, work string, userxattr bool) error {
+	if len(lowerdirs) == 0 {
+		return fmt.Errorf("mount overlay on %s: no layers", target)
+	}
+	err := mountOverlayFsconfig(target, lowerdirs, upper, work, userxattr)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) {
+		// Kernels before 6.8 have no "lowerdir+": use mount(2).
+		err = mountOverlayLegacy(target, lowerdirs, upper, work, userxattr)
+	}
+	if err != nil {
+		return fmt.Errorf("mount overlay on %s: %w", target, err)
+	}
+	return nil
+}
+
+// mountOverlayFsconfig passes each layer as its own "lowerdir+" key, so the
+// number of layers is not bounded by the one-page mount(2) data.
+func mountOverlayFsconfig(target string, lowerdirs []string, upper, work string, userxattr bool) error {
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fsfd)
+	for _, l := range lowerdirs {
+		if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
+			return err
+		}
+	}
+	if err := unix.FsconfigSetString(fsfd, "upperdir", upper); err != nil {
+		return fmt.Errorf("upperdir %s: %w", upper, err)
+	}
+	if err := unix.FsconfigSetString(fsfd, "workdir", work); err != nil {
+		return fmt.Errorf("workdir %s: %w", work, err)
+	}
+	if userxattr {
+		if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
+			return fmt.Errorf("userxattr: %w", err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("fsmount: %w", err)
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move mount: %w", err)
+	}
+	return nil
+}
+
+// mountOverlayLegacy uses mount(2), whose data is one page: when the layer
+// list does not fit, it chdirs to the layers' common parent and passes
+// relative paths, as docker's overlay2 driver does.
+func mountOverlayLegacy(target string, lowerdirs []string, upper, work string, userxattr bool) error {
+	data := overlayData(lowerdirs, upper, work, userxattr)
+	if len(data) < os.Getpagesize()-1 {
+		return unix.Mount("overlay", target, "overlay", 0, data)
+	}
+	parent := commonParent(append([]string{upper, work}, lowerdirs...))
+	rel := func(p string) string {
+		r, _ := filepath.Rel(parent, p)
+		return r
+	}
+	var rl []string
+	for _, l := range lowerdirs {
+		rl = append(rl, rel(l))
+	}
+	data = overlayData(rl, rel(upper), rel(work), userxattr)
+	if len(data) >= os.Getpagesize()-1 {
+		return fmt.Errorf("%d layers do not fit in mount data even as relative paths", len(lowerdirs))
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	absTarget, err := filepath.Abs(target)
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(parent); err != nil {
+		return err
+	}
+	defer os.Chdir(wd)
+	return unix.Mount("overlay", absTarget, "overlay", 0, data)
+}
+
+func overlayData(lowerdirs []string, upper, work string, userxattr bool) string {
+	d := "lowerdir=" + strings.Join(lowerdirs, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if userxattr {
+		d += ",userxattr"
+	}
+	return d
+}
+
+// commonParent is the longest directory prefix shared by all paths.
+func commonParent(paths []string) string {
+	p := filepath.Dir(filepath.Clean(paths[0]))
+	for _, q := range paths[1:] {
+		q = filepath.Clean(q)
+		for p != "/" && !strings.HasPrefix(q, p+"/") {
+			p = filepath.Dir(p)
+		}
+	}
+	return p
+}
+
+// device is a node docker puts in every container's /dev.
+type device struct {
+	name         string
+	major, minor uint32
+}
+
+var defaultDevices = []device{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+// devSymlinks are docker's /dev links; ptmx points at the container's own
+// devpts instance so ptys never come from the host's.
+var devSymlinks = [][2]string{
+	{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+	{"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
+}
+
+// SetupDev fills rootfs's /dev (already mounted) with the default device
+// nodes, links and a /dev/console placeholder. mknod needs real root: with
+// rootless the host's nodes are bind-mounted instead, as runc does.
+func SetupDev(rootfs string, rootless bool) error {
+	dev, err := OpenInRoot(rootfs, "/dev", Dir)
+	if err != nil {
+		return fmt.Errorf("set up /dev: %w", err)
+	}
+	defer unix.Close(dev)
+	old := unix.Umask(0)
+	defer unix.Umask(old)
+	for _, d := range defaultDevices {
+		if err := makeDevice(rootfs, dev, d, rootless); err != nil {
+			return fmt.Errorf("create /dev/%s: %w", d.name, err)
+		}
+	}
+	for _, l := range devSymlinks {
+		if err := unix.Symlinkat(l[0], dev, l[1]); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("link /dev/%s: %w", l[1], err)
+		}
+	}
+	fd, err := OpenInRoot(rootfs, "/dev/console", File)
+	if err != nil {
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
+	unix.Close(fd)
+	return nil
+}
+
+func makeDevice(rootfs string, dev int, d device, rootless bool) error {
+	if !rootless {
+		err := unix.Mknodat(dev, d.name, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor)))
+		if err == nil || errors.Is(err, unix.EEXIST) {
+			return nil
+		}
+		if !errors.Is(err, unix.EPERM) {
+			return err
+		}
+	}
+	fd, err := OpenInRoot(rootfs, "/dev/"+d.name, File)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return unix.Mount("/dev/"+d.name, fdPath(fd), "", unix.MS_BIND, "")
+}
+
+// PivotRoot makes rootfs the root and detaches the old one entirely
+// (pivot_root(".", ".") then unmounting the old root stacked on top), so no
+// path and no fd of the init leads back to the host's tree.
+func PivotRoot(rootfs string) error {
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("pivot_root: open /: %w", err)
+	}
+	defer unix.Close(oldroot)
+	newroot, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("pivot_root: open %s: %w", rootfs, err)
+	}
+	defer unix.Close(newroot)
+	if err := unix.Fchdir(newroot); err != nil {
+		return fmt.Errorf("pivot_root: chdir %s: %w", rootfs, err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", rootfs, err)
+	}
+	// The old root is now mounted on top of ".": step into it to unmount it.
+	if err := unix.Fchdir(oldroot); err != nil {
+		return fmt.Errorf("pivot_root: chdir old root: %w", err)
+	}
+	// Slave again so the detach cannot propagate to the host's mounts.
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("pivot_root: make old root rslave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("pivot_root: unmount old root: %w", err)
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return fmt.Errorf("pivot_root: chdir /: %w", err)
+	}
+	return nil
+}
+
+// MaskPaths hides paths of the (already pivoted) root: /dev/null over
+// files, an empty read-only tmpfs over directories. Absent paths are fine.
+func MaskPaths(paths []string) error {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+		if fi.IsDir() {
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
+		} else {
+			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// statfsMountFlags are the statfs(2) flags that equal their mount(2)
+// twins and must be kept when remounting a bind (the kernel refuses to
+// clear locked ones).
+const statfsMountFlags = unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC |
+	unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME
+
+// ReadonlyPaths makes paths of the (already pivoted) root read-only by
+// binding each onto itself and remounting the bind ro. Absent paths are fine.
+func ReadonlyPaths(paths []string) error {
+	for _, p := range paths {
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return fmt.Errorf("make %s read-only: %w", p, err)
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(p, &st); err != nil {
+			return fmt.Errorf("make %s read-only: %w", p, err)
+		}
+		flags := uintptr(st.Flags&statfsMountFlags) | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY
+		if err := unix.Mount(p, p, "", flags, ""); err != nil {
+			return fmt.Errorf("make %s read-only: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// MountConsole binds the pty slave at slavePath onto /dev/console (after
+// pivot_root), as docker does for -t.
+func MountConsole(slavePath string) error {
+	if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("mount %s on /dev/console: %w", slavePath, err)
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// defaultPath is docker's PATH for a container whose env has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// initError is a failure with docker's exit status for it.
+type initError struct {
+	code int
+	msg  string
+}
+
+func (e *initError) Error() string { return e.msg }
+
+func setupErr(err error) *initError { return &initError{125, err.Error()} }
+
+// lookPath finds file as execvp would, using the container's PATH from env,
+// with the calling thread's ids (call it after switching user). It maps the
+// failures to docker's statuses: 127 not found, 126 cannot be executed.
+func lookPath(file string, env []string) (string, *initError) {
+	if strings.Contains(file, "/") {
+		if err := checkExecutable(file); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return "", &initError{127, fmt.Sprintf("exec: %q: stat %s: no such file or directory", file, file)}
+			}
+			return "", &initError{126, fmt.Sprintf("exec: %q: %s", file, errText(err))}
+		}
+		return file, nil
+	}
+	path := defaultPath
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", &initError{127, fmt.Sprintf("exec: %q: executable file not found in $PATH", file)}
+}
+
+// checkExecutable is nil for a regular file the thread's effective ids may
+// execute; a directory is EACCES, as execve says.
+func checkExecutable(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return unix.EACCES
+	}
+	return unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS)
+}
+
+// errText is an errno as Go prints it ("permission denied").
+func errText(err error) string {
+	var en unix.Errno
+	if errors.As(err, &en) {
+		return en.Error()
+	}
+	return err.Error()
+}
+
+// execFailure maps a failed execve to docker's status: a missing file or
+// interpreter is 127, anything else (EACCES, ENOEXEC, ...) 126.
+func execFailure(file string, err error) *initError {
+	if errors.Is(err, unix.ENOENT) {
+		return &initError{127, fmt.Sprintf("exec: %q: no such file or directory", file)}
+	}
+	return &initError{126, fmt.Sprintf("exec: %q: %s", file, errText(err))}
+}
+
+// closeExtraFds marks every fd above 2 close-on-exec, so nothing the init or
+// the Go runtime opened (a host directory above all: CVE-2024-21626)
+// reaches the container's process. The sync socket stays usable until exec.
+func closeExtraFds() error {
+	err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("close_range: %w", err)
+	}
+	// Before 5.11: walk /proc/self/fd instead.
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}
+
+// switchUser sets groups, gid and uid of this thread only (raw syscalls:
+// Go's Setuid would change every thread; we exec from this one).
+func switchUser(u execUser) error {
+	groups := make([]int, len(u.Groups))
+	for i, g := range u.Groups {
+		groups[i] = int(g)
+	}
+	if err := unix.Setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", u.Groups, err)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("setresgid %d: %w", u.GID, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("setresuid %d: %w", u.UID, e)
+	}
+	return nil
+}
+
+// mkdirAllOwned creates dir and its missing parents owned by uid:gid, as
+// docker creates a missing WORKDIR or -w. Called after pivot_root, so the
+// path is the container's.
+func mkdirAllOwned(dir string, uid, gid uint32) error {
+	cur := "/"
+	for _, c := range strings.Split(filepath.Clean(dir), "/") {
+		if c == "" {
+			continue
+		}
+		cur = filepath.Join(cur, c)
+		err := unix.Mkdir(cur, 0o755)
+		if errors.Is(err, unix.EEXIST) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("create working directory %s: %w", cur, err)
+		}
+		if err := unix.Lchown(cur, int(uid), int(gid)); err != nil {
+			return fmt.Errorf("chown working directory %s: %w", cur, err)
+		}
+	}
+	return nil
+}
