@@ -1,0 +1,255 @@
+// Command bench (`make bench`, `go run ./bench`) measures skiff against its
+// peers on this machine: the median time of `skiff run --rm busybox true`
+// against bare crun and runc running the same busybox bundle and against
+// podman, and the cold pull of a generated 8-layer ~190 MB image against
+// podman and against a plain `pigz -dc | tar -x` of its layers (the floor).
+// Each is measured on a store on the root filesystem and on the loop ext4 at
+// /var/tmp/bench-ext4 when it is mounted, and the filesystem is named.
+//
+// A tool that is missing or fails gets a FAILED line with its error; the
+// others are still measured, so the benchmark works before skiff is complete.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+type options struct {
+	runN, pullN int
+	skiff       string // prebuilt binary; empty: build the repo
+	peers       bool
+	ext4        string
+	rootDir     string
+	keep        bool
+	verbose     bool
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line")
+	flag.IntVar(&o.pullN, "pull-n", 3, "timed iterations of each pull line (cold: a fresh store each)")
+	flag.StringVar(&o.skiff, "skiff", "", "skiff binary to measure (default: go build the repository)")
+	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
+	flag.StringVar(&o.ext4, "ext4", "/var/tmp/bench-ext4", "loop ext4 mount for the second store; skipped when not mounted")
+	flag.StringVar(&o.rootDir, "rootfs-dir", "/var/tmp", "directory on the root filesystem for the first store and the work files")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directories")
+	flag.BoolVar(&o.verbose, "v", false, "print every iteration's time")
+	flag.Parse()
+	if err := bench(&o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// env is what every section needs: binaries found, images pushed, work files.
+type env struct {
+	o        *options
+	work     string
+	runDir   string // short dir for runroots
+	skiff    string
+	skiffErr error // why skiff could not be built; its lines fail with it
+	crun     string
+	runc     string
+	podman   string
+	pigz     string // pigz, or gzip when pigz is absent
+	crunNS   *nsThread
+	crunErr  error
+	registry string // host:port
+	bbRef    string
+	bbTar    string // busybox rootfs as a tar, for the bare runtimes' bundles
+	fatRef   string
+	fat      []*genLayer
+}
+
+func bench(o *options) error {
+	start := time.Now()
+	repo, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("run as root: the bare runtimes and podman need it, and skiff is measured rootful")
+	}
+	work, err := os.MkdirTemp(o.rootDir, "skiff-bench-")
+	if err != nil {
+		return fmt.Errorf("work dir: %w", err)
+	}
+	e := &env{o: o, work: work}
+	defer e.removeAll(work)
+	if e.runDir, err = os.MkdirTemp("/run", "skb-"); err != nil {
+		return fmt.Errorf("runroot dir: %w", err)
+	}
+	defer e.removeAll(e.runDir)
+
+	e.buildSkiff(repo)
+	e.setupPeers(repo)
+	if e.crun != "" {
+		if e.crunNS, e.crunErr = startCrunNS(); e.crunNS != nil {
+			defer e.crunNS.Close()
+		}
+	}
+	reg, err := e.prepareImages()
+	if reg != nil {
+		defer reg.Close()
+	}
+	if err != nil {
+		return err
+	}
+
+	stores := []store{{label: "root fs", dir: filepath.Join(work, "store")}}
+	if isMountpoint(o.ext4) {
+		d, err := os.MkdirTemp(o.ext4, "skiff-bench-")
+		if err != nil {
+			return fmt.Errorf("store on %s: %w", o.ext4, err)
+		}
+		defer e.removeAll(d)
+		stores = append(stores, store{label: "loop ext4", dir: d})
+	} else {
+		fmt.Printf("note: %s is not mounted (setup-peers.sh mounts it): measuring the root fs store only\n", o.ext4)
+	}
+
+	e.printHeader(repo)
+	for _, st := range stores {
+		if err := os.MkdirAll(st.dir, 0o755); err != nil {
+			return fmt.Errorf("store %s: %w", st.dir, err)
+		}
+		fmt.Printf("\n=== store on %s: %s (%s)\n", st.label, fsName(st.dir), st.dir)
+		e.runSection(st).print(os.Stdout)
+		fmt.Println()
+		e.pullSection(st).print(os.Stdout)
+	}
+	fmt.Printf("\nbench finished in %s\n", time.Since(start).Round(time.Second))
+	return nil
+}
+
+// store is where one set of measurements keeps its images and containers.
+type store struct {
+	label string
+	dir   string
+}
+
+func (e *env) progress(s string) {
+	if e.o.verbose {
+		fmt.Fprintln(os.Stderr, "  ", s)
+	}
+}
+
+func (e *env) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// repoRoot is the skiff checkout containing the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/skiff-dev/skiff\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("not inside the skiff repository: run `make bench` from its root")
+		}
+		dir = parent
+	}
+}
+
+func (e *env) buildSkiff(repo string) {
+	if e.o.skiff != "" {
+		e.skiff = e.o.skiff
+		return
+	}
+	e.skiff = filepath.Join(e.work, "skiff")
+	e.logf("building skiff")
+	cmd := exec.Command("go", "build", "-o", e.skiff, ".")
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.skiffErr = fmt.Errorf("go build: %w: %s", err, lastLine(string(out)))
+	}
+}
+
+// setupPeers runs the shared install script (it is idempotent and quick once
+// done) and finds the peers; absent ones are skipped with a note.
+func (e *env) setupPeers(repo string) {
+	e.pigz = lookPath("pigz")
+	if !e.o.peers {
+		fmt.Println("note: -peers=false: measuring skiff and the unpack floor only")
+	} else if script := filepath.Join(filepath.Dir(repo), "shared", "peers", "setup-peers.sh"); !exists(script) {
+		fmt.Printf("note: %s not found: peers not installed, measuring those already on PATH\n", script)
+	} else {
+		e.logf("installing peers: bash %s", script)
+		log := filepath.Join(e.work, "setup-peers.log")
+		cmd := exec.Command("bash", script)
+		if f, err := os.Create(log); err == nil {
+			cmd.Stdout, cmd.Stderr = f, f
+			defer f.Close()
+		}
+		if err := cmd.Run(); err != nil {
+			fmt.Printf("note: %s failed (%v; log %s): measuring the peers already on PATH\n", script, err, log)
+		}
+		e.pigz = lookPath("pigz")
+	}
+	if e.o.peers {
+		e.crun, e.runc, e.podman = lookPath("crun"), lookPath("runc"), lookPath("podman")
+	}
+	if e.pigz == "" {
+		e.pigz = lookPath("gzip")
+	}
+}
+
+func lookPath(name string) string {
+	p, _ := exec.LookPath(name)
+	return p
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func (e *env) printHeader(repo string) {
+	rev, _ := exec.Command("git", "-C", repo, "describe", "--always", "--dirty").Output()
+	fmt.Printf("skiff bench: %s, kernel %s, %d cores, skiff %s\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), kernel(), runtime.NumCPU(), strings.TrimSpace(string(rev)))
+	for _, t := range []struct{ name, path string }{{"crun", e.crun}, {"runc", e.runc}, {"podman", e.podman}} {
+		if t.path == "" {
+			fmt.Printf("  %s: not installed, its lines are skipped\n", t.name)
+			continue
+		}
+		v, _ := exec.Command(t.path, "--version").Output()
+		fmt.Printf("  %s\n", firstLine(string(v)))
+	}
+	var gz, raw int64
+	files := 0
+	for _, l := range e.fat {
+		gz, raw, files = gz+l.size, raw+l.rawSize, files+l.files
+	}
+	fmt.Printf("  pull image: %d layers, %.0f MB unpacked in %d files, %.0f MB gzip (%.1fx), seed %#x\n",
+		len(e.fat), mb(raw), files, mb(gz), float64(raw)/float64(gz), fatSeed)
+	fmt.Printf("  registry: docker-registry at %s; times are wall clock, median of n\n", e.registry)
+}
+
+func firstLine(s string) string { return strings.TrimSpace(strings.SplitN(s, "\n", 2)[0]) }
+
+func mb(n int64) float64 { return float64(n) / 1e6 }
+
+// removeAll deletes a work dir unless -keep, first detaching anything a peer
+// left mounted inside it.
+func (e *env) removeAll(dir string) {
+	if e.o.keep {
+		fmt.Fprintf(os.Stderr, "bench: kept %s\n", dir)
+		return
+	}
+	unmountUnder(dir)
+	os.RemoveAll(dir)
+}

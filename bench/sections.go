@@ -1,0 +1,164 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+var errNotInstalled = errors.New("not installed")
+
+// skiffCmd is skiff with its store under root.
+func (e *env) skiffCmd(root string, args ...string) *exec.Cmd {
+	g := []string{"--root", filepath.Join(root, "root"), "--runroot", e.runroot(root), "--insecure-registry", e.registry}
+	return exec.Command(e.skiff, append(g, args...)...)
+}
+
+// podmanCmd is podman with a private store under root, so the host's podman
+// store is neither used nor disturbed.
+func (e *env) podmanCmd(root string, args ...string) *exec.Cmd {
+	g := []string{"--root", filepath.Join(root, "root"), "--runroot", e.runroot(root), "--storage-driver", "overlay"}
+	return exec.Command(e.podman, append(g, args...)...)
+}
+
+// runroot is a short runtime dir for the store at root: podman refuses a
+// runroot over 50 bytes (its sockets' paths must fit in sun_path).
+func (e *env) runroot(root string) string {
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(e.runDir, hex.EncodeToString(sum[:6]))
+}
+
+// runSection times `true` in busybox, the image already in each store.
+func (e *env) runSection(st store) *section {
+	e.logf("run: preparing stores in %s", st.dir)
+	skiffRoot, podmanRoot := filepath.Join(st.dir, "skiff"), filepath.Join(st.dir, "podman")
+	bundle := filepath.Join(st.dir, "bundle")
+
+	sk := &bcase{name: "skiff run --rm"}
+	sk.err = e.skiffErr
+	if sk.err == nil {
+		_, sk.err = timeCmd(e.skiffCmd(skiffRoot, "pull", e.bbRef))
+	}
+	sk.step = func(int) (time.Duration, error) {
+		return timeCmd(e.skiffCmd(skiffRoot, "run", "--rm", e.bbRef, "true"))
+	}
+
+	var bundleErr error
+	switch {
+	case e.runc != "":
+		bundleErr = makeBundle(bundle, e.runc, e.bbTar)
+	case e.crun != "":
+		bundleErr = makeBundle(bundle, e.crun, e.bbTar)
+	}
+
+	cr := &bcase{name: "crun run (bare bundle)", err: firstErr(missing(e.crun), e.crunErr, bundleErr)}
+	cr.step = func(i int) (d time.Duration, err error) {
+		err = e.crunNS.Do(func() error {
+			d, err = timeCmd(exec.Command(e.crun, "--root", filepath.Join(st.dir, "crun-state"),
+				"run", "--bundle", bundle, fmt.Sprintf("bench-crun-%d", i+100)))
+			return err
+		})
+		return d, err
+	}
+	rc := &bcase{name: "runc run (bare bundle)", err: firstErr(missing(e.runc), bundleErr)}
+	rc.step = func(i int) (time.Duration, error) {
+		return timeCmd(exec.Command(e.runc, "--root", filepath.Join(st.dir, "runc-state"),
+			"run", "--bundle", bundle, fmt.Sprintf("bench-runc-%d", i+100)))
+	}
+	pm := &bcase{name: "podman run --rm", err: missing(e.podman)}
+	if pm.err == nil {
+		_, pm.err = timeCmd(e.podmanCmd(podmanRoot, "pull", "-q", "--tls-verify=false", e.bbRef))
+	}
+	pm.step = func(int) (time.Duration, error) {
+		return timeCmd(e.podmanCmd(podmanRoot, "run", "--rm", e.bbRef, "true"))
+	}
+
+	e.logf("run: %d+1 warm-up iterations of each", e.o.runN)
+	measure([]*bcase{sk, cr, rc, pm}, 1, e.o.runN, e.progress)
+	return &section{
+		title:  fmt.Sprintf("run `true` in busybox, image present (median of %d, after 1 warm-up)", e.o.runN),
+		fmtDur: ms,
+		skiff:  sk,
+		peers: []peerRow{
+			{c: cr, short: "crun", target: 1.5},
+			{c: rc, short: "runc"},
+			{c: pm, short: "podman"},
+		},
+	}
+}
+
+// pullSection times a cold pull of the generated image: every iteration
+// starts from an empty store on st's filesystem and after a sync.
+func (e *env) pullSection(st store) *section {
+	fresh := func(kind string) (func(int) string, func(int) error, func(int)) {
+		dir := func(i int) string { return filepath.Join(st.dir, fmt.Sprintf("%s-pull-%d", kind, i)) }
+		prep := func(i int) error {
+			syncFS()
+			return os.MkdirAll(dir(i), 0o755)
+		}
+		return dir, prep, func(i int) { e.removeAll(dir(i)) }
+	}
+
+	skDir, skPrep, skClean := fresh("skiff")
+	sk := &bcase{name: "skiff pull", err: e.skiffErr, prep: skPrep, cleanup: skClean}
+	sk.step = func(i int) (time.Duration, error) {
+		return timeCmd(e.skiffCmd(skDir(i), "pull", e.fatRef))
+	}
+
+	pmDir, pmPrep, pmClean := fresh("podman")
+	pm := &bcase{name: "podman pull", err: missing(e.podman), prep: pmPrep, cleanup: pmClean}
+	pm.step = func(i int) (time.Duration, error) {
+		return timeCmd(e.podmanCmd(pmDir(i), "pull", "-q", "--tls-verify=false", e.fatRef))
+	}
+
+	flDir, flPrep, flClean := fresh("floor")
+	fl := &bcase{name: filepath.Base(e.pigz) + " -dc | tar -x (floor)", err: missing(e.pigz), prep: flPrep, cleanup: flClean}
+	fl.step = func(i int) (time.Duration, error) { return e.unpackFloor(flDir(i)) }
+
+	e.logf("pull: %d cold iterations of each", e.o.pullN)
+	measure([]*bcase{sk, pm, fl}, 0, e.o.pullN, e.progress)
+	return &section{
+		title:  fmt.Sprintf("cold pull of the %d-layer image into an empty store (median of %d)", len(e.fat), e.o.pullN),
+		fmtDur: secs,
+		skiff:  sk,
+		peers: []peerRow{
+			{c: pm, short: "podman", target: 2.0 / 3},
+			{c: fl, short: "floor"},
+		},
+	}
+}
+
+// unpackFloor unpacks the layers in order into dir the plainest way there
+// is: what a pull can at best approach, given the blobs are already local.
+func (e *env) unpackFloor(dir string) (time.Duration, error) {
+	var total time.Duration
+	for _, l := range e.fat {
+		d, err := timeCmd(exec.Command("sh", "-c", `"$0" -dc "$1" | tar -x -C "$2"`, e.pigz, l.path, dir))
+		total += d
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func missing(path string) error {
+	if path == "" {
+		return errNotInstalled
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
