@@ -56,21 +56,14 @@ type capSets struct {
 	bounding, effective, permitted, inheritable, ambient uint64
 }
 
-// dockerDefaultCaps is docker's default set, used when the spec names none
-// so that a container never inherits the caller's full set.
-var dockerDefaultCaps = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-}
-
-// capSetsFor computes the sets from the spec. Effective and permitted are
+// capSetsFor computes the sets from the spec (docker's DefaultCaps when it
+// names none, so a container never inherits the caller's full set). Effective and permitted are
 // what the spec says (the kernel drops them on exec for a non-root uid);
 // inheritable and ambient are honoured only if the spec asks, and docker
 // leaves them empty.
 func capSetsFor(c *specs.LinuxCapabilities) (capSets, error) {
 	if c == nil {
-		m, err := capMask(dockerDefaultCaps)
+		m, err := capMask(DefaultCaps)
 		return capSets{bounding: m, effective: m, permitted: m}, err
 	}
 	var s capSets
