@@ -1,0 +1,175 @@
+package run
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-dev/skiff/state"
+)
+
+// StartError is a failure with docker's exit status for it: 125 skiff (or
+// the container's setup) failed, 126 the command cannot be executed, 127
+// it was not found.
+type StartError struct {
+	Code int
+	Err  error
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Container is one container from creation to removal. Its life is split
+// into Create, Start, Wait and Cleanup so that a per-container monitor can
+// later own Start..Cleanup while the CLI only creates and attaches.
+type Container struct {
+	State *state.Container
+	Dir   string
+	Spec  *specs.Spec
+
+	opts Options
+	img  Image
+	proc *process // set by Start (parent_linux.go)
+}
+
+// Create makes the container's directory (record, config.json, overlay
+// upper/work, rootfs mount point, generated /etc files) and reserves its
+// name. Nothing runs yet.
+func Create(img Image, o Options) (c *Container, err error) {
+	id, err := state.NewID()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := state.Dir(o.Root, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"upper", "work", "rootfs"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("create container: %w", err)
+		}
+	}
+	rec := &state.Container{ID: id, ImageID: img.ID, Image: o.ImageRef, Created: time.Now().UTC(), Status: state.Created}
+	defer func() {
+		if err != nil {
+			state.Delete(o.Root, o.RunRoot, rec)
+		}
+	}()
+	if rec.Name, err = reserveName(o, id); err != nil {
+		return nil, err
+	}
+	c = &Container{State: rec, Dir: dir, opts: o, img: img}
+	if err := c.writeConfig(); err != nil {
+		return nil, err
+	}
+	if err := state.Save(o.Root, rec); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func reserveName(o Options, id string) (string, error) {
+	if o.Name == "" {
+		return state.ReserveRandomName(o.Root, o.RunRoot, id)
+	}
+	n, err := state.CheckName(o.Name)
+	if err != nil {
+		return "", err
+	}
+	return n, state.ReserveName(o.Root, o.RunRoot, n, id)
+}
+
+// writeConfig writes the generated /etc files and config.json, and fills
+// the record's config summary.
+func (c *Container) writeConfig() error {
+	id, o := c.State.ID, c.opts
+	host := Hostname(id, o)
+	files := map[string]string{
+		"hostname":    host + "\n",
+		"hosts":       HostsFile(host),
+		"resolv.conf": hostResolvConf(),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(c.Dir, name), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("create container: %w", err)
+		}
+	}
+	spec, err := BuildSpec(SpecInput{
+		ID: id, Rootfs: filepath.Join(c.Dir, "rootfs"), Image: c.img.Config, Opts: o,
+		HostnameFile: filepath.Join(c.Dir, "hostname"), HostsFile: filepath.Join(c.Dir, "hosts"),
+		ResolvConfFile: filepath.Join(c.Dir, "resolv.conf"), LookupEnv: os.LookupEnv,
+	})
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("create container: encoding config.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(c.Dir, "config.json"), b, 0o600); err != nil {
+		return fmt.Errorf("create container: %w", err)
+	}
+	c.Spec = spec
+	ep, cmd, _ := Argv(c.img.Config, o)
+	c.State.Config = state.Config{
+		Image: o.ImageRef, Entrypoint: ep, Cmd: cmd, Env: spec.Process.Env,
+		WorkingDir: spec.Process.Cwd, User: User(c.img.Config, o), Hostname: host,
+		Tty: o.Tty, OpenStdin: o.Interactive, AutoRemove: o.Remove,
+	}
+	return nil
+}
+
+// hostResolvConf is the host's resolv.conf, copied verbatim. With only
+// loopback networking in the container so far no nameserver is reachable
+// anyway; once bridges land, loopback resolvers (127.0.0.53) must be
+// replaced as docker does.
+func hostResolvConf() string {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// initConfig is the message the init gets: the spec plus the overlay.
+func (c *Container) initConfig() *InitConfig {
+	lower := make([]string, len(c.img.LayerDirs))
+	for i, d := range c.img.LayerDirs { // overlay wants the top layer first
+		lower[len(lower)-1-i] = d
+	}
+	return &InitConfig{
+		Spec:      c.Spec,
+		User:      User(c.img.Config, c.opts),
+		Lowerdirs: lower,
+		Upper:     filepath.Join(c.Dir, "upper"),
+		Work:      filepath.Join(c.Dir, "work"),
+		Rootfs:    filepath.Join(c.Dir, "rootfs"),
+		Rootless:  os.Geteuid() != 0,
+	}
+}
+
+// update changes the record under the container's lock. A record that is
+// gone (skiff rm -f won the race) is not recreated.
+func (c *Container) update(fn func(*state.Container)) error {
+	l, err := state.LockContainer(c.opts.RunRoot, c.State.ID)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	cur, err := state.Load(c.opts.Root, c.State.ID)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fn(cur)
+	c.State = cur
+	return state.Save(c.opts.Root, cur)
+}
