@@ -60,8 +60,8 @@ func fetchLayer(ctx context.Context, s *store.Store, j layerJob, p *progress, ro
 	pl := &pipeline{body: body}
 	defer pl.close()
 
-	compressed := sha256.New()
-	pl.net = newReadahead(body, io.MultiWriter(blob, compressed, counter{p, id}))
+	compressed := &digester{r: body, h: sha256.New(), want: j.digest.String(), size: j.size}
+	pl.net = newReadahead(compressed, io.MultiWriter(blob, counter{p, id}))
 	plain, err := pl.decompress()
 	if err != nil {
 		return err
@@ -78,8 +78,8 @@ func fetchLayer(ctx context.Context, s *store.Store, j layerJob, p *progress, ro
 	if _, err := io.Copy(io.Discard, pl.net); err != nil {
 		return fmt.Errorf("download: %w", err)
 	}
-	if got := digestOf(compressed); got != j.digest.String() {
-		return fmt.Errorf("digest mismatch: the registry sent %s (corrupt or tampered blob)", got)
+	if err := compressed.check(); err != nil {
+		return err
 	}
 	if got := digestOf(uncompressed); got != j.diffID.String() {
 		return fmt.Errorf("diffID mismatch: uncompressed content is %s, the image config says %s", got, j.diffID)
@@ -145,3 +145,33 @@ func (pl *pipeline) decompress() (io.Reader, error) {
 }
 
 func digestOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
+
+// digester hashes the blob as it is read. It sits directly on the body so
+// that when go-containerregistry's own check fails at the end of the blob,
+// the error can say plainly that the digest did not match.
+type digester struct {
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	want string
+	size int64
+}
+
+func (d *digester) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.h.Write(p[:n])
+	d.n += int64(n)
+	if err != nil && err != io.EOF && d.n == d.size {
+		if cerr := d.check(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+func (d *digester) check() error {
+	if got := digestOf(d.h); got != d.want {
+		return fmt.Errorf("digest mismatch: the registry sent %s (corrupt or tampered blob)", got)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package pull
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalize(t *testing.T) {
+	const dgst = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{in: "busybox", want: "docker.io/library/busybox:latest"},
+		{in: "busybox:1.36", want: "docker.io/library/busybox:1.36"},
+		{in: "library/busybox", want: "docker.io/library/busybox:latest"},
+		{in: "docker.io/busybox", want: "docker.io/library/busybox:latest"},
+		{in: "index.docker.io/library/busybox:1", want: "docker.io/library/busybox:1"},
+		{in: "foo/bar", want: "docker.io/foo/bar:latest"},
+		{in: "localhost:5000/a/b", want: "localhost:5000/a/b:latest"},
+		{in: "127.0.0.1:5000/busybox:t", want: "127.0.0.1:5000/busybox:t"},
+		{in: "ghcr.io/o/r:v1", want: "ghcr.io/o/r:v1"},
+		{in: "busybox@" + dgst, want: "docker.io/library/busybox@" + dgst},
+		{in: "busybox:1.36@" + dgst, want: "docker.io/library/busybox@" + dgst},
+		{in: "", wantErr: true},
+		{in: "Busybox", wantErr: true},
+		{in: "busybox:", wantErr: true},
+		{in: "busybox@sha256:abc", wantErr: true},
+		{in: " busybox", wantErr: true},
+		{in: "a b", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := Normalize(tt.in)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("Normalize(%q) = %q, want an error", tt.in, got)
+				}
+				if !strings.Contains(err.Error(), "invalid reference format") {
+					t.Errorf("error %q does not say the format is invalid", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("Normalize(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestInsecureAllowed(t *testing.T) {
+	tests := []struct {
+		host     string
+		insecure []string
+		want     bool
+	}{
+		{"localhost:5000", nil, true},
+		{"127.0.0.1:5000", nil, true},
+		{"127.5.6.7", nil, true},
+		{"[::1]:5000", nil, true},
+		{"10.0.0.1:5000", nil, false},
+		{"192.168.1.2", nil, false},
+		{"registry.example.com", nil, false},
+		{"registry.example.com:5000", []string{"registry.example.com:5000"}, true},
+		{"registry.example.com:5000", []string{"registry.example.com"}, true},
+		{"registry.example.com:5000", []string{"other.example.com"}, false},
+		{"10.1.2.3:5000", []string{"10.0.0.0/8"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			if got := insecureAllowed(tt.host, tt.insecure); got != tt.want {
+				t.Errorf("insecureAllowed(%q, %v) = %v, want %v", tt.host, tt.insecure, got, tt.want)
+			}
+		})
+	}
+}
