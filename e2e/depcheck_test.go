@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/skiff-dev/skiff"
+
+// allowedImports is the import rule of docs/design.md: which project packages
+// each package may import. Leaves import none; run never reaches pull.
+var allowedImports = map[string][]string{
+	"":         {"commands", "run"}, // main
+	"commands": {"build", "run", "pull", "store", "state", "config"},
+	"build":    {"run", "pull"},
+	"run":      {"fs", "ns", "cgroup", "net", "store", "state"},
+	"pull":     {"fs", "store"},
+	"fs":       {}, "ns": {}, "cgroup": {}, "net": {}, "store": {}, "state": {}, "config": {},
+	"internal/testenv": {},
+}
+
+type goPackage struct {
+	ImportPath string
+	Doc        string
+	Imports    []string
+	Deps       []string
+	GoFiles    []string
+}
+
+func listPackages(t *testing.T) []goPackage {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "list", "-json", "./...")
+	cmd.Dir = filepath.Dir(filepath.Dir(file))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func rel(path string) (string, bool) {
+	if path == module {
+		return "", true
+	}
+	r, ok := strings.CutPrefix(path, module+"/")
+	return r, ok
+}
+
+func TestImportRule(t *testing.T) {
+	for _, p := range listPackages(t) {
+		name, _ := rel(p.ImportPath)
+		allowed, ruled := allowedImports[name]
+		if !ruled {
+			continue // e2e, bench, hack: tools outside the graph
+		}
+		t.Run(p.ImportPath, func(t *testing.T) {
+			for _, imp := range p.Imports {
+				dep, ours := rel(imp)
+				if ours && !contains(allowed, dep) {
+					t.Errorf("%s imports %s; docs/design.md allows only %v", p.ImportPath, imp, allowed)
+				}
+			}
+			if name == "run" {
+				for _, d := range p.Deps {
+					if d == module+"/pull" {
+						t.Errorf("run reaches pull through its dependencies; a command pulls, then hands run a *store.Image")
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestEveryPackageHasADocComment(t *testing.T) {
+	var missing []string
+	for _, p := range listPackages(t) {
+		if p.Doc == "" && len(p.GoFiles) > 0 {
+			missing = append(missing, p.ImportPath)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("packages without a doc comment: %v", missing)
+	}
+}

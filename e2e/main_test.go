@@ -1,0 +1,259 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiff-dev/skiff/internal/testenv"
+)
+
+// env is what TestMain set up; skipReason is why tests needing it skip.
+var (
+	skiffBin   string
+	reg        *testenv.Registry
+	fx         *fixtures
+	skipReason string
+	workDir    string // removed after all tests
+)
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		var err error
+		if workDir, err = os.MkdirTemp("", "skiff-e2e-"); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
+			return 1
+		}
+		defer os.RemoveAll(workDir)
+		skipReason = setup()
+		if skipReason != "" {
+			fmt.Fprintln(os.Stderr, "e2e: skipping tests that need the environment:", skipReason)
+		}
+		defer reg.Close()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// setup returns why the environment cannot be made, or "".
+func setup() string {
+	if os.Geteuid() != 0 {
+		return "not root (run `sudo make e2e`)"
+	}
+	if _, err := os.Stat(testenv.RegistryBinary); err != nil {
+		return "docker-registry missing (apt-get install docker-registry, or `make deps`)"
+	}
+	if _, err := os.Stat(testenv.BusyboxPath); err != nil {
+		return "busybox-static missing (apt-get install busybox-static, or `make deps`)"
+	}
+	if err := buildSkiff(); err != nil {
+		return err.Error()
+	}
+	var err error
+	if reg, err = testenv.StartRegistry(filepath.Join(workDir, "registry")); err != nil {
+		return err.Error()
+	}
+	if fx, err = pushFixtures(reg); err != nil {
+		return "fixtures: " + err.Error()
+	}
+	return ""
+}
+
+func buildSkiff() error {
+	if skiffBin = os.Getenv("SKIFF_BIN"); skiffBin != "" {
+		return nil
+	}
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Dir(filepath.Dir(file))
+	skiffBin = filepath.Join(workDir, "skiff")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", skiffBin, ".")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build skiff: %v\n%s", err, out)
+	}
+	return nil
+}
+
+func requireEnv(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+}
+
+// store is one --root/--runroot pair; tests that do not care share one.
+type store struct {
+	root, runroot, config string
+	noInsecureFlag        bool // leave out --insecure-registry for the test registry
+}
+
+func newStore(t *testing.T) *store {
+	t.Helper()
+	d := t.TempDir()
+	return &store{root: filepath.Join(d, "root"), runroot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json")}
+}
+
+var (
+	sharedOnce  sync.Once
+	sharedStore *store
+	sharedErr   error
+)
+
+// shared returns the store every run test uses, with busybox pulled once.
+func shared(t *testing.T) *store {
+	t.Helper()
+	requireEnv(t)
+	sharedOnce.Do(func() {
+		d := filepath.Join(workDir, "shared")
+		sharedStore = &store{root: filepath.Join(d, "root"), runroot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json")}
+		r := sharedStore.skiff(nil, "pull", fx.busybox)
+		if r.code != 0 {
+			sharedErr = fmt.Errorf("pull %s: exit %d: %s", fx.busybox, r.code, r.stderr)
+		}
+	})
+	if sharedErr != nil {
+		t.Fatalf("setting up the shared store: %v", sharedErr)
+	}
+	return sharedStore
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout: %q\nstderr: %q", r.code, r.stdout, r.stderr)
+}
+
+// cmd is skiff with this store's global flags; the registry is insecure
+// explicitly, so these tests do not depend on loopback defaults.
+func (s *store) cmd(ctx context.Context, args ...string) *exec.Cmd {
+	global := []string{"--root", s.root, "--runroot", s.runroot, "--config", s.config}
+	if reg != nil && !s.noInsecureFlag {
+		global = append(global, "--insecure-registry", reg.Addr)
+	}
+	c := exec.CommandContext(ctx, skiffBin, append(global, args...)...)
+	c.Env = append(os.Environ(), "LC_ALL=C")
+	c.WaitDelay = 5 * time.Second
+	return c
+}
+
+// skiff runs a command to completion (60 s at most) with stdin as given.
+func (s *store) skiff(stdin io.Reader, args ...string) result {
+	return s.skiffEnv(stdin, nil, args...)
+}
+
+func (s *store) skiffEnv(stdin io.Reader, env []string, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := s.cmd(ctx, args...)
+	c.Env = append(c.Env, env...)
+	var out, errb bytes.Buffer
+	c.Stdin, c.Stdout, c.Stderr = stdin, &out, &errb
+	err := c.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+		if ctx.Err() != nil {
+			r.stderr += "\n(e2e: killed after 60 s)"
+		}
+	default:
+		r.code = -1
+		r.stderr += "\n(e2e: " + err.Error() + ")"
+	}
+	return r
+}
+
+// must runs skiff and fails the test unless it exits 0.
+func (s *store) must(t *testing.T, args ...string) result {
+	t.Helper()
+	r := s.skiff(nil, args...)
+	if r.code != 0 {
+		t.Fatalf("skiff %s: %v", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// oneLineError asserts a failure was reported as one clear line on stderr.
+func oneLineError(t *testing.T, r result, wantCode int) {
+	t.Helper()
+	if r.code != wantCode {
+		t.Errorf("exit %d, want %d; %v", r.code, wantCode, r)
+	}
+	msg := strings.TrimSpace(r.stderr)
+	if msg == "" || strings.Contains(msg, "\n") {
+		t.Errorf("want exactly one line on stderr, got %q", r.stderr)
+	}
+	if strings.Contains(msg, "goroutine ") || strings.Contains(msg, "panic:") {
+		t.Errorf("stderr shows a panic: %s", msg)
+	}
+}
+
+// layerDirs lists the published layer dirs of a store (not .tmp).
+func (s *store) layerDirs(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(s.root, "layers"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// tmpDirs lists what extraction left under layers/.tmp (dirs only: free
+// lock files may remain by design).
+func (s *store) tmpDirs(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(s.root, "layers", ".tmp"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// imageRows returns the `images` rows (without header) as fields.
+func (s *store) imageRows(t *testing.T) [][]string {
+	t.Helper()
+	r := s.must(t, "images")
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	var rows [][]string
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(l) != "" {
+			rows = append(rows, strings.Fields(l))
+		}
+	}
+	return rows
+}
+
+func hexOf(digest string) string { return strings.TrimPrefix(digest, "sha256:") }
+
+func freePort() (int, error) { return testenv.FreePort() }
