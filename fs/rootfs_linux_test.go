@@ -1,0 +1,93 @@
+package fs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// inPrivateMountNS runs fn on a thread with its own mount namespace. The
+// thread stays locked, so Go discards it when the test goroutine ends and
+// no mount outlives the test.
+func inPrivateMountNS(t *testing.T, fn func()) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting needs root")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
+			t.Errorf("unshare: %v", err)
+			return
+		}
+		if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			t.Errorf("make / rslave: %v", err)
+			return
+		}
+		fn()
+	}()
+	<-done
+}
+
+func TestMountOverlayManyLayers(t *testing.T) {
+	// 60 layers of ~90-byte paths overflow mount(2)'s one-page data as
+	// absolute paths, but not as paths relative to their common parent.
+	base := filepath.Join(t.TempDir(), strings.Repeat("d", 40))
+	var lowers []string
+	for i := 0; i < 60; i++ {
+		l := filepath.Join(base, fmt.Sprintf("layer-%02d-%s", i, strings.Repeat("x", 30)))
+		if err := os.MkdirAll(l, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(l, "who"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lowers = append(lowers, l)
+	}
+	if err := os.WriteFile(filepath.Join(lowers[59], "bottom"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d := overlayData(lowers, "u", "w", false); len(d) < os.Getpagesize() {
+		t.Fatalf("fixture too small: %d bytes of mount data", len(d))
+	}
+	for _, tt := range []struct {
+		name  string
+		mount func(target string, lowerdirs []string, upper, work string, userxattr bool) error
+	}{
+		{"fsconfig lowerdir+", mountOverlayFsconfig},
+		{"mount(2) relative paths", mountOverlayLegacy},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			target, upper, work := filepath.Join(dir, "root"), filepath.Join(base, "upper-"+tt.name[:4]), filepath.Join(base, "work-"+tt.name[:4])
+			for _, d := range []string{target, upper, work} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wd, _ := os.Getwd()
+			inPrivateMountNS(t, func() {
+				if err := tt.mount(target, lowers, upper, work, false); err != nil {
+					t.Errorf("mount: %v", err)
+					return
+				}
+				if got, err := os.ReadFile(filepath.Join(target, "who")); err != nil || string(got) != "0" {
+					t.Errorf("who = %q, %v; want the top layer's 0", got, err)
+				}
+				if _, err := os.Stat(filepath.Join(target, "bottom")); err != nil {
+					t.Errorf("bottom layer not visible: %v", err)
+				}
+				if now, _ := os.Getwd(); now != wd {
+					t.Errorf("cwd left at %s, was %s", now, wd)
+				}
+			})
+		})
+	}
+}
