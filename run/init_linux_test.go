@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,20 +126,53 @@ func runInit(t *testing.T, cfg *InitConfig) (int, *InitResult, string) {
 	if _, err := parent.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 64<<10)
-	n, err := parent.Read(buf)
-	var res *InitResult
-	if err == nil && n > 0 {
-		res = new(InitResult)
-		if err := json.Unmarshal(buf[:n], res); err != nil {
-			t.Fatalf("init result %q: %v", buf[:n], err)
-		}
+	res, pty := readInitMessages(t, int(parent.Fd()))
+	var ptyOut []byte
+	if pty != nil {
+		// Reading the master until EIO (all slaves closed) is how a parent
+		// sees everything the process wrote to its terminal.
+		ptyOut, _ = io.ReadAll(pty)
+		pty.Close()
 	}
 	cmd.Wait()
 	if stderr.Len() > 0 {
 		t.Logf("container stderr: %s", stderr.String())
 	}
-	return cmd.ProcessState.ExitCode(), res, stdout.String()
+	return cmd.ProcessState.ExitCode(), res, stdout.String() + string(ptyOut)
+}
+
+// readInitMessages reads what the init sends until the socket closes: an
+// optional pty master, then either nothing (exec'd) or an InitResult.
+func readInitMessages(t *testing.T, fd int) (*InitResult, *os.File) {
+	t.Helper()
+	var pty *os.File
+	buf, oob := make([]byte, 64<<10), make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != nil {
+			t.Fatalf("read from init: %v", err)
+		}
+		if n == 0 {
+			return nil, pty
+		}
+		if string(buf[:n]) == ptyMasterMsg {
+			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err != nil || len(msgs) != 1 {
+				t.Fatalf("pty message: %v, %d control messages", err, len(msgs))
+			}
+			fds, err := unix.ParseUnixRights(&msgs[0])
+			if err != nil || len(fds) != 1 {
+				t.Fatalf("pty message: %v, fds %v", err, fds)
+			}
+			pty = os.NewFile(uintptr(fds[0]), "pty-master")
+			continue
+		}
+		res := new(InitResult)
+		if err := json.Unmarshal(buf[:n], res); err != nil {
+			t.Fatalf("init result %q: %v", buf[:n], err)
+		}
+		return res, pty
+	}
 }
 
 func TestInitContainer(t *testing.T) {
@@ -172,6 +206,21 @@ cat /proc/self/mountinfo`
 		checkMountinfo(t, out, filepath.Join(img.host, "pwned"))
 		if _, err := os.Lstat(filepath.Join(img.host, "pwned")); err == nil {
 			t.Error("a symlink in the image made the init create a file on the host")
+		}
+	})
+
+	t.Run("terminal", func(t *testing.T) {
+		cfg := img.config(t, "sh", "-c", `tty; stat -c %t,%T /dev/console; stat -c %u /proc/self/fd/0; ls -l /proc/1/fd/ | grep -c " -> /dev/pts/0"; readlink /dev/ptmx`)
+		cfg.User = "alice"
+		cfg.Spec.Process.Terminal = true
+		code, res, out := runInit(t, cfg)
+		if code != 0 || res != nil {
+			t.Fatalf("exit %d, result %+v, output:\n%s", code, res, out)
+		}
+		// pts/0 of the container's own devpts instance (major 136), owned
+		// by the user, on stdin, stdout and stderr.
+		if want := "/dev/pts/0\r\n88,0\r\n1000\r\n3\r\npts/ptmx\r\n"; out != want {
+			t.Errorf("output %q, want %q", out, want)
 		}
 	})
 
