@@ -53,6 +53,7 @@ type env struct {
 	o        *options
 	work     string
 	runDir   string // short dir for runroots
+	load     string // load average when the bench started
 	skiff    string
 	skiffErr error // why skiff could not be built; its lines fail with it
 	crun     string
@@ -81,7 +82,7 @@ func bench(o *options) error {
 	if err != nil {
 		return fmt.Errorf("work dir: %w", err)
 	}
-	e := &env{o: o, work: work}
+	e := &env{o: o, work: work, load: loadAvg()}
 	defer e.removeAll(work)
 	if e.runDir, err = os.MkdirTemp("/run", "skb-"); err != nil {
 		return fmt.Errorf("runroot dir: %w", err)
@@ -237,6 +238,8 @@ func (e *env) printHeader(repo string) {
 	fmt.Printf("  pull image: %d layers, %.0f MB unpacked in %d files, %.0f MB gzip (%.1fx), seed %#x\n",
 		len(e.fat), mb(raw), files, mb(gz), float64(raw)/float64(gz), fatSeed)
 	fmt.Printf("  registry: docker-registry at %s; times are wall clock, median of n\n", e.registry)
+	// Other work on this 2-core VM skews every line; the load says how much.
+	fmt.Printf("  load average before the bench: %s\n", e.load)
 }
 
 func firstLine(s string) string { return strings.TrimSpace(strings.SplitN(s, "\n", 2)[0]) }
@@ -252,4 +255,12 @@ func (e *env) removeAll(dir string) {
 	}
 	unmountUnder(dir)
 	os.RemoveAll(dir)
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
