@@ -56,11 +56,11 @@ type capSets struct {
 	bounding, effective, permitted, inheritable, ambient uint64
 }
 
-// capSetsFor computes the sets from the spec (docker's DefaultCaps when it
-// names none, so a container never inherits the caller's full set). Effective and permitted are
-// what the spec says (the kernel drops them on exec for a non-root uid);
-// inheritable and ambient are honoured only if the spec asks, and docker
-// leaves them empty.
+// capSetsFor computes the sets from the spec, or docker's DefaultCaps when
+// it names none, so a container never inherits the caller's full set.
+// Effective and permitted are what the spec says (the kernel clears them on
+// exec for a non-root uid); inheritable and ambient only if the spec asks,
+// and docker leaves them empty.
 func capSetsFor(c *specs.LinuxCapabilities) (capSets, error) {
 	if c == nil {
 		m, err := capMask(DefaultCaps)

@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,7 +91,7 @@ func execFailure(file string, err error) *initError {
 // the Go runtime opened (a host directory above all: CVE-2024-21626)
 // reaches the container's process. The sync socket stays usable until exec.
 func closeExtraFds() error {
-	err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC)
 	if err == nil {
 		return nil
 	}
@@ -149,6 +150,50 @@ func mkdirAllOwned(dir string, uid, gid uint32) error {
 		}
 		if err := unix.Lchown(cur, int(uid), int(gid)); err != nil {
 			return fmt.Errorf("chown working directory %s: %w", cur, err)
+		}
+	}
+	return nil
+}
+
+// chdirInRoot enters the working directory and checks that it is inside
+// the container's root: getcwd reports "(unreachable)/..." for a directory
+// outside it, which is how a leaked host fd shows (CVE-2024-21626).
+func chdirInRoot(dir string) error {
+	if err := unix.Chdir(dir); err != nil {
+		return fmt.Errorf("chdir to cwd (%q) set in config.json failed: %w", dir, err)
+	}
+	wd, err := unix.Getwd()
+	if err != nil {
+		return fmt.Errorf("check working directory %q: %w", dir, err)
+	}
+	if !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("working directory %q is outside the container (%s)", dir, wd)
+	}
+	return nil
+}
+
+// chownStdio gives the user the container's stdio (pipes the parent made
+// as root), so reopening /dev/stdout works after the switch, as runc does.
+// /dev/null and anything we may not change are left alone.
+func chownStdio(uid, gid uint32) error {
+	var null unix.Stat_t
+	if err := unix.Stat("/dev/null", &null); err != nil {
+		return fmt.Errorf("stat /dev/null: %w", err)
+	}
+	for fd := 0; fd <= 2; fd++ {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				continue
+			}
+			return fmt.Errorf("stat fd %d: %w", fd, err)
+		}
+		if (st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == null.Rdev) || st.Uid == uid {
+			continue
+		}
+		err := unix.Fchown(fd, int(uid), int(gid))
+		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EROFS) {
+			return fmt.Errorf("chown fd %d to the container user: %w", fd, err)
 		}
 	}
 	return nil

@@ -16,7 +16,9 @@ package run
 //     stdio and controlling terminal
 //   mask and read-only paths; hostname; lo up; rlimits; no_new_privs
 //   create the working directory, owned by the user
+//   give a non-root user the stdio pipes
 //   drop the bounding set; keep caps across setresuid; switch user; chdir
+//     and check the working directory is inside the new root
 //   find the command in the container's PATH
 //   mark every fd above 2 close-on-exec; set the capabilities; execve
 //
@@ -117,6 +119,11 @@ func startContainer(cfg *InitConfig) *initError {
 	if err := mkdirAllOwned(cwd, user.UID, user.GID); err != nil {
 		return setupErr(err)
 	}
+	if user.UID != 0 && !proc.Terminal {
+		if err := chownStdio(user.UID, user.GID); err != nil {
+			return setupErr(err)
+		}
+	}
 	env := withHome(proc.Env, user.Home)
 	caps, err := capSetsFor(proc.Capabilities)
 	if err != nil {
@@ -125,8 +132,8 @@ func startContainer(cfg *InitConfig) *initError {
 	if err := becomeUser(user, caps); err != nil {
 		return setupErr(err)
 	}
-	if err := unix.Chdir(cwd); err != nil {
-		return setupErr(fmt.Errorf("chdir to cwd (%q) set in config.json failed: %w", cwd, err))
+	if err := chdirInRoot(cwd); err != nil {
+		return setupErr(err)
 	}
 	path, ierr := lookPath(proc.Args[0], env)
 	if ierr != nil {

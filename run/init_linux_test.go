@@ -240,8 +240,8 @@ cat /proc/self/mountinfo`
 		{name: "unknown user", user: "bob", args: []string{"id"}, wantCode: 125, wantMsg: "unable to find user bob: no matching entries in passwd file"},
 		{
 			name: "non-root user", user: "alice", cwd: "/work/dir",
-			args:    []string{"sh", "-c", `id; pwd; stat -c %u /work/dir; grep -E '^Cap(Eff|Bnd)' /proc/self/status; echo $HOME`},
-			wantOut: fmt.Sprintf("uid=1000(alice) gid=1000(alice)\n/work/dir\n1000\nCapEff:\t%016x\nCapBnd:\t%016x\n/home/alice\n", 0, dockerCapMask),
+			args:    []string{"sh", "-c", `id; pwd; stat -c %u /work/dir; grep -E '^Cap(Eff|Bnd)' /proc/self/status; echo $HOME; echo reopened > /dev/stdout`},
+			wantOut: fmt.Sprintf("uid=1000(alice) gid=1000(alice)\n/work/dir\n1000\nCapEff:\t%016x\nCapBnd:\t%016x\n/home/alice\nreopened\n", 0, dockerCapMask),
 		},
 		{name: "numeric user", user: "4242:4343", args: []string{"id"}, wantOut: "uid=4242 gid=4343\n"},
 	}
