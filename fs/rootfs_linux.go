@@ -150,7 +150,7 @@ var devSymlinks = [][2]string{
 }
 
 // SetupDev fills rootfs's /dev (already mounted) with the default device
-// nodes, links and a /dev/console placeholder. mknod needs real root: with
+// nodes and links. mknod needs real root: with
 // rootless the host's nodes are bind-mounted instead, as runc does.
 func SetupDev(rootfs string, rootless bool) error {
 	dev, err := OpenInRoot(rootfs, "/dev", Dir)
@@ -170,11 +170,6 @@ func SetupDev(rootfs string, rootless bool) error {
 			return fmt.Errorf("link /dev/%s: %w", l[1], err)
 		}
 	}
-	fd, err := OpenInRoot(rootfs, "/dev/console", File)
-	if err != nil {
-		return fmt.Errorf("create /dev/console: %w", err)
-	}
-	unix.Close(fd)
 	return nil
 }
 
@@ -287,6 +282,13 @@ func ReadonlyPaths(paths []string) error {
 // MountConsole binds the pty slave at slavePath onto /dev/console (after
 // pivot_root), as docker does for -t.
 func MountConsole(slavePath string) error {
+	// O_EXCL: never open what the image may have put there (a device).
+	fd, err := unix.Open("/dev/console", unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_CLOEXEC, 0o600)
+	if err == nil {
+		unix.Close(fd)
+	} else if !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
 	if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("mount %s on /dev/console: %w", slavePath, err)
 	}

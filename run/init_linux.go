@@ -8,7 +8,7 @@ package run
 //   make / rslave (nothing propagates either way from now on)
 //   mount the overlay at Rootfs
 //   mount Spec.Mounts in order, each target resolved inside Rootfs
-//   fill /dev: device nodes, fd/std* links, ptmx -> pts/ptmx, console
+//   fill /dev: device nodes, fd/std* links, ptmx -> pts/ptmx
 //   pivot_root into Rootfs and detach the old root
 //   resolve the user against the container's /etc/passwd and /etc/group
 //   with a terminal: open a pty in the container's devpts, bind the slave
@@ -154,6 +154,9 @@ func startContainer(cfg *InitConfig) *initError {
 func prepareRoot(cfg *InitConfig) error {
 	if err := fs.MakeRootSlave(); err != nil {
 		return err
+	}
+	if err := os.MkdirAll(cfg.Rootfs, 0o700); err != nil {
+		return fmt.Errorf("create rootfs mount point: %w", err)
 	}
 	if err := fs.MountOverlay(cfg.Rootfs, cfg.Lowerdirs, cfg.Upper, cfg.Work, cfg.Rootless); err != nil {
 		return err
