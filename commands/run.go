@@ -1,0 +1,266 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/store"
+)
+
+func init() { register(runCommand()) }
+
+// listValue collects every occurrence of a flag verbatim. urfave's
+// StringSliceFlag splits on commas, which would turn -e A=1,2 into two
+// variables.
+type listValue struct{ vals []string }
+
+func (l *listValue) Set(s string) error { l.vals = append(l.vals, s); return nil }
+func (l *listValue) String() string     { return strings.Join(l.vals, " ") }
+
+// listFlag registers each alias as its own hidden flag sharing one value:
+// urfave's alias handling would copy the joined value between names and
+// reject "-e A=1 --env B=2" as two forms of one flag.
+func listFlag(name string, aliases []string, usage string) []cli.Flag {
+	v := &listValue{}
+	if len(aliases) > 0 {
+		usage += " (-" + strings.Join(aliases, ", -") + ")"
+	}
+	fs := []cli.Flag{&cli.GenericFlag{Name: name, Usage: usage, Value: v}}
+	for _, a := range aliases {
+		fs = append(fs, &cli.GenericFlag{Name: a, Value: v, Hidden: true})
+	}
+	return fs
+}
+
+func listOf(c *cli.Context, name string) []string {
+	if l, ok := c.Generic(name).(*listValue); ok {
+		return l.vals
+	}
+	return nil
+}
+
+// unsupportedRunFlags are docker run's other flags: registered so a script
+// using one gets a clear "not supported yet" instead of a parse error or,
+// worse, silent acceptance. bool marks flags that take no value.
+var unsupportedRunFlags = []struct {
+	name    string
+	aliases []string
+	bool    bool
+}{
+	{"add-host", nil, false}, {"annotation", nil, false}, {"attach", []string{"a"}, false},
+	{"blkio-weight", nil, false}, {"blkio-weight-device", nil, false},
+	{"cap-add", nil, false}, {"cap-drop", nil, false}, {"cgroup-parent", nil, false},
+	{"cgroupns", nil, false}, {"cidfile", nil, false}, {"cpu-count", nil, false},
+	{"cpu-percent", nil, false}, {"cpu-period", nil, false}, {"cpu-quota", nil, false},
+	{"cpu-rt-period", nil, false}, {"cpu-rt-runtime", nil, false},
+	{"cpu-shares", []string{"c"}, false}, {"cpus", nil, false}, {"cpuset-cpus", nil, false},
+	{"cpuset-mems", nil, false}, {"detach-keys", nil, false}, {"device", nil, false},
+	{"device-cgroup-rule", nil, false}, {"device-read-bps", nil, false},
+	{"device-read-iops", nil, false}, {"device-write-bps", nil, false},
+	{"device-write-iops", nil, false}, {"dns", nil, false}, {"dns-opt", nil, false},
+	{"dns-option", nil, false}, {"dns-search", nil, false}, {"domainname", nil, false},
+	{"expose", nil, false}, {"gpus", nil, false}, {"group-add", nil, false},
+	{"health-cmd", nil, false}, {"health-interval", nil, false}, {"health-retries", nil, false},
+	{"health-start-interval", nil, false}, {"health-start-period", nil, false},
+	{"health-timeout", nil, false}, {"init", nil, true}, {"io-maxbandwidth", nil, false},
+	{"io-maxiops", nil, false}, {"ip", nil, false}, {"ip6", nil, false}, {"ipc", nil, false},
+	{"isolation", nil, false}, {"kernel-memory", nil, false}, {"label", []string{"l"}, false},
+	{"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
+	{"log-driver", nil, false}, {"log-opt", nil, false}, {"mac-address", nil, false},
+	{"memory", []string{"m"}, false}, {"memory-reservation", nil, false},
+	{"memory-swap", nil, false}, {"memory-swappiness", nil, false}, {"mount", nil, false},
+	{"network", []string{"net"}, false}, {"network-alias", []string{"net-alias"}, false},
+	{"no-healthcheck", nil, true}, {"oom-kill-disable", nil, true}, {"oom-score-adj", nil, false},
+	{"pid", nil, false}, {"pids-limit", nil, false}, {"platform", nil, false},
+	{"privileged", nil, true}, {"publish", []string{"p"}, false},
+	{"publish-all", []string{"P"}, true}, {"read-only", nil, true}, {"restart", nil, false},
+	{"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
+	{"stop-signal", nil, false}, {"stop-timeout", nil, false}, {"storage-opt", nil, false},
+	{"sysctl", nil, false}, {"tmpfs", nil, false}, {"ulimit", nil, false},
+	{"use-api-socket", nil, true}, {"userns", nil, false}, {"uts", nil, false},
+	{"volume", []string{"v"}, false}, {"volume-driver", nil, false},
+	{"volumes-from", nil, false},
+}
+
+func runFlags() []cli.Flag {
+	fs := []cli.Flag{}
+	fs = append(fs, listFlag("env", []string{"e"}, "set environment variables (VAR=value, or VAR to take ours)")...)
+	fs = append(fs, listFlag("env-file", nil, "read environment variables from a file")...)
+	fs = append(fs,
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background (not supported yet)"},
+		&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
+		&cli.StringFlag{Name: "entrypoint", Usage: "overwrite the default ENTRYPOINT of the image"},
+		&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
+		&cli.StringFlag{Name: "pull", Value: "missing", Usage: `pull image before running ("always", "missing", "never")`},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the pull output"},
+		&cli.BoolFlag{Name: "sig-proxy", Value: true, Usage: "proxy received signals to the process (only true is supported)"},
+		&cli.BoolFlag{Name: "disable-content-trust", Value: true, Usage: "skip image verification (always)"},
+		&cli.BoolFlag{Name: "help", Usage: "show help"},
+	)
+	for _, u := range unsupportedRunFlags {
+		if u.bool {
+			fs = append(fs, &cli.BoolFlag{Name: u.name, Aliases: u.aliases, Usage: "not supported yet", Hidden: true})
+		} else {
+			fs = append(fs, listFlag(u.name, u.aliases, "not supported yet")...)
+		}
+	}
+	return fs
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:                   "run",
+		Usage:                  "create and run a new container from an image",
+		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
+		Flags:                  runFlags(),
+		HideHelp:               true, // -h is --hostname, as docker's
+		UseShortOptionHandling: true,
+		OnUsageError:           usageError,
+		Action:                 runAction,
+	}
+}
+
+// usageError turns urfave's parse errors (which would print the usage) into
+// docker's one line, exit 125 for run.
+func usageError(c *cli.Context, err error, _ bool) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		if len(name) > 1 {
+			name = "-" + name
+		}
+		msg = "unknown flag: -" + name
+	}
+	return &ExitError{Code: 125, Err: fmt.Errorf("%s: %s (see 'skiff %s --help')", c.Command.Name, msg, c.Command.Name)}
+}
+
+func runAction(c *cli.Context) error {
+	if c.Bool("help") {
+		return cli.ShowCommandHelp(c, c.Command.Name)
+	}
+	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("run: %w", err)} }
+	if err := checkUnsupported(c); err != nil {
+		return fail(err)
+	}
+	if c.NArg() < 1 {
+		return fail(errors.New(`"run" requires at least 1 argument: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`))
+	}
+	g, err := globals(c)
+	if err != nil {
+		return fail(err)
+	}
+	o, err := runOptions(c, g)
+	if err != nil {
+		return fail(err)
+	}
+	img, err := imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+	if err != nil {
+		return fail(err)
+	}
+	code, err := run.Run(*img, o)
+	if err != nil {
+		return &ExitError{Code: code, Err: err}
+	}
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+func checkUnsupported(c *cli.Context) error {
+	for _, u := range unsupportedRunFlags {
+		for _, n := range append([]string{u.name}, u.aliases...) {
+			if c.IsSet(n) {
+				return fmt.Errorf("--%s is not supported yet", u.name)
+			}
+		}
+	}
+	switch {
+	case c.Bool("detach"):
+		return errors.New("-d/--detach is not supported yet")
+	case !c.Bool("sig-proxy"):
+		return errors.New("--sig-proxy=false is not supported yet")
+	case !c.Bool("disable-content-trust"):
+		return errors.New("--disable-content-trust=false is not supported yet")
+	}
+	return nil
+}
+
+func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
+	o := run.Options{
+		Root: g.Paths.Root, RunRoot: g.Paths.RunRoot,
+		ImageRef: c.Args().First(), Args: c.Args().Tail(),
+		Name: c.String("name"), Env: listOf(c, "env"),
+		Workdir: c.String("workdir"), User: c.String("user"), Hostname: c.String("hostname"),
+		Interactive: c.Bool("interactive"), Tty: c.Bool("tty"), Remove: c.Bool("rm"),
+	}
+	if c.IsSet("entrypoint") {
+		ep := c.String("entrypoint")
+		o.Entrypoint = &ep
+	}
+	for _, name := range listOf(c, "env-file") {
+		f, err := os.Open(name)
+		if err != nil {
+			return o, fmt.Errorf("open env file: %w", err)
+		}
+		vals, err := run.ParseEnvFile(f, name)
+		f.Close()
+		if err != nil {
+			return o, err
+		}
+		o.EnvFile = append(o.EnvFile, vals...)
+	}
+	return o, nil
+}
+
+// imageFor resolves ref in the store, pulling it as docker run does when
+// it is missing (or always / never with --pull).
+func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (*run.Image, error) {
+	if policy != "missing" && policy != "always" && policy != "never" {
+		return nil, fmt.Errorf(`invalid pull option: %q: must be one of "always", "missing" or "never"`, policy)
+	}
+	canon, err := pull.Normalize(ref)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(g.Paths.Root)
+	if err != nil {
+		return nil, err
+	}
+	img, err := s.LookupImage(canon)
+	missing := errors.Is(err, store.ErrImageNotFound)
+	if err != nil && !missing {
+		return nil, err
+	}
+	switch {
+	case missing && policy == "never":
+		return nil, fmt.Errorf("image %s not found locally and --pull=never", store.ShortName(canon))
+	case missing || policy == "always":
+		if missing && !quiet {
+			fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", store.ShortName(canon))
+		}
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		img, err = pull.Pull(ctx, s, canon, pull.Options{Insecure: g.InsecureRegistries, Quiet: quiet, Out: os.Stderr})
+		if err != nil {
+			return nil, err
+		}
+	}
+	dirs := make([]string, len(img.Layers))
+	for i, l := range img.Layers {
+		dirs[i] = s.LayerDir(l)
+	}
+	return &run.Image{ID: img.ID, LayerDirs: dirs, Config: img.Config.Config}, nil
+}
