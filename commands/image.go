@@ -1,0 +1,80 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/store"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "image",
+		Usage: "manage images",
+		Subcommands: []*cli.Command{
+			pullCommand("pull"),
+			imagesCommand("ls", "list"),
+			rmiCommand("rm", "remove"),
+			tagCommand("tag"),
+			inspectImageCommand("inspect"),
+		},
+	})
+}
+
+// openStore opens the image store under --root.
+func openStore(c *cli.Context) (*Globals, *store.Store, error) {
+	g, err := globals(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := store.Open(g.Paths.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, s, nil
+}
+
+// findImage resolves what a user typed as docker does: a name (short or
+// canonical, tag or digest) first, then a full id or an id prefix.
+func findImage(s *store.Store, arg string) (*store.Image, error) {
+	if canon, err := pull.Normalize(arg); err == nil {
+		img, err := s.LookupImage(canon)
+		if err == nil || !errors.Is(err, store.ErrImageNotFound) {
+			return img, err
+		}
+	}
+	img, err := s.LookupImage(arg)
+	if errors.Is(err, store.ErrImageNotFound) {
+		return nil, fmt.Errorf("%w: %s", store.ErrImageNotFound, arg)
+	}
+	return img, err
+}
+
+// shortID is docker's 12-hex IMAGE ID.
+func shortID(id string) string {
+	h := strings.TrimPrefix(id, "sha256:")
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// splitRepoTag splits "busybox:latest" at the tag's colon, not a port's.
+func splitRepoTag(name string) (repo, tag string) {
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		return name[:i], name[i+1:]
+	}
+	return name, ""
+}
+
+// splitRepoDigest splits "busybox@sha256:..." at the @.
+func splitRepoDigest(name string) (repo, digest string) {
+	if i := strings.Index(name, "@"); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return name, ""
+}

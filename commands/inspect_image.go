@@ -1,0 +1,235 @@
+package commands
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/template"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/store"
+)
+
+func inspectImageCommand(name string) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Usage:     "show images as JSON",
+		ArgsUsage: "IMAGE [IMAGE...]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template, e.g. '{{json .Config}}'"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return &ExitError{1, fmt.Errorf("image inspect: want at least one image")}
+			}
+			g, err := globals(c)
+			if err != nil {
+				return &ExitError{1, err}
+			}
+			if err := inspectImages(g, c.Args().Slice(), c.String("format"), os.Stdout); err != nil {
+				return &ExitError{1, err}
+			}
+			return nil
+		},
+	}
+}
+
+// imageInspect is docker's image inspect document (key names as docker's).
+type imageInspect struct {
+	Id            string
+	RepoTags      []string
+	RepoDigests   []string
+	Parent        string
+	Comment       string
+	Created       string
+	DockerVersion string
+	Author        string
+	Config        inspectConfig
+	Architecture  string
+	Variant       string `json:",omitempty"`
+	Os            string
+	OsVersion     string `json:",omitempty"`
+	Size          int64
+	GraphDriver   graphDriver
+	RootFS        rootFS
+	Metadata      struct{ LastTagTime string }
+}
+
+type inspectConfig struct {
+	Hostname     string
+	Domainname   string
+	User         string
+	AttachStdin  bool
+	AttachStdout bool
+	AttachStderr bool
+	ExposedPorts map[string]struct{} `json:",omitempty"`
+	Tty          bool
+	OpenStdin    bool
+	StdinOnce    bool
+	Env          []string
+	Cmd          []string
+	Healthcheck  *v1.HealthConfig `json:",omitempty"`
+	ArgsEscaped  bool             `json:",omitempty"`
+	Image        string
+	Volumes      map[string]struct{}
+	WorkingDir   string
+	Entrypoint   []string
+	OnBuild      []string
+	Labels       map[string]string
+	StopSignal   string   `json:",omitempty"`
+	Shell        []string `json:",omitempty"`
+}
+
+type graphDriver struct {
+	Data map[string]string
+	Name string
+}
+
+type rootFS struct {
+	Type   string
+	Layers []string
+}
+
+// inspectImages prints images as docker's `image inspect` does: a JSON
+// array, or each image through a Go template. Every name is looked up
+// first, so one unknown name fails the whole command as in docker; the
+// top-level `inspect` reuses this for its image half.
+func inspectImages(g *Globals, names []string, format string, w io.Writer) error {
+	s, err := store.Open(g.Paths.Root)
+	if err != nil {
+		return err
+	}
+	docs := make([]imageInspect, 0, len(names))
+	for _, n := range names {
+		img, err := findImage(s, n)
+		if err != nil {
+			return err
+		}
+		docs = append(docs, toInspect(s, img))
+	}
+	if format == "" {
+		b, err := json.MarshalIndent(docs, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	tmpl, err := goTemplate(format)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if err := execLine(w, tmpl, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func toInspect(s *store.Store, img *store.Image) imageInspect {
+	cfg := img.Config
+	c := cfg.Config
+	d := imageInspect{
+		Id:           img.ID,
+		RepoTags:     shortNames(img.RepoTags),
+		RepoDigests:  shortNames(img.RepoDigests),
+		Comment:      "",
+		Created:      img.Created.UTC().Format(time.RFC3339Nano),
+		Author:       cfg.Author,
+		Architecture: cfg.Architecture,
+		Variant:      cfg.Variant,
+		Os:           cfg.OS,
+		OsVersion:    cfg.OSVersion,
+		Size:         img.Size,
+		RootFS:       rootFS{Type: "layers", Layers: img.Layers},
+		Config: inspectConfig{
+			Hostname: c.Hostname, Domainname: c.Domainname, User: c.User,
+			AttachStdin: c.AttachStdin, AttachStdout: c.AttachStdout, AttachStderr: c.AttachStderr,
+			ExposedPorts: c.ExposedPorts, Tty: c.Tty, OpenStdin: c.OpenStdin, StdinOnce: c.StdinOnce,
+			Env: c.Env, Cmd: c.Cmd, Healthcheck: c.Healthcheck, ArgsEscaped: c.ArgsEscaped,
+			Image: c.Image, Volumes: c.Volumes, WorkingDir: c.WorkingDir, Entrypoint: c.Entrypoint,
+			OnBuild: c.OnBuild, Labels: c.Labels, StopSignal: c.StopSignal, Shell: c.Shell,
+		},
+		DockerVersion: cfg.DockerVersion,
+	}
+	d.Metadata.LastTagTime = time.Time{}.Format(time.RFC3339)
+	if d.RepoTags == nil {
+		d.RepoTags = []string{}
+	}
+	if d.RepoDigests == nil {
+		d.RepoDigests = []string{}
+	}
+	// Overlay lists lowerdirs top first.
+	lower := make([]string, len(img.Layers))
+	for i, l := range img.Layers {
+		lower[len(img.Layers)-1-i] = s.LayerDir(l)
+	}
+	d.GraphDriver = graphDriver{Name: "overlay", Data: map[string]string{"LowerDir": strings.Join(lower, ":")}}
+	return d
+}
+
+func shortNames(names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, store.ShortName(n))
+	}
+	return out
+}
+
+// goTemplate parses a --format template with docker's template functions.
+func goTemplate(format string) (*template.Template, error) {
+	funcs := template.FuncMap{
+		"json": func(v any) (string, error) {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(v); err != nil {
+				return "", err
+			}
+			return strings.TrimSpace(b.String()), nil
+		},
+		"join":  strings.Join,
+		"split": strings.Split,
+		"lower": strings.ToLower,
+		"upper": strings.ToUpper,
+		"title": func(s string) string {
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + s[1:]
+		},
+		"println": fmt.Sprintln,
+		"truncate": func(s string, n int) string {
+			if len(s) > n {
+				return s[:n]
+			}
+			return s
+		},
+		"pad": func(s string, l, r int) string {
+			return strings.Repeat(" ", l) + s + strings.Repeat(" ", r)
+		},
+	}
+	t, err := template.New("format").Funcs(funcs).Option("missingkey=error").Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --format template: %w", err)
+	}
+	return t, nil
+}
+
+// execLine runs a template for one item and ends its output with a newline.
+func execLine(w io.Writer, t *template.Template, v any) error {
+	var b bytes.Buffer
+	if err := t.Execute(&b, v); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}

@@ -1,0 +1,120 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/store"
+)
+
+func init() { register(rmiCommand("rmi")) }
+
+func rmiCommand(name string, aliases ...string) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Aliases:   aliases,
+		Usage:     "remove images",
+		ArgsUsage: "IMAGE [IMAGE...]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove even if tagged in several repositories or used by a container"},
+		},
+		Action: runRmi,
+	}
+}
+
+func runRmi(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return &ExitError{1, fmt.Errorf("rmi: want at least one image")}
+	}
+	g, s, err := openStore(c)
+	if err != nil {
+		return &ExitError{1, err}
+	}
+	store.ImageInUse = containerUsing(g.Paths.Root)
+	failed := false
+	for _, arg := range c.Args().Slice() {
+		if err := removeImage(s, arg, c.Bool("force"), os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff:", err)
+			failed = true
+		}
+	}
+	if failed {
+		return &ExitError{Code: 1} // each failure is printed already
+	}
+	return nil
+}
+
+// containerUsing answers store.ImageInUse from the container records.
+func containerUsing(root string) func(string) (string, error) {
+	return func(imageID string) (string, error) {
+		cs, err := state.List(root)
+		if err != nil {
+			return "", err
+		}
+		for _, c := range cs {
+			if c.ImageID == imageID {
+				return c.ID, nil
+			}
+		}
+		return "", nil
+	}
+}
+
+// removeImage is docker's rmi of one argument: a name that is one of
+// several untags only; otherwise the image goes with all its names and the
+// layers nothing else uses.
+func removeImage(s *store.Store, arg string, force bool, w io.Writer) error {
+	img, err := findImage(s, arg)
+	if err != nil {
+		return err
+	}
+	canon, _ := pull.Normalize(arg)
+	byName := canon != "" && (slices.Contains(img.RepoTags, canon) || slices.Contains(img.RepoDigests, canon))
+	if byName && len(img.RepoTags) > 1 {
+		if _, err := s.Untag(canon); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "Untagged: %s\n", store.ShortName(canon))
+		return nil
+	}
+	if !byName && len(img.RepoTags) > 1 && !force {
+		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(img.ID))
+	}
+	if !force && store.ImageInUse != nil {
+		cid, err := store.ImageInUse(img.ID)
+		if err != nil {
+			return fmt.Errorf("rmi %s: checking containers: %w", arg, err)
+		}
+		if cid != "" {
+			return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is being used by container %s (remove it with skiff rm first)", arg, shortID(cid))
+		}
+	}
+	d, err := s.DeleteImage(img.ID)
+	if err != nil {
+		return err
+	}
+	sort.Slice(d.Untagged, func(i, j int) bool { return untagOrder(d.Untagged[i]) < untagOrder(d.Untagged[j]) })
+	for _, n := range d.Untagged {
+		fmt.Fprintf(w, "Untagged: %s\n", store.ShortName(n))
+	}
+	fmt.Fprintf(w, "Deleted: %s\n", img.ID)
+	for _, l := range d.Layers {
+		fmt.Fprintf(w, "Deleted: %s\n", l)
+	}
+	return nil
+}
+
+// untagOrder puts tags before digests, as docker prints them.
+func untagOrder(name string) string {
+	if _, dg := splitRepoDigest(name); dg != "" {
+		return "1" + name
+	}
+	return "0" + name
+}
