@@ -1,8 +1,12 @@
 package fs
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,4 +50,37 @@ func TestCommonParent(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMountAll(t *testing.T) {
+	root, host := hostileRoot(t)
+	src := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(src, []byte("from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mounts := []specs.Mount{
+		{Destination: "/etc/data", Type: "bind", Source: src, Options: []string{"rbind", "ro", "rprivate"}},
+		{Destination: "/up/run", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=700"}},
+	}
+	inPrivateMountNS(t, func() {
+		if err := MountAll(root, mounts); err != nil {
+			t.Errorf("MountAll: %v", err)
+			return
+		}
+		// /etc -> host in the image: the bind lands on root/host/data.
+		in := filepath.Join(root, host, "data")
+		if got, err := os.ReadFile(in); err != nil || string(got) != "from the host\n" {
+			t.Errorf("read %s: %q, %v", in, got, err)
+		}
+		if err := os.WriteFile(in, []byte("x"), 0o644); !errors.Is(err, unix.EROFS) {
+			t.Errorf("write to the ro bind: %v, want EROFS", err)
+		}
+		var st unix.Statfs_t
+		if err := unix.Statfs(filepath.Join(root, "run"), &st); err != nil || st.Type != unix.TMPFS_MAGIC || st.Flags&unix.ST_NOSUID == 0 {
+			t.Errorf("statfs root/run: %v, type %x flags %x; want a nosuid tmpfs", err, st.Type, st.Flags)
+		}
+		if _, err := os.Stat(filepath.Join(host, "data")); err == nil {
+			t.Error("a mount target was created on the host")
+		}
+	})
 }
