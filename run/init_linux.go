@@ -43,7 +43,7 @@ import (
 
 // maxConfigSize bounds the one InitConfig message; a spec with huge env or
 // many mounts is still far below it.
-const maxConfigSize = 4 << 20
+const maxConfigSize = 1 << 20
 
 func initContainer() {
 	// Namespaces, credentials and capabilities are per thread: everything
