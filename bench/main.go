@@ -35,7 +35,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line")
 	flag.IntVar(&o.pullN, "pull-n", 3, "timed iterations of each pull line (cold: a fresh store each)")
-	flag.StringVar(&o.skiff, "skiff", "", "skiff binary to measure (default: go build the repository)")
+	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
 	flag.StringVar(&o.ext4, "ext4", "/var/tmp/bench-ext4", "loop ext4 mount for the second store; skipped when not mounted")
 	flag.StringVar(&o.rootDir, "rootfs-dir", "/var/tmp", "directory on the root filesystem for the first store and the work files")
@@ -55,7 +55,8 @@ type env struct {
 	runDir   string // short dir for runroots
 	load     string // load average when the bench started
 	skiff    string
-	skiffErr error // why skiff could not be built; its lines fail with it
+	skiffErr error  // why skiff could not be built; its lines fail with it
+	skiffRev string // what was measured: a git description or the binary's version
 	crun     string
 	runc     string
 	podman   string
@@ -116,7 +117,7 @@ func bench(o *options) error {
 		fmt.Printf("note: %s is not mounted (setup-peers.sh mounts it): measuring the root fs store only\n", o.ext4)
 	}
 
-	e.printHeader(repo)
+	e.printHeader()
 	for _, st := range stores {
 		if err := os.MkdirAll(st.dir, 0o755); err != nil {
 			return fmt.Errorf("store %s: %w", st.dir, err)
@@ -168,15 +169,56 @@ func repoRoot() (string, error) {
 func (e *env) buildSkiff(repo string) {
 	if e.o.skiff != "" {
 		e.skiff = e.o.skiff
+		if !exists(e.skiff) {
+			e.skiffErr = fmt.Errorf("skiff binary %s does not exist: build it (make) or drop -skiff/SKIFF_BIN", e.skiff)
+		}
+		v, _ := exec.Command(e.skiff, "--version").Output()
+		e.skiffRev = firstLine(string(v)) + " (" + e.skiff + ")"
 		return
 	}
 	e.skiff = filepath.Join(e.work, "skiff")
 	e.logf("building skiff")
-	cmd := exec.Command("go", "build", "-o", e.skiff, ".")
-	cmd.Dir = repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		e.skiffErr = fmt.Errorf("go build: %w: %s", err, lastLine(string(out)))
+	rev, _ := exec.Command("git", "-C", repo, "describe", "--always", "--dirty").Output()
+	e.skiffRev = "working tree " + strings.TrimSpace(string(rev))
+	err := goBuild(repo, e.skiff)
+	if err == nil {
+		return
 	}
+	// Others commit into the same tree while they work: a half-edited file
+	// should not cost the benchmark its skiff lines, so fall back to HEAD.
+	fmt.Printf("note: the working tree does not build (%v): measuring HEAD\n", oneLine(err.Error()))
+	head := filepath.Join(e.work, "head")
+	if err := exportHead(repo, head); err != nil {
+		e.skiffErr = fmt.Errorf("working tree and HEAD: %w", err)
+		return
+	}
+	if err := goBuild(head, e.skiff); err != nil {
+		e.skiffErr = fmt.Errorf("working tree and HEAD do not build: %w", err)
+	}
+	rev, _ = exec.Command("git", "-C", repo, "rev-parse", "--short", "HEAD").Output()
+	e.skiffRev = "HEAD " + strings.TrimSpace(string(rev))
+}
+
+// goBuild builds skiff as the Makefile does: static, no cgo.
+func goBuild(dir, out string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w: %s", err, oneLine(string(b)))
+	}
+	return nil
+}
+
+func exportHead(repo, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cmd := exec.Command("sh", "-c", `git -C "$0" archive HEAD | tar -x -C "$1"`, repo, dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git archive HEAD: %w: %s", err, lastLine(string(b)))
+	}
+	return nil
 }
 
 // setupPeers runs the shared install script (it is idempotent and quick once
@@ -218,10 +260,9 @@ func exists(p string) bool {
 	return err == nil
 }
 
-func (e *env) printHeader(repo string) {
-	rev, _ := exec.Command("git", "-C", repo, "describe", "--always", "--dirty").Output()
+func (e *env) printHeader() {
 	fmt.Printf("skiff bench: %s, kernel %s, %d cores, skiff %s\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), kernel(), runtime.NumCPU(), strings.TrimSpace(string(rev)))
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), kernel(), runtime.NumCPU(), e.skiffRev)
 	for _, t := range []struct{ name, path string }{{"crun", e.crun}, {"runc", e.runc}, {"podman", e.podman}} {
 		if t.path == "" {
 			fmt.Printf("  %s: not installed, its lines are skipped\n", t.name)
