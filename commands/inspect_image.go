@@ -183,8 +183,10 @@ func shortNames(names []string) []string {
 	return out
 }
 
-// goTemplate parses a --format template with docker's template functions.
+// goTemplate parses a --format template with docker's template functions;
+// like docker it reads a typed backslash-t or backslash-n as tab or newline.
 func goTemplate(format string) (*template.Template, error) {
+	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
 	funcs := template.FuncMap{
 		"json": func(v any) (string, error) {
 			var b bytes.Buffer

@@ -56,7 +56,7 @@ func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 	if registry == name.DefaultRegistry {
 		registry = dockerHub
 	}
-	p.printf("%s: Pulling from %s", parsed.Identifier(), strings.TrimPrefix(repoOf(canon), dockerHub+"/"))
+	p.printf("%s: Pulling from %s", parsed.Identifier(), parsed.Context().RepositoryStr())
 	opts := remoteOptions(ctx, o, plat)
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
