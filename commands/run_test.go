@@ -1,0 +1,81 @@
+package commands
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/run"
+)
+
+// parseRun runs the real run flags through urfave as the app does and
+// returns what runOptions makes of them.
+func parseRun(t *testing.T, args ...string) (run.Options, error) {
+	t.Helper()
+	var got run.Options
+	cmd := runCommand()
+	cmd.Action = func(c *cli.Context) error {
+		if err := checkUnsupported(c); err != nil {
+			return err
+		}
+		var err error
+		got, err = runOptions(c, &Globals{})
+		return err
+	}
+	app := &cli.App{Name: "skiff", UseShortOptionHandling: true, Commands: []*cli.Command{cmd}, ExitErrHandler: func(*cli.Context, error) {}}
+	err := app.Run(append([]string{"skiff", "run"}, args...))
+	return got, err
+}
+
+func TestRunFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want func(o run.Options) bool
+		err  string
+	}{
+		{"args after image belong to the command", []string{"busybox", "ls", "-l"},
+			func(o run.Options) bool { return o.ImageRef == "busybox" && reflect.DeepEqual(o.Args, []string{"ls", "-l"}) }, ""},
+		{"flags after image are the command's", []string{"busybox", "sh", "-e", "-i"},
+			func(o run.Options) bool { return !o.Interactive && reflect.DeepEqual(o.Args, []string{"sh", "-e", "-i"}) }, ""},
+		{"env never splits on commas, forms mix", []string{"-e", "A=1,2", "--env", "B", "-e", "C=3", "busybox"},
+			func(o run.Options) bool { return reflect.DeepEqual(o.Env, []string{"A=1,2", "B", "C=3"}) }, ""},
+		{"combined short flags", []string{"-it", "--rm", "busybox"},
+			func(o run.Options) bool { return o.Interactive && o.Tty && o.Remove }, ""},
+		{"-h is hostname", []string{"-h", "web", "-w", "/srv", "-u", "1:2", "busybox"},
+			func(o run.Options) bool { return o.Hostname == "web" && o.Workdir == "/srv" && o.User == "1:2" }, ""},
+		{"empty entrypoint is set", []string{"--entrypoint", "", "busybox"},
+			func(o run.Options) bool { return o.Entrypoint != nil && *o.Entrypoint == "" }, ""},
+		{"no entrypoint flag", []string{"busybox"},
+			func(o run.Options) bool { return o.Entrypoint == nil }, ""},
+		{"unsupported value flag", []string{"--cpus", "2", "busybox"}, nil, "--cpus is not supported yet"},
+		{"unsupported short alias", []string{"-v", "/a:/b", "busybox"}, nil, "--volume is not supported yet"},
+		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "--privileged is not supported yet"},
+		{"detach", []string{"-itd", "busybox"}, nil, "-d/--detach is not supported yet"},
+		{"unknown flag is one line", []string{"--bogus", "busybox"}, nil, "run: unknown flag: --bogus (see 'skiff run --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseRun(t, tt.args...)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(o) {
+				t.Fatalf("options %+v", o)
+			}
+		})
+	}
+	_, err := parseRun(t, "--bogus", "busybox")
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 125 {
+		t.Errorf("unknown flag: %v, want exit 125", err)
+	}
+}
