@@ -37,9 +37,13 @@ func TestRunFlags(t *testing.T) {
 		err  string
 	}{
 		{"args after image belong to the command", []string{"busybox", "ls", "-l"},
-			func(o run.Options) bool { return o.ImageRef == "busybox" && reflect.DeepEqual(o.Args, []string{"ls", "-l"}) }, ""},
+			func(o run.Options) bool {
+				return o.ImageRef == "busybox" && reflect.DeepEqual(o.Args, []string{"ls", "-l"})
+			}, ""},
 		{"flags after image are the command's", []string{"busybox", "sh", "-e", "-i"},
-			func(o run.Options) bool { return !o.Interactive && reflect.DeepEqual(o.Args, []string{"sh", "-e", "-i"}) }, ""},
+			func(o run.Options) bool {
+				return !o.Interactive && reflect.DeepEqual(o.Args, []string{"sh", "-e", "-i"})
+			}, ""},
 		{"env never splits on commas, forms mix", []string{"-e", "A=1,2", "--env", "B", "-e", "C=3", "busybox"},
 			func(o run.Options) bool { return reflect.DeepEqual(o.Env, []string{"A=1,2", "B", "C=3"}) }, ""},
 		{"combined short flags", []string{"-it", "--rm", "busybox"},
