@@ -11,13 +11,17 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -42,6 +46,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directories")
 	flag.BoolVar(&o.verbose, "v", false, "print every iteration's time")
 	flag.Parse()
+	stopOnSignal()
 	if err := bench(&o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -119,6 +124,9 @@ func bench(o *options) error {
 
 	e.printHeader()
 	for _, st := range stores {
+		if interrupted.Load() {
+			return errInterrupted
+		}
 		if err := os.MkdirAll(st.dir, 0o755); err != nil {
 			return fmt.Errorf("store %s: %w", st.dir, err)
 		}
@@ -126,6 +134,9 @@ func bench(o *options) error {
 		e.runSection(st).print(os.Stdout)
 		fmt.Println()
 		e.pullSection(st).print(os.Stdout)
+	}
+	if interrupted.Load() {
+		return errInterrupted
 	}
 	fmt.Printf("\nbench finished in %s\n", time.Since(start).Round(time.Second))
 	return nil
@@ -304,4 +315,24 @@ func loadAvg() string {
 		return strings.Join(f[:3], " ")
 	}
 	return "?"
+}
+
+// interrupted is set by ^C: measuring stops after the running command and
+// the deferred clean-up (registry, stores, podman's mounts) still runs.
+var interrupted atomic.Bool
+
+var errInterrupted = errors.New("interrupted")
+
+// stopOnSignal sets interrupted on the first SIGINT/SIGTERM; a second one
+// exits at once, leaving the work dirs behind.
+func stopOnSignal() {
+	c := make(chan os.Signal, 2)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-c
+		interrupted.Store(true)
+		fmt.Fprintln(os.Stderr, "bench: interrupted: cleaning up (again to exit at once)")
+		<-c
+		os.Exit(130)
+	}()
 }

@@ -32,6 +32,9 @@ type bcase struct {
 func measure(cases []*bcase, warm, n int, progress func(string)) {
 	for i := -warm; i < n; i++ {
 		for _, c := range cases {
+			if interrupted.Load() {
+				return
+			}
 			if c.err != nil {
 				continue
 			}
