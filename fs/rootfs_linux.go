@@ -3,6 +3,7 @@ package fs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,9 @@ func MountOverlay(target string, lowerdirs []string, upper, work string, userxat
 	if len(lowerdirs) == 0 {
 		return fmt.Errorf("mount overlay on %s: no layers", target)
 	}
+	if err := matchUpperRoot(upper, lowerdirs[0]); err != nil {
+		return fmt.Errorf("mount overlay on %s: %w", target, err)
+	}
 	err := mountOverlayFsconfig(target, lowerdirs, upper, work, userxattr)
 	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) {
 		// Kernels before 6.8 have no "lowerdir+": use mount(2).
@@ -33,6 +37,36 @@ func MountOverlay(target string, lowerdirs []string, upper, work string, userxat
 	}
 	if err != nil {
 		return fmt.Errorf("mount overlay on %s: %w", target, err)
+	}
+	return nil
+}
+
+// matchUpperRoot gives a still empty upper dir the mode and owner of the
+// top layer's root: overlay shows the upper's attributes for "/", so an
+// upper made 0700 would lock every non-root user out of the container.
+// Once the container has written anything the upper is its own and kept.
+func matchUpperRoot(upper, top string) error {
+	d, err := os.Open(upper)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(1)
+	d.Close()
+	if len(names) > 0 {
+		return nil
+	}
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("read %s: %w", upper, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(top, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", top, err)
+	}
+	if err := unix.Chown(upper, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("chown %s: %w", upper, err)
+	}
+	if err := unix.Chmod(upper, st.Mode&0o7777); err != nil {
+		return fmt.Errorf("chmod %s: %w", upper, err)
 	}
 	return nil
 }

@@ -51,6 +51,7 @@ func newTestImage(t *testing.T) *testImage {
 			t.Fatal(err)
 		}
 	}
+	must(os.Chmod(img.layer, 0o755)) // an image's / (TempDir makes 0700)
 	for _, d := range []string{"bin", "etc", "home/alice"} {
 		must(os.MkdirAll(filepath.Join(img.layer, d), 0o755))
 	}
@@ -72,8 +73,10 @@ func newTestImage(t *testing.T) *testImage {
 // config is docker's default container of img running args.
 func (img *testImage) config(t *testing.T, args ...string) *InitConfig {
 	dir := t.TempDir()
+	// 0700 as skiff's parent makes them: the init must still give the
+	// container the image's "/" (mode 0755) for non-root users.
 	for _, d := range []string{"rootfs", "upper", "work"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -241,9 +244,10 @@ cat /proc/self/mountinfo`
 		{
 			name: "non-root user", user: "alice", cwd: "/work/dir",
 			args:    []string{"sh", "-c", `id; pwd; stat -c %u /work/dir; grep -E '^Cap(Eff|Bnd)' /proc/self/status; echo $HOME; echo reopened > /dev/stdout`},
-			wantOut: fmt.Sprintf("uid=1000(alice) gid=1000(alice)\n/work/dir\n1000\nCapEff:\t%016x\nCapBnd:\t%016x\n/home/alice\nreopened\n", 0, dockerCapMask),
+			wantOut: fmt.Sprintf("uid=1000(alice) gid=1000(alice) groups=1000(alice)\n/work/dir\n1000\nCapEff:\t%016x\nCapBnd:\t%016x\n/home/alice\nreopened\n", 0, dockerCapMask),
 		},
-		{name: "numeric user", user: "4242:4343", args: []string{"id"}, wantOut: "uid=4242 gid=4343\n"},
+		{name: "root", args: []string{"id"}, wantOut: "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n"},
+		{name: "numeric user", user: "4242:4343", args: []string{"id"}, wantOut: "uid=4242 gid=4343 groups=4343\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

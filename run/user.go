@@ -97,9 +97,27 @@ func parseID(s string) (uint32, error) {
 // resolveUser turns docker's -u ("", "name", "uid", "uid:gid", "name:group",
 // ...) into ids against the container's passwd and group files (either may
 // be nil when the image has none), as runc's user package does: numeric ids
-// need no entry, names do; supplementary groups come from the group file
-// only when no group was given.
+// need no entry, names do; supplementary groups beyond the primary one come
+// from the group file only when no group was given.
 func resolveUser(spec string, passwd, group io.Reader) (execUser, error) {
+	u, err := resolveIDs(spec, passwd, group)
+	if err != nil {
+		return u, err
+	}
+	// The primary group is always a supplementary one too, as docker does
+	// since CVE-2022-36109: otherwise a process could drop it with
+	// setgroups and escape a file's "group may not" permission bits.
+	groups := []uint32{u.GID}
+	for _, g := range u.Groups {
+		if g != u.GID {
+			groups = append(groups, g)
+		}
+	}
+	u.Groups = groups
+	return u, nil
+}
+
+func resolveIDs(spec string, passwd, group io.Reader) (execUser, error) {
 	u := execUser{Home: "/"}
 	userArg, groupArg, _ := strings.Cut(spec, ":")
 	if userArg == "" {
