@@ -56,6 +56,9 @@ func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 	if registry == name.DefaultRegistry {
 		registry = dockerHub
 	}
+	if !hasTagOrDigest(ref) {
+		p.printf("Using default tag: %s", name.DefaultTag)
+	}
 	p.printf("%s: Pulling from %s", parsed.Identifier(), parsed.Context().RepositoryStr())
 	opts := remoteOptions(ctx, o, plat)
 	desc, err := remote.Get(r, opts...)

@@ -57,3 +57,10 @@ func repoOf(canon string) string {
 	}
 	return canon
 }
+
+// hasTagOrDigest reports whether the user named a tag or digest, so pull
+// can say, as docker, when it fell back to "latest".
+func hasTagOrDigest(s string) bool {
+	last := s[strings.LastIndex(s, "/")+1:]
+	return strings.ContainsAny(last, ":@")
+}

@@ -1,6 +1,8 @@
 package pull
 
 import (
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -70,6 +72,34 @@ func TestInsecureAllowed(t *testing.T) {
 		t.Run(tt.host, func(t *testing.T) {
 			if got := insecureAllowed(tt.host, tt.insecure); got != tt.want {
 				t.Errorf("insecureAllowed(%q, %v) = %v, want %v", tt.host, tt.insecure, got, tt.want)
+			}
+		})
+	}
+}
+
+type fakeTransport struct{ got []string }
+
+func (f *fakeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.got = append(f.got, r.URL.String())
+	return nil, errors.New("stop")
+}
+
+// TestHTTPSOnly: plain http goes only to loopback and declared registries,
+// even where go-containerregistry would use it (RFC 1918 addresses).
+func TestHTTPSOnly(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"http://10.0.0.5:5000/v2/", "https://10.0.0.5:5000/v2/"},
+		{"http://127.0.0.1:5000/v2/", "http://127.0.0.1:5000/v2/"},
+		{"http://reg.local:5000/v2/", "http://reg.local:5000/v2/"},
+		{"https://10.0.0.5/v2/", "https://10.0.0.5/v2/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			f := &fakeTransport{}
+			req, _ := http.NewRequest(http.MethodGet, tt.url, nil)
+			httpsOnly{base: f, insecure: []string{"reg.local:5000"}}.RoundTrip(req)
+			if len(f.got) != 1 || f.got[0] != tt.want {
+				t.Errorf("sent %v, want %s", f.got, tt.want)
 			}
 		})
 	}
