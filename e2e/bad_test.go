@@ -72,7 +72,7 @@ func TestBadPulls(t *testing.T) {
 			}
 			assertNothingLeft(t, s)
 			if c.ref != "" {
-				oneLineError(t, s.skiff(nil, "run", "--rm", c.ref, "true"), 125)
+				runError(t, s.skiff(nil, "run", "--rm", c.ref, "true"), 125)
 				assertNothingLeft(t, s)
 			}
 		})
@@ -97,13 +97,21 @@ func TestHostileLayers(t *testing.T) {
 			if r.code != 0 {
 				oneLineError(t, r, 1)
 				assertNothingLeft(t, s)
+				found := false
+				filepath.Walk(s.root, func(p string, info os.FileInfo, err error) error {
+					found = found || err == nil && info.Name() == "escape"
+					return nil
+				})
+				if found {
+					t.Errorf("a file named escape was written in the store outside any layer")
+				}
 				return
 			}
 			// Resolved inside the layer instead (containerd's way): the write
 			// must have landed under the layer dir.
 			found := false
 			filepath.Walk(s.root, func(p string, info os.FileInfo, err error) error {
-				if err == nil && (info.Name() == "owned" || info.Name() == "rel") {
+				if err == nil && (info.Name() == "owned" || info.Name() == "rel" || info.Name() == "absolute") {
 					found = true
 				}
 				return nil

@@ -52,12 +52,9 @@ type slowBody struct {
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
-	chunk := b.rate / 20
-	if len(p) > chunk {
-		p = p[:chunk]
-	}
-	time.Sleep(50 * time.Millisecond)
-	return b.r.Read(p)
+	n, err := b.r.Read(p)
+	time.Sleep(time.Duration(n) * time.Second / time.Duration(b.rate))
+	return n, err
 }
 func (b *slowBody) Close() error { return b.r.Close() }
 

@@ -204,6 +204,29 @@ func oneLineError(t *testing.T, r result, wantCode int) {
 	}
 }
 
+// runError asserts `run` failed with code and one `skiff:` error line, the
+// last on stderr; pull progress may come before it, as docker's "Unable to
+// find image ... locally" does.
+func runError(t *testing.T, r result, wantCode int) {
+	t.Helper()
+	if r.code != wantCode {
+		t.Errorf("exit %d, want %d; %v", r.code, wantCode, r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	n := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "skiff:") {
+			n++
+		}
+	}
+	if n != 1 || !strings.HasPrefix(lines[len(lines)-1], "skiff:") {
+		t.Errorf("want one \"skiff: ...\" error line, last on stderr; got %q", r.stderr)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
+		t.Errorf("stderr shows a panic: %s", r.stderr)
+	}
+}
+
 // layerDirs lists the published layer dirs of a store (not .tmp).
 func (s *store) layerDirs(t *testing.T) []string {
 	t.Helper()
