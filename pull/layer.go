@@ -175,3 +175,9 @@ func (d *digester) check() error {
 	}
 	return nil
 }
+
+func sha256Of(b []byte) hash.Hash {
+	h := sha256.New()
+	h.Write(b)
+	return h
+}

@@ -81,6 +81,9 @@ func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 	if err != nil {
 		return nil, explain(registry, fmt.Errorf("config %s: %w", manifest.Config.Digest, err))
 	}
+	if got := digestOf(sha256Of(rawConfig)); got != manifest.Config.Digest.String() {
+		return nil, fmt.Errorf("config digest mismatch: the registry sent %s for %s (corrupt or tampered blob)", got, manifest.Config.Digest)
+	}
 	cfg, err := v1.ParseConfigFile(strings.NewReader(string(rawConfig)))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", manifest.Config.Digest, err)
