@@ -1,6 +1,7 @@
 package pull
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/skiff-dev/skiff/store"
 )
@@ -280,3 +283,83 @@ func closedPort(t *testing.T) string {
 }
 
 func itoa(n int) string { return fmtInt(n) }
+
+// tarLayer builds a one-file layer compressed as asked.
+func tarLayer(t *testing.T, comp compression.Compression, body string) v1.Layer {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(body))
+	tw.Close()
+	data := b.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		tarball.WithCompression(comp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestPullCompressions(t *testing.T) {
+	for _, comp := range []compression.Compression{compression.GZip, compression.ZStd} {
+		t.Run(string(comp), func(t *testing.T) {
+			host := newRegistry(t, nil)
+			img, err := mutate.AppendLayers(empty.Image, tarLayer(t, comp, "hi "+string(comp)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			push(t, host+"/c:1", img)
+			s := openStore(t)
+			got, err := Pull(context.Background(), s, host+"/c:1", Options{Out: io.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(s.LayerDir(got.Layers[0]), "hello"))
+			if err != nil || string(b) != "hi "+string(comp) {
+				t.Errorf("hello = %q, %v", b, err)
+			}
+		})
+	}
+}
+
+// TestPullHostileLayer: a layer that tries to escape fails the pull and
+// leaves no layer, temp dir or image behind.
+func TestPullHostileLayer(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []tar.Header
+		wantErr string
+	}{
+		{"dotdot", []tar.Header{{Name: "../evil", Typeflag: tar.TypeReg, Mode: 0o644}}, `".."`},
+		{"symlink write-through", []tar.Header{
+			{Name: "a", Typeflag: tar.TypeSymlink, Linkname: "/tmp"},
+			{Name: "a/evil", Typeflag: tar.TypeReg, Mode: 0o644},
+		}, "a is a symlink"},
+		{"hardlink outside", []tar.Header{{Name: "h", Typeflag: tar.TypeLink, Linkname: "../../../etc/passwd"}}, "hardlink target"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			tw := tar.NewWriter(&b)
+			for _, h := range tt.entries {
+				tw.WriteHeader(&h)
+			}
+			tw.Close()
+			data := b.Bytes()
+			l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, _ := mutate.AppendLayers(empty.Image, l)
+			host := newRegistry(t, nil)
+			push(t, host+"/evil:1", img)
+			s := openStore(t)
+			_, err = Pull(context.Background(), s, host+"/evil:1", Options{Out: io.Discard})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+			assertClean(t, s)
+		})
+	}
+}
