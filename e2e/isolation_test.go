@@ -188,7 +188,7 @@ func TestSignalsReachTheContainer(t *testing.T) {
 		{syscall.SIGTERM, "TERM", 42, 0},
 	} {
 		t.Run(fmt.Sprintf("%v after %v", c.sig, c.settle), func(t *testing.T) {
-			script := fmt.Sprintf(`trap "exit %d" %s; echo ready; sleep 100 & wait`, c.code, c.trap)
+			script := fmt.Sprintf(`trap "exit %d" %s; echo ready; sleep 20 & wait`, c.code, c.trap)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			cmd := s.cmd(ctx, "run", "--rm", fx.busybox, "sh", "-c", script)

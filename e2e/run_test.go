@@ -176,6 +176,24 @@ func TestContainerLifecycle(t *testing.T) {
 			t.Errorf("--rm container that failed still listed: %q", l)
 		}
 	})
+	t.Run("no cgroup or record left", func(t *testing.T) {
+		before := containerDirs(t, s)
+		s.must(t, "run", "--name", "e2e-cg", fx.busybox, "true")
+		id := strings.Fields(lineWith(s.must(t, "ps", "-a", "--no-trunc").stdout, "e2e-cg"))[0]
+		if len(id) != 64 {
+			t.Fatalf("ps -a --no-trunc id %q, want 64 hex", id)
+		}
+		left, _ := filepath.Glob("/sys/fs/cgroup/*/skiff/" + id)
+		left2, _ := filepath.Glob("/sys/fs/cgroup/skiff/" + id)
+		if left = append(left, left2...); len(left) != 0 {
+			t.Errorf("cgroups of an exited container remain: %v", left)
+		}
+		s.must(t, "rm", "e2e-cg")
+		s.must(t, "run", "--rm", fx.busybox, "true")
+		if after := containerDirs(t, s); after != before {
+			t.Errorf("containers/ held %d dirs before, %d after a run --rm and a run + rm", before, after)
+		}
+	})
 	t.Run("rm by id", func(t *testing.T) {
 		s.must(t, "run", "--name", "e2e-byid", fx.busybox, "true")
 		id := strings.Fields(lineWith(s.must(t, "ps", "-a").stdout, "e2e-byid"))[0]
@@ -184,6 +202,14 @@ func TestContainerLifecycle(t *testing.T) {
 			t.Errorf("still listed after rm %s: %q", id, l)
 		}
 	})
+}
+
+func containerDirs(t *testing.T, s *store) int {
+	ents, err := os.ReadDir(filepath.Join(s.root, "containers"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return len(ents)
 }
 
 func lineWith(out, name string) string {

@@ -52,3 +52,5 @@ kill "$reg_pid" && wait "$reg_pid" 2>/dev/null || true
 reg_pid=
 set -x
 "$SKIFF" run --rm busybox echo hello from skiff
+{ set +x; } 2>/dev/null
+echo "demo: done; try: $SKIFF run --rm -it busybox sh"
