@@ -123,7 +123,7 @@ func bench(o *options) error {
 	}
 
 	e.printHeader()
-	for _, st := range stores {
+	for i, st := range stores {
 		if interrupted.Load() {
 			return errInterrupted
 		}
@@ -131,9 +131,14 @@ func bench(o *options) error {
 			return fmt.Errorf("store %s: %w", st.dir, err)
 		}
 		fmt.Printf("\n=== store on %s: %s (%s)\n", st.label, fsName(st.dir), st.dir)
-		e.runSection(st).print(os.Stdout)
+		run := e.runSection(st)
+		pull := e.pullSection(st)
+		if i > 0 { // the notes are the same for every store
+			run.notes, pull.notes = nil, nil
+		}
+		run.print(os.Stdout)
 		fmt.Println()
-		e.pullSection(st).print(os.Stdout)
+		pull.print(os.Stdout)
 	}
 	if interrupted.Load() {
 		return errInterrupted

@@ -14,6 +14,7 @@ type section struct {
 	fmtDur func(time.Duration) string
 	skiff  *bcase
 	peers  []peerRow
+	notes  []string // how the lines were measured, printed under the table
 }
 
 // peerRow is a peer case, the short name used in its ratio column, and the
@@ -57,6 +58,9 @@ func (s *section) print(w io.Writer) {
 		s.row(tw, p.c, rs, ts)
 	}
 	tw.Flush()
+	for _, n := range s.notes {
+		fmt.Fprintf(w, "  - %s\n", n)
+	}
 	// Failures go after the table: their messages would wreck its columns.
 	for _, c := range append([]*bcase{s.skiff}, peerCases(s.peers)...) {
 		if c.err != nil {
