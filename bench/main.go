@@ -131,14 +131,14 @@ func bench(o *options) error {
 			return fmt.Errorf("store %s: %w", st.dir, err)
 		}
 		fmt.Printf("\n=== store on %s: %s (%s)\n", st.label, fsName(st.dir), st.dir)
-		run := e.runSection(st)
-		pull := e.pullSection(st)
-		if i > 0 { // the notes are the same for every store
-			run.notes, pull.notes = nil, nil
+		for _, measureSection := range []func(store) *section{e.runSection, e.pullSection} {
+			sec := measureSection(st)
+			if i > 0 { // the notes are the same for every store
+				sec.notes = nil
+			}
+			sec.print(os.Stdout) // now, not at the end: a pull section takes a while
+			fmt.Println()
 		}
-		run.print(os.Stdout)
-		fmt.Println()
-		pull.print(os.Stdout)
 	}
 	if interrupted.Load() {
 		return errInterrupted
