@@ -161,7 +161,7 @@ func fetchLayers(ctx context.Context, s *store.Store, rimg v1.Image, m *v1.Manif
 			return l.Compressed()
 		}
 		g.Go(func() error {
-			if err := fetchLayer(gctx, s, j, p, rootless); err != nil {
+			if err := fetchOnce(gctx, s, j, p, rootless); err != nil {
 				return fmt.Errorf("layer %s: %w", desc.Digest, err)
 			}
 			return nil
@@ -179,4 +179,20 @@ func fetchLayers(ctx context.Context, s *store.Store, rimg v1.Image, m *v1.Manif
 		size += info.Size
 	}
 	return size, nil
+}
+
+// fetchOnce fetches a layer unless a concurrent pull (another process
+// included) is fetching it, in which case it waits and reuses its result.
+func fetchOnce(ctx context.Context, s *store.Store, j layerJob, p *progress, rootless bool) error {
+	id := short(j.digest)
+	release, err := s.LockFetch(ctx, j.diffID.String(), func() { p.set(id, "Waiting", 0) })
+	if err != nil {
+		return err
+	}
+	defer release()
+	if s.HasLayer(j.diffID.String()) {
+		p.set(id, "Already exists", 0)
+		return nil
+	}
+	return fetchLayer(ctx, s, j, p, rootless)
 }

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // LayerInfo is layers/<diffID>/layer.json: what ties an extracted tree back
@@ -159,4 +161,38 @@ func (t *TempLayer) Discard() {
 	os.Remove(t.lock.Name())
 	t.lock.Close()
 	t.lock = nil
+}
+
+// LockFetch serialises fetching one layer across processes, so concurrent
+// pulls of images that share a layer download it once: the second waits,
+// then finds it published. It polls so ctx can cancel the wait.
+func (s *Store) LockFetch(ctx context.Context, diffID string, waiting func()) (release func(), err error) {
+	if err := validDigest(diffID); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.root, "layers", ".tmp", "fetch-"+hexOf(diffID)+".lock")
+	announced := false
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("lock layer %s: %w", diffID, err)
+		}
+		if ok := tryFlock(f); ok {
+			if sameFile(f, path) {
+				return func() { os.Remove(path); f.Close() }, nil
+			}
+			f.Close() // removed by its last holder meanwhile: lock the new one
+			continue
+		}
+		f.Close()
+		if !announced && waiting != nil {
+			waiting()
+			announced = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -41,6 +41,11 @@ func tryLock(path string) (f *os.File, ok bool) {
 	return f, true
 }
 
+// tryFlock takes an exclusive flock on f without waiting.
+func tryFlock(f *os.File) bool {
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil
+}
+
 // sameFile reports whether the locked file f is still the one at path: a
 // sweeper may have removed a lock between our create and our flock.
 func sameFile(f *os.File, path string) bool {

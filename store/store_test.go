@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -249,5 +250,39 @@ func TestShortName(t *testing.T) {
 				t.Errorf("ShortName(%q) = %q, want %q", in, got, want)
 			}
 		})
+	}
+}
+
+func TestLockFetch(t *testing.T) {
+	s := openTest(t)
+	id := digest([]byte("layer"))
+	release, err := s.LockFetch(context.Background(), id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second fetcher waits, says so, and gives up when its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	waited := false
+	if _, err := s.LockFetch(ctx, id, func() { waited = true }); !errors.Is(err, context.DeadlineExceeded) || !waited {
+		t.Fatalf("second LockFetch while held: err %v, waited %v", err, waited)
+	}
+	got := make(chan error)
+	go func() {
+		r, err := s.LockFetch(context.Background(), id, nil)
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	release()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiter never got the lock after release")
 	}
 }
