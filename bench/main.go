@@ -8,6 +8,13 @@
 //
 // A tool that is missing or fails gets a FAILED line with its error; the
 // others are still measured, so the benchmark works before skiff is complete.
+//
+// Peers come from ../shared/peers/setup-peers.sh, run first (skipped with a
+// note when absent). The registry is testenv's docker-registry on a free
+// loopback port, so podman is passed --tls-verify=false. Flags: -run-n and
+// -pull-n set the iterations, -skiff (or $SKIFF_BIN, as the Makefile sets)
+// a prebuilt binary, -peers=false measures skiff and the floor only, -keep
+// keeps the work dirs, -v prints every iteration. Needs root; ^C cleans up.
 package main
 
 import (
@@ -38,7 +45,7 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line")
-	flag.IntVar(&o.pullN, "pull-n", 3, "timed iterations of each pull line (cold: a fresh store each)")
+	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line (cold: a fresh store each)")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
 	flag.StringVar(&o.ext4, "ext4", "/var/tmp/bench-ext4", "loop ext4 mount for the second store; skipped when not mounted")
