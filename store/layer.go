@@ -85,30 +85,33 @@ func (s *Store) NewLayer() (*TempLayer, error) {
 	}
 }
 
-// sweep removes temp layers whose writer died (their lock is free).
+// sweep removes temp layers whose writer died (their lock is free). A
+// writer creates and locks X.lock before it makes X, so a dir is judged by
+// its lock as it is now, not as the listing saw it.
 func (s *Store) sweep(tmp string) {
 	ents, err := os.ReadDir(tmp)
 	if err != nil {
 		return
 	}
-	names := map[string]bool{}
 	for _, e := range ents {
-		names[e.Name()] = true
-	}
-	for _, e := range ents {
-		base, ok := strings.CutSuffix(e.Name(), ".lock")
-		if ok {
+		if base, ok := strings.CutSuffix(e.Name(), ".lock"); ok {
+			if _, err := os.Lstat(filepath.Join(tmp, base)); err == nil {
+				continue // judged with its dir
+			}
 			if f, free := tryLock(filepath.Join(tmp, e.Name())); free {
-				os.RemoveAll(filepath.Join(tmp, base))
 				os.Remove(filepath.Join(tmp, e.Name()))
 				f.Close()
 			}
 			continue
 		}
-		// A dir with no lock file lost it to a sweep: its writer is gone or
-		// will notice at Commit.
-		if e.IsDir() && !names[e.Name()+".lock"] {
-			os.RemoveAll(filepath.Join(tmp, e.Name()))
+		dir, lock := filepath.Join(tmp, e.Name()), filepath.Join(tmp, e.Name()+".lock")
+		f, free := tryLock(lock)
+		if free {
+			os.RemoveAll(dir)
+			os.Remove(lock)
+			f.Close()
+		} else if _, err := os.Lstat(lock); errors.Is(err, os.ErrNotExist) {
+			os.RemoveAll(dir) // its writer is gone with its lock
 		}
 	}
 }
