@@ -22,6 +22,20 @@ const (
 	whiteoutOpaque = ".wh..wh..opq"
 )
 
+// aufsMetaPrefix marks AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs) that
+// old docker layers carry; like docker we drop it rather than extract it.
+const aufsMetaPrefix = ".wh..wh."
+
+// aufsMeta reports whether rel is, or is inside, AUFS bookkeeping.
+func aufsMeta(rel string) bool {
+	for _, part := range strings.Split(rel, "/") {
+		if strings.HasPrefix(part, aufsMetaPrefix) && part != whiteoutOpaque {
+			return true
+		}
+	}
+	return false
+}
+
 // maxCachedDirs bounds the dirfd cache well below any sane fd limit.
 const maxCachedDirs = 1024
 
@@ -187,6 +201,9 @@ func (e *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	parent, base := split(rel)
+	if aufsMeta(rel) {
+		return nil
+	}
 	if base == whiteoutOpaque {
 		return e.opaque(hdr, parent)
 	}

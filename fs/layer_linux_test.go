@@ -200,6 +200,21 @@ func TestExtractLayer(t *testing.T) {
 			},
 		},
 		{
+			name: "aufs bookkeeping is dropped",
+			entries: []entry{
+				{name: ".wh..wh.plnk/", typ: tar.TypeDir},
+				{name: ".wh..wh.plnk/123.456", body: "x"},
+				{name: ".wh..wh.aufs", body: ""},
+				{name: "kept", body: "k"},
+			},
+			check: func(t *testing.T, dir string) {
+				ents, _ := os.ReadDir(dir)
+				if len(ents) != 1 || ents[0].Name() != "kept" {
+					t.Errorf("layer holds %v, want only kept", ents)
+				}
+			},
+		},
+		{
 			name: "device node and fifo",
 			entries: []entry{
 				{name: "dev/null", typ: tar.TypeChar, major: 1, mode: 0o666},
@@ -271,7 +286,7 @@ func TestExtractLayer(t *testing.T) {
 			}
 			var want int64
 			for _, e := range tt.entries {
-				if e.typ == 0 && !strings.HasPrefix(filepath.Base(e.name), ".wh.") {
+				if e.typ == 0 && !strings.Contains(e.name, ".wh.") {
 					want += int64(len(e.body))
 				}
 			}
