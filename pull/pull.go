@@ -98,6 +98,7 @@ func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 		return nil, err
 	}
 	defer release()
+	s.CleanTemps()
 	size, err := fetchLayers(ctx, s, rimg, manifest, cfg, p)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,11 @@ func (t *TempLayer) Dir() string { return filepath.Join(t.dir, "diff") }
 // BlobPath is where the compressed blob is written while streaming.
 func (t *TempLayer) BlobPath() string { return filepath.Join(t.dir, "blob") }
 
+// CleanTemps removes temp layers left by dead writers (killed pulls).
+// NewLayer does it too; pull calls it up front so that a pull which finds
+// every layer present still clears the debris.
+func (s *Store) CleanTemps() { s.sweep(filepath.Join(s.root, "layers", ".tmp")) }
+
 // NewLayer starts a layer, first removing temps left by dead writers.
 func (s *Store) NewLayer() (*TempLayer, error) {
 	tmp := filepath.Join(s.root, "layers", ".tmp")
