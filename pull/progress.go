@@ -91,9 +91,9 @@ func (p *progress) redraw() {
 	}
 	for _, id := range p.ids {
 		l := p.lines[id]
-		fmt.Fprintf(&b, "\x1b[2K%s: %-12s", id, l.status)
+		fmt.Fprintf(&b, "\x1b[2K%s: %s", id, l.status)
 		if l.status == "Downloading" {
-			b.WriteString(bar(l.cur, l.total))
+			b.WriteString("  " + bar(l.cur, l.total))
 		}
 		b.WriteByte('\n')
 	}
@@ -110,11 +110,7 @@ func bar(cur, total int64) string {
 	}
 	n := int(float64(width) * float64(cur) / float64(total))
 	n = min(max(n, 0), width)
-	s := strings.Repeat("=", n)
-	if n < width {
-		s += ">" + strings.Repeat(" ", width-n-1)
-	}
-	return fmt.Sprintf("[%s]  %s/%s", s, humanSize(cur), humanSize(total))
+	return fmt.Sprintf("[%s>%s]  %s/%s", strings.Repeat("=", n), strings.Repeat(" ", width-n), humanSize(cur), humanSize(total))
 }
 
 // humanSize is docker's decimal size with 4 significant digits ("1.234MB").

@@ -104,3 +104,20 @@ func TestHTTPSOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestBar(t *testing.T) {
+	tests := []struct {
+		cur, total int64
+		want       string
+	}{
+		{0, 4e6, "[>" + strings.Repeat(" ", 50) + "]  0B/4MB"},
+		{1.2e6, 4e6, "[" + strings.Repeat("=", 15) + ">" + strings.Repeat(" ", 35) + "]  1.2MB/4MB"},
+		{4e6, 4e6, "[" + strings.Repeat("=", 50) + ">]  4MB/4MB"},
+		{1234, 0, "1.234kB"},
+	}
+	for _, tt := range tests {
+		if got := bar(tt.cur, tt.total); got != tt.want {
+			t.Errorf("bar(%d, %d) = %q, want %q", tt.cur, tt.total, got, tt.want)
+		}
+	}
+}
