@@ -23,7 +23,7 @@ go_usable() {
 	v=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null) || return 1
 	v=${v#go}
 	local major=${v%%.*} rest=${v#*.}
-	local minor=${rest%%.*}
+	local minor=${rest%%[!0-9]*}
 	[ "$major" -gt 1 ] || [ "$minor" -ge 21 ]
 }
 [ -x /usr/local/go/bin/go ] && export PATH=$PATH:/usr/local/go/bin
