@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -97,40 +98,53 @@ type rootFS struct {
 }
 
 // inspectImages prints images as docker's `image inspect` does: a JSON
-// array, or each image through a Go template. Every name is looked up
-// first, so one unknown name fails the whole command as in docker; the
-// top-level `inspect` reuses this for its image half.
+// array, or each image through a Go template. Unknown names are returned as
+// an error after the others are printed, as docker; the top-level `inspect`
+// reuses this for its image half.
 func inspectImages(g *Globals, names []string, format string, w io.Writer) error {
 	s, err := store.Open(g.Paths.Root)
 	if err != nil {
 		return err
 	}
+	var tmpl *template.Template
+	if format != "" {
+		if tmpl, err = goTemplate(format); err != nil {
+			return err
+		}
+	}
 	docs := make([]imageInspect, 0, len(names))
+	var missing []error
 	for _, n := range names {
 		img, err := findImage(s, n)
 		if err != nil {
-			return err
+			missing = append(missing, err)
+			continue
 		}
 		docs = append(docs, toInspect(s, img))
 	}
-	if format == "" {
-		b, err := json.MarshalIndent(docs, "", "    ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
+	if err := printInspect(w, tmpl, docs); err != nil {
 		return err
 	}
-	tmpl, err := goTemplate(format)
+	return errors.Join(missing...)
+}
+
+// printInspect prints what was found even when some names were not, as
+// docker does; the caller reports the misses after it.
+func printInspect(w io.Writer, tmpl *template.Template, docs []imageInspect) error {
+	if tmpl != nil {
+		for _, d := range docs {
+			if err := execLine(w, tmpl, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b, err := json.MarshalIndent(docs, "", "    ")
 	if err != nil {
 		return err
 	}
-	for _, d := range docs {
-		if err := execLine(w, tmpl, d); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
 
 func toInspect(s *store.Store, img *store.Image) imageInspect {
