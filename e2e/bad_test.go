@@ -95,6 +95,7 @@ func TestHostileLayers(t *testing.T) {
 				t.Fatalf("pull of a layer with %s succeeded; docker refuses it", tarNames(c.files))
 			}
 			if r.code != 0 {
+				t.Logf("refused: %s", strings.TrimSpace(r.stderr))
 				oneLineError(t, r, 1)
 				assertNothingLeft(t, s)
 				found := false
@@ -107,6 +108,7 @@ func TestHostileLayers(t *testing.T) {
 				}
 				return
 			}
+			t.Logf("accepted: entries resolved inside the layer")
 			// Resolved inside the layer instead (containerd's way): the write
 			// must have landed under the layer dir.
 			found := false
