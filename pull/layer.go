@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
@@ -90,6 +91,7 @@ func fetchLayer(ctx context.Context, s *store.Store, j layerJob, p *progress, ro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	testPause("before-publish")
 	err = t.Commit(store.LayerInfo{DiffID: j.diffID.String(), Digest: j.digest.String(), MediaType: j.mediaType, Size: size})
 	if err != nil {
 		return err
@@ -180,4 +182,15 @@ func sha256Of(b []byte) hash.Hash {
 	h := sha256.New()
 	h.Write(b)
 	return h
+}
+
+// testPause lets the e2e suite kill -9 a pull at an exact point that is
+// otherwise too brief to hit (SKIFF_TEST_PAUSE=before-publish: the layer is
+// extracted and verified but not yet renamed into place).
+func testPause(point string) {
+	if os.Getenv("SKIFF_TEST_PAUSE") != point {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "skiff-test-pause: "+point)
+	time.Sleep(time.Minute)
 }
