@@ -137,14 +137,14 @@ func bench(o *options) error {
 		if err := os.MkdirAll(st.dir, 0o755); err != nil {
 			return fmt.Errorf("store %s: %w", st.dir, err)
 		}
-		fmt.Printf("\n=== store on %s: %s (%s)\n", st.label, fsName(st.dir), st.dir)
+		fmt.Printf("\n\n=== store on %s: %s (%s)\n", st.label, fsName(st.dir), st.dir)
 		for _, measureSection := range []func(store) *section{e.runSection, e.pullSection} {
 			sec := measureSection(st)
 			if i > 0 { // the notes are the same for every store
 				sec.notes = nil
 			}
-			sec.print(os.Stdout) // now, not at the end: a pull section takes a while
 			fmt.Println()
+			sec.print(os.Stdout) // now, not at the end: a pull section takes a while
 		}
 	}
 	if interrupted.Load() {
@@ -196,7 +196,7 @@ func (e *env) buildSkiff(repo string) {
 			e.skiffErr = fmt.Errorf("skiff binary %s does not exist: build it (make) or drop -skiff/SKIFF_BIN", e.skiff)
 		}
 		v, _ := exec.Command(e.skiff, "--version").Output()
-		e.skiffRev = firstLine(string(v)) + " (" + e.skiff + ")"
+		e.skiffRev = strings.TrimPrefix(firstLine(string(v)), "skiff version ") + " (" + e.skiff + ")"
 		return
 	}
 	e.skiff = filepath.Join(e.work, "skiff")
