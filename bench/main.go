@@ -44,11 +44,11 @@ type options struct {
 
 func main() {
 	var o options
-	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line")
-	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line (cold: a fresh store each)")
+	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line (0 skips the run tables)")
+	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line, a fresh store each (0 skips the pull tables)")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
-	flag.StringVar(&o.ext4, "ext4", "/var/tmp/bench-ext4", "loop ext4 mount for the second store; skipped when not mounted")
+	flag.StringVar(&o.ext4, "ext4", "/var/tmp/bench-ext4", "loop ext4 mount for the second store; skipped when not mounted or empty")
 	flag.StringVar(&o.rootDir, "rootfs-dir", "/var/tmp", "directory on the root filesystem for the first store and the work files")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directories")
 	flag.BoolVar(&o.verbose, "v", false, "print every iteration's time")
@@ -118,14 +118,17 @@ func bench(o *options) error {
 	}
 
 	stores := []store{{label: "root fs", dir: filepath.Join(work, "store")}}
-	if isMountpoint(o.ext4) {
+	switch {
+	case o.ext4 == "":
+		fmt.Println("note: -ext4 is empty: measuring the root fs store only")
+	case isMountpoint(o.ext4):
 		d, err := os.MkdirTemp(o.ext4, "skiff-bench-")
 		if err != nil {
 			return fmt.Errorf("store on %s: %w", o.ext4, err)
 		}
 		defer e.removeAll(d)
 		stores = append(stores, store{label: "loop ext4", dir: d})
-	} else {
+	default:
 		fmt.Printf("note: %s is not mounted (setup-peers.sh mounts it): measuring the root fs store only\n", o.ext4)
 	}
 
@@ -138,8 +141,16 @@ func bench(o *options) error {
 			return fmt.Errorf("store %s: %w", st.dir, err)
 		}
 		fmt.Printf("\n\n=== store on %s: %s (%s)\n", st.label, fsName(st.dir), st.dir)
-		for _, measureSection := range []func(store) *section{e.runSection, e.pullSection} {
-			sec := measureSection(st)
+		for _, sc := range []struct {
+			n       int
+			flag    string
+			measure func(store) *section
+		}{{o.runN, "run-n", e.runSection}, {o.pullN, "pull-n", e.pullSection}} {
+			if sc.n <= 0 {
+				fmt.Printf("\n(-%s %d: section skipped)\n", sc.flag, sc.n)
+				continue
+			}
+			sec := sc.measure(st)
 			if i > 0 { // the notes are the same for every store
 				sec.notes = nil
 			}
@@ -287,8 +298,8 @@ func (e *env) printHeader() {
 	fmt.Printf("skiff bench: %s, kernel %s, %d cores, skiff %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), kernel(), runtime.NumCPU(), e.skiffRev)
 	for _, t := range []struct{ name, path string }{{"crun", e.crun}, {"runc", e.runc}, {"podman", e.podman}} {
-		if t.path == "" {
-			fmt.Printf("  %s: not installed, its lines are skipped\n", t.name)
+		if err := e.missing(t.path); err != nil {
+			fmt.Printf("  %s: %v\n", t.name, err)
 			continue
 		}
 		v, _ := exec.Command(t.path, "--version").Output()
@@ -299,8 +310,10 @@ func (e *env) printHeader() {
 	for _, l := range e.fat {
 		gz, raw, files = gz+l.size, raw+l.rawSize, files+l.files
 	}
-	fmt.Printf("  pull image: %d layers, %.0f MB unpacked in %d files, %.0f MB gzip (%.1fx), seed %#x\n",
-		len(e.fat), mb(raw), files, mb(gz), float64(raw)/float64(gz), fatSeed)
+	if len(e.fat) > 0 {
+		fmt.Printf("  pull image: %d layers, %.0f MB unpacked in %d files, %.0f MB gzip (%.1fx), seed %#x\n",
+			len(e.fat), mb(raw), files, mb(gz), float64(raw)/float64(gz), fatSeed)
+	}
 	fmt.Printf("  registry: docker-registry at %s; times are wall clock, median of n\n", e.registry)
 	// Other work on this 2-core VM skews every line; the load says how much.
 	fmt.Printf("  load average before the bench: %s\n", e.load)

@@ -12,7 +12,10 @@ import (
 	"time"
 )
 
-var errNotInstalled = errors.New("not installed")
+var (
+	errNotInstalled = errors.New("not installed")
+	errPeersOff     = errors.New("skipped: -peers=false")
+)
 
 // skiffCmd is skiff with its store under root.
 func (e *env) skiffCmd(root string, args ...string) *exec.Cmd {
@@ -57,7 +60,7 @@ func (e *env) runSection(st store) *section {
 		bundleErr = makeBundle(bundle, e.crun, e.bbTar)
 	}
 
-	cr := &bcase{name: "crun run (bare bundle)", err: firstErr(missing(e.crun), e.crunErr, bundleErr)}
+	cr := &bcase{name: "crun run (bare bundle)", err: firstErr(e.missing(e.crun), e.crunErr, bundleErr)}
 	cr.step = func(i int) (d time.Duration, err error) {
 		err = e.crunNS.Do(func() error {
 			d, err = timeCmd(exec.Command(e.crun, "--root", filepath.Join(st.dir, "crun-state"),
@@ -66,12 +69,12 @@ func (e *env) runSection(st store) *section {
 		})
 		return d, err
 	}
-	rc := &bcase{name: "runc run (bare bundle)", err: firstErr(missing(e.runc), bundleErr)}
+	rc := &bcase{name: "runc run (bare bundle)", err: firstErr(e.missing(e.runc), bundleErr)}
 	rc.step = func(i int) (time.Duration, error) {
 		return timeCmd(exec.Command(e.runc, "--root", filepath.Join(st.dir, "runc-state"),
 			"run", "--bundle", bundle, fmt.Sprintf("bench-runc-%d", i+100)))
 	}
-	pm := &bcase{name: "podman run --rm", err: missing(e.podman)}
+	pm := &bcase{name: "podman run --rm", err: e.missing(e.podman)}
 	if pm.err == nil {
 		_, pm.err = timeCmd(e.podmanCmd(podmanRoot, "pull", "-q", "--tls-verify=false", e.bbRef))
 	}
@@ -125,14 +128,17 @@ func (e *env) pullSection(st store) *section {
 	}
 
 	pmDir, pmPrep, pmClean := fresh("podman")
-	pm := &bcase{name: "podman pull", err: missing(e.podman), prep: pmPrep, cleanup: pmClean}
+	pm := &bcase{name: "podman pull", err: e.missing(e.podman), prep: pmPrep, cleanup: pmClean}
 	pm.step = func(i int) (time.Duration, error) {
 		d, err := timeCmd(e.podmanCmd(pmDir(i), "pull", "-q", "--tls-verify=false", e.fatRef))
 		return d, e.checkUnpacked(i, pmDir(i), err)
 	}
 
 	flDir, flPrep, flClean := fresh("floor")
-	fl := &bcase{name: filepath.Base(e.pigz) + " -dc | tar -x (floor)", err: missing(e.pigz), prep: flPrep, cleanup: flClean}
+	fl := &bcase{name: filepath.Base(e.pigz) + " -dc | tar -x (floor)", prep: flPrep, cleanup: flClean}
+	if e.pigz == "" { // not a peer: -peers=false still measures the floor
+		fl.err = fmt.Errorf("neither pigz nor gzip on PATH: %w", errNotInstalled)
+	}
 	fl.step = func(i int) (time.Duration, error) {
 		d, err := e.unpackFloor(flDir(i))
 		return d, e.checkUnpacked(i, flDir(i), err)
@@ -201,11 +207,15 @@ func (e *env) unpackFloor(dir string) (time.Duration, error) {
 	return total, nil
 }
 
-func missing(path string) error {
-	if path == "" {
-		return errNotInstalled
+// missing is why a peer's lines have no numbers, nil when it is there.
+func (e *env) missing(path string) error {
+	switch {
+	case path != "":
+		return nil
+	case !e.o.peers:
+		return errPeersOff
 	}
-	return nil
+	return errNotInstalled
 }
 
 func firstErr(errs ...error) error {
