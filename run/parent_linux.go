@@ -444,7 +444,12 @@ func (s *stdio) attachPty(pty *os.File, o Options) error {
 			}
 			s.rawState = st
 		}
-		s.copies = append(s.copies, func() { io.Copy(pty, os.Stdin) })
+		s.copies = append(s.copies, func() {
+			io.Copy(pty, os.Stdin)
+			// A pty has no half-close: end of our input becomes the
+			// terminal's EOF character, as script(1) does for piped input.
+			pty.Write([]byte{0x04})
+		})
 	}
 	s.resize()
 	s.outputs.Add(1)
