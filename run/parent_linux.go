@@ -43,8 +43,14 @@ var relayed = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, 
 // signals. On failure the container is left "created" with the exit code
 // docker would report, and the error is a *StartError.
 func (c *Container) Start() error {
+	// Catch the relayed signals before the process exists: one that
+	// arrives while we record the start must not kill skiff and orphan the
+	// container. They are delivered once the relay runs.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, relayed...)
 	p, err := c.startInit()
 	if err != nil {
+		signal.Stop(sigs)
 		var se *StartError
 		if !errors.As(err, &se) {
 			se = &StartError{Code: 125, Err: err}
@@ -53,12 +59,13 @@ func (c *Container) Start() error {
 		return se
 	}
 	c.proc = p
+	p.sigs = sigs
+	c.relaySignals()
 	pid := p.cmd.Process.Pid
 	start, _ := state.PidStartTime(pid)
 	err = c.update(func(s *state.Container) {
 		s.Status, s.Pid, s.PidStartTime, s.StartedAt = state.Running, pid, start, time.Now().UTC()
 	})
-	c.relaySignals()
 	if err != nil {
 		// The process runs; only the record lags. Say so and carry on.
 		fmt.Fprintln(os.Stderr, "skiff: warning:", err)
@@ -217,9 +224,7 @@ func closeAll(fds []int) {
 // the container's foreground group itself).
 func (c *Container) relaySignals() {
 	p := c.proc
-	p.sigs = make(chan os.Signal, 16)
 	p.done = make(chan struct{})
-	signal.Notify(p.sigs, relayed...)
 	go func() {
 		defer close(p.done)
 		for sig := range p.sigs {
