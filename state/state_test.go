@@ -183,3 +183,30 @@ func TestDeadPidShowsExited(t *testing.T) {
 		})
 	}
 }
+
+func TestNameReservationIsExclusive(t *testing.T) {
+	root, run := t.TempDir(), t.TempDir()
+	const n = 8
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = mkContainer(t, root, strings.Repeat(string("0123456789abcdef"[i]), 64), "", time.Now()).ID
+	}
+	errs := make(chan error, n)
+	for _, id := range ids {
+		go func() { errs <- ReserveName(root, run, "same", id) }()
+	}
+	won := 0
+	for range ids {
+		err := <-errs
+		var ce *NameConflictError
+		switch {
+		case err == nil:
+			won++
+		case !errors.As(err, &ce):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d reservations of one name succeeded, want 1", won)
+	}
+}
