@@ -114,6 +114,9 @@ func (c *Container) startInit() (p *process, err error) {
 	st.closeChildEnds()
 	if err != nil {
 		st.close()
+		if errors.Is(err, unix.EPERM) && os.Geteuid() != 0 {
+			return nil, fmt.Errorf("start container init: %w (rootless containers are not supported yet: run skiff as root)", err)
+		}
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	p = &process{cmd: cmd, stdio: st}
