@@ -78,7 +78,19 @@ func sealMemfd(path string) (*sealedExe, error) {
 		return nil, os.NewSyscallError("memfd_create", err)
 	}
 	dst := os.NewFile(uintptr(fd), "memfd:skiff")
-	if _, err := io.Copy(dst, src); err != nil { // copy_file_range/sendfile under the hood
+	st, err := src.Stat()
+	if err != nil {
+		dst.Close()
+		return nil, err
+	}
+	n, err := io.Copy(dst, src) // copy_file_range/sendfile under the hood
+	if err == nil && n != st.Size() {
+		err = fmt.Errorf("copied %d of %d bytes", n, st.Size())
+	}
+	if err == nil {
+		err = dst.Chmod(0o511) // no write bit for anyone, as runc
+	}
+	if err != nil {
 		dst.Close()
 		return nil, fmt.Errorf("copying %s to memfd: %w", path, err)
 	}
