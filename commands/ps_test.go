@@ -29,7 +29,7 @@ func TestPsColumns(t *testing.T) {
 			c := tt.c
 			c.ID, c.Name, c.Image, c.Created = id, "n1", "busybox", now.Add(-time.Hour)
 			var b bytes.Buffer
-			if err := printPs(&b, []*state.Container{&c}, now, false); err != nil {
+			if err := printPs(&b, "", []*state.Container{&c}, now, false); err != nil {
 				t.Fatal(err)
 			}
 			lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -42,5 +42,67 @@ func TestPsColumns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPsFormatAndFilters(t *testing.T) {
+	now := time.Now()
+	mk := func(id, name string, st state.Status, code int) *state.Container {
+		return &state.Container{ID: strings.Repeat(id, 64), Name: name, Image: "busybox", ImageID: "sha256:" + strings.Repeat("f", 64),
+			Status: st, ExitCode: code, Created: now, StartedAt: now, FinishedAt: now}
+	}
+	cs := []*state.Container{mk("a", "web", state.Running, 0), mk("b", "db", state.Exited, 3), mk("c", "web2", state.Created, 0)}
+	tests := []struct {
+		filters []string
+		want    string
+		err     string
+	}{
+		{nil, "web db web2", ""},
+		{[]string{"name=web"}, "web web2", ""},
+		{[]string{"name=^web$"}, "web", ""},
+		{[]string{"status=exited"}, "db", ""},
+		{[]string{"status=exited", "status=created"}, "db web2", ""},
+		{[]string{"name=web", "status=created"}, "web2", ""},
+		{[]string{"exited=3"}, "db", ""},
+		{[]string{"id=bbb"}, "db", ""},
+		{[]string{"ancestor=busybox"}, "web db web2", ""},
+		{[]string{"ancestor=ffff"}, "web db web2", ""},
+		{[]string{"ancestor=alpine"}, "", ""},
+		{[]string{"label=x"}, "", "invalid filter 'label'"},
+		{[]string{"name"}, "", "bad format of filter (expected name=value): name"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.filters, ","), func(t *testing.T) {
+			f, err := parsePsFilters(tt.filters)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var shown []*state.Container
+			for _, c := range cs {
+				if f.match(c) {
+					shown = append(shown, c)
+				}
+			}
+			var b bytes.Buffer
+			if err := printPs(&b, "{{.Names}}", shown, now, false); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(strings.Fields(b.String()), " "); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	var b bytes.Buffer
+	if err := printPs(&b, "{{.ID}} {{.State}} {{.Status}}", cs[1:2], now, true); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Repeat("b", 64) + " exited Exited (3) Less than a second ago\n"; b.String() != want {
+		t.Fatalf("format: got %q, want %q", b.String(), want)
 	}
 }
