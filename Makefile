@@ -6,6 +6,9 @@ LDFLAGS    := -s -w -X github.com/skiff-dev/skiff/commands.Version=$(VERSION)
 # A Debian Go older than go.mod's fetches the right toolchain from the module proxy.
 export GOTOOLCHAIN ?= auto
 export CGO_ENABLED := 0
+# urfave/cli's man-page generator (blackfriday) costs ~0.5 ms of package init
+# in every skiff process, the re-exec'd init too; skiff never generates docs.
+TAGS       := urfave_cli_no_docs
 
 .PHONY: all build test unit e2e deps bench demo install clean
 
@@ -16,7 +19,7 @@ build: bin/skiff
 # Always rebuilt: go's own cache makes a no-op build cheap, and make cannot see Go's dependencies.
 .PHONY: bin/skiff
 bin/skiff:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $@ .
+	$(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $@ .
 
 # Both halves run even when the first fails, so one CI run shows every failure.
 test:
