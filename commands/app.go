@@ -77,7 +77,7 @@ func NewApp() *cli.App {
 			&cli.StringFlag{Name: "config", Usage: "config file (default /etc/skiff/config.json, or $XDG_CONFIG_HOME/skiff/config.json)"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain http (repeatable)"},
 		},
-		Commands: verbs,
+		Commands:       verbs,
 		ExitErrHandler: func(*cli.Context, error) {}, // Main prints and exits
 	}
 }

@@ -231,22 +231,25 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 		return nil, fmt.Errorf(`invalid pull option: %q: must be one of "always", "missing" or "never"`, policy)
 	}
 	canon, err := pull.Normalize(ref)
-	if err != nil {
+	if err != nil && !looksLikeID(ref) {
 		return nil, err
 	}
 	s, err := store.Open(g.Paths.Root)
 	if err != nil {
 		return nil, err
 	}
-	img, err := s.LookupImage(canon)
+	// By name first, then by image id or id prefix, as docker run does.
+	img, err := findImage(s, ref)
 	missing := errors.Is(err, store.ErrImageNotFound)
 	if err != nil && !missing {
 		return nil, err
 	}
 	switch {
+	case missing && canon == "":
+		return nil, fmt.Errorf("no such image: %s", ref)
 	case missing && policy == "never":
 		return nil, fmt.Errorf("image %s not found locally and --pull=never", store.ShortName(canon))
-	case missing || policy == "always":
+	case missing || policy == "always" && canon != "":
 		if missing && !quiet {
 			fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", store.ShortName(canon))
 		}
@@ -264,3 +267,7 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 	}
 	return &run.Image{ID: img.ID, LayerDirs: dirs, Config: img.Config.Config}, nil
 }
+
+// looksLikeID reports whether ref can only be an image id ("sha256:<hex>"),
+// which is no valid reference to pull.
+func looksLikeID(ref string) bool { return strings.HasPrefix(ref, "sha256:") }
