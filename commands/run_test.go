@@ -54,9 +54,10 @@ func TestRunFlags(t *testing.T) {
 			func(o run.Options) bool { return o.Entrypoint != nil && *o.Entrypoint == "" }, ""},
 		{"no entrypoint flag", []string{"busybox"},
 			func(o run.Options) bool { return o.Entrypoint == nil }, ""},
-		{"unsupported value flag", []string{"--cpus", "2", "busybox"}, nil, "--cpus is not supported yet"},
-		{"unsupported short alias", []string{"-v", "/a:/b", "busybox"}, nil, "--volume is not supported yet"},
-		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "--privileged is not supported yet"},
+		{"unsupported value flag", []string{"--cpus", "2", "busybox"}, nil, "run: --cpus is not supported yet"},
+		{"unsupported short alias", []string{"-v", "/a:/b", "busybox"}, nil, "run: --volume is not supported yet"},
+		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "run: --privileged is not supported yet"},
+		{"unsupported flag in a cluster", []string{"-itp", "80:80", "busybox"}, nil, "run: --publish is not supported yet"},
 		{"detach", []string{"-itd", "busybox"}, nil, "-d/--detach is not supported yet"},
 		{"unknown flag is one line", []string{"--bogus", "busybox"}, nil, "run: unknown flag: --bogus (see 'skiff run --help')"},
 	}
