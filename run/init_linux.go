@@ -20,7 +20,8 @@ package run
 //   drop the bounding set; keep caps across setresuid; switch user; chdir
 //     and check the working directory is inside the new root
 //   find the command in the container's PATH
-//   mark every fd above 2 close-on-exec; set the capabilities; execve
+//   mark every fd above 2 close-on-exec; set the capabilities
+//   wait for the parent's go (it has put us in our cgroup); execve
 //
 // Any failure is sent as one InitResult message (125 setup, 126 cannot
 // execute, 127 not found) and the init exits with that code; success is
@@ -68,6 +69,25 @@ func report(e *initError) {
 		fmt.Fprintf(os.Stderr, "skiff init: %s\n", e.msg)
 	}
 	os.Exit(e.code)
+}
+
+// awaitGo blocks until the parent has put us in our cgroup: the user's
+// process must start under the container's limits.
+func awaitGo(fd int) error {
+	buf := make([]byte, len(goMsg))
+	for {
+		n, _, _, _, err := unix.Recvmsg(fd, buf, nil, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for the parent: %w", err)
+		}
+		if string(buf[:n]) != goMsg {
+			return errors.New("wait for the parent: it went away before the container started")
+		}
+		return nil
+	}
 }
 
 func readInitConfig(fd int) (*InitConfig, error) {
@@ -146,6 +166,9 @@ func startContainer(cfg *InitConfig) *initError {
 		return setupErr(err)
 	}
 	unix.Umask(0o022)
+	if err := awaitGo(syncFd); err != nil {
+		return setupErr(err)
+	}
 	err = unix.Exec(path, proc.Args, env)
 	return execFailure(proc.Args[0], err)
 }

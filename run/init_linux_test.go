@@ -129,6 +129,7 @@ func runInit(t *testing.T, cfg *InitConfig) (int, *InitResult, string) {
 	if _, err := parent.Write(b); err != nil {
 		t.Fatal(err)
 	}
+	sendGo(parent) // no cgroup here: the init may exec at once
 	res, pty := readInitMessages(t, int(parent.Fd()))
 	var ptyOut []byte
 	if pty != nil {

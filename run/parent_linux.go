@@ -133,15 +133,19 @@ func (c *Container) startInit() (p *process, err error) {
 			}
 		}
 	}()
+	if err := sendConfig(sock, c.initConfig()); err != nil {
+		return p, err
+	}
+	// The init builds the rootfs while we place it in its cgroup: on
+	// cgroup v1 the first move waits for an RCU grace period (~5 ms), as
+	// long as the whole rootfs setup. It execs only after our go.
 	if p.cg, err = cgroup.New(c.State.ID); err != nil {
 		return p, err
 	}
 	if err := p.cg.Add(cmd.Process.Pid); err != nil {
 		return p, err
 	}
-	if err := sendConfig(sock, c.initConfig()); err != nil {
-		return p, err
-	}
+	sendGo(sock)
 	if p.pty, err = awaitExec(sock, cmd); err != nil {
 		return p, err
 	}
@@ -163,6 +167,12 @@ func sendConfig(sock *os.File, cfg *InitConfig) error {
 		return fmt.Errorf("sending init config (%d bytes): %w", len(b), err)
 	}
 	return nil
+}
+
+// sendGo lets the init exec. An init that already failed has closed its
+// end; its InitResult is still queued for awaitExec, so the error is moot.
+func sendGo(sock *os.File) {
+	unix.Sendmsg(int(sock.Fd()), []byte(goMsg), nil, nil, unix.MSG_NOSIGNAL)
 }
 
 // awaitExec reads the init's messages until the socket closes (the init

@@ -42,3 +42,8 @@ type InitResult struct {
 // own devpts and sends the master to the parent as one message whose body is
 // ptyMasterMsg and whose SCM_RIGHTS carries the fd, before it execs.
 const ptyMasterMsg = "pty"
+
+// goMsg is the parent's second message: the init is in its cgroup and may
+// exec. The init builds the rootfs meanwhile, so the cgroup move (slow on
+// v1) and the mounts overlap.
+const goMsg = "go"
