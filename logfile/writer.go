@@ -58,23 +58,24 @@ func (w *Writer) Write(stream string, p []byte) error {
 	w.buf.Reset()
 	pend := w.partial[stream]
 	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			pend = append(pend, p...)
-			for len(pend) >= maxLine {
-				w.encode(stream, pend[:maxLine], now)
-				pend = pend[maxLine:]
-			}
-			break
+		seg, complete := p, false
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			seg, complete = p[:i+1], true
 		}
-		if len(pend) > 0 {
-			pend = append(pend, p[:i+1]...)
+		p = p[len(seg):]
+		if complete && len(pend) == 0 && len(seg) <= maxLine {
+			w.encode(stream, seg, now)
+			continue
+		}
+		pend = append(pend, seg...)
+		for len(pend) > maxLine || (len(pend) == maxLine && !complete) {
+			w.encode(stream, pend[:maxLine], now)
+			pend = pend[maxLine:]
+		}
+		if complete {
 			w.encode(stream, pend, now)
 			pend = pend[:0]
-		} else {
-			w.encode(stream, p[:i+1], now)
 		}
-		p = p[i+1:]
 	}
 	w.partial[stream] = append(w.partial[stream][:0], pend...)
 	return w.flush()
