@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/state"
@@ -32,9 +33,73 @@ type Container struct {
 	Dir   string
 	Spec  *specs.Spec
 
+	// IO, when set before Start, is the container's stdio (a monitor's
+	// pipes); with a tty Start leaves the pty master in Pty instead. Unset,
+	// Start relays the container's stdio and signals to skiff's own.
+	IO *Stdio
+
 	opts Options
 	img  Image
 	proc *process // set by Start (parent_linux.go)
+}
+
+// Stdio are the container's ends of its stdin, stdout and stderr (nil:
+// /dev/null); the caller closes its copies once Start returns.
+type Stdio struct{ In, Out, Err *os.File }
+
+// Pty is the master of the container's terminal after Start with -t, else nil.
+func (c *Container) Pty() *os.File {
+	if c.proc == nil {
+		return nil
+	}
+	return c.proc.pty
+}
+
+// Pid is the container's init pid after Start, else 0.
+func (c *Container) Pid() int {
+	if c.proc == nil || c.proc.cmd.Process == nil {
+		return 0
+	}
+	return c.proc.cmd.Process.Pid
+}
+
+// The spec annotations that carry what the init needs beyond the OCI
+// config, so that a monitor can start a created container from its
+// directory alone.
+const (
+	annotLowerdirs = "run.skiff.lowerdirs" // JSON list, bottom layer first
+	annotUser      = "run.skiff.user"
+)
+
+// Load reopens container id from its directory (record and config.json),
+// for its monitor to start it.
+func Load(root, runRoot, id string) (*Container, error) {
+	rec, err := state.Load(root, id)
+	if err != nil {
+		return nil, err
+	}
+	dir, _ := state.Dir(root, id)
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", id[:12], err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", id[:12], err)
+	}
+	if spec.Process == nil {
+		return nil, fmt.Errorf("container %s: config.json has no process", id[:12])
+	}
+	var layers []string
+	if err := json.Unmarshal([]byte(spec.Annotations[annotLowerdirs]), &layers); err != nil {
+		return nil, fmt.Errorf("container %s: config.json: layer list: %w", id[:12], err)
+	}
+	o := Options{
+		Root: root, RunRoot: runRoot, ImageRef: rec.Image, Name: rec.Name, User: spec.Annotations[annotUser],
+		Interactive: rec.Config.OpenStdin, Tty: rec.Config.Tty, Remove: rec.Config.AutoRemove,
+		Restart: rec.Config.RestartPolicy, Init: rec.Config.Init,
+	}
+	return &Container{State: rec, Dir: dir, Spec: &spec, opts: o, img: Image{ID: rec.ImageID, LayerDirs: layers}}, nil
 }
 
 // Create makes the container's directory (record, config.json, overlay
@@ -108,6 +173,12 @@ func (c *Container) writeConfig() error {
 	if err != nil {
 		return err
 	}
+	layers, _ := json.Marshal(c.img.LayerDirs)
+	if spec.Annotations == nil {
+		spec.Annotations = map[string]string{}
+	}
+	spec.Annotations[annotLowerdirs] = string(layers)
+	spec.Annotations[annotUser] = User(c.img.Config, o)
 	b, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("create container: encoding config.json: %w", err)
@@ -121,6 +192,9 @@ func (c *Container) writeConfig() error {
 		Image: o.ImageRef, Entrypoint: ep, Cmd: cmd, Env: spec.Process.Env,
 		WorkingDir: spec.Process.Cwd, User: User(c.img.Config, o), Hostname: host,
 		Tty: o.Tty, OpenStdin: o.Interactive, AutoRemove: o.Remove,
+		RestartPolicy: o.Restart, Init: o.Init, StopSignal: stopSignalOf(c.img.Config, o),
+		StopTimeout: o.StopTimeout, Labels: labels(c.img.Config, o),
+		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
 	}
 	return nil
 }
@@ -145,13 +219,45 @@ func (c *Container) initConfig() *InitConfig {
 	}
 	return &InitConfig{
 		Spec:      c.Spec,
-		User:      User(c.img.Config, c.opts),
+		Init:      c.opts.Init,
+		User:      c.userSpec(),
 		Lowerdirs: lower,
 		Upper:     filepath.Join(c.Dir, "upper"),
 		Work:      filepath.Join(c.Dir, "work"),
 		Rootfs:    filepath.Join(c.Dir, "rootfs"),
 		Rootless:  os.Geteuid() != 0,
 	}
+}
+
+// userSpec is -u or the image's user; a reloaded container kept it in its spec.
+func (c *Container) userSpec() string {
+	if u, ok := c.Spec.Annotations[annotUser]; ok {
+		return u
+	}
+	return User(c.img.Config, c.opts)
+}
+
+// stopSignalOf is --stop-signal, else the image's STOPSIGNAL.
+func stopSignalOf(img v1.Config, o Options) string {
+	if o.StopSignal != "" {
+		return o.StopSignal
+	}
+	return img.StopSignal
+}
+
+// labels are the image's labels overridden by --label, as docker merges them.
+func labels(img v1.Config, o Options) map[string]string {
+	if len(img.Labels) == 0 && len(o.Labels) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(img.Labels)+len(o.Labels))
+	for k, v := range img.Labels {
+		m[k] = v
+	}
+	for k, v := range o.Labels {
+		m[k] = v
+	}
+	return m
 }
 
 // update changes the record under the container's lock. A record that is

@@ -20,12 +20,25 @@ type Status string
 const (
 	Created Status = "created"
 	Running Status = "running"
-	Exited  Status = "exited"
+	// Restarting is a container whose monitor waits out the restart
+	// policy's back-off before starting its process again.
+	Restarting Status = "restarting"
+	Paused     Status = "paused" // issue 4: frozen by the freezer cgroup
+	Exited     Status = "exited"
 )
 
 // UnknownExit is the exit code recorded for a container whose process died
-// while nobody was waiting for it (docker uses 255 for the same case).
-const UnknownExit = 255
+// while no monitor was waiting for it, so its real status is lost. It is
+// documented as -1 ("unknown"), which no process can exit with.
+const UnknownExit = -1
+
+// RestartPolicy is docker's --restart: Name is "no" (or ""), "on-failure",
+// "always" or "unless-stopped"; MaximumRetryCount bounds on-failure (0:
+// no bound).
+type RestartPolicy struct {
+	Name              string `json:"Name"`
+	MaximumRetryCount int    `json:"MaximumRetryCount"`
+}
 
 // Config is the part of a container's configuration that ps and inspect show.
 type Config struct {
@@ -39,6 +52,19 @@ type Config struct {
 	Tty        bool     `json:"tty,omitempty"`
 	OpenStdin  bool     `json:"openStdin,omitempty"`
 	AutoRemove bool     `json:"autoRemove,omitempty"`
+
+	RestartPolicy RestartPolicy `json:"restartPolicy,omitzero"`
+	// Init runs skiff's built-in init as PID 1 (--init).
+	Init bool `json:"init,omitempty"`
+	// StopSignal is --stop-signal or the image's STOPSIGNAL ("" = SIGTERM).
+	StopSignal string `json:"stopSignal,omitempty"`
+	// StopTimeout is --stop-timeout in seconds (nil: stop's default, 10).
+	StopTimeout *int              `json:"stopTimeout,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	// Attach* are the streams a foreground run or start -a attaches.
+	AttachStdin  bool `json:"attachStdin,omitempty"`
+	AttachStdout bool `json:"attachStdout,omitempty"`
+	AttachStderr bool `json:"attachStderr,omitempty"`
 }
 
 // Container is the record kept at <root>/containers/<id>/state.json.
@@ -57,6 +83,21 @@ type Container struct {
 	ExitCode     int       `json:"exitCode"`
 	StartedAt    time.Time `json:"startedAt,omitzero"`
 	FinishedAt   time.Time `json:"finishedAt,omitzero"`
+
+	// MonitorPid and MonitorStartTime identify the container's monitor
+	// (for display and signals only: liveness is its flock, MonitorAlive).
+	MonitorPid       int    `json:"monitorPid,omitempty"`
+	MonitorStartTime uint64 `json:"monitorStartTime,omitempty"`
+	// RestartCount counts the restart policy's restarts since the last start.
+	RestartCount int `json:"restartCount,omitempty"`
+	// ManuallyStopped is set by stop and kill, cleared by start: the restart
+	// policy leaves such a container alone (docker's HasBeenManuallyStopped).
+	ManuallyStopped bool `json:"manuallyStopped,omitempty"`
+
+	// Orphaned is set by Load on a record that says running whose process
+	// is gone: it is shown exited (ExitCode UnknownExit) but the record on
+	// disk still says running until run.Reconcile (or its monitor) writes it.
+	Orphaned bool `json:"-"`
 }
 
 // ErrNotFound is matched (errors.Is) by every lookup miss.
@@ -240,6 +281,7 @@ func (c *Container) refresh() {
 	c.Status = Exited
 	c.ExitCode = UnknownExit
 	c.Pid = 0
+	c.Orphaned = true
 }
 
 // Delete removes c's directory (record, config, overlay dirs) and its name.
@@ -255,5 +297,6 @@ func Delete(root, runRoot string, c *Container) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove container %s: %w (remove %s by hand)", c.ID[:12], err, dir)
 	}
+	os.RemoveAll(RunDir(runRoot, c.ID)) // a live monitor keeps its lock: flock holds the inode
 	return ReleaseName(root, runRoot, c.Name, c.ID)
 }

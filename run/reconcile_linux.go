@@ -1,0 +1,66 @@
+package run
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// Reconcile repairs the record of a container whose monitor died (killed,
+// or the machine's run root lost): a process still alive stays running
+// (stop, kill and inspect work by pid without a monitor); a process gone is
+// recorded exited with ExitCode state.UnknownExit, its cgroup is removed,
+// and --rm is applied, in which case the error matches state.ErrNotFound.
+//
+// It is cheap when nothing is wrong: a container that is not running costs
+// nothing, a running one a flock probe.
+func Reconcile(root, runRoot string, c *state.Container) (*state.Container, error) {
+	if !mayNeedReconcile(c) || state.MonitorAlive(runRoot, c.ID) {
+		return c, nil
+	}
+	l, err := state.LockContainer(runRoot, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	cur, err := state.Load(root, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	// The monitor may have written its record, or a new one started,
+	// while we waited for the lock.
+	if !mayNeedReconcile(cur) || state.MonitorAlive(runRoot, c.ID) {
+		return cur, nil
+	}
+	if cur.Status == state.Running {
+		return cur, nil // process alive (Load checked pid and start time)
+	}
+	// Orphaned (process gone), or restarting with no monitor left to restart it.
+	if cur.Orphaned {
+		cur.ExitCode = state.UnknownExit
+		cur.FinishedAt = time.Now().UTC()
+	}
+	cur.Status, cur.Pid, cur.PidStartTime = state.Exited, 0, 0
+	cur.MonitorPid, cur.MonitorStartTime, cur.Orphaned = 0, 0, false
+	if cg, err := cgroup.Load(cur.ID); err == nil {
+		cg.Delete()
+	}
+	if cur.Config.AutoRemove {
+		if err := state.Delete(root, runRoot, cur); err != nil {
+			return nil, err
+		}
+		state.RemoveLockFile(runRoot, cur.ID)
+		return nil, fmt.Errorf("container %s was removed (--rm) after its process exited: %w", cur.ID[:12], &state.NotFoundError{Ref: cur.ID})
+	}
+	if err := state.Save(root, cur); err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+// mayNeedReconcile: the record claims a process or a pending restart.
+func mayNeedReconcile(c *state.Container) bool {
+	return c.Orphaned || c.Status == state.Running || c.Status == state.Restarting
+}
