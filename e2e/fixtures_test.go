@@ -27,6 +27,7 @@ type fixtures struct {
 	tampered, truncated                              string
 	big, bigDiffID                                   string
 	bigSize                                          int
+	stopsig                                          string // busybox with StopSignal SIGUSR1 and a label
 }
 
 const victimContent = "victim: must not change\n"
@@ -67,6 +68,13 @@ func pushFixtures(r *testenv.Registry) (*fixtures, error) {
 	if f.other, err = pushOnBusybox(bb, at("library/other"), []testenv.File{testenv.Reg("etc/other", "other\n")}); err != nil {
 		return nil, err
 	}
+	cf, _ := bb.ConfigFile()
+	sc := cf.Config
+	sc.StopSignal = "SIGUSR1"
+	sc.Labels = map[string]string{"e2e.fixture": "stopsig"}
+	if f.stopsig, err = pushOnBusyboxConfig(bb, at("library/stopsig"), sc); err != nil {
+		return nil, err
+	}
 	if err := pushHostile(f, r); err != nil {
 		return nil, err
 	}
@@ -102,6 +110,16 @@ func pushOnBusybox(base v1.Image, ref string, layers ...[]testenv.File) (string,
 	}
 	cf, _ := base.ConfigFile()
 	img, err := testenv.ImageFromLayers(base, cf.Config, ls...)
+	if err != nil {
+		return "", err
+	}
+	_, err = testenv.Push(img, ref)
+	return ref, err
+}
+
+// pushOnBusyboxConfig pushes busybox with another config (same layer).
+func pushOnBusyboxConfig(base v1.Image, ref string, cfg v1.Config) (string, error) {
+	img, err := testenv.ImageFromLayers(base, cfg)
 	if err != nil {
 		return "", err
 	}
