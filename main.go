@@ -14,5 +14,8 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == run.InitArg {
 		run.Init() // never returns
 	}
+	if len(os.Args) > 1 && os.Args[1] == run.ExecArg {
+		run.ExecInit() // never returns
+	}
 	os.Exit(commands.Main(os.Args))
 }

@@ -1,0 +1,101 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/state"
+)
+
+func init() { register(execCommand()) }
+
+func execCommand() *cli.Command {
+	fs := []cli.Flag{}
+	fs = append(fs, listFlag("env", []string{"e"}, "set environment variables (VAR=value, or VAR to take ours)")...)
+	fs = append(fs, listFlag("env-file", nil, "read environment variables from a file")...)
+	fs = append(fs,
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the command in the background"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+		&cli.BoolFlag{Name: "privileged", Usage: "give extended privileges to the command (not supported yet)"},
+		&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching (not supported yet)"},
+	)
+	return &cli.Command{
+		Name:                   "exec",
+		Usage:                  "execute a command in a running container",
+		ArgsUsage:              "CONTAINER COMMAND [ARG...]",
+		Flags:                  fs,
+		UseShortOptionHandling: true,
+		// docker exits 125 for its own usage errors, 126/127 when the
+		// command cannot run, else the command's status.
+		OnUsageError: usageError,
+		Action:       execAction,
+	}
+}
+
+func execAction(c *cli.Context) error {
+	fail := func(code int, err error) error { return &ExitError{Code: code, Err: err} }
+	switch {
+	case c.Bool("privileged"):
+		return fail(125, errors.New("exec: --privileged is not supported yet"))
+	case c.IsSet("detach-keys"):
+		return fail(125, errors.New("exec: --detach-keys is not supported yet"))
+	case c.NArg() < 2:
+		return fail(125, errors.New(`"exec" requires at least 2 arguments: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]`))
+	}
+	g, err := globals(c)
+	if err != nil {
+		return fail(125, err)
+	}
+	o := run.ExecOptions{
+		Root: g.Paths.Root, RunRoot: g.Paths.RunRoot, Args: c.Args().Tail(),
+		User: c.String("user"), Workdir: c.String("workdir"),
+		Interactive: c.Bool("interactive"), Tty: c.Bool("tty"), Detach: c.Bool("detach"),
+	}
+	for _, name := range listOf(c, "env-file") {
+		vals, err := readEnvFile(name)
+		if err != nil {
+			return fail(125, err)
+		}
+		o.Env = append(o.Env, vals...)
+	}
+	o.Env = append(o.Env, listOf(c, "env")...)
+	code, err := run.Exec(c.Args().First(), o)
+	return execError(code, err)
+}
+
+// execError prints as docker does: lookup and state errors come from "the
+// daemon" (exit 1), a process that could not start from the runtime.
+func execError(code int, err error) error {
+	var nr *run.NotRunningError
+	var amb *state.AmbiguousError
+	var se *run.StartError
+	switch {
+	case err == nil && code == 0:
+		return nil
+	case err == nil:
+		return &ExitError{Code: code}
+	case errors.Is(err, state.ErrNotFound), errors.As(err, &nr), errors.As(err, &amb):
+		fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+		return &ExitError{Code: 1}
+	case errors.As(err, &se):
+		fmt.Fprintf(os.Stderr, "OCI runtime exec failed: exec failed: unable to start container process: %v: unknown\n", se.Err)
+		return &ExitError{Code: se.Code}
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
+func readEnvFile(name string) ([]string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open env file: %w", err)
+	}
+	defer f.Close()
+	return run.ParseEnvFile(f, name)
+}

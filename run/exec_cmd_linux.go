@@ -1,0 +1,308 @@
+package run
+
+// The CLI side of `skiff exec` (docs/design.md): pin the container's init
+// by pidfd and check it is still the recorded process, join its mnt, pid,
+// uts, ipc and net namespaces from a locked thread that then forks the
+// sealed skiff as __skiff_exec (a pid namespace only applies to children,
+// so the process must be born from that thread), put the child in the
+// container's cgroup, send it an ExecConfig, let it exec, relay stdio and
+// signals, and exit with its status.
+//
+// Everything the child gets from the host (stdio, /dev/null, the sealed
+// binary, the sync socket) is opened before the join: after it, a path
+// names the container's files, and a hostile container's /dev/null could
+// be any device node.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/ns"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// ExecOptions are docker exec's flags that skiff supports.
+type ExecOptions struct {
+	Root, RunRoot string // config.Paths
+
+	Args []string // command and arguments
+	// Env holds --env-file lines then -e values, in order: "K=V", or "K"
+	// to take the caller's value.
+	Env         []string
+	User        string // "" : the container's user
+	Workdir     string // "" : the container's working directory
+	Interactive bool
+	Tty         bool
+	Detach      bool
+}
+
+// NotRunningError is exec's refusal of a container that is not running.
+type NotRunningError struct{ ID string }
+
+func (e *NotRunningError) Error() string { return "container " + e.ID + " is not running" }
+
+// Exec is `skiff exec`: it runs o.Args in the running container ref and
+// returns the process's exit status (0 at once with Detach). Errors: a
+// state lookup error (*state.NotFoundError, *state.AmbiguousError), a
+// *NotRunningError, or a *StartError with docker's status (126 cannot be
+// executed or set up, 127 not found).
+func Exec(ref string, o ExecOptions) (int, error) {
+	c, err := state.Lookup(o.Root, ref)
+	if err != nil {
+		return 1, err
+	}
+	if c.Status != state.Running || c.Pid <= 0 {
+		return 1, &NotRunningError{ID: c.ID}
+	}
+	cfg, err := execConfig(o, c)
+	if err != nil {
+		return 126, &StartError{Code: 126, Err: err}
+	}
+	target, err := ns.Open(c.Pid)
+	if err != nil {
+		return 1, &NotRunningError{ID: c.ID}
+	}
+	defer target.Close()
+	// Pinned by pidfd now: if the start time still matches, the pidfd is
+	// the container's init, whatever happens to the pid later.
+	if !state.Alive(c.Pid, c.PidStartTime) {
+		return 1, &NotRunningError{ID: c.ID}
+	}
+	p, err := startExec(target, c.ID, cfg, o)
+	if err != nil {
+		var se *StartError
+		if !errors.As(err, &se) {
+			se = &StartError{Code: 126, Err: err}
+		}
+		return se.Code, se
+	}
+	if o.Detach {
+		p.stdio.close()
+		return 0, nil
+	}
+	return p.wait(), nil
+}
+
+// execConfig is the container's process (config.json) with exec's
+// changes: docker's exec keeps the container's env, user, working
+// directory and capabilities unless -e, -u, -w say otherwise.
+func execConfig(o ExecOptions, c *state.Container) (*ExecConfig, error) {
+	spec, err := loadSpec(o.Root, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	proc := spec.Process
+	if proc == nil {
+		proc = &specs.Process{Cwd: "/"}
+	}
+	out := &specs.Process{
+		Args: o.Args, Terminal: o.Tty && !o.Detach, Cwd: proc.Cwd,
+		Capabilities: proc.Capabilities, NoNewPrivileges: proc.NoNewPrivileges, Rlimits: proc.Rlimits,
+		Env: execEnv(proc.Env, o, os.LookupEnv),
+	}
+	if o.Workdir != "" {
+		if !filepath.IsAbs(o.Workdir) {
+			return nil, fmt.Errorf("the working directory '%s' is invalid, it needs to be an absolute path", o.Workdir)
+		}
+		out.Cwd = filepath.Clean(o.Workdir)
+	}
+	user := c.Config.User
+	if o.User != "" {
+		user = o.User
+	}
+	return &ExecConfig{Process: out, User: user}, nil
+}
+
+// execEnv is docker's: TERM=xterm with -t unless the container sets TERM,
+// the container's env, then --env-file and -e values.
+func execEnv(base []string, o ExecOptions, lookup func(string) (string, bool)) []string {
+	env := append([]string{}, base...)
+	if o.Tty && indexEnv(env, "TERM") < 0 {
+		env = append(env, "TERM=xterm")
+	}
+	return replaceOrAppend(env, resolveEnv(o.Env, lookup))
+}
+
+func loadSpec(root, id string) (*specs.Spec, error) {
+	dir, err := state.Dir(root, id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: reading its config: %w", id[:12], err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", id[:12], err)
+	}
+	return &spec, nil
+}
+
+// execProc is a started exec'd process as seen from the CLI.
+type execProc struct {
+	cmd   *exec.Cmd
+	stdio *stdio
+	pty   *os.File
+	sigs  chan os.Signal
+}
+
+func startExec(target *ns.Target, id string, cfg *ExecConfig, o ExecOptions) (p *execProc, err error) {
+	cg, err := cgroup.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	exe, err := sealSelf()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socketpair", err)
+	}
+	sock, child := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-exec")
+	defer sock.Close()
+	st, err := execStdio(o)
+	if err != nil {
+		child.Close()
+		return nil, err
+	}
+	cmd := &exec.Cmd{
+		Path:       exe.path(),
+		Args:       []string{"skiff", ExecArg},
+		Env:        []string{}, // the host's environment never reaches the container
+		Stdin:      st.in,
+		Stdout:     st.out,
+		Stderr:     st.err,
+		ExtraFiles: []*os.File{child},
+		// Its own session: ^C on our terminal reaches it only through our
+		// relay, and with -d a hangup of our terminal does not.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	p = &execProc{cmd: cmd, stdio: st, sigs: make(chan os.Signal, 16)}
+	// Catch the relayed signals before the process exists, as run does.
+	if !o.Detach {
+		signal.Notify(p.sigs, relayed...)
+	}
+	err = target.OnJoinedThread(ns.JoinFlags, cmd.Start)
+	child.Close()
+	st.closeChildEnds()
+	if err != nil {
+		signal.Stop(p.sigs)
+		st.close()
+		return nil, fmt.Errorf("start the exec process: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			signal.Stop(p.sigs)
+			cmd.Process.Kill()
+			cmd.Wait()
+			st.close()
+			if p.pty != nil {
+				p.pty.Close()
+			}
+		}
+	}()
+	if err := sendJSON(sock, cfg); err != nil {
+		return p, err
+	}
+	// The exec side sets itself up meanwhile; it execs only after our go.
+	if err := cg.Add(cmd.Process.Pid); err != nil {
+		return p, err
+	}
+	sendGo(sock)
+	if p.pty, err = awaitExec(sock, cmd); err != nil {
+		return p, err
+	}
+	if o.Detach {
+		if p.pty != nil {
+			p.pty.Close()
+		}
+		return p, nil
+	}
+	if p.pty != nil {
+		if err := st.attachPty(p.pty, Options{Interactive: o.Interactive, Tty: true}); err != nil {
+			return p, err
+		}
+	}
+	st.startCopies()
+	go p.relaySignals()
+	return p, nil
+}
+
+// execStdio is run's stdio relay, with every end the child gets opened
+// here on the host: nil ends become our /dev/null (os/exec would open
+// /dev/null on the joined thread, in the container's mount namespace).
+// -d gets /dev/null for all three, as docker's detached exec.
+func execStdio(o ExecOptions) (*stdio, error) {
+	st := &stdio{}
+	if !o.Detach {
+		var err error
+		if st, err = newStdio(Options{Interactive: o.Interactive, Tty: o.Tty}); err != nil {
+			return nil, err
+		}
+	} else {
+		st.in, st.out, st.err = nil, nil, nil
+	}
+	for _, f := range []**os.File{&st.in, &st.out, &st.err} {
+		if *f != nil {
+			continue
+		}
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			st.closeChildEnds()
+			return nil, err
+		}
+		st.childEnds = append(st.childEnds, null)
+		*f = null
+	}
+	return st, nil
+}
+
+func sendJSON(sock *os.File, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding exec config: %w", err)
+	}
+	if _, err := unix.Write(int(sock.Fd()), b); err != nil {
+		return fmt.Errorf("sending exec config (%d bytes): %w", len(b), err)
+	}
+	return nil
+}
+
+// relaySignals forwards docker's proxied signals to the exec'd process
+// (by pidfd: the pid may be reused once it is reaped); SIGWINCH with a
+// pty resizes it instead.
+func (p *execProc) relaySignals() {
+	for sig := range p.sigs {
+		if sig == unix.SIGWINCH && p.pty != nil {
+			p.stdio.resize()
+			continue
+		}
+		p.cmd.Process.Signal(sig)
+	}
+}
+
+// wait waits for the process and its output and returns docker's status.
+func (p *execProc) wait() int {
+	p.cmd.Wait()
+	signal.Stop(p.sigs)
+	close(p.sigs)
+	p.stdio.wait()
+	p.stdio.close()
+	if p.pty != nil {
+		p.pty.Close()
+	}
+	return exitCode(p.cmd.ProcessState)
+}

@@ -1,0 +1,189 @@
+package run
+
+// The exec side: skiff started by `skiff exec` as `skiff __skiff_exec`,
+// born in every namespace of a running container (the CLI forked it from a
+// thread that had joined them), fd 3 its end of a SOCK_SEQPACKET
+// socketpair, fds 0-2 its stdio. The container's root is already ours
+// (setns into a mount namespace moves root and cwd to its root), so
+// unlike the init there is nothing to mount. It:
+//
+//   lock the thread; mark fd 3 close-on-exec; no longer dumpable (the
+//     container's processes must not ptrace or open /proc/<pid>/exe of a
+//     skiff binary running as the host's root)
+//   read one ExecConfig
+//   resolve the user against the container's /etc/passwd and /etc/group
+//   with a terminal: open a pty in the container's devpts, send the master
+//     to the CLI, make the slave our stdio and controlling terminal
+//   rlimits; no_new_privs
+//   drop the bounding set; switch user; chdir and check the working
+//     directory is inside the container's root (CVE-2024-21626)
+//   find the command in the container's PATH
+//   mark every fd above 2 close-on-exec; set the capabilities
+//   wait for the CLI's go (it has put us in the container's cgroup); execve
+//
+// Failures are reported as one InitResult, as the init does.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// ExecConfig is the one message the exec CLI sends the exec side.
+type ExecConfig struct {
+	// Process is the container's process settings with exec's changes:
+	// Args, Env (the container's plus -e), Cwd, Terminal, Capabilities,
+	// NoNewPrivileges, Rlimits. Process.User is ignored: see User.
+	Process *specs.Process `json:"process"`
+	// User is -u or the container's user, resolved inside the container.
+	User string `json:"user,omitempty"`
+}
+
+func execInContainer() {
+	runtime.LockOSThread()
+	if _, err := unix.FcntlInt(syncFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff exec: sync socket fd %d: %v\n", syncFd, err)
+		os.Exit(126)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		report(execSetupErr(fmt.Errorf("set non-dumpable: %w", err)))
+	}
+	cfg, err := readExecConfig(syncFd)
+	if err != nil {
+		report(execSetupErr(err))
+	}
+	report(execProcess(cfg))
+}
+
+// execSetupErr is a failed exec set-up: docker reports it as 126 (the
+// command "cannot be executed"), never run's 125.
+func execSetupErr(err error) *initError { return &initError{126, err.Error()} }
+
+func readExecConfig(fd int) (*ExecConfig, error) {
+	buf := make([]byte, maxConfigSize)
+	n, _, flags, _, err := unix.Recvmsg(fd, buf, nil, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read exec config: %w", err)
+	}
+	if flags&unix.MSG_TRUNC != 0 {
+		return nil, fmt.Errorf("read exec config: larger than %d bytes", maxConfigSize)
+	}
+	if n == 0 {
+		return nil, errors.New("read exec config: skiff exec closed the sync socket")
+	}
+	var cfg ExecConfig
+	if err := json.Unmarshal(buf[:n], &cfg); err != nil {
+		return nil, fmt.Errorf("read exec config: %w", err)
+	}
+	if cfg.Process == nil || len(cfg.Process.Args) == 0 {
+		return nil, errors.New("read exec config: no process to run")
+	}
+	return &cfg, nil
+}
+
+// execProcess runs the flow at the top of this file; it returns only on
+// failure.
+func execProcess(cfg *ExecConfig) *initError {
+	proc := cfg.Process
+	user, err := lookupUser(cfg.User)
+	if err != nil {
+		return execSetupErr(err)
+	}
+	if proc.Terminal {
+		if err := execConsole(user.UID); err != nil {
+			return execSetupErr(err)
+		}
+	}
+	for _, r := range proc.Rlimits {
+		if err := setRlimit(r); err != nil {
+			return execSetupErr(err)
+		}
+	}
+	if proc.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return execSetupErr(fmt.Errorf("set no_new_privs: %w", err))
+		}
+	}
+	env := withHome(proc.Env, user.Home)
+	caps, err := capSetsFor(proc.Capabilities)
+	if err != nil {
+		return execSetupErr(err)
+	}
+	if err := becomeUser(user, caps); err != nil {
+		return execSetupErr(err)
+	}
+	cwd := proc.Cwd
+	if !filepath.IsAbs(cwd) {
+		cwd = filepath.Join("/", cwd)
+	}
+	if err := chdirInRoot(cwd); err != nil {
+		// docker: a missing -w is "no such file or directory", 127 too.
+		if errors.Is(err, unix.ENOENT) {
+			return &initError{127, err.Error()}
+		}
+		return execSetupErr(err)
+	}
+	path, ierr := lookPath(proc.Args[0], env)
+	if ierr != nil {
+		return ierr
+	}
+	if err := closeExtraFds(); err != nil {
+		return execSetupErr(err)
+	}
+	if err := applyCaps(caps); err != nil {
+		return execSetupErr(err)
+	}
+	unix.Umask(0o022)
+	if err := awaitGo(syncFd); err != nil {
+		return execSetupErr(err)
+	}
+	err = unix.Exec(path, proc.Args, env)
+	return execFailure(proc.Args[0], err)
+}
+
+// execConsole is the init's setupConsole without /dev/console (the
+// container's console stays its init's): a pty in the container's own
+// devpts instance, the master sent to the CLI, the slave our stdio and
+// controlling terminal, owned by the user.
+func execConsole(uid uint32) error {
+	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/pts/ptmx: %w", err)
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("unlock pty: %w", err)
+	}
+	// TIOCGPTPEER opens the slave through the master, never by a path the
+	// container could have replaced.
+	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if e != 0 {
+		return fmt.Errorf("open pty slave: %w", e)
+	}
+	slave := int(r)
+	defer unix.Close(slave)
+	if err := unix.Fchown(slave, int(uid), -1); err != nil {
+		return fmt.Errorf("chown pty slave: %w", err)
+	}
+	if err := unix.Sendmsg(syncFd, []byte(ptyMasterMsg), unix.UnixRights(master), nil, 0); err != nil {
+		return fmt.Errorf("send pty master to skiff exec: %w", err)
+	}
+	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("make the pty our controlling terminal: %w", err)
+	}
+	for fd := 0; fd <= 2; fd++ {
+		if err := unix.Dup3(slave, fd, 0); err != nil {
+			return fmt.Errorf("dup the pty slave onto fd %d: %w", fd, err)
+		}
+	}
+	return nil
+}
