@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/skiff-dev/skiff/commands"
+	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/run"
 )
 
@@ -13,6 +14,9 @@ func main() {
 	// not parse flags, read config files or start goroutines it does not need.
 	if len(os.Args) > 1 && os.Args[1] == run.InitArg {
 		run.Init() // never returns
+	}
+	if len(os.Args) > 1 && os.Args[1] == monitor.Arg {
+		monitor.Main(os.Args[2:]) // never returns
 	}
 	if len(os.Args) > 1 && os.Args[1] == run.ExecArg {
 		run.ExecInit() // never returns

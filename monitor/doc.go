@@ -1,0 +1,5 @@
+// Package monitor is a container's monitor: skiff re-exec'd in its own
+// session, the parent of the container's init for the container's whole
+// life, owning its stdio, log, exit record, --rm and restart policy, and
+// serving attach clients on the container's socket (docs/design.md).
+package monitor

@@ -1,0 +1,435 @@
+package monitor
+
+import (
+	"errors"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/attach"
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/logfile"
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// Arg is the hidden first argument that makes skiff a monitor.
+const Arg = run.MonitorArg
+
+// Main is the monitor process (args after Arg: root, runroot, id). It
+// never returns.
+func Main(args []string) {
+	// A monitor lives as long as its container and mostly sleeps: keep its
+	// heap small rather than its GC cheap.
+	debug.SetGCPercent(25)
+	debug.SetMemoryLimit(4 << 20)
+	// The spawner's fds must not reach the container: a container holding
+	// the monitor lock would look like a live monitor forever.
+	unix.CloseOnExec(run.MonitorClientFd)
+	unix.CloseOnExec(run.MonitorLockFd)
+	if len(args) != 3 {
+		os.Exit(2)
+	}
+	m := newMonitor(args[0], args[1], args[2])
+	os.Exit(m.run(firstClient()))
+}
+
+// firstClient is the spawner's end of the socketpair on fd 3, if any.
+func firstClient() *client {
+	if _, err := unix.FcntlInt(run.MonitorClientFd, unix.F_GETFD, 0); err != nil {
+		return nil
+	}
+	f := os.NewFile(run.MonitorClientFd, "client")
+	defer f.Close() // FileConn dups it
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil
+	}
+	return &client{conn: uc}
+}
+
+type monitor struct {
+	root, runRoot, id string
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+	started chan struct{} // closed once the container first runs: clients' input is read from then on
+	stdin   *os.File      // the container's stdin (pipe or pty master); nil between runs
+	pty     *os.File
+	pid     int
+	winsize *unix.Winsize // last size a client asked for, applied to each new pty
+
+	log  *logfile.Writer
+	term chan os.Signal // SIGTERM cuts a restart back-off short (stop, rm -f)
+}
+
+type client struct {
+	conn *net.UnixConn
+	wmu  sync.Mutex
+}
+
+func newMonitor(root, runRoot, id string) *monitor {
+	m := &monitor{root: root, runRoot: runRoot, id: id, clients: map[*client]struct{}{}, started: make(chan struct{})}
+	// The monitor outlives the terminal that started it: SIGHUP and SIGINT
+	// must not kill it, SIGPIPE from a vanished client neither.
+	m.term = make(chan os.Signal, 1)
+	signal.Notify(m.term, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	signal.Ignore(unix.SIGPIPE)
+	return m
+}
+
+// run starts the container, restarting it as its policy says, and returns
+// once it is done for good: record written, --rm applied, clients told.
+func (m *monitor) run(first *client) int {
+	if first != nil {
+		m.clients[first] = struct{}{}
+	}
+	ln, err := state.ListenAttach(m.runRoot, m.id)
+	if err != nil {
+		m.fail(nil, 125, err)
+		return 125
+	}
+	defer func() {
+		ln.Close()
+		os.Remove(state.SocketPath(m.runRoot, m.id))
+	}()
+	go m.accept(ln)
+	if first != nil {
+		go m.serve(first)
+	}
+	if m.log, err = logfile.NewWriter(state.LogPath(m.root, m.id)); err != nil {
+		m.fail(nil, 125, err)
+		return 125
+	}
+	delay := backoff{}
+	for {
+		c, err := run.Load(m.root, m.runRoot, m.id)
+		if err != nil {
+			m.fail(nil, 125, err) // removed under us (rm -f won)
+			return 125
+		}
+		began := time.Now()
+		code, err := m.once(c)
+		if err != nil {
+			m.fail(c, code, err)
+			return code
+		}
+		rec, err := state.Load(m.root, m.id)
+		if err != nil || !shouldRestart(rec, code) {
+			return m.finish(c, code)
+		}
+		if err := m.recordRestarting(code); err != nil {
+			return m.finish(c, code)
+		}
+		m.broadcastExit(code)
+		if !m.sleep(delay.next(time.Since(began))) {
+			return m.finish(c, code)
+		}
+		if rec, err = state.Load(m.root, m.id); err != nil || rec.ManuallyStopped {
+			return m.finish(c, code)
+		}
+	}
+}
+
+// once runs the container's process until it exits and its output is
+// drained, and returns its exit status. A start failure returns docker's
+// code (125/126/127) and the error.
+func (m *monitor) once(c *run.Container) (int, error) {
+	tty := c.State.Config.Tty
+	var in, inW, outR, out, errR, errW *os.File
+	var err error
+	if !tty {
+		if c.State.Config.OpenStdin {
+			if in, inW, err = os.Pipe(); err != nil {
+				return 125, err
+			}
+		}
+		if outR, out, err = os.Pipe(); err != nil {
+			return 125, err
+		}
+		if errR, errW, err = os.Pipe(); err != nil {
+			return 125, err
+		}
+	}
+	c.IO = &run.Stdio{In: in, Out: out, Err: errW}
+	err = c.Start()
+	closeFiles(in, out, errW)
+	if err != nil {
+		closeFiles(inW, outR, errR)
+		code := 125
+		var se *run.StartError
+		if errors.As(err, &se) {
+			code = se.Code
+		}
+		return code, err
+	}
+	pty := c.Pty()
+	m.mu.Lock()
+	m.pid, m.pty, m.stdin = c.Pid(), pty, inW
+	if pty != nil {
+		if c.State.Config.OpenStdin {
+			m.stdin = pty
+		}
+		if m.winsize != nil {
+			unix.IoctlSetWinsize(int(pty.Fd()), unix.TIOCSWINSZ, m.winsize)
+		}
+	}
+	m.mu.Unlock()
+	m.broadcast(attach.Started, attach.Uint32(uint32(c.Pid())))
+	select {
+	case <-m.started:
+	default:
+		close(m.started)
+	}
+	var copies sync.WaitGroup
+	if pty != nil {
+		m.copyOut(&copies, pty, "stdout", attach.Stdout)
+	} else {
+		m.copyOut(&copies, outR, "stdout", attach.Stdout)
+		m.copyOut(&copies, errR, "stderr", attach.Stderr)
+	}
+	code := c.Wait()
+	waitBounded(&copies, 5*time.Second)
+	m.mu.Lock()
+	m.pid, m.pty, m.stdin = 0, nil, nil
+	m.mu.Unlock()
+	closeFiles(inW, outR, errR, pty)
+	return code, nil
+}
+
+// copyOut sends what the container writes on r to the log and to every
+// attached client, until EOF (or EIO: a pty whose last slave closed).
+func (m *monitor) copyOut(wg *sync.WaitGroup, r *os.File, stream string, kind attach.Kind) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				m.log.Write(stream, buf[:n])
+				m.broadcast(kind, buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// finish records the final exit (and applies --rm), then tells clients.
+func (m *monitor) finish(c *run.Container, code int) int {
+	m.log.Close()
+	if err := c.Cleanup(code); err != nil {
+		m.broadcast(attach.Stderr, []byte("skiff: monitor: "+err.Error()+"\n"))
+	}
+	m.broadcastExit(code)
+	return 0
+}
+
+// fail reports a start failure to the clients and records it (--rm too).
+func (m *monitor) fail(c *run.Container, code int, err error) {
+	if m.log != nil {
+		m.log.Close()
+	}
+	if c != nil {
+		c.Cleanup(code)
+	}
+	m.broadcast(attach.Error, attach.ErrorPayload(code, err.Error()))
+	m.closeClients()
+}
+
+func (m *monitor) broadcastExit(code int) {
+	m.broadcast(attach.Exit, attach.Uint32(uint32(int32(code))))
+	m.closeClients()
+}
+
+// recordRestarting records an exit the restart policy will undo.
+func (m *monitor) recordRestarting(code int) error {
+	if cg, err := cgroup.Load(m.id); err == nil {
+		cg.Delete()
+	}
+	l, err := state.LockContainer(m.runRoot, m.id)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	rec, err := state.Load(m.root, m.id)
+	if err != nil {
+		return err
+	}
+	rec.Status, rec.ExitCode, rec.FinishedAt = state.Restarting, code, time.Now().UTC()
+	rec.Pid, rec.PidStartTime, rec.Orphaned = 0, 0, false
+	rec.RestartCount++
+	return state.Save(m.root, rec)
+}
+
+// sleep waits out a back-off; false if SIGTERM (stop, rm -f) cut it short.
+func (m *monitor) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case s := <-m.term:
+			if s == unix.SIGTERM {
+				return false
+			}
+		}
+	}
+}
+
+func (m *monitor) accept(ln *net.UnixListener) {
+	for {
+		conn, err := ln.AcceptUnix()
+		if err != nil {
+			return
+		}
+		cl := &client{conn: conn}
+		m.mu.Lock()
+		m.clients[cl] = struct{}{}
+		m.mu.Unlock()
+		go m.serve(cl)
+	}
+}
+
+// serve reads a client's frames. Input waits until the container first
+// runs, so stdin and signals sent early are neither lost nor misdirected.
+func (m *monitor) serve(cl *client) {
+	defer m.drop(cl)
+	<-m.started
+	for {
+		f, err := attach.Read(cl.conn)
+		if err != nil {
+			return
+		}
+		switch f.Kind {
+		case attach.Stdin:
+			if w := m.input(); w != nil {
+				w.Write(f.Payload)
+			}
+		case attach.CloseStdin:
+			m.closeStdin()
+		case attach.Resize:
+			m.resize(f.Payload)
+		case attach.Signal:
+			m.signal(f.Payload)
+		case attach.Detach:
+			return
+		}
+	}
+}
+
+func (m *monitor) input() *os.File {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stdin
+}
+
+// closeStdin ends the container's input: a pipe closes; a pty has no
+// half-close, so it gets the terminal's EOF character instead.
+func (m *monitor) closeStdin() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.stdin == nil:
+	case m.stdin == m.pty:
+		m.pty.Write([]byte{0x04})
+	default:
+		m.stdin.Close()
+	}
+	m.stdin = nil
+}
+
+func (m *monitor) resize(p []byte) {
+	if len(p) != 4 {
+		return
+	}
+	ws := &unix.Winsize{Row: uint16(p[0])<<8 | uint16(p[1]), Col: uint16(p[2])<<8 | uint16(p[3])}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.winsize = ws
+	if m.pty != nil {
+		unix.IoctlSetWinsize(int(m.pty.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}
+
+func (m *monitor) signal(p []byte) {
+	if len(p) != 4 {
+		return
+	}
+	sig := unix.Signal(uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// The pid is our child: it cannot be recycled before we reap it.
+	if m.pid > 0 && sig > 0 && sig < 65 {
+		unix.Kill(m.pid, sig)
+	}
+}
+
+// broadcast sends one frame to every client; one that cannot take it is
+// dropped (the container runs on).
+func (m *monitor) broadcast(k attach.Kind, p []byte) {
+	m.mu.Lock()
+	cls := make([]*client, 0, len(m.clients))
+	for cl := range m.clients {
+		cls = append(cls, cl)
+	}
+	m.mu.Unlock()
+	for _, cl := range cls {
+		cl.wmu.Lock()
+		err := attach.Write(cl.conn, k, p)
+		cl.wmu.Unlock()
+		if err != nil {
+			m.drop(cl)
+		}
+	}
+}
+
+func (m *monitor) drop(cl *client) {
+	m.mu.Lock()
+	delete(m.clients, cl)
+	m.mu.Unlock()
+	cl.conn.Close()
+}
+
+func (m *monitor) closeClients() {
+	m.mu.Lock()
+	cls := m.clients
+	m.clients = map[*client]struct{}{}
+	m.mu.Unlock()
+	for cl := range cls {
+		cl.conn.Close()
+	}
+}
+
+func closeFiles(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// waitBounded waits for the output copies. Every process of the container
+// dies with its pid 1, so the pipes reach EOF soon; the bound guards
+// against a holder we do not know of.
+func waitBounded(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
