@@ -1,12 +1,18 @@
 package run
 
-// What other commands do to a container by its record: remove, and (issue
-// 3) stop, kill, wait. They act on the process by pid checked against its
-// start time, so they work whether or not a monitor is alive.
+// What other commands do to a container by its record: stop, kill, wait,
+// remove. They act on the process through a pidfd opened on the recorded
+// pid and checked against its start time, so they work whether or not a
+// monitor is alive, and never signal a recycled pid. The container lock is
+// held only around record changes: the monitor needs it to record an exit,
+// and these commands wait for that record.
 
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,12 +24,179 @@ import (
 // ErrRunning is matched by rm's refusal of a running container.
 var ErrRunning = errors.New("container is running")
 
-// Remove is `skiff rm [-f] ref`: a running container is refused unless
-// force, which kills it first. It returns the removed record.
-func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
-	c, err := state.Lookup(root, ref)
+// DefaultStopTimeout is docker's grace period between the stop signal and SIGKILL.
+const DefaultStopTimeout = 10
+
+// recordWait bounds how long a command waits for a live monitor to record
+// an exit it has already seen happen; a monitor slower than this is stuck.
+const recordWait = 5 * time.Second
+
+// StopOptions are docker stop's flags.
+type StopOptions struct {
+	// Timeout is the grace period in seconds before SIGKILL (nil: the
+	// container's --stop-timeout, else 10; negative: wait for ever).
+	Timeout *int
+	Signal  unix.Signal // 0: the container's stop signal, else SIGTERM
+}
+
+// Stop is `skiff stop`: the stop signal, then SIGKILL after the grace
+// period. It returns once the exit is recorded, so a following ps shows
+// it. A container that is not running is left as it is, as docker does.
+func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
+	c, err := markStopped(root, runRoot, ref)
 	if err != nil {
 		return nil, err
+	}
+	if c.Status != state.Running && c.Status != state.Restarting {
+		return c, nil
+	}
+	sig := o.Signal
+	if sig == 0 {
+		if sig, err = recordedStopSignal(c); err != nil {
+			return nil, err
+		}
+	}
+	t := DefaultStopTimeout
+	if c.Config.StopTimeout != nil {
+		t = *c.Config.StopTimeout
+	}
+	if o.Timeout != nil {
+		t = *o.Timeout
+	}
+	grace := time.Duration(t) * time.Second
+	if t < 0 {
+		grace = -1
+	}
+	if err := terminate(c, sig, grace); err != nil {
+		return nil, fmt.Errorf("cannot stop container: %s: %w", ref, err)
+	}
+	return settle(root, runRoot, c)
+}
+
+// recordedStopSignal is the container's --stop-signal or image STOPSIGNAL, else SIGTERM.
+func recordedStopSignal(c *state.Container) (unix.Signal, error) {
+	if c.Config.StopSignal == "" {
+		return unix.SIGTERM, nil
+	}
+	sig, err := ParseSignal(c.Config.StopSignal)
+	if err != nil {
+		return 0, fmt.Errorf("container %s: stop signal: %w", c.Name, err)
+	}
+	return sig, nil
+}
+
+// terminate sends sig, then SIGKILL if the process outlives grace.
+func terminate(c *state.Container, sig unix.Signal, grace time.Duration) error {
+	p, err := openProc(c.Pid, c.PidStartTime)
+	if err != nil || p == nil {
+		return err
+	}
+	defer p.close()
+	if err := p.signal(sig); err != nil {
+		return err
+	}
+	if sig == unix.SIGKILL || p.wait(grace) {
+		return nil
+	}
+	return p.signal(unix.SIGKILL)
+}
+
+// Kill is `skiff kill -s sig`: it refuses a container that is not running
+// (*NotRunningError).
+// After SIGKILL it waits, as docker does, until the exit is recorded.
+func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) {
+	c, err := current(root, runRoot, ref)
+	if err != nil {
+		return nil, err
+	}
+	p, err := openProc(c.Pid, c.PidStartTime)
+	if err != nil {
+		return nil, fmt.Errorf("cannot kill container: %s: %w", ref, err)
+	}
+	if c.Status != state.Running || p == nil {
+		return nil, &NotRunningError{ID: c.ID}
+	}
+	defer p.close()
+	// Like docker, a killed container is not restarted by its policy.
+	if _, err := markStopped(root, runRoot, c.ID); err != nil {
+		return nil, err
+	}
+	if err := p.signal(sig); err != nil {
+		return nil, fmt.Errorf("cannot kill container: %s: %w", ref, err)
+	}
+	if sig != unix.SIGKILL {
+		return c, nil
+	}
+	p.wait(recordWait)
+	return settle(root, runRoot, c)
+}
+
+// Wait is `skiff wait`: it blocks until the container is not running and
+// its exit is recorded, and returns the exit code (state.UnknownExit when
+// nobody saw it). A created container is not running: it returns at once.
+func Wait(root, runRoot, ref string) (int, error) {
+	c, err := current(root, runRoot, ref)
+	if err != nil {
+		return 0, err
+	}
+	for c.Status == state.Running || c.Status == state.Restarting {
+		if p, err := openProc(c.Pid, c.PidStartTime); err == nil && p != nil {
+			p.wait(-1)
+			p.close()
+		}
+		next, err := awaitRecord(root, runRoot, c)
+		if err != nil {
+			return 0, err
+		}
+		c = next
+	}
+	return c.ExitCode, nil
+}
+
+// awaitRecord waits, after c's process has died, for its monitor to
+// record the exit (or to die without doing so: then Reconcile records it
+// as unknown), and returns the record. A monitor that restarts the
+// container records a new pid: the caller goes round again.
+func awaitRecord(root, runRoot string, c *state.Container) (*state.Container, error) {
+	policy := c.Config.RestartPolicy.Name
+	if policy == "" || policy == "no" {
+		// The monitor exits right after recording: sleep in flock, no polling.
+		waitMonitorExit(runRoot, c.ID, -1)
+		return current(root, runRoot, c.ID)
+	}
+	for {
+		alive := state.MonitorAlive(runRoot, c.ID)
+		next, err := current(root, runRoot, c.ID)
+		if err != nil || !alive || next.Pid != c.Pid || next.Status != state.Running {
+			return next, err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Remove is `skiff rm [-f] ref`: a running container is refused unless
+// force, which kills it, waits for its monitor to record the exit, then
+// removes it. It returns the removed record.
+func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
+	c, err := current(root, runRoot, ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == state.Running || c.Status == state.Restarting {
+		if !force {
+			return nil, fmt.Errorf("cannot remove container \"/%s\": %w: stop the container before removing or force remove", c.Name, ErrRunning)
+		}
+		if _, err := markStopped(root, runRoot, c.ID); err != nil {
+			return nil, err
+		}
+		if err := terminate(c, unix.SIGKILL, 0); err != nil {
+			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
+		}
+		if _, err := settle(root, runRoot, c); errors.Is(err, state.ErrNotFound) {
+			return c, nil // its monitor applied --rm
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	l, err := state.LockContainer(runRoot, c.ID)
 	if err != nil {
@@ -33,13 +206,9 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 	if c, err = state.Load(root, c.ID); err != nil {
 		return nil, err
 	}
-	if c.Status == state.Running {
-		if !force {
-			return nil, fmt.Errorf("cannot remove container \"/%s\": %w: stop the container before removing or force remove", c.Name, ErrRunning)
-		}
-		if err := kill(c.Pid, c.PidStartTime); err != nil {
-			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
-		}
+	if c.Status == state.Running && state.Alive(c.Pid, c.PidStartTime) {
+		// started again between our kill and the lock: only force gets here
+		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
 	}
 	if cg, err := cgroup.Load(c.ID); err == nil {
 		cg.Delete()
@@ -60,20 +229,189 @@ func remove(root, runRoot, id string) error {
 	return err
 }
 
-// kill SIGKILLs pid if it is still the container's process and waits
-// (briefly) for it to die; its parent reaps it.
-func kill(pid int, start uint64) error {
-	if pid <= 0 || !state.Alive(pid, start) {
-		return nil
+// Lookup finds ref (name, id or unique id prefix) and returns its true
+// record: a dead monitor's leftovers reconciled, and an exit its live
+// monitor is recording waited for, so callers never see a stale status.
+func Lookup(root, runRoot, ref string) (*state.Container, error) {
+	return current(root, runRoot, ref)
+}
+
+func current(root, runRoot, ref string) (*state.Container, error) {
+	c, err := state.Lookup(root, ref)
+	if err != nil {
+		return nil, err
 	}
-	if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-		return err
+	if c.Orphaned && state.MonitorAlive(runRoot, c.ID) {
+		// The process is gone and its monitor is about to record how.
+		deadline := time.Now().Add(recordWait)
+		for c.Orphaned && time.Now().Before(deadline) && state.MonitorAlive(runRoot, c.ID) {
+			time.Sleep(2 * time.Millisecond)
+			if c, err = state.Load(root, c.ID); err != nil {
+				return nil, err
+			}
+		}
 	}
-	for i := 0; i < 500 && state.Alive(pid, start); i++ {
-		time.Sleep(10 * time.Millisecond)
+	return Reconcile(root, runRoot, c)
+}
+
+// markStopped sets ManuallyStopped (so the restart policy leaves the
+// container alone) and returns the reconciled record.
+func markStopped(root, runRoot, ref string) (*state.Container, error) {
+	c, err := current(root, runRoot, ref)
+	if err != nil {
+		return nil, err
 	}
-	if state.Alive(pid, start) {
-		return fmt.Errorf("pid %d still alive after SIGKILL", pid)
+	if c.Status != state.Running && c.Status != state.Restarting {
+		return c, nil
+	}
+	l, err := state.LockContainer(runRoot, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	if c, err = state.Load(root, c.ID); err != nil {
+		return nil, err
+	}
+	c.ManuallyStopped = true
+	if err := state.Save(root, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// settle returns c's record once its process is gone and the exit is
+// recorded. A monitor that does not finish within recordWait is stuck
+// (or restarting despite ManuallyStopped): it is killed, its container
+// too, and Reconcile records what is left.
+func settle(root, runRoot string, c *state.Container) (*state.Container, error) {
+	if !waitMonitorExit(runRoot, c.ID, recordWait) {
+		killMonitor(c)
+		if next, err := state.Load(root, c.ID); err == nil && next.Pid != c.Pid {
+			terminate(next, unix.SIGKILL, 0)
+		}
+	}
+	return current(root, runRoot, c.ID)
+}
+
+// killMonitor SIGKILLs c's monitor if it is still the recorded process.
+func killMonitor(c *state.Container) {
+	if p, err := openProc(c.MonitorPid, c.MonitorStartTime); err == nil && p != nil {
+		p.signal(unix.SIGKILL)
+		p.wait(recordWait)
+		p.close()
+	}
+}
+
+// waitMonitorExit waits until no monitor holds id's monitor lock, for at
+// most timeout (negative: for ever, asleep in flock). It reports whether
+// the lock is free.
+func waitMonitorExit(runRoot, id string, timeout time.Duration) bool {
+	f, err := os.Open(state.MonitorLockPath(runRoot, id))
+	if err != nil {
+		return true // never had a monitor, or already removed with it
+	}
+	defer f.Close()
+	if timeout < 0 {
+		for {
+			if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != unix.EINTR {
+				return err == nil
+			}
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+		if err == nil {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// proc is a process held by a pidfd: signals and waits reach exactly the
+// process whose start time was checked, even if its pid is reused later.
+type proc struct{ fd int }
+
+// openProc returns nil, nil when pid is not (or no longer) the process
+// that started at start.
+func openProc(pid int, start uint64) (*proc, error) {
+	if pid <= 0 {
+		return nil, nil
+	}
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if errors.Is(err, unix.ESRCH) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	unix.CloseOnExec(fd)
+	// Checked after opening: the pidfd pins this process, so a match now
+	// cannot be undone by a later pid reuse.
+	if !state.Alive(pid, start) {
+		unix.Close(fd)
+		return nil, nil
+	}
+	return &proc{fd: fd}, nil
+}
+
+func (p *proc) signal(sig unix.Signal) error {
+	err := unix.PidfdSendSignal(p.fd, sig, nil, 0)
+	if err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("signal %v: %w", sig, err)
 	}
 	return nil
+}
+
+// wait reports whether the process exited within timeout (negative: for ever).
+func (p *proc) wait(timeout time.Duration) bool {
+	ms := -1
+	if timeout >= 0 {
+		ms = int(timeout / time.Millisecond)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, ms)
+		if n > 0 {
+			return true
+		}
+		if err != unix.EINTR {
+			return false
+		}
+		if ms >= 0 {
+			if ms = int(time.Until(deadline) / time.Millisecond); ms < 0 {
+				ms = 0
+			}
+		}
+	}
+}
+
+func (p *proc) close() { unix.Close(p.fd) }
+
+// ParseSignal reads docker's signal spellings: a number, or a name with or
+// without "SIG", in any case ("9", "KILL", "sigterm").
+func ParseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal: %s", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	if rt, ok := strings.CutPrefix(name, "SIGRTMIN+"); ok {
+		if n, err := strconv.Atoi(rt); err == nil && n >= 0 && 34+n <= 64 {
+			return unix.Signal(34 + n), nil
+		}
+	}
+	return 0, fmt.Errorf("invalid signal: %s", s)
 }
