@@ -15,6 +15,12 @@
 // -pull-n set the iterations, -skiff (or $SKIFF_BIN, as the Makefile sets)
 // a prebuilt binary, -peers=false measures skiff and the floor only, -keep
 // keeps the work dirs, -v prints every iteration. Needs root; ^C cleans up.
+//
+// The lifecycle tables (issue 3), on the root fs store only: `ps -a` over 100
+// containers, `run -d`, `exec true` and the monitor's RSS, each beside
+// podman's, with absolute targets (ps < 20 ms, exec < 25 ms, monitor < 6 MB).
+// -ps-n, -rund-n, -exec-n set their iterations (0 skips one), -rss=false
+// skips the memory line, -life=false skips them all.
 package main
 
 import (
@@ -34,6 +40,10 @@ import (
 
 type options struct {
 	runN, pullN int
+	life        bool
+	psN, runDN  int
+	execN       int
+	rss         bool
 	skiff       string // prebuilt binary; empty: build the repo
 	peers       bool
 	ext4        string
@@ -46,6 +56,11 @@ func main() {
 	var o options
 	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line (0 skips the run tables)")
 	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line, a fresh store each (0 skips the pull tables)")
+	flag.BoolVar(&o.life, "life", true, "measure the lifecycle tables: ps -a with 100 containers, run -d, exec, monitor RSS")
+	flag.IntVar(&o.psN, "ps-n", 20, "timed iterations of `ps -a` with 100 containers (0 skips)")
+	flag.IntVar(&o.runDN, "rund-n", 10, "timed iterations of `run -d` (0 skips)")
+	flag.IntVar(&o.execN, "exec-n", 20, "timed iterations of `exec true` (0 skips)")
+	flag.BoolVar(&o.rss, "rss", true, "report the monitor's RSS beside conmon's")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
 	flag.StringVar(&o.ext4, "ext4", "/var/tmp/bench-ext4", "loop ext4 mount for the second store; skipped when not mounted or empty")
@@ -157,6 +172,15 @@ func bench(o *options) error {
 			fmt.Println()
 			sec.print(os.Stdout) // now, not at the end: a pull section takes a while
 		}
+	}
+	if interrupted.Load() {
+		return errInterrupted
+	}
+	if o.life && (o.psN > 0 || o.runDN > 0 || o.execN > 0 || o.rss) {
+		fmt.Printf("\n\n=== container lifecycle, store on %s: %s\n", stores[0].label, fsName(stores[0].dir))
+		e.lifecycleSections(stores[0])
+	} else {
+		fmt.Printf("\n(-life=false: lifecycle tables skipped)\n")
 	}
 	if interrupted.Load() {
 		return errInterrupted
