@@ -3,7 +3,7 @@ package commands
 import "github.com/urfave/cli/v2"
 
 // The `container` group: docker's management-command spelling of the
-// container verbs (skiff container run/ls/rm).
+// container verbs (skiff container run/ls/rm/start...).
 func init() {
 	register(&cli.Command{
 		Name:            "container",
@@ -11,8 +11,17 @@ func init() {
 		HideHelpCommand: true,
 		Subcommands: []*cli.Command{
 			runCommand(),
+			createCommand(),
+			startCommand(),
+			attachCommand(),
 			psCommand("ls", "ps", "list"),
 			rmCommand("rm", "remove"),
+			stopCommand(),
+			killCommand(),
+			waitCommand(),
+			logsCommand(),
+			execCommand(),
+			containerInspectCommand(),
 		},
 	})
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/pull"
 	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -65,7 +67,7 @@ var unsupportedRunFlags = []struct {
 	{"cpu-percent", nil, false}, {"cpu-period", nil, false}, {"cpu-quota", nil, false},
 	{"cpu-rt-period", nil, false}, {"cpu-rt-runtime", nil, false},
 	{"cpu-shares", []string{"c"}, false}, {"cpus", nil, false}, {"cpuset-cpus", nil, false},
-	{"cpuset-mems", nil, false}, {"detach-keys", nil, false}, {"device", nil, false},
+	{"cpuset-mems", nil, false}, {"device", nil, false},
 	{"device-cgroup-rule", nil, false}, {"device-read-bps", nil, false},
 	{"device-read-iops", nil, false}, {"device-write-bps", nil, false},
 	{"device-write-iops", nil, false}, {"dns", nil, false}, {"dns-opt", nil, false},
@@ -73,10 +75,9 @@ var unsupportedRunFlags = []struct {
 	{"expose", nil, false}, {"gpus", nil, false}, {"group-add", nil, false},
 	{"health-cmd", nil, false}, {"health-interval", nil, false}, {"health-retries", nil, false},
 	{"health-start-interval", nil, false}, {"health-start-period", nil, false},
-	{"health-timeout", nil, false}, {"init", nil, true}, {"io-maxbandwidth", nil, false},
+	{"health-timeout", nil, false}, {"io-maxbandwidth", nil, false},
 	{"io-maxiops", nil, false}, {"ip", nil, false}, {"ip6", nil, false}, {"ipc", nil, false},
-	{"isolation", nil, false}, {"kernel-memory", nil, false}, {"label", []string{"l"}, false},
-	{"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
+	{"isolation", nil, false}, {"kernel-memory", nil, false}, {"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
 	{"log-driver", nil, false}, {"log-opt", nil, false}, {"mac-address", nil, false},
 	{"memory", []string{"m"}, false}, {"memory-reservation", nil, false},
 	{"memory-swap", nil, false}, {"memory-swappiness", nil, false}, {"mount", nil, false},
@@ -84,9 +85,8 @@ var unsupportedRunFlags = []struct {
 	{"no-healthcheck", nil, true}, {"oom-kill-disable", nil, true}, {"oom-score-adj", nil, false},
 	{"pid", nil, false}, {"pids-limit", nil, false}, {"platform", nil, false},
 	{"privileged", nil, true}, {"publish", []string{"p"}, false},
-	{"publish-all", []string{"P"}, true}, {"read-only", nil, true}, {"restart", nil, false},
-	{"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
-	{"stop-signal", nil, false}, {"stop-timeout", nil, false}, {"storage-opt", nil, false},
+	{"publish-all", []string{"P"}, true}, {"read-only", nil, true}, {"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
+	{"storage-opt", nil, false},
 	{"sysctl", nil, false}, {"tmpfs", nil, false}, {"ulimit", nil, false},
 	{"use-api-socket", nil, true}, {"userns", nil, false}, {"uts", nil, false},
 	{"volume", []string{"v"}, false}, {"volume-driver", nil, false},
@@ -97,11 +97,17 @@ func runFlags() []cli.Flag {
 	fs := []cli.Flag{}
 	fs = append(fs, listFlag("env", []string{"e"}, "set environment variables (VAR=value, or VAR to take ours)")...)
 	fs = append(fs, listFlag("env-file", nil, "read environment variables from a file")...)
+	fs = append(fs, listFlag("label", []string{"l"}, "set meta data on a container")...)
 	fs = append(fs,
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
 		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
-		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background (not supported yet)"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run container in background and print container ID"},
+		&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching a container"},
+		&cli.StringFlag{Name: "restart", Value: "no", Usage: "restart policy: no, on-failure[:max-retries], always, unless-stopped"},
+		&cli.BoolFlag{Name: "init", Usage: "run an init inside the container that forwards signals and reaps processes"},
+		&cli.StringFlag{Name: "stop-signal", Usage: "signal to stop the container"},
+		&cli.IntFlag{Name: "stop-timeout", Usage: "timeout (in seconds) to stop a container"},
 		&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
@@ -109,7 +115,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: `pull image before running ("always", "missing", "never")`},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the pull output"},
-		&cli.BoolFlag{Name: "sig-proxy", Value: true, Usage: "proxy received signals to the process (only true is supported)"},
+		&cli.BoolFlag{Name: "sig-proxy", Value: true, Usage: "proxy received signals to the process"},
 		&cli.BoolFlag{Name: "disable-content-trust", Value: true, Usage: "skip image verification (always)"},
 		&cli.BoolFlag{Name: "help", Usage: "show help"},
 	)
@@ -138,8 +144,8 @@ func usageError(c *cli.Context, err error, _ bool) error {
 		if !ok && len(name) > 1 {
 			long, ok = unsupportedInCluster(name, c.Command)
 		}
-		if ok && c.Command.Name == "run" {
-			return &ExitError{Code: 125, Err: fmt.Errorf("run: --%s is not supported yet", long)}
+		if ok && (c.Command.Name == "run" || c.Command.Name == "create") {
+			return &ExitError{Code: 125, Err: fmt.Errorf("%s: --%s is not supported yet", c.Command.Name, long)}
 		}
 		if len(name) > 1 {
 			name = "-" + name
@@ -168,18 +174,38 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	keys, err := parseDetachKeys(c.String("detach-keys"))
+	if err != nil {
+		return fail(err)
+	}
 	img, err := imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
 	if err != nil {
 		return fail(err)
 	}
-	code, err := run.Run(*img, o)
+	ct, err := run.Create(*img, o)
 	if err != nil {
-		return &ExitError{Code: code, Err: err}
+		return fail(err)
 	}
-	if code != 0 {
-		return &ExitError{Code: code}
+	id := ct.State.ID
+	// Every container gets a monitor; a foreground run is its first
+	// client, so no output is lost, and killing us leaves it running.
+	conn, err := spawn(g, id)
+	if err != nil {
+		run.Remove(g.Paths.Root, g.Paths.RunRoot, id, true)
+		return fail(err)
 	}
-	return nil
+	s := &session{
+		conn: conn, stdin: o.Interactive, tty: o.Tty, detachKeys: keys,
+		sigProxy: c.Bool("sig-proxy"), detach: o.Detach,
+	}
+	if o.Detach {
+		s.onStarted = func(int) { fmt.Println(id) }
+	}
+	code, err := s.run()
+	if o.Detach && err != nil && errors.Is(err, errNoExit) {
+		err = errors.New("the container's monitor exited before starting it")
+	}
+	return exitWith(g, id, code, err)
 }
 
 // unsupportedRunFlag reports whether name (long or a short alias) is one of
@@ -224,10 +250,6 @@ func unsupportedInCluster(cluster string, cmd *cli.Command) (string, bool) {
 // honour yet.
 func checkUnsupported(c *cli.Context) error {
 	switch {
-	case c.Bool("detach"):
-		return errors.New("-d/--detach is not supported yet")
-	case !c.Bool("sig-proxy"):
-		return errors.New("--sig-proxy=false is not supported yet")
 	case !c.Bool("disable-content-trust"):
 		return errors.New("--disable-content-trust=false is not supported yet")
 	}
@@ -241,6 +263,25 @@ func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
 		Name: c.String("name"), Env: listOf(c, "env"),
 		Workdir: c.String("workdir"), User: c.String("user"), Hostname: c.String("hostname"),
 		Interactive: c.Bool("interactive"), Tty: c.Bool("tty"), Remove: c.Bool("rm"),
+		Detach: c.Bool("detach"), Init: c.Bool("init"), StopSignal: c.String("stop-signal"),
+	}
+	var err error
+	if o.Restart, err = parseRestart(c.String("restart")); err != nil {
+		return o, err
+	}
+	if o.Remove && o.Restart.Name != "no" {
+		return o, errors.New("Conflicting options: --restart and --rm")
+	}
+	if c.IsSet("stop-timeout") {
+		t := c.Int("stop-timeout")
+		o.StopTimeout = &t
+	}
+	for _, l := range listOf(c, "label") {
+		k, v, _ := strings.Cut(l, "=")
+		if o.Labels == nil {
+			o.Labels = map[string]string{}
+		}
+		o.Labels[k] = v
 	}
 	if c.IsSet("entrypoint") {
 		ep := c.String("entrypoint")
@@ -259,6 +300,30 @@ func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
 		o.EnvFile = append(o.EnvFile, vals...)
 	}
 	return o, nil
+}
+
+// parseRestart reads docker's --restart value.
+func parseRestart(v string) (state.RestartPolicy, error) {
+	name, count, hasCount := strings.Cut(v, ":")
+	p := state.RestartPolicy{Name: name}
+	switch name {
+	case "", "no":
+		p.Name = "no"
+	case "always", "unless-stopped", "on-failure":
+	default:
+		return p, fmt.Errorf("invalid restart policy format: %q: use no, on-failure[:max-retries], always or unless-stopped", v)
+	}
+	if hasCount {
+		if name != "on-failure" {
+			return p, fmt.Errorf("maximum retry count cannot be used with restart policy '%s'", name)
+		}
+		n, err := strconv.Atoi(count)
+		if err != nil || n < 0 {
+			return p, fmt.Errorf("invalid restart policy format: maximum retry count must be a non-negative integer, not %q", count)
+		}
+		p.MaximumRetryCount = n
+	}
+	return p, nil
 }
 
 // imageFor resolves ref in the store, pulling it as docker run does when

@@ -1,0 +1,170 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/state"
+)
+
+func init() { register(startCommand()) }
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "start",
+		Usage:     "start one or more stopped containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "attach STDOUT/STDERR and forward signals"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach container's STDIN"},
+			&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching a container"},
+		},
+		UseShortOptionHandling: true,
+		OnUsageError:           usageError1,
+		Action:                 startAction,
+	}
+}
+
+func startAction(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return &ExitError{Code: 1, Err: errors.New(`"start" requires at least 1 argument: skiff start [OPTIONS] CONTAINER [CONTAINER...]`)}
+	}
+	g, err := globals(c)
+	if err != nil {
+		return err
+	}
+	if c.Bool("attach") || c.Bool("interactive") {
+		if c.NArg() > 1 {
+			return &ExitError{Code: 1, Err: errors.New("you cannot start and attach multiple containers at once")}
+		}
+		return startAttachedAction(c, g, c.Args().First())
+	}
+	var failed []string
+	for _, ref := range c.Args().Slice() {
+		if err := startDetached(g, ref); err != nil {
+			fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+			failed = append(failed, ref)
+			continue
+		}
+		fmt.Println(ref)
+	}
+	if len(failed) > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("Error: failed to start containers: %v", joinComma(failed))}
+	}
+	return nil
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += v
+	}
+	return out
+}
+
+func startAttachedAction(c *cli.Context, g *Globals, ref string) error {
+	keys, err := parseDetachKeys(c.String("detach-keys"))
+	if err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	ct, conn, err := spawnMonitor(g, ref)
+	if errors.Is(err, errAlreadyRunning) {
+		return nil // docker: starting a running container is a no-op
+	}
+	if err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("Error response from daemon: %w", err)}
+	}
+	s := &session{
+		conn: conn, stdin: c.Bool("interactive") && ct.Config.OpenStdin, tty: ct.Config.Tty,
+		detachKeys: keys, sigProxy: !ct.Config.Tty,
+	}
+	code, err := s.run()
+	if err != nil && !errors.Is(err, errDetached) && !errors.Is(err, errNoExit) {
+		return &ExitError{Code: 1, Err: fmt.Errorf("Error response from daemon: %w", err)}
+	}
+	return exitWith(g, ct.ID, code, err)
+}
+
+// startDetached starts container ref (created or exited) in the
+// background and returns once its process runs or its start failed: the
+// body of `start` without -a, and of `restart` after the stop. A running
+// container is left alone (nil), as docker's start.
+func startDetached(g *Globals, ref string) error {
+	_, conn, err := spawnMonitor(g, ref)
+	if errors.Is(err, errAlreadyRunning) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s := &session{conn: conn, detach: true}
+	if _, err := s.run(); err != nil {
+		if errors.Is(err, errNoExit) {
+			return fmt.Errorf("container %s: its monitor exited before starting it", ref)
+		}
+		return err
+	}
+	return nil
+}
+
+var errAlreadyRunning = errors.New("container is already running")
+
+// spawnMonitor starts ref's monitor with us as its first client, under
+// the container lock so that two starts cannot both spawn one.
+func spawnMonitor(g *Globals, ref string) (*state.Container, *net.UnixConn, error) {
+	ct, err := lookupCurrent(g, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := state.LockContainer(g.Paths.RunRoot, ct.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer l.Unlock()
+	if ct, err = state.Load(g.Paths.Root, ct.ID); err != nil {
+		return nil, nil, err
+	}
+	if ct.Status == state.Running || ct.Status == state.Restarting || state.MonitorAlive(g.Paths.RunRoot, ct.ID) {
+		return ct, nil, errAlreadyRunning
+	}
+	if ct.ManuallyStopped || ct.RestartCount != 0 {
+		ct.ManuallyStopped, ct.RestartCount = false, 0
+		if err := state.Save(g.Paths.Root, ct); err != nil {
+			return nil, nil, err
+		}
+	}
+	conn, err := spawn(g, ct.ID)
+	if errors.Is(err, state.ErrMonitorAlive) {
+		return ct, nil, errAlreadyRunning
+	}
+	return ct, conn, err
+}
+
+// spawn starts id's monitor and returns our end of its first client socket.
+func spawn(g *Globals, id string) (*net.UnixConn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socketpair", err)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-monitor")
+	defer mine.Close()
+	err = run.SpawnMonitor(g.Paths.Root, g.Paths.RunRoot, id, theirs)
+	theirs.Close()
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.FileConn(mine)
+	if err != nil {
+		return nil, fmt.Errorf("attach socket: %w", err)
+	}
+	return c.(*net.UnixConn), nil
+}
