@@ -1,18 +1,22 @@
 package commands
 
 import (
-	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/store"
 )
 
 func init() { register(psCommand("ps")) }
@@ -25,9 +29,9 @@ func psCommand(name string, aliases ...string) *cli.Command {
 		&cli.StringFlag{Name: "format", Usage: `format output using a Go template ("table ..." adds a header)`},
 		&cli.IntFlag{Name: "last", Aliases: []string{"n"}, Value: -1, Usage: "show n last created containers (includes all states)"},
 		&cli.BoolFlag{Name: "latest", Aliases: []string{"l"}, Usage: "show the latest created container (includes all states)"},
-		&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "not supported yet", Hidden: true},
+		&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes"},
 	}
-	flags = append(flags, listFlag("filter", []string{"f"}, "filter output: id=, name=, status=, exited=, ancestor=")...)
+	flags = append(flags, listFlag("filter", []string{"f"}, "filter output: id=, name=, status=, exited=, ancestor=, label=")...)
 	return &cli.Command{
 		Name:                   name,
 		Aliases:                aliases,
@@ -47,11 +51,10 @@ func usageError1(c *cli.Context, err error, sub bool) error {
 }
 
 // psAction reads container records only: no store, no cgroups, so ps stays
-// fast however many images there are.
+// fast however many containers and images there are. Only a record whose
+// process is gone or that waits to restart is reconciled (its monitor may
+// be dead), and only -s opens the image store.
 func psAction(c *cli.Context) error {
-	if c.Bool("size") {
-		return &ExitError{Code: 1, Err: errors.New("ps: --size is not supported yet")}
-	}
 	g, err := globals(c)
 	if err != nil {
 		return err
@@ -73,6 +76,11 @@ func psAction(c *cli.Context) error {
 		if last >= 0 && len(shown) == last {
 			break
 		}
+		if ct.Orphaned || ct.Status == state.Restarting {
+			if ct, err = run.Reconcile(g.Paths.Root, g.Paths.RunRoot, ct); err != nil {
+				continue // removed by its --rm, or gone meanwhile
+			}
+		}
 		if (c.Bool("all") || last >= 0 || ct.Status == state.Running || filter.has("status")) && filter.match(ct) {
 			shown = append(shown, ct)
 		}
@@ -81,20 +89,69 @@ func psAction(c *cli.Context) error {
 	if c.Bool("quiet") {
 		format = "{{.ID}}"
 	}
-	return printPs(os.Stdout, format, shown, time.Now(), c.Bool("no-trunc"))
+	var sizes map[string]string
+	if c.Bool("size") || strings.Contains(format, ".Size") {
+		sizes = containerSizes(g.Paths.Root, shown)
+		if format == "" || format == "table" {
+			format = psTable + "\t{{.Size}}"
+		}
+	}
+	return printPs(os.Stdout, format, shown, time.Now(), c.Bool("no-trunc"), sizes)
+}
+
+// containerSizes is docker's SIZE: what the container wrote (its overlay
+// upper dir), and with its image's size as "virtual".
+func containerSizes(root string, cs []*state.Container) map[string]string {
+	s, _ := store.Open(root)
+	out := make(map[string]string, len(cs))
+	for _, ct := range cs {
+		var upper, image int64
+		if dir, err := state.Dir(root, ct.ID); err == nil {
+			upper = dirSize(filepath.Join(dir, "upper"))
+		}
+		if s != nil {
+			if img, err := s.LookupImage(ct.ImageID); err == nil {
+				image = img.Size
+			}
+		}
+		out[ct.ID] = fmt.Sprintf("%s (virtual %s)", humanSize(upper), humanSize(upper+image))
+	}
+	return out
+}
+
+// dirSize sums the sizes of the regular files under dir, not following
+// symlinks (the container's files may point anywhere).
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // psRow is one line of ps, with docker's --format field names.
 type psRow struct {
 	ID, Image, Command, CreatedAt, RunningFor, Ports, State, Status, Names string
+	Labels, Size, Mounts, Networks, LocalVolumes                           string
+
+	labels map[string]string
 }
+
+// Label is docker's {{.Label "key"}}.
+func (r psRow) Label(key string) string { return r.labels[key] }
 
 const psTable = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 
 var psHeader = psRow{ID: "CONTAINER ID", Image: "IMAGE", Command: "COMMAND", CreatedAt: "CREATED AT",
-	RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS", Names: "NAMES"}
+	RunningFor: "CREATED", Ports: "PORTS", State: "STATE", Status: "STATUS", Names: "NAMES",
+	Labels: "LABELS", Size: "SIZE", Mounts: "MOUNTS", Networks: "NETWORKS", LocalVolumes: "LOCAL VOLUMES"}
 
-func printPs(out io.Writer, format string, cs []*state.Container, now time.Time, noTrunc bool) error {
+func printPs(out io.Writer, format string, cs []*state.Container, now time.Time, noTrunc bool, sizes map[string]string) error {
 	if format == "" || format == "table" {
 		format = psTable
 	}
@@ -105,6 +162,8 @@ func printPs(out io.Writer, format string, cs []*state.Container, now time.Time,
 			CreatedAt:  ct.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 			RunningFor: humanDuration(now.Sub(ct.Created)) + " ago",
 			State:      string(ct.Status), Status: status(ct, now), Names: ct.Name,
+			Labels: joinLabels(ct.Config.Labels), Size: sizes[ct.ID], LocalVolumes: "0",
+			labels: ct.Config.Labels,
 		}
 	}
 	return printRows(out, format, psHeader, rows)
@@ -128,10 +187,24 @@ func command(ct *state.Container, noTrunc bool) string {
 	return strconv.Quote(cmd)
 }
 
+// joinLabels is docker's .Labels: "k=v" pairs, sorted, comma-separated.
+func joinLabels(m map[string]string) string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
+}
+
 func status(ct *state.Container, now time.Time) string {
 	switch ct.Status {
 	case state.Running:
 		return "Up " + humanDuration(now.Sub(ct.StartedAt))
+	case state.Paused:
+		return "Up " + humanDuration(now.Sub(ct.StartedAt)) + " (Paused)"
+	case state.Restarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", ct.ExitCode, humanDuration(now.Sub(ct.FinishedAt)))
 	case state.Exited:
 		if ct.FinishedAt.IsZero() {
 			return fmt.Sprintf("Exited (%d)", ct.ExitCode)
@@ -153,7 +226,7 @@ func parsePsFilters(args []string) (psFilters, error) {
 			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
 		}
 		switch k {
-		case "id", "name", "status", "exited", "ancestor":
+		case "id", "name", "status", "exited", "ancestor", "label":
 		default:
 			return nil, fmt.Errorf("invalid filter '%s'", k)
 		}
@@ -193,6 +266,11 @@ func matchOne(k, v string, ct *state.Container) bool {
 		return string(ct.Status) == v
 	case "exited":
 		return ct.Status == state.Exited && strconv.Itoa(ct.ExitCode) == v
+	case "label":
+		// label=key matches any value, label=key=value that value only.
+		k, want, hasValue := strings.Cut(v, "=")
+		got, ok := ct.Config.Labels[k]
+		return ok && (!hasValue || got == want)
 	case "ancestor":
 		return ct.Image == v || strings.HasPrefix(strings.TrimPrefix(ct.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
 	}

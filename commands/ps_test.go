@@ -29,7 +29,7 @@ func TestPsColumns(t *testing.T) {
 			c := tt.c
 			c.ID, c.Name, c.Image, c.Created = id, "n1", "busybox", now.Add(-time.Hour)
 			var b bytes.Buffer
-			if err := printPs(&b, "", []*state.Container{&c}, now, false); err != nil {
+			if err := printPs(&b, "", []*state.Container{&c}, now, false, nil); err != nil {
 				t.Fatal(err)
 			}
 			lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -90,7 +90,7 @@ func TestPsFormatAndFilters(t *testing.T) {
 				}
 			}
 			var b bytes.Buffer
-			if err := printPs(&b, "{{.Names}}", shown, now, false); err != nil {
+			if err := printPs(&b, "{{.Names}}", shown, now, false, nil); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Join(strings.Fields(b.String()), " "); got != tt.want {
@@ -99,7 +99,7 @@ func TestPsFormatAndFilters(t *testing.T) {
 		})
 	}
 	var b bytes.Buffer
-	if err := printPs(&b, "{{.ID}} {{.State}} {{.Status}}", cs[1:2], now, true); err != nil {
+	if err := printPs(&b, "{{.ID}} {{.State}} {{.Status}}", cs[1:2], now, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if want := strings.Repeat("b", 64) + " exited Exited (3) Less than a second ago\n"; b.String() != want {
