@@ -52,6 +52,8 @@ func TestPsFormatAndFilters(t *testing.T) {
 			Status: st, ExitCode: code, Created: now, StartedAt: now, FinishedAt: now}
 	}
 	cs := []*state.Container{mk("a", "web", state.Running, 0), mk("b", "db", state.Exited, 3), mk("c", "web2", state.Created, 0)}
+	cs[0].Config.Labels = map[string]string{"tier": "front", "env": "prod"}
+	cs[1].Config.Labels = map[string]string{"tier": "back"}
 	tests := []struct {
 		filters []string
 		want    string
@@ -68,7 +70,12 @@ func TestPsFormatAndFilters(t *testing.T) {
 		{[]string{"ancestor=busybox"}, "web db web2", ""},
 		{[]string{"ancestor=ffff"}, "web db web2", ""},
 		{[]string{"ancestor=alpine"}, "", ""},
-		{[]string{"label=x"}, "", "invalid filter 'label'"},
+		{[]string{"label=tier"}, "web db", ""},
+		{[]string{"label=tier=back"}, "db", ""},
+		{[]string{"label=tier=back", "label=env"}, "web db", ""},
+		{[]string{"label=tier=side"}, "", ""},
+		{[]string{"label=tier", "status=running"}, "web", ""},
+		{[]string{"volume=x"}, "", "invalid filter 'volume'"},
 		{[]string{"name"}, "", "bad format of filter (expected name=value): name"},
 	}
 	for _, tt := range tests {
@@ -104,5 +111,37 @@ func TestPsFormatAndFilters(t *testing.T) {
 	}
 	if want := strings.Repeat("b", 64) + " exited Exited (3) Less than a second ago\n"; b.String() != want {
 		t.Fatalf("format: got %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	sizes := map[string]string{cs[0].ID: "0B (virtual 1.98MB)"}
+	if err := printPs(&b, `{{.Labels}}|{{.Label "tier"}}|{{.Size}}`, cs[:1], now, false, sizes); err != nil {
+		t.Fatal(err)
+	}
+	if want := "env=prod,tier=front|front|0B (virtual 1.98MB)\n"; b.String() != want {
+		t.Fatalf("labels and size: got %q, want %q", b.String(), want)
+	}
+}
+
+func TestPsStatus(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		c    state.Container
+		want string
+	}{
+		{"up just now", state.Container{Status: state.Running, StartedAt: now.Add(-300 * time.Millisecond)}, "Up Less than a second"},
+		{"up", state.Container{Status: state.Running, StartedAt: now.Add(-3 * time.Second)}, "Up 3 seconds"},
+		{"killed", state.Container{Status: state.Exited, ExitCode: 137, FinishedAt: now.Add(-2 * time.Minute)}, "Exited (137) 2 minutes ago"},
+		{"unknown exit", state.Container{Status: state.Exited, ExitCode: state.UnknownExit, FinishedAt: now.Add(-time.Second)}, "Exited (-1) 1 second ago"},
+		{"created", state.Container{Status: state.Created}, "Created"},
+		{"restarting", state.Container{Status: state.Restarting, ExitCode: 1, FinishedAt: now.Add(-2 * time.Second)}, "Restarting (1) 2 seconds ago"},
+		{"paused", state.Container{Status: state.Paused, StartedAt: now.Add(-time.Hour)}, "Up About an hour (Paused)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := status(&tt.c, now); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
