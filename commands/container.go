@@ -22,6 +22,8 @@ func init() {
 			logsCommand(),
 			execCommand(),
 			containerInspectCommand(),
+			restartCommand(),
+			topCommand(),
 		},
 	})
 }
