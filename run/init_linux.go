@@ -169,6 +169,9 @@ func startContainer(cfg *InitConfig) *initError {
 	if err := awaitGo(syncFd); err != nil {
 		return setupErr(err)
 	}
+	if cfg.Init {
+		return runTini(path, proc.Args, env, proc.Terminal, user) // tini_linux.go
+	}
 	err = unix.Exec(path, proc.Args, env)
 	return execFailure(proc.Args[0], err)
 }
