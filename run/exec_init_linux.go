@@ -58,7 +58,13 @@ func execInContainer() {
 	if err != nil {
 		report(execSetupErr(err))
 	}
-	report(execProcess(cfg))
+	e, gotGo := execProcess(cfg)
+	if !gotGo {
+		// Exiting with the CLI's go unread would reset the connection
+		// (ECONNRESET) before the CLI reads our result: read it first.
+		awaitGo(syncFd)
+	}
+	report(e)
 }
 
 // execSetupErr is a failed exec set-up: docker reports it as 126 (the
@@ -88,35 +94,35 @@ func readExecConfig(fd int) (*ExecConfig, error) {
 }
 
 // execProcess runs the flow at the top of this file; it returns only on
-// failure.
-func execProcess(cfg *ExecConfig) *initError {
+// failure, saying whether it had read the CLI's go.
+func execProcess(cfg *ExecConfig) (e *initError, gotGo bool) {
 	proc := cfg.Process
 	user, err := lookupUser(cfg.User)
 	if err != nil {
-		return execSetupErr(err)
+		return execSetupErr(err), false
 	}
 	if proc.Terminal {
 		if err := execConsole(user.UID); err != nil {
-			return execSetupErr(err)
+			return execSetupErr(err), false
 		}
 	}
 	for _, r := range proc.Rlimits {
 		if err := setRlimit(r); err != nil {
-			return execSetupErr(err)
+			return execSetupErr(err), false
 		}
 	}
 	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return execSetupErr(fmt.Errorf("set no_new_privs: %w", err))
+			return execSetupErr(fmt.Errorf("set no_new_privs: %w", err)), false
 		}
 	}
 	env := withHome(proc.Env, user.Home)
 	caps, err := capSetsFor(proc.Capabilities)
 	if err != nil {
-		return execSetupErr(err)
+		return execSetupErr(err), false
 	}
 	if err := becomeUser(user, caps); err != nil {
-		return execSetupErr(err)
+		return execSetupErr(err), false
 	}
 	cwd := proc.Cwd
 	if !filepath.IsAbs(cwd) {
@@ -125,26 +131,26 @@ func execProcess(cfg *ExecConfig) *initError {
 	if err := chdirInRoot(cwd); err != nil {
 		// docker: a missing -w is "no such file or directory", 127 too.
 		if errors.Is(err, unix.ENOENT) {
-			return &initError{127, err.Error()}
+			return &initError{127, err.Error()}, false
 		}
-		return execSetupErr(err)
+		return execSetupErr(err), false
 	}
 	path, ierr := lookPath(proc.Args[0], env)
 	if ierr != nil {
-		return ierr
+		return ierr, false
 	}
 	if err := closeExtraFds(); err != nil {
-		return execSetupErr(err)
+		return execSetupErr(err), false
 	}
 	if err := applyCaps(caps); err != nil {
-		return execSetupErr(err)
+		return execSetupErr(err), false
 	}
 	unix.Umask(0o022)
 	if err := awaitGo(syncFd); err != nil {
-		return execSetupErr(err)
+		return execSetupErr(err), true
 	}
 	err = unix.Exec(path, proc.Args, env)
-	return execFailure(proc.Args[0], err)
+	return execFailure(proc.Args[0], err), true
 }
 
 // execConsole is the init's setupConsole without /dev/console (the

@@ -1,0 +1,203 @@
+package run
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/state"
+)
+
+// The test binary doubles as the exec side, as it does as the init.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == ExecArg {
+		ExecInit()
+	}
+}
+
+// needStaticSelf skips when the test binary is dynamically linked (a cgo
+// build): exec runs it inside the container, where the host's ld.so is
+// not. `make unit` builds with CGO_ENABLED=0, as skiff itself.
+func needStaticSelf(t *testing.T) {
+	t.Helper()
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Skip("the test binary is dynamically linked: run with CGO_ENABLED=0")
+		}
+	}
+}
+
+// captureStdout runs fn with os.Stdout redirected (exec passes a
+// non-terminal stdout straight to the process) and returns what was written.
+func captureStdout(t *testing.T, fn func()) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdout
+	os.Stdout = f
+	defer func() { os.Stdout = saved }()
+	fn()
+	f.Seek(0, io.SeekStart)
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// A container started by the real parent, joined by the real exec.
+func TestExec(t *testing.T) {
+	img := newTestImage(t)
+	needStaticSelf(t)
+	withApplets(t, img, "sleep", "tr")
+	image := Image{ID: "sha256:" + strings.Repeat("2", 64), LayerDirs: []string{img.layer},
+		Config: v1.Config{Env: []string{"PATH=/bin", "FROM_IMAGE=1"}, User: "alice", WorkingDir: "/home/alice"}}
+	o := Options{Root: t.TempDir(), RunRoot: t.TempDir(), Args: []string{"sleep", "100"}, Name: "box1"}
+	c, err := Create(image, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			unix.Kill(c.State.Pid, unix.SIGKILL)
+			c.Cleanup(c.Wait())
+		}
+	}
+	defer stop()
+	id := c.State.ID
+	eo := ExecOptions{Root: o.Root, RunRoot: o.RunRoot}
+
+	tests := []struct {
+		name string
+		args []string
+		mod  func(*ExecOptions)
+		code int
+		want []string // lines of output, in order
+	}{
+		{"hostname", []string{"hostname"}, nil, 0, []string{id[:12]}},
+		{"pid namespace", []string{"sh", "-c", `[ $$ != 1 ] && echo notpid1; tr '\0' ' ' </proc/1/cmdline; echo`}, nil, 0,
+			[]string{"notpid1", "sleep 100 "}},
+		{"every namespace", []string{"sh", "-c", `for n in mnt pid net uts ipc; do [ "$(readlink /proc/self/ns/$n)" = "$(readlink /proc/1/ns/$n)" ] && echo $n; done`},
+			nil, 0, []string{"mnt", "pid", "net", "uts", "ipc"}},
+		{"cgroup", []string{"sh", "-c", "grep -c /skiff/" + id + " /proc/self/cgroup >/dev/null && echo joined"}, nil, 0, []string{"joined"}},
+		{"container's user, workdir and env", []string{"sh", "-c", "id -u; pwd; echo $FROM_IMAGE $HOME"}, nil, 0,
+			[]string{"1000", "/home/alice", "1 /home/alice"}},
+		{"-u -w -e", []string{"sh", "-c", "id -u; pwd; echo $FROM_IMAGE $X; grep CapEff /proc/self/status"}, func(o *ExecOptions) {
+			o.User, o.Workdir, o.Env = "0", "/etc", []string{"X=y", "FROM_IMAGE=2"}
+		}, 0, []string{"0", "/etc", "2 y", fmt.Sprintf("CapEff:\t%016x", dockerCapMask)}},
+		{"no host fds", []string{"ls", "/proc/self/fd"}, nil, 0, []string{"0", "1", "2", "3"}}, // 3: ls's own
+		{"exit status", []string{"sh", "-c", "exit 3"}, nil, 3, nil},
+		{"killed", []string{"sh", "-c", "kill -9 $$"}, nil, 137, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := eo
+			o.Args = tt.args
+			if tt.mod != nil {
+				tt.mod(&o)
+			}
+			var code int
+			var err error
+			out := captureStdout(t, func() { code, err = Exec("box1", o) })
+			if err != nil || code != tt.code {
+				t.Fatalf("exit %d, %v; want %d; output:\n%s", code, err, tt.code, out)
+			}
+			if got := strings.Fields(out); tt.want != nil && !reflect.DeepEqual(got, strings.Fields(strings.Join(tt.want, "\n"))) {
+				t.Errorf("output %q, want %q", got, tt.want)
+			}
+		})
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"not found", []string{"nosuch"}, 127},
+		{"cannot execute", []string{"/notexec"}, 126},
+		{"bad user", []string{"true"}, 126},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := eo
+			o.Args = tt.args
+			if tt.name == "bad user" {
+				o.User = "nobody"
+			}
+			code, err := Exec(id[:10], o)
+			var se *StartError
+			if code != tt.code || !errors.As(err, &se) || se.Code != tt.code {
+				t.Fatalf("exit %d, %v; want a StartError %d", code, err, tt.code)
+			}
+		})
+	}
+
+	t.Run("unknown container", func(t *testing.T) {
+		o := eo
+		o.Args = []string{"true"}
+		if code, err := Exec("nosuch", o); code != 1 || !errors.Is(err, state.ErrNotFound) {
+			t.Fatalf("exit %d, %v; want 1, not found", code, err)
+		}
+	})
+	t.Run("stopped container", func(t *testing.T) {
+		stop()
+		o := eo
+		o.Args = []string{"true"}
+		code, err := Exec("box1", o)
+		var nr *NotRunningError
+		if code != 1 || !errors.As(err, &nr) || nr.ID != id {
+			t.Fatalf("exit %d, %v; want 1, not running", code, err)
+		}
+	})
+}
+
+func TestExecEnv(t *testing.T) {
+	lookup := func(k string) (string, bool) {
+		if k == "OURS" {
+			return "v", true
+		}
+		return "", false
+	}
+	base := []string{"PATH=/bin", "A=1", "TERM=dumb"}
+	tests := []struct {
+		name string
+		o    ExecOptions
+		want []string
+	}{
+		{"container's env", ExecOptions{}, base},
+		{"-e replaces in place, appends, takes ours, removes unset",
+			ExecOptions{Env: []string{"A=2", "B=3", "OURS", "PATH"}},
+			[]string{"A=2", "TERM=dumb", "B=3", "OURS=v"}},
+		{"-t keeps the container's TERM", ExecOptions{Tty: true}, base},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := execEnv(base, tt.o, lookup); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("-t adds TERM=xterm", func(t *testing.T) {
+		got := execEnv([]string{"PATH=/bin"}, ExecOptions{Tty: true}, lookup)
+		if want := []string{"PATH=/bin", "TERM=xterm"}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	})
+}
