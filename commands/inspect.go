@@ -82,7 +82,7 @@ func inspectAction(c *cli.Context, verb, kind string) error {
 		return &ExitError{Code: 1, Err: err}
 	}
 	for _, m := range missing {
-		fmt.Fprintln(os.Stderr, "Error:", m)
+		fmt.Fprintln(os.Stderr, m)
 	}
 	if len(missing) > 0 {
 		return &ExitError{Code: 1}
@@ -90,8 +90,9 @@ func inspectAction(c *cli.Context, verb, kind string) error {
 	return nil
 }
 
-// inspectObjects resolves each name in order; the image store is opened
-// only when a name is not a container.
+// inspectObjects resolves each name in order, returning docker's error
+// line for each it cannot; the image store is opened only when a name is
+// not a container.
 func inspectObjects(g *Globals, names []string, kind string) (docs []any, missing []string, err error) {
 	var s *store.Store
 	for _, n := range names {
@@ -102,11 +103,15 @@ func inspectObjects(g *Globals, names []string, kind string) (docs []any, missin
 				continue
 			}
 			var amb *state.AmbiguousError
-			if !errors.Is(err, state.ErrNotFound) && !errors.As(err, &amb) {
+			if errors.As(err, &amb) {
+				missing = append(missing, "Error response from daemon: "+amb.Error())
+				continue
+			}
+			if !errors.Is(err, state.ErrNotFound) {
 				return nil, nil, err
 			}
 			if kind == "container" {
-				missing = append(missing, "No such container: "+n)
+				missing = append(missing, "Error: No such container: "+n)
 				continue
 			}
 		}
@@ -122,9 +127,9 @@ func inspectObjects(g *Globals, names []string, kind string) (docs []any, missin
 		case !errors.Is(err, store.ErrImageNotFound):
 			return nil, nil, err
 		case kind == "image":
-			missing = append(missing, "No such image: "+n)
+			missing = append(missing, "Error: No such image: "+n)
 		default:
-			missing = append(missing, "No such object: "+n)
+			missing = append(missing, "Error: No such object: "+n)
 		}
 	}
 	return docs, missing, nil
