@@ -125,6 +125,7 @@ func (s *store) fastly(t *testing.T, args ...string) result {
 func TestKillCLI(t *testing.T) {
 	requireEnv(t)
 	s := newStore(t)
+	s.killLeftovers(t)
 	s.must(t, "pull", fx.busybox)
 
 	t.Run("during create", func(t *testing.T) {
@@ -199,6 +200,7 @@ func TestKillCLI(t *testing.T) {
 func TestKillMonitor(t *testing.T) {
 	requireEnv(t)
 	s := newStore(t)
+	s.killLeftovers(t)
 	s.must(t, "pull", fx.busybox)
 
 	t.Run("container keeps running, then stop", func(t *testing.T) {
@@ -297,6 +299,7 @@ func TestKillMonitor(t *testing.T) {
 func TestNoDaemonLeft(t *testing.T) {
 	requireEnv(t)
 	s := newStore(t)
+	s.killLeftovers(t)
 	s.must(t, "pull", fx.busybox)
 	s.must(t, "run", "--rm", fx.busybox, "true")
 	id := s.runD(t, fx.busybox, "true")

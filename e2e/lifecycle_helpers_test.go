@@ -309,15 +309,51 @@ func (s *store) assertQuiet(t *testing.T) {
 	}
 }
 
+// killLeftovers registers, to run after every other cleanup of the test, a
+// SIGKILL of any process still holding this private store: a monitor a
+// fault left behind must not outlive the test (the failure is reported by
+// assertQuiet).
+func (s *store) killLeftovers(t *testing.T) {
+	t.Cleanup(func() {
+		for _, pid := range s.storeProcs() {
+			kill9(pid)
+		}
+	})
+}
+
 // assertNoContainers: ps -a lists nothing and containers/ is empty.
 func (s *store) assertNoContainers(t *testing.T) {
 	t.Helper()
 	if r := s.must(t, "ps", "-aq"); strings.TrimSpace(r.stdout) != "" {
 		t.Errorf("ps -aq lists containers: %q", r.stdout)
 	}
-	if n := containerDirs(t, s); n != 0 {
-		t.Errorf("containers/ holds %d dirs after every container was removed", n)
+	ents, _ := os.ReadDir(filepath.Join(s.root, "containers"))
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(s.root, "containers", e.Name(), "state.json"))
+		var st struct{ Name, Status string }
+		json.Unmarshal(b, &st)
+		files, _ := os.ReadDir(filepath.Join(s.root, "containers", e.Name()))
+		var names []string
+		for _, f := range files {
+			names = append(names, f.Name())
+		}
+		t.Errorf("containers/%s left after every container was removed (record name %q status %q; holds %v; mounted in the mount namespaces of pids %v)",
+			short(e.Name()), st.Name, st.Status, names, mountedIn(e.Name()))
 	}
+}
+
+// mountedIn lists processes whose mount table mentions a container's dir:
+// who keeps a leaked rootfs mount alive.
+func mountedIn(id string) []string {
+	var out []string
+	for _, pid := range allPids() {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+		if strings.Contains(string(b), id) {
+			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+			out = append(out, fmt.Sprintf("%d(%s)", pid, strings.TrimSpace(string(comm))))
+		}
+	}
+	return out
 }
 
 // monitorOf is the parent of the container's init: its monitor.
