@@ -67,6 +67,9 @@ func runTini(path string, args, env []string, tty bool, u execUser) *initError {
 	if err != nil {
 		return execFailure(args[0], err)
 	}
+	// ps in the container would show the sealed binary's fd number
+	// ("100") as PID 1's name.
+	os.WriteFile("/proc/self/comm", []byte("skiff-init"), 0)
 	if err := dropInitPrivileges(u); err != nil {
 		unix.Kill(child, unix.SIGKILL)
 		return setupErr(err)
