@@ -85,7 +85,8 @@ func recordedStopSignal(c *state.Container) (unix.Signal, error) {
 	return sig, nil
 }
 
-// terminate sends sig, then SIGKILL if the process outlives grace.
+// terminate sends sig, then SIGKILL if the process outlives grace, and
+// returns once the process is dead.
 func terminate(c *state.Container, sig unix.Signal, grace time.Duration) error {
 	p, err := openProc(c.Pid, c.PidStartTime)
 	if err != nil || p == nil {
@@ -95,10 +96,18 @@ func terminate(c *state.Container, sig unix.Signal, grace time.Duration) error {
 	if err := p.signal(sig); err != nil {
 		return err
 	}
-	if sig == unix.SIGKILL || p.wait(grace) {
+	if sig != unix.SIGKILL && p.wait(grace) {
 		return nil
 	}
-	return p.signal(unix.SIGKILL)
+	if err := p.signal(unix.SIGKILL); err != nil {
+		return err
+	}
+	// Dying takes a moment (the kernel tears down its memory); without a
+	// monitor nothing else would tell us when it is over.
+	if !p.wait(recordWait) {
+		return fmt.Errorf("pid %d still alive %v after SIGKILL", c.Pid, recordWait)
+	}
+	return nil
 }
 
 // Kill is `skiff kill -s sig`: it refuses a container that is not running
