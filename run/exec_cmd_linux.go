@@ -64,6 +64,11 @@ func Exec(ref string, o ExecOptions) (int, error) {
 	if c.Status != state.Running || c.Pid <= 0 {
 		return 1, &NotRunningError{ID: c.ID}
 	}
+	if os.Geteuid() != 0 {
+		// Rootless containers do not exist yet; joining a user namespace
+		// will need the monitor's help (docs/design.md).
+		return 126, &StartError{Code: 126, Err: errors.New("exec needs root: rootless containers are not supported yet")}
+	}
 	cfg, err := execConfig(o, c)
 	if err != nil {
 		return 126, &StartError{Code: 126, Err: err}
