@@ -32,9 +32,9 @@ func execCommand() *cli.Command {
 		ArgsUsage:              "CONTAINER COMMAND [ARG...]",
 		Flags:                  fs,
 		UseShortOptionHandling: true,
-		// docker exits 125 for its own usage errors, 126/127 when the
-		// command cannot run, else the command's status.
-		OnUsageError: usageError,
+		// Usage errors exit 1 as for every verb but run; 126/127 mean
+		// the command could not run, anything else is the command's own.
+		OnUsageError: usageError1,
 		Action:       execAction,
 	}
 }
@@ -43,15 +43,15 @@ func execAction(c *cli.Context) error {
 	fail := func(code int, err error) error { return &ExitError{Code: code, Err: err} }
 	switch {
 	case c.Bool("privileged"):
-		return fail(125, errors.New("exec: --privileged is not supported yet"))
+		return fail(1, errors.New("exec: --privileged is not supported yet"))
 	case c.IsSet("detach-keys"):
-		return fail(125, errors.New("exec: --detach-keys is not supported yet"))
+		return fail(1, errors.New("exec: --detach-keys is not supported yet"))
 	case c.NArg() < 2:
-		return fail(125, errors.New(`"exec" requires at least 2 arguments: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]`))
+		return fail(1, errors.New(`"exec" requires at least 2 arguments: skiff exec [OPTIONS] CONTAINER COMMAND [ARG...]`))
 	}
 	g, err := globals(c)
 	if err != nil {
-		return fail(125, err)
+		return fail(1, err)
 	}
 	o := run.ExecOptions{
 		Root: g.Paths.Root, RunRoot: g.Paths.RunRoot, Args: c.Args().Tail(),
@@ -61,7 +61,7 @@ func execAction(c *cli.Context) error {
 	for _, name := range listOf(c, "env-file") {
 		vals, err := readEnvFile(name)
 		if err != nil {
-			return fail(125, err)
+			return fail(1, err)
 		}
 		o.Env = append(o.Env, vals...)
 	}
