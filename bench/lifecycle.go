@@ -86,7 +86,7 @@ func (e *env) lifecycleSections(st store) {
 
 // populate makes 97 created and 3 running containers (sleep, no network).
 func (e *env) populate(t *lifeTool) error {
-	if _, err := timeCmd(t.cmd(pullArgs(t)...)); err != nil {
+	if _, err := timeCmd(t.cmd(append(pullArgs(t), e.bbRef)...)); err != nil {
 		return err
 	}
 	for i := 0; i < lifeContainers-lifeRunning; i++ {
@@ -100,6 +100,14 @@ func (e *env) populate(t *lifeTool) error {
 			return fmt.Errorf("run -d #%d: %w", i, err)
 		}
 		t.running = append(t.running, id)
+	}
+	// ps must really walk 100 records, or its time means nothing.
+	ids, err := output(t.cmd("ps", "-aq"))
+	if err != nil {
+		return err
+	}
+	if n := len(strings.Fields(ids)); n != lifeContainers {
+		return fmt.Errorf("ps -aq lists %d containers after making %d", n, lifeContainers)
 	}
 	return nil
 }
