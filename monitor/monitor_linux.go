@@ -27,7 +27,6 @@ func Main(args []string) {
 	// A monitor lives as long as its container and mostly sleeps: keep its
 	// heap small rather than its GC cheap.
 	debug.SetGCPercent(25)
-	debug.SetMemoryLimit(4 << 20)
 	// The spawner's fds must not reach the container: a container holding
 	// the monitor lock would look like a live monitor forever.
 	unix.CloseOnExec(run.MonitorClientFd)

@@ -45,12 +45,18 @@ var relayed = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, 
 func (c *Container) Start() error {
 	// Catch the relayed signals before the process exists: one that
 	// arrives while we record the start must not kill skiff and orphan the
-	// container. They are delivered once the relay runs.
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, relayed...)
+	// container. They are delivered once the relay runs. A monitor (c.IO
+	// set) gets signals as attach frames instead.
+	var sigs chan os.Signal
+	if c.IO == nil {
+		sigs = make(chan os.Signal, 16)
+		signal.Notify(sigs, relayed...)
+	}
 	p, err := c.startInit()
 	if err != nil {
-		signal.Stop(sigs)
+		if sigs != nil {
+			signal.Stop(sigs)
+		}
 		var se *StartError
 		if !errors.As(err, &se) {
 			se = &StartError{Code: 125, Err: err}
@@ -59,12 +65,18 @@ func (c *Container) Start() error {
 		return se
 	}
 	c.proc = p
-	p.sigs = sigs
-	c.relaySignals()
+	if sigs != nil {
+		p.sigs = sigs
+		c.relaySignals()
+	}
 	pid := p.cmd.Process.Pid
 	start, _ := state.PidStartTime(pid)
 	err = c.update(func(s *state.Container) {
 		s.Status, s.Pid, s.PidStartTime, s.StartedAt = state.Running, pid, start, time.Now().UTC()
+		s.ExitCode, s.FinishedAt = 0, time.Time{}
+		if c.IO != nil {
+			s.MonitorPid, s.MonitorStartTime = os.Getpid(), selfStartTime()
+		}
 	})
 	if err != nil {
 		// The process runs; only the record lags. Say so and carry on.
@@ -86,7 +98,7 @@ func (c *Container) startInit() (p *process, err error) {
 	sock, child := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-init")
 	defer sock.Close()
 
-	st, err := newStdio(c.opts)
+	st, err := c.newStdio()
 	if err != nil {
 		child.Close()
 		return nil, err
@@ -104,10 +116,12 @@ func (c *Container) startInit() (p *process, err error) {
 			// Its own session: never in the host terminal's foreground
 			// group, so ^C reaches it only through our relay.
 			Setsid: true,
-			// Until the per-container monitor (issue 3) exists the
-			// container dies with the CLI rather than running unwatched.
-			Pdeathsig: unix.SIGKILL,
 		},
+	}
+	if c.IO == nil {
+		// Without a monitor the container dies with skiff rather than
+		// running unwatched. A monitor's container must outlive it.
+		cmd.SysProcAttr.Pdeathsig = unix.SIGKILL
 	}
 	err = cmd.Start()
 	child.Close()
@@ -149,7 +163,7 @@ func (c *Container) startInit() (p *process, err error) {
 	if p.pty, err = awaitExec(sock, cmd); err != nil {
 		return p, err
 	}
-	if p.pty != nil {
+	if p.pty != nil && c.IO == nil {
 		if err := st.attachPty(p.pty, c.opts); err != nil {
 			return p, err
 		}
@@ -255,13 +269,15 @@ func (c *Container) relaySignals() {
 func (c *Container) Wait() int {
 	p := c.proc
 	p.cmd.Wait()
-	signal.Stop(p.sigs)
-	close(p.sigs)
-	<-p.done
+	if p.sigs != nil {
+		signal.Stop(p.sigs)
+		close(p.sigs)
+		<-p.done
+	}
 	p.stdio.wait()
 	p.stdio.close()
-	if p.pty != nil {
-		p.pty.Close()
+	if p.pty != nil && c.IO == nil {
+		p.pty.Close() // a monitor drains the pty first and closes it itself
 	}
 	return exitCode(p.cmd.ProcessState)
 }
@@ -282,16 +298,18 @@ func (c *Container) Cleanup(code int) error {
 	} else if cg, err := cgroup.Load(c.State.ID); err == nil {
 		errs = append(errs, cg.Delete())
 	}
-	if c.opts.Remove {
-		errs = append(errs, remove(c.opts.Root, c.opts.RunRoot, c.State.ID))
-		return errors.Join(errs...)
-	}
+	// The exit is recorded even with --rm: rm of a record that says
+	// running would wait for this very process to record it.
 	errs = append(errs, c.update(func(s *state.Container) {
-		if s.Status == state.Running {
+		if s.Status == state.Running || s.Status == state.Restarting {
 			s.Status = state.Exited
 		}
 		s.Pid, s.PidStartTime, s.ExitCode, s.FinishedAt = 0, 0, code, time.Now().UTC()
+		s.MonitorPid, s.MonitorStartTime = 0, 0
 	}))
+	if c.opts.Remove {
+		errs = append(errs, remove(c.opts.Root, c.opts.RunRoot, c.State.ID))
+	}
 	return errors.Join(errs...)
 }
 
@@ -331,6 +349,14 @@ type stdio struct {
 	outputs      sync.WaitGroup
 	pty          *os.File
 	rawState     *term.State
+}
+
+// newStdio is the monitor's pipes when c.IO is set, else relays to ours.
+func (c *Container) newStdio() (*stdio, error) {
+	if c.IO != nil {
+		return &stdio{in: c.IO.In, out: c.IO.Out, err: c.IO.Err}, nil
+	}
+	return newStdio(c.opts)
 }
 
 func newStdio(o Options) (*stdio, error) {
