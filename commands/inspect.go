@@ -31,14 +31,7 @@ func inspectCommand() *cli.Command {
 		},
 		UseShortOptionHandling: true,
 		OnUsageError:           usageError1,
-		Action: func(c *cli.Context) error {
-			switch c.String("type") {
-			case "", "container", "image":
-			default:
-				return &ExitError{Code: 1, Err: fmt.Errorf("%q is not a valid value for --type", c.String("type"))}
-			}
-			return inspectAction(c, "inspect", c.String("type"))
-		},
+		Action:                 func(c *cli.Context) error { return inspectAction(c, "inspect", "") },
 	}
 }
 
@@ -61,7 +54,19 @@ func containerInspectCommand() *cli.Command {
 // inspectAction prints what it finds (a JSON array, or the template per
 // object), then one docker error line per name it did not find, exit 1.
 func inspectAction(c *cli.Context, verb, kind string) error {
-	if c.NArg() == 0 {
+	args, err := operands(c)
+	if err != nil {
+		return err
+	}
+	if kind == "" {
+		kind = c.String("type") // --type may follow the names
+	}
+	switch kind {
+	case "", "container", "image":
+	default:
+		return &ExitError{Code: 1, Err: fmt.Errorf("%q is not a valid value for --type", kind)}
+	}
+	if len(args) == 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%q requires at least 1 argument: skiff %s [OPTIONS] NAME [NAME...]", verb, verb)}
 	}
 	g, err := globals(c)
@@ -74,7 +79,7 @@ func inspectAction(c *cli.Context, verb, kind string) error {
 			return &ExitError{Code: 1, Err: err}
 		}
 	}
-	docs, missing, err := inspectObjects(g, c.Args().Slice(), kind)
+	docs, missing, err := inspectObjects(g, args, kind)
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}

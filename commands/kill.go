@@ -22,11 +22,15 @@ func killCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		OnUsageError:           usageError1,
 		Action: func(c *cli.Context) error {
+			args, err := operands(c)
+			if err != nil {
+				return err
+			}
 			sig, err := run.ParseSignal(c.String("signal"))
 			if err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}
-			return eachContainer(c, "kill", func(g *Globals, ref string) error {
+			return eachContainer(c, "kill", args, func(g *Globals, ref string) error {
 				_, err := run.Kill(g.Paths.Root, g.Paths.RunRoot, ref, sig)
 				var nr *run.NotRunningError
 				if errors.As(err, &nr) {

@@ -35,7 +35,11 @@ func logsCommand() *cli.Command {
 }
 
 func logsAction(c *cli.Context) error {
-	if c.NArg() != 1 {
+	args, err := operands(c)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 {
 		return &ExitError{Code: 1, Err: fmt.Errorf(`"logs" requires exactly 1 argument: skiff logs [OPTIONS] CONTAINER`)}
 	}
 	o, err := logOptions(c, time.Now())
@@ -46,7 +50,7 @@ func logsAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ct, err := state.Lookup(g.Paths.Root, c.Args().First())
+	ct, err := state.Lookup(g.Paths.Root, args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
 		return &ExitError{Code: 1}

@@ -20,13 +20,17 @@ func restartCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		OnUsageError:           usageError1,
 		Action: func(c *cli.Context) error {
+			args, err := operands(c)
+			if err != nil {
+				return err
+			}
 			o, err := stopOptions(c)
 			if err != nil {
 				return err
 			}
 			// Stop returns once the old monitor has exited, so the start
 			// below spawns a fresh monitor instead of finding the old one.
-			return eachContainer(c, "restart", func(g *Globals, ref string) error {
+			return eachContainer(c, "restart", args, func(g *Globals, ref string) error {
 				ct, err := run.Stop(g.Paths.Root, g.Paths.RunRoot, ref, o)
 				if err != nil {
 					return err

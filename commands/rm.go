@@ -2,8 +2,6 @@ package commands
 
 import (
 	"errors"
-	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,27 +30,15 @@ func rmCommand(name string, aliases ...string) *cli.Command {
 // rmAction removes each container named, printing the name given as docker
 // does; failures are reported one line each and the exit status is 1.
 func rmAction(c *cli.Context) error {
-	if c.Bool("link") {
-		return &ExitError{Code: 1, Err: errors.New("rm: --link is not supported yet")}
-	}
-	if c.NArg() == 0 {
-		return &ExitError{Code: 1, Err: errors.New(`"rm" requires at least 1 argument: skiff rm [OPTIONS] CONTAINER [CONTAINER...]`)}
-	}
-	g, err := globals(c)
+	args, err := operands(c)
 	if err != nil {
 		return err
 	}
-	failed := false
-	for _, ref := range c.Args().Slice() {
-		if _, err := run.Remove(g.Paths.Root, g.Paths.RunRoot, ref, c.Bool("force")); err != nil {
-			fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
-			failed = true
-			continue
-		}
-		fmt.Println(ref)
+	if c.Bool("link") {
+		return &ExitError{Code: 1, Err: errors.New("rm: --link is not supported yet")}
 	}
-	if failed {
-		return &ExitError{Code: 1}
-	}
-	return nil
+	return eachContainer(c, "rm", args, func(g *Globals, ref string) error {
+		_, err := run.Remove(g.Paths.Root, g.Paths.RunRoot, ref, c.Bool("force"))
+		return err
+	})
 }

@@ -18,7 +18,11 @@ func waitCommand() *cli.Command {
 		ArgsUsage:    "CONTAINER [CONTAINER...]",
 		OnUsageError: usageError1,
 		Action: func(c *cli.Context) error {
-			if c.NArg() == 0 {
+			args, err := operands(c)
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
 				return &ExitError{Code: 1, Err: fmt.Errorf(`"wait" requires at least 1 argument: skiff wait CONTAINER [CONTAINER...]`)}
 			}
 			g, err := globals(c)
@@ -26,7 +30,7 @@ func waitCommand() *cli.Command {
 				return err
 			}
 			failed := false
-			for _, ref := range c.Args().Slice() {
+			for _, ref := range args {
 				code, err := run.Wait(g.Paths.Root, g.Paths.RunRoot, ref)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
