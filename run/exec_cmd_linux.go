@@ -257,8 +257,6 @@ func execStdio(o ExecOptions) (*stdio, error) {
 		if st, err = newStdio(Options{Interactive: o.Interactive, Tty: o.Tty}); err != nil {
 			return nil, err
 		}
-	} else {
-		st.in, st.out, st.err = nil, nil, nil
 	}
 	for _, f := range []**os.File{&st.in, &st.out, &st.err} {
 		if *f != nil {

@@ -10,7 +10,8 @@ package run
 //   lock the thread; mark fd 3 close-on-exec; no longer dumpable (the
 //     container's processes must not ptrace or open /proc/<pid>/exe of a
 //     skiff binary running as the host's root)
-//   read one ExecConfig
+//   read one ExecConfig; wait for the CLI's go (it has put us in the
+//     container's cgroup)
 //   resolve the user against the container's /etc/passwd and /etc/group
 //   with a terminal: open a pty in the container's devpts, send the master
 //     to the CLI, make the slave our stdio and controlling terminal
@@ -18,8 +19,7 @@ package run
 //   drop the bounding set; switch user; chdir and check the working
 //     directory is inside the container's root (CVE-2024-21626)
 //   find the command in the container's PATH
-//   mark every fd above 2 close-on-exec; set the capabilities
-//   wait for the CLI's go (it has put us in the container's cgroup); execve
+//   mark every fd above 2 close-on-exec; set the capabilities; execve
 //
 // Failures are reported as one InitResult, as the init does.
 
@@ -58,13 +58,14 @@ func execInContainer() {
 	if err != nil {
 		report(execSetupErr(err))
 	}
-	e, gotGo := execProcess(cfg)
-	if !gotGo {
-		// Exiting with the CLI's go unread would reset the connection
-		// (ECONNRESET) before the CLI reads our result: read it first.
-		awaitGo(syncFd)
+	// Nothing of the container is touched before we are in its cgroup:
+	// its devices cgroup then guards every open (a container's root may
+	// mknod, so /etc/passwd could be a disk). It costs no time: the CLI's
+	// cgroup writes finish before our runtime has started anyway.
+	if err := awaitGo(syncFd); err != nil {
+		report(execSetupErr(err))
 	}
-	report(e)
+	report(execProcess(cfg))
 }
 
 // execSetupErr is a failed exec set-up: docker reports it as 126 (the
@@ -94,35 +95,35 @@ func readExecConfig(fd int) (*ExecConfig, error) {
 }
 
 // execProcess runs the flow at the top of this file; it returns only on
-// failure, saying whether it had read the CLI's go.
-func execProcess(cfg *ExecConfig) (e *initError, gotGo bool) {
+// failure.
+func execProcess(cfg *ExecConfig) *initError {
 	proc := cfg.Process
 	user, err := lookupUser(cfg.User)
 	if err != nil {
-		return execSetupErr(err), false
+		return execSetupErr(err)
 	}
 	if proc.Terminal {
 		if err := execConsole(user.UID); err != nil {
-			return execSetupErr(err), false
+			return execSetupErr(err)
 		}
 	}
 	for _, r := range proc.Rlimits {
 		if err := setRlimit(r); err != nil {
-			return execSetupErr(err), false
+			return execSetupErr(err)
 		}
 	}
 	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return execSetupErr(fmt.Errorf("set no_new_privs: %w", err)), false
+			return execSetupErr(fmt.Errorf("set no_new_privs: %w", err))
 		}
 	}
 	env := withHome(proc.Env, user.Home)
 	caps, err := capSetsFor(proc.Capabilities)
 	if err != nil {
-		return execSetupErr(err), false
+		return execSetupErr(err)
 	}
 	if err := becomeUser(user, caps); err != nil {
-		return execSetupErr(err), false
+		return execSetupErr(err)
 	}
 	cwd := proc.Cwd
 	if !filepath.IsAbs(cwd) {
@@ -131,26 +132,23 @@ func execProcess(cfg *ExecConfig) (e *initError, gotGo bool) {
 	if err := chdirInRoot(cwd); err != nil {
 		// docker: a missing -w is "no such file or directory", 127 too.
 		if errors.Is(err, unix.ENOENT) {
-			return &initError{127, err.Error()}, false
+			return &initError{127, err.Error()}
 		}
-		return execSetupErr(err), false
+		return execSetupErr(err)
 	}
 	path, ierr := lookPath(proc.Args[0], env)
 	if ierr != nil {
-		return ierr, false
+		return ierr
 	}
 	if err := closeExtraFds(); err != nil {
-		return execSetupErr(err), false
+		return execSetupErr(err)
 	}
 	if err := applyCaps(caps); err != nil {
-		return execSetupErr(err), false
+		return execSetupErr(err)
 	}
 	unix.Umask(0o022)
-	if err := awaitGo(syncFd); err != nil {
-		return execSetupErr(err), true
-	}
 	err = unix.Exec(path, proc.Args, env)
-	return execFailure(proc.Args[0], err), true
+	return execFailure(proc.Args[0], err)
 }
 
 // execConsole is the init's setupConsole without /dev/console (the
