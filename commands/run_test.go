@@ -58,7 +58,16 @@ func TestRunFlags(t *testing.T) {
 		{"unsupported short alias", []string{"-v", "/a:/b", "busybox"}, nil, "run: --volume is not supported yet"},
 		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "run: --privileged is not supported yet"},
 		{"unsupported flag in a cluster", []string{"-itp", "80:80", "busybox"}, nil, "run: --publish is not supported yet"},
-		{"detach", []string{"-itd", "busybox"}, nil, "-d/--detach is not supported yet"},
+		{"detach in a cluster", []string{"-itd", "busybox"},
+			func(o run.Options) bool { return o.Detach && o.Interactive && o.Tty }, ""},
+		{"restart, init, labels, stop settings", []string{"--restart", "on-failure:2", "--init", "-l", "a=1", "--label", "b",
+			"--stop-signal", "SIGINT", "--stop-timeout", "3", "busybox"},
+			func(o run.Options) bool {
+				return o.Restart.Name == "on-failure" && o.Restart.MaximumRetryCount == 2 && o.Init &&
+					reflect.DeepEqual(o.Labels, map[string]string{"a": "1", "b": ""}) &&
+					o.StopSignal == "SIGINT" && o.StopTimeout != nil && *o.StopTimeout == 3
+			}, ""},
+		{"restart with --rm", []string{"--rm", "--restart", "always", "busybox"}, nil, "Conflicting options: --restart and --rm"},
 		{"unknown flag is one line", []string{"--bogus", "busybox"}, nil, "run: unknown flag: --bogus (see 'skiff run --help')"},
 	}
 	for _, tt := range tests {

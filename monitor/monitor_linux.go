@@ -68,8 +68,9 @@ type monitor struct {
 	pid     int
 	winsize *unix.Winsize // last size a client asked for, applied to each new pty
 
-	log  *logfile.Writer
-	term chan os.Signal // SIGTERM cuts a restart back-off short (stop, rm -f)
+	log     *logfile.Writer
+	trimmed bool           // dropText ran
+	term    chan os.Signal // SIGTERM cuts a restart back-off short (stop, rm -f)
 }
 
 type client struct {
@@ -189,6 +190,11 @@ func (m *monitor) once(c *run.Container) (int, error) {
 	case <-m.started:
 	default:
 		close(m.started)
+	}
+	if !m.trimmed {
+		m.trimmed = true
+		dropText()
+		time.AfterFunc(time.Second, dropText) // what start-up touched after this point
 	}
 	var copies sync.WaitGroup
 	if pty != nil {
