@@ -58,10 +58,11 @@ func execInContainer() {
 	if err != nil {
 		report(execSetupErr(err))
 	}
-	// Nothing of the container is touched before we are in its cgroup:
-	// its devices cgroup then guards every open (a container's root may
-	// mknod, so /etc/passwd could be a disk). It costs no time: the CLI's
-	// cgroup writes finish before our runtime has started anyway.
+	// Nothing of the container is touched before we are in its cgroup,
+	// so its limits, and its devices cgroup once skiff restricts devices
+	// as docker does (not yet: a container's root may mknod, and
+	// /etc/passwd could then be a disk), cover every open. It costs no
+	// time: the CLI's cgroup writes outlast our runtime's start anyway.
 	if err := awaitGo(syncFd); err != nil {
 		report(execSetupErr(err))
 	}
