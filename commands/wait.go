@@ -1,12 +1,15 @@
 package commands
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/attach"
 	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/state"
 )
 
 func init() { register(waitCommand()) }
@@ -31,7 +34,7 @@ func waitCommand() *cli.Command {
 			}
 			failed := false
 			for _, ref := range args {
-				code, err := run.Wait(g.Paths.Root, g.Paths.RunRoot, ref)
+				code, err := waitFor(g, ref)
 				if err != nil {
 					fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
 					failed = true
@@ -44,5 +47,39 @@ func waitCommand() *cli.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// waitFor is run.Wait, except for a --rm container: its monitor removes
+// the record with the exit code in it, so the code is taken from the
+// monitor's Exit frame instead, as a foreground run gets it.
+func waitFor(g *Globals, ref string) (int, error) {
+	ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, ref)
+	if err != nil {
+		return 0, err
+	}
+	if ct.Config.AutoRemove && ct.Status == state.Running {
+		if code, ok := exitFrame(g, ct.ID); ok {
+			return code, nil
+		}
+	}
+	return run.Wait(g.Paths.Root, g.Paths.RunRoot, ct.ID)
+}
+
+// exitFrame attaches to id's monitor and discards output until Exit.
+func exitFrame(g *Globals, id string) (int, bool) {
+	conn, err := state.DialAttach(g.Paths.RunRoot, id)
+	if err != nil {
+		return 0, false
+	}
+	defer conn.Close()
+	for {
+		f, err := attach.Read(conn)
+		if err != nil {
+			return 0, false
+		}
+		if f.Kind == attach.Exit && len(f.Payload) == 4 {
+			return int(int32(binary.BigEndian.Uint32(f.Payload))), true
+		}
 	}
 }
