@@ -230,6 +230,9 @@ func parsePsFilters(args []string) (psFilters, error) {
 		default:
 			return nil, fmt.Errorf("invalid filter '%s'", k)
 		}
+		if k == "status" && !validStatus[v] {
+			return nil, fmt.Errorf("invalid filter 'status=%s': want created, restarting, running, removing, paused, exited or dead", v)
+		}
 		if k == "name" {
 			if _, err := regexp.Compile(v); err != nil {
 				return nil, fmt.Errorf("invalid filter 'name=%s': %w", v, err)
@@ -239,6 +242,10 @@ func parsePsFilters(args []string) (psFilters, error) {
 	}
 	return f, nil
 }
+
+// validStatus are docker's status= values, including those skiff never shows.
+var validStatus = map[string]bool{"created": true, "restarting": true, "running": true,
+	"removing": true, "paused": true, "exited": true, "dead": true}
 
 func (f psFilters) has(k string) bool { return len(f[k]) > 0 }
 

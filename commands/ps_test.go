@@ -76,6 +76,8 @@ func TestPsFormatAndFilters(t *testing.T) {
 		{[]string{"label=tier=side"}, "", ""},
 		{[]string{"label=tier", "status=running"}, "web", ""},
 		{[]string{"volume=x"}, "", "invalid filter 'volume'"},
+		{[]string{"status=dead"}, "", ""},
+		{[]string{"status=up"}, "", "invalid filter 'status=up': want created, restarting, running, removing, paused, exited or dead"},
 		{[]string{"name"}, "", "bad format of filter (expected name=value): name"},
 	}
 	for _, tt := range tests {
