@@ -122,10 +122,13 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	if err != nil {
 		return nil, fmt.Errorf("cannot kill container: %s: %w", ref, err)
 	}
-	if c.Status != state.Running || p == nil {
+	if p == nil {
 		return nil, &NotRunningError{ID: c.ID}
 	}
 	defer p.close()
+	if c.Status != state.Running {
+		return nil, &NotRunningError{ID: c.ID}
+	}
 	// Like docker, a killed container is not restarted by its policy.
 	if _, err := markStopped(root, runRoot, c.ID); err != nil {
 		return nil, err
@@ -140,43 +143,45 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	return settle(root, runRoot, c)
 }
 
-// Wait is `skiff wait`: it blocks until the container is not running and
-// its exit is recorded, and returns the exit code (state.UnknownExit when
-// nobody saw it). A created container is not running: it returns at once.
+// Wait is `skiff wait`: it blocks until the container's process exits and
+// the exit is recorded, and returns the exit code (state.UnknownExit when
+// nobody saw it). A created or exited container returns at once; one its
+// restart policy will restart returns at its process's exit, as docker's.
 func Wait(root, runRoot, ref string) (int, error) {
 	c, err := current(root, runRoot, ref)
+	for err == nil && c.Status == state.Restarting {
+		c, err = awaitChange(root, runRoot, c) // in back-off: runs again, or gives up
+	}
 	if err != nil {
 		return 0, err
 	}
-	for c.Status == state.Running || c.Status == state.Restarting {
-		if p, err := openProc(c.Pid, c.PidStartTime); err == nil && p != nil {
-			p.wait(-1)
-			p.close()
-		}
-		next, err := awaitRecord(root, runRoot, c)
-		if err != nil {
-			return 0, err
-		}
-		c = next
+	if c.Status != state.Running {
+		return c.ExitCode, nil
+	}
+	if p, err := openProc(c.Pid, c.PidStartTime); err == nil && p != nil {
+		p.wait(-1)
+		p.close()
+	}
+	if policy := c.Config.RestartPolicy.Name; policy == "" || policy == "no" {
+		// The monitor exits right after recording: sleep in flock, no polling.
+		waitMonitorExit(runRoot, c.ID, -1)
+		c, err = current(root, runRoot, c.ID)
+	} else {
+		c, err = awaitChange(root, runRoot, c)
+	}
+	if err != nil {
+		return 0, err
 	}
 	return c.ExitCode, nil
 }
 
-// awaitRecord waits, after c's process has died, for its monitor to
-// record the exit (or to die without doing so: then Reconcile records it
-// as unknown), and returns the record. A monitor that restarts the
-// container records a new pid: the caller goes round again.
-func awaitRecord(root, runRoot string, c *state.Container) (*state.Container, error) {
-	policy := c.Config.RestartPolicy.Name
-	if policy == "" || policy == "no" {
-		// The monitor exits right after recording: sleep in flock, no polling.
-		waitMonitorExit(runRoot, c.ID, -1)
-		return current(root, runRoot, c.ID)
-	}
+// awaitChange polls c's record until its status or pid changes (its
+// monitor recorded an exit, or restarted it) or its monitor is gone.
+func awaitChange(root, runRoot string, c *state.Container) (*state.Container, error) {
 	for {
 		alive := state.MonitorAlive(runRoot, c.ID)
 		next, err := current(root, runRoot, c.ID)
-		if err != nil || !alive || next.Pid != c.Pid || next.Status != state.Running {
+		if err != nil || !alive || next.Pid != c.Pid || next.Status != c.Status {
 			return next, err
 		}
 		time.Sleep(5 * time.Millisecond)
