@@ -27,6 +27,10 @@ var ErrRunning = errors.New("container is running")
 // DefaultStopTimeout is docker's grace period between the stop signal and SIGKILL.
 const DefaultStopTimeout = 10
 
+// monitorLinger is how long rm lets a live monitor of a container that is
+// not running finish before taking it for one that is starting it.
+const monitorLinger = time.Second
+
 // recordWait bounds how long a command waits for a live monitor to record
 // an exit it has already seen happen; a monitor slower than this is stuck.
 const recordWait = 5 * time.Second
@@ -67,7 +71,9 @@ func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
 	if t < 0 {
 		grace = -1
 	}
-	if err := terminate(c, sig, grace); err != nil {
+	if c.Status == state.Restarting {
+		signalMonitor(runRoot, c, unix.SIGTERM) // it gives up its back-off
+	} else if err := terminate(c, sig, grace); err != nil {
 		return nil, fmt.Errorf("cannot stop container: %s: %w", ref, err)
 	}
 	return settle(root, runRoot, c)
@@ -188,28 +194,30 @@ func awaitChange(root, runRoot string, c *state.Container) (*state.Container, er
 	}
 }
 
-// Remove is `skiff rm [-f] ref`: a running container is refused unless
-// force, which kills it, waits for its monitor to record the exit, then
-// removes it. It returns the removed record.
+// Remove is `skiff rm [-f] ref`: a running container, or one whose
+// monitor is still at work, is refused unless force, which stops it for
+// good first. It returns the removed record.
 func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 	c, err := current(root, runRoot, ref)
 	if err != nil {
 		return nil, err
 	}
-	if c.Status == state.Running || c.Status == state.Restarting {
+	if c.Status != state.Running && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
+		// A monitor finishing an exit (a foreground run just returned)
+		// leaves within moments; one that stays is starting the container.
+		waitMonitorExit(runRoot, c.ID, monitorLinger)
+		if c, err = current(root, runRoot, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	if c.Status == state.Running || c.Status == state.Restarting || state.MonitorAlive(runRoot, c.ID) {
 		if !force {
 			return nil, fmt.Errorf("cannot remove container \"/%s\": %w: stop the container before removing or force remove", c.Name, ErrRunning)
 		}
-		if _, err := markStopped(root, runRoot, c.ID); err != nil {
-			return nil, err
-		}
-		if err := terminate(c, unix.SIGKILL, 0); err != nil {
-			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
-		}
-		if _, err := settle(root, runRoot, c); errors.Is(err, state.ErrNotFound) {
+		if err := forceStop(root, runRoot, c); errors.Is(err, state.ErrNotFound) {
 			return c, nil // its monitor applied --rm
 		} else if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
 		}
 	}
 	l, err := state.LockContainer(runRoot, c.ID)
@@ -232,6 +240,46 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 	}
 	state.RemoveLockFile(runRoot, c.ID)
 	return c, nil
+}
+
+// forceStop ends c and its monitor for rm -f: SIGKILL to a running
+// process; SIGTERM to a monitor waiting out a restart back-off (it gives
+// up); and a monitor caught starting the container (or stuck doing so,
+// its CLI killed) is killed with whatever it started, so that nothing
+// keeps writing into the directory rm deletes.
+func forceStop(root, runRoot string, c *state.Container) error {
+	if _, err := markStopped(root, runRoot, c.ID); err != nil {
+		return err
+	}
+	switch c.Status {
+	case state.Running:
+		if err := terminate(c, unix.SIGKILL, 0); err != nil {
+			return err
+		}
+	case state.Restarting:
+		signalMonitor(runRoot, c, unix.SIGTERM)
+	default:
+		signalMonitor(runRoot, c, unix.SIGKILL)
+		waitMonitorExit(runRoot, c.ID, recordWait)
+		killCgroup(c.ID)
+	}
+	_, err := settle(root, runRoot, c)
+	return err
+}
+
+// killCgroup SIGKILLs every process in container id's cgroup: an init
+// whose pid was never recorded is found there.
+func killCgroup(id string) {
+	cg, err := cgroup.Load(id)
+	if err != nil {
+		return
+	}
+	for _, dir := range cg.Paths() {
+		pids, _ := readPids(dir + "/cgroup.procs")
+		for _, pid := range pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
 }
 
 // remove is Remove by full id for --rm, which already knows the process is gone.
@@ -299,7 +347,7 @@ func markStopped(root, runRoot, ref string) (*state.Container, error) {
 // too, and Reconcile records what is left.
 func settle(root, runRoot string, c *state.Container) (*state.Container, error) {
 	if !waitMonitorExit(runRoot, c.ID, recordWait) {
-		killMonitor(c)
+		killMonitor(runRoot, c)
 		if next, err := state.Load(root, c.ID); err == nil && next.Pid != c.Pid {
 			terminate(next, unix.SIGKILL, 0)
 		}
@@ -307,13 +355,45 @@ func settle(root, runRoot string, c *state.Container) (*state.Container, error) 
 	return current(root, runRoot, c.ID)
 }
 
-// killMonitor SIGKILLs c's monitor if it is still the recorded process.
-func killMonitor(c *state.Container) {
-	if p, err := openProc(c.MonitorPid, c.MonitorStartTime); err == nil && p != nil {
-		p.signal(unix.SIGKILL)
-		p.wait(recordWait)
+// killMonitor SIGKILLs c's monitor and waits for it to die.
+func killMonitor(runRoot string, c *state.Container) {
+	signalMonitor(runRoot, c, unix.SIGKILL)
+	waitMonitorExit(runRoot, c.ID, recordWait)
+}
+
+// signalMonitor signals c's monitor: the recorded one if it is still that
+// process, else (a monitor that has not recorded itself yet) the process
+// whose command line names it.
+func signalMonitor(runRoot string, c *state.Container, sig unix.Signal) {
+	p, err := openProc(c.MonitorPid, c.MonitorStartTime)
+	if err != nil || p == nil {
+		p, err = openProc(findMonitor(runRoot, c.ID), 0)
+	}
+	if err == nil && p != nil {
+		p.signal(sig)
 		p.close()
 	}
+}
+
+// findMonitor is the pid of the process running as id's monitor under
+// runRoot (its argv is skiff __skiff_monitor ROOT RUNROOT ID), or 0.
+func findMonitor(runRoot, id string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(argv) == 5 && argv[1] == MonitorArg && argv[3] == runRoot && argv[4] == id {
+			return pid
+		}
+	}
+	return 0
 }
 
 // waitMonitorExit waits until no monitor holds id's monitor lock, for at
