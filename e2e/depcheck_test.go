@@ -16,12 +16,14 @@ const module = "github.com/skiff-dev/skiff"
 // allowedImports is the import rule of docs/design.md: which project packages
 // each package may import. Leaves import none; run never reaches pull.
 var allowedImports = map[string][]string{
-	"":         {"commands", "run"}, // main
-	"commands": {"build", "run", "pull", "store", "state", "config"},
-	"build":    {"run", "pull"},
-	"run":      {"fs", "ns", "cgroup", "net", "store", "state"},
-	"pull":     {"fs", "store"},
-	"fs":       {}, "ns": {}, "cgroup": {}, "net": {}, "store": {}, "state": {}, "config": {},
+	"":         {"commands", "run", "monitor"}, // main
+	"commands": {"build", "run", "pull", "store", "state", "config", "attach", "logfile"},
+	"monitor":  {"run", "state", "cgroup", "attach", "logfile"},
+	"attach":   {}, "logfile": {},
+	"build": {"run", "pull"},
+	"run":   {"fs", "ns", "cgroup", "net", "store", "state"},
+	"pull":  {"fs", "store"},
+	"fs":    {}, "ns": {}, "cgroup": {}, "net": {}, "store": {}, "state": {}, "config": {},
 	"internal/testenv": {},
 }
 
