@@ -124,11 +124,9 @@ func (s *store) fastly(t *testing.T, args ...string) result {
 // inspected and removed; nothing of ours is left afterwards.
 func TestKillCLI(t *testing.T) {
 	requireEnv(t)
-	s := newStore(t)
-	s.killLeftovers(t)
-	s.must(t, "pull", fx.busybox)
 
 	t.Run("during create", func(t *testing.T) {
+		s := faultStore(t)
 		for _, delay := range []time.Duration{0, 2, 5, 10, 20, 40} {
 			name := fmt.Sprintf("e2e-killcreate-%d", delay)
 			cmd, done := s.startCLI(t, nil, "create", "--name", name, fx.busybox, "true")
@@ -145,6 +143,7 @@ func TestKillCLI(t *testing.T) {
 		s.assertQuiet(t)
 	})
 	t.Run("during start", func(t *testing.T) {
+		s := faultStore(t)
 		for _, delay := range []time.Duration{0, 5, 15, 30, 60} {
 			id := s.create(t, fx.busybox, "sleep", "300")
 			cmd, done := s.startCLI(t, nil, "start", id)
@@ -171,6 +170,7 @@ func TestKillCLI(t *testing.T) {
 		s.assertQuiet(t)
 	})
 	t.Run("while attached", func(t *testing.T) {
+		s := faultStore(t)
 		name := "e2e-killattached"
 		cmd, done := s.startCLI(t, nil, "run", "--name", name, fx.busybox, "sh", "-c", "echo up; sleep 300")
 		s.cleanup(t, name)
@@ -199,11 +199,9 @@ func TestKillCLI(t *testing.T) {
 // that notices.
 func TestKillMonitor(t *testing.T) {
 	requireEnv(t)
-	s := newStore(t)
-	s.killLeftovers(t)
-	s.must(t, "pull", fx.busybox)
 
 	t.Run("container keeps running, then stop", func(t *testing.T) {
+		s := faultStore(t)
 		id := s.runD(t, fx.busybox, "sleep", "300")
 		pid := s.inspect(t, id).State.Pid
 		mon := monitorOf(t, pid)
@@ -235,6 +233,7 @@ func TestKillMonitor(t *testing.T) {
 		s.assertQuiet(t)
 	})
 	t.Run("container dies later: exited -1", func(t *testing.T) {
+		s := faultStore(t)
 		id := s.runD(t, fx.busybox, "sleep", "300")
 		pid := s.inspect(t, id).State.Pid
 		kill9(monitorOf(t, pid))
@@ -258,6 +257,7 @@ func TestKillMonitor(t *testing.T) {
 		s.assertQuiet(t)
 	})
 	t.Run("--rm applied by the next command", func(t *testing.T) {
+		s := faultStore(t)
 		id := s.runD(t, "--rm", fx.busybox, "sleep", "300")
 		pid := s.inspect(t, id).State.Pid
 		kill9(monitorOf(t, pid))
@@ -272,6 +272,7 @@ func TestKillMonitor(t *testing.T) {
 		s.assertQuiet(t)
 	})
 	t.Run("while writing the exit record", func(t *testing.T) {
+		s := faultStore(t)
 		r := s.skiffEnv(nil, []string{"SKIFF_TEST_PAUSE=before-exit-record"}, "run", "-d", fx.busybox, "sh", "-c", "sleep 0.5; exit 3")
 		id := idOf(t, r, "run -d")
 		s.cleanup(t, id)
@@ -293,6 +294,16 @@ func TestKillMonitor(t *testing.T) {
 		s.assertNoContainers(t)
 		s.assertQuiet(t)
 	})
+}
+
+// faultStore is a private store with busybox, so what a fault leaves
+// behind is counted against the subtest that caused it.
+func faultStore(t *testing.T) *store {
+	t.Helper()
+	s := newStore(t)
+	s.killLeftovers(t)
+	s.must(t, "pull", fx.busybox)
+	return s
 }
 
 // TestNoDaemonLeft: when no container runs, no skiff process is left.
