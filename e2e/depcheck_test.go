@@ -19,11 +19,11 @@ var allowedImports = map[string][]string{
 	"":         {"commands", "run", "monitor"}, // main
 	"commands": {"build", "run", "pull", "store", "state", "config", "attach", "logfile"},
 	"monitor":  {"run", "state", "cgroup", "attach", "logfile"},
-	"attach":   {}, "logfile": {},
-	"build": {"run", "pull"},
-	"run":   {"fs", "ns", "cgroup", "net", "store", "state"},
-	"pull":  {"fs", "store"},
-	"fs":    {}, "ns": {}, "cgroup": {}, "net": {}, "store": {}, "state": {}, "config": {},
+	"build":    {"run", "pull"},
+	"run":      {"fs", "ns", "cgroup", "net", "store", "state"},
+	"pull":     {"fs", "store"},
+	"fs":       {}, "ns": {}, "cgroup": {}, "net": {}, "store": {}, "state": {}, "config": {},
+	"attach": {}, "logfile": {},
 	"internal/testenv": {},
 }
 
