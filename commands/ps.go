@@ -77,7 +77,9 @@ func psAction(c *cli.Context) error {
 			break
 		}
 		if ct.Orphaned || ct.Status == state.Restarting {
-			if ct, err = run.Reconcile(g.Paths.Root, g.Paths.RunRoot, ct); err != nil {
+			// Its monitor may be dead (Reconcile), or recording the exit
+			// right now (Lookup waits for the real code, never shows -1).
+			if ct, err = run.Lookup(g.Paths.Root, g.Paths.RunRoot, ct.ID); err != nil {
 				continue // removed by its --rm, or gone meanwhile
 			}
 		}
