@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -102,7 +103,7 @@ func inspectObjects(g *Globals, names []string, kind string) (docs []any, missin
 	var s *store.Store
 	for _, n := range names {
 		if kind != "image" {
-			ct, err := state.Lookup(g.Paths.Root, n)
+			ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, n)
 			if err == nil {
 				docs = append(docs, toContainerInspect(g, ct))
 				continue
