@@ -151,6 +151,7 @@ func TestKillCLI(t *testing.T) {
 			kill9(cmd.Process.Pid)
 			<-done
 			in := s.inspect(t, id)
+			t.Logf("kill -9 of start after %dms: status %q", delay, in.State.Status)
 			switch in.State.Status {
 			case "running":
 				if !alive(in.State.Pid) {
@@ -164,7 +165,9 @@ func TestKillCLI(t *testing.T) {
 			default:
 				t.Errorf("delay %s: status %q after kill -9 of start", delay, in.State.Status)
 			}
-			s.fastly(t, "rm", "-f", id)
+			if d := timed(func() { s.fastly(t, "rm", "-f", id) }); d > 10*time.Second {
+				t.Logf("  (rm -f after kill -9 of start at %dms)", delay)
+			}
 		}
 		s.assertNoContainers(t)
 		s.assertQuiet(t)
