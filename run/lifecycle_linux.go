@@ -220,12 +220,19 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
 		}
 	}
-	l, err := state.LockContainer(runRoot, c.ID)
+	return deleteContainer(root, runRoot, c.ID)
+}
+
+// deleteContainer removes a container whose process is gone: cgroup,
+// directory, name, lock file.
+func deleteContainer(root, runRoot, id string) (*state.Container, error) {
+	l, err := state.LockContainer(runRoot, id)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	if c, err = state.Load(root, c.ID); err != nil {
+	c, err := state.Load(root, id)
+	if err != nil {
 		return nil, err
 	}
 	if c.Status == state.Running && state.Alive(c.Pid, c.PidStartTime) {
@@ -282,9 +289,11 @@ func killCgroup(id string) {
 	}
 }
 
-// remove is Remove by full id for --rm, which already knows the process is gone.
+// remove is --rm, applied by the container's own monitor (or parent),
+// which knows the process is gone: Remove would wait for that very
+// monitor to exit.
 func remove(root, runRoot, id string) error {
-	_, err := Remove(root, runRoot, id, true)
+	_, err := deleteContainer(root, runRoot, id)
 	if errors.Is(err, state.ErrNotFound) {
 		return nil
 	}
