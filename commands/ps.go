@@ -88,6 +88,9 @@ func psAction(c *cli.Context) error {
 		}
 	}
 	format := c.String("format")
+	if format == "json" {
+		format = "{{json .}}" // docker's shorthand: one JSON object a line
+	}
 	if c.Bool("quiet") {
 		format = "{{.ID}}"
 	}
