@@ -232,3 +232,16 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("timed out")
 }
+
+func TestFollowUntil(t *testing.T) {
+	path := writeLog(t, [][2]string{{"stdout", "x\n"}})
+	done := make(chan error, 1)
+	go func() {
+		done <- Read(path, ReadOptions{Tail: -1, Follow: true, Exited: func() bool { return false }, Until: time.Now().Add(300 * time.Millisecond)}, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("follow with --until did not end after that time")
+	}
+}

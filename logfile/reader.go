@@ -61,7 +61,9 @@ func Read(path string, o ReadOptions, stdout, stderr io.Writer) error {
 		if last {
 			return nil
 		}
-		last = o.Exited != nil && o.Exited()
+		// --until ends a follow at that time, as docker's; Exited ends it
+		// after one more drain.
+		last = (o.Exited != nil && o.Exited()) || (!o.Until.IsZero() && time.Now().After(o.Until))
 		if !last && !w.wait(o.Stop) {
 			return nil
 		}
