@@ -27,8 +27,9 @@ var ErrRunning = errors.New("container is running")
 // DefaultStopTimeout is docker's grace period between the stop signal and SIGKILL.
 const DefaultStopTimeout = 10
 
-// monitorLinger is how long rm lets a live monitor of a container that is
-// not running finish before taking it for one that is starting it.
+// monitorLinger is how long a live monitor gets to finish what it is
+// surely doing: recording an exit, or leaving after one (rm takes one that
+// stays for a monitor starting the container).
 const monitorLinger = time.Second
 
 // recordWait bounds how long a command waits for a live monitor to record
@@ -313,8 +314,9 @@ func current(root, runRoot, ref string) (*state.Container, error) {
 		return nil, err
 	}
 	if c.Orphaned && state.MonitorAlive(runRoot, c.ID) {
-		// The process is gone and its monitor is about to record how.
-		deadline := time.Now().Add(recordWait)
+		// The process is gone and its monitor is about to record how;
+		// a monitor that takes longer is stuck, and shown as it is.
+		deadline := time.Now().Add(monitorLinger)
 		for c.Orphaned && time.Now().Before(deadline) && state.MonitorAlive(runRoot, c.ID) {
 			time.Sleep(2 * time.Millisecond)
 			if c, err = state.Load(root, c.ID); err != nil {
