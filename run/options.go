@@ -2,6 +2,8 @@ package run
 
 import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/skiff-dev/skiff/state"
 )
 
 // Options are docker run's flags that skiff supports, as parsed by the CLI.
@@ -26,6 +28,12 @@ type Options struct {
 	Tty         bool
 	Remove      bool
 	Detach      bool
+
+	Restart     state.RestartPolicy // --restart
+	Init        bool                // --init
+	StopSignal  string              // --stop-signal ("" = the image's or SIGTERM)
+	StopTimeout *int                // --stop-timeout in seconds
+	Labels      map[string]string   // -l/--label
 }
 
 // Image is what run needs of a stored image: the command layer (the CLI)

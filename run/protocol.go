@@ -28,6 +28,9 @@ type InitConfig struct {
 	Rootfs string `json:"rootfs"`
 	// Rootless selects user.* overlay xattrs and skips what needs real root.
 	Rootless bool `json:"rootless,omitempty"`
+	// Init (--init) makes the init stay as the container's PID 1, forward
+	// signals to the user's process and reap zombies, as tini does.
+	Init bool `json:"init,omitempty"`
 }
 
 // InitResult is what the init sends back when it cannot exec the user's

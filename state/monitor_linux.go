@@ -1,0 +1,151 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// A container's runtime files live in <runroot>/containers/<id>/: the
+// monitor's lock (held for the monitor's whole life) and the attach socket.
+
+// ErrMonitorAlive is returned by LockMonitor when a monitor holds the lock.
+var ErrMonitorAlive = errors.New("container already has a monitor")
+
+// RunDir is a container's directory under the run root. An invalid id
+// yields a path under "invalid", never outside the run root.
+func RunDir(runRoot, id string) string {
+	if !ValidID(id) {
+		id = "invalid"
+	}
+	return filepath.Join(runRoot, "containers", id)
+}
+
+// MonitorLockPath is the file a container's monitor flocks for its life.
+func MonitorLockPath(runRoot, id string) string {
+	return filepath.Join(RunDir(runRoot, id), "monitor.lock")
+}
+
+// SocketPath is the monitor's attach socket. It may be longer than a
+// sockaddr_un allows (108 bytes): use ListenAttach and DialAttach.
+func SocketPath(runRoot, id string) string {
+	return filepath.Join(RunDir(runRoot, id), "attach.sock")
+}
+
+// LogPath is the container's json-file log, as docker names it.
+func LogPath(root, id string) string {
+	if !ValidID(id) {
+		id = "invalid"
+	}
+	return filepath.Join(ContainersDir(root), id, id+"-json.log")
+}
+
+// LockMonitor takes the monitor lock without waiting: ErrMonitorAlive if a
+// monitor holds it. The lock belongs to the open file, so a CLI can take it
+// and hand the file to the monitor it spawns: there is no window in which
+// two monitors could start for one container.
+func LockMonitor(runRoot, id string) (*os.File, error) {
+	if !ValidID(id) {
+		return nil, fmt.Errorf("invalid container id %q", id)
+	}
+	path := MonitorLockPath(runRoot, id)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("monitor lock: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("monitor lock: %w", err)
+	}
+	if err := flock(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, ErrMonitorAlive
+		}
+		return nil, fmt.Errorf("monitor lock %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// MonitorAlive reports whether a monitor holds id's monitor lock: one
+// open and one non-blocking flock, no pid guessing.
+func MonitorAlive(runRoot, id string) bool {
+	f, err := os.Open(MonitorLockPath(runRoot, id))
+	if err != nil {
+		return false
+	}
+	defer f.Close() // drops our shared lock if we got it
+	return errors.Is(flock(f, unix.LOCK_SH|unix.LOCK_NB), unix.EWOULDBLOCK)
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// ListenAttach listens on id's attach socket, replacing a stale one.
+func ListenAttach(runRoot, id string) (*net.UnixListener, error) {
+	path := SocketPath(runRoot, id)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("attach socket: %w", err)
+	}
+	var l *net.UnixListener
+	err := viaShortPath(path, func(p string) error {
+		os.Remove(p)
+		var err error
+		l, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attach socket %s: %w", path, err)
+	}
+	// The name may be the /proc alias: unlinking it at Close would be
+	// unreliable, the monitor removes the socket itself.
+	l.SetUnlinkOnClose(false)
+	return l, nil
+}
+
+// DialAttach connects to a running container's monitor.
+func DialAttach(runRoot, id string) (*net.UnixConn, error) {
+	path := SocketPath(runRoot, id)
+	var c *net.UnixConn
+	err := viaShortPath(path, func(p string) error {
+		var err error
+		c, err = net.DialUnix("unix", nil, &net.UnixAddr{Name: p, Net: "unix"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attach to container %s: %w", shortID(id), err)
+	}
+	return c, nil
+}
+
+// viaShortPath calls fn with path, or, when path is too long for a
+// sockaddr_un, with /proc/self/fd/<dirfd>/<base>, which the kernel
+// resolves through an O_PATH fd of the socket's directory.
+func viaShortPath(path string, fn func(string) error) error {
+	const maxSun = 107 // sun_path is 108 bytes with its NUL
+	if len(path) <= maxSun {
+		return fn(path)
+	}
+	dir, err := unix.Open(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: filepath.Dir(path), Err: err}
+	}
+	defer unix.Close(dir)
+	return fn(fmt.Sprintf("/proc/self/fd/%d/%s", dir, filepath.Base(path)))
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
