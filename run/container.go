@@ -114,6 +114,14 @@ func Create(img Image, o Options) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	state.SweepDebris(o.Root, o.RunRoot)
+	// Held until the record is saved: a directory without a record and
+	// with a free lock is then known to be debris of a killed create.
+	l, err := state.LockContainer(o.RunRoot, id)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
 	for _, d := range []string{"upper", "work", "rootfs"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			os.RemoveAll(dir)

@@ -47,16 +47,16 @@ func ReserveName(root, runRoot, name, id string) error {
 		return err
 	}
 	defer l.Unlock()
-	return reserveLocked(root, n, id)
+	return reserveLocked(root, runRoot, n, id)
 }
 
-func reserveLocked(root, name, id string) error {
+func reserveLocked(root, runRoot, name, id string) error {
 	p := filepath.Join(namesDir(root), name)
 	b, err := os.ReadFile(p)
 	switch {
 	case err == nil:
 		owner := strings.TrimSpace(string(b))
-		if owner != id && ownerExists(root, owner) {
+		if owner != id && ownerExists(root, runRoot, owner) {
 			return &NameConflictError{Name: name, ID: owner}
 		}
 	case !errors.Is(err, fs.ErrNotExist):
@@ -71,7 +71,12 @@ func reserveLocked(root, name, id string) error {
 	return nil
 }
 
-func ownerExists(root, id string) bool {
+// ownerExists: the owner has a directory that is not debris of a create
+// killed before it saved its record.
+func ownerExists(root, runRoot, id string) bool {
+	if removeDebris(root, runRoot, id) {
+		return false
+	}
 	dir, err := Dir(root, id)
 	if err != nil {
 		return false
@@ -90,7 +95,7 @@ func ReserveRandomName(root, runRoot, id string) (string, error) {
 	defer l.Unlock()
 	for i := 0; i < 100; i++ {
 		n := RandomName(i >= 10)
-		err := reserveLocked(root, n, id)
+		err := reserveLocked(root, runRoot, n, id)
 		if err == nil {
 			return n, nil
 		}
