@@ -27,6 +27,9 @@ type Hierarchy struct {
 	Mount  string // mount point, e.g. /sys/fs/cgroup/memory
 	V2     bool
 	Cpuset bool // v1 cpuset: a child needs cpuset.cpus and cpuset.mems before tasks
+	// Devices is the v1 devices controller: a container's cgroup there gets
+	// docker's device allow-list.
+	Devices bool
 }
 
 // Cgroup is a container's cgroup: one directory per hierarchy we could write.
@@ -121,7 +124,49 @@ func create(h Hierarchy, id string) (string, error) {
 			return leaf, err
 		}
 	}
+	if h.Devices && !h.V2 {
+		if err := restrictDevices(leaf); err != nil {
+			return leaf, err
+		}
+	}
 	return leaf, nil
+}
+
+// allowedDevices is docker's default device allow-list. Without it a
+// container's root, which has CAP_MKNOD as in docker, could mknod a node for
+// the host's disk (or find one in an image layer) and read or write it.
+var allowedDevices = []string{
+	"c *:* m", "b *:* m", // mknod of anything, so images can carry nodes; no access
+	"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", // null zero full random urandom
+	"c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", // tty ptmx pts/*
+	"c 10:200 rwm", // net/tun
+}
+
+// restrictDevices denies every device in a v1 devices cgroup, then allows
+// docker's list. Deny first: a new cgroup inherits its parent's "a *:* rwm".
+func restrictDevices(leaf string) error {
+	if err := writeFile(filepath.Join(leaf, "devices.deny"), "a"); err != nil {
+		return err
+	}
+	for _, rule := range allowedDevices {
+		if err := writeFile(filepath.Join(leaf, "devices.allow"), rule); err != nil {
+			return fmt.Errorf("allow device %q: %w", rule, err)
+		}
+	}
+	return nil
+}
+
+// DevicesRestricted reports whether the container's device access is
+// limited to docker's allow-list: true where a v1 devices cgroup was made.
+// On cgroup v2 that takes an eBPF program, which skiff does not load yet;
+// callers then keep devices out by other means (no CAP_MKNOD, nodev).
+func (c *Cgroup) DevicesRestricted() bool {
+	for _, d := range c.dirs {
+		if d.h.Devices && !d.h.V2 {
+			return true
+		}
+	}
+	return false
 }
 
 func mkdir(p string) error {
@@ -289,8 +334,11 @@ func parseMountLine(line string) (Hierarchy, bool) {
 		h.V2 = true
 	case "cgroup":
 		for _, o := range strings.Split(b[2], ",") {
-			if o == "cpuset" {
+			switch o {
+			case "cpuset":
 				h.Cpuset = true
+			case "devices":
+				h.Devices = true
 			}
 		}
 	default:

@@ -96,6 +96,7 @@ func TestParseMountLine(t *testing.T) {
 	}{
 		{"30 25 0:26 / /sys/fs/cgroup/cpuset rw,relatime shared:9 - cgroup cgroup rw,cpuset", Hierarchy{Mount: "/sys/fs/cgroup/cpuset", Cpuset: true}, true},
 		{"31 25 0:27 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory", Hierarchy{Mount: "/sys/fs/cgroup/memory"}, true},
+		{"32 25 0:28 / /sys/fs/cgroup/devices rw - cgroup cgroup rw,devices", Hierarchy{Mount: "/sys/fs/cgroup/devices", Devices: true}, true},
 		{"35 25 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw", Hierarchy{Mount: "/sys/fs/cgroup/unified", V2: true}, true},
 		{"36 25 0:31 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw", Hierarchy{}, false},
 		{"25 1 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw", Hierarchy{}, false},
@@ -132,6 +133,15 @@ func TestRealHost(t *testing.T) {
 	if err := cg.Add(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
+	if hasV1Devices(t) {
+		if !cg.DevicesRestricted() {
+			t.Error("v1 devices hierarchy mounted, but the cgroup does not restrict devices")
+		}
+		list := strings.Fields(strings.ReplaceAll(read(t, filepath.Join("/sys/fs/cgroup/devices", Parent, id, "devices.list")), "\n", " "))
+		if got, want := strings.Join(list, " "), strings.Join(strings.Fields(strings.Join(allowedDevices, " ")), " "); got != want {
+			t.Errorf("devices.list:\n%s\nwant docker's allow-list:\n%s", got, want)
+		}
+	}
 	got := read(t, filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "cgroup"))
 	if !strings.Contains(got, ":memory:/skiff/"+id+"\n") && !strings.HasSuffix(got, ":memory:/skiff/"+id) {
 		t.Fatalf("memory cgroup not /skiff/%s:\n%s", id, got)
@@ -141,4 +151,17 @@ func TestRealHost(t *testing.T) {
 	if err := cg.Delete(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func hasV1Devices(t *testing.T) bool {
+	hs, err := Hierarchies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		if h.Devices && h.Mount == "/sys/fs/cgroup/devices" {
+			return true
+		}
+	}
+	return false
 }
