@@ -106,6 +106,13 @@ var (
 // proxied are the signals a foreground client forwards, as docker's --sig-proxy.
 var proxied = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
 
+// notifyProxied starts catching the signals a client forwards.
+func notifyProxied() chan os.Signal {
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, proxied...)
+	return sigs
+}
+
 // session is one client of a container's monitor: our stdio, terminal
 // and signals on one side, attach frames on the other.
 type session struct {
@@ -117,6 +124,7 @@ type session struct {
 	detach     bool // return once Started (run -d)
 	started    bool // the container already runs (attach): no Started will come
 	onStarted  func(pid int)
+	sigs       chan os.Signal // proxied signals caught before the session began, or nil
 
 	wmu      sync.Mutex
 	detached atomic.Bool
@@ -149,8 +157,10 @@ func (s *session) run() (int, error) {
 		}()
 	}
 	if s.sigProxy && !s.detach {
-		sigs := make(chan os.Signal, 16)
-		signal.Notify(sigs, proxied...)
+		sigs := s.sigs
+		if sigs == nil {
+			sigs = notifyProxied()
+		}
 		defer signal.Stop(sigs)
 		go func() {
 			for sig := range sigs {

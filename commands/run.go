@@ -182,6 +182,12 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	// Caught from here on, a signal reaches the container once it runs
+	// instead of killing us while the container starts.
+	var sigs chan os.Signal
+	if c.Bool("sig-proxy") && !o.Detach {
+		sigs = notifyProxied()
+	}
 	ct, err := run.Create(*img, o)
 	if err != nil {
 		return fail(err)
@@ -196,7 +202,7 @@ func runAction(c *cli.Context) error {
 	}
 	s := &session{
 		conn: conn, stdin: o.Interactive, tty: o.Tty, detachKeys: keys,
-		sigProxy: c.Bool("sig-proxy"), detach: o.Detach,
+		sigProxy: c.Bool("sig-proxy"), detach: o.Detach, sigs: sigs,
 	}
 	if o.Detach {
 		s.onStarted = func(int) { fmt.Println(id) }
