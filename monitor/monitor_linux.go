@@ -124,6 +124,7 @@ func (m *monitor) run(first *client) int {
 			m.fail(c, code, err)
 			return code
 		}
+		testPause("before-exit-record")
 		rec, err := state.Load(m.root, m.id)
 		if err != nil || !shouldRestart(rec, code) {
 			return m.finish(c, code)
@@ -436,5 +437,14 @@ func waitBounded(wg *sync.WaitGroup, d time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(d):
+	}
+}
+
+// testPause lets the e2e suite kill -9 the monitor at a point otherwise
+// too brief to hit (SKIFF_TEST_PAUSE=before-exit-record: the container's
+// process is reaped, its exit not yet recorded).
+func testPause(point string) {
+	if os.Getenv("SKIFF_TEST_PAUSE") == point {
+		time.Sleep(time.Minute)
 	}
 }

@@ -40,6 +40,7 @@ func SpawnMonitor(root, runRoot, id string, client *os.File) error {
 		Path:        "/proc/self/exe",
 		Args:        []string{"skiff", MonitorArg, root, runRoot, id},
 		Env:         os.Environ(),
+		Dir:         "/", // never pin the caller's working directory (a mount) for the container's life
 		Stdin:       null,
 		Stdout:      null,
 		Stderr:      null,
