@@ -85,8 +85,11 @@ func exitWith(g *Globals, id string, code int, err error) error {
 		return nil
 	case errors.Is(err, errNoExit):
 		ct, lerr := lookupCurrent(g, id)
-		if lerr != nil || ct.Status == state.Running {
+		if lerr != nil || ct.Status == state.Running || ct.Status == state.Restarting {
 			return &ExitError{Code: 125, Err: errors.New("lost the container's monitor before it exited (the container may run on: see skiff ps)")}
+		}
+		if ct.Status == state.Created {
+			return &ExitError{Code: 125, Err: errors.New("the container's monitor exited before starting it")}
 		}
 		code = ct.ExitCode
 	case err != nil:
