@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,14 +61,23 @@ func LockMonitor(runRoot, id string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("monitor lock: %w", err)
 	}
-	if err := flock(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+	// MonitorAlive's probe holds a shared lock for microseconds: retry
+	// briefly before concluding that a monitor holds it.
+	for try := 0; ; try++ {
+		err = flock(f, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("monitor lock %s: %w", path, err)
+		}
+		if try == 10 {
+			f.Close()
 			return nil, ErrMonitorAlive
 		}
-		return nil, fmt.Errorf("monitor lock %s: %w", path, err)
+		time.Sleep(200 * time.Microsecond)
 	}
-	return f, nil
 }
 
 // MonitorAlive reports whether a monitor holds id's monitor lock: one
