@@ -62,7 +62,7 @@ func attachAction(c *cli.Context) error {
 	}
 	s := &session{
 		conn: conn, stdin: ct.Config.OpenStdin && !c.Bool("no-stdin"), tty: ct.Config.Tty,
-		detachKeys: keys, sigProxy: c.Bool("sig-proxy") && !ct.Config.Tty, started: true,
+		detachKeys: keys, sigProxy: c.Bool("sig-proxy") && !ct.Config.Tty,
 	}
 	code, err := s.run()
 	return exitWith(g, ct.ID, code, err)
@@ -125,7 +125,6 @@ type session struct {
 	detachKeys []byte // with tty and stdin: leave the container running
 	sigProxy   bool
 	detach     bool // return once Started (run -d)
-	started    bool // the container already runs (attach): no Started will come
 	onStarted  func(pid int)
 	sigs       chan os.Signal // proxied signals caught before the session began, or nil
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -55,20 +56,9 @@ func startAction(c *cli.Context) error {
 		fmt.Println(ref)
 	}
 	if len(failed) > 0 {
-		return &ExitError{Code: 1, Err: fmt.Errorf("Error: failed to start containers: %v", joinComma(failed))}
+		return &ExitError{Code: 1, Err: fmt.Errorf("Error: failed to start containers: %s", strings.Join(failed, ", "))}
 	}
 	return nil
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, v := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += v
-	}
-	return out
 }
 
 func startAttachedAction(c *cli.Context, g *Globals, ref string) error {
