@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Parent is the directory under each hierarchy's root that holds skiff's
@@ -154,6 +156,21 @@ func restrictDevices(leaf string) error {
 		}
 	}
 	return nil
+}
+
+// CanRestrictDevices reports whether New will give a container docker's
+// device allow-list: a v1 devices hierarchy is mounted and we may write it.
+func CanRestrictDevices() bool {
+	hs, err := Hierarchies()
+	if err != nil {
+		return false
+	}
+	for _, h := range hs {
+		if h.Devices && !h.V2 && unix.Access(h.Mount, unix.W_OK) == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // DevicesRestricted reports whether the container's device access is

@@ -22,7 +22,9 @@ func MakeRootSlave() error {
 }
 
 // MountOverlay mounts an overlay at target with lowerdirs (top layer first),
-// upper and work. userxattr selects user.overlay.* xattrs (rootless).
+// upper and work. userxattr selects user.overlay.* xattrs (rootless). The
+// mount is nodev, as podman's: a device node that an image layer carries,
+// or that the container makes outside its /dev, never opens a host device.
 func MountOverlay(target string, lowerdirs []string, upper, work string, userxattr bool) error {
 	if len(lowerdirs) == 0 {
 		return fmt.Errorf("mount overlay on %s: no layers", target)
@@ -98,7 +100,7 @@ func mountOverlayFsconfig(target string, lowerdirs []string, upper, work string,
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, 0)
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV)
 	if err != nil {
 		return fmt.Errorf("fsmount: %w", err)
 	}
@@ -115,7 +117,7 @@ func mountOverlayFsconfig(target string, lowerdirs []string, upper, work string,
 func mountOverlayLegacy(target string, lowerdirs []string, upper, work string, userxattr bool) error {
 	data := overlayData(lowerdirs, upper, work, userxattr)
 	if len(data) < os.Getpagesize()-1 {
-		return unix.Mount("overlay", target, "overlay", 0, data)
+		return unix.Mount("overlay", target, "overlay", unix.MS_NODEV, data)
 	}
 	parent := commonParent(append([]string{upper, work}, lowerdirs...))
 	rel := func(p string) string {
@@ -142,7 +144,7 @@ func mountOverlayLegacy(target string, lowerdirs []string, upper, work string, u
 		return err
 	}
 	defer os.Chdir(wd)
-	return unix.Mount("overlay", absTarget, "overlay", 0, data)
+	return unix.Mount("overlay", absTarget, "overlay", unix.MS_NODEV, data)
 }
 
 func overlayData(lowerdirs []string, upper, work string, userxattr bool) string {

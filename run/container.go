@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -177,6 +178,7 @@ func (c *Container) writeConfig() error {
 		ID: id, Rootfs: filepath.Join(c.Dir, "rootfs"), Image: c.img.Config, Opts: o,
 		HostnameFile: filepath.Join(c.Dir, "hostname"), HostsFile: filepath.Join(c.Dir, "hosts"),
 		ResolvConfFile: filepath.Join(c.Dir, "resolv.conf"), LookupEnv: os.LookupEnv,
+		NoDeviceCgroup: !cgroup.CanRestrictDevices(),
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -48,6 +49,11 @@ type SpecInput struct {
 	HostnameFile, HostsFile, ResolvConfFile string
 	// LookupEnv resolves "-e VAR" with no value (os.LookupEnv outside tests).
 	LookupEnv func(string) (string, bool)
+	// NoDeviceCgroup is set where no devices cgroup will hold the container
+	// to docker's device allow-list (cgroup v2, which needs eBPF for it, or
+	// rootless): it then gets no CAP_MKNOD, so it cannot make a node in its
+	// /dev tmpfs for a host device. Stricter than docker, never looser.
+	NoDeviceCgroup bool
 }
 
 // Hostname is -h, or docker's default: the first 12 hex of the id.
@@ -194,6 +200,9 @@ func BuildSpec(in SpecInput) (*specs.Spec, error) {
 	}
 	host := Hostname(in.ID, in.Opts)
 	caps := append([]string{}, DefaultCaps...)
+	if in.NoDeviceCgroup {
+		caps = slices.DeleteFunc(caps, func(c string) bool { return c == "CAP_MKNOD" })
+	}
 	return &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{

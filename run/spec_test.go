@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,6 +132,20 @@ func TestBuildSpec(t *testing.T) {
 				t.Errorf("masked %d readonly %d", len(s.Linux.MaskedPaths), len(s.Linux.ReadonlyPaths))
 			}
 		})
+	}
+}
+
+func TestNoDeviceCgroupDropsMknod(t *testing.T) {
+	for _, noDevCg := range []bool{false, true} {
+		s, err := BuildSpec(SpecInput{ID: strings.Repeat("a", 64), Rootfs: "/r", Image: v1.Config{Cmd: []string{"sh"}}, NoDeviceCgroup: noDevCg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, set := range [][]string{s.Process.Capabilities.Bounding, s.Process.Capabilities.Effective, s.Process.Capabilities.Permitted} {
+			if got := slices.Contains(set, "CAP_MKNOD"); got == noDevCg {
+				t.Errorf("NoDeviceCgroup %v: CAP_MKNOD in set %v", noDevCg, got)
+			}
+		}
 	}
 }
 
