@@ -10,16 +10,18 @@ import (
 )
 
 func main() {
-	// The re-exec'd container init is dispatched before the CLI is built: it must
-	// not parse flags, read config files or start goroutines it does not need.
-	if len(os.Args) > 1 && os.Args[1] == run.InitArg {
-		run.Init() // never returns
-	}
-	if len(os.Args) > 1 && os.Args[1] == monitor.Arg {
-		monitor.Main(os.Args[2:]) // never returns
-	}
-	if len(os.Args) > 1 && os.Args[1] == run.ExecArg {
-		run.ExecInit() // never returns
+	// The re-exec'd roles (container init, monitor, exec'd process) are
+	// dispatched before the CLI is built: they must not parse flags, read
+	// config files or start goroutines they do not need.
+	if len(os.Args) > 1 {
+		switch os.Args[1] { // each never returns
+		case run.InitArg:
+			run.Init()
+		case monitor.Arg:
+			monitor.Main(os.Args[2:])
+		case run.ExecArg:
+			run.ExecInit()
+		}
 	}
 	os.Exit(commands.Main(os.Args))
 }
