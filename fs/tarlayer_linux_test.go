@@ -1,0 +1,126 @@
+package fs
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+type tarEntry struct {
+	typ  byte
+	body string
+	link string
+}
+
+func readTar(t *testing.T, b []byte) map[string]tarEntry {
+	t.Helper()
+	got := map[string]tarEntry{}
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(tr)
+		got[h.Name] = tarEntry{h.Typeflag, string(body), h.Linkname}
+	}
+}
+
+// TestWriteTarOverlay: an overlay upper dir becomes an OCI layer.
+func TestWriteTarOverlay(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("whiteouts are 0/0 char devices and opaque marks trusted.* xattrs: root only")
+	}
+	upper := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(upper, "etc", "opq"), 0o755))
+	must(os.WriteFile(filepath.Join(upper, "etc", "changed"), []byte("v2"), 0o600))
+	must(os.WriteFile(filepath.Join(upper, "new"), []byte("new"), 0o644))
+	must(os.WriteFile(filepath.Join(upper, "etc", "opq", "kept"), []byte("k"), 0o644))
+	must(os.Link(filepath.Join(upper, "new"), filepath.Join(upper, "new2")))
+	must(os.Symlink("/etc/passwd", filepath.Join(upper, "link")))
+	must(unix.Mknod(filepath.Join(upper, "etc", "deleted"), unix.S_IFCHR, 0))
+	must(unix.Setxattr(filepath.Join(upper, "etc", "opq"), "trusted.overlay.opaque", []byte("y"), 0))
+
+	var buf bytes.Buffer
+	must(WriteTarDir(&buf, upper, TarOptions{Overlay: true}))
+	got := readTar(t, buf.Bytes())
+	tests := []struct {
+		name string
+		want tarEntry
+	}{
+		{"file deleted", tarEntry{typ: tar.TypeReg}},
+		{"dir opaque", tarEntry{typ: tar.TypeReg}},
+		{"new file", tarEntry{typ: tar.TypeReg, body: "new"}},
+		{"changed file", tarEntry{typ: tar.TypeReg, body: "v2"}},
+		{"hardlink", tarEntry{typ: tar.TypeLink, link: "new"}},
+		{"symlink kept as is", tarEntry{typ: tar.TypeSymlink, link: "/etc/passwd"}},
+		{"opaque dir's own file", tarEntry{typ: tar.TypeReg, body: "k"}},
+	}
+	paths := []string{"etc/.wh.deleted", "etc/opq/.wh..wh..opq", "new", "etc/changed", "new2", "link", "etc/opq/kept"}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, ok := got[paths[i]]
+			if !ok {
+				t.Fatalf("no entry %s in %v", paths[i], got)
+			}
+			if e != tt.want {
+				t.Fatalf("%s: got %+v, want %+v", paths[i], e, tt.want)
+			}
+		})
+	}
+	if _, ok := got["etc/deleted"]; ok {
+		t.Error("the whiteout device itself was archived")
+	}
+	if len(got) != len(paths)+2 { // + etc/, etc/opq/
+		t.Errorf("got %d entries, want %d: %v", len(got), len(paths)+2, got)
+	}
+
+	// Extracted again, the layer turns back into the same overlay markers.
+	out := t.TempDir()
+	if _, err := ExtractLayer(bytes.NewReader(buf.Bytes()), out, ExtractOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(out, "etc", "deleted"), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		t.Errorf("whiteout did not round-trip: %v", err)
+	}
+	v := make([]byte, 4)
+	if n, err := unix.Getxattr(filepath.Join(out, "etc", "opq"), "trusted.overlay.opaque", v); err != nil || string(v[:n]) != "y" {
+		t.Errorf("opaque dir did not round-trip: %v", err)
+	}
+}
+
+// Without Overlay a 0/0 char device is just a device and nothing is opaque.
+func TestWriteTarPlain(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "d", "f"), []byte("x"), 0o644)
+	var buf bytes.Buffer
+	if err := WriteTarDir(&buf, dir, TarOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := readTar(t, buf.Bytes())
+	want := map[string]tarEntry{"d/": {typ: tar.TypeDir}, "d/f": {typ: tar.TypeReg, body: "x"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: got %+v, want %+v", k, got[k], w)
+		}
+	}
+}
