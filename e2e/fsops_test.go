@@ -1,0 +1,625 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skiff-dev/skiff/internal/testenv"
+)
+
+// Issue 4's filesystem commands (commit, export, import, cp, diff) against
+// docker's documented behaviour. Every test uses the shared store and
+// unique names, and removes what it made.
+
+// imageDoc is the part of docker's image inspect the tests read.
+type imageDoc struct {
+	ID      string `json:"Id"`
+	Author  string
+	Comment string
+	Config  struct {
+		Cmd []string
+		Env []string
+	}
+	RootFS struct{ Layers []string }
+}
+
+func (s *store) imageInspect(t *testing.T, ref string) imageDoc {
+	t.Helper()
+	r := s.must(t, "image", "inspect", ref)
+	var out []imageDoc
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out) != 1 {
+		t.Fatalf("image inspect %s: want a JSON array of one image: %v; %v", ref, err, r)
+	}
+	return out[0]
+}
+
+// imageIDOf asserts a command printed docker's `sha256:<64 hex>` line.
+func imageIDOf(t *testing.T, r result, what string) string {
+	t.Helper()
+	id := strings.TrimSuffix(r.stdout, "\n")
+	if r.code != 0 || !strings.HasPrefix(id, "sha256:") || !fullID.MatchString(hexOf(id)) {
+		t.Fatalf("%s: want exit 0 and sha256:<64 hex> on stdout; %v", what, r)
+	}
+	return id
+}
+
+// imageRef is a tag no other test uses; the image is removed at the end.
+func (s *store) imageRef(t *testing.T) string {
+	ref := uniqueName(t) + ":v1"
+	t.Cleanup(func() { s.skiff(nil, "rmi", ref) })
+	return ref
+}
+
+// runOut runs a throwaway container of image and returns its stdout.
+func (s *store) runOut(t *testing.T, image string, args ...string) string {
+	t.Helper()
+	return s.must(t, append([]string{"run", "--rm", image}, args...)...).stdout
+}
+
+// tarEntries lists the names of a tar stream, without "./" or a trailing "/".
+func tarEntries(t *testing.T, b []byte) map[string]*tar.Header {
+	t.Helper()
+	out := map[string]*tar.Header{}
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("not a tar stream after %d entries: %v", len(out), err)
+		}
+		if strings.HasPrefix(h.Name, "/") || strings.Contains("/"+h.Name+"/", "/../") {
+			t.Errorf("tar entry %q is absolute or climbs out", h.Name)
+		}
+		out[strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")] = h
+	}
+}
+
+// waitFile waits until a running container has created path.
+func (s *store) waitFile(t *testing.T, name, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s.skiff(nil, "exec", name, "test", "-e", path).code == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("container %s never created %s", name, path)
+}
+
+// changes is what the commit, export and diff tests do to fx.multi (which
+// has /data/b, /data/dir/y and a whited-out /data/a): add, change, delete,
+// and an opaque dir (/data/dir removed and made again).
+const changes = `echo added > /added; echo changed > /data/b; rm /bin/wget; ` +
+	`rm -rf /data/dir; mkdir /data/dir; echo z > /data/dir/z; `
+
+func TestCommit(t *testing.T) {
+	s := shared(t)
+	s.must(t, "pull", fx.multi)
+	name := uniqueName(t)
+	s.must(t, "run", "--name", name, fx.multi, "sh", "-c", changes)
+	s.cleanup(t, name)
+
+	t.Run("the new image has the changes", func(t *testing.T) {
+		ref := s.imageRef(t)
+		id := imageIDOf(t, s.skiff(nil, "commit", name, ref), "commit")
+		img := s.imageInspect(t, ref)
+		if img.ID != id {
+			t.Errorf("image inspect Id %q, commit printed %q", img.ID, id)
+		}
+		base := s.imageInspect(t, fx.multi)
+		if len(img.RootFS.Layers) != len(base.RootFS.Layers)+1 {
+			t.Errorf("committed image has %d layers, want exactly one more than its image's %d", len(img.RootFS.Layers), len(base.RootFS.Layers))
+		}
+		for _, c := range []struct{ script, want string }{
+			{"cat /added /data/b", "added\nchanged\n"},
+			{"ls -a /data/dir", ".\n..\nz\n"},            // opaque: y is gone
+			{"ls /data", "b\ndir\n"},                     // a stays whited out
+			{"test -e /bin/wget || echo gone", "gone\n"}, // deleted stays deleted
+			{"test -e /bin/ls && echo kept", "kept\n"},
+		} {
+			if got := s.runOut(t, ref, "sh", "-c", c.script); got != c.want {
+				t.Errorf("in the committed image, %q printed %q, want %q", c.script, got, c.want)
+			}
+		}
+	})
+	t.Run("untagged shows as <none>", func(t *testing.T) {
+		id := imageIDOf(t, s.skiff(nil, "commit", name), "commit without a tag")
+		t.Cleanup(func() { s.skiff(nil, "rmi", id) })
+		found := false
+		for _, row := range s.imageRows(t) {
+			if len(row) > 2 && strings.HasPrefix(hexOf(id), row[2]) {
+				found = row[0] == "<none>" && row[1] == "<none>"
+			}
+		}
+		if !found {
+			t.Errorf("images does not list %s as <none> <none>: %v", short(hexOf(id)), s.imageRows(t))
+		}
+	})
+	t.Run("-a and -m are recorded", func(t *testing.T) {
+		ref := s.imageRef(t)
+		const author, msg = "E2E Tester <e2e@example.org>", "the e2e commit message"
+		id := imageIDOf(t, s.skiff(nil, "commit", "-a", author, "-m", msg, name, ref), "commit -a -m")
+		img := s.imageInspect(t, ref)
+		if img.Author != author || img.Comment != msg {
+			t.Errorf("image inspect Author %q Comment %q, want %q and %q (docker's)", img.Author, img.Comment, author, msg)
+		}
+		// The config blob (named by the image id) carries the history entry.
+		b, err := os.ReadFile(filepath.Join(s.root, "blobs", "sha256", hexOf(id)))
+		if err != nil {
+			t.Fatalf("config blob of %s: %v", id, err)
+		}
+		var cfg struct {
+			History []struct{ Author, Comment, CreatedBy string } `json:"history"`
+		}
+		json.Unmarshal(b, &cfg)
+		if n := len(cfg.History); n == 0 || cfg.History[n-1].Author != author || cfg.History[n-1].Comment != msg {
+			t.Errorf("last history entry %+v, want author %q comment %q", cfg.History, author, msg)
+		}
+	})
+	t.Run("-c changes are applied", func(t *testing.T) {
+		ref := s.imageRef(t)
+		imageIDOf(t, s.skiff(nil, "commit", "-c", `CMD ["cat","/added"]`, "-c", "ENV A=b", name, ref), "commit -c")
+		if got := s.runOut(t, ref); got != "added\n" {
+			t.Errorf("run with the committed CMD printed %q, want %q", got, "added\n")
+		}
+		if got := s.runOut(t, ref, "sh", "-c", "echo $A"); got != "b\n" {
+			t.Errorf("ENV A=b: $A is %q", got)
+		}
+		if img := s.imageInspect(t, ref); !contains(img.Config.Env, "A=b") || strings.Join(img.Config.Cmd, " ") != "cat /added" {
+			t.Errorf("image inspect Config Env %q Cmd %q", img.Config.Env, img.Config.Cmd)
+		}
+	})
+	t.Run("a running container, -p and -p=false", func(t *testing.T) {
+		n := uniqueName(t)
+		s.runD(t, "--name", n, fx.busybox, "sh", "-c", "echo live > /live; while :; do sleep 0.1; done")
+		s.waitFile(t, n, "/live")
+		for _, p := range []string{"-p", "-p=false"} {
+			ref := s.imageRef(t)
+			imageIDOf(t, s.skiff(nil, "commit", p, n, ref), "commit "+p)
+			if got := s.runOut(t, ref, "cat", "/live"); got != "live\n" {
+				t.Errorf("commit %s of a running container: /live is %q", p, got)
+			}
+			if in := s.inspect(t, n); in.State.Status != "running" || in.State.Paused {
+				t.Errorf("after commit %s: status %q paused %v, want running and not paused", p, in.State.Status, in.State.Paused)
+			}
+		}
+	})
+}
+
+// exportNames runs export (stdout, or -o when out is set) and lists the tar.
+func (s *store) exportNames(t *testing.T, name, out string) map[string]*tar.Header {
+	t.Helper()
+	if out == "" {
+		return tarEntries(t, []byte(s.must(t, "export", name).stdout))
+	}
+	if r := s.must(t, "export", "-o", out, name); r.stdout != "" {
+		t.Errorf("export -o wrote %d bytes to stdout", len(r.stdout))
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tarEntries(t, b)
+}
+
+func TestExport(t *testing.T) {
+	s := shared(t)
+	s.must(t, "pull", fx.multi)
+	stopped := uniqueName(t)
+	s.must(t, "run", "--name", stopped, fx.multi, "sh", "-c", changes+"ln -s / /escape")
+	s.cleanup(t, stopped)
+	running := uniqueName(t)
+	s.runD(t, "--name", running, fx.multi, "sh", "-c", changes+"ln -s / /escape; touch /ready; sleep 300")
+	s.waitFile(t, running, "/ready")
+
+	for _, c := range []struct{ what, name, out string }{
+		{"stopped, stdout", stopped, ""},
+		{"stopped, -o", stopped, filepath.Join(t.TempDir(), "x.tar")},
+		{"running, stdout", running, ""},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			got := s.exportNames(t, c.name, c.out)
+			for _, want := range []string{"added", "data/b", "data/dir/z", "bin/busybox", "bin/ls", "etc/passwd", "escape"} {
+				if got[want] == nil {
+					t.Errorf("export lacks %s (%d entries)", want, len(got))
+				}
+			}
+			for _, gone := range []string{"bin/wget", "data/a", "data/dir/y", "data/.wh.a"} {
+				if got[gone] != nil {
+					t.Errorf("export has %s, which the container deleted", gone)
+				}
+			}
+			if h := got["escape"]; h != nil && (h.Typeflag != tar.TypeSymlink || h.Linkname != "/") {
+				t.Errorf("/escape exported as type %c -> %q, want the symlink itself (never followed to the host)", h.Typeflag, h.Linkname)
+			}
+			if h := got["added"]; h != nil && h.Size != int64(len("added\n")) {
+				t.Errorf("added has size %d", h.Size)
+			}
+			for n := range got {
+				if strings.HasPrefix(n, "escape/") {
+					t.Errorf("export followed the planted symlink /escape: %s", n)
+					break
+				}
+			}
+		})
+	}
+}
+
+// busyboxTar is a plain tar of the busybox root plus /imported.
+func busyboxTar(t *testing.T, extra string) []byte {
+	t.Helper()
+	files, err := testenv.BusyboxFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := testenv.TarBytes(append(files, testenv.Reg("imported", extra)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func gzipped(b []byte) []byte {
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	zw.Close()
+	return out.Bytes()
+}
+
+func TestImport(t *testing.T) {
+	s := shared(t)
+	raw := busyboxTar(t, "imported\n")
+	file := filepath.Join(t.TempDir(), "rootfs.tar")
+	if err := os.WriteFile(file, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/rootfs.tar.gz" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(gzipped(raw))
+	}))
+	t.Cleanup(srv.Close)
+
+	for _, c := range []struct {
+		what  string
+		stdin []byte
+		args  []string // before the ref
+	}{
+		{"file", nil, []string{file}},
+		{"stdin", raw, []string{"-"}},
+		{"gzip from an http URL", nil, []string{srv.URL + "/rootfs.tar.gz"}},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			ref := s.imageRef(t)
+			var in io.Reader
+			if c.stdin != nil {
+				in = bytes.NewReader(c.stdin)
+			}
+			r := s.skiff(in, append(append([]string{"import"}, c.args...), ref)...)
+			id := imageIDOf(t, r, "import "+c.what)
+			img := s.imageInspect(t, ref)
+			if img.ID != id || len(img.RootFS.Layers) != 1 {
+				t.Errorf("image inspect: Id %q (import printed %q), %d layers, want one", img.ID, id, len(img.RootFS.Layers))
+			}
+			if got := s.runOut(t, ref, "/bin/cat", "/imported"); got != "imported\n" {
+				t.Errorf("run the imported image: /imported is %q", got)
+			}
+		})
+	}
+	t.Run("-c and -m", func(t *testing.T) {
+		ref := s.imageRef(t)
+		r := s.skiff(bytes.NewReader(raw), "import", "-c", `CMD ["/bin/cat","/imported"]`, "-c", "ENV A=b", "-m", "imported by e2e", "-", ref)
+		imageIDOf(t, r, "import -c -m")
+		if got := s.runOut(t, ref); got != "imported\n" {
+			t.Errorf("run with the imported CMD printed %q", got)
+		}
+		img := s.imageInspect(t, ref)
+		if !contains(img.Config.Env, "A=b") {
+			t.Errorf("ENV A=b not in Config.Env %q", img.Config.Env)
+		}
+		if img.Comment != "imported by e2e" {
+			t.Errorf("image inspect Comment %q, want the -m message (docker's)", img.Comment)
+		}
+	})
+	t.Run("unreachable URL", func(t *testing.T) {
+		r := s.skiff(nil, "import", srv.URL+"/nosuch.tar")
+		oneLineError(t, r, 1)
+	})
+}
+
+// TestImportHostile: a tar aiming outside the layer is refused with one
+// line, as a pulled layer with the same entries is, and leaves nothing.
+func TestImportHostile(t *testing.T) {
+	requireEnv(t)
+	for name, c := range hostileCases(fx) {
+		if !c.mustFail {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
+			raw, err := testenv.TarBytes(c.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := hostPasswdLinks(t)
+			r := s.skiff(bytes.NewReader(raw), "import", "-", "evil:"+name)
+			if after := hostPasswdLinks(t); after != before {
+				t.Errorf("/etc/passwd link count changed %d -> %d", before, after)
+			}
+			if r.code == 0 {
+				t.Fatalf("import of a tar with %s succeeded; a pull of it is refused", tarNames(c.files))
+			}
+			oneLineError(t, r, 1)
+			assertNothingLeft(t, s)
+		})
+	}
+}
+
+// cpScript makes the files the cp tests copy, and the planted links: /escape
+// -> / and /d/up -> ../../../.. (both must resolve inside the container).
+const cpScript = `mkdir -p /d/sub; echo f > /d/f; echo s > /d/sub/s; chown 1234:5678 /d/f; ` +
+	`ln -s / /escape; ln -s ../../../../../../.. /d/up; ln -s /d/f /link; echo inside > /etc/e2e-where; `
+
+func TestCp(t *testing.T) {
+	s := shared(t)
+	running := uniqueName(t)
+	s.runD(t, "--name", running, fx.busybox, "sh", "-c", cpScript+"touch /ready; sleep 300")
+	s.waitFile(t, running, "/ready")
+	stopped := uniqueName(t)
+	s.must(t, "run", "--name", stopped, fx.busybox, "sh", "-c", cpScript)
+	s.cleanup(t, stopped)
+	for _, name := range []string{running, stopped} {
+		kind := map[bool]string{true: "running", false: "stopped"}[name == running]
+		t.Run(kind, func(t *testing.T) { cpCases(t, s, name) })
+	}
+	t.Run("stopped, what was copied in is there at start", func(t *testing.T) {
+		host := filepath.Join(t.TempDir(), "h")
+		os.WriteFile(host, []byte("copied while stopped\n"), 0o644)
+		n := uniqueName(t)
+		s.must(t, "create", "--name", n, fx.busybox, "sh", "-c", "cat /h")
+		s.cleanup(t, n)
+		s.must(t, "cp", host, n+":/h")
+		if r := s.must(t, "start", "-a", n); r.stdout != "copied while stopped\n" {
+			t.Errorf("the container read %q", r.stdout)
+		}
+	})
+}
+
+// cpCases copies both ways with name, running or stopped, and checks each
+// copy with another copy out (which works on both).
+func cpCases(t *testing.T, s *store, name string) {
+	host := t.TempDir()
+	write := func(rel, body string) string {
+		p := filepath.Join(host, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	read := func(t *testing.T, p string) string {
+		t.Helper()
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Errorf("read %s: %v", p, err)
+		}
+		return string(b)
+	}
+	// inContainer reads a file of the container through cp - (a tar).
+	inContainer := func(t *testing.T, p string) (string, *tar.Header) {
+		t.Helper()
+		r := s.skiff(nil, "cp", name+":"+p, "-")
+		if r.code != 0 {
+			return "", nil
+		}
+		tr := tar.NewReader(strings.NewReader(r.stdout))
+		h, err := tr.Next()
+		if err != nil {
+			t.Errorf("cp %s - : not a tar: %v", p, err)
+			return "", nil
+		}
+		b, _ := io.ReadAll(tr)
+		return string(b), h
+	}
+
+	t.Run("out: file", func(t *testing.T) {
+		dst := filepath.Join(host, "out-f")
+		s.must(t, "cp", name+":/d/f", dst)
+		if got := read(t, dst); got != "f\n" {
+			t.Errorf("copied file has %q", got)
+		}
+	})
+	t.Run("out: dir, new and existing dest", func(t *testing.T) {
+		dst := filepath.Join(host, "out-d")
+		s.must(t, "cp", name+":/d", dst) // dst missing: becomes the copy of /d
+		if got := read(t, filepath.Join(dst, "sub", "s")); got != "s\n" {
+			t.Errorf("out-d/sub/s has %q", got)
+		}
+		s.must(t, "cp", name+":/d", dst) // dst a dir: the copy goes inside
+		if got := read(t, filepath.Join(dst, "d", "f")); got != "f\n" {
+			t.Errorf("out-d/d/f has %q", got)
+		}
+		dot := filepath.Join(host, "out-dot")
+		os.Mkdir(dot, 0o755)
+		s.must(t, "cp", name+":/d/.", dot) // "/." copies the contents
+		if got := read(t, filepath.Join(dot, "f")); got != "f\n" {
+			t.Errorf("out-dot/f has %q", got)
+		}
+	})
+	t.Run("out: - is a tar stream", func(t *testing.T) {
+		got := tarEntries(t, []byte(s.must(t, "cp", name+":/d", "-").stdout))
+		for _, want := range []string{"d", "d/f", "d/sub", "d/sub/s", "d/up"} {
+			if got[want] == nil {
+				t.Errorf("cp %s:/d - lacks %s: %v", name, want, keys(got))
+			}
+		}
+		if h := got["d/f"]; h != nil && (h.Uid != 1234 || h.Gid != 5678) {
+			t.Errorf("d/f in the tar is %d:%d, want the container's 1234:5678", h.Uid, h.Gid)
+		}
+	})
+	t.Run("out: a link is copied as a link, -L follows it", func(t *testing.T) {
+		dst := filepath.Join(host, "out-link")
+		s.must(t, "cp", name+":/link", dst)
+		if l, err := os.Readlink(dst); err != nil || l != "/d/f" {
+			t.Errorf("without -L: %s is %q %v, want a link to /d/f", dst, l, err)
+		}
+		dstL := filepath.Join(host, "out-link-L")
+		s.must(t, "cp", "-L", name+":/link", dstL)
+		if got := read(t, dstL); got != "f\n" {
+			t.Errorf("with -L: %q, want the target's content", got)
+		}
+	})
+	t.Run("in: file, dir and - tar", func(t *testing.T) {
+		s.must(t, "cp", write("in-f", "in file\n"), name+":/in-f")
+		write("in-d/x", "in dir\n")
+		s.must(t, "cp", filepath.Join(host, "in-d"), name+":/in-d")
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&tar.Header{Name: "fromtar/", Typeflag: tar.TypeDir, Mode: 0o755})
+		tw.WriteHeader(&tar.Header{Name: "fromtar/x", Typeflag: tar.TypeReg, Mode: 0o644, Size: 8})
+		tw.Write([]byte("tar in!\n"))
+		tw.Close()
+		if r := s.skiff(&buf, "cp", "-", name+":/tmp"); r.code != 0 {
+			t.Errorf("cp - %s:/tmp: %v", name, r)
+		}
+		for p, want := range map[string]string{"/in-f": "in file\n", "/in-d/x": "in dir\n", "/tmp/fromtar/x": "tar in!\n"} {
+			if got, _ := inContainer(t, p); got != want {
+				t.Errorf("%s in the container has %q, want %q", p, got, want)
+			}
+		}
+	})
+	t.Run("in: owner is root, -a keeps it", func(t *testing.T) {
+		p := write("owned", "owned\n")
+		if err := os.Chown(p, 4321, 8765); err != nil {
+			t.Fatal(err)
+		}
+		s.must(t, "cp", p, name+":/owned-root")
+		s.must(t, "cp", "-a", p, name+":/owned-a")
+		for f, want := range map[string][2]int{"/owned-root": {0, 0}, "/owned-a": {4321, 8765}} {
+			if _, h := inContainer(t, f); h == nil || h.Uid != want[0] || h.Gid != want[1] {
+				t.Errorf("%s: header %+v, want owner %d:%d", f, h, want[0], want[1])
+			}
+		}
+	})
+	t.Run("planted links never reach the host", func(t *testing.T) {
+		src := write("esc", "escaped?\n")
+		hostTmp := "/tmp/" + uniqueName(t)
+		// Copies in through /escape -> / and /d/up -> ../../..: each lands
+		// inside the container or fails cleanly.
+		for _, dst := range []string{
+			"/escape" + fx.markerDir + "/in",
+			"/d/up" + fx.markerDir + "/in",
+			"/escape" + hostTmp,
+			"/d/up" + hostTmp,
+		} {
+			r := s.skiff(nil, "cp", src, name+":"+dst)
+			if r.code != 0 {
+				oneLineError(t, r, 1)
+			}
+		}
+		if _, err := os.Lstat(hostTmp); err == nil {
+			os.Remove(hostTmp)
+			t.Errorf("cp into %s:/escape%s wrote the host's %s", name, hostTmp, hostTmp)
+		}
+		if got, _ := inContainer(t, hostTmp); got != "escaped?\n" {
+			t.Errorf("cp into /escape%s did not land in the container's %s (got %q)", hostTmp, hostTmp, got)
+		}
+		assertMarkersUntouched(t)
+		// Copies out through the links read the container's files.
+		for _, p := range []string{"/escape/etc/e2e-where", "/d/up/etc/e2e-where"} {
+			if got, _ := inContainer(t, p); got != "inside\n" {
+				t.Errorf("cp %s:%s read %q, want the container's %q", name, p, got, "inside\n")
+			}
+		}
+		for _, p := range []string{"/escape" + fx.victim, "/d/up" + fx.victim} {
+			if got, _ := inContainer(t, p); got == victimContent {
+				t.Errorf("cp %s:%s read the host's %s", name, p, fx.victim)
+			}
+		}
+		out := filepath.Join(host, "victim-out")
+		s.skiff(nil, "cp", name+":/escape"+fx.victim, out)
+		if b, _ := os.ReadFile(out); string(b) == victimContent {
+			t.Errorf("cp to a host file read the host's %s through /escape", fx.victim)
+		}
+	})
+	t.Run("missing source", func(t *testing.T) {
+		oneLineError(t, s.skiff(nil, "cp", name+":/nosuch", filepath.Join(host, "x")), 1)
+		oneLineError(t, s.skiff(nil, "cp", filepath.Join(host, "nosuch"), name+":/x"), 1)
+	})
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// diffLines is `diff` output as lines; a container that changed nothing
+// shows no line in docker, so the lines of a fresh one are a defect reported
+// once, then ignored in the other checks.
+func (s *store) diffLines(t *testing.T, name string) []string {
+	t.Helper()
+	out := strings.TrimRight(s.must(t, "diff", name).stdout, "\n")
+	if out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+func TestDiff(t *testing.T) {
+	s := shared(t)
+	s.must(t, "pull", fx.multi)
+	fresh := uniqueName(t)
+	s.must(t, "run", "--name", fresh, fx.multi, "true")
+	s.cleanup(t, fresh)
+	noise := map[string]bool{}
+	t.Run("a container that changed nothing", func(t *testing.T) {
+		for _, l := range s.diffLines(t, fresh) {
+			noise[l] = true
+			t.Errorf("diff of a container that ran `true` shows %q; docker shows nothing", l)
+		}
+	})
+
+	name := uniqueName(t)
+	s.runD(t, "--name", name, fx.multi, "sh", "-c",
+		"echo new > /added; echo changed > /data/b; rm /data/dir/y; mkdir -p /newdir/sub; echo z > /newdir/sub/z; touch /ready; sleep 300")
+	s.waitFile(t, name, "/ready")
+	want := []string{
+		"A /added", "C /data", "C /data/b", "C /data/dir", "D /data/dir/y",
+		"A /newdir", "A /newdir/sub", "A /newdir/sub/z", "A /ready",
+	}
+	check := func(t *testing.T) {
+		var got []string
+		for _, l := range s.diffLines(t, name) {
+			if !noise[l] {
+				got = append(got, l)
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("diff:\n%s\nwant (docker's, sorted by path):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	t.Run("running", check)
+	s.must(t, "stop", "-t", "0", name)
+	t.Run("stopped", check)
+}
