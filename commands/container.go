@@ -24,6 +24,8 @@ func init() {
 			containerInspectCommand(),
 			restartCommand(),
 			topCommand(),
+			pauseCommand(),
+			unpauseCommand(),
 		},
 	})
 }

@@ -83,7 +83,7 @@ func psAction(c *cli.Context) error {
 				continue // removed by its --rm, or gone meanwhile
 			}
 		}
-		if (c.Bool("all") || last >= 0 || ct.Status == state.Running || filter.has("status")) && filter.match(ct) {
+		if (c.Bool("all") || last >= 0 || ct.Status.Up() || filter.has("status")) && filter.match(ct) {
 			shown = append(shown, ct)
 		}
 	}

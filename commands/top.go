@@ -16,7 +16,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/run"
-	"github.com/skiff-dev/skiff/state"
 )
 
 func init() { register(topCommand()) }
@@ -52,7 +51,7 @@ func topAction(c *cli.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	if ct.Status != state.Running {
+	if !ct.Status.Up() { // docker's top shows a paused container's processes
 		return fail(fmt.Errorf("container %s is not running", ct.ID))
 	}
 	pids, err := run.Pids(ct)

@@ -58,7 +58,7 @@ func waitFor(g *Globals, ref string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if ct.Config.AutoRemove && ct.Status == state.Running {
+	if ct.Config.AutoRemove && ct.Status.Up() {
 		if code, ok := exitFrame(g, ct.ID); ok {
 			return code, nil
 		}

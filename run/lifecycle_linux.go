@@ -52,7 +52,7 @@ func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Status != state.Running && c.Status != state.Restarting {
+	if !c.Status.Up() && c.Status != state.Restarting {
 		return c, nil
 	}
 	sig := o.Signal
@@ -74,7 +74,7 @@ func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
 	}
 	if c.Status == state.Restarting {
 		signalMonitor(runRoot, c, unix.SIGTERM) // it gives up its back-off
-	} else if err := terminate(c, sig, grace); err != nil {
+	} else if err := terminate(c, sig, grace, resumeAfter(root, runRoot, c)); err != nil {
 		return nil, fmt.Errorf("cannot stop container: %s: %w", ref, err)
 	}
 	return settle(root, runRoot, c)
@@ -93,14 +93,22 @@ func recordedStopSignal(c *state.Container) (unix.Signal, error) {
 }
 
 // terminate sends sig, then SIGKILL if the process outlives grace, and
-// returns once the process is dead.
-func terminate(c *state.Container, sig unix.Signal, grace time.Duration) error {
+// returns once the process is dead. thaw (if not nil) runs right after the
+// first signal: a paused container handles it as it resumes.
+func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw func()) error {
 	p, err := openProc(c.Pid, c.PidStartTime)
 	if err != nil || p == nil {
+		if thaw != nil {
+			thaw()
+		}
 		return err
 	}
 	defer p.close()
-	if err := p.signal(sig); err != nil {
+	err = p.signal(sig)
+	if thaw != nil {
+		thaw()
+	}
+	if err != nil {
 		return err
 	}
 	if sig != unix.SIGKILL && p.wait(grace) {
@@ -133,14 +141,18 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 		return nil, &NotRunningError{ID: c.ID}
 	}
 	defer p.close()
-	if c.Status != state.Running {
+	if !c.Status.Up() {
 		return nil, &NotRunningError{ID: c.ID}
 	}
 	// Like docker, a killed container is not restarted by its policy.
 	if _, err := markStopped(root, runRoot, c.ID); err != nil {
 		return nil, err
 	}
-	if err := p.signal(sig); err != nil {
+	err = p.signal(sig)
+	if thaw := resumeAfter(root, runRoot, c); thaw != nil && resumesOn(c, sig) {
+		thaw()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("cannot kill container: %s: %w", ref, err)
 	}
 	if sig != unix.SIGKILL {
@@ -162,7 +174,7 @@ func Wait(root, runRoot, ref string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if c.Status != state.Running {
+	if !c.Status.Up() {
 		return c.ExitCode, nil
 	}
 	if p, err := openProc(c.Pid, c.PidStartTime); err == nil && p != nil {
@@ -203,7 +215,7 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Status != state.Running && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
+	if !c.Status.Up() && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
 		// A monitor finishing an exit (a foreground run just returned)
 		// leaves within moments; one that stays is starting the container.
 		waitMonitorExit(runRoot, c.ID, monitorLinger)
@@ -211,7 +223,10 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 			return nil, err
 		}
 	}
-	if c.Status == state.Running || c.Status == state.Restarting || state.MonitorAlive(runRoot, c.ID) {
+	if c.Status.Up() || c.Status == state.Restarting || state.MonitorAlive(runRoot, c.ID) {
+		if !force && c.Status == state.Paused {
+			return nil, fmt.Errorf("cannot remove container \"/%s\": container is paused and must be unpaused first", c.Name)
+		}
 		if !force {
 			return nil, fmt.Errorf("cannot remove container \"/%s\": %w: stop the container before removing or force remove", c.Name, ErrRunning)
 		}
@@ -236,7 +251,7 @@ func deleteContainer(root, runRoot, id string) (*state.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Status == state.Running && state.Alive(c.Pid, c.PidStartTime) {
+	if c.Status.Up() && state.Alive(c.Pid, c.PidStartTime) {
 		// started again between our kill and the lock: only force gets here
 		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
 	}
@@ -260,8 +275,8 @@ func forceStop(root, runRoot string, c *state.Container) error {
 		return err
 	}
 	switch c.Status {
-	case state.Running:
-		if err := terminate(c, unix.SIGKILL, 0); err != nil {
+	case state.Running, state.Paused:
+		if err := terminate(c, unix.SIGKILL, 0, resumeAfter(root, runRoot, c)); err != nil {
 			return err
 		}
 	case state.Restarting:
@@ -334,7 +349,7 @@ func markStopped(root, runRoot, ref string) (*state.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Status != state.Running && c.Status != state.Restarting {
+	if !c.Status.Up() && c.Status != state.Restarting {
 		return c, nil
 	}
 	l, err := state.LockContainer(runRoot, c.ID)
@@ -360,7 +375,7 @@ func settle(root, runRoot string, c *state.Container) (*state.Container, error) 
 	if !waitMonitorExit(runRoot, c.ID, recordWait) {
 		killMonitor(runRoot, c)
 		if next, err := state.Load(root, c.ID); err == nil && next.Pid != c.Pid {
-			terminate(next, unix.SIGKILL, 0)
+			terminate(next, unix.SIGKILL, 0, resumeAfter(root, runRoot, next))
 		}
 	}
 	return current(root, runRoot, c.ID)

@@ -301,7 +301,7 @@ func (c *Container) Cleanup(code int) error {
 	// The exit is recorded even with --rm: rm of a record that says
 	// running would wait for this very process to record it.
 	errs = append(errs, c.update(func(s *state.Container) {
-		if s.Status == state.Running || s.Status == state.Restarting {
+		if s.Status.Up() || s.Status == state.Restarting {
 			s.Status = state.Exited
 		}
 		s.Pid, s.PidStartTime, s.ExitCode, s.FinishedAt = 0, 0, code, time.Now().UTC()

@@ -34,7 +34,7 @@ func Reconcile(root, runRoot string, c *state.Container) (*state.Container, erro
 	if !mayNeedReconcile(cur) || state.MonitorAlive(runRoot, c.ID) {
 		return cur, nil
 	}
-	if cur.Status == state.Running {
+	if cur.Status.Up() {
 		return cur, nil // process alive (Load checked pid and start time)
 	}
 	// Orphaned (process gone), or restarting with no monitor left to restart it.
@@ -62,5 +62,5 @@ func Reconcile(root, runRoot string, c *state.Container) (*state.Container, erro
 
 // mayNeedReconcile: the record claims a process or a pending restart.
 func mayNeedReconcile(c *state.Container) bool {
-	return c.Orphaned || c.Status == state.Running || c.Status == state.Restarting
+	return c.Orphaned || c.Status.Up() || c.Status == state.Restarting
 }

@@ -27,6 +27,10 @@ const (
 	Exited     Status = "exited"
 )
 
+// Up reports whether the status claims a live process: running, or paused
+// (docker's State.Running stays true while paused).
+func (s Status) Up() bool { return s == Running || s == Paused }
+
 // UnknownExit is the exit code recorded for a container whose process died
 // while no monitor was waiting for it, so its real status is lost. It is
 // documented as -1 ("unknown"), which no process can exit with.
@@ -272,7 +276,7 @@ func Lookup(root, ref string) (*Container, error) {
 // refresh turns a "running" record whose process is gone (or whose pid now
 // belongs to another process) into an exited one, in memory only.
 func (c *Container) refresh() {
-	if c.Status != Running {
+	if !c.Status.Up() {
 		return
 	}
 	if c.Pid > 0 && Alive(c.Pid, c.PidStartTime) {

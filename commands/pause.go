@@ -1,0 +1,47 @@
+package commands
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/run"
+)
+
+func init() { register(pauseCommand(), unpauseCommand()) }
+
+func pauseCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "pause",
+		Usage:        "pause all processes within one or more containers",
+		ArgsUsage:    "CONTAINER [CONTAINER...]",
+		OnUsageError: usageError1,
+		Action: func(c *cli.Context) error {
+			args, err := operands(c)
+			if err != nil {
+				return err
+			}
+			return eachContainer(c, "pause", args, func(g *Globals, ref string) error {
+				_, err := run.Pause(g.Paths.Root, g.Paths.RunRoot, ref)
+				return err
+			})
+		},
+	}
+}
+
+func unpauseCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "unpause",
+		Usage:        "unpause all processes within one or more containers",
+		ArgsUsage:    "CONTAINER [CONTAINER...]",
+		OnUsageError: usageError1,
+		Action: func(c *cli.Context) error {
+			args, err := operands(c)
+			if err != nil {
+				return err
+			}
+			return eachContainer(c, "unpause", args, func(g *Globals, ref string) error {
+				_, err := run.Unpause(g.Paths.Root, g.Paths.RunRoot, ref)
+				return err
+			})
+		},
+	}
+}
