@@ -24,6 +24,8 @@ func init() {
 			containerInspectCommand(),
 			restartCommand(),
 			topCommand(),
+			cpCommand(),
+			diffCommand(),
 			pauseCommand(),
 			unpauseCommand(),
 		},

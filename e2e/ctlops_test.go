@@ -63,6 +63,7 @@ func TestPause(t *testing.T) {
 	if l := lineWith(s.must(t, "ps").stdout, name); !strings.Contains(l, "Up ") || !strings.Contains(l, "(Paused)") {
 		t.Errorf("ps line %q: want \"Up ... (Paused)\"", l)
 	}
+	s.noMountsLeft(t)
 	t.Run("pause twice", func(t *testing.T) {
 		r := s.skiff(nil, "pause", name)
 		oneLineError(t, r, 1)
