@@ -1,0 +1,44 @@
+package commands
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/run"
+)
+
+func init() { register(diffCommand()) }
+
+func diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "diff",
+		Usage:        "inspect changes to files or directories on a container's filesystem",
+		ArgsUsage:    "CONTAINER",
+		OnUsageError: usageError1,
+		Action: func(c *cli.Context) error {
+			args, err := operands(c)
+			if err != nil {
+				return err
+			}
+			if len(args) != 1 {
+				return &ExitError{Code: 1, Err: fmt.Errorf(`"diff" requires exactly 1 argument: skiff diff CONTAINER`)}
+			}
+			g, err := globals(c)
+			if err != nil {
+				return err
+			}
+			changes, err := run.Diff(g.Paths.Root, g.Paths.RunRoot, args[0])
+			if err != nil {
+				return &ExitError{Code: 1, Err: err}
+			}
+			w := bufio.NewWriter(os.Stdout)
+			for _, ch := range changes {
+				fmt.Fprintln(w, ch)
+			}
+			return w.Flush()
+		},
+	}
+}

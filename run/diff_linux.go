@@ -1,0 +1,211 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/state"
+)
+
+// ChangeKind is docker's letter for a change: A added, C changed, D deleted.
+type ChangeKind byte
+
+const (
+	Added   ChangeKind = 'A'
+	Changed ChangeKind = 'C'
+	Deleted ChangeKind = 'D'
+)
+
+// Change is one line of docker diff ("C /etc").
+type Change struct {
+	Kind ChangeKind
+	Path string
+}
+
+func (c Change) String() string { return string(c.Kind) + " " + c.Path }
+
+// Diff lists what container ref changed in its filesystem, as docker diff.
+// It reads the upper dir and the image's layer dirs directly: no mount is
+// needed, so it works the same whether the container runs or not.
+func Diff(root, runRoot, ref string) ([]Change, error) {
+	c, err := Lookup(root, runRoot, ref)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := state.Dir(root, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := containerLayers(root, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := Changes(filepath.Join(dir, "upper"), layers, os.Geteuid() != 0)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: %w", ref, err)
+	}
+	return changes, nil
+}
+
+// Changes classifies an overlay upper dir against its lower layers (top
+// layer first): a whiteout (0/0 char device) is D; an opaque dir is C and
+// whatever the layers had in it is D; a path the layers do not show is A,
+// one they do is C. Directories come before their contents, siblings by
+// name, as docker walks. userxattr selects user.overlay.* (rootless).
+func Changes(upper string, lowers []string, userxattr bool) ([]Change, error) {
+	d := &differ{upper: upper, lowers: lowers, opaqueAttr: "trusted.overlay.opaque"}
+	if userxattr {
+		d.opaqueAttr = "user.overlay.opaque"
+	}
+	if err := d.walk(""); err != nil {
+		return nil, err
+	}
+	return d.out, nil
+}
+
+type differ struct {
+	upper      string
+	lowers     []string
+	opaqueAttr string
+	out        []Change
+}
+
+// walk lists dir (upper-relative, "" for the root) in name order and
+// classifies each entry, descending into directories.
+func (d *differ) walk(dir string) error {
+	ents, err := os.ReadDir(filepath.Join(d.upper, dir))
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, e := range ents {
+		names[e.Name()] = true
+	}
+	opaque := dir != "" && d.isOpaque(filepath.Join(d.upper, dir))
+	var hidden []string
+	if opaque {
+		// Everything the layers showed here and the upper does not
+		// replace is gone.
+		for _, n := range d.lowerNames(dir) {
+			if !names[n] {
+				hidden = append(hidden, n)
+			}
+		}
+	}
+	all := append([]string{}, hidden...)
+	for n := range names {
+		all = append(all, n)
+	}
+	sort.Strings(all)
+	for _, n := range all {
+		rel := path.Join(dir, n)
+		if !names[n] {
+			d.add(Deleted, rel)
+			continue
+		}
+		if err := d.entry(rel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *differ) entry(rel string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(d.upper, rel), &st); err != nil {
+		return err
+	}
+	if isWhiteout(&st) {
+		d.add(Deleted, rel)
+		return nil
+	}
+	kind := Added
+	if existsBelow(d.lowers, rel, d.opaqueAttr) {
+		kind = Changed
+	}
+	d.add(kind, rel)
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return d.walk(rel)
+	}
+	return nil
+}
+
+func (d *differ) add(k ChangeKind, rel string) {
+	d.out = append(d.out, Change{Kind: k, Path: "/" + rel})
+}
+
+func (d *differ) isOpaque(p string) bool { return isOpaque(p, d.opaqueAttr) }
+
+// lowerNames are the entries the layers show in dir, merged as overlay
+// would: whiteouts and what opaque dirs hide are left out.
+func (d *differ) lowerNames(dir string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range d.lowers {
+		ents, err := os.ReadDir(filepath.Join(l, dir))
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			n := e.Name()
+			if !seen[n] && existsBelow(d.lowers, path.Join(dir, n), d.opaqueAttr) {
+				out = append(out, n)
+			}
+			seen[n] = true
+		}
+	}
+	return out
+}
+
+// existsBelow reports whether the merged lower layers (top first) show
+// rel: the topmost layer that says anything about it decides, and a
+// whiteout, an opaque parent or a non-directory parent there hides what
+// the layers beneath have.
+func existsBelow(lowers []string, rel, opaqueAttr string) bool {
+	parts := splitRel(rel)
+	for _, l := range lowers {
+		hiddenBelow := false
+		for i := range parts {
+			p := filepath.Join(l, filepath.Join(parts[:i+1]...))
+			var st unix.Stat_t
+			if err := unix.Lstat(p, &st); err != nil {
+				break
+			}
+			if isWhiteout(&st) {
+				return false
+			}
+			if i == len(parts)-1 {
+				return true
+			}
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return false
+			}
+			if isOpaque(p, opaqueAttr) {
+				hiddenBelow = true
+			}
+		}
+		if hiddenBelow {
+			return false
+		}
+	}
+	return false
+}
+
+func splitRel(rel string) []string { return strings.Split(strings.Trim(rel, "/"), "/") }
+
+// isWhiteout is overlay's whiteout: a char device 0/0.
+func isWhiteout(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
+}
+
+func isOpaque(p, attr string) bool {
+	buf := make([]byte, 4)
+	n, err := unix.Lgetxattr(p, attr, buf)
+	return err == nil && n == 1 && buf[0] == 'y'
+}
