@@ -28,6 +28,8 @@ func init() {
 			diffCommand(),
 			pauseCommand(),
 			unpauseCommand(),
+			renameCommand(),
+			portCommand(),
 		},
 	})
 }

@@ -1,0 +1,61 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/state"
+)
+
+func init() { register(renameCommand()) }
+
+func renameCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "rename",
+		Usage:        "rename a container",
+		ArgsUsage:    "CONTAINER NEW_NAME",
+		OnUsageError: usageError1,
+		Action: func(c *cli.Context) error {
+			args, err := operands(c)
+			if err != nil {
+				return err
+			}
+			if len(args) != 2 {
+				return &ExitError{Code: 1, Err: errors.New(`"rename" requires exactly 2 arguments: skiff rename CONTAINER NEW_NAME`)}
+			}
+			if args[0] == "" || args[1] == "" {
+				return &ExitError{Code: 1, Err: errors.New("Neither old nor new names may be empty")}
+			}
+			g, err := globals(c)
+			if err != nil {
+				return err
+			}
+			if err := rename(g, args[0], args[1]); err != nil {
+				return daemonError(err)
+			}
+			return nil
+		},
+	}
+}
+
+// daemonError prints err as docker's CLI prints a refusal, with no "skiff:"
+// prefix, and exits 1.
+func daemonError(err error) error {
+	fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+	return &ExitError{Code: 1}
+}
+
+// rename resolves ref to its true record first, so a name (or id prefix)
+// names the container it does for every other command.
+func rename(g *Globals, ref, newName string) error {
+	ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, ref)
+	if err != nil {
+		return err
+	}
+	_, err = state.Rename(g.Paths.Root, g.Paths.RunRoot, ct.ID, newName)
+	return err
+}
