@@ -134,6 +134,9 @@ func TestCommit(t *testing.T) {
 		if len(img.RootFS.Layers) != len(base.RootFS.Layers)+1 {
 			t.Errorf("committed image has %d layers, want exactly one more than its image's %d", len(img.RootFS.Layers), len(base.RootFS.Layers))
 		}
+		if n := len(img.RootFS.Layers); n > 0 {
+			checkCommittedLayer(t, s, img.RootFS.Layers[n-1])
+		}
 		for _, c := range []struct{ script, want string }{
 			{"cat /added /data/b", "added\nchanged\n"},
 			{"ls -a /data/dir", ".\n..\nz\n"},            // opaque: y is gone
@@ -208,6 +211,55 @@ func TestCommit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkCommittedLayer reads the new layer's blob as stored: overlay's
+// whiteouts (0/0 char devices, opaque xattrs) must have become OCI
+// whiteout files, and nothing of the lower layers may be in it.
+func checkCommittedLayer(t *testing.T, s *store, diffID string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.root, "layers", hexOf(diffID), "layer.json"))
+	if err != nil {
+		t.Errorf("the committed layer %s is not in the store: %v", short(hexOf(diffID)), err)
+		return
+	}
+	var meta struct{ Digest string }
+	json.Unmarshal(b, &meta)
+	blob, err := os.ReadFile(filepath.Join(s.root, "blobs", "sha256", hexOf(meta.Digest)))
+	if err != nil {
+		t.Errorf("blob %s of the committed layer: %v", meta.Digest, err)
+		return
+	}
+	raw := blob
+	if bytes.HasPrefix(blob, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(bytes.NewReader(blob))
+		if err == nil {
+			raw, err = io.ReadAll(zr)
+		}
+		if err != nil {
+			t.Errorf("the committed layer blob %s: %v", meta.Digest, err)
+			return
+		}
+	}
+	got := tarEntries(t, raw)
+	for _, want := range []string{"added", "data/b", "bin/.wh.wget", "data/dir/.wh..wh..opq", "data/dir/z"} {
+		if got[want] == nil {
+			t.Errorf("the committed layer lacks %s: %v", want, keys(got))
+		}
+	}
+	for name, h := range got {
+		if h.Typeflag == tar.TypeChar || h.Typeflag == tar.TypeBlock {
+			t.Errorf("the committed layer has a device %s: an overlay whiteout not turned into .wh.", name)
+		}
+		for k := range h.PAXRecords {
+			if strings.Contains(k, "overlay") {
+				t.Errorf("%s carries the overlay xattr %s", name, k)
+			}
+		}
+		if name == "bin/busybox" || name == "data/dir/y" || name == "etc/passwd" {
+			t.Errorf("the committed layer has %s, which the container did not change", name)
+		}
+	}
 }
 
 // exportNames runs export (stdout, or -o when out is set) and lists the tar.
