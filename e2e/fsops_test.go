@@ -44,6 +44,17 @@ func (s *store) imageInspect(t *testing.T, ref string) imageDoc {
 	return out[0]
 }
 
+// mustTar is must for a command that writes a tar to stdout: a failure
+// shows its size, not the binary.
+func (s *store) mustTar(t *testing.T, args ...string) []byte {
+	t.Helper()
+	r := s.skiff(nil, args...)
+	if r.code != 0 {
+		t.Fatalf("skiff %s: exit %d after %d bytes of stdout; stderr: %q", strings.Join(args, " "), r.code, len(r.stdout), r.stderr)
+	}
+	return []byte(r.stdout)
+}
+
 // imageIDOf asserts a command printed docker's `sha256:<64 hex>` line.
 func imageIDOf(t *testing.T, r result, what string) string {
 	t.Helper()
@@ -266,7 +277,7 @@ func checkCommittedLayer(t *testing.T, s *store, diffID string) {
 func (s *store) exportNames(t *testing.T, name, out string) map[string]*tar.Header {
 	t.Helper()
 	if out == "" {
-		return tarEntries(t, []byte(s.must(t, "export", name).stdout))
+		return tarEntries(t, s.mustTar(t, "export", name))
 	}
 	if r := s.must(t, "export", "-o", out, name); r.stdout != "" {
 		t.Errorf("export -o wrote %d bytes to stdout", len(r.stdout))
@@ -538,7 +549,7 @@ func cpCases(t *testing.T, s *store, name string) {
 		}
 	})
 	t.Run("out: - is a tar stream", func(t *testing.T) {
-		got := tarEntries(t, []byte(s.must(t, "cp", name+":/d", "-").stdout))
+		got := tarEntries(t, s.mustTar(t, "cp", name+":/d", "-"))
 		for _, want := range []string{"d", "d/f", "d/sub", "d/sub/s", "d/up"} {
 			if got[want] == nil {
 				t.Errorf("cp %s:/d - lacks %s: %v", name, want, keys(got))
