@@ -88,7 +88,7 @@ func tarHeader(fd int, st *unix.Stat_t, name string) (*tar.Header, error) {
 // copyFileContents reopens the O_PATH fd for reading (through our own
 // /proc/self/fd, which names this exact inode) and copies size bytes.
 func copyFileContents(w io.Writer, fd int, size int64) error {
-	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}

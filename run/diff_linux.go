@@ -50,7 +50,51 @@ func Diff(root, runRoot, ref string) ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: %w", ref, err)
 	}
-	return changes, nil
+	spec, err := loadSpec(root, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	var dests []string
+	for _, m := range spec.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	return hideMountPoints(changes, dests), nil
+}
+
+// hideMountPoints drops what the init made only to mount over (the
+// /etc/hosts bind target, its /etc): docker makes those in an init layer
+// below the container's, so its diff never shows them. A mount point's
+// directory that holds other changes stays.
+func hideMountPoints(changes []Change, dests []string) []Change {
+	made := map[string]bool{}
+	for _, d := range dests {
+		for p := path.Clean("/" + d); p != "/"; p = path.Dir(p) {
+			made[p] = true
+		}
+	}
+	hidden := func(c Change) bool { return c.Kind != Deleted && made[c.Path] }
+	var out []Change
+	for i, c := range changes {
+		if hidden(c) && !holdsChange(changes[i+1:], c.Path, hidden) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// holdsChange reports whether a change below dir (they follow it, as the
+// walk lists a directory before its contents) is one that is shown.
+func holdsChange(after []Change, dir string, hidden func(Change) bool) bool {
+	for _, c := range after {
+		if !strings.HasPrefix(c.Path, dir+"/") {
+			return false
+		}
+		if !hidden(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // Changes classifies an overlay upper dir against its lower layers (top
