@@ -30,6 +30,7 @@ func init() {
 			unpauseCommand(),
 			renameCommand(),
 			portCommand(),
+			containerPruneCommand(),
 		},
 	})
 }
