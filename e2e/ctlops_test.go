@@ -291,7 +291,7 @@ func TestFsopsLongForms(t *testing.T) {
 	s.runD(t, "--name", name, fx.busybox, "sleep", "300")
 	host := t.TempDir() + "/f"
 	os.WriteFile(host, []byte("f\n"), 0o644)
-	ref := s.imageRef(t)
+	ref, imported := s.imageRef(t), s.imageRef(t)
 	for _, args := range [][]string{
 		{"container", "cp", host, name + ":/f"},
 		{"container", "cp", name + ":/f", host + "-back"},
@@ -300,7 +300,7 @@ func TestFsopsLongForms(t *testing.T) {
 		{"container", "unpause", name},
 		{"container", "commit", name, ref},
 		{"container", "export", "-o", host + ".tar", name},
-		{"image", "import", host + ".tar", ref},
+		{"image", "import", host + ".tar", imported},
 		{"container", "port", name},
 		{"container", "rename", name, renamed},
 		{"container", "stop", "-t", "0", renamed},
