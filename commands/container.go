@@ -24,6 +24,7 @@ func init() {
 			containerInspectCommand(),
 			restartCommand(),
 			topCommand(),
+			commitCommand(), exportCommand(),
 			cpCommand(),
 			diffCommand(),
 			pauseCommand(),

@@ -21,6 +21,7 @@ func init() {
 			rmiCommand("rm", "remove"),
 			tagCommand("tag"),
 			inspectImageCommand("inspect"),
+			importCommand(),
 		},
 	})
 }

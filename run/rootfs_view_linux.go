@@ -4,14 +4,68 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/fs"
 	"github.com/skiff-dev/skiff/state"
 )
+
+// WriteChanges writes container c's upper dir, the container's changes to
+// its image, as one OCI layer tar: overlay whiteouts become ".wh." entries
+// and opaque dirs get ".wh..wh..opq" (commit).
+func WriteChanges(w io.Writer, root string, c *state.Container) error {
+	dir, err := state.Dir(root, c.ID)
+	if err != nil {
+		return err
+	}
+	o := fs.TarOptions{Overlay: true, Rootless: os.Geteuid() != 0}
+	if err := fs.WriteTarDir(w, filepath.Join(dir, "upper"), o); err != nil {
+		return fmt.Errorf("container %s: %w", short(c.ID), err)
+	}
+	return nil
+}
+
+// Export writes container c's merged filesystem as a tar (export). A
+// running container's own mounts (/proc, /sys, /dev...) are written as
+// empty directories, as docker's export shows them.
+func Export(w io.Writer, root, runRoot string, c *state.Container) error {
+	fd, release, err := OpenRootfs(root, runRoot, c)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := fs.WriteTar(w, fd, fs.TarOptions{SameMount: true}); err != nil {
+		return fmt.Errorf("export %s: %w", short(c.ID), err)
+	}
+	return nil
+}
+
+// FreezeFor freezes running container c for the duration of a commit -p;
+// thaw undoes only what it did: an already paused or stopped container is
+// left as it is.
+func FreezeFor(c *state.Container) (thaw func(), err error) {
+	if c.Status != state.Running {
+		return func() {}, nil
+	}
+	cg, err := cgroup.Load(c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("pause %s: %w", short(c.ID), err)
+	}
+	if frozen, err := cg.Frozen(); err == nil && frozen {
+		return func() {}, nil
+	}
+	if err := cg.Freeze(); err != nil {
+		cg.Thaw()
+		return nil, fmt.Errorf("pause %s: %w", short(c.ID), err)
+	}
+	return func() { cg.Thaw() }, nil
+}
 
 // OpenRootfs opens container c's merged filesystem as an O_PATH directory
 // fd, for cp, diff and export. A running container's root is its init's
