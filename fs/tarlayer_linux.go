@@ -27,6 +27,9 @@ type TarOptions struct {
 	// the root's (a running container's /proc, /sys, /dev): they are
 	// written as empty directories.
 	SameMount bool
+	// Skip, when set, leaves out the non-directory entry rel (slash
+	// separated, no leading slash) of the given mode and size.
+	Skip func(rel string, mode uint32, size int64) bool
 }
 
 // WriteTarDir writes the tree under dir as a tar stream (see WriteTar).
@@ -117,6 +120,9 @@ func (t *tarWriter) entry(pfd int, parent, name string) error {
 			return nil // removed while we walk (a running container)
 		}
 		return fmt.Errorf("/%s: %w", rel, err)
+	}
+	if t.o.Skip != nil && st.Mode&unix.S_IFMT != unix.S_IFDIR && t.o.Skip(rel, st.Mode, st.Size) {
+		return nil
 	}
 	hdr := header(rel, &st)
 	switch st.Mode & unix.S_IFMT {

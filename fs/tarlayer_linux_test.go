@@ -124,3 +124,19 @@ func TestWriteTarPlain(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteTarSkip(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "etc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "etc", "hosts"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "etc", "keep"), []byte("k"), 0o644)
+	var buf bytes.Buffer
+	skip := func(rel string, mode uint32, size int64) bool { return rel == "etc/hosts" && size == 0 }
+	if err := WriteTarDir(&buf, dir, TarOptions{Skip: skip}); err != nil {
+		t.Fatal(err)
+	}
+	got := readTar(t, buf.Bytes())
+	if _, ok := got["etc/hosts"]; ok || len(got) != 2 {
+		t.Fatalf("got %v, want etc/ and etc/keep", got)
+	}
+}

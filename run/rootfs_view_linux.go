@@ -24,11 +24,22 @@ func WriteChanges(w io.Writer, root string, c *state.Container) error {
 	if err != nil {
 		return err
 	}
-	o := fs.TarOptions{Overlay: true, Rootless: os.Geteuid() != 0}
+	o := fs.TarOptions{Overlay: true, Rootless: os.Geteuid() != 0, Skip: mountTarget}
 	if err := fs.WriteTarDir(w, filepath.Join(dir, "upper"), o); err != nil {
 		return fmt.Errorf("container %s: %w", short(c.ID), err)
 	}
 	return nil
+}
+
+// mountTarget reports the empty files the init creates in the upper dir
+// only to bind-mount the generated /etc files over: they are no change of
+// the container's (docker keeps them in an init layer that commit skips).
+func mountTarget(rel string, mode uint32, size int64) bool {
+	switch rel {
+	case "etc/hostname", "etc/hosts", "etc/resolv.conf":
+		return mode&unix.S_IFMT == unix.S_IFREG && size == 0
+	}
+	return false
 }
 
 // Export writes container c's merged filesystem as a tar (export). A
