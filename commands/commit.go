@@ -351,3 +351,14 @@ func shellWords(s string) ([]string, error) {
 	}
 	return words, nil
 }
+
+// imageComment is docker's image Comment: the -m of the commit or import
+// that made the image, which its last history entry carries in any image
+// format (docker's own config also repeats it at top level; OCI's has no
+// such field).
+func imageComment(h []v1.History) string {
+	if len(h) == 0 {
+		return ""
+	}
+	return h[len(h)-1].Comment
+}

@@ -154,7 +154,7 @@ func toInspect(s *store.Store, img *store.Image) imageInspect {
 		Id:           img.ID,
 		RepoTags:     shortNames(img.RepoTags),
 		RepoDigests:  shortNames(img.RepoDigests),
-		Comment:      "",
+		Comment:      imageComment(cfg.History),
 		Created:      img.Created.UTC().Format(time.RFC3339Nano),
 		Author:       cfg.Author,
 		Architecture: cfg.Architecture,
