@@ -53,6 +53,9 @@ func attachAction(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: fmt.Errorf("Error response from daemon: %w", err)}
 	}
+	if ct.Status == state.Paused {
+		return &ExitError{Code: 1, Err: errors.New("You cannot attach to a paused container, unpause it first")}
+	}
 	if ct.Status != state.Running {
 		return &ExitError{Code: 1, Err: errors.New("You cannot attach to a stopped container, start it first")}
 	}

@@ -47,9 +47,18 @@ type ExecOptions struct {
 }
 
 // NotRunningError is exec's refusal of a container that is not running.
-type NotRunningError struct{ ID string }
+type NotRunningError struct {
+	ID string
+	// Paused: exec refuses a paused container in docker's own words.
+	Paused bool
+}
 
-func (e *NotRunningError) Error() string { return "container " + e.ID + " is not running" }
+func (e *NotRunningError) Error() string {
+	if e.Paused {
+		return "Container " + e.ID + " is paused, unpause the container before exec"
+	}
+	return "container " + e.ID + " is not running"
+}
 
 // Exec is `skiff exec`: it runs o.Args in the running container ref and
 // returns the process's exit status (0 at once with Detach). Errors: a
@@ -62,7 +71,7 @@ func Exec(ref string, o ExecOptions) (int, error) {
 		return 1, err
 	}
 	if c.Status != state.Running || c.Pid <= 0 {
-		return 1, &NotRunningError{ID: c.ID}
+		return 1, &NotRunningError{ID: c.ID, Paused: c.Status == state.Paused}
 	}
 	if os.Geteuid() != 0 {
 		// Rootless containers do not exist yet; joining a user namespace
