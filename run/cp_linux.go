@@ -231,6 +231,9 @@ func openSource(t tree, p string, follow bool) (*source, error) {
 		flags |= unix.O_NOFOLLOW
 	}
 	fd, err := t.open(p, flags)
+	if errors.Is(err, unix.ENOENT) && t.name != "" {
+		return nil, fmt.Errorf("could not find the file %s in container %s", p, t.name)
+	}
 	if err != nil {
 		return nil, err
 	}

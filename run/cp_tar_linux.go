@@ -44,10 +44,27 @@ func tarObject(tw *tar.Writer, fd int, st *unix.Stat_t, name string) error {
 			return copyFileContents(tw, fd, hdr.Size)
 		}
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || kernelFS(fd) {
 		return nil
 	}
 	return tarDir(tw, fd, name)
+}
+
+// kernelFS reports a running container's /proc, /sys and the like: they
+// are copied as empty directories, as docker (which reads the container's
+// own filesystem, not its mounts) shows them; their files are the
+// kernel's, not the container's, and /proc never ends.
+func kernelFS(fd int) bool {
+	var fs unix.Statfs_t
+	if unix.Fstatfs(fd, &fs) != nil {
+		return false
+	}
+	switch fs.Type {
+	case unix.PROC_SUPER_MAGIC, unix.SYSFS_MAGIC, unix.CGROUP_SUPER_MAGIC, unix.CGROUP2_SUPER_MAGIC,
+		unix.DEVPTS_SUPER_MAGIC, unix.SECURITYFS_MAGIC, unix.DEBUGFS_MAGIC:
+		return true
+	}
+	return false
 }
 
 func tarHeader(fd int, st *unix.Stat_t, name string) (*tar.Header, error) {
@@ -56,7 +73,7 @@ func tarHeader(fd int, st *unix.Stat_t, name string) (*tar.Header, error) {
 		Mode:    int64(st.Mode & 0o7777),
 		Uid:     int(st.Uid),
 		Gid:     int(st.Gid),
-		ModTime: time.Unix(st.Mtim.Unix()).Truncate(time.Second),
+		ModTime: time.Unix(st.Mtim.Unix()),
 		Format:  tar.FormatPAX,
 	}
 	switch st.Mode & unix.S_IFMT {
