@@ -21,18 +21,20 @@ import (
 func init() { register(commitCommand()) }
 
 func commitCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "commit",
 		Usage:     "create a new image from a container's changes",
 		ArgsUsage: "CONTAINER [REPOSITORY[:TAG]]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "author", Aliases: []string{"a"}, Usage: `author (e.g. "John Hannibal Smith <hannibal@a-team.com>")`},
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "commit message"},
-			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "apply a Dockerfile instruction to the image"},
 			&cli.BoolFlag{Name: "pause", Aliases: []string{"p"}, Value: true, Usage: "pause the container during the commit"},
 		},
 		Action: runCommit,
 	}
+	// Verbatim: a JSON form holds commas that a StringSliceFlag would split on.
+	cmd.Flags = append(cmd.Flags, listFlag("change", []string{"c"}, "apply a Dockerfile instruction to the image")...)
+	return cmd
 }
 
 func runCommit(c *cli.Context) error {
@@ -55,7 +57,7 @@ func runCommit(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("commit %s: its image: %w", ctr.Name, err)}
 	}
-	cfg, err := childConfig(parent.Config, c.StringSlice("change"))
+	cfg, err := childConfig(parent.Config, listOf(c, "change"))
 	if err != nil {
 		return &ExitError{1, err}
 	}

@@ -17,17 +17,19 @@ import (
 func init() { register(importCommand()) }
 
 func importCommand() *cli.Command {
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      "import",
 		Usage:     "import the contents from a tarball to create a filesystem image",
 		ArgsUsage: "file|URL|- [REPOSITORY[:TAG]]",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "apply a Dockerfile instruction to the created image"},
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "set commit message for imported image"},
 			&cli.StringFlag{Name: "platform", Usage: "set platform (only linux/<this machine's arch>)"},
 		},
 		Action: runImport,
 	}
+	// Verbatim: a JSON form holds commas that a StringSliceFlag would split on.
+	cmd.Flags = append(cmd.Flags, listFlag("change", []string{"c"}, "apply a Dockerfile instruction to the created image")...)
+	return cmd
 }
 
 func runImport(c *cli.Context) error {
@@ -42,7 +44,7 @@ func runImport(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
-	cfg, err := childConfig(v1.ConfigFile{}, c.StringSlice("change"))
+	cfg, err := childConfig(v1.ConfigFile{}, listOf(c, "change"))
 	if err != nil {
 		return &ExitError{1, err}
 	}
