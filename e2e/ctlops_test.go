@@ -64,6 +64,16 @@ func TestPause(t *testing.T) {
 		t.Errorf("ps line %q: want \"Up ... (Paused)\"", l)
 	}
 	s.noMountsLeft(t)
+	t.Run("exec into a paused one", func(t *testing.T) {
+		r := s.skiff(nil, "exec", name, "true")
+		if r.code == 0 {
+			t.Fatalf("exec into a paused container succeeded (docker: \"Container ... is paused, unpause the container before exec\")")
+		}
+		oneLineError(t, r, 1)
+		if !strings.Contains(r.stderr, "paused") {
+			t.Errorf("the error does not say the container is paused: %q", r.stderr)
+		}
+	})
 	t.Run("pause twice", func(t *testing.T) {
 		r := s.skiff(nil, "pause", name)
 		oneLineError(t, r, 1)

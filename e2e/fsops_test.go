@@ -221,6 +221,14 @@ func TestCommit(t *testing.T) {
 				t.Errorf("after commit %s: status %q paused %v, want running and not paused", p, in.State.Status, in.State.Paused)
 			}
 		}
+		// commit -p must not thaw a container its user paused.
+		s.must(t, "pause", n)
+		ref := s.imageRef(t)
+		imageIDOf(t, s.skiff(nil, "commit", n, ref), "commit of a paused container")
+		if in := s.inspect(t, n); !in.State.Paused {
+			t.Errorf("commit unpaused a paused container: status %q", in.State.Status)
+		}
+		s.must(t, "unpause", n)
 	})
 }
 
