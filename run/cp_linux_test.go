@@ -232,3 +232,24 @@ func TestCopyArchiveKeepsOwner(t *testing.T) {
 		}
 	}
 }
+
+func TestCopyKeepsHardLinks(t *testing.T) {
+	ctr, rootfd := fakeContainer(t)
+	os.WriteFile(filepath.Join(ctr, "d/a"), []byte("same\n"), 0o644)
+	if err := os.Link(filepath.Join(ctr, "d/a"), filepath.Join(ctr, "d/b")); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "out")
+	if err := copyTree(containerTree(rootfd, "c"), "/d", hostTree(), dst, CopyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var a, b unix.Stat_t
+	unix.Stat(filepath.Join(dst, "a"), &a)
+	unix.Stat(filepath.Join(dst, "b"), &b)
+	if a.Ino == 0 || a.Ino != b.Ino {
+		t.Errorf("a and b are inodes %d and %d, want one linked file", a.Ino, b.Ino)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dst, "b")); string(got) != "same\n" {
+		t.Errorf("b has %q", got)
+	}
+}

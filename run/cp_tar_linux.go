@@ -19,16 +19,23 @@ import (
 // Directories are walked by fd with O_NOFOLLOW: a symlink inside SRC is
 // copied as a link and never followed, whoever swaps it in meanwhile.
 func writeTar(w io.Writer, s *source, rebase string) error {
-	tw := tar.NewWriter(w)
-	if err := tarObject(tw, s.fd, &s.st, rebase); err != nil {
+	tw := &tarWalker{Writer: tar.NewWriter(w), links: map[[2]uint64]string{}}
+	if err := tw.object(s.fd, &s.st, rebase); err != nil {
 		return err
 	}
 	return tw.Close()
 }
 
-// tarObject writes the object open as O_PATH fd (whose stat is st) named
+// tarWalker writes a tree; links remembers the first name of every
+// multiply linked file, so later names become hard links, as docker's.
+type tarWalker struct {
+	*tar.Writer
+	links map[[2]uint64]string
+}
+
+// object writes the object open as O_PATH fd (whose stat is st) named
 // name, and a directory's contents below it.
-func tarObject(tw *tar.Writer, fd int, st *unix.Stat_t, name string) error {
+func (tw *tarWalker) object(fd int, st *unix.Stat_t, name string) error {
 	if name != "" {
 		hdr, err := tarHeader(fd, st, name)
 		if err != nil {
@@ -36,6 +43,14 @@ func tarObject(tw *tar.Writer, fd int, st *unix.Stat_t, name string) error {
 		}
 		if hdr == nil {
 			return nil // a socket: docker skips them too
+		}
+		if hdr.Typeflag == tar.TypeReg && st.Nlink > 1 {
+			key := [2]uint64{st.Dev, st.Ino}
+			if first, ok := tw.links[key]; ok {
+				hdr.Typeflag, hdr.Linkname, hdr.Size = tar.TypeLink, first, 0
+			} else {
+				tw.links[key] = name
+			}
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
@@ -47,7 +62,7 @@ func tarObject(tw *tar.Writer, fd int, st *unix.Stat_t, name string) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR || kernelFS(fd) {
 		return nil
 	}
-	return tarDir(tw, fd, name)
+	return tw.dir(fd, name)
 }
 
 // kernelFS reports a running container's /proc, /sys and the like: they
@@ -125,8 +140,8 @@ func (zeroReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// tarDir writes the entries of the directory open as O_PATH fd dirfd.
-func tarDir(tw *tar.Writer, dirfd int, name string) error {
+// dir writes the entries of the directory open as O_PATH fd dirfd.
+func (tw *tarWalker) dir(dirfd int, name string) error {
 	rd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)
@@ -149,7 +164,7 @@ func tarDir(tw *tar.Writer, dirfd int, name string) error {
 		var st unix.Stat_t
 		err = unix.Fstat(fd, &st)
 		if err == nil {
-			err = tarObject(tw, fd, &st, path.Join(name, n))
+			err = tw.object(fd, &st, path.Join(name, n))
 		}
 		unix.Close(fd)
 		if err != nil {
