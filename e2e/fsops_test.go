@@ -473,17 +473,20 @@ func TestImportHostile(t *testing.T) {
 }
 
 // cpScript makes the files the cp tests copy, and the planted links: /escape
-// -> / and /d/up -> ../../../.. (both must resolve inside the container).
-const cpScript = `mkdir -p /d/sub; echo f > /d/f; echo s > /d/sub/s; chown 1234:5678 /d/f; ` +
+// -> / and /d/up -> ../../../.. (both must resolve inside the container), and
+// /vic -> the host's victim file's path.
+func cpScript() string { return cpScriptBase + "ln -s " + fx.victim + " /vic; " }
+
+const cpScriptBase = `mkdir -p /d/sub; echo f > /d/f; echo s > /d/sub/s; chown 1234:5678 /d/f; ` +
 	`ln -s / /escape; ln -s ../../../../../../.. /d/up; ln -s /d/f /link; echo inside > /etc/e2e-where; `
 
 func TestCp(t *testing.T) {
 	s := shared(t)
 	running := uniqueName(t)
-	s.runD(t, "--name", running, fx.busybox, "sh", "-c", cpScript+"touch /ready; sleep 300")
+	s.runD(t, "--name", running, fx.busybox, "sh", "-c", cpScript()+"touch /ready; sleep 300")
 	s.waitFile(t, running, "/ready")
 	stopped := uniqueName(t)
-	s.must(t, "run", "--name", stopped, fx.busybox, "sh", "-c", cpScript)
+	s.must(t, "run", "--name", stopped, fx.busybox, "sh", "-c", cpScript())
 	s.cleanup(t, stopped)
 	for _, name := range []string{running, stopped} {
 		kind := map[bool]string{true: "running", false: "stopped"}[name == running]
@@ -500,7 +503,31 @@ func TestCp(t *testing.T) {
 			t.Errorf("the container read %q", r.stdout)
 		}
 	})
+	t.Run("a link swapped while cp runs never reaches the host", func(t *testing.T) {
+		cpRace(t, s)
+	})
 	s.noMountsLeft(t)
+}
+
+// cpRace is CVE-2018-15664's attack: the container flips /w between a
+// directory and a link to / while cp resolves paths under /w, both ways.
+// Each copy may fail or land inside; none may touch or read the host.
+func cpRace(t *testing.T, s *store) {
+	n := uniqueName(t)
+	s.runD(t, "--name", n, fx.busybox, "sh", "-c", "touch /ready; while :; do ln -s / /w; rm /w; mkdir /w; rmdir /w; done")
+	s.waitFile(t, n, "/ready")
+	src := filepath.Join(t.TempDir(), "race")
+	os.WriteFile(src, []byte("race\n"), 0o644)
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	tries := 0
+	for ; time.Now().Before(deadline); tries++ {
+		s.skiff(nil, "cp", src, n+":/w"+fx.markerDir+"/race")
+		if r := s.skiff(nil, "cp", n+":/w"+fx.victim, "-"); strings.Contains(r.stdout, victimContent) {
+			t.Fatalf("try %d: cp out through the swapped /w read the host's %s", tries, fx.victim)
+		}
+	}
+	t.Logf("%d tries in each direction", tries)
+	assertMarkersUntouched(t)
 }
 
 // cpCases copies both ways with name, running or stopped, and checks each
@@ -629,6 +656,7 @@ func cpCases(t *testing.T, s *store, name string) {
 			"/d/up" + fx.markerDir + "/in",
 			"/escape" + hostTmp,
 			"/d/up" + hostTmp,
+			"/vic",
 		} {
 			r := s.skiff(nil, "cp", src, name+":"+dst)
 			if r.code != 0 {
