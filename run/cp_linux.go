@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -99,7 +100,7 @@ func CopyToContainer(root, runRoot, ref, src, dst string, o CopyOptions, r io.Re
 		return err
 	}
 	defer l.Unlock()
-	if c, err = Lookup(root, runRoot, c.ID); err != nil {
+	if c, err = settledForCopy(root, runRoot, c.ID); err != nil {
 		return err
 	}
 	rootfd, release, err := openWritable(root, runRoot, c)
@@ -120,6 +121,27 @@ func CopyToContainer(root, runRoot, ref, src, dst string, o CopyOptions, r io.Re
 		return extractTar(r, fd, o)
 	}
 	return copyTree(hostTree(), src, to, dst, o)
+}
+
+// settledForCopy is id's record once it is not between states: a start
+// releases the container lock before its monitor mounts the overlay, and
+// a second writable mount of the same upper dir is what overlay forbids.
+func settledForCopy(root, runRoot, id string) (*state.Container, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		c, err := Lookup(root, runRoot, id)
+		if err != nil {
+			return nil, err
+		}
+		starting := c.Status != state.Running && c.Status != state.Paused && state.MonitorAlive(runRoot, c.ID)
+		if !starting {
+			return c, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("container %s is starting or stopping: try again", short(c.ID))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func openWritable(root, runRoot string, c *state.Container) (int, func(), error) {
