@@ -349,6 +349,35 @@ func TestFsopsBadInput(t *testing.T) {
 			}
 		}
 	})
+	t.Run("commit and import refuse a bad change or name, and make no image", func(t *testing.T) {
+		n := uniqueName(t)
+		s.create(t, "--name", n, fx.busybox, "true")
+		ref := s.imageRef(t)
+		tarFile := t.TempDir() + "/x.tar"
+		s.must(t, "export", "-o", tarFile, n)
+		before := len(s.imageRows(t))
+		for _, args := range [][]string{
+			{"commit", "-c", "RUN echo hi", n, ref}, // docker: not a valid change command
+			{"commit", "-c", "NOSUCH x", n, ref},    // unknown instruction
+			{"commit", n, "UPPER/Case:v1"},          // invalid reference format
+			{"import", "-c", "RUN echo hi", tarFile, ref},
+			{"import", tarFile, "UPPER/Case:v1"},
+			{"import", t.TempDir() + "/nosuch.tar", ref},
+		} {
+			r := s.skiff(nil, args...)
+			if r.code == 0 {
+				t.Errorf("%q succeeded; docker refuses it", args)
+				continue
+			}
+			oneLineError(t, r, 1)
+		}
+		if r := s.skiff(nil, "image", "inspect", ref); r.code == 0 {
+			t.Errorf("a refused commit or import tagged %s", ref)
+		}
+		if after := len(s.imageRows(t)); after != before {
+			t.Errorf("refused commits and imports left %d new images", after-before)
+		}
+	})
 	t.Run("cp with no container side", func(t *testing.T) {
 		d := t.TempDir()
 		if r := s.skiff(nil, "cp", d+"/a", d+"/b"); r.code == 0 {
