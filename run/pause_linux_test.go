@@ -79,3 +79,28 @@ func TestResumesOn(t *testing.T) {
 		})
 	}
 }
+
+// rm without -f refuses a paused container as docker does, leaving it be.
+func TestRemovePausedNeedsForce(t *testing.T) {
+	root, runRoot := t.TempDir(), t.TempDir()
+	self, err := state.PidStartTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &state.Container{ID: strings.Repeat("cd", 32), Name: "frozen", Status: state.Paused, Pid: os.Getpid(), PidStartTime: self}
+	dir, _ := state.Dir(root, c.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := state.Save(root, c); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Remove(root, runRoot, "frozen", false)
+	want := `cannot remove container "/frozen": container is paused and must be unpaused first`
+	if err == nil || err.Error() != want {
+		t.Fatalf("rm of a paused container: %v, want %q", err, want)
+	}
+	if got, err := state.Load(root, c.ID); err != nil || got.Status != state.Paused {
+		t.Errorf("record after the refusal: %+v, %v", got, err)
+	}
+}
