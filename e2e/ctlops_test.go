@@ -63,6 +63,9 @@ func TestPause(t *testing.T) {
 	if l := lineWith(s.must(t, "ps").stdout, name); !strings.Contains(l, "Up ") || !strings.Contains(l, "(Paused)") {
 		t.Errorf("ps line %q: want \"Up ... (Paused)\"", l)
 	}
+	if r := s.must(t, "ps", "-q", "--no-trunc", "--filter", "status=paused", "--filter", "name="+name); strings.TrimSpace(r.stdout) != in.ID {
+		t.Errorf("ps --filter status=paused: %q, want %s", r.stdout, short(in.ID))
+	}
 	s.noMountsLeft(t)
 	t.Run("exec into a paused one", func(t *testing.T) {
 		r := s.skiff(nil, "exec", name, "true")
@@ -244,13 +247,15 @@ func TestContainerPrune(t *testing.T) {
 	exited := idOf(t, s.skiff(nil, "run", "-d", fx.busybox, "true"), "run -d true")
 	s.waitStatus(t, exited, "exited", 10*time.Second)
 	created := s.create(t, fx.busybox, "true")
+	paused := s.runD(t, fx.busybox, "sleep", "300")
+	s.must(t, "pause", paused)
 
 	t.Run("without -f, an answer other than y keeps everything", func(t *testing.T) {
 		r := s.skiff(strings.NewReader("n\n"), "container", "prune")
 		if !strings.Contains(r.stdout+r.stderr, "Are you sure you want to continue? [y/N]") {
 			t.Errorf("no docker prompt; %v", r)
 		}
-		if ids := s.allIDs(t); !ids[running] || !ids[exited] || !ids[created] {
+		if ids := s.allIDs(t); !ids[running] || !ids[exited] || !ids[created] || !ids[paused] {
 			t.Errorf("after answering n: %v", keys(ids))
 		}
 	})
@@ -264,12 +269,15 @@ func TestContainerPrune(t *testing.T) {
 				t.Errorf("prune output does not list %s", short(id))
 			}
 		}
-		if strings.Contains(r.stdout, running) {
-			t.Errorf("prune lists the running container")
+		if strings.Contains(r.stdout, running) || strings.Contains(r.stdout, paused) {
+			t.Errorf("prune lists the running or the paused container")
 		}
 		ids := s.allIDs(t)
-		if !ids[running] || len(ids) != 1 {
-			t.Errorf("after prune -f: %v, want only the running %s", keys(ids), short(running))
+		if !ids[running] || !ids[paused] || len(ids) != 2 {
+			t.Errorf("after prune -f: %v, want only the running %s and the paused %s", keys(ids), short(running), short(paused))
+		}
+		if s.status(paused) != "paused" {
+			t.Errorf("the paused container is %q after prune", s.status(paused))
 		}
 		if s.status(running) != "running" {
 			t.Errorf("the running container is %q after prune", s.status(running))

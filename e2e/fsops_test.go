@@ -344,6 +344,15 @@ func TestExport(t *testing.T) {
 			}
 		})
 	}
+	t.Run("export then import round trip", func(t *testing.T) {
+		tarFile := filepath.Join(t.TempDir(), "rt.tar")
+		s.must(t, "export", "-o", tarFile, stopped)
+		ref := s.imageRef(t)
+		imageIDOf(t, s.skiff(nil, "import", tarFile, ref), "import of an export")
+		if got := s.runOut(t, ref, "/bin/sh", "-c", "cat /added /data/b; ls /data/dir; test -e /bin/wget || echo gone"); got != "added\nchanged\nz\ngone\n" {
+			t.Errorf("the imported export shows %q", got)
+		}
+	})
 	s.noMountsLeft(t)
 }
 
