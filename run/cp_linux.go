@@ -74,15 +74,57 @@ func CopyFromContainer(root, runRoot, ref, src, dst string, o CopyOptions, w io.
 	}
 	defer release()
 	from := containerTree(rootfd, ref)
-	if dst == "-" {
-		s, err := openSource(from, src, o.FollowLink)
-		if err != nil {
+	s, err := openSource(from, src, o.FollowLink)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if c.Status != state.Running && c.Status != state.Paused {
+		if err := s.useGenerated(root, c.ID); err != nil {
 			return err
 		}
-		defer s.close()
+	}
+	if dst == "-" {
 		return writeTar(w, s, s.base)
 	}
-	return copyTree(from, src, hostTree(), dst, o)
+	return copySource(s, hostTree(), dst, o)
+}
+
+// generatedFiles are bind-mounted from the container's directory while it
+// runs; a stopped container's overlay has only the image's (or empty
+// mount targets), so a copy of one takes the container's own, as docker's.
+var generatedFiles = map[string]string{"/etc/hostname": "hostname", "/etc/hosts": "hosts", "/etc/resolv.conf": "resolv.conf"}
+
+// useGenerated swaps s for the container's generated file when SRC
+// resolved (inside the root) to one of their mount targets.
+func (s *source) useGenerated(root, id string) error {
+	if s.st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil
+	}
+	where, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", s.fd))
+	name, ok := generatedFiles[where]
+	if err != nil || !ok {
+		return nil
+	}
+	dir, err := state.Dir(root, id)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Open(filepath.Join(dir, name), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	unix.Close(s.fd)
+	s.fd, s.st = fd, st
+	return nil
 }
 
 // CopyToContainer copies the host path src into ref at dst, or extracts
@@ -197,6 +239,10 @@ func copyTree(from tree, src string, to tree, dst string, o CopyOptions) error {
 		return err
 	}
 	defer s.close()
+	return copySource(s, to, dst, o)
+}
+
+func copySource(s *source, to tree, dst string, o CopyOptions) error {
 	d, err := statDest(to, dst)
 	if err != nil {
 		return err
