@@ -129,6 +129,25 @@ func TestPause(t *testing.T) {
 			t.Errorf("exited container still Paused")
 		}
 	})
+	t.Run("rm without -f refuses a paused one, kill ends it", func(t *testing.T) {
+		n := uniqueName(t)
+		s.runD(t, "--name", n, fx.busybox, counter[0], counter[1], counter[2])
+		p := s.inspect(t, n).State.Pid
+		s.must(t, "pause", n)
+		r := s.skiff(nil, "rm", n)
+		oneLineError(t, r, 1)
+		if !strings.Contains(r.stderr, "paused") {
+			t.Errorf("want docker's \"You cannot remove a paused container ...\"; %q", r.stderr)
+		}
+		if s.status(n) != "paused" {
+			t.Errorf("after a refused rm: status %q", s.status(n))
+		}
+		s.must(t, "kill", n)
+		if !waitGone(p, 5*time.Second) {
+			t.Errorf("process %d alive after kill of a paused container", p)
+		}
+		s.waitStatus(t, n, "exited", 5*time.Second)
+	})
 	t.Run("rm -f a paused one", func(t *testing.T) {
 		n := uniqueName(t)
 		s.runD(t, "--name", n, fx.busybox, counter[0], counter[1], counter[2])
