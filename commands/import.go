@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ func runImport(c *cli.Context) error {
 	names, err := targetNames(c.Args().Get(1))
 	if err != nil {
 		return &ExitError{1, err}
+	}
+	if p := c.String("platform"); p != "" && p != "linux" && p != "linux/"+runtime.GOARCH {
+		return &ExitError{1, fmt.Errorf("import: platform %s: only linux/%s images can be made here", p, runtime.GOARCH)}
 	}
 	cfg, err := childConfig(v1.ConfigFile{}, listOf(c, "change"))
 	if err != nil {
