@@ -762,3 +762,45 @@ func TestDiff(t *testing.T) {
 	t.Run("stopped", check)
 	s.noMountsLeft(t)
 }
+
+// TestCpOverDeleted: a copy into a container over what it deleted from its
+// image (a whiteout, a removed directory) shows exactly what was copied:
+// the image's old file or directory entries never come back, running or
+// stopped (where the copy may be written beside overlay's whiteouts).
+func TestCpOverDeleted(t *testing.T) {
+	s := shared(t)
+	s.must(t, "pull", fx.multi)
+	host := t.TempDir()
+	os.WriteFile(filepath.Join(host, "b"), []byte("new b\n"), 0o644)
+	os.MkdirAll(filepath.Join(host, "dir"), 0o755)
+	os.WriteFile(filepath.Join(host, "dir", "n"), []byte("n\n"), 0o644)
+	const del = "rm /data/b; rm -rf /data/dir; "
+	running := uniqueName(t)
+	s.runD(t, "--name", running, fx.multi, "sh", "-c", del+"touch /ready; sleep 300")
+	s.waitFile(t, running, "/ready")
+	stopped := uniqueName(t)
+	s.must(t, "run", "--name", stopped, fx.multi, "sh", "-c", del)
+	s.cleanup(t, stopped)
+	for _, name := range []string{running, stopped} {
+		t.Run(map[bool]string{true: "running", false: "stopped"}[name == running], func(t *testing.T) {
+			s.must(t, "cp", filepath.Join(host, "b"), name+":/data/b")
+			s.must(t, "cp", filepath.Join(host, "dir"), name+":/data/dir")
+			got := tarEntries(t, s.mustTar(t, "cp", name+":/data", "-"))
+			if want := []string{"data", "data/b", "data/dir", "data/dir/n"}; strings.Join(keys(got), " ") != strings.Join(want, " ") {
+				t.Errorf("cp %s:/data - lists %v, want %v (the image's deleted entries must stay deleted)", name, keys(got), want)
+			}
+			exp := s.exportNames(t, name, "")
+			if exp["data/dir/y"] != nil || exp["data/dir/n"] == nil || exp["data/a"] != nil {
+				t.Errorf("export after the copies: data/dir/y %v data/dir/n %v data/a %v, want only n", exp["data/dir/y"] != nil, exp["data/dir/n"] != nil, exp["data/a"] != nil)
+			}
+		})
+	}
+	t.Run("a commit of the stopped one has exactly the copies", func(t *testing.T) {
+		ref := s.imageRef(t)
+		imageIDOf(t, s.skiff(nil, "commit", stopped, ref), "commit")
+		if got := s.runOut(t, ref, "sh", "-c", "cat /data/b; ls -a /data/dir"); got != "new b\n.\n..\nn\n" {
+			t.Errorf("the committed copies show %q", got)
+		}
+	})
+	s.noMountsLeft(t)
+}
