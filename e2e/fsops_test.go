@@ -28,8 +28,9 @@ type imageDoc struct {
 	Author  string
 	Comment string
 	Config  struct {
-		Cmd []string
-		Env []string
+		Cmd, Entrypoint, Env []string
+		WorkingDir, User     string
+		Labels               map[string]string
 	}
 	RootFS struct{ Layers []string }
 }
@@ -148,6 +149,11 @@ func TestCommit(t *testing.T) {
 		if n := len(img.RootFS.Layers); n > 0 {
 			checkCommittedLayer(t, s, img.RootFS.Layers[n-1])
 		}
+		// docker commits the container's config: the command it ran
+		// becomes the image's Cmd (hence the habit of -c 'CMD ...').
+		if got := strings.Join(img.Config.Cmd, "|"); got != "sh|-c|"+changes {
+			t.Errorf("committed Cmd %q, want the container's command [sh -c %q] (docker's)", img.Config.Cmd, changes)
+		}
 		for _, c := range []struct{ script, want string }{
 			{"cat /added /data/b", "added\nchanged\n"},
 			{"ls -a /data/dir", ".\n..\nz\n"},            // opaque: y is gone
@@ -205,6 +211,34 @@ func TestCommit(t *testing.T) {
 		}
 		if img := s.imageInspect(t, ref); !contains(img.Config.Env, "A=b") || strings.Join(img.Config.Cmd, " ") != "cat /added" {
 			t.Errorf("image inspect Config Env %q Cmd %q", img.Config.Env, img.Config.Cmd)
+		}
+	})
+	t.Run("-c instructions, table", func(t *testing.T) {
+		for _, c := range []struct {
+			change string
+			args   []string // run's command, if any
+			want   string   // its stdout
+			check  func(imageDoc) bool
+		}{
+			{"WORKDIR /data", []string{"pwd"}, "/data\n", func(d imageDoc) bool { return d.Config.WorkingDir == "/data" }},
+			{"USER app", []string{"id", "-u"}, "1000\n", func(d imageDoc) bool { return d.Config.User == "app" }},
+			{"LABEL e2e=yes", []string{"true"}, "", func(d imageDoc) bool { return d.Config.Labels["e2e"] == "yes" }},
+			// docker's ENTRYPOINT resets a Cmd it did not set itself
+			{`ENTRYPOINT ["echo","ep"]`, nil, "ep\n", func(d imageDoc) bool { return strings.Join(d.Config.Entrypoint, " ") == "echo ep" }},
+			{"CMD echo shell form", nil, "shell form\n", func(d imageDoc) bool {
+				return strings.Join(d.Config.Cmd, "|") == "/bin/sh|-c|echo shell form"
+			}},
+		} {
+			t.Run(c.change, func(t *testing.T) {
+				ref := s.imageRef(t)
+				imageIDOf(t, s.skiff(nil, "commit", "-c", c.change, name, ref), "commit -c "+c.change)
+				if d := s.imageInspect(t, ref); !c.check(d) {
+					t.Errorf("image inspect Config after -c %q: %+v", c.change, d.Config)
+				}
+				if got := s.runOut(t, ref, c.args...); got != c.want {
+					t.Errorf("run after -c %q printed %q, want %q", c.change, got, c.want)
+				}
+			})
 		}
 	})
 	t.Run("a running container, -p and -p=false", func(t *testing.T) {
