@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -115,6 +116,13 @@ func spawnMonitor(g *Globals, ref string) (*state.Container, *net.UnixConn, erro
 	if err != nil {
 		return nil, nil, err
 	}
+	if ct.Status == state.Exited || ct.Status == state.Created {
+		// The previous run's monitor may still be finishing (its Exit frame
+		// has reached `start -a`, its cleanup has not): let it go rather
+		// than take it for a running container. It needs the container
+		// lock to finish, so wait before taking it.
+		awaitMonitorGone(g.Paths.RunRoot, ct.ID, 2*time.Second)
+	}
 	l, err := state.LockContainer(g.Paths.RunRoot, ct.ID)
 	if err != nil {
 		return nil, nil, err
@@ -157,4 +165,11 @@ func spawn(g *Globals, id string) (*net.UnixConn, error) {
 		return nil, fmt.Errorf("attach socket: %w", err)
 	}
 	return c.(*net.UnixConn), nil
+}
+
+// awaitMonitorGone waits up to d for id's monitor, if any, to exit.
+func awaitMonitorGone(runRoot, id string, d time.Duration) {
+	for deadline := time.Now().Add(d); state.MonitorAlive(runRoot, id) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
