@@ -211,6 +211,29 @@ func TestRename(t *testing.T) {
 		}
 		s.must(t, "inspect", a)
 	})
+	t.Run("two renames to one name at once", func(t *testing.T) {
+		a, b, target := uniqueName(t), uniqueName(t), uniqueName(t)
+		aid, bid := s.create(t, "--name", a, fx.busybox, "true"), s.create(t, "--name", b, fx.busybox, "true")
+		done := make(chan result, 2)
+		for _, from := range []string{a, b} {
+			go func() { done <- s.skiff(nil, "rename", from, target) }()
+		}
+		r1, r2 := <-done, <-done
+		if (r1.code == 0) == (r2.code == 0) {
+			t.Fatalf("want exactly one rename to win; %v / %v", r1, r2)
+		}
+		winner := s.inspect(t, target).ID
+		loserName, loserID := b, bid
+		if winner == bid {
+			loserName, loserID = a, aid
+		}
+		if winner != aid && winner != bid {
+			t.Fatalf("%s names %s, neither renamed container", target, short(winner))
+		}
+		if in := s.inspect(t, loserName); in.ID != loserID {
+			t.Errorf("the losing container lost its name %s", loserName)
+		}
+	})
 	t.Run("to its own name", func(t *testing.T) {
 		a := uniqueName(t)
 		s.create(t, "--name", a, fx.busybox, "true")

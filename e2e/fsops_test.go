@@ -452,6 +452,10 @@ func TestImport(t *testing.T) {
 			if got := s.runOut(t, ref, "/bin/cat", "/imported"); got != "imported\n" {
 				t.Errorf("run the imported image: /imported is %q", got)
 			}
+			if c.what == "file" {
+				// An import has no config: docker's "No command specified".
+				runError(t, s.skiff(nil, "run", "--rm", ref), 125)
+			}
 		})
 	}
 	t.Run("-c and -m", func(t *testing.T) {
