@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -623,6 +624,17 @@ func cpCases(t *testing.T, s *store, name string) {
 		s.must(t, "cp", name+":/d/f", dst)
 		if got := read(t, dst); got != "f\n" {
 			t.Errorf("copied file has %q", got)
+		}
+	})
+	t.Run("out: owner is the caller's, -a keeps the container's", func(t *testing.T) {
+		plain, archive := filepath.Join(host, "own-plain"), filepath.Join(host, "own-a")
+		s.must(t, "cp", name+":/d/f", plain)
+		s.must(t, "cp", "-a", name+":/d/f", archive)
+		for p, want := range map[string][2]uint32{plain: {0, 0}, archive: {1234, 5678}} {
+			var st syscall.Stat_t
+			if err := syscall.Lstat(p, &st); err != nil || st.Uid != want[0] || st.Gid != want[1] {
+				t.Errorf("%s is owned by %d:%d (%v), want %d:%d (docker's cp docs)", filepath.Base(p), st.Uid, st.Gid, err, want[0], want[1])
+			}
 		}
 	})
 	t.Run("out: dir, new and existing dest", func(t *testing.T) {
