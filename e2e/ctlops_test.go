@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,7 +287,8 @@ func (s *store) allIDs(t *testing.T) map[string]bool {
 func TestContainerPrune(t *testing.T) {
 	s := pruneStore(t)
 	running := s.runD(t, fx.busybox, "sleep", "300")
-	exited := idOf(t, s.skiff(nil, "run", "-d", fx.busybox, "true"), "run -d true")
+	exitedName := uniqueName(t)
+	exited := idOf(t, s.skiff(nil, "run", "-d", "--name", exitedName, fx.busybox, "true"), "run -d true")
 	s.waitStatus(t, exited, "exited", 10*time.Second)
 	created := s.create(t, fx.busybox, "true")
 	paused := s.runD(t, fx.busybox, "sleep", "300")
@@ -321,6 +323,12 @@ func TestContainerPrune(t *testing.T) {
 		if s.status(paused) != "paused" {
 			t.Errorf("the paused container is %q after prune", s.status(paused))
 		}
+		for _, id := range []string{exited, created} {
+			if _, err := os.Stat(filepath.Join(s.root, "containers", id)); err == nil {
+				t.Errorf("containers/%s is left on disk after prune", short(id))
+			}
+		}
+		s.create(t, "--name", exitedName, fx.busybox, "true") // its name is free again
 		if s.status(running) != "running" {
 			t.Errorf("the running container is %q after prune", s.status(running))
 		}

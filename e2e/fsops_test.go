@@ -265,6 +265,7 @@ func TestCommit(t *testing.T) {
 		}
 		s.must(t, "unpause", n)
 	})
+	s.noMountsLeft(t)
 }
 
 // checkCommittedLayer reads the new layer's blob as stored: overlay's
@@ -659,6 +660,15 @@ func cpCases(t *testing.T, s *store, name string) {
 		for _, want := range []string{"d", "d/f", "d/sub", "d/sub/s", "d/up"} {
 			if got[want] == nil {
 				t.Errorf("cp %s:/d - lacks %s: %v", name, want, keys(got))
+			}
+		}
+		if h := got["d/up"]; h != nil && h.Typeflag != tar.TypeSymlink {
+			t.Errorf("d/up in the tar is type %c, want the link itself", h.Typeflag)
+		}
+		for n := range got {
+			if strings.HasPrefix(n, "d/up/") {
+				t.Errorf("cp - followed the planted link d/up: %s", n)
+				break
 			}
 		}
 		if h := got["d/f"]; h != nil && (h.Uid != 1234 || h.Gid != 5678) {
