@@ -42,6 +42,34 @@ func advances(t *testing.T, pid int, d time.Duration) bool {
 	return false
 }
 
+// freezerDir is a container's v1 freezer cgroup (this host's hierarchy).
+func freezerDir(id string) string { return "/sys/fs/cgroup/freezer/skiff/" + id }
+
+// sawFrozen runs f while watching the container's freezer state, and
+// reports whether it was ever FROZEN.
+func sawFrozen(t *testing.T, id string, f func()) bool {
+	t.Helper()
+	stop, seen := make(chan struct{}), make(chan bool)
+	go func() {
+		frozen := false
+		for {
+			select {
+			case <-stop:
+				seen <- frozen
+				return
+			default:
+			}
+			if b, _ := os.ReadFile(freezerDir(id) + "/freezer.state"); strings.TrimSpace(string(b)) == "FROZEN" {
+				frozen = true
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	f()
+	close(stop)
+	return <-seen
+}
+
 func TestPause(t *testing.T) {
 	s := shared(t)
 	name := uniqueName(t)
@@ -154,9 +182,13 @@ func TestPause(t *testing.T) {
 		s.runD(t, "--name", n, fx.busybox, counter[0], counter[1], counter[2])
 		p := s.inspect(t, n).State.Pid
 		s.must(t, "pause", n)
+		id := s.inspect(t, n).ID
 		s.must(t, "rm", "-f", n)
 		if !waitGone(p, 5*time.Second) {
 			t.Errorf("process %d alive after rm -f", p)
+		}
+		if _, err := os.Stat(freezerDir(id)); err == nil {
+			t.Errorf("the frozen cgroup %s is left after rm -f", freezerDir(id))
 		}
 		if r := s.skiff(nil, "inspect", n); r.code == 0 {
 			t.Errorf("container exists after rm -f")

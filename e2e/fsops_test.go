@@ -244,7 +244,7 @@ func TestCommit(t *testing.T) {
 	})
 	t.Run("a running container, -p and -p=false", func(t *testing.T) {
 		n := uniqueName(t)
-		s.runD(t, "--name", n, fx.busybox, "sh", "-c", "echo live > /live; while :; do sleep 0.1; done")
+		id := s.runD(t, "--name", n, fx.busybox, "sh", "-c", "echo live > /live; while :; do sleep 0.1; done")
 		s.waitFile(t, n, "/live")
 		for _, p := range []string{"-p", "-p=false"} {
 			ref := s.imageRef(t)
@@ -254,6 +254,21 @@ func TestCommit(t *testing.T) {
 			}
 			if in := s.inspect(t, n); in.State.Status != "running" || in.State.Paused {
 				t.Errorf("after commit %s: status %q paused %v, want running and not paused", p, in.State.Status, in.State.Paused)
+			}
+		}
+		// -p (the default) freezes the container while its layer is
+		// written (a 16 MB random file makes that take a while); -p=false
+		// never does.
+		if _, err := os.Stat(freezerDir(id)); err == nil {
+			s.must(t, "exec", n, "sh", "-c", "head -c 16000000 /dev/urandom > /big")
+			for _, c := range []struct {
+				flag string
+				want bool
+			}{{"-p=false", false}, {"-p", true}} {
+				ref := s.imageRef(t)
+				if got := sawFrozen(t, id, func() { imageIDOf(t, s.skiff(nil, "commit", c.flag, n, ref), "commit "+c.flag) }); got != c.want {
+					t.Errorf("commit %s: the freezer was FROZEN during the commit: %v, want %v", c.flag, got, c.want)
+				}
 			}
 		}
 		// commit -p must not thaw a container its user paused.
