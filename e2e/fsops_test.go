@@ -758,18 +758,29 @@ func cpCases(t *testing.T, s *store, name string) {
 		if got, _ := inContainer(t, hostTmp); got != "escaped?\n" {
 			t.Errorf("cp into /escape%s did not land in the container's %s (got %q)", hostTmp, hostTmp, got)
 		}
-		assertMarkersUntouched(t)
 		// Copies out through the links read the container's files.
 		for _, p := range []string{"/escape/etc/e2e-where", "/d/up/etc/e2e-where"} {
 			if got, _ := inContainer(t, p); got != "inside\n" {
 				t.Errorf("cp %s:%s read %q, want the container's %q", name, p, got, "inside\n")
 			}
 		}
-		for _, p := range []string{"/escape" + fx.victim, "/d/up" + fx.victim} {
+		// In a running container, /proc/self is whoever reads it: the
+		// skiff CLI on the host, unless magic links are refused.
+		for _, dst := range []string{"/proc/self/root" + fx.markerDir + "/in", "/proc/self/cwd/in-proc-cwd"} {
+			s.skiff(nil, "cp", src, name+":"+dst)
+		}
+		for _, p := range []string{"/escape" + fx.victim, "/d/up" + fx.victim, "/proc/self/root" + fx.victim, "/proc/1/root/../../.." + fx.victim} {
 			if got, _ := inContainer(t, p); got == victimContent {
 				t.Errorf("cp %s:%s read the host's %s", name, p, fx.victim)
 			}
 		}
+		if wd, _ := os.Getwd(); wd != "" {
+			if _, err := os.Lstat(filepath.Join(wd, "in-proc-cwd")); err == nil {
+				os.Remove(filepath.Join(wd, "in-proc-cwd"))
+				t.Errorf("cp into %s:/proc/self/cwd wrote the host's %s", name, wd)
+			}
+		}
+		assertMarkersUntouched(t)
 		out := filepath.Join(host, "victim-out")
 		s.skiff(nil, "cp", name+":/escape"+fx.victim, out)
 		if b, _ := os.ReadFile(out); string(b) == victimContent {
