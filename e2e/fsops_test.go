@@ -850,6 +850,26 @@ func TestDiff(t *testing.T) {
 	t.Run("running", check)
 	s.must(t, "stop", "-t", "0", name)
 	t.Run("stopped", check)
+	t.Run("an opaque dir", func(t *testing.T) {
+		// docker shows /data/dir as C (naive diff) or D (overlay2's own
+		// walk, then its new children as A); either way z is new, /data
+		// changed, and x, hidden in the image, never appears.
+		n := uniqueName(t)
+		s.must(t, "run", "--name", n, fx.multi, "sh", "-c", "rm -rf /data/dir; mkdir /data/dir; echo z > /data/dir/z")
+		s.cleanup(t, n)
+		got := map[string]bool{}
+		for _, l := range s.diffLines(t, n) {
+			got[l] = !noise[l]
+		}
+		if !got["C /data"] || !got["A /data/dir/z"] || !(got["C /data/dir"] || got["D /data/dir"]) || got["A /data/dir"] {
+			t.Errorf("diff after making /data/dir opaque: %v", keys(got))
+		}
+		for l := range got {
+			if strings.Contains(l, "/data/dir/x") || strings.Contains(l, ".wh.") {
+				t.Errorf("diff shows %q", l)
+			}
+		}
+	})
 	s.noMountsLeft(t)
 }
 
