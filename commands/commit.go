@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/skiff-dev/skiff/pull"
 	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -57,7 +60,7 @@ func runCommit(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("commit %s: its image: %w", ctr.Name, err)}
 	}
-	cfg, err := childConfig(parent.Config, listOf(c, "change"))
+	cfg, err := childConfig(withContainerConfig(parent.Config, ctr.Config), listOf(c, "change"))
 	if err != nil {
 		return &ExitError{1, err}
 	}
@@ -111,6 +114,29 @@ func storeStream(s *store.Store, write func(io.Writer) error) (*store.LayerInfo,
 	return layer, err
 }
 
+// withContainerConfig is the image config as the container ran it, which
+// docker's commit starts from: its command, entrypoint, environment (less
+// HOSTNAME, which every container gets anew), working dir, user, labels.
+func withContainerConfig(img v1.ConfigFile, cc state.Config) v1.ConfigFile {
+	cfg := img
+	cfg.Config.Cmd, cfg.Config.Entrypoint = cc.Cmd, cc.Entrypoint
+	if len(cc.Env) > 0 {
+		cfg.Config.Env = slices.DeleteFunc(slices.Clone(cc.Env), func(e string) bool { return strings.HasPrefix(e, "HOSTNAME=") })
+	}
+	if cc.WorkingDir != "" && (cc.WorkingDir != "/" || img.Config.WorkingDir != "") {
+		cfg.Config.WorkingDir = cc.WorkingDir
+	}
+	cfg.Config.User = cc.User
+	if len(cc.Labels) > 0 {
+		cfg.Config.Labels = copyMap(img.Config.Labels)
+		if cfg.Config.Labels == nil {
+			cfg.Config.Labels = map[string]string{}
+		}
+		maps.Copy(cfg.Config.Labels, cc.Labels)
+	}
+	return cfg
+}
+
 // childConfig is parent's config for a new image: creation time now, the
 // -c changes applied, the container's own runtime fields dropped.
 func childConfig(parent v1.ConfigFile, changes []string) (v1.ConfigFile, error) {
@@ -129,7 +155,22 @@ func childConfig(parent v1.ConfigFile, changes []string) (v1.ConfigFile, error) 
 			return cfg, err
 		}
 	}
+	// As docker's merge: a new ENTRYPOINT does not keep a CMD it was not
+	// given with, which would become its arguments.
+	if changed(changes, "ENTRYPOINT") && !changed(changes, "CMD") {
+		cfg.Config.Cmd = nil
+	}
 	return cfg, nil
+}
+
+// changed reports whether one of the -c changes is the instruction word.
+func changed(changes []string, word string) bool {
+	for _, ch := range changes {
+		if w, _, _ := strings.Cut(strings.TrimSpace(ch), " "); strings.EqualFold(w, word) {
+			return true
+		}
+	}
+	return false
 }
 
 func copyMap(m map[string]string) map[string]string {
