@@ -131,6 +131,9 @@ func spawnMonitor(g *Globals, ref string) (*state.Container, *net.UnixConn, erro
 	if ct, err = state.Load(g.Paths.Root, ct.ID); err != nil {
 		return nil, nil, err
 	}
+	if ct.Status == state.Paused {
+		return ct, nil, errors.New("cannot start a paused container, try unpause instead")
+	}
 	if ct.Status == state.Running || ct.Status == state.Restarting || state.MonitorAlive(g.Paths.RunRoot, ct.ID) {
 		return ct, nil, errAlreadyRunning
 	}
