@@ -24,7 +24,6 @@ package run
 // Failures are reported as one InitResult, as the init does.
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -74,20 +73,9 @@ func execInContainer() {
 func execSetupErr(err error) *initError { return &initError{126, err.Error()} }
 
 func readExecConfig(fd int) (*ExecConfig, error) {
-	buf := make([]byte, maxConfigSize)
-	n, _, flags, _, err := unix.Recvmsg(fd, buf, nil, 0)
-	if err != nil {
-		return nil, fmt.Errorf("read exec config: %w", err)
-	}
-	if flags&unix.MSG_TRUNC != 0 {
-		return nil, fmt.Errorf("read exec config: larger than %d bytes", maxConfigSize)
-	}
-	if n == 0 {
-		return nil, errors.New("read exec config: skiff exec closed the sync socket")
-	}
 	var cfg ExecConfig
-	if err := json.Unmarshal(buf[:n], &cfg); err != nil {
-		return nil, fmt.Errorf("read exec config: %w", err)
+	if err := readMessage(fd, "exec config", &cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Process == nil || len(cfg.Process.Args) == 0 {
 		return nil, errors.New("read exec config: no process to run")

@@ -90,21 +90,30 @@ func awaitGo(fd int) error {
 	}
 }
 
-func readInitConfig(fd int) (*InitConfig, error) {
+// readMessage reads the one JSON message the parent sends over the sync
+// socket into v; what names it in errors ("init config", "exec config").
+func readMessage(fd int, what string, v any) error {
 	buf := make([]byte, maxConfigSize)
 	n, _, flags, _, err := unix.Recvmsg(fd, buf, nil, 0)
 	if err != nil {
-		return nil, fmt.Errorf("read init config: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
 	if flags&unix.MSG_TRUNC != 0 {
-		return nil, fmt.Errorf("read init config: larger than %d bytes", maxConfigSize)
+		return fmt.Errorf("read %s: larger than %d bytes", what, maxConfigSize)
 	}
 	if n == 0 {
-		return nil, errors.New("read init config: parent closed the sync socket")
+		return fmt.Errorf("read %s: the parent closed the sync socket", what)
 	}
+	if err := json.Unmarshal(buf[:n], v); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	return nil
+}
+
+func readInitConfig(fd int) (*InitConfig, error) {
 	var cfg InitConfig
-	if err := json.Unmarshal(buf[:n], &cfg); err != nil {
-		return nil, fmt.Errorf("read init config: %w", err)
+	if err := readMessage(fd, "init config", &cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Spec == nil || cfg.Spec.Process == nil || len(cfg.Spec.Process.Args) == 0 {
 		return nil, errors.New("read init config: no process to run")
