@@ -10,13 +10,10 @@ func init() { register(restartCommand()) }
 
 func restartCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "restart",
-		Usage:     "restart one or more containers",
-		ArgsUsage: "CONTAINER [CONTAINER...]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "time", Aliases: []string{"t"}, Usage: "seconds to wait before killing the container (default: its --stop-timeout, else 10)"},
-			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "signal to send (default: its --stop-signal or STOPSIGNAL, else SIGTERM)"},
-		},
+		Name:                   "restart",
+		Usage:                  "restart one or more containers",
+		ArgsUsage:              "CONTAINER [CONTAINER...]",
+		Flags:                  stopFlags(),
 		UseShortOptionHandling: true,
 		OnUsageError:           usageError1,
 		Action: func(c *cli.Context) error {

@@ -14,15 +14,20 @@ import (
 
 func init() { register(stopCommand()) }
 
+// stopFlags are stop's, which restart shares.
+func stopFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "time", Aliases: []string{"t"}, Usage: "seconds to wait before killing the container (default: its --stop-timeout, else 10)"},
+		&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "signal to send (default: its --stop-signal or STOPSIGNAL, else SIGTERM)"},
+	}
+}
+
 func stopCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "stop",
-		Usage:     "stop one or more running containers",
-		ArgsUsage: "CONTAINER [CONTAINER...]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "time", Aliases: []string{"t"}, Usage: "seconds to wait before killing the container (default: its --stop-timeout, else 10)"},
-			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "signal to send (default: its --stop-signal or STOPSIGNAL, else SIGTERM)"},
-		},
+		Name:                   "stop",
+		Usage:                  "stop one or more running containers",
+		ArgsUsage:              "CONTAINER [CONTAINER...]",
+		Flags:                  stopFlags(),
 		UseShortOptionHandling: true,
 		OnUsageError:           usageError1,
 		Action: func(c *cli.Context) error {
