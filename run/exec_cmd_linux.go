@@ -73,6 +73,9 @@ func Exec(ref string, o ExecOptions) (int, error) {
 	if c.Status != state.Running || c.Pid <= 0 {
 		return 1, &NotRunningError{ID: c.ID, Paused: c.Status == state.Paused}
 	}
+	if linkedDynamically {
+		return 126, &StartError{Code: 126, Err: errors.New("exec needs a statically linked skiff (its process starts inside the container, where the host's libc is not): build it with CGO_ENABLED=0, as make does")}
+	}
 	if os.Geteuid() != 0 {
 		// Rootless containers do not exist yet; joining a user namespace
 		// will need the monitor's help (docs/design.md).
