@@ -236,12 +236,14 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
 		}
 	}
-	return deleteContainer(root, runRoot, c.ID)
+	return deleteContainer(root, runRoot, c.ID, !force)
 }
 
 // deleteContainer removes a container whose process is gone: cgroup,
-// directory, name, lock file.
-func deleteContainer(root, runRoot, id string) (*state.Container, error) {
+// directory, name, lock file. With refuseStarted, a monitor that a start
+// spawned since our checks (it takes the container lock to do so, which
+// we now hold) makes it refuse instead of deleting under that monitor.
+func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Container, error) {
 	l, err := state.LockContainer(runRoot, id)
 	if err != nil {
 		return nil, err
@@ -250,6 +252,9 @@ func deleteContainer(root, runRoot, id string) (*state.Container, error) {
 	c, err := state.Load(root, id)
 	if err != nil {
 		return nil, err
+	}
+	if refuseStarted && state.MonitorAlive(runRoot, id) {
+		return nil, fmt.Errorf("cannot remove container \"/%s\": %w: it was started while being removed", c.Name, ErrRunning)
 	}
 	if c.Status.Up() && state.Alive(c.Pid, c.PidStartTime) {
 		// started again between our kill and the lock: only force gets here
@@ -309,7 +314,7 @@ func killCgroup(id string) {
 // which knows the process is gone: Remove would wait for that very
 // monitor to exit.
 func remove(root, runRoot, id string) error {
-	_, err := deleteContainer(root, runRoot, id)
+	_, err := deleteContainer(root, runRoot, id, false) // the monitor itself, for --rm
 	if errors.Is(err, state.ErrNotFound) {
 		return nil
 	}
