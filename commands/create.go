@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -31,24 +30,7 @@ func createAction(c *cli.Context) error {
 		return cli.ShowCommandHelp(c, c.Command.Name)
 	}
 	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("create: %w", err)} }
-	if err := checkUnsupported(c); err != nil {
-		return fail(err)
-	}
-	if c.NArg() < 1 {
-		return fail(errors.New(`"create" requires at least 1 argument: skiff create [OPTIONS] IMAGE [COMMAND] [ARG...]`))
-	}
-	g, err := globals(c)
-	if err != nil {
-		return fail(err)
-	}
-	o, err := runOptions(c, g)
-	if err != nil {
-		return fail(err)
-	}
-	if _, err := parseDetachKeys(c.String("detach-keys")); err != nil {
-		return fail(err)
-	}
-	img, err := imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+	_, o, img, _, err := prepareRun(c)
 	if err != nil {
 		return fail(err)
 	}

@@ -160,25 +160,7 @@ func runAction(c *cli.Context) error {
 		return cli.ShowCommandHelp(c, c.Command.Name)
 	}
 	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("run: %w", err)} }
-	if err := checkUnsupported(c); err != nil {
-		return fail(err)
-	}
-	if c.NArg() < 1 {
-		return fail(errors.New(`"run" requires at least 1 argument: skiff run [OPTIONS] IMAGE [COMMAND] [ARG...]`))
-	}
-	g, err := globals(c)
-	if err != nil {
-		return fail(err)
-	}
-	o, err := runOptions(c, g)
-	if err != nil {
-		return fail(err)
-	}
-	keys, err := parseDetachKeys(c.String("detach-keys"))
-	if err != nil {
-		return fail(err)
-	}
-	img, err := imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+	g, o, img, keys, err := prepareRun(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -254,6 +236,30 @@ func unsupportedInCluster(cluster string, cmd *cli.Command) (string, bool) {
 
 // checkUnsupported refuses the values of supported flags that skiff does not
 // honour yet.
+// prepareRun is what run and create share: docker run's flags checked and
+// turned into options, and the image found or pulled.
+func prepareRun(c *cli.Context) (g *Globals, o run.Options, img *run.Image, detachKeys []byte, err error) {
+	verb := c.Command.Name
+	if err = checkUnsupported(c); err != nil {
+		return
+	}
+	if c.NArg() < 1 {
+		err = fmt.Errorf(`"%s" requires at least 1 argument: skiff %s [OPTIONS] IMAGE [COMMAND] [ARG...]`, verb, verb)
+		return
+	}
+	if g, err = globals(c); err != nil {
+		return
+	}
+	if o, err = runOptions(c, g); err != nil {
+		return
+	}
+	if detachKeys, err = parseDetachKeys(c.String("detach-keys")); err != nil {
+		return
+	}
+	img, err = imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+	return
+}
+
 func checkUnsupported(c *cli.Context) error {
 	switch {
 	case !c.Bool("disable-content-trust"):
