@@ -118,14 +118,27 @@ func (t *Target) joinFiles(flags int) error {
 // in those namespaces; for a pid namespace that is the only way in.
 func (t *Target) OnJoinedThread(flags int, fn func() error) error {
 	errc := make(chan error, 1)
-	go func() {
+	var onThread func()
+	onThread = func() {
 		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Never the main thread: /proc/self and the mountinfo every
+			// later lookup reads (cgroup.Hierarchies, say) are its, and Go
+			// cannot end it, so it would stay in the container's
+			// namespaces. Hold it, so that the retry lands elsewhere.
+			done := make(chan struct{})
+			go func() { defer close(done); onThread() }()
+			<-done
+			runtime.UnlockOSThread() // clean: nothing was joined here
+			return
+		}
 		// No UnlockOSThread: the goroutine's exit ends the dirty thread.
 		if err := t.Join(flags); err != nil {
 			errc <- err
 			return
 		}
 		errc <- fn()
-	}()
+	}
+	go onThread()
 	return <-errc
 }

@@ -24,7 +24,9 @@ func startInNamespaces(t *testing.T, name string) *exec.Cmd {
 		t.Skip("needs /bin/busybox")
 	}
 	cmd := exec.Command("/bin/busybox", "sh", "-c", "hostname "+name+" && echo ready && exec sleep 30")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWNET, Pdeathsig: unix.SIGKILL}
+	// No Pdeathsig: it fires when the forking *thread* ends, and joins end
+	// threads. Cleanup kills it; if the test dies, sleep 30 ends it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS | unix.CLONE_NEWNET}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -117,5 +119,39 @@ func TestJoinFiles(t *testing.T) {
 	}
 	if got != "files-test" {
 		t.Fatalf("hostname %q after joining by ns files, want files-test", got)
+	}
+}
+
+// The main thread is the one /proc/self names and Go cannot end: a join
+// must never land there, or the whole process would read the container's
+// mountinfo and root from then on. Many joins in a row give the scheduler
+// every chance to put one on it.
+func TestOnJoinedThreadSparesTheMainThread(t *testing.T) {
+	cmd := startInNamespaces(t, "main-thread-test")
+	ours := hostname()
+	leaderNet := func() string { l, _ := os.Readlink("/proc/self/ns/net"); return l }
+	wantLeader := leaderNet()
+	target, err := Open(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	runtime.GOMAXPROCS(1) // fewer threads: the main one is picked more often
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for i := 0; i < 300; i++ {
+		onMain := false
+		err := target.OnJoinedThread(unix.CLONE_NEWUTS|unix.CLONE_NEWNET, func() error {
+			onMain = unix.Gettid() == unix.Getpid()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if onMain || leaderNet() != wantLeader {
+			t.Fatalf("join %d ran on the main thread: the process's net namespace is now %s", i, leaderNet())
+		}
+	}
+	if h := hostname(); h != ours {
+		t.Fatalf("hostname %q after the joins, want ours %q", h, ours)
 	}
 }
