@@ -92,7 +92,7 @@ func execProcess(cfg *ExecConfig) *initError {
 		return execSetupErr(err)
 	}
 	if proc.Terminal {
-		if err := execConsole(user.UID); err != nil {
+		if err := setupPty(user.UID, false); err != nil {
 			return execSetupErr(err)
 		}
 	}
@@ -138,45 +138,4 @@ func execProcess(cfg *ExecConfig) *initError {
 	unix.Umask(0o022)
 	err = unix.Exec(path, proc.Args, env)
 	return execFailure(proc.Args[0], err)
-}
-
-// execConsole is the init's setupConsole without /dev/console (the
-// container's console stays its init's): a pty in the container's own
-// devpts instance, the master sent to the CLI, the slave our stdio and
-// controlling terminal, owned by the user.
-func execConsole(uid uint32) error {
-	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open /dev/pts/ptmx: %w", err)
-	}
-	defer unix.Close(master)
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		return fmt.Errorf("unlock pty: %w", err)
-	}
-	// TIOCGPTPEER opens the slave through the master, never by a path the
-	// container could have replaced.
-	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
-	if e != 0 {
-		return fmt.Errorf("open pty slave: %w", e)
-	}
-	slave := int(r)
-	defer unix.Close(slave)
-	if err := unix.Fchown(slave, int(uid), -1); err != nil {
-		return fmt.Errorf("chown pty slave: %w", err)
-	}
-	if err := unix.Sendmsg(syncFd, []byte(ptyMasterMsg), unix.UnixRights(master), nil, 0); err != nil {
-		return fmt.Errorf("send pty master to skiff exec: %w", err)
-	}
-	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("setsid: %w", err)
-	}
-	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("make the pty our controlling terminal: %w", err)
-	}
-	for fd := 0; fd <= 2; fd++ {
-		if err := unix.Dup3(slave, fd, 0); err != nil {
-			return fmt.Errorf("dup the pty slave onto fd %d: %w", fd, err)
-		}
-	}
-	return nil
 }

@@ -11,11 +11,12 @@ import (
 	"github.com/skiff-dev/skiff/fs"
 )
 
-// setupConsole creates the container's pty in its own devpts instance (so
-// the parent never hands it a host pty), binds the slave on /dev/console,
-// sends the master to the parent and makes the slave this process's stdio
-// and controlling terminal. The slave belongs to the container's user.
-func setupConsole(uid uint32) error {
+// setupPty creates a pty in the container's own devpts instance (so the
+// parent never hands it a host pty), sends the master to the parent (skiff
+// run's monitor, or skiff exec) and makes the slave this process's stdio and
+// controlling terminal, owned by the container's user. With console the
+// slave is also bound on /dev/console: the init's; an exec'd process keeps it.
+func setupPty(uid uint32, console bool) error {
 	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open /dev/pts/ptmx: %w", err)
@@ -24,35 +25,39 @@ func setupConsole(uid uint32) error {
 	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
 		return fmt.Errorf("unlock pty: %w", err)
 	}
-	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
-	if err != nil {
-		return fmt.Errorf("get pty number: %w", err)
+	// TIOCGPTPEER opens the slave through the master, never by a path the
+	// container could have replaced.
+	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if e != 0 {
+		return fmt.Errorf("open pty slave: %w", e)
 	}
-	slavePath := fmt.Sprintf("/dev/pts/%d", n)
-	slave, err := unix.Open(slavePath, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", slavePath, err)
-	}
+	slave := int(r)
 	defer unix.Close(slave)
 	if err := unix.Fchown(slave, int(uid), -1); err != nil {
-		return fmt.Errorf("chown %s: %w", slavePath, err)
+		return fmt.Errorf("chown pty slave: %w", err)
 	}
-	if err := fs.MountConsole(slavePath); err != nil {
-		return err
+	if console {
+		n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
+		if err != nil {
+			return fmt.Errorf("get pty number: %w", err)
+		}
+		if err := fs.MountConsole(fmt.Sprintf("/dev/pts/%d", n)); err != nil {
+			return err
+		}
 	}
 	if err := unix.Sendmsg(syncFd, []byte(ptyMasterMsg), unix.UnixRights(master), nil, 0); err != nil {
-		return fmt.Errorf("send pty master to parent: %w", err)
+		return fmt.Errorf("send pty master: %w", err)
 	}
 	// EPERM: the parent already made us a session leader.
 	if _, err := unix.Setsid(); err != nil && !errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("setsid: %w", err)
 	}
 	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("make %s the controlling terminal: %w", slavePath, err)
+		return fmt.Errorf("make the pty our controlling terminal: %w", err)
 	}
 	for fd := 0; fd <= 2; fd++ {
 		if err := unix.Dup3(slave, fd, 0); err != nil {
-			return fmt.Errorf("dup %s onto fd %d: %w", slavePath, fd, err)
+			return fmt.Errorf("dup the pty slave onto fd %d: %w", fd, err)
 		}
 	}
 	return nil

@@ -134,7 +134,7 @@ func startContainer(cfg *InitConfig) *initError {
 	}
 	proc.User = specs.User{UID: user.UID, GID: user.GID, AdditionalGids: user.Groups}
 	if proc.Terminal {
-		if err := setupConsole(user.UID); err != nil {
+		if err := setupPty(user.UID, true); err != nil {
 			return setupErr(err)
 		}
 	}
