@@ -184,11 +184,10 @@ func startExec(target *ns.Target, id string, cfg *ExecConfig, o ExecOptions) (p 
 		return nil, err
 	}
 	defer exe.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	sock, child, err := syncPair("sync-exec")
 	if err != nil {
-		return nil, os.NewSyscallError("socketpair", err)
+		return nil, err
 	}
-	sock, child := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-exec")
 	defer sock.Close()
 	st, err := execStdio(o)
 	if err != nil {

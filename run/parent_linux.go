@@ -91,11 +91,10 @@ func (c *Container) startInit() (p *process, err error) {
 		return nil, err
 	}
 	defer exe.Close()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	sock, child, err := syncPair("sync-init")
 	if err != nil {
-		return nil, os.NewSyscallError("socketpair", err)
+		return nil, err
 	}
-	sock, child := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-init")
 	defer sock.Close()
 
 	st, err := c.newStdio()
@@ -170,6 +169,16 @@ func (c *Container) startInit() (p *process, err error) {
 	}
 	st.startCopies()
 	return p, nil
+}
+
+// syncPair is the parent's and the child's ends of a sync socket
+// (SOCK_SEQPACKET: one message per write); the child's goes in ExtraFiles.
+func syncPair(childName string) (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), childName), nil
 }
 
 func sendConfig(sock *os.File, cfg *InitConfig) error {
