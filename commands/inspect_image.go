@@ -112,7 +112,7 @@ func inspectImages(g *Globals, names []string, format string, w io.Writer) error
 			return err
 		}
 	}
-	docs := make([]imageInspect, 0, len(names))
+	docs := make([]any, 0, len(names))
 	var missing []error
 	for _, n := range names {
 		img, err := findImage(s, n)
@@ -122,29 +122,12 @@ func inspectImages(g *Globals, names []string, format string, w io.Writer) error
 		}
 		docs = append(docs, toInspect(s, img))
 	}
-	if err := printInspect(w, tmpl, docs); err != nil {
+	// What was found prints even when some names were not, as docker
+	// does; the misses are reported after it.
+	if err := printDocs(w, tmpl, docs); err != nil {
 		return err
 	}
 	return errors.Join(missing...)
-}
-
-// printInspect prints what was found even when some names were not, as
-// docker does; the caller reports the misses after it.
-func printInspect(w io.Writer, tmpl *template.Template, docs []imageInspect) error {
-	if tmpl != nil {
-		for _, d := range docs {
-			if err := execLine(w, tmpl, d); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	b, err := json.MarshalIndent(docs, "", "    ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
 }
 
 func toInspect(s *store.Store, img *store.Image) imageInspect {
