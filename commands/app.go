@@ -65,7 +65,7 @@ func register(cmds ...*cli.Command) { verbs = append(verbs, cmds...) }
 
 // NewApp builds the CLI.
 func NewApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                   "skiff",
 		Usage:                  "pull, build and run containers with no daemon",
 		Version:                Version,
@@ -78,13 +78,33 @@ func NewApp() *cli.App {
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain http (repeatable)"},
 		},
 		Commands:       verbs,
+		OnUsageError:   flagError,
 		ExitErrHandler: func(*cli.Context, error) {}, // Main prints and exits
+	}
+	setFlagError(app.Commands)
+	return app
+}
+
+// setFlagError gives every command docker's flag errors (cli.go), and no
+// `help` subcommand: `skiff help VERB` is prepareArgs' (urfave would also
+// add one to each verb, which then looks like a group).
+func setFlagError(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = flagError
+		c.HideHelpCommand = true
+		setFlagError(c.Subcommands)
 	}
 }
 
 // Main runs the CLI and returns the process exit status.
 func Main(args []string) int {
-	err := NewApp().Run(args)
+	app := NewApp()
+	args, u := prepareArgs(app, args)
+	if u != nil {
+		fmt.Fprintln(os.Stderr, "skiff:", u.msg)
+		return u.code
+	}
+	err := app.Run(args)
 	if err == nil {
 		return 0
 	}

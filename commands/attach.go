@@ -32,8 +32,7 @@ func attachCommand() *cli.Command {
 			&cli.BoolFlag{Name: "sig-proxy", Value: true, Usage: "proxy all received signals to the process"},
 			&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching a container"},
 		},
-		OnUsageError: usageError1,
-		Action:       attachAction,
+		Action: attachAction,
 	}
 }
 

@@ -20,7 +20,6 @@ func cpCommand() *cli.Command {
 		ArgsUsage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n" +
 			"   skiff cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "archive", Aliases: []string{"a"}, Usage: "archive mode (copy all uid/gid information)"},
 			&cli.BoolFlag{Name: "follow-link", Aliases: []string{"L"}, Usage: "always follow symbol link in SRC_PATH"},
@@ -31,10 +30,7 @@ func cpCommand() *cli.Command {
 }
 
 func cpAction(c *cli.Context) error {
-	args, err := operands(c)
-	if err != nil {
-		return err
-	}
+	args := c.Args().Slice()
 	if len(args) != 2 {
 		return &ExitError{Code: 1, Err: errors.New(`"cp" requires exactly 2 arguments: skiff cp CONTAINER:SRC_PATH DEST_PATH|- or SRC_PATH|- CONTAINER:DEST_PATH`)}
 	}

@@ -18,7 +18,6 @@ func createCommand() *cli.Command {
 		Flags:                  runFlags(),
 		HideHelp:               true, // -h is --hostname, as docker's
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError,
 		Action:                 createAction,
 	}
 }

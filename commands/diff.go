@@ -14,15 +14,11 @@ func init() { register(diffCommand()) }
 
 func diffCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "diff",
-		Usage:        "inspect changes to files or directories on a container's filesystem",
-		ArgsUsage:    "CONTAINER",
-		OnUsageError: usageError1,
+		Name:      "diff",
+		Usage:     "inspect changes to files or directories on a container's filesystem",
+		ArgsUsage: "CONTAINER",
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			if len(args) != 1 {
 				return &ExitError{Code: 1, Err: fmt.Errorf(`"diff" requires exactly 1 argument: skiff diff CONTAINER`)}
 			}

@@ -34,8 +34,7 @@ func execCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		// Usage errors exit 1 as for every verb but run; 126/127 mean
 		// the command could not run, anything else is the command's own.
-		OnUsageError: usageError1,
-		Action:       execAction,
+		Action: execAction,
 	}
 }
 

@@ -46,7 +46,7 @@ func TestExecRefusals(t *testing.T) {
 	}{
 		{"no command", []string{"exec", "x"}, 1, `"exec" requires at least 2 arguments`},
 		{"privileged", []string{"exec", "--privileged", "x", "true"}, 1, "--privileged is not supported yet"},
-		{"unknown flag", []string{"exec", "--nosuch", "x", "true"}, 1, "unknown flag: --nosuch"},
+		{"unknown flag", []string{"exec", "--nosuch", "x", "true"}, 125, "unknown flag: --nosuch\nSee 'skiff exec --help'.\n"},
 		{"unknown container", []string{"exec", "nosuch", "true"}, 1, "Error response from daemon: No such container: nosuch"},
 		{"stopped container", []string{"exec", "stopped", "true"}, 1, "Error response from daemon: container " + stopped.ID + " is not running"},
 		{"env file missing", []string{"exec", "--env-file", "/nonexistent", "stopped", "true"}, 1, "open env file"},
@@ -60,7 +60,7 @@ func TestExecRefusals(t *testing.T) {
 			if code != tt.code || !strings.Contains(out, tt.msg) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, out, tt.code, tt.msg)
 			}
-			if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 {
+			if n := strings.Count(strings.TrimSpace(out), "\n"); n != strings.Count(tt.msg, "See") {
 				t.Errorf("want one line, got %d:\n%s", n+1, out)
 			}
 		})

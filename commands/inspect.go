@@ -31,7 +31,6 @@ func inspectCommand() *cli.Command {
 			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "accepted for docker's scripts; sizes are not shown"},
 		},
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action:                 func(c *cli.Context) error { return inspectAction(c, "inspect", "") },
 	}
 }
@@ -47,7 +46,6 @@ func containerInspectCommand() *cli.Command {
 			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "accepted for docker's scripts; sizes are not shown"},
 		},
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action:                 func(c *cli.Context) error { return inspectAction(c, "container inspect", "container") },
 	}
 }
@@ -55,10 +53,7 @@ func containerInspectCommand() *cli.Command {
 // inspectAction prints what it finds (a JSON array, or the template per
 // object), then one docker error line per name it did not find, exit 1.
 func inspectAction(c *cli.Context, verb, kind string) error {
-	args, err := operands(c)
-	if err != nil {
-		return err
-	}
+	args := c.Args().Slice()
 	if kind == "" {
 		kind = c.String("type") // --type may follow the names
 	}

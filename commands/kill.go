@@ -20,12 +20,8 @@ func killCommand() *cli.Command {
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "signal to send: a name (KILL, SIGHUP) or a number"},
 		},
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			sig, err := run.ParseSignal(c.String("signal"))
 			if err != nil {
 				return &ExitError{Code: 1, Err: err}

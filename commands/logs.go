@@ -29,16 +29,12 @@ func logsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "details", Usage: "show extra details (there are none: accepted for docker's scripts)"},
 		},
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action:                 logsAction,
 	}
 }
 
 func logsAction(c *cli.Context) error {
-	args, err := operands(c)
-	if err != nil {
-		return err
-	}
+	args := c.Args().Slice()
 	if len(args) != 1 {
 		return &ExitError{Code: 1, Err: fmt.Errorf(`"logs" requires exactly 1 argument: skiff logs [OPTIONS] CONTAINER`)}
 	}

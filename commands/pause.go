@@ -10,15 +10,11 @@ func init() { register(pauseCommand(), unpauseCommand()) }
 
 func pauseCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "pause",
-		Usage:        "pause all processes within one or more containers",
-		ArgsUsage:    "CONTAINER [CONTAINER...]",
-		OnUsageError: usageError1,
+		Name:      "pause",
+		Usage:     "pause all processes within one or more containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			return eachContainer(c, "pause", args, func(g *Globals, ref string) error {
 				_, err := run.Pause(g.Paths.Root, g.Paths.RunRoot, ref)
 				return err
@@ -29,15 +25,11 @@ func pauseCommand() *cli.Command {
 
 func unpauseCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "unpause",
-		Usage:        "unpause all processes within one or more containers",
-		ArgsUsage:    "CONTAINER [CONTAINER...]",
-		OnUsageError: usageError1,
+		Name:      "unpause",
+		Usage:     "unpause all processes within one or more containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			return eachContainer(c, "unpause", args, func(g *Globals, ref string) error {
 				_, err := run.Unpause(g.Paths.Root, g.Paths.RunRoot, ref)
 				return err

@@ -20,20 +20,17 @@ func init() { register(portCommand()) }
 // port" error.
 func portCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "port",
-		Usage:        "list port mappings or a specific mapping for the container",
-		ArgsUsage:    "CONTAINER [PRIVATE_PORT[/PROTO]]",
-		OnUsageError: usageError1,
+		Name:      "port",
+		Usage:     "list port mappings or a specific mapping for the container",
+		ArgsUsage: "CONTAINER [PRIVATE_PORT[/PROTO]]",
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			if len(args) < 1 || len(args) > 2 {
 				return &ExitError{Code: 1, Err: errors.New(`"port" requires at least 1 and at most 2 arguments: skiff port CONTAINER [PRIVATE_PORT[/PROTO]]`)}
 			}
 			var port, proto string
 			if len(args) == 2 {
+				var err error
 				if port, proto, err = parsePrivatePort(args[1]); err != nil {
 					return &ExitError{Code: 1, Err: err}
 				}

@@ -24,15 +24,11 @@ func containerPruneCommand() *cli.Command {
 	}
 	flags = append(flags, listFlag("filter", nil, "provide filter values (e.g. \"until=<timestamp>\", \"label=key=value\")")...)
 	return &cli.Command{
-		Name:         "prune",
-		Usage:        "remove all stopped containers",
-		Flags:        flags,
-		OnUsageError: usageError1,
+		Name:  "prune",
+		Usage: "remove all stopped containers",
+		Flags: flags,
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			if len(args) != 0 {
 				return &ExitError{Code: 1, Err: errors.New(`"container prune" accepts no arguments: skiff container prune [OPTIONS]`)}
 			}

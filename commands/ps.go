@@ -38,16 +38,8 @@ func psCommand(name string, aliases ...string) *cli.Command {
 		Usage:                  "list containers",
 		Flags:                  flags,
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action:                 psAction,
 	}
-}
-
-// usageError1 is usageError for verbs whose failures exit 1.
-func usageError1(c *cli.Context, err error, sub bool) error {
-	e := usageError(c, err, sub).(*ExitError)
-	e.Code = 1
-	return e
 }
 
 // psAction reads container records only: no store, no cgroups, so ps stays

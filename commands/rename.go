@@ -15,15 +15,11 @@ func init() { register(renameCommand()) }
 
 func renameCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "rename",
-		Usage:        "rename a container",
-		ArgsUsage:    "CONTAINER NEW_NAME",
-		OnUsageError: usageError1,
+		Name:      "rename",
+		Usage:     "rename a container",
+		ArgsUsage: "CONTAINER NEW_NAME",
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			if len(args) != 2 {
 				return &ExitError{Code: 1, Err: errors.New(`"rename" requires exactly 2 arguments: skiff rename CONTAINER NEW_NAME`)}
 			}

@@ -15,12 +15,8 @@ func restartCommand() *cli.Command {
 		ArgsUsage:              "CONTAINER [CONTAINER...]",
 		Flags:                  stopFlags(),
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			o, err := stopOptions(c)
 			if err != nil {
 				return err

@@ -22,7 +22,6 @@ func rmCommand(name string, aliases ...string) *cli.Command {
 			&cli.BoolFlag{Name: "link", Aliases: []string{"l"}, Usage: "not supported yet", Hidden: true},
 		},
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action:                 rmAction,
 	}
 }
@@ -30,10 +29,7 @@ func rmCommand(name string, aliases ...string) *cli.Command {
 // rmAction removes each container named, printing the name given as docker
 // does; failures are reported one line each and the exit status is 1.
 func rmAction(c *cli.Context) error {
-	args, err := operands(c)
-	if err != nil {
-		return err
-	}
+	args := c.Args().Slice()
 	if c.Bool("link") {
 		return &ExitError{Code: 1, Err: errors.New("rm: --link is not supported yet")}
 	}

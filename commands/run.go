@@ -53,7 +53,7 @@ func listOf(c *cli.Context, name string) []string {
 // worse, silent acceptance. They are not given to urfave: its per-flag
 // IsSet scan is quadratic in the number of flags (with a regexp per name),
 // and these ~90 cost skiff run 8 ms of CPU. The first one on the command
-// line reaches usageError as an undefined flag, which names it. bool marks
+// line reaches flagError as an undefined flag, which names it. bool marks
 // flags that take no value (kept for when they become real).
 var unsupportedRunFlags = []struct {
 	name    string
@@ -130,29 +130,8 @@ func runCommand() *cli.Command {
 		Flags:                  runFlags(),
 		HideHelp:               true, // -h is --hostname, as docker's
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError,
 		Action:                 runAction,
 	}
-}
-
-// usageError turns urfave's parse errors (which would print the usage) into
-// docker's one line, exit 125 for run.
-func usageError(c *cli.Context, err error, _ bool) error {
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-		long, ok := unsupportedRunFlag(name)
-		if !ok && len(name) > 1 {
-			long, ok = unsupportedInCluster(name, c.Command)
-		}
-		if ok && (c.Command.Name == "run" || c.Command.Name == "create") {
-			return &ExitError{Code: 125, Err: fmt.Errorf("%s: --%s is not supported yet", c.Command.Name, long)}
-		}
-		if len(name) > 1 {
-			name = "-" + name
-		}
-		msg = "unknown flag: -" + name
-	}
-	return &ExitError{Code: 125, Err: fmt.Errorf("%s: %s (see 'skiff %s --help')", c.Command.Name, msg, c.Command.Name)}
 }
 
 func runAction(c *cli.Context) error {
@@ -210,28 +189,6 @@ func unsupportedRunFlag(name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// unsupportedInCluster finds an unsupported flag in a cluster of short flags
-// such as -itp: urfave splits a cluster only when it knows every letter.
-func unsupportedInCluster(cluster string, cmd *cli.Command) (string, bool) {
-	known := map[string]bool{}
-	for _, f := range cmd.Flags {
-		for _, n := range f.Names() {
-			known[n] = true
-		}
-	}
-	first := ""
-	for _, r := range cluster {
-		long, unsupported := unsupportedRunFlag(string(r))
-		if !unsupported && !known[string(r)] {
-			return "", false // not a cluster of flags: a misspelt long one
-		}
-		if unsupported && first == "" {
-			first = long
-		}
-	}
-	return first, first != ""
 }
 
 // checkUnsupported refuses the values of supported flags that skiff does not

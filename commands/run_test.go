@@ -24,8 +24,13 @@ func parseRun(t *testing.T, args ...string) (run.Options, error) {
 		got, err = runOptions(c, &Globals{})
 		return err
 	}
-	app := &cli.App{Name: "skiff", UseShortOptionHandling: true, Commands: []*cli.Command{cmd}, ExitErrHandler: func(*cli.Context, error) {}}
-	err := app.Run(append([]string{"skiff", "run"}, args...))
+	app := &cli.App{Name: "skiff", Commands: []*cli.Command{cmd}, ExitErrHandler: func(*cli.Context, error) {}}
+	setFlagError(app.Commands)
+	argv, u := prepareArgs(app, append([]string{"skiff", "run"}, args...))
+	if u != nil {
+		return got, &ExitError{Code: u.code, Err: errors.New(u.msg)}
+	}
+	err := app.Run(argv)
 	return got, err
 }
 
@@ -68,7 +73,7 @@ func TestRunFlags(t *testing.T) {
 					o.StopSignal == "SIGINT" && o.StopTimeout != nil && *o.StopTimeout == 3
 			}, ""},
 		{"restart with --rm", []string{"--rm", "--restart", "always", "busybox"}, nil, "Conflicting options: --restart and --rm"},
-		{"unknown flag is one line", []string{"--bogus", "busybox"}, nil, "run: unknown flag: --bogus (see 'skiff run --help')"},
+		{"unknown flag is one line", []string{"--bogus", "busybox"}, nil, "unknown flag: --bogus\nSee 'skiff run --help'."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

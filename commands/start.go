@@ -28,7 +28,6 @@ func startCommand() *cli.Command {
 			&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching a container"},
 		},
 		UseShortOptionHandling: true,
-		OnUsageError:           usageError1,
 		Action:                 startAction,
 	}
 }

@@ -16,15 +16,11 @@ func init() { register(waitCommand()) }
 
 func waitCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "wait",
-		Usage:        "block until one or more containers stop, then print their exit codes",
-		ArgsUsage:    "CONTAINER [CONTAINER...]",
-		OnUsageError: usageError1,
+		Name:      "wait",
+		Usage:     "block until one or more containers stop, then print their exit codes",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
 		Action: func(c *cli.Context) error {
-			args, err := operands(c)
-			if err != nil {
-				return err
-			}
+			args := c.Args().Slice()
 			if len(args) == 0 {
 				return &ExitError{Code: 1, Err: fmt.Errorf(`"wait" requires at least 1 argument: skiff wait CONTAINER [CONTAINER...]`)}
 			}
