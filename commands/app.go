@@ -67,7 +67,7 @@ func register(cmds ...*cli.Command) { verbs = append(verbs, cmds...) }
 func NewApp() *cli.App {
 	app := &cli.App{
 		Name:                   "skiff",
-		Usage:                  "pull, build and run containers with no daemon",
+		Usage:                  "pull and run containers with no daemon",
 		Version:                Version,
 		UseShortOptionHandling: true, // -it, -itd as docker
 		HideHelpCommand:        true,
@@ -111,10 +111,18 @@ func Main(args []string) int {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(os.Stderr, "skiff:", ee.Err)
+			printError(ee.Err)
 		}
 		return ee.Code
 	}
-	fmt.Fprintln(os.Stderr, "skiff:", err)
+	printError(err)
 	return 1
 }
+
+// printError prints one error line in skiff's one style: "skiff: " and
+// the sentence, docker's own where scripts match it.
+func printError(err error) { fmt.Fprintln(os.Stderr, "skiff:", err) }
+
+// daemonError is docker's wording for what its daemon refused: scripts
+// match "Error response from daemon: No such container: x".
+func daemonError(err error) error { return fmt.Errorf("Error response from daemon: %w", err) }

@@ -50,7 +50,7 @@ func attachAction(c *cli.Context) error {
 	}
 	ct, err := lookupCurrent(g, c.Args().First())
 	if err != nil {
-		return &ExitError{Code: 1, Err: fmt.Errorf("Error response from daemon: %w", err)}
+		return &ExitError{Code: 1, Err: daemonError(err)}
 	}
 	if ct.Status == state.Paused {
 		return &ExitError{Code: 1, Err: errors.New("You cannot attach to a paused container, unpause it first")}

@@ -23,8 +23,9 @@ func execCommand() *cli.Command {
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the command in the background"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
-		&cli.BoolFlag{Name: "privileged", Usage: "give extended privileges to the command (not supported yet)"},
-		&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching (not supported yet)"},
+		// docker's, refused with "not supported yet"; not in the help.
+		&cli.BoolFlag{Name: "privileged", Hidden: true},
+		&cli.StringFlag{Name: "detach-keys", Hidden: true},
 	)
 	return &cli.Command{
 		Name:                   "exec",
@@ -32,7 +33,7 @@ func execCommand() *cli.Command {
 		ArgsUsage:              "CONTAINER COMMAND [ARG...]",
 		Flags:                  fs,
 		UseShortOptionHandling: true,
-		// Usage errors exit 1 as for every verb but run; 126/127 mean
+		// Flag errors exit 125 (cli.go), other refusals 1; 126/127 mean
 		// the command could not run, anything else is the command's own.
 		Action: execAction,
 	}
@@ -81,10 +82,10 @@ func execError(code int, err error) error {
 	case err == nil:
 		return &ExitError{Code: code}
 	case errors.Is(err, state.ErrNotFound), errors.As(err, &nr), errors.As(err, &amb):
-		fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+		printError(daemonError(err))
 		return &ExitError{Code: 1}
 	case errors.As(err, &se):
-		fmt.Fprintf(os.Stderr, "OCI runtime exec failed: exec failed: unable to start container process: %v: unknown\n", se.Err)
+		printError(fmt.Errorf("OCI runtime exec failed: exec failed: unable to start container process: %v: unknown", se.Err))
 		return &ExitError{Code: se.Code}
 	}
 	return &ExitError{Code: code, Err: err}

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -50,10 +49,24 @@ func findImage(s *store.Store, arg string) (*store.Image, error) {
 	}
 	img, err := s.LookupImage(arg)
 	if errors.Is(err, store.ErrImageNotFound) {
-		return nil, fmt.Errorf("%w: %s", store.ErrImageNotFound, arg)
+		return nil, noSuchImage(arg)
 	}
 	return img, err
 }
+
+// noSuchImage is docker's error for a reference that names no image: the
+// reference as typed, with the tag it defaults to (No such image: x:latest).
+type noSuchImage string
+
+func (e noSuchImage) Error() string {
+	ref := string(e)
+	if !strings.ContainsAny(ref[strings.LastIndex(ref, "/")+1:], ":@") {
+		ref += ":latest"
+	}
+	return "No such image: " + ref
+}
+
+func (e noSuchImage) Is(target error) bool { return target == store.ErrImageNotFound }
 
 // shortID is docker's 12-hex IMAGE ID.
 func shortID(id string) string {

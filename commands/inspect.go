@@ -83,7 +83,7 @@ func inspectAction(c *cli.Context, verb, kind string) error {
 		return &ExitError{Code: 1, Err: err}
 	}
 	for _, m := range missing {
-		fmt.Fprintln(os.Stderr, m)
+		printError(errors.New(m))
 	}
 	if len(missing) > 0 {
 		return &ExitError{Code: 1}
@@ -112,7 +112,7 @@ func inspectObjects(g *Globals, names []string, kind string) (docs []any, missin
 				return nil, nil, err
 			}
 			if kind == "container" {
-				missing = append(missing, "Error: No such container: "+n)
+				missing = append(missing, "No such container: "+n)
 				continue
 			}
 		}
@@ -128,9 +128,9 @@ func inspectObjects(g *Globals, names []string, kind string) (docs []any, missin
 		case !errors.Is(err, store.ErrImageNotFound):
 			return nil, nil, err
 		case kind == "image":
-			missing = append(missing, "Error: No such image: "+n)
+			missing = append(missing, "No such image: "+n)
 		default:
-			missing = append(missing, "Error: No such object: "+n)
+			missing = append(missing, "No such object: "+n)
 		}
 	}
 	return docs, missing, nil

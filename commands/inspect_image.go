@@ -3,7 +3,6 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -123,11 +122,17 @@ func inspectImages(g *Globals, names []string, format string, w io.Writer) error
 		docs = append(docs, toInspect(s, img))
 	}
 	// What was found prints even when some names were not, as docker
-	// does; the misses are reported after it.
+	// does; the misses are reported after it, a line each.
 	if err := printDocs(w, tmpl, docs); err != nil {
 		return err
 	}
-	return errors.Join(missing...)
+	for _, err := range missing {
+		printError(err)
+	}
+	if len(missing) > 0 {
+		return &ExitError{Code: 1}
+	}
+	return nil
 }
 
 func toInspect(s *store.Store, img *store.Image) imageInspect {

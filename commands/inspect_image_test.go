@@ -69,7 +69,14 @@ func TestInspectImages(t *testing.T) {
 			t.Errorf("Created = %v", docs[0]["Created"])
 		}
 	})
-	if err := inspectImages(g, []string{"nope"}, "", &bytes.Buffer{}); !errors.Is(err, store.ErrImageNotFound) {
-		t.Errorf("missing image: %v", err)
+	var code int
+	out := captureStderr(t, func() {
+		err := inspectImages(g, []string{"nope"}, "", &bytes.Buffer{})
+		if ee := (*ExitError)(nil); errors.As(err, &ee) {
+			code = ee.Code
+		}
+	})
+	if code != 1 || out != "skiff: No such image: nope:latest\n" {
+		t.Errorf("missing image: exit %d, stderr %q", code, out)
 	}
 }

@@ -48,7 +48,7 @@ func logsAction(c *cli.Context) error {
 	}
 	ct, err := state.Lookup(g.Paths.Root, args[0])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+		printError(daemonError(err))
 		return &ExitError{Code: 1}
 	}
 	// The monitor writes the log for as long as it lives: once its lock is

@@ -3,7 +3,6 @@ package commands
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -43,7 +42,7 @@ func portCommand() *cli.Command {
 				return daemonError(err)
 			}
 			if port != "" {
-				fmt.Fprintf(os.Stderr, "Error: No public port '%s/%s' published for %s\n", port, proto, args[0])
+				printError(fmt.Errorf("No public port '%s/%s' published for %s", port, proto, args[0]))
 				return &ExitError{Code: 1}
 			}
 			return nil

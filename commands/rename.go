@@ -2,8 +2,6 @@ package commands
 
 import (
 	"errors"
-	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,18 +29,11 @@ func renameCommand() *cli.Command {
 				return err
 			}
 			if err := rename(g, args[0], args[1]); err != nil {
-				return daemonError(err)
+				return &ExitError{Code: 1, Err: daemonError(err)}
 			}
 			return nil
 		},
 	}
-}
-
-// daemonError prints err as docker's CLI prints a refusal, with no "skiff:"
-// prefix, and exits 1.
-func daemonError(err error) error {
-	fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
-	return &ExitError{Code: 1}
 }
 
 // rename resolves ref to its true record first, so a name (or id prefix)

@@ -47,18 +47,18 @@ func TestContainerVerbRefusals(t *testing.T) {
 		code        int
 		stdout, msg string // msg: exact stderr
 	}{
-		{"rename same", []string{"rename", "ex", "ex"}, 1, "", "Error response from daemon: Renaming a container with the same name as its current name\n"},
-		{"rename taken", []string{"rename", "ex", "up"}, 1, "", `Error response from daemon: Error when allocating new name: Conflict. The container name "/up" is already in use by container "` + up.ID + `". You have to remove (or rename) that container to be able to reuse that name.` + "\n"},
-		{"rename unknown", []string{"rename", "nosuch", "x"}, 1, "", "Error response from daemon: No such container: nosuch\n"},
+		{"rename same", []string{"rename", "ex", "ex"}, 1, "", "skiff: Error response from daemon: Renaming a container with the same name as its current name\n"},
+		{"rename taken", []string{"rename", "ex", "up"}, 1, "", `skiff: Error response from daemon: Error when allocating new name: Conflict. The container name "/up" is already in use by container "` + up.ID + `". You have to remove (or rename) that container to be able to reuse that name.` + "\n"},
+		{"rename unknown", []string{"rename", "nosuch", "x"}, 1, "", "skiff: Error response from daemon: No such container: nosuch\n"},
 		{"rename one arg", []string{"rename", "ex"}, 1, "", "skiff: \"rename\" requires exactly 2 arguments: skiff rename CONTAINER NEW_NAME\n"},
 		{"port lists nothing", []string{"port", "up"}, 0, "", ""},
 		{"port long form", []string{"container", "port", "ex"}, 0, "", ""},
-		{"port private", []string{"port", "up", "80"}, 1, "", "Error: No public port '80/tcp' published for up\n"},
-		{"port private udp", []string{"port", "up", "53/udp"}, 1, "", "Error: No public port '53/udp' published for up\n"},
-		{"port unknown", []string{"port", "nosuch"}, 1, "", "Error response from daemon: No such container: nosuch\n"},
-		{"pause exited", []string{"pause", "ex"}, 1, "", "Error response from daemon: container " + ex.ID + " is not running\n"},
-		{"unpause running", []string{"unpause", "up"}, 1, "", "Error response from daemon: Container " + up.ID + " is not paused\n"},
-		{"pause unknown", []string{"container", "pause", "nosuch"}, 1, "", "Error response from daemon: No such container: nosuch\n"},
+		{"port private", []string{"port", "up", "80"}, 1, "", "skiff: No public port '80/tcp' published for up\n"},
+		{"port private udp", []string{"port", "up", "53/udp"}, 1, "", "skiff: No public port '53/udp' published for up\n"},
+		{"port unknown", []string{"port", "nosuch"}, 1, "", "skiff: Error response from daemon: No such container: nosuch\n"},
+		{"pause exited", []string{"pause", "ex"}, 1, "", "skiff: Error response from daemon: container " + ex.ID + " is not running\n"},
+		{"unpause running", []string{"unpause", "up"}, 1, "", "skiff: Error response from daemon: Container " + up.ID + " is not paused\n"},
+		{"pause unknown", []string{"container", "pause", "nosuch"}, 1, "", "skiff: Error response from daemon: No such container: nosuch\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -41,7 +41,7 @@ func runRmi(c *cli.Context) error {
 	failed := false
 	for _, arg := range c.Args().Slice() {
 		if err := removeImage(s, arg, c.Bool("force"), os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "skiff:", err)
+			printError(err)
 			failed = true
 		}
 	}

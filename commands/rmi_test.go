@@ -33,7 +33,7 @@ func TestRemoveImage(t *testing.T) {
 			wantErr: "being used by container c0ffee000000"},
 		{name: "used by a container, forced", names: []string{"docker.io/library/a:1"}, arg: "a:1", inUse: "c0ffee", force: true,
 			want: "Untagged: a:1\nDeleted: ", gone: true},
-		{name: "unknown", names: []string{"docker.io/library/a:1"}, arg: "zzz", wantErr: "no such image: zzz"},
+		{name: "unknown", names: []string{"docker.io/library/a:1"}, arg: "zzz", wantErr: "No such image: zzz:latest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,14 +49,14 @@ func startAction(c *cli.Context) error {
 	var failed []string
 	for _, ref := range c.Args().Slice() {
 		if err := startDetached(g, ref); err != nil {
-			fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+			printError(daemonError(err))
 			failed = append(failed, ref)
 			continue
 		}
 		fmt.Println(ref)
 	}
 	if len(failed) > 0 {
-		return &ExitError{Code: 1, Err: fmt.Errorf("Error: failed to start containers: %s", strings.Join(failed, ", "))}
+		return &ExitError{Code: 1, Err: fmt.Errorf("failed to start containers: %s", strings.Join(failed, ", "))}
 	}
 	return nil
 }
@@ -71,7 +71,7 @@ func startAttachedAction(c *cli.Context, g *Globals, ref string) error {
 		return nil // docker: starting a running container is a no-op
 	}
 	if err != nil {
-		return &ExitError{Code: 1, Err: fmt.Errorf("Error response from daemon: %w", err)}
+		return &ExitError{Code: 1, Err: daemonError(err)}
 	}
 	s := &session{
 		conn: conn, stdin: c.Bool("interactive") && ct.Config.OpenStdin, tty: ct.Config.Tty,
@@ -79,7 +79,7 @@ func startAttachedAction(c *cli.Context, g *Globals, ref string) error {
 	}
 	code, err := s.run()
 	if err != nil && !errors.Is(err, errDetached) && !errors.Is(err, errNoExit) {
-		return &ExitError{Code: 1, Err: fmt.Errorf("Error response from daemon: %w", err)}
+		return &ExitError{Code: 1, Err: daemonError(err)}
 	}
 	return exitWith(g, ct.ID, code, err)
 }

@@ -3,7 +3,6 @@ package commands
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -84,7 +83,7 @@ func eachContainer(c *cli.Context, verb string, args []string, fn func(g *Global
 	failed := false
 	for _, ref := range args {
 		if err := fn(g, ref); err != nil {
-			fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+			printError(daemonError(err))
 			failed = true
 			continue
 		}

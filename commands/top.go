@@ -44,7 +44,7 @@ func topAction(c *cli.Context) error {
 		return err
 	}
 	fail := func(err error) error {
-		fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+		printError(daemonError(err))
 		return &ExitError{Code: 1}
 	}
 	ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, args[0])

@@ -3,7 +3,6 @@ package commands
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -32,7 +31,7 @@ func waitCommand() *cli.Command {
 			for _, ref := range args {
 				code, err := waitFor(g, ref)
 				if err != nil {
-					fmt.Fprintln(os.Stderr, "Error response from daemon:", err)
+					printError(daemonError(err))
 					failed = true
 					continue
 				}
