@@ -22,7 +22,8 @@ bin/skiff:
 	$(GO) build -tags $(TAGS) -trimpath -ldflags "$(LDFLAGS)" -o $@ .
 
 # Both halves run even when the first fails, so one CI run shows every failure.
-test:
+# deps first: some unit tests run host tools (busybox) a fresh machine lacks.
+test: deps
 	@rc=0; $(MAKE) --no-print-directory unit || rc=1; $(MAKE) --no-print-directory e2e || rc=1; exit $$rc
 
 unit:

@@ -32,10 +32,7 @@ func inspectImageCommand(name string) *cli.Command {
 			if err != nil {
 				return &ExitError{1, err}
 			}
-			if err := inspectImages(g, c.Args().Slice(), c.String("format"), os.Stdout); err != nil {
-				return &ExitError{1, err}
-			}
-			return nil
+			return inspectImages(g, c.Args().Slice(), c.String("format"), os.Stdout)
 		},
 	}
 }
