@@ -155,7 +155,7 @@ type infoClient struct {
 
 func runInfo(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return &ExitError{1, fmt.Errorf(`"skiff info" accepts no arguments`)}
+		return &ExitError{1, fmt.Errorf("%q accepts no arguments.", "skiff "+c.Command.FullName())}
 	}
 	g, err := globals(c)
 	if err != nil {

@@ -168,7 +168,7 @@ func newServerVersion(kernel string) *serverVersion {
 
 func runVersion(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return &ExitError{1, fmt.Errorf(`"skiff version" accepts no arguments`)}
+		return &ExitError{1, fmt.Errorf("%q accepts no arguments.", "skiff "+c.Command.FullName())}
 	}
 	doc := versionDoc{Client: newClientVersion(), Server: newServerVersion(hostUname().release)}
 	if f := c.String("format"); f != "" {
