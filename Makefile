@@ -2,7 +2,13 @@
 GO         ?= go
 PREFIX     ?= /usr/local
 VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS    := -s -w -X github.com/skiff-dev/skiff/commands.Version=$(VERSION)
+# `version`'s Git commit and Built (the commit's time, reproducible) where Go
+# stamps no VCS info (git worktrees, -buildvcs=false).
+GITCOMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
+BUILDTIME  := $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS    := -s -w -X github.com/skiff-dev/skiff/commands.Version=$(VERSION) \
+              -X github.com/skiff-dev/skiff/commands.GitCommit=$(GITCOMMIT) \
+              -X github.com/skiff-dev/skiff/commands.BuildTime=$(BUILDTIME)
 # A Debian Go older than go.mod's fetches the right toolchain from the module proxy.
 export GOTOOLCHAIN ?= auto
 export CGO_ENABLED := 0

@@ -17,7 +17,7 @@ const module = "github.com/skiff-dev/skiff"
 // each package may import. Leaves import none; run never reaches pull.
 var allowedImports = map[string][]string{
 	"":         {"commands", "run", "monitor"}, // main
-	"commands": {"build", "run", "pull", "store", "state", "config", "attach", "logfile"},
+	"commands": {"build", "run", "pull", "store", "state", "config", "attach", "logfile", "cgroup"},
 	"monitor":  {"run", "state", "cgroup", "attach", "logfile"},
 	"build":    {"run", "pull"},
 	"run":      {"fs", "ns", "cgroup", "net", "store", "state"},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -182,6 +183,16 @@ func (s *Store) imageIDs() ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// CountImages counts the image records under root without opening (and so
+// creating) the store: `info` must write nothing on a fresh machine.
+func CountImages(root string) (int, error) {
+	ids, err := (&Store{root: root}).imageIDs()
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	return len(ids), err
 }
 
 // Images lists every image, newest first as docker.
