@@ -111,7 +111,7 @@ type pipeline struct {
 	body       io.ReadCloser
 	conn       *digester // the first reader on body
 	net, plain *readahead
-	zr         *decompressError // nil for a plain tar
+	zr         *decompressing // nil for a plain tar
 	zclose     func()
 }
 
@@ -128,10 +128,11 @@ func (pl *pipeline) cause(err error) error {
 	if cerr := pl.conn.err(); cerr != nil {
 		return cerr
 	}
-	if derr == nil {
-		if cerr := pl.conn.check(); cerr != nil {
-			return cerr
-		}
+	if derr != nil {
+		return fmt.Errorf("download: %w", derr) // writing the blob file failed
+	}
+	if cerr := pl.conn.check(); cerr != nil {
+		return cerr
 	}
 	if zerr := pl.zr.err(); zerr != nil {
 		return zerr
@@ -163,7 +164,7 @@ func (pl *pipeline) decompress() (io.Reader, error) {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		pl.zclose = func() { zr.Close() }
-		pl.zr = &decompressError{r: zr, format: "gzip"}
+		pl.zr = &decompressing{r: zr, format: "gzip"}
 		return pl.zr, nil
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br)
@@ -171,7 +172,7 @@ func (pl *pipeline) decompress() (io.Reader, error) {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		pl.zclose = zr.Close
-		pl.zr = &decompressError{r: zr, format: "zstd"}
+		pl.zr = &decompressing{r: zr, format: "zstd"}
 		return pl.zr, nil
 	}
 	return br, nil
@@ -228,19 +229,19 @@ func (d *digester) explain(err error) error {
 func (d *digester) connectionFailure(err error) error {
 	switch {
 	case errors.Is(err, syscall.ECONNRESET):
-		return fmt.Errorf("connection reset by the registry after %s: %w", d.progress(), err)
+		return fmt.Errorf("connection reset by the registry after %s: %w", d.sofar(), err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("connection closed by the registry after %s: %w", d.progress(), err)
+		return fmt.Errorf("connection closed by the registry after %s: %w", d.sofar(), err)
 	case err == io.EOF && d.short():
 		// A body without Content-Length ends at the close: short of the
 		// manifest's size, it was cut.
-		return fmt.Errorf("connection closed by the registry after %s: %w", d.progress(), io.ErrUnexpectedEOF)
+		return fmt.Errorf("connection closed by the registry after %s: %w", d.sofar(), io.ErrUnexpectedEOF)
 	}
 	return nil
 }
 
-// progress is "1.2MB of 3.4MB" for messages.
-func (d *digester) progress() string {
+// sofar is "1.2MB of 3.4MB" for messages.
+func (d *digester) sofar() string {
 	if d.size <= 0 {
 		return humanSize(d.n)
 	}
@@ -262,15 +263,15 @@ func (d *digester) check() error {
 	return nil
 }
 
-// decompressError tags the decompressor's failures, so that a corrupt
-// stream reads as such and not as a broken tar.
-type decompressError struct {
+// decompressing is the decompressor's output with its failures named, so
+// that a corrupt stream reads as such and not as a broken tar.
+type decompressing struct {
 	r      io.Reader
 	format string
 	failed atomic.Pointer[error]
 }
 
-func (d *decompressError) Read(p []byte) (int, error) {
+func (d *decompressing) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	if err != nil && err != io.EOF {
 		err = fmt.Errorf("decompressing %s: %w", d.format, err)
@@ -279,7 +280,7 @@ func (d *decompressError) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (d *decompressError) err() error {
+func (d *decompressing) err() error {
 	if d == nil {
 		return nil
 	}
