@@ -6,10 +6,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"os"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -58,26 +61,26 @@ func fetchLayer(ctx context.Context, s *store.Store, j layerJob, p *progress, ro
 		return err
 	}
 	p.set(id, "Downloading", j.size)
-	pl := &pipeline{body: body}
+	compressed := &digester{r: body, h: sha256.New(), want: j.digest.String(), size: j.size}
+	pl := &pipeline{body: body, conn: compressed}
 	defer pl.close()
 
-	compressed := &digester{r: body, h: sha256.New(), want: j.digest.String(), size: j.size}
 	pl.net = newReadahead(compressed, io.MultiWriter(blob, counter{p, id}))
 	plain, err := pl.decompress()
 	if err != nil {
-		return err
+		return pl.cause(err)
 	}
 	uncompressed := sha256.New()
 	// A second readahead lets decompression run ahead of the file writes.
 	pl.plain = newReadahead(plain, uncompressed)
 	size, err := fs.ExtractLayer(pl.plain, t.Dir(), fs.ExtractOptions{Rootless: rootless})
 	if err != nil {
-		return err
+		return pl.cause(err)
 	}
 	// The decompressor may stop at its end marker: the digest must cover
 	// every byte the registry sent.
 	if _, err := io.Copy(io.Discard, pl.net); err != nil {
-		return fmt.Errorf("download: %w", err)
+		return pl.cause(fmt.Errorf("download: %w", err))
 	}
 	if err := compressed.check(); err != nil {
 		return err
@@ -106,8 +109,35 @@ func fetchLayer(ctx context.Context, s *store.Store, j layerJob, p *progress, ro
 // readahead; only then is the decompressor itself released.
 type pipeline struct {
 	body       io.ReadCloser
+	conn       *digester // the first reader on body
 	net, plain *readahead
+	zr         *decompressing // nil for a plain tar
 	zclose     func()
+}
+
+// cause is the root of a failure seen downstream. A connection cut short
+// surfaces in gzip or tar as "unexpected EOF", and a corrupt blob as a
+// broken gzip or tar stream, so the download is finished first: a blob that
+// is not what the manifest says is the cause of whatever failed after it.
+// Only a blob that checks out blames the decompressor, then the tar.
+func (pl *pipeline) cause(err error) error {
+	if pl.plain != nil {
+		pl.plain.Close() // the only other reader of pl.net, through the decompressor
+	}
+	_, derr := io.Copy(io.Discard, pl.net)
+	if cerr := pl.conn.err(); cerr != nil {
+		return cerr
+	}
+	if derr != nil {
+		return fmt.Errorf("download: %w", derr) // writing the blob file failed
+	}
+	if cerr := pl.conn.check(); cerr != nil {
+		return cerr
+	}
+	if zerr := pl.zr.err(); zerr != nil {
+		return zerr
+	}
+	return err
 }
 
 func (pl *pipeline) close() {
@@ -134,14 +164,16 @@ func (pl *pipeline) decompress() (io.Reader, error) {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
 		pl.zclose = func() { zr.Close() }
-		return zr, nil
+		pl.zr = &decompressing{r: zr, format: "gzip"}
+		return pl.zr, nil
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		pl.zclose = zr.Close
-		return zr, nil
+		pl.zr = &decompressing{r: zr, format: "zstd"}
+		return pl.zr, nil
 	}
 	return br, nil
 }
@@ -150,30 +182,110 @@ func digestOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(
 
 // digester hashes the blob as it is read. It sits directly on the body so
 // that when go-containerregistry's own check fails at the end of the blob,
-// the error can say plainly that the digest did not match.
+// the error can say plainly that the digest did not match, and so that a
+// download cut short is told apart from a corrupt stream: every reader
+// downstream (gzip, tar) sees a short body only as "unexpected EOF".
 type digester struct {
 	r    io.Reader
 	h    hash.Hash
 	n    int64
 	want string
 	size int64
+	// failed is the first error the download itself ended with, kept for
+	// fetchLayer: the decompressor and the tar reader wrap or replace it.
+	failed atomic.Pointer[error]
 }
 
 func (d *digester) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	d.h.Write(p[:n])
 	d.n += int64(n)
-	if err != nil && err != io.EOF && d.n == d.size {
+	if err == nil || err == io.EOF && !d.short() {
+		return n, err
+	}
+	err = d.explain(err)
+	d.failed.CompareAndSwap(nil, &err)
+	return n, err
+}
+
+// short says the body ended before the manifest's size.
+func (d *digester) short() bool { return d.size > 0 && d.n < d.size }
+
+// explain names what ended the download early.
+func (d *digester) explain(err error) error {
+	if err != io.EOF && d.n == d.size {
 		if cerr := d.check(); cerr != nil {
-			return n, cerr
+			return cerr
 		}
 	}
-	return n, err
+	if cerr := d.connectionFailure(err); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// connectionFailure names a read error that means the registry's connection
+// ended before the whole blob came, or nil for any other outcome.
+func (d *digester) connectionFailure(err error) error {
+	switch {
+	case errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("connection reset by the registry after %s: %w", d.sofar(), err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("connection closed by the registry after %s: %w", d.sofar(), err)
+	case err == io.EOF && d.short():
+		// A body without Content-Length ends at the close: short of the
+		// manifest's size, it was cut.
+		return fmt.Errorf("connection closed by the registry after %s: %w", d.sofar(), io.ErrUnexpectedEOF)
+	}
+	return nil
+}
+
+// sofar is "1.2MB of 3.4MB" for messages.
+func (d *digester) sofar() string {
+	if d.size <= 0 {
+		return humanSize(d.n)
+	}
+	return humanSize(d.n) + " of " + humanSize(d.size)
+}
+
+// err is the error the download ended with, if any.
+func (d *digester) err() error {
+	if e := d.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 func (d *digester) check() error {
 	if got := digestOf(d.h); got != d.want {
 		return fmt.Errorf("digest mismatch: the registry sent %s (corrupt or tampered blob)", got)
+	}
+	return nil
+}
+
+// decompressing is the decompressor's output with its failures named, so
+// that a corrupt stream reads as such and not as a broken tar.
+type decompressing struct {
+	r      io.Reader
+	format string
+	failed atomic.Pointer[error]
+}
+
+func (d *decompressing) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("decompressing %s: %w", d.format, err)
+		d.failed.CompareAndSwap(nil, &err)
+	}
+	return n, err
+}
+
+func (d *decompressing) err() error {
+	if d == nil {
+		return nil
+	}
+	if e := d.failed.Load(); e != nil {
+		return *e
 	}
 	return nil
 }
