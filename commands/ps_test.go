@@ -184,8 +184,8 @@ func TestPsWindow(t *testing.T) {
 		{[]string{"since=" + strings.Repeat("c", 63) + "0"}, "ne nd", ""},
 		{[]string{"since=cccc"}, "ne nd", ""},
 		{[]string{"before=ne", "since=nb"}, "nd nc", ""},
-		{[]string{"before=nb", "since=nd"}, "na twin", ""}, // docker's walk never meets nd after nb
-		{[]string{"before=nd", "before=nb"}, "na twin", ""},  // the last one wins
+		{[]string{"before=nb", "since=nd"}, "na twin", ""},  // docker's walk never meets nd after nb
+		{[]string{"before=nd", "before=nb"}, "na twin", ""}, // the last one wins
 		{[]string{"since=na"}, "ne nd nc nb", ""},
 		{[]string{"before=twin"}, "", ""},
 		{[]string{"before=nope"}, "", "Error response from daemon: No such container: nope"},
