@@ -127,6 +127,9 @@ func withContainerConfig(img v1.ConfigFile, cc state.Config) v1.ConfigFile {
 		cfg.Config.WorkingDir = cc.WorkingDir
 	}
 	cfg.Config.User = cc.User
+	// A container's config has no ONBUILD triggers (docker's create leaves
+	// them out), so a commit keeps only those its -c changes add.
+	cfg.Config.OnBuild = nil
 	if len(cc.Labels) > 0 {
 		cfg.Config.Labels = copyMap(img.Config.Labels)
 		if cfg.Config.Labels == nil {
@@ -147,6 +150,7 @@ func childConfig(parent v1.ConfigFile, changes []string) (v1.ConfigFile, error) 
 	cfg.Config.Labels = copyMap(parent.Config.Labels)
 	cfg.Config.ExposedPorts = copySet(parent.Config.ExposedPorts)
 	cfg.Config.Volumes = copySet(parent.Config.Volumes)
+	cfg.Config.OnBuild = slices.Clone(parent.Config.OnBuild)
 	if cfg.OS == "" {
 		cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
 	}
@@ -264,10 +268,36 @@ func applyChange(cfg *v1.Config, change string) error {
 		for _, v := range vols {
 			cfg.Volumes[v] = struct{}{}
 		}
+	case "ONBUILD":
+		trigger, err := onBuildTrigger(rest)
+		if err != nil {
+			return fail(err)
+		}
+		cfg.OnBuild = append(cfg.OnBuild, trigger)
 	default:
-		return fmt.Errorf("change %q: %s is not a valid change command (want CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR)", change, word)
+		return fmt.Errorf("change %q: %s is not a valid change command (want CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR)", change, word)
 	}
 	return nil
+}
+
+// onBuildTrigger checks an ONBUILD instruction as docker's Dockerfile
+// parser does and returns it as the image keeps it: the instruction
+// after ONBUILD, as written, for a later build to run.
+func onBuildTrigger(s string) (string, error) {
+	word, _, _ := strings.Cut(s, " ")
+	switch w := strings.ToUpper(word); w {
+	case "":
+		return "", errors.New("ONBUILD requires at least one argument")
+	case "ONBUILD":
+		return "", errors.New("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+	case "FROM", "MAINTAINER":
+		return "", fmt.Errorf("%q isn't allowed as an ONBUILD trigger", w)
+	case "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL",
+		"RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR":
+		return s, nil
+	default:
+		return "", fmt.Errorf("unknown instruction: %s", w)
+	}
 }
 
 // execOrShell is a CMD/ENTRYPOINT argument: the JSON (exec) form, or the

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/skiff-dev/skiff/state"
 )
 
 func TestApplyChange(t *testing.T) {
@@ -33,6 +35,12 @@ func TestApplyChange(t *testing.T) {
 			c.Volumes = map[string]struct{}{"/data": {}, "/logs": {}}
 		}},
 		{change: `VOLUME /a /b`, want: func(c *v1.Config) { c.Volumes = map[string]struct{}{"/a": {}, "/b": {}} }},
+		{change: `ONBUILD RUN echo "built on me"`, want: func(c *v1.Config) { c.OnBuild = []string{`RUN echo "built on me"`} }},
+		{change: `onbuild copy . /app`, want: func(c *v1.Config) { c.OnBuild = []string{"copy . /app"} }},
+		{change: `ONBUILD`, bad: true},
+		{change: `ONBUILD ONBUILD RUN x`, bad: true},
+		{change: `ONBUILD FROM busybox`, bad: true},
+		{change: `ONBUILD BOGUS x`, bad: true},
 		{change: `RUN rm -rf /`, bad: true},
 		{change: `FROM busybox`, bad: true},
 		{change: `ENV`, bad: true},
@@ -76,5 +84,28 @@ func TestChildConfigCopies(t *testing.T) {
 	}
 	if child.Config.Env[0] != "A=2" || child.Config.Labels["k"] != "w" {
 		t.Fatalf("child: %+v", child.Config)
+	}
+}
+
+// ONBUILD triggers accumulate on the new image; the parent's are not
+// inherited through a commit (a container's config has none, as docker's).
+func TestCommitOnBuild(t *testing.T) {
+	parent := v1.ConfigFile{Config: v1.Config{OnBuild: []string{"RUN parent"}, Volumes: map[string]struct{}{"/data": {}}}}
+	ran := withContainerConfig(parent, state.Config{})
+	if ran.Config.OnBuild != nil || len(ran.Config.Volumes) != 1 {
+		t.Fatalf("container config: OnBuild %q, Volumes %v; want none and the image's /data", ran.Config.OnBuild, ran.Config.Volumes)
+	}
+	child, err := childConfig(parent, []string{"ONBUILD RUN a", "ONBUILD RUN b", `VOLUME ["/logs"]`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"RUN parent", "RUN a", "RUN b"}; !reflect.DeepEqual(child.Config.OnBuild, want) {
+		t.Fatalf("OnBuild %q, want %q", child.Config.OnBuild, want)
+	}
+	if len(parent.Config.OnBuild) != 1 || len(parent.Config.Volumes) != 1 {
+		t.Fatalf("parent changed: %+v", parent.Config)
+	}
+	if want := map[string]struct{}{"/data": {}, "/logs": {}}; !reflect.DeepEqual(child.Config.Volumes, want) {
+		t.Fatalf("Volumes %v, want %v", child.Config.Volumes, want)
 	}
 }

@@ -1,11 +1,14 @@
 package commands
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/template"
 	"time"
 
@@ -28,7 +31,7 @@ func inspectCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template, e.g. '{{.State.Status}}'"},
 			&cli.StringFlag{Name: "type", Usage: "only inspect objects of this type: container or image"},
-			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "accepted for docker's scripts; sizes are not shown"},
+			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes if the type is container"},
 		},
 		UseShortOptionHandling: true,
 		Action:                 func(c *cli.Context) error { return inspectAction(c, "inspect", "") },
@@ -43,7 +46,7 @@ func containerInspectCommand() *cli.Command {
 		ArgsUsage: "CONTAINER [CONTAINER...]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template, e.g. '{{.State.Status}}'"},
-			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "accepted for docker's scripts; sizes are not shown"},
+			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes"},
 		},
 		UseShortOptionHandling: true,
 		Action:                 func(c *cli.Context) error { return inspectAction(c, "container inspect", "container") },
@@ -75,7 +78,7 @@ func inspectAction(c *cli.Context, verb, kind string) error {
 			return &ExitError{Code: 1, Err: err}
 		}
 	}
-	docs, missing, err := inspectObjects(g, args, kind)
+	docs, missing, err := inspectObjects(g, args, kind, c.Bool("size"))
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
@@ -94,13 +97,19 @@ func inspectAction(c *cli.Context, verb, kind string) error {
 // inspectObjects resolves each name in order, returning docker's error
 // line for each it cannot; the image store is opened only when a name is
 // not a container.
-func inspectObjects(g *Globals, names []string, kind string) (docs []any, missing []string, err error) {
+func inspectObjects(g *Globals, names []string, kind string, size bool) (docs []any, missing []string, err error) {
 	var s *store.Store
 	for _, n := range names {
 		if kind != "image" {
 			ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, n)
 			if err == nil {
-				docs = append(docs, toContainerInspect(g, ct))
+				d := toContainerInspect(g, ct)
+				if size {
+					s, _ = openStoreOnce(g, s) // no store: SizeRootFs is the container's part only
+					rw, rootFs := containerSize(g.Paths.Root, s, ct)
+					d.SizeRw, d.SizeRootFs = &rw, &rootFs
+				}
+				docs = append(docs, d)
 				continue
 			}
 			var amb *state.AmbiguousError
@@ -116,10 +125,8 @@ func inspectObjects(g *Globals, names []string, kind string) (docs []any, missin
 				continue
 			}
 		}
-		if s == nil {
-			if s, err = store.Open(g.Paths.Root); err != nil {
-				return nil, nil, err
-			}
+		if s, err = openStoreOnce(g, s); err != nil {
+			return nil, nil, err
 		}
 		img, err := findImage(s, n)
 		switch {
@@ -136,10 +143,26 @@ func inspectObjects(g *Globals, names []string, kind string) (docs []any, missin
 	return docs, missing, nil
 }
 
+// openStoreOnce opens the image store unless s already is it.
+func openStoreOnce(g *Globals, s *store.Store) (*store.Store, error) {
+	if s != nil {
+		return s, nil
+	}
+	return store.Open(g.Paths.Root)
+}
+
+// printDocs prints inspect documents: a JSON array, or each document
+// through the --format template as docker's CLI runs it (inspectLine).
 func printDocs(w io.Writer, tmpl *template.Template, docs []any) error {
 	if tmpl != nil {
+		typed, err := tmpl.Clone()
+		if err != nil {
+			return err
+		}
+		typed.Option("missingkey=default")
+		raw := tmpl.Option("missingkey=error")
 		for _, d := range docs {
-			if err := execLine(w, tmpl, d); err != nil {
+			if err := inspectLine(w, typed, raw, d); err != nil {
 				return err
 			}
 		}
@@ -156,75 +179,32 @@ func printDocs(w io.Writer, tmpl *template.Template, docs []any) error {
 	return err
 }
 
-// containerInspect is docker's container inspect document: key names and
-// zero values as docker prints them, so scripts' templates keep working.
-type containerInspect struct {
-	Id              string
-	Created         string
-	Path            string
-	Args            []string
-	State           containerState
-	Image           string
-	ResolvConfPath  string
-	HostnamePath    string
-	HostsPath       string
-	LogPath         string
-	Name            string
-	RestartCount    int
-	Driver          string
-	Platform        string
-	MountLabel      string
-	ProcessLabel    string
-	AppArmorProfile string
-	HostConfig      hostConfig
-	Mounts          []any
-	Config          containerConfig
-}
-
-type containerState struct {
-	Status     string
-	Running    bool
-	Paused     bool
-	Restarting bool
-	OOMKilled  bool
-	Dead       bool
-	Pid        int
-	ExitCode   int
-	Error      string
-	StartedAt  string
-	FinishedAt string
-}
-
-type hostConfig struct {
-	AutoRemove    bool
-	RestartPolicy state.RestartPolicy
-	Init          *bool
-	LogConfig     struct {
-		Type   string
-		Config map[string]string
+// inspectLine runs a --format template on one document as docker's CLI
+// does: on the typed document first, where a missing map key prints
+// <no value>; if that fails, on the document's JSON decoded into maps,
+// where a missing key fails with docker's own message ("map has no entry
+// for key "Health"" for {{.State.Health.Status}}).
+func inspectLine(w io.Writer, typed, raw *template.Template, doc any) error {
+	var b bytes.Buffer
+	if err := typed.Execute(&b, doc); err != nil {
+		js, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		dec := json.NewDecoder(bytes.NewReader(js))
+		dec.UseNumber()
+		var m any
+		if err := dec.Decode(&m); err != nil {
+			return err
+		}
+		b.Reset()
+		if err := raw.Execute(&b, m); err != nil {
+			return fmt.Errorf("template parsing error: %w", err)
+		}
 	}
-}
-
-type containerConfig struct {
-	Hostname     string
-	Domainname   string
-	User         string
-	AttachStdin  bool
-	AttachStdout bool
-	AttachStderr bool
-	Tty          bool
-	OpenStdin    bool
-	StdinOnce    bool
-	Env          []string
-	Cmd          []string
-	Image        string
-	Volumes      map[string]struct{}
-	WorkingDir   string
-	Entrypoint   []string
-	OnBuild      []string
-	Labels       map[string]string
-	StopSignal   string `json:",omitempty"`
-	StopTimeout  *int   `json:",omitempty"`
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // dockerTime is docker's rendering of a time: RFC3339Nano in UTC, and
@@ -237,19 +217,17 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 	d := containerInspect{
 		Id: ct.ID, Created: dockerTime(ct.Created), Args: []string{},
 		Image: ct.ImageID, LogPath: state.LogPath(g.Paths.Root, ct.ID), Name: "/" + ct.Name,
-		RestartCount: ct.RestartCount, Driver: "overlay", Platform: "linux", Mounts: []any{},
+		RestartCount: ct.RestartCount, Driver: graphDriverName, Platform: "linux", Mounts: []any{},
 		State: containerState{
 			Status:  string(ct.Status),
 			Running: ct.Status == state.Running || ct.Status == state.Restarting || ct.Status == state.Paused,
 			Paused:  ct.Status == state.Paused, Restarting: ct.Status == state.Restarting,
 			ExitCode: ct.ExitCode, StartedAt: dockerTime(ct.StartedAt), FinishedAt: dockerTime(ct.FinishedAt),
 		},
-		Config: containerConfig{
-			Hostname: cfg.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
-			AttachStdin: cfg.AttachStdin, AttachStdout: cfg.AttachStdout, AttachStderr: cfg.AttachStderr,
-			Env: cfg.Env, Cmd: cfg.Cmd, Image: ct.Image, WorkingDir: cfg.WorkingDir,
-			Entrypoint: cfg.Entrypoint, Labels: cfg.Labels, StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
-		},
+		HostConfig:      toHostConfig(cfg),
+		GraphDriver:     containerGraphDriver(g.Paths.Root, ct.ID),
+		Config:          toContainerConfig(ct),
+		NetworkSettings: noNetwork(),
 	}
 	if len(argv) > 0 {
 		d.Path, d.Args = argv[0], append(d.Args, argv[1:]...)
@@ -260,18 +238,79 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 	if dir, err := state.Dir(g.Paths.Root, ct.ID); err == nil {
 		d.ResolvConfPath, d.HostnamePath, d.HostsPath = dir+"/resolv.conf", dir+"/hostname", dir+"/hosts"
 	}
-	if d.Config.Labels == nil {
-		d.Config.Labels = map[string]string{}
+	return d
+}
+
+// toContainerConfig is docker's Config of a container: the image's
+// configuration merged with run's flags, as the record keeps it.
+func toContainerConfig(ct *state.Container) dockerConfig {
+	cfg := ct.Config
+	c := dockerConfig{
+		Hostname: cfg.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
+		AttachStdin: cfg.AttachStdin, AttachStdout: cfg.AttachStdout, AttachStderr: cfg.AttachStderr,
+		// docker's CLI closes stdin after the attached client leaves.
+		StdinOnce:    cfg.OpenStdin && cfg.AttachStdin,
+		ExposedPorts: cfg.ExposedPorts, Env: cfg.Env, Cmd: cfg.Cmd, Image: ct.Image, Volumes: cfg.Volumes,
+		WorkingDir: cfg.WorkingDir, Entrypoint: cfg.Entrypoint, Labels: cfg.Labels,
+		StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
 	}
-	d.HostConfig.AutoRemove = cfg.AutoRemove
-	d.HostConfig.RestartPolicy = cfg.RestartPolicy
-	if d.HostConfig.RestartPolicy.Name == "" {
-		d.HostConfig.RestartPolicy.Name = "no"
+	if c.Labels == nil {
+		c.Labels = map[string]string{} // docker's CLI always sends a map
+	}
+	return c
+}
+
+// toHostConfig is docker's HostConfig of a container made without the
+// flags skiff does not have yet: no binds, ports, limits or capabilities,
+// network mode none (the container has only its loopback), docker's
+// default masked and read-only paths and 64 MiB /dev/shm, as skiff's spec.
+func toHostConfig(cfg state.Config) hostConfig {
+	h := hostConfig{
+		LogConfig:     logConfig{Type: "json-file", Config: map[string]string{}},
+		NetworkMode:   "none",
+		PortBindings:  map[string][]portBinding{},
+		RestartPolicy: cfg.RestartPolicy,
+		AutoRemove:    cfg.AutoRemove,
+		CgroupnsMode:  "host", // skiff makes no cgroup namespace
+		Dns:           []string{}, DnsOptions: []string{}, DnsSearch: []string{},
+		IpcMode:           "private",
+		ShmSize:           64 << 20,
+		BlkioWeightDevice: []any{}, BlkioDeviceReadBps: []any{}, BlkioDeviceWriteBps: []any{},
+		BlkioDeviceReadIOps: []any{}, BlkioDeviceWriteIOps: []any{},
+		Devices: []any{}, Ulimits: []any{},
+		MaskedPaths: run.MaskedPaths, ReadonlyPaths: run.ReadonlyPaths,
+	}
+	if h.RestartPolicy.Name == "" {
+		h.RestartPolicy.Name = "no"
 	}
 	if cfg.Init {
-		d.HostConfig.Init = &cfg.Init
+		h.Init = &cfg.Init
 	}
-	d.HostConfig.LogConfig.Type = "json-file"
-	d.HostConfig.LogConfig.Config = map[string]string{}
+	return h
+}
+
+// containerGraphDriver is docker's GraphDriver of a container: the overlay
+// it runs on, lowerdirs top layer first as overlay lists them.
+func containerGraphDriver(root, id string) graphDriver {
+	d := graphDriver{Name: graphDriverName, Data: map[string]string{}}
+	dir, err := state.Dir(root, id)
+	if err != nil {
+		return d
+	}
+	if lower, err := run.LowerDirs(root, id); err == nil {
+		d.Data["LowerDir"] = strings.Join(lower, ":")
+	}
+	d.Data["MergedDir"] = filepath.Join(dir, "rootfs")
+	d.Data["UpperDir"] = filepath.Join(dir, "upper")
+	d.Data["WorkDir"] = filepath.Join(dir, "work")
 	return d
+}
+
+// noNetwork is docker's NetworkSettings of a container in network mode
+// none: every address empty, no ports, one entry for the "none" network.
+func noNetwork() networkSettings {
+	return networkSettings{
+		Ports:    map[string][]portBinding{},
+		Networks: map[string]*endpointSettings{"none": {}},
+	}
 }

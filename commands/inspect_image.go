@@ -37,62 +37,6 @@ func inspectImageCommand(name string) *cli.Command {
 	}
 }
 
-// imageInspect is docker's image inspect document (key names as docker's).
-type imageInspect struct {
-	Id            string
-	RepoTags      []string
-	RepoDigests   []string
-	Parent        string
-	Comment       string
-	Created       string
-	DockerVersion string
-	Author        string
-	Config        inspectConfig
-	Architecture  string
-	Variant       string `json:",omitempty"`
-	Os            string
-	OsVersion     string `json:",omitempty"`
-	Size          int64
-	GraphDriver   graphDriver
-	RootFS        rootFS
-	Metadata      struct{ LastTagTime string }
-}
-
-type inspectConfig struct {
-	Hostname     string
-	Domainname   string
-	User         string
-	AttachStdin  bool
-	AttachStdout bool
-	AttachStderr bool
-	ExposedPorts map[string]struct{} `json:",omitempty"`
-	Tty          bool
-	OpenStdin    bool
-	StdinOnce    bool
-	Env          []string
-	Cmd          []string
-	Healthcheck  *v1.HealthConfig `json:",omitempty"`
-	ArgsEscaped  bool             `json:",omitempty"`
-	Image        string
-	Volumes      map[string]struct{}
-	WorkingDir   string
-	Entrypoint   []string
-	OnBuild      []string
-	Labels       map[string]string
-	StopSignal   string   `json:",omitempty"`
-	Shell        []string `json:",omitempty"`
-}
-
-type graphDriver struct {
-	Data map[string]string
-	Name string
-}
-
-type rootFS struct {
-	Type   string
-	Layers []string
-}
-
 // inspectImages prints images as docker's `image inspect` does: a JSON
 // array, or each image through a Go template. Unknown names are returned as
 // an error after the others are printed, as docker; the top-level `inspect`
@@ -134,29 +78,22 @@ func inspectImages(g *Globals, names []string, format string, w io.Writer) error
 
 func toInspect(s *store.Store, img *store.Image) imageInspect {
 	cfg := img.Config
-	c := cfg.Config
 	d := imageInspect{
-		Id:           img.ID,
-		RepoTags:     shortNames(img.RepoTags),
-		RepoDigests:  shortNames(img.RepoDigests),
-		Comment:      imageComment(cfg.History),
-		Created:      img.Created.UTC().Format(time.RFC3339Nano),
-		Author:       cfg.Author,
-		Architecture: cfg.Architecture,
-		Variant:      cfg.Variant,
-		Os:           cfg.OS,
-		OsVersion:    cfg.OSVersion,
-		Size:         img.Size,
-		RootFS:       rootFS{Type: "layers", Layers: img.Layers},
-		Config: inspectConfig{
-			Hostname: c.Hostname, Domainname: c.Domainname, User: c.User,
-			AttachStdin: c.AttachStdin, AttachStdout: c.AttachStdout, AttachStderr: c.AttachStderr,
-			ExposedPorts: c.ExposedPorts, Tty: c.Tty, OpenStdin: c.OpenStdin, StdinOnce: c.StdinOnce,
-			Env: c.Env, Cmd: c.Cmd, Healthcheck: c.Healthcheck, ArgsEscaped: c.ArgsEscaped,
-			Image: c.Image, Volumes: c.Volumes, WorkingDir: c.WorkingDir, Entrypoint: c.Entrypoint,
-			OnBuild: c.OnBuild, Labels: c.Labels, StopSignal: c.StopSignal, Shell: c.Shell,
-		},
+		Id:            img.ID,
+		RepoTags:      shortNames(img.RepoTags),
+		RepoDigests:   shortNames(img.RepoDigests),
+		Comment:       imageComment(cfg.History),
+		Created:       img.Created.UTC().Format(time.RFC3339Nano),
 		DockerVersion: cfg.DockerVersion,
+		Author:        cfg.Author,
+		Config:        imageConfig(cfg.Config),
+		Architecture:  cfg.Architecture,
+		Variant:       cfg.Variant,
+		Os:            cfg.OS,
+		OsVersion:     cfg.OSVersion,
+		Size:          img.Size,
+		GraphDriver:   imageGraphDriver(s, img.Layers),
+		RootFS:        rootFS{Type: "layers", Layers: img.Layers},
 	}
 	d.Metadata.LastTagTime = time.Time{}.Format(time.RFC3339)
 	if d.RepoTags == nil {
@@ -165,12 +102,39 @@ func toInspect(s *store.Store, img *store.Image) imageInspect {
 	if d.RepoDigests == nil {
 		d.RepoDigests = []string{}
 	}
-	// Overlay lists lowerdirs top first.
-	lower := make([]string, len(img.Layers))
-	for i, l := range img.Layers {
-		lower[len(img.Layers)-1-i] = s.LayerDir(l)
+	return d
+}
+
+// imageConfig is an image's config as docker prints it.
+func imageConfig(c v1.Config) dockerConfig {
+	return dockerConfig{
+		Hostname: c.Hostname, Domainname: c.Domainname, User: c.User,
+		AttachStdin: c.AttachStdin, AttachStdout: c.AttachStdout, AttachStderr: c.AttachStderr,
+		ExposedPorts: c.ExposedPorts, Tty: c.Tty, OpenStdin: c.OpenStdin, StdinOnce: c.StdinOnce,
+		Env: c.Env, Cmd: c.Cmd, Healthcheck: c.Healthcheck, ArgsEscaped: c.ArgsEscaped,
+		Image: c.Image, Volumes: c.Volumes, WorkingDir: c.WorkingDir, Entrypoint: c.Entrypoint,
+		NetworkDisabled: c.NetworkDisabled, MacAddress: c.MacAddress,
+		OnBuild: c.OnBuild, Labels: c.Labels, StopSignal: c.StopSignal, Shell: c.Shell,
 	}
-	d.GraphDriver = graphDriver{Name: "overlay", Data: map[string]string{"LowerDir": strings.Join(lower, ":")}}
+}
+
+// imageGraphDriver is docker's overlay2 GraphDriver of an image: the top
+// layer's dir as UpperDir and the others, top first, as LowerDir (absent
+// for a single layer, as docker's). skiff keeps no merged or work dir per
+// image, so there are none to show.
+func imageGraphDriver(s *store.Store, layers []string) graphDriver {
+	d := graphDriver{Name: graphDriverName, Data: map[string]string{}}
+	if len(layers) == 0 {
+		return d
+	}
+	lower := make([]string, 0, len(layers)-1)
+	for i := len(layers) - 2; i >= 0; i-- {
+		lower = append(lower, s.LayerDir(layers[i]))
+	}
+	d.Data["UpperDir"] = s.LayerDir(layers[len(layers)-1])
+	if len(lower) > 0 {
+		d.Data["LowerDir"] = strings.Join(lower, ":")
+	}
 	return d
 }
 
@@ -217,7 +181,7 @@ func goTemplate(format string) (*template.Template, error) {
 			return strings.Repeat(" ", l) + s + strings.Repeat(" ", r)
 		},
 	}
-	t, err := template.New("format").Funcs(funcs).Option("missingkey=error").Parse(format)
+	t, err := template.New("").Funcs(funcs).Option("missingkey=error").Parse(format)
 	if err != nil {
 		return nil, fmt.Errorf("invalid --format template: %w", err)
 	}

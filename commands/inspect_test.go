@@ -3,6 +3,10 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,23 +65,188 @@ func TestContainerInspect(t *testing.T) {
 	}
 }
 
-func TestInspectJSONKeys(t *testing.T) {
-	c := state.Container{ID: strings.Repeat("d", 64), Name: "y", Status: state.Created}
-	var b bytes.Buffer
-	if err := printDocs(&b, nil, []any{toContainerInspect(&Globals{}, &c)}); err != nil {
+// dockerContainerKeys are the keys docker (v28) always prints for a
+// container, in its order, per object.
+var dockerContainerKeys = map[string][]string{
+	"": {"Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath", "HostnamePath", "HostsPath",
+		"LogPath", "Name", "RestartCount", "Driver", "Platform", "MountLabel", "ProcessLabel", "AppArmorProfile",
+		"ExecIDs", "HostConfig", "GraphDriver", "Mounts", "Config", "NetworkSettings"},
+	"State": {"Status", "Running", "Paused", "Restarting", "OOMKilled", "Dead", "Pid", "ExitCode", "Error",
+		"StartedAt", "FinishedAt"},
+	"HostConfig": {"Binds", "ContainerIDFile", "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy",
+		"AutoRemove", "VolumeDriver", "VolumesFrom", "ConsoleSize", "CapAdd", "CapDrop", "CgroupnsMode", "Dns",
+		"DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode", "Cgroup", "Links", "OomScoreAdj", "PidMode",
+		"Privileged", "PublishAllPorts", "ReadonlyRootfs", "SecurityOpt", "UTSMode", "UsernsMode", "ShmSize",
+		"Isolation", "CpuShares", "Memory", "NanoCpus", "CgroupParent", "BlkioWeight", "BlkioWeightDevice",
+		"BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "CpuPeriod",
+		"CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Devices",
+		"DeviceCgroupRules", "DeviceRequests", "MemoryReservation", "MemorySwap", "MemorySwappiness",
+		"OomKillDisable", "PidsLimit", "Ulimits", "CpuCount", "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth",
+		"MaskedPaths", "ReadonlyPaths"},
+	"HostConfig.LogConfig":     {"Type", "Config"},
+	"HostConfig.RestartPolicy": {"Name", "MaximumRetryCount"},
+	"GraphDriver":              {"Data", "Name"},
+	"GraphDriver.Data":         {"LowerDir", "MergedDir", "UpperDir", "WorkDir"},
+	"Config": {"Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
+		"StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels"},
+	"NetworkSettings": {"Bridge", "SandboxID", "SandboxKey", "Ports", "HairpinMode", "LinkLocalIPv6Address",
+		"LinkLocalIPv6PrefixLen", "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "Gateway",
+		"GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen", "IPv6Gateway", "MacAddress",
+		"Networks"},
+	"NetworkSettings.Networks": {"none"},
+	"NetworkSettings.Networks.none": {"IPAMConfig", "Links", "Aliases", "MacAddress", "DriverOpts", "GwPriority",
+		"NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+		"GlobalIPv6PrefixLen", "DNSNames"},
+}
+
+// dockerOptionalContainerKeys are keys docker leaves out of the JSON when
+// empty: a template naming them must still work.
+var dockerOptionalContainerKeys = []string{"State.Health", "SizeRw", "SizeRootFs", "Config.ExposedPorts",
+	"Config.Healthcheck", "Config.ArgsEscaped", "Config.NetworkDisabled", "Config.MacAddress", "Config.StopSignal",
+	"Config.StopTimeout", "Config.Shell", "HostConfig.Annotations", "HostConfig.StorageOpt", "HostConfig.Tmpfs",
+	"HostConfig.Sysctls", "HostConfig.Runtime", "HostConfig.KernelMemory", "HostConfig.KernelMemoryTCP",
+	"HostConfig.Mounts", "HostConfig.Init"}
+
+// withLayers writes the part of a container's config.json that names its
+// image layers (bottom first), as run.Create does.
+func withLayers(t *testing.T, root, id string, layers ...string) {
+	t.Helper()
+	dir := filepath.Join(root, "containers", id)
+	l, _ := json.Marshal(layers)
+	spec, _ := json.Marshal(map[string]any{"annotations": map[string]string{"run.skiff.lowerdirs": string(l)}})
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	var docs []map[string]any
-	if err := json.Unmarshal(b.Bytes(), &docs); err != nil || len(docs) != 1 {
-		t.Fatalf("not a JSON array of one: %v\n%s", err, b.String())
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), spec, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	for _, k := range []string{"Id", "Created", "Path", "Args", "State", "Image", "Name", "RestartCount", "HostConfig", "Mounts", "Config", "LogPath"} {
-		if _, ok := docs[0][k]; !ok {
-			t.Errorf("key %s missing", k)
+}
+
+func TestContainerInspectKeys(t *testing.T) {
+	root := t.TempDir()
+	c := state.Container{ID: strings.Repeat("d", 64), Name: "y", Status: state.Created}
+	withLayers(t, root, c.ID, "/l/bottom")
+	doc := toContainerInspect(&Globals{Paths: config.Paths{Root: root}}, &c)
+	var b bytes.Buffer
+	if err := printDocs(&b, nil, []any{doc}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range dockerContainerKeys {
+		t.Run("json "+path, func(t *testing.T) {
+			if got := jsonKeys(t, b.Bytes(), path); !slices.Equal(got, want) {
+				t.Errorf("keys of %q:\n got %q\nwant %q", path, got, want)
+			}
+		})
+	}
+	for path, keys := range dockerContainerKeys {
+		for _, k := range keys {
+			checkTemplate(t, doc, strings.TrimPrefix(path+"."+k, "."))
 		}
+	}
+	for _, k := range dockerOptionalContainerKeys {
+		checkTemplate(t, doc, k)
 	}
 	b.Reset()
 	if err := printDocs(&b, nil, nil); err != nil || b.String() != "[]\n" {
 		t.Errorf("nothing found: %q, %v; want docker's []", b.String(), err)
 	}
+}
+
+// Docker's zero values where skiff has nothing yet, and how docker's CLI
+// runs templates over them.
+func TestContainerInspectZeroValues(t *testing.T) {
+	root := t.TempDir()
+	id := strings.Repeat("e", 64)
+	c := state.Container{ID: id, Name: "z", Status: state.Running, Pid: 9,
+		Config: state.Config{OpenStdin: true, AttachStdin: true, Volumes: map[string]struct{}{"/data": {}},
+			ExposedPorts: map[string]struct{}{"80/tcp": {}}}}
+	withLayers(t, root, id, "/l/bottom", "/l/top")
+	doc := toContainerInspect(&Globals{Paths: config.Paths{Root: root}}, &c)
+	dir := root + "/containers/" + id
+	tests := []struct{ format, want, err string }{
+		{format: "{{json .HostConfig.Binds}} {{json .Mounts}} {{json .ExecIDs}}", want: "null [] null"},
+		{format: "[{{.NetworkSettings.IPAddress}}] {{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}}", want: "[] {} {}"},
+		{format: "{{.HostConfig.NetworkMode}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}[{{$v.IPAddress}}]{{end}}", want: "none none[]"},
+		{format: "{{.HostConfig.LogConfig.Type}} {{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.Privileged}} {{json .HostConfig.CapAdd}}", want: "json-file 0 0 false null"},
+		{format: "{{.Driver}} {{.GraphDriver.Name}} {{.Platform}}", want: "overlay2 overlay2 linux"},
+		{format: "{{.GraphDriver.Data.LowerDir}} {{.GraphDriver.Data.UpperDir}} {{.GraphDriver.Data.WorkDir}} {{.GraphDriver.Data.MergedDir}}",
+			want: "/l/top:/l/bottom " + dir + "/upper " + dir + "/work " + dir + "/rootfs"},
+		{format: "{{.Config.Volumes}} {{json .Config.ExposedPorts}} {{json .Config.OnBuild}}", want: `map[/data:{}] {"80/tcp":{}} null`},
+		{format: "{{.Config.StdinOnce}} {{json .SizeRw}}", want: "true null"},
+		// docker's CLI: a nil pointer prints <nil>, a missing map key
+		// <no value>; a path through a missing key fails with the JSON's
+		// "map has no entry".
+		{format: "{{.State.Health}}", want: "<nil>"},
+		{format: "{{.Config.Labels.nope}}", want: "<no value>"},
+		{format: "{{.State.Health.Status}}", err: `template parsing error: template: :1:8: executing "" at <.State.Health.Status>: map has no entry for key "Health"`},
+	}
+	for _, tt := range tests {
+		tmpl, err := goTemplate(tt.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		err = printDocs(&b, tmpl, []any{doc})
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("%s: err %v, want %q", tt.format, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.format, err)
+		} else if got := strings.TrimSuffix(b.String(), "\n"); got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.format, got, tt.want)
+		}
+	}
+}
+
+// checkTemplate asserts that a template naming a docker key runs.
+func checkTemplate(t *testing.T, doc any, path string) {
+	t.Helper()
+	tmpl, err := goTemplate("{{." + path + "}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := printDocs(io.Discard, tmpl, []any{doc}); err != nil {
+		t.Errorf("{{.%s}}: %v", path, err)
+	}
+}
+
+// jsonKeys are the keys, in order, of the object at a dotted path in the
+// first document of a JSON array.
+func jsonKeys(t *testing.T, b []byte, path string) []string {
+	t.Helper()
+	var docs []json.RawMessage
+	if err := json.Unmarshal(b, &docs); err != nil || len(docs) == 0 {
+		t.Fatalf("not a JSON array: %v\n%s", err, b)
+	}
+	obj := docs[0]
+	for _, k := range strings.Split(path, ".") {
+		if k == "" {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(obj, &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		obj = m[k]
+	}
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("%s is not an object: %s", path, obj)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }

@@ -31,7 +31,7 @@ func psCommand(name string, aliases ...string) *cli.Command {
 		&cli.BoolFlag{Name: "latest", Aliases: []string{"l"}, Usage: "show the latest created container (includes all states)"},
 		&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes"},
 	}
-	flags = append(flags, listFlag("filter", []string{"f"}, "filter output: id=, name=, status=, exited=, ancestor=, label=")...)
+	flags = append(flags, listFlag("filter", []string{"f"}, "filter output: id=, name=, status=, exited=, ancestor=, label=, before=, since=, health=, network=, volume=, publish=, expose=")...)
 	return &cli.Command{
 		Name:                   name,
 		Aliases:                aliases,
@@ -58,6 +58,9 @@ func psAction(c *cli.Context) error {
 	all, err := state.List(g.Paths.Root) // newest first
 	if err != nil {
 		return err
+	}
+	if all, err = filter.window(all); err != nil {
+		return &ExitError{Code: 1, Err: err}
 	}
 	last := c.Int("last")
 	if c.Bool("latest") {
@@ -96,24 +99,32 @@ func psAction(c *cli.Context) error {
 	return printPs(os.Stdout, format, shown, time.Now(), c.Bool("no-trunc"), sizes)
 }
 
-// containerSizes is docker's SIZE: what the container wrote (its overlay
-// upper dir), and with its image's size as "virtual".
+// containerSizes is docker's SIZE column: what the container wrote, and
+// with its image's size as "virtual".
 func containerSizes(root string, cs []*state.Container) map[string]string {
 	s, _ := store.Open(root)
 	out := make(map[string]string, len(cs))
 	for _, ct := range cs {
-		var upper, image int64
-		if dir, err := state.Dir(root, ct.ID); err == nil {
-			upper = dirSize(filepath.Join(dir, "upper"))
-		}
-		if s != nil {
-			if img, err := s.LookupImage(ct.ImageID); err == nil {
-				image = img.Size
-			}
-		}
-		out[ct.ID] = fmt.Sprintf("%s (virtual %s)", humanSize(upper), humanSize(upper+image))
+		rw, rootFs := containerSize(root, s, ct)
+		out[ct.ID] = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(rootFs))
 	}
 	return out
+}
+
+// containerSize is docker's SizeRw, what the container wrote (its overlay
+// upper dir), and SizeRootFs, that plus its image's size (unknown when s
+// is nil or the image is gone).
+func containerSize(root string, s *store.Store, ct *state.Container) (rw, rootFs int64) {
+	if dir, err := state.Dir(root, ct.ID); err == nil {
+		rw = dirSize(filepath.Join(dir, "upper"))
+	}
+	rootFs = rw
+	if s != nil {
+		if img, err := s.LookupImage(ct.ImageID); err == nil {
+			rootFs += img.Size
+		}
+	}
+	return rw, rootFs
 }
 
 // dirSize sums the sizes of the regular files under dir, not following
@@ -222,22 +233,114 @@ func parsePsFilters(args []string) (psFilters, error) {
 		if !ok {
 			return nil, fmt.Errorf("bad format of filter (expected name=value): %s", a)
 		}
-		switch k {
-		case "id", "name", "status", "exited", "ancestor", "label":
-		default:
-			return nil, fmt.Errorf("invalid filter '%s'", k)
-		}
-		if k == "status" && !validStatus[v] {
-			return nil, fmt.Errorf("invalid filter 'status=%s': want created, restarting, running, removing, paused, exited or dead", v)
-		}
-		if k == "name" {
-			if _, err := regexp.Compile(v); err != nil {
-				return nil, fmt.Errorf("invalid filter 'name=%s': %w", v, err)
-			}
+		if err := checkPsFilter(k, v); err != nil {
+			return nil, err
 		}
 		f[k] = append(f[k], v)
 	}
 	return f, nil
+}
+
+// checkPsFilter rejects what docker's daemon rejects: unknown keys and
+// values that cannot mean anything.
+func checkPsFilter(k, v string) error {
+	switch k {
+	case "id", "ancestor", "label", "before", "since", "volume", "network", "isolation":
+	case "name":
+		if _, err := regexp.Compile(v); err != nil {
+			return fmt.Errorf("invalid filter 'name=%s': %w", v, err)
+		}
+	case "status":
+		if !validStatus[v] {
+			return fmt.Errorf("invalid filter 'status=%s': want created, restarting, running, removing, paused, exited or dead", v)
+		}
+	case "exited":
+		if _, err := strconv.Atoi(v); err != nil {
+			return fmt.Errorf("invalid filter 'exited=%s': %w", v, err)
+		}
+	case "health":
+		switch v {
+		case "none", "starting", "healthy", "unhealthy":
+		default:
+			return fmt.Errorf("invalid filter 'health=%s': invalid value for health (%s): must be one of none, starting, healthy, unhealthy", v, v)
+		}
+	case "is-task":
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("invalid filter 'is-task=%s': want true or false", v)
+		}
+	case "publish", "expose":
+		return checkPortFilter(k, v)
+	default:
+		return fmt.Errorf("invalid filter '%s'", k)
+	}
+	return nil
+}
+
+// checkPortFilter checks publish= and expose= as docker does: a port or a
+// range of ports, with an optional protocol, and no host part.
+func checkPortFilter(k, v string) error {
+	if strings.Contains(v, ":") {
+		return fmt.Errorf("filter for '%s' should not contain ':': %s", k, v)
+	}
+	ports, _, _ := strings.Cut(v, "/")
+	start, end, isRange := strings.Cut(ports, "-")
+	if !isRange {
+		end = start
+	}
+	lo, err1 := strconv.ParseUint(start, 10, 16)
+	hi, err2 := strconv.ParseUint(end, 10, 16)
+	if err1 != nil || err2 != nil || lo > hi {
+		return fmt.Errorf("error while looking up for %s %s: invalid port range", k, v)
+	}
+	return nil
+}
+
+// window is the part of the newest-first list that before= and since=
+// leave, as docker's: the containers created before the one named by
+// before=, and after the one named by since= (unless that one is newer
+// than before=: docker's walk then never meets it).
+func (f psFilters) window(all []*state.Container) ([]*state.Container, error) {
+	lo, hi := 0, len(all)
+	if f.has("before") {
+		i, err := f.position("before", all)
+		if err != nil {
+			return nil, err
+		}
+		lo = i + 1
+	}
+	if f.has("since") {
+		i, err := f.position("since", all)
+		if err != nil {
+			return nil, err
+		}
+		if i >= lo {
+			hi = i
+		}
+	}
+	return all[lo:hi], nil
+}
+
+// position finds the container that filter k names (its id, a unique id
+// prefix or its name; the last value given wins, as docker's).
+func (f psFilters) position(k string, all []*state.Container) (int, error) {
+	vals := f[k]
+	ref := strings.TrimPrefix(vals[len(vals)-1], "/")
+	found, prefixes := -1, 0
+	for i, ct := range all {
+		if ct.ID == ref || ct.Name == ref {
+			return i, nil
+		}
+		if ref != "" && strings.HasPrefix(ct.ID, ref) {
+			found, prefixes = i, prefixes+1
+		}
+	}
+	switch prefixes {
+	case 0:
+		return -1, fmt.Errorf("Error response from daemon: %w", &state.NotFoundError{Ref: ref})
+	case 1:
+		return found, nil
+	}
+	return -1, fmt.Errorf("Error response from daemon: %w", &state.AmbiguousError{Ref: ref})
 }
 
 // validStatus are docker's status= values, including those skiff never shows.
@@ -277,6 +380,21 @@ func matchOne(k, v string, ct *state.Container) bool {
 		return ok && (!hasValue || got == want)
 	case "ancestor":
 		return ct.Image == v || strings.HasPrefix(strings.TrimPrefix(ct.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
+	case "health":
+		// skiff runs no health checks yet: every container's health is
+		// docker's "none".
+		return v == "none"
+	case "network":
+		// Every skiff container is in network mode none, so in docker's
+		// "none" network (whose id skiff shows empty).
+		return v == "none" || v == ""
+	case "is-task":
+		task, _ := strconv.ParseBool(v) // a swarm task: never
+		return !task
+	case "before", "since", "isolation":
+		// before/since cut the list in psAction; isolation is Windows'.
+		return true
 	}
+	// volume, publish, expose: no container has volumes or ports yet.
 	return false
 }

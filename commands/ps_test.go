@@ -75,7 +75,25 @@ func TestPsFormatAndFilters(t *testing.T) {
 		{[]string{"label=tier=back", "label=env"}, "web db", ""},
 		{[]string{"label=tier=side"}, "", ""},
 		{[]string{"label=tier", "status=running"}, "web", ""},
-		{[]string{"volume=x"}, "", "invalid filter 'volume'"},
+		{[]string{"bogus=x"}, "", "invalid filter 'bogus'"},
+		// What skiff has no notion of yet matches nothing, or everything
+		// where docker's zero value does: no health check is health none,
+		// network mode none is the "none" network.
+		{[]string{"volume=/data"}, "", ""},
+		{[]string{"health=none"}, "web db web2", ""},
+		{[]string{"health=healthy"}, "", ""},
+		{[]string{"health=healthy", "health=none"}, "web db web2", ""},
+		{[]string{"health=ok"}, "", "invalid filter 'health=ok': invalid value for health (ok): must be one of none, starting, healthy, unhealthy"},
+		{[]string{"network=none"}, "web db web2", ""},
+		{[]string{"network=bridge"}, "", ""},
+		{[]string{"publish=80"}, "", ""},
+		{[]string{"expose=8000-8080/tcp"}, "", ""},
+		{[]string{"publish=8080:80"}, "", "filter for 'publish' should not contain ':': 8080:80"},
+		{[]string{"expose=http"}, "", "error while looking up for expose http: invalid port range"},
+		{[]string{"is-task=false"}, "web db web2", ""},
+		{[]string{"is-task=true"}, "", ""},
+		{[]string{"exited=x"}, "", `invalid filter 'exited=x': strconv.Atoi: parsing "x": invalid syntax`},
+		{[]string{"before=db", "since=web"}, "web db web2", ""}, // cut by window, not by match
 		{[]string{"status=dead"}, "", ""},
 		{[]string{"status=up"}, "", "invalid filter 'status=up': want created, restarting, running, removing, paused, exited or dead"},
 		{[]string{"name"}, "", "bad format of filter (expected name=value): name"},
@@ -143,6 +161,58 @@ func TestPsStatus(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := status(&tt.c, now); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPsWindow(t *testing.T) {
+	var all []*state.Container // newest first, as state.List
+	for _, n := range []string{"e", "d", "c", "b", "a"} {
+		all = append(all, &state.Container{ID: strings.Repeat(n, 63) + "0", Name: "n" + n})
+	}
+	all = append(all, &state.Container{ID: strings.Repeat("a", 63) + "1", Name: "twin"})
+	tests := []struct {
+		filters []string
+		want    string
+		err     string
+	}{
+		{nil, "ne nd nc nb na twin", ""},
+		{[]string{"before=nc"}, "nb na twin", ""},
+		{[]string{"before=/nc"}, "nb na twin", ""},
+		{[]string{"since=nc"}, "ne nd", ""},
+		{[]string{"since=" + strings.Repeat("c", 63) + "0"}, "ne nd", ""},
+		{[]string{"since=cccc"}, "ne nd", ""},
+		{[]string{"before=ne", "since=nb"}, "nd nc", ""},
+		{[]string{"before=nb", "since=nd"}, "na twin", ""},  // docker's walk never meets nd after nb
+		{[]string{"before=nd", "before=nb"}, "na twin", ""}, // the last one wins
+		{[]string{"since=na"}, "ne nd nc nb", ""},
+		{[]string{"before=twin"}, "", ""},
+		{[]string{"before=nope"}, "", "Error response from daemon: No such container: nope"},
+		{[]string{"since=aaa"}, "", "Error response from daemon: multiple IDs found with provided prefix: aaa"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.filters, ","), func(t *testing.T) {
+			f, err := parsePsFilters(tt.filters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.window(all)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, c := range got {
+				names = append(names, c.Name)
+			}
+			if strings.Join(names, " ") != tt.want {
+				t.Fatalf("got %q, want %q", strings.Join(names, " "), tt.want)
 			}
 		})
 	}

@@ -204,6 +204,7 @@ func (c *Container) writeConfig() error {
 		Tty: o.Tty, OpenStdin: o.Interactive, AutoRemove: o.Remove,
 		RestartPolicy: o.Restart, Init: o.Init, StopSignal: stopSignalOf(c.img.Config, o),
 		StopTimeout: o.StopTimeout, Labels: labels(c.img.Config, o),
+		Volumes: c.img.Config.Volumes, ExposedPorts: c.img.Config.ExposedPorts,
 		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
 	}
 	return nil

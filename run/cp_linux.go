@@ -217,7 +217,7 @@ func matchUpperToLayers(root, id string) error {
 	if err != nil || len(ents) > 0 {
 		return err
 	}
-	layers, err := containerLayers(root, id)
+	layers, err := LowerDirs(root, id)
 	if err != nil || len(layers) == 0 {
 		return err
 	}

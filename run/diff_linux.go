@@ -42,7 +42,7 @@ func Diff(root, runRoot, ref string) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	layers, err := containerLayers(root, c.ID)
+	layers, err := LowerDirs(root, c.ID)
 	if err != nil {
 		return nil, err
 	}

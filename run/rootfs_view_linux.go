@@ -131,7 +131,7 @@ func openProcRoot(pid int, start uint64) (int, error) {
 // must hold the container's lock and the container must not be running
 // (overlay forbids two mounts sharing an upper dir).
 func OpenOverlay(root string, c *state.Container, writable bool) (rootfd int, release func(), err error) {
-	lower, err := containerLayers(root, c.ID)
+	lower, err := LowerDirs(root, c.ID)
 	if err != nil {
 		return -1, nil, err
 	}
@@ -151,9 +151,9 @@ func OpenOverlay(root string, c *state.Container, writable bool) (rootfd int, re
 	return fd, closer(fd), nil
 }
 
-// containerLayers reads the image layers from the container's config.json
+// LowerDirs reads the image layers from the container's config.json
 // (as Load does), top layer first as overlay wants them.
-func containerLayers(root, id string) ([]string, error) {
+func LowerDirs(root, id string) ([]string, error) {
 	spec, err := loadSpec(root, id)
 	if err != nil {
 		return nil, err

@@ -65,6 +65,10 @@ type Config struct {
 	// StopTimeout is --stop-timeout in seconds (nil: stop's default, 10).
 	StopTimeout *int              `json:"stopTimeout,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// Volumes and ExposedPorts are the image's VOLUME and EXPOSE entries,
+	// kept for inspect (nothing is mounted or published for them yet).
+	Volumes      map[string]struct{} `json:"volumes,omitempty"`
+	ExposedPorts map[string]struct{} `json:"exposedPorts,omitempty"`
 	// Attach* are the streams a foreground run or start -a attaches.
 	AttachStdin  bool `json:"attachStdin,omitempty"`
 	AttachStdout bool `json:"attachStdout,omitempty"`
