@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -87,4 +91,92 @@ func TestI7RefsRmiForceRacesCreate(t *testing.T) {
 		}
 		s.must(t, "rm", ctr)
 	}
+}
+
+// TestI7RefsImagesFilterAndFormat: docker's images --filter keys, the
+// `rmi $(images -qf dangling=true)` idiom, --format json and the
+// .Containers / .VirtualSize fields.
+func TestI7RefsImagesFilterAndFormat(t *testing.T) {
+	requireEnv(t)
+	s := newStore(t)
+	s.must(t, "pull", "-q", fx.busybox)
+	s.must(t, "pull", "-q", fx.stopsig) // labelled e2e.fixture=stopsig
+	ctr := strings.TrimSpace(s.must(t, "create", fx.busybox, "true").stdout)
+	dangling := hexOf(strings.TrimSpace(s.must(t, "commit", ctr).stdout))[:12] // no name: <none>:<none>, created now
+	s.must(t, "rm", ctr)
+	bb, stopsig := fx.busybox[:strings.LastIndex(fx.busybox, ":")], fx.stopsig[:strings.LastIndex(fx.stopsig, ":")]
+
+	tests := []struct {
+		filters []string
+		want    []string // REPOSITORY of each row
+	}{
+		{[]string{"dangling=true"}, []string{"<none>"}},
+		{[]string{"dangling=false"}, []string{bb, stopsig}},
+		{[]string{"reference=" + reg.Addr + "/library/busy*"}, []string{bb}},
+		{[]string{"reference=" + bb + ":latest"}, []string{bb}},
+		{[]string{"reference=nothing*", "reference=" + stopsig}, []string{stopsig}},
+		{[]string{"label=e2e.fixture"}, []string{stopsig}},
+		{[]string{"label=e2e.fixture=stopsig"}, []string{stopsig}},
+		{[]string{"label=e2e.fixture=other"}, nil},
+		{[]string{"since=" + fx.busybox}, []string{"<none>"}},
+		{[]string{"before=" + dangling}, []string{bb, stopsig}},
+		{[]string{"before=" + dangling, "label=e2e.fixture"}, []string{stopsig}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.filters, ","), func(t *testing.T) {
+			args := []string{"images", "--format", "{{.Repository}}"}
+			for _, f := range tt.filters {
+				args = append(args, "--filter", f)
+			}
+			got := strings.Fields(s.must(t, args...).stdout)
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("images %q: %q, want %q", tt.filters, got, tt.want)
+			}
+		})
+	}
+
+	t.Run("unknown key", func(t *testing.T) {
+		r := s.skiff(nil, "images", "-f", "bogus=1")
+		oneLineError(t, r, 1)
+		if strings.TrimSpace(r.stderr) != "skiff: invalid filter 'bogus'" {
+			t.Errorf("stderr %q, want docker's \"invalid filter 'bogus'\"", r.stderr)
+		}
+	})
+	t.Run("format json", func(t *testing.T) {
+		lines := strings.Split(strings.TrimSpace(s.must(t, "images", "--format", "json").stdout), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("want one JSON line per image row (3), got %q", lines)
+		}
+		isSize := regexp.MustCompile(`^[0-9.]+[kMG]?B$`)
+		keys := []string{"Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size", "Tag", "UniqueSize", "VirtualSize"}
+		for _, l := range lines {
+			var m map[string]string
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("not one JSON object: %q: %v", l, err)
+			}
+			if got := slices.Sorted(maps.Keys(m)); !slices.Equal(got, keys) {
+				t.Errorf("keys %q, want docker's %q", got, keys)
+			}
+			if m["Containers"] != "N/A" || !regexp.MustCompile(`^[0-9a-f]{12}$`).MatchString(m["ID"]) || !isSize.MatchString(m["VirtualSize"]) {
+				t.Errorf("row %q: want Containers N/A (as docker's images), a short ID, a VirtualSize", l)
+			}
+		}
+	})
+	t.Run("containers and virtual size", func(t *testing.T) {
+		got := s.must(t, "images", "--format", "{{.Containers}} {{.VirtualSize}}", fx.busybox).stdout
+		if !regexp.MustCompile(`^N/A [0-9.]+[kMG]?B\n$`).MatchString(got) {
+			t.Errorf("{{.Containers}} {{.VirtualSize}} = %q, want docker's \"N/A <size>\"", got)
+		}
+	})
+	t.Run("rmi of dangling ids", func(t *testing.T) {
+		ids := strings.Fields(s.must(t, "images", "-qf", "dangling=true").stdout)
+		if !slices.Equal(ids, []string{dangling}) {
+			t.Fatalf("images -qf dangling=true: %q, want [%s]", ids, dangling)
+		}
+		s.must(t, append([]string{"rmi"}, ids...)...)
+		if got := s.must(t, "images", "-qf", "dangling=true").stdout; got != "" {
+			t.Errorf("dangling images after rmi: %q", got)
+		}
+	})
 }
