@@ -165,8 +165,7 @@ func parseImageFilters(s *store.Store, arg string, vals []string) (imageFilter, 
 		k = strings.ToLower(strings.TrimSpace(k))
 		byKey[k] = append(byKey[k], strings.TrimSpace(val))
 	}
-	keys := slices.Sorted(maps.Keys(byKey))
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
 		if !slices.Contains([]string{"before", "dangling", "label", "reference", "since"}, k) {
 			return f, &ExitError{1, fmt.Errorf("invalid filter '%s'", k)}
 		}
@@ -186,14 +185,22 @@ func parseImageFilters(s *store.Store, arg string, vals []string) (imageFilter, 
 		}
 	}
 	f.refs, f.labels = byKey["reference"], byKey["label"]
-	for key, img := range map[string]**store.Image{"before": &f.before, "since": &f.since} {
-		if vs := byKey[key]; len(vs) > 0 {
-			if *img, err = findImage(s, vs[len(vs)-1]); err != nil {
-				return f, &ExitError{1, err}
-			}
-		}
+	if f.before, err = lastImage(s, byKey["before"]); err != nil {
+		return f, &ExitError{1, err}
+	}
+	if f.since, err = lastImage(s, byKey["since"]); err != nil {
+		return f, &ExitError{1, err}
 	}
 	return f, nil
+}
+
+// lastImage is the image the last of refs names (nil if none): of several
+// before= or since= values one counts, as docker.
+func lastImage(s *store.Store, refs []string) (*store.Image, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	return findImage(s, refs[len(refs)-1])
 }
 
 // keepsImage applies the filters on the image itself: before, since, label.
