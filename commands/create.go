@@ -29,6 +29,11 @@ func createAction(c *cli.Context) error {
 		return cli.ShowCommandHelp(c, c.Command.Name)
 	}
 	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("create: %w", err)} }
+	release, err := keepImages(c) // until the record names the image
+	if err != nil {
+		return fail(err)
+	}
+	defer release()
 	_, o, img, _, err := prepareRun(c)
 	if err != nil {
 		return fail(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -36,6 +37,36 @@ func openStore(c *cli.Context) (*Globals, *store.Store, error) {
 		return nil, nil, err
 	}
 	return g, s, nil
+}
+
+// containersByImage is which images containers use: image id -> the ids of
+// the containers using it, newest first. Every container counts, in any
+// state (created, running, exited): each still needs its image's layers to
+// start and its config to commit. It is the one join of the container
+// records and the image store (state and store are leaves that do not
+// import each other): rmi, image prune and system df all ask it.
+func containersByImage(root string) (map[string][]string, error) {
+	cs, err := state.List(root)
+	if err != nil {
+		return nil, err
+	}
+	used := map[string][]string{}
+	for _, c := range cs {
+		used[c.ImageID] = append(used[c.ImageID], c.ID)
+	}
+	return used, nil
+}
+
+// keepImages holds off rmi until release: run and create take it before
+// they look up their image and release it once their container's record
+// names the image, so rmi -f cannot delete the image's layers between the
+// two (see store.DeleteImage).
+func keepImages(c *cli.Context) (release func(), err error) {
+	_, s, err := openStore(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.KeepLayers()
 }
 
 // findImage resolves what a user typed as docker does: a name (short or

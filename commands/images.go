@@ -1,9 +1,13 @@
 package commands
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,30 +26,46 @@ func imagesCommand(name string, aliases ...string) *cli.Command {
 		Aliases:   aliases,
 		Usage:     "list images",
 		ArgsUsage: "[REPOSITORY[:TAG]]",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image IDs"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all images (skiff keeps no intermediate images, so the same as without)"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate IDs"},
 			&cli.BoolFlag{Name: "digests", Usage: "show digests"},
-			&cli.StringFlag{Name: "format", Usage: "Go template: .Repository .Tag .ID .Digest .CreatedSince .CreatedAt .Size"},
-		},
+			&cli.StringFlag{Name: "format", Usage: "'json', 'table' or a Go template: .Repository .Tag .ID .Digest .CreatedSince .CreatedAt .Size .Containers .VirtualSize .SharedSize .UniqueSize"},
+		}, listFlag("filter", []string{"f"}, "filter output: dangling=true|false, reference=PATTERN, before=IMAGE, since=IMAGE, label=KEY[=VALUE]")...),
 		Action: runImages,
 	}
 }
 
-// imageRow is one line of `images`, with docker's template field names.
+// imageRow is one line of `images`, with docker's template field names;
+// they are in alphabetical order so that its JSON has docker's key order.
 type imageRow struct {
-	Repository   string
-	Tag          string
-	ID           string
-	Digest       string
-	CreatedSince string
+	Containers   string
 	CreatedAt    string
+	CreatedSince string
+	Digest       string
+	ID           string
+	Repository   string
+	SharedSize   string
 	Size         string
+	Tag          string
+	UniqueSize   string
+	VirtualSize  string
+}
+
+// MarshalJSON is the row as docker's --format json prints it: with < and >
+// escaped ("\u003cnone\u003e"), as docker's json.Marshal leaves them.
+func (r imageRow) MarshalJSON() ([]byte, error) {
+	type plain imageRow // without this method
+	return json.Marshal(plain(r))
 }
 
 // imageHeader names the columns for "table" formats.
-var imageHeader = imageRow{"REPOSITORY", "TAG", "IMAGE ID", "DIGEST", "CREATED", "CREATED AT", "SIZE"}
+var imageHeader = imageRow{
+	Repository: "REPOSITORY", Tag: "TAG", ID: "IMAGE ID", Digest: "DIGEST", CreatedSince: "CREATED",
+	CreatedAt: "CREATED AT", Size: "SIZE", Containers: "CONTAINERS", VirtualSize: "SIZE",
+	SharedSize: "SHARED SIZE", UniqueSize: "UNIQUE SIZE",
+}
 
 func runImages(c *cli.Context) error {
 	if c.NArg() > 1 {
@@ -59,9 +79,9 @@ func runImages(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
-	f, err := newRepoFilter(c.Args().First())
+	f, err := parseImageFilters(s, c.Args().First(), listOf(c, "filter"))
 	if err != nil {
-		return &ExitError{1, err}
+		return err
 	}
 	rows := imageRows(imgs, f, c.Bool("no-trunc"), time.Now())
 	if c.Bool("quiet") {
@@ -75,7 +95,10 @@ func runImages(c *cli.Context) error {
 		return nil
 	}
 	format := c.String("format")
-	if format == "" {
+	if format == "json" {
+		format = "{{json .}}" // docker's shorthand: one JSON object a line
+	}
+	if format == "" || format == "table" {
 		format = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 		if c.Bool("digests") {
 			format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
@@ -113,41 +136,163 @@ func (f repoFilter) match(repo, tag string) bool {
 	return f.repo == "" || repo == f.repo && (f.tag == "" || tag == f.tag)
 }
 
+// imageFilter is what `images` shows: the REPOSITORY[:TAG] argument and
+// docker's --filter keys. Different keys must all match; several reference
+// globs are alternatives, several labels must all match (docker's
+// MatchKVList), and of several before= or since= the last counts.
+type imageFilter struct {
+	repo                     repoFilter
+	refs                     []string // reference= globs on familiar names
+	danglingOnly, noDangling bool     // dangling=true, dangling=false
+	before, since            *store.Image
+	labels                   []string // key or key=value
+}
+
+// parseImageFilters reads --filter values as docker's CLI and daemon do:
+// keys are case-insensitive, values trimmed, an unknown key is an error.
+func parseImageFilters(s *store.Store, arg string, vals []string) (imageFilter, error) {
+	var f imageFilter
+	var err error
+	if f.repo, err = newRepoFilter(arg); err != nil {
+		return f, &ExitError{1, err}
+	}
+	byKey := map[string][]string{}
+	for _, v := range vals {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok {
+			return f, &ExitError{125, fmt.Errorf(`invalid argument %q for "-f, --filter" flag: bad format of filter (expected name=value)`, v)}
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		byKey[k] = append(byKey[k], strings.TrimSpace(val))
+	}
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
+		if !slices.Contains([]string{"before", "dangling", "label", "reference", "since"}, k) {
+			return f, &ExitError{1, fmt.Errorf("invalid filter '%s'", k)}
+		}
+	}
+	if vs := byKey["dangling"]; len(vs) > 0 {
+		// docker's GetBoolOrDefault: 1/true or 0/false, not both.
+		yes := slices.Contains(vs, "true") || slices.Contains(vs, "1")
+		no := slices.Contains(vs, "false") || slices.Contains(vs, "0")
+		if yes == no {
+			return f, &ExitError{1, fmt.Errorf("invalid filter 'dangling=%s'", strings.Join(vs, ","))}
+		}
+		f.danglingOnly, f.noDangling = yes, no
+	}
+	for _, p := range byKey["reference"] {
+		if _, err := path.Match(p, ""); err != nil {
+			return f, &ExitError{1, fmt.Errorf("invalid filter 'reference=%s': %w", p, err)}
+		}
+	}
+	f.refs, f.labels = byKey["reference"], byKey["label"]
+	if f.before, err = lastImage(s, byKey["before"]); err != nil {
+		return f, &ExitError{1, err}
+	}
+	if f.since, err = lastImage(s, byKey["since"]); err != nil {
+		return f, &ExitError{1, err}
+	}
+	return f, nil
+}
+
+// lastImage is the image the last of refs names (nil if none): of several
+// before= or since= values one counts, as docker.
+func lastImage(s *store.Store, refs []string) (*store.Image, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	return findImage(s, refs[len(refs)-1])
+}
+
+// keepsImage applies the filters on the image itself: before, since, label.
+func (f imageFilter) keepsImage(img *store.Image) bool {
+	if f.before != nil && !img.Created.Before(f.before.Created) {
+		return false
+	}
+	if f.since != nil && !img.Created.After(f.since.Created) {
+		return false
+	}
+	for _, l := range f.labels {
+		k, want, hasValue := strings.Cut(l, "=")
+		got, ok := img.Config.Config.Labels[k]
+		if !ok || hasValue && got != want {
+			return false
+		}
+	}
+	return true
+}
+
+// byName reports whether the image's names are filtered at all.
+func (f imageFilter) byName() bool { return f.repo.repo != "" || len(f.refs) > 0 }
+
+// keepsName applies the filters on one canonical name:tag or name@digest:
+// the argument, and reference= as docker's FamiliarMatch (a glob on the
+// familiar name with its tag or digest, or on the familiar name alone).
+func (f imageFilter) keepsName(name string) bool {
+	repo, dg := splitRepoDigest(name)
+	tag := ""
+	if dg == "" {
+		repo, tag = splitRepoTag(name)
+	}
+	if f.repo.repo != "" && (dg != "" && f.repo.tag != "" || !f.repo.match(repo, tag)) {
+		return false
+	}
+	if len(f.refs) == 0 {
+		return true
+	}
+	for _, p := range f.refs {
+		if ok, _ := path.Match(p, store.ShortName(name)); ok {
+			return true
+		}
+		if ok, _ := path.Match(p, store.ShortName(repo)); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // imageRows makes one row per tag; an image with no tag gets one row with
-// TAG <none> (and REPOSITORY <none> unless it was pulled by digest).
-func imageRows(imgs []*store.Image, f repoFilter, noTrunc bool, now time.Time) []imageRow {
+// TAG <none> (and REPOSITORY <none> unless it was pulled by digest). As
+// docker: a dangling image is one with no tag; an image none of whose names
+// passes a name filter is left out.
+func imageRows(imgs []*store.Image, f imageFilter, noTrunc bool, now time.Time) []imageRow {
 	var rows []imageRow
 	for _, img := range imgs {
+		if !f.keepsImage(img) {
+			continue
+		}
+		tags := slices.DeleteFunc(slices.Clone(img.RepoTags), func(n string) bool { return !f.keepsName(n) })
+		digests := slices.DeleteFunc(slices.Clone(img.RepoDigests), func(n string) bool { return !f.keepsName(n) })
+		if f.danglingOnly && len(tags) > 0 || len(tags)+len(digests) == 0 && (f.noDangling || f.byName()) {
+			continue
+		}
 		base := imageRow{
 			ID:           shortID(img.ID),
 			CreatedSince: createdSince(img.Created, now),
 			CreatedAt:    img.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 			Size:         humanSize(img.Size),
+			VirtualSize:  humanSizeWithPrecision(img.Size, 4),
+			// docker's `images` leaves these uncomputed (system df fills them)
+			Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
 		}
 		if noTrunc {
 			base.ID = img.ID
 		}
-		for _, t := range img.RepoTags {
+		for _, t := range tags {
 			repo, tag := splitRepoTag(t)
-			if !f.match(repo, tag) {
-				continue
-			}
 			r := base
 			r.Repository, r.Tag, r.Digest = store.ShortName(repo), tag, digestFor(img, repo)
 			rows = append(rows, r)
 		}
-		if len(img.RepoTags) > 0 {
+		if len(tags) > 0 {
 			continue
 		}
 		r := base
 		r.Repository, r.Tag, r.Digest = "<none>", "<none>", "<none>"
-		if len(img.RepoDigests) > 0 {
-			repo, dg := splitRepoDigest(img.RepoDigests[0])
+		if len(digests) > 0 {
+			repo, dg := splitRepoDigest(digests[0])
 			r.Repository, r.Digest = store.ShortName(repo), dg
 		}
-		if f.repo == "" || len(img.RepoDigests) > 0 && f.tag == "" && f.match(strings.Split(img.RepoDigests[0], "@")[0], "") {
-			rows = append(rows, r)
-		}
+		rows = append(rows, r)
 	}
 	return rows
 }
@@ -235,7 +380,11 @@ func humanDuration(d time.Duration) string {
 }
 
 // humanSize is docker's decimal size with 3 significant digits ("4.26MB").
-func humanSize(n int64) string {
+func humanSize(n int64) string { return humanSizeWithPrecision(n, 3) }
+
+// humanSizeWithPrecision is go-units' HumanSizeWithPrecision: a decimal
+// size with that many significant digits (4 is docker's HumanSize).
+func humanSizeWithPrecision(n int64, digits int) string {
 	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
 	f := float64(n)
 	i := 0
@@ -243,5 +392,5 @@ func humanSize(n int64) string {
 		f /= 1000
 		i++
 	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
+	return fmt.Sprintf("%.*g%s", digits, f, units[i])
 }

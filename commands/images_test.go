@@ -2,6 +2,7 @@ package commands
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestImageRows(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, r := range imageRows(imgs, f, false, now) {
+			for _, r := range imageRows(imgs, imageFilter{repo: f}, false, now) {
 				got = append(got, r.Repository+":"+r.Tag+":"+r.Digest)
 				if len(r.ID) != 12 {
 					t.Errorf("ID %q is not 12 hex", r.ID)
@@ -103,5 +104,127 @@ func TestPrintRowsTable(t *testing.T) {
 	b.Reset()
 	if err := printRows(&b, `{{.ID}}`, imageHeader, rows); err != nil || b.String() != "aaaaaaaaaaaa\n" {
 		t.Errorf("plain format: %q, %v", b.String(), err)
+	}
+}
+
+// TestImageFilters: docker's images --filter semantics on tagged, digest-only
+// and dangling images.
+func TestImageFilters(t *testing.T) {
+	const dg = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	now := time.Now()
+	img := func(id string, age time.Duration, labels map[string]string, names ...string) *store.Image {
+		i := &store.Image{ID: "sha256:" + strings.Repeat(id, 64), Created: now.Add(-age)}
+		i.Config.Config.Labels = labels
+		for _, n := range names {
+			if strings.Contains(n, "@") {
+				i.RepoDigests = append(i.RepoDigests, n)
+			} else {
+				i.RepoTags = append(i.RepoTags, n)
+			}
+		}
+		return i
+	}
+	imgs := []*store.Image{ // newest first, as store.Images
+		img("a", 1*time.Hour, map[string]string{"tier": "web", "team": "x"},
+			"docker.io/library/busybox:latest", "docker.io/library/busybox@"+dg, "localhost:5000/tools/bb:v1"),
+		img("b", 2*time.Hour, nil, "docker.io/library/alpine@"+dg),
+		img("c", 3*time.Hour, map[string]string{"tier": "db"}),
+		img("d", 4*time.Hour, nil, "docker.io/library/debian:12"),
+	}
+	tests := []struct {
+		name   string
+		filter imageFilter
+		want   []string // Repository:Tag
+	}{
+		{"none", imageFilter{}, []string{"busybox:latest", "localhost:5000/tools/bb:v1", "alpine:<none>", "<none>:<none>", "debian:12"}},
+		{"dangling=true", imageFilter{danglingOnly: true}, []string{"alpine:<none>", "<none>:<none>"}},
+		{"dangling=false", imageFilter{noDangling: true}, []string{"busybox:latest", "localhost:5000/tools/bb:v1", "alpine:<none>", "debian:12"}},
+		{"reference on the familiar name", imageFilter{refs: []string{"busybox"}}, []string{"busybox:latest"}},
+		{"reference glob with a tag", imageFilter{refs: []string{"*:1?"}}, []string{"debian:12"}},
+		{"reference glob over a path", imageFilter{refs: []string{"localhost:5000/*/*"}}, []string{"localhost:5000/tools/bb:v1"}},
+		{"references are alternatives", imageFilter{refs: []string{"debian", "alpine"}}, []string{"alpine:<none>", "debian:12"}},
+		{"reference and dangling", imageFilter{refs: []string{"alpine"}, danglingOnly: true}, []string{"alpine:<none>"}},
+		{"no match", imageFilter{refs: []string{"nothing*"}}, nil},
+		{"label key", imageFilter{labels: []string{"tier"}}, []string{"busybox:latest", "localhost:5000/tools/bb:v1", "<none>:<none>"}},
+		{"label key=value", imageFilter{labels: []string{"tier=db"}}, []string{"<none>:<none>"}},
+		{"labels all match", imageFilter{labels: []string{"tier", "team=x"}}, []string{"busybox:latest", "localhost:5000/tools/bb:v1"}},
+		{"labels all match, none", imageFilter{labels: []string{"tier=db", "team=x"}}, nil},
+		{"before", imageFilter{before: imgs[1]}, []string{"<none>:<none>", "debian:12"}},
+		{"since", imageFilter{since: imgs[2]}, []string{"busybox:latest", "localhost:5000/tools/bb:v1", "alpine:<none>"}},
+		{"since and before", imageFilter{since: imgs[3], before: imgs[1]}, []string{"<none>:<none>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, r := range imageRows(imgs, tt.filter, false, now) {
+				got = append(got, r.Repository+":"+r.Tag)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("rows\n got %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseImageFilters(t *testing.T) {
+	s, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := s.AddImage(store.NewImage{Manifest: []byte(`{}`), Config: []byte(`{"os":"linux"}`), Created: time.Unix(1, 0), Names: []string{"docker.io/library/base:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		vals     []string
+		wantErr  string
+		wantCode int
+	}{
+		{vals: []string{"dangling=true", "Label=a", " reference = x* "}},
+		{vals: []string{"dangling=1"}},
+		{vals: []string{"before=base:1", "since=" + shortID(base.ID)}},
+		{vals: []string{"bogus=1"}, wantErr: "invalid filter 'bogus'", wantCode: 1},
+		{vals: []string{"dangling"}, wantErr: `invalid argument "dangling" for "-f, --filter" flag: bad format of filter (expected name=value)`, wantCode: 125},
+		{vals: []string{"dangling=maybe"}, wantErr: "invalid filter 'dangling=maybe'", wantCode: 1},
+		{vals: []string{"dangling=true", "dangling=false"}, wantErr: "invalid filter 'dangling=true,false'", wantCode: 1},
+		{vals: []string{"reference=[x"}, wantErr: "syntax error in pattern", wantCode: 1},
+		{vals: []string{"before=nosuch"}, wantErr: "nosuch", wantCode: 1},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.vals, ","), func(t *testing.T) {
+			_, err := parseImageFilters(s, "", tt.vals)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ee *ExitError
+			if !errors.As(err, &ee) || ee.Code != tt.wantCode || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v (%+v), want exit %d with %q", err, ee, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+	f, err := parseImageFilters(s, "", []string{"dangling=true", "Label=a", " reference = x* ", "before=base:1"})
+	if err != nil || !f.danglingOnly || len(f.labels) != 1 || f.refs[0] != "x*" || f.before.ID != base.ID {
+		t.Errorf("parsed %+v, %v", f, err)
+	}
+}
+
+// TestImageRowJSON: --format json is docker's: sorted keys, < and >
+// escaped, N/A for what `images` does not compute.
+func TestImageRowJSON(t *testing.T) {
+	now := time.Now()
+	imgs := []*store.Image{{ID: "sha256:" + strings.Repeat("a", 64), Size: 4261550, Created: now}}
+	rows := imageRows(imgs, imageFilter{}, false, now)
+	var b bytes.Buffer
+	if err := printRows(&b, "{{json .}}", imageHeader, rows); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Containers":"N/A","CreatedAt":"` + rows[0].CreatedAt + `","CreatedSince":"Less than a second ago",` +
+		`"Digest":"\u003cnone\u003e","ID":"aaaaaaaaaaaa","Repository":"\u003cnone\u003e","SharedSize":"N/A","Size":"4.26MB",` +
+		`"Tag":"\u003cnone\u003e","UniqueSize":"N/A","VirtualSize":"4.262MB"}` + "\n"
+	if b.String() != want {
+		t.Errorf("json\n got %s\nwant %s", b.String(), want)
 	}
 }

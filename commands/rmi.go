@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/pull"
-	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -37,10 +37,10 @@ func runRmi(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
-	store.ImageInUse = containerUsing(g.Paths.Root)
+	used := func() (map[string][]string, error) { return containersByImage(g.Paths.Root) }
 	failed := false
 	for _, arg := range c.Args().Slice() {
-		if err := removeImage(s, arg, c.Bool("force"), os.Stdout); err != nil {
+		if err := removeImage(s, arg, c.Bool("force"), used, os.Stdout); err != nil {
 			printError(err)
 			failed = true
 		}
@@ -51,26 +51,12 @@ func runRmi(c *cli.Context) error {
 	return nil
 }
 
-// containerUsing answers store.ImageInUse from the container records.
-func containerUsing(root string) func(string) (string, error) {
-	return func(imageID string) (string, error) {
-		cs, err := state.List(root)
-		if err != nil {
-			return "", err
-		}
-		for _, c := range cs {
-			if c.ImageID == imageID {
-				return c.ID, nil
-			}
-		}
-		return "", nil
-	}
-}
-
 // removeImage is docker's rmi of one argument: a name that is one of
 // several untags only; otherwise the image goes with all its names and the
-// layers nothing else uses.
-func removeImage(s *store.Store, arg string, force bool, w io.Writer) error {
+// layers nothing else uses. An image a container uses stays: rmi refuses,
+// and rmi -f only untags it (it shows as <none>:<none> until the container
+// is removed and the image with it).
+func removeImage(s *store.Store, arg string, force bool, used store.UsedImages, w io.Writer) error {
 	img, err := findImage(s, arg)
 	if err != nil {
 		return err
@@ -87,22 +73,22 @@ func removeImage(s *store.Store, arg string, force bool, w io.Writer) error {
 	if !byName && len(img.RepoTags) > 1 && !force {
 		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(img.ID))
 	}
-	if !force && store.ImageInUse != nil {
-		cid, err := store.ImageInUse(img.ID)
-		if err != nil {
-			return fmt.Errorf("rmi %s: checking containers: %w", arg, err)
-		}
-		if cid != "" {
-			return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is being used by container %s (remove it with skiff rm first)", arg, shortID(cid))
-		}
-	}
-	d, err := s.DeleteImage(img.ID)
-	if err != nil {
+	d, err := s.DeleteImage(img.ID, force, used)
+	var inUse *store.InUseError
+	switch {
+	case errors.As(err, &inUse) && !force:
+		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is being used by container %s (remove it with skiff rm first)", arg, shortID(inUse.ContainerID))
+	case errors.As(err, &inUse):
+		return fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by container %s", shortID(img.ID), shortID(inUse.ContainerID))
+	case err != nil:
 		return err
 	}
 	sort.Slice(d.Untagged, func(i, j int) bool { return untagOrder(d.Untagged[i]) < untagOrder(d.Untagged[j]) })
 	for _, n := range d.Untagged {
 		fmt.Fprintf(w, "Untagged: %s\n", store.ShortName(n))
+	}
+	if d.Kept {
+		return nil
 	}
 	fmt.Fprintf(w, "Deleted: %s\n", img.ID)
 	for _, l := range d.Layers {

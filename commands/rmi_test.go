@@ -12,14 +12,15 @@ import (
 func TestRemoveImage(t *testing.T) {
 	const dg = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 	tests := []struct {
-		name    string
-		names   []string
-		arg     string
-		force   bool
-		inUse   string
-		want    string // output
-		wantErr string
-		gone    bool
+		name      string
+		names     []string
+		arg       string
+		force     bool
+		inUse     string
+		want      string // output
+		wantExact bool   // want is all the output, not its start
+		wantErr   string
+		gone      bool
 	}{
 		{name: "one of two tags untags", names: []string{"docker.io/library/a:1", "docker.io/library/b:1"}, arg: "a:1",
 			want: "Untagged: a:1\n"},
@@ -31,8 +32,13 @@ func TestRemoveImage(t *testing.T) {
 			want: "Untagged: a:1\nUntagged: b:1\nDeleted: ", gone: true},
 		{name: "used by a container", names: []string{"docker.io/library/a:1"}, arg: "a:1", inUse: "c0ffee0000000000",
 			wantErr: "being used by container c0ffee000000"},
-		{name: "used by a container, forced", names: []string{"docker.io/library/a:1"}, arg: "a:1", inUse: "c0ffee", force: true,
-			want: "Untagged: a:1\nDeleted: ", gone: true},
+		{name: "used by a container, forced, stays untagged", names: []string{"docker.io/library/a:1", "docker.io/library/a@" + dg}, arg: "a:1",
+			inUse: "c0ffee", force: true, want: "Untagged: a:1\nUntagged: a@" + dg + "\n", wantExact: true},
+		{name: "used by a container, forced by id", names: []string{"docker.io/library/a:1", "docker.io/library/b:1"}, arg: "ID",
+			inUse: "c0ffee", force: true, want: "Untagged: a:1\nUntagged: b:1\n", wantExact: true},
+		{name: "used and dangling already", arg: "ID", inUse: "c0ffee0000000000", force: true,
+			wantErr: "(cannot be forced) - image is being used by container c0ffee000000"},
+		{name: "dangling, unused", arg: "ID", want: "Deleted: ", gone: true},
 		{name: "unknown", names: []string{"docker.io/library/a:1"}, arg: "zzz", wantErr: "No such image: zzz:latest"},
 	}
 	for _, tt := range tests {
@@ -45,11 +51,15 @@ func TestRemoveImage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			store.ImageInUse = func(string) (string, error) { return tt.inUse, nil }
-			defer func() { store.ImageInUse = nil }()
+			used := func() (map[string][]string, error) {
+				if tt.inUse == "" {
+					return nil, nil
+				}
+				return map[string][]string{img.ID: {tt.inUse}}, nil
+			}
 			arg := strings.ReplaceAll(tt.arg, "ID", shortID(img.ID))
 			var b bytes.Buffer
-			err = removeImage(s, arg, tt.force, &b)
+			err = removeImage(s, arg, tt.force, used, &b)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -62,7 +72,7 @@ func TestRemoveImage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.HasPrefix(b.String(), tt.want) {
+			if tt.wantExact && b.String() != tt.want || !strings.HasPrefix(b.String(), tt.want) {
 				t.Errorf("output %q, want prefix %q", b.String(), tt.want)
 			}
 			_, lerr := s.LookupImage(img.ID)

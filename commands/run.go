@@ -139,8 +139,13 @@ func runAction(c *cli.Context) error {
 		return cli.ShowCommandHelp(c, c.Command.Name)
 	}
 	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("run: %w", err)} }
+	release, err := keepImages(c) // until the record names the image
+	if err != nil {
+		return fail(err)
+	}
 	g, o, img, keys, err := prepareRun(c)
 	if err != nil {
+		release()
 		return fail(err)
 	}
 	// Caught from here on, a signal reaches the container once it runs
@@ -150,6 +155,7 @@ func runAction(c *cli.Context) error {
 		sigs = notifyProxied()
 	}
 	ct, err := run.Create(*img, o)
+	release()
 	if err != nil {
 		return fail(err)
 	}

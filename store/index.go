@@ -61,9 +61,13 @@ func (s *Store) withLock(fn func() error) error {
 	return fn()
 }
 
-// KeepLayers holds off layer garbage collection (rmi) until release is
-// called: a pull calls it before looking for existing layers, so a layer it
-// decides to reuse cannot vanish before its image record names it.
+// KeepLayers holds off layer and image removal (rmi) until release is
+// called. A pull calls it before looking for existing layers, so a layer it
+// decides to reuse cannot vanish before its image record names it; run and
+// create call it before looking up their image and release it once their
+// container's record names the image, so rmi's check of the containers
+// (under the exclusive lock) either sees that record or runs before the
+// image was looked up.
 func (s *Store) KeepLayers() (release func(), err error) {
 	f, err := flock(filepath.Join(s.root, "gc.lock"), lockSh)
 	if err != nil {
@@ -178,21 +182,56 @@ func (s *Store) Untag(name string) (string, error) {
 	return id, err
 }
 
-// Deleted says what DeleteImage removed, for rmi's output.
+// UsedImages answers which images containers use: image id -> the ids of
+// the containers using it. Containers are not the store's to see (store and
+// state are leaves), so the command that can join them hands it in.
+type UsedImages func() (map[string][]string, error)
+
+// InUseError is DeleteImage's refusal: a container uses the image.
+type InUseError struct {
+	ImageID, ContainerID string
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("image %s is being used by container %s", e.ImageID, e.ContainerID)
+}
+
+// Deleted says what DeleteImage did, for rmi's output.
 type Deleted struct {
 	Untagged []string // names that pointed at the image
-	Layers   []string // diffIDs no other image used
+	Kept     bool     // a container uses the image: it stays, untagged (dangling)
+	Layers   []string // diffIDs no remaining image used
 }
 
 // DeleteImage removes an image record, every name pointing at it, and the
-// layers and blobs no remaining image uses.
-func (s *Store) DeleteImage(id string) (*Deleted, error) {
+// layers and blobs no remaining image uses. An image a container uses (in
+// any state) is never removed, as docker keeps it: without force that is an
+// *InUseError; with force its names go and it stays as a dangling image
+// whose layers the container can still mount and commit. Forcing an image
+// that is dangling already and used changes nothing: an *InUseError too.
+//
+// used is asked under the exclusive gc.lock, which run and create hold
+// shared (KeepLayers) from looking up their image until their record is
+// saved: no container can start using the image between the answer and
+// the removal.
+func (s *Store) DeleteImage(id string, force bool, used UsedImages) (*Deleted, error) {
 	gc, err := flock(filepath.Join(s.root, "gc.lock"), lockEx)
 	if err != nil {
 		return nil, err
 	}
 	defer gc.Close()
-	d := &Deleted{}
+	var users []string
+	if used != nil {
+		byImage, err := used()
+		if err != nil {
+			return nil, fmt.Errorf("remove image %s: checking containers: %w", id, err)
+		}
+		users = byImage[id]
+	}
+	if len(users) > 0 && !force {
+		return nil, &InUseError{ImageID: id, ContainerID: users[0]}
+	}
+	d := &Deleted{Kept: len(users) > 0}
 	err = s.withLock(func() error {
 		idx, err := s.readIndex()
 		if err != nil {
@@ -204,8 +243,14 @@ func (s *Store) DeleteImage(id string) (*Deleted, error) {
 				delete(idx, name)
 			}
 		}
+		if d.Kept && len(d.Untagged) == 0 {
+			return &InUseError{ImageID: id, ContainerID: users[0]}
+		}
 		if err := s.writeIndex(idx); err != nil {
 			return err
+		}
+		if d.Kept {
+			return nil
 		}
 		if err := os.Remove(filepath.Join(s.root, "images", hexOf(id)+".json")); err != nil {
 			return fmt.Errorf("remove image %s: %w", id, err)
@@ -214,6 +259,9 @@ func (s *Store) DeleteImage(id string) (*Deleted, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if d.Kept {
+		return d, nil
 	}
 	d.Layers, err = s.collect()
 	return d, err

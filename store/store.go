@@ -19,11 +19,6 @@ import (
 // ErrImageNotFound is returned (wrapped) when no image matches a reference.
 var ErrImageNotFound = errors.New("no such image")
 
-// ImageInUse reports a container that uses an image, so rmi can refuse to
-// remove it; commands sets it from the state package, which store must not
-// import. Nil means no container is ever in the way.
-var ImageInUse func(imageID string) (containerID string, err error)
-
 // Store is an image store rooted at one directory.
 type Store struct {
 	root string

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -142,7 +143,7 @@ func TestDeleteImageKeepsSharedLayers(t *testing.T) {
 	base := addImage(t, s, `{"n":"base"}`, []string{shared}, "docker.io/library/base:1")
 	derived := addImage(t, s, `{"n":"derived"}`, []string{shared, own}, "docker.io/library/derived:1")
 
-	d, err := s.DeleteImage(derived.ID)
+	d, err := s.DeleteImage(derived.ID, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +164,84 @@ func TestDeleteImageKeepsSharedLayers(t *testing.T) {
 	}
 	if _, err := s.LookupImage("docker.io/library/derived:1"); !errors.Is(err, ErrImageNotFound) {
 		t.Errorf("derived tag still resolves: %v", err)
+	}
+}
+
+// TestDeleteImageUsedByContainer: an image a container uses keeps its
+// record and layers (the container must still start and commit); force only
+// takes its names away, and once the container is gone it is removable.
+func TestDeleteImageUsedByContainer(t *testing.T) {
+	s := openTest(t)
+	base, top := addLayer(t, s, "base"), addLayer(t, s, "top")
+	img := addImage(t, s, `{"n":"used"}`, []string{base, top}, "docker.io/library/used:1", "docker.io/library/used@"+digest([]byte("m")))
+	users := map[string][]string{img.ID: {"c0ffee"}}
+	used := func() (map[string][]string, error) { return users, nil }
+	var inUse *InUseError
+
+	if _, err := s.DeleteImage(img.ID, false, used); !errors.As(err, &inUse) || inUse.ContainerID != "c0ffee" {
+		t.Fatalf("unforced: err = %v, want an InUseError naming c0ffee", err)
+	}
+	if got, err := s.LookupImage(img.ID); err != nil || len(got.RepoTags) != 1 {
+		t.Fatalf("unforced refusal changed the image: %+v, %v", got, err)
+	}
+	d, err := s.DeleteImage(img.ID, true, used)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Kept || len(d.Untagged) != 2 || len(d.Layers) != 0 {
+		t.Errorf("forced: %+v, want kept, 2 names untagged, no layer deleted", d)
+	}
+	got, err := s.LookupImage(img.ID)
+	if err != nil || len(got.RepoTags)+len(got.RepoDigests) != 0 {
+		t.Fatalf("forced: image %+v, %v; want it kept with no names", got, err)
+	}
+	if !s.HasLayer(base) || !s.HasLayer(top) {
+		t.Errorf("forced: a layer the container needs is gone")
+	}
+	if _, err := s.DeleteImage(img.ID, true, used); !errors.As(err, &inUse) {
+		t.Errorf("forcing a dangling used image: err = %v, want an InUseError", err)
+	}
+	users = nil // the container is removed
+	if d, err = s.DeleteImage(img.ID, false, used); err != nil || d.Kept || len(d.Layers) != 2 {
+		t.Fatalf("after the container: %+v, %v; want image and both layers deleted", d, err)
+	}
+	if s.HasLayer(base) || s.HasLayer(top) {
+		t.Errorf("layers left that no image needs")
+	}
+}
+
+// TestDeleteImageWaitsForKeepLayers: a create holding KeepLayers while it
+// writes its record is seen by the removal, which waits for it.
+func TestDeleteImageWaitsForKeepLayers(t *testing.T) {
+	s := openTest(t)
+	img := addImage(t, s, `{"n":"racing"}`, []string{addLayer(t, s, "l")}, "docker.io/library/racing:1")
+	release, err := s.KeepLayers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded atomic.Bool // the create's container record
+	done := make(chan error)
+	go func() {
+		_, err := s.DeleteImage(img.ID, true, func() (map[string][]string, error) {
+			if recorded.Load() {
+				return map[string][]string{img.ID: {"new"}}, nil
+			}
+			return nil, nil
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("DeleteImage did not wait for KeepLayers: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	recorded.Store(true)
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LookupImage(img.ID); err != nil {
+		t.Errorf("image removed under a container being created: %v", err)
 	}
 }
 
