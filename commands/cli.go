@@ -90,11 +90,12 @@ func verbArgs(cmd *cli.Command, args []string) ([]string, error) {
 	if !cmd.HideHelp {
 		fs = append(slices.Clone(fs), cli.HelpFlag)
 	}
-	flags, operands, err := splitFlags(fs, cmd, args, interspersedOff[cmd.Name])
+	stop := interspersedOff[cmd.Name]
+	flags, operands, err := splitFlags(fs, cmd, args, stop)
 	if err != nil {
 		return nil, err
 	}
-	if slices.ContainsFunc(operands, func(a string) bool { return len(a) > 1 && a[0] == '-' }) {
+	if !stop && slices.ContainsFunc(operands, func(a string) bool { return len(a) > 1 && a[0] == '-' }) {
 		flags = append(flags, "--") // they came after a "--": keep them operands
 	}
 	return append(flags, operands...), nil
@@ -110,7 +111,7 @@ func splitFlags(fs []cli.Flag, cmd *cli.Command, args []string, stop bool) (flag
 		a := args[i]
 		switch {
 		case a == "--" && stop:
-			return flags, args[i:], nil
+			return append(flags, a), args[i+1:], nil
 		case a == "--":
 			return flags, append(operands, args[i+1:]...), nil
 		case len(a) < 2 || a[0] != '-':

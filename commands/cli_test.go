@@ -62,6 +62,8 @@ func TestFlagsAfterOperands(t *testing.T) {
 		{[]string{"--root=/r", "logs", "x", "-F"}, "x||all|true|false", ""},
 		// run's flags end at its first argument: the rest is the command.
 		{[]string{"run", "-t", "img", "-f", "x"}, "img -f x||all|false|true", ""},
+		{[]string{"run", "-t", "--", "img", "-f", "--", "x"}, "img -f -- x||all|false|true", ""},
+		{[]string{"run", "--", "-img"}, "-img||all|false|false", ""},
 		{[]string{"logs", "x", "--bogus"}, "", "unknown flag: --bogus\nSee 'skiff logs --help'."},
 		{[]string{"container", "logs", "x", "--bogus"}, "", "unknown flag: --bogus\nSee 'skiff container logs --help'."},
 		{[]string{"logs", "x", "-Fz"}, "", "unknown shorthand flag: 'z' in -Fz"},

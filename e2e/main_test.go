@@ -213,6 +213,9 @@ func runError(t *testing.T, r result, wantCode int) {
 		t.Errorf("exit %d, want %d; %v", r.code, wantCode, r)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if last := lines[len(lines)-1]; len(lines) > 1 && strings.HasPrefix(last, "See 'skiff ") {
+		lines = lines[:len(lines)-1] // a flag error's pointer to the help, as docker's
+	}
 	n := 0
 	for _, l := range lines {
 		if strings.HasPrefix(l, "skiff:") {
