@@ -382,6 +382,8 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 	return &run.Image{ID: img.ID, LayerDirs: dirs, Config: img.Config.Config}, nil
 }
 
-// looksLikeID reports whether ref can only be an image id ("sha256:<hex>"),
-// which is no valid reference to pull.
-func looksLikeID(ref string) bool { return strings.HasPrefix(ref, "sha256:") }
+// looksLikeID reports whether ref can only be an image id ("sha256:<hex>"
+// or a bare 64-hex id), which is no valid reference to pull.
+func looksLikeID(ref string) bool {
+	return strings.HasPrefix(ref, "sha256:") || pull.IsIdentifier(ref)
+}
