@@ -226,3 +226,19 @@ func TestI7ValidateInputNotTTY(t *testing.T) {
 		t.Errorf("exec -t without -i: want it to run; %v", r)
 	}
 }
+
+// TestI7ValidateImageIDs: a bare 64-hex id is no reference to docker's
+// parser, yet run and image inspect still find the image by it, as by its
+// "sha256:" form and a short prefix.
+func TestI7ValidateImageIDs(t *testing.T) {
+	s := shared(t)
+	h := strings.TrimPrefix(fx.busyboxID, "sha256:")
+	for _, ref := range []string{h, fx.busyboxID, h[:12]} {
+		if r := s.skiff(nil, "run", "--rm", ref, "true"); r.code != 0 {
+			t.Errorf("run %s: %v", ref, r)
+		}
+		if r := s.skiff(nil, "image", "inspect", "-f", "{{.Id}}", ref); r.code != 0 || strings.TrimSpace(r.stdout) != fx.busyboxID {
+			t.Errorf("image inspect %s: want %s; %v", ref, fx.busyboxID, r)
+		}
+	}
+}
