@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
@@ -66,6 +67,14 @@ func execAction(c *cli.Context) error {
 		o.Env = append(o.Env, vals...)
 	}
 	o.Env = append(o.Env, listOf(c, "env")...)
+	if o.Interactive && o.Tty && !o.Detach && !term.IsTerminal(int(os.Stdin.Fd())) {
+		// As docker: a missing container is reported first, then the
+		// terminal, before anything starts in the container.
+		if _, err := state.Lookup(o.Root, c.Args().First()); err != nil {
+			return execError(1, err)
+		}
+		return fail(1, errInputNotTTY)
+	}
 	code, err := run.Exec(c.Args().First(), o)
 	return execError(code, err)
 }

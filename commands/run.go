@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/pull"
 	"github.com/skiff-dev/skiff/run"
@@ -81,7 +82,7 @@ var unsupportedRunFlags = []struct {
 	{"log-driver", nil, false}, {"log-opt", nil, false}, {"mac-address", nil, false},
 	{"memory", []string{"m"}, false}, {"memory-reservation", nil, false},
 	{"memory-swap", nil, false}, {"memory-swappiness", nil, false}, {"mount", nil, false},
-	{"network", []string{"net"}, false}, {"network-alias", []string{"net-alias"}, false},
+	{"network-alias", []string{"net-alias"}, false},
 	{"no-healthcheck", nil, true}, {"oom-kill-disable", nil, true}, {"oom-score-adj", nil, false},
 	{"pid", nil, false}, {"pids-limit", nil, false}, {"platform", nil, false},
 	{"privileged", nil, true}, {"publish", []string{"p"}, false},
@@ -107,7 +108,10 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "restart", Value: "no", Usage: "restart policy: no, on-failure[:max-retries], always, unless-stopped"},
 		&cli.BoolFlag{Name: "init", Usage: "run an init inside the container that forwards signals and reaps processes"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal to stop the container"},
-		&cli.IntFlag{Name: "stop-timeout", Usage: "timeout (in seconds) to stop a container"},
+		// The default shown is stop's; the record keeps "not given" (IsSet)
+		// so `stop -t` and a later default still apply as docker's.
+		&cli.IntFlag{Name: "stop-timeout", Value: run.DefaultStopTimeout, Usage: "timeout (in seconds) to stop a container; -1 waits for ever"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: `connect a container to a network (only "none" so far: loopback only)`},
 		&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
@@ -146,6 +150,9 @@ func runAction(c *cli.Context) error {
 	g, o, img, keys, err := prepareRun(c)
 	if err != nil {
 		release()
+		if ee := (*ExitError)(nil); errors.As(err, &ee) {
+			return err // its own status (the input device is not a TTY: 1)
+		}
 		return fail(err)
 	}
 	// Caught from here on, a signal reaches the container once it runs
@@ -219,17 +226,42 @@ func prepareRun(c *cli.Context) (g *Globals, o run.Options, img *run.Image, deta
 	if detachKeys, err = parseDetachKeys(c.String("detach-keys")); err != nil {
 		return
 	}
+	if err = checkInputTTY(verb, o); err != nil {
+		return
+	}
 	img, err = imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
 	return
 }
 
+// checkUnsupported refuses the values of supported flags that skiff does not
+// honour yet.
 func checkUnsupported(c *cli.Context) error {
-	switch {
+	switch net := c.String("network"); {
 	case !c.Bool("disable-content-trust"):
 		return errors.New("--disable-content-trust=false is not supported yet")
+	case net != "" && net != "none":
+		// Containers get their own network namespace with loopback only,
+		// which is docker's "none".
+		return fmt.Errorf("--network %s is not supported yet (only none)", net)
 	}
 	return nil
 }
+
+// checkInputTTY is docker run's refusal of -it when stdin is not a
+// terminal (a pipe, a file): the raw terminal mode cannot be set and the
+// container would get a tty fed by a pipe. A user error, so exit 1 as
+// docker's, and made before anything is pulled or created.
+func checkInputTTY(verb string, o run.Options) error {
+	if verb != "run" || !o.Interactive || !o.Tty || o.Detach || term.IsTerminal(int(os.Stdin.Fd())) {
+		return nil
+	}
+	return &ExitError{Code: 1, Err: errInputNotTTY}
+}
+
+// errInputNotTTY is docker's sentence for -it without a terminal (docker
+// 29.4 and later say "cannot attach stdin to a TTY-enabled container
+// because stdin is not a terminal"; the older one is what scripts know).
+var errInputNotTTY = errors.New("the input device is not a TTY")
 
 func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
 	o := run.Options{
@@ -247,8 +279,23 @@ func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
 	if o.Remove && o.Restart.Name != "no" {
 		return o, errors.New("Conflicting options: --restart and --rm")
 	}
+	if err := checkEnv(o.Env); err != nil {
+		return o, err
+	}
+	// Refused here, not at stop: a signal stop cannot send would leave the
+	// container unstoppable but by kill.
+	if o.StopSignal != "" {
+		if _, err := run.ParseSignal(o.StopSignal); err != nil {
+			return o, err
+		}
+	}
 	if c.IsSet("stop-timeout") {
+		// -1 is docker's "wait for ever" (stop -t -1); any other negative
+		// is a typo that would mean the same, so it is refused.
 		t := c.Int("stop-timeout")
+		if t < -1 {
+			return o, fmt.Errorf("invalid --stop-timeout %d: use -1 to wait for ever, or 0 or more seconds", t)
+		}
 		o.StopTimeout = &t
 	}
 	for _, l := range listOf(c, "label") {
@@ -277,26 +324,51 @@ func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
 	return o, nil
 }
 
-// parseRestart reads docker's --restart value.
+// checkEnv refuses a -e with no name ("=x"), in docker's flag-error words;
+// a name alone takes our value and is checked when it is read.
+func checkEnv(env []string) error {
+	for _, e := range env {
+		if k, _, _ := strings.Cut(e, "="); k == "" {
+			return fmt.Errorf(`invalid argument %q for "-e, --env" flag: invalid environment variable: %s`, e, e)
+		}
+	}
+	return nil
+}
+
+// parseRestart reads docker's --restart value, with the CLI's and the
+// daemon's checks and words: a count is a number, only on-failure takes
+// one (0 counts as none), and it is never negative.
 func parseRestart(v string) (state.RestartPolicy, error) {
 	name, count, hasCount := strings.Cut(v, ":")
-	p := state.RestartPolicy{Name: name}
-	switch name {
-	case "", "no":
-		p.Name = "no"
-	case "always", "unless-stopped", "on-failure":
-	default:
-		return p, fmt.Errorf("invalid restart policy format: %q: use no, on-failure[:max-retries], always or unless-stopped", v)
+	if hasCount && name == "" {
+		return state.RestartPolicy{}, errors.New("invalid restart policy format: no policy provided before colon")
 	}
-	if hasCount {
-		if name != "on-failure" {
-			return p, fmt.Errorf("maximum retry count cannot be used with restart policy '%s'", name)
-		}
+	p := state.RestartPolicy{Name: name}
+	if count != "" {
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 0 {
-			return p, fmt.Errorf("invalid restart policy format: maximum retry count must be a non-negative integer, not %q", count)
+		if err != nil {
+			return p, errors.New("invalid restart policy format: maximum retry count must be an integer")
 		}
 		p.MaximumRetryCount = n
+	}
+	switch name {
+	case "", "no", "always", "unless-stopped":
+		if p.MaximumRetryCount != 0 {
+			msg := "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+			if p.MaximumRetryCount < 0 {
+				msg += " and cannot be negative"
+			}
+			return p, errors.New(msg)
+		}
+		if name == "" {
+			p.Name = "no"
+		}
+	case "on-failure":
+		if p.MaximumRetryCount < 0 {
+			return p, errors.New("invalid restart policy: maximum retry count cannot be negative")
+		}
+	default:
+		return p, fmt.Errorf("invalid restart policy: unknown policy '%s'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'", name)
 	}
 	return p, nil
 }
@@ -345,6 +417,8 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 	return &run.Image{ID: img.ID, LayerDirs: dirs, Config: img.Config.Config}, nil
 }
 
-// looksLikeID reports whether ref can only be an image id ("sha256:<hex>"),
-// which is no valid reference to pull.
-func looksLikeID(ref string) bool { return strings.HasPrefix(ref, "sha256:") }
+// looksLikeID reports whether ref can only be an image id ("sha256:<hex>"
+// or a bare 64-hex id), which is no valid reference to pull.
+func looksLikeID(ref string) bool {
+	return strings.HasPrefix(ref, "sha256:") || pull.IsIdentifier(ref)
+}

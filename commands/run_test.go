@@ -74,6 +74,22 @@ func TestRunFlags(t *testing.T) {
 			}, ""},
 		{"restart with --rm", []string{"--rm", "--restart", "always", "busybox"}, nil, "Conflicting options: --restart and --rm"},
 		{"unknown flag is one line", []string{"--bogus", "busybox"}, nil, "unknown flag: --bogus\nSee 'skiff run --help'."},
+		{"stop signal spellings", []string{"--stop-signal", "usr1", "busybox"},
+			func(o run.Options) bool { return o.StopSignal == "usr1" }, ""},
+		{"stop signal by number", []string{"--stop-signal", "10", "busybox"},
+			func(o run.Options) bool { return o.StopSignal == "10" }, ""},
+		{"bogus stop signal", []string{"--stop-signal", "BOGUS", "busybox"}, nil, "invalid signal: BOGUS"},
+		{"env with no name", []string{"-e", "A=1", "-e", "=bad", "busybox"}, nil,
+			`invalid argument "=bad" for "-e, --env" flag: invalid environment variable: =bad`},
+		{"env with an empty value", []string{"-e", "A=", "busybox"},
+			func(o run.Options) bool { return reflect.DeepEqual(o.Env, []string{"A="}) }, ""},
+		{"no stop timeout given stays unset", []string{"busybox"},
+			func(o run.Options) bool { return o.StopTimeout == nil }, ""},
+		{"negative stop timeout waits for ever, as docker", []string{"--stop-timeout", "-1", "busybox"},
+			func(o run.Options) bool { return o.StopTimeout != nil && *o.StopTimeout == -1 }, ""},
+		{"network none", []string{"--network", "none", "busybox"}, func(run.Options) bool { return true }, ""},
+		{"net none", []string{"--net=none", "busybox"}, func(run.Options) bool { return true }, ""},
+		{"network host", []string{"--network", "host", "busybox"}, nil, "--network host is not supported yet (only none)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,5 +112,34 @@ func TestRunFlags(t *testing.T) {
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != 125 {
 		t.Errorf("unknown flag: %v, want exit 125", err)
+	}
+}
+
+// TestParseRestartRefusesAsDocker: the CLI's and the daemon's checks, in
+// their words.
+func TestParseRestartRefusesAsDocker(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"sometimes", "invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"},
+		{"sometimes:3", "invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"},
+		{"on-failure:x", "invalid restart policy format: maximum retry count must be an integer"},
+		{":3", "invalid restart policy format: no policy provided before colon"},
+		{"always:3", "invalid restart policy: maximum retry count can only be used with 'on-failure'"},
+		{"no:1", "invalid restart policy: maximum retry count can only be used with 'on-failure'"},
+		{"unless-stopped:-2", "invalid restart policy: maximum retry count can only be used with 'on-failure' and cannot be negative"},
+		{"on-failure:-1", "invalid restart policy: maximum retry count cannot be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			p, err := parseRestart(tt.in)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("parseRestart(%q) = %+v, %v; want error %q", tt.in, p, err, tt.want)
+			}
+		})
+	}
+	// A zero count is no count, and an empty one too, as docker's.
+	for _, in := range []string{"always:0", "on-failure:", "no:0"} {
+		if _, err := parseRestart(in); err != nil {
+			t.Errorf("parseRestart(%q): %v, want it accepted", in, err)
+		}
 	}
 }

@@ -58,7 +58,7 @@ func TestBadPulls(t *testing.T) {
 		{"unknown tag", reg.Addr + "/library/busybox:nosuchtag", "nosuchtag"},
 		{"unknown digest", reg.Addr + "/library/busybox@sha256:" + strings.Repeat("0", 64), "sha256:000"},
 		{"unreachable registry", "127.0.0.1:" + closed + "/library/busybox", "127.0.0.1:" + closed},
-		{"malformed reference", "UPPER/Case", "UPPER/Case"},
+		{"malformed reference", "UPPER/Case", "invalid reference format"}, // docker names no ref
 		{"empty reference", "", ""},
 		{"digest mismatch", fx.tampered, "sha256:"},
 		{"truncated layer", fx.truncated, "broken/truncated"},

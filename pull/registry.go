@@ -66,7 +66,7 @@ func remoteRef(ref name.Reference, insecure []string) (name.Reference, error) {
 	if !insecureAllowed(ref.Context().RegistryStr(), insecure) {
 		return ref, nil
 	}
-	return name.ParseReference(ref.String(), name.Insecure)
+	return parse(ref.String(), name.Insecure)
 }
 
 // hostPlatform is what an index resolves to by default.
