@@ -219,7 +219,7 @@ func TestI7ValidateInputNotTTY(t *testing.T) {
 	id := s.runD(t, "-it", fx.busybox, "sleep", "300")
 	i7validateRefused(t, s.skiff(nil, "exec", "-it", id, "true"), 1, msg)
 	i7validateRefused(t, s.skiff(nil, "exec", "-it", "i7-no-such", "true"), 1,
-		"Error response from daemon: No such container: i7-no-such")
+		"skiff: Error response from daemon: No such container: i7-no-such")
 	if r := s.skiff(nil, "exec", "-i", id, "true"); r.code != 0 {
 		t.Errorf("exec -i without a terminal: want it to run; %v", r)
 	}
