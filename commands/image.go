@@ -72,18 +72,31 @@ func keepImages(c *cli.Context) (release func(), err error) {
 // findImage resolves what a user typed as docker does: a name (short or
 // canonical, tag or digest) first, then a full id or an id prefix.
 func findImage(s *store.Store, arg string) (*store.Image, error) {
-	if canon, err := pull.Normalize(arg); err == nil {
+	canon, badRef := pull.Normalize(arg)
+	if badRef == nil {
 		img, err := s.LookupImage(canon)
 		if err == nil || !errors.Is(err, store.ErrImageNotFound) {
 			return img, err
 		}
 	}
 	img, err := s.LookupImage(arg)
-	if errors.Is(err, store.ErrImageNotFound) {
-		return nil, noSuchImage(arg)
+	switch {
+	case !errors.Is(err, store.ErrImageNotFound):
+		return img, err
+	case badRef != nil: // neither a name nor an id: docker's format error
+		return nil, notAnImageRef{badRef}
 	}
-	return img, err
+	return nil, noSuchImage(arg)
 }
+
+// notAnImageRef is what is neither a valid name nor an image id: docker's
+// "invalid reference format" where one image was asked for, "No such
+// object" for inspect's any-kind lookup (it counts as not found).
+type notAnImageRef struct{ err error }
+
+func (e notAnImageRef) Error() string        { return e.err.Error() }
+func (e notAnImageRef) Unwrap() error        { return e.err }
+func (e notAnImageRef) Is(target error) bool { return target == store.ErrImageNotFound }
 
 // noSuchImage is docker's error for a reference that names no image: the
 // reference as typed, with the tag it defaults to (No such image: x:latest).

@@ -176,6 +176,9 @@ func TestI7CliErrorStyle(t *testing.T) {
 		{[]string{"image", "inspect", "nosuch"}, "skiff: No such image: nosuch:latest\n"},
 		{[]string{"image", "inspect", "nosuch:v1", "nosuch2"}, "skiff: No such image: nosuch:v1\nskiff: No such image: nosuch2:latest\n"},
 		{[]string{"tag", "nosuch", "x"}, "skiff: No such image: nosuch:latest\n"},
+		{[]string{"rmi", "Busybox"}, "skiff: invalid reference format: repository name (library/Busybox) must be lowercase\n"},
+		{[]string{"image", "inspect", "/x"}, "skiff: invalid reference format\n"},
+		{[]string{"inspect", "Busybox"}, "skiff: No such object: Busybox\n"},
 	}
 	for _, tt := range tests {
 		r := st.skiff(nil, tt.args...)
