@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,12 +9,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,42 +87,7 @@ func i7pullLayeredImage(t *testing.T) i7pullLayered {
 // returns the raw bytes the terminal received and the exit status.
 func i7pullOnPty(t *testing.T, s *store, cols, rows uint16, during func(master *os.File), args ...string) (string, int) {
 	t.Helper()
-	master, slave := openPty(t)
-	defer master.Close()
-	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: cols, Row: rows}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := s.cmd(ctx, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	out := make(chan string, 1)
-	go func() {
-		b, _ := io.ReadAll(master) // ends with EIO once the last slave fd closes
-		out <- string(b)
-	}()
-	if during != nil {
-		during(master)
-	}
-	err := cmd.Wait()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case s := <-out:
-		return s, code
-	case <-time.After(10 * time.Second):
-		return "(pty never closed)", code
-	}
+	return runOnPtyWith(t, s, &unix.Winsize{Col: cols, Row: rows}, during, args...)
 }
 
 // i7pullScreen is as much of a terminal as pull's output needs: a screen

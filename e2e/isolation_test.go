@@ -268,9 +268,27 @@ func openPty(t *testing.T) (master, slave *os.File) {
 // everything the terminal showed and the exit status.
 func runOnPty(t *testing.T, s *store, input string, args ...string) (string, int) {
 	t.Helper()
+	return runOnPtyWith(t, s, nil, func(master *os.File) {
+		if input != "" {
+			time.Sleep(500 * time.Millisecond) // let the container's shell start reading
+			master.WriteString(input)
+		}
+	}, args...)
+}
+
+// runOnPtyWith runs skiff with a terminal of size ws (nil: the pty's own,
+// 0x0) as stdio, calls during once it started, and returns the raw bytes
+// the terminal received and the exit status.
+func runOnPtyWith(t *testing.T, s *store, ws *unix.Winsize, during func(master *os.File), args ...string) (string, int) {
+	t.Helper()
 	master, slave := openPty(t)
 	defer master.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	if ws != nil {
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := s.cmd(ctx, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -284,9 +302,8 @@ func runOnPty(t *testing.T, s *store, input string, args ...string) (string, int
 		b, _ := io.ReadAll(master) // ends with EIO once the last slave fd closes
 		out <- string(b)
 	}()
-	if input != "" {
-		time.Sleep(500 * time.Millisecond) // let the container's shell start reading
-		master.WriteString(input)
+	if during != nil {
+		during(master)
 	}
 	err := cmd.Wait()
 	code := 0
