@@ -1,7 +1,13 @@
 # skiff: one static binary. `make` builds bin/skiff; `make test` runs everything.
 GO         ?= go
 PREFIX     ?= /usr/local
-VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# As root in a tree another user cloned (sudo make ...), git refuses the
+# repository ("dubious ownership") and go build's VCS stamp fails. Trust this one
+# tree in make's own commands: whoever runs make runs this tree's code anyway.
+export GIT_CONFIG_COUNT   := 1
+export GIT_CONFIG_KEY_0   := safe.directory
+export GIT_CONFIG_VALUE_0 := $(CURDIR)
+VERSION    := $(shell git -c safe.directory=$(CURDIR) describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -s -w -X github.com/skiff-dev/skiff/commands.Version=$(VERSION)
 # A Debian Go older than go.mod's fetches the right toolchain from the module proxy.
 export GOTOOLCHAIN ?= auto
