@@ -50,15 +50,18 @@ install_go() {
 	arch=$("$boot" env GOHOSTARCH)
 	mod=golang.org/toolchain@v0.0.1-$ver.linux-$arch
 	tmp=$(mktemp -d)
+	# Expanded now: the locals are gone when the script exits. Root removes
+	# the read-only module files too.
+	trap "rm -rf '$tmp' '$dst.tmp'" EXIT
 	echo "deps: downloading $mod" >&2
 	(cd "$tmp" && GOPATH=$tmp GOMODCACHE=$tmp/pkg/mod GOFLAGS= "$boot" mod download "$mod")
 	# A module zip keeps no modes: make the files writable by root and the
 	# commands executable, as the go command does for a toolchain it fetched.
+	rm -rf "$dst.tmp"
 	cp -a "$tmp/pkg/mod/$mod" "$dst.tmp"
 	chmod -R u+w "$dst.tmp"
 	find "$dst.tmp/bin" "$dst.tmp/pkg/tool" -type f -exec chmod a+x {} +
 	mv "$dst.tmp" "$dst"
-	chmod -R u+w "$tmp" && rm -rf "$tmp"
 	$had_boot || apt-get purge -y -qq golang-1.19-go golang-1.19-src >/dev/null
 }
 
