@@ -1,11 +1,19 @@
 # skiff: one static binary. `make` builds bin/skiff; `make test` runs everything.
 GO         ?= go
 PREFIX     ?= /usr/local
-VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# As root in a tree another user cloned (sudo make ...), git refuses the
+# repository ("dubious ownership") and go build's VCS stamp fails. Trust this one
+# tree in make's own commands: whoever runs make runs this tree's code anyway.
+# ($(shell) gets no exported variables before GNU make 4.4, hence GIT.)
+export GIT_CONFIG_COUNT   := 1
+export GIT_CONFIG_KEY_0   := safe.directory
+export GIT_CONFIG_VALUE_0 := $(CURDIR)
+GIT        := git -c safe.directory=$(CURDIR)
+VERSION    := $(shell $(GIT) describe --always --dirty 2>/dev/null || echo dev)
 # `version`'s Git commit and Built (the commit's time, reproducible) where Go
 # stamps no VCS info (git worktrees, -buildvcs=false).
-GITCOMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
-BUILDTIME  := $(shell git log -1 --format=%cI 2>/dev/null)
+GITCOMMIT  := $(shell $(GIT) rev-parse --short HEAD 2>/dev/null)
+BUILDTIME  := $(shell $(GIT) log -1 --format=%cI 2>/dev/null)
 LDFLAGS    := -s -w -X github.com/skiff-dev/skiff/commands.Version=$(VERSION) \
               -X github.com/skiff-dev/skiff/commands.GitCommit=$(GITCOMMIT) \
               -X github.com/skiff-dev/skiff/commands.BuildTime=$(BUILDTIME)
