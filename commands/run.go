@@ -53,8 +53,8 @@ func listOf(c *cli.Context, name string) []string {
 // one gets a clear "not supported yet" instead of a generic parse error or,
 // worse, silent acceptance. They are not given to urfave: its per-flag
 // IsSet scan is quadratic in the number of flags (with a regexp per name),
-// and these ~90 cost skiff run 8 ms of CPU. The first one on the command
-// line reaches flagError as an undefined flag, which names it. bool marks
+// and these ~90 cost skiff run 8 ms of CPU. prepareArgs (cli.go) names the
+// first one on the command line as not supported yet. bool marks
 // flags that take no value (kept for when they become real).
 var unsupportedRunFlags = []struct {
 	name    string
@@ -204,8 +204,6 @@ func unsupportedRunFlag(name string) (string, bool) {
 	return "", false
 }
 
-// checkUnsupported refuses the values of supported flags that skiff does not
-// honour yet.
 // prepareRun is what run and create share: docker run's flags checked and
 // turned into options, and the image found or pulled.
 func prepareRun(c *cli.Context) (g *Globals, o run.Options, img *run.Image, detachKeys []byte, err error) {
