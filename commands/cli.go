@@ -3,7 +3,6 @@ package commands
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -233,33 +232,41 @@ func commandPath(c *cli.Context) string {
 	return strings.Join(names, " ")
 }
 
-var (
-	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -(.*)$`)
-	needsArg      = regexp.MustCompile(`^flag needs an argument: -+(.*)$`)
-	invalidValue  = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-+([^:]*): (.*)$`)
-)
-
 // pflagWording rewrites the Go flag package's errors in pflag's words,
-// which docker users (and their scripts) know.
+// which docker users (and their scripts) know. Plain string work: a
+// package-level regexp would be compiled in every skiff process, the
+// container's init too.
 func pflagWording(msg string) string {
-	if m := undefinedFlag.FindStringSubmatch(msg); m != nil {
-		if len(m[1]) == 1 {
-			return fmt.Sprintf("unknown shorthand flag: '%s' in -%s", m[1], m[1])
+	dashes := func(name string) string {
+		if len(name) == 1 {
+			return "-" + name
 		}
-		return "unknown flag: --" + m[1]
+		return "--" + name
 	}
-	if m := needsArg.FindStringSubmatch(msg); m != nil {
-		if len(m[1]) == 1 {
-			return fmt.Sprintf("flag needs an argument: '%s' in -%s", m[1], m[1])
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		if len(name) == 1 {
+			return fmt.Sprintf("unknown shorthand flag: '%s' in -%s", name, name)
 		}
-		return "flag needs an argument: --" + m[1]
+		return "unknown flag: --" + name
 	}
-	if m := invalidValue.FindStringSubmatch(msg); m != nil {
-		dash := "--"
-		if len(m[2]) == 1 {
-			dash = "-"
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		name = strings.TrimPrefix(name, "-")
+		if len(name) == 1 {
+			return fmt.Sprintf("flag needs an argument: '%s' in -%s", name, name)
 		}
-		return fmt.Sprintf("invalid argument %q for \"%s%s\" flag: %s", m[1], dash, m[2], m[3])
+		return "flag needs an argument: --" + name
+	}
+	// invalid value "x" for flag -n: parse error (bools: invalid boolean value "x" for -n: ...)
+	rest, ok := strings.CutPrefix(msg, "invalid value ")
+	if !ok {
+		rest, ok = strings.CutPrefix(msg, "invalid boolean value ")
+	}
+	if i := strings.LastIndex(rest, `" for `); ok && strings.HasPrefix(rest, `"`) && i > 0 {
+		value, flagAndWhy := rest[1:i], strings.TrimPrefix(rest[i+len(`" for `):], "flag ")
+		name, why, found := strings.Cut(strings.TrimLeft(flagAndWhy, "-"), ": ")
+		if found {
+			return fmt.Sprintf("invalid argument %q for \"%s\" flag: %s", value, dashes(name), why)
+		}
 	}
 	return msg
 }
