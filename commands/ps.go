@@ -336,11 +336,11 @@ func (f psFilters) position(k string, all []*state.Container) (int, error) {
 	}
 	switch prefixes {
 	case 0:
-		return -1, fmt.Errorf("Error response from daemon: %w", &state.NotFoundError{Ref: ref})
+		return -1, daemonError(&state.NotFoundError{Ref: ref})
 	case 1:
 		return found, nil
 	}
-	return -1, fmt.Errorf("Error response from daemon: %w", &state.AmbiguousError{Ref: ref})
+	return -1, daemonError(&state.AmbiguousError{Ref: ref})
 }
 
 // validStatus are docker's status= values, including those skiff never shows.
