@@ -21,6 +21,10 @@
 // podman's, with absolute targets (ps < 20 ms, exec < 25 ms, monitor < 6 MB).
 // -ps-n, -rund-n, -exec-n set their iterations (0 skips one), -rss=false
 // skips the memory line, -life=false skips them all.
+//
+// -baseline REV|BIN adds tables of this skiff beside another build of it
+// (run, a cold pull, cp out of and into a container), alternating, as
+// ratios: how a change that should keep speed shows that it did.
 package main
 
 import (
@@ -45,6 +49,7 @@ type options struct {
 	execN       int
 	rss         bool
 	skiff       string // prebuilt binary; empty: build the repo
+	baseline    string // another skiff (binary or git revision) to measure beside this one
 	peers       bool
 	ext4        string
 	rootDir     string
@@ -61,6 +66,7 @@ func main() {
 	flag.IntVar(&o.runDN, "rund-n", 10, "timed iterations of `run -d` (0 skips)")
 	flag.IntVar(&o.execN, "exec-n", 20, "timed iterations of `exec true` (0 skips)")
 	flag.BoolVar(&o.rss, "rss", true, "report the monitor's RSS beside conmon's")
+	flag.StringVar(&o.baseline, "baseline", "", "also measure run, pull and cp beside this skiff binary or git revision (e.g. HEAD~1), as ratios")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
 	flag.StringVar(&o.ext4, "ext4", "/var/tmp/bench-ext4", "loop ext4 mount for the second store; skipped when not mounted or empty")
@@ -172,6 +178,12 @@ func bench(o *options) error {
 			fmt.Println()
 			sec.print(os.Stdout) // now, not at the end: a pull section takes a while
 		}
+	}
+	if interrupted.Load() {
+		return errInterrupted
+	}
+	if o.baseline != "" {
+		e.baselineSections(repo, stores[len(stores)-1])
 	}
 	if interrupted.Load() {
 		return errInterrupted
