@@ -27,25 +27,21 @@ func (e *StartError) Error() string { return e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
 // Container is one container from creation to removal. Its life is split
-// into Create, Start, Wait and Cleanup so that a per-container monitor can
-// later own Start..Cleanup while the CLI only creates and attaches.
+// into Create, Start, Wait and Cleanup so that its monitor owns
+// Start..Cleanup while the CLI only creates and attaches.
 type Container struct {
 	State *state.Container
 	Dir   string
 	Spec  *specs.Spec
-
-	// IO, when set before Start, is the container's stdio (a monitor's
-	// pipes); with a tty Start leaves the pty master in Pty instead. Unset,
-	// Start relays the container's stdio and signals to skiff's own.
-	IO *Stdio
 
 	opts Options
 	img  Image
 	proc *process // set by Start (parent_linux.go)
 }
 
-// Stdio are the container's ends of its stdin, stdout and stderr (nil:
-// /dev/null); the caller closes its copies once Start returns.
+// Stdio are the container's ends of its stdin, stdout and stderr (the
+// monitor's pipes; nil: /dev/null); the caller closes its copies once
+// Start returns.
 type Stdio struct{ In, Out, Err *os.File }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
