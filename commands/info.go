@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -264,7 +265,7 @@ func printInfo(w io.Writer, d infoDoc) error {
 	fmt.Fprintln(&b, " OSType:", d.OSType)
 	printNonEmpty(&b, " Architecture:", d.Architecture)
 	fmt.Fprintln(&b, " CPUs:", d.NCPU)
-	fmt.Fprintln(&b, " Total Memory:", binarySize(float64(d.MemTotal)))
+	fmt.Fprintln(&b, " Total Memory:", units.BytesSize(d.MemTotal))
 	printNonEmpty(&b, " Name:", d.Name)
 	fmt.Fprintln(&b, " ID:", d.ID)
 	fmt.Fprintln(&b, " Docker Root Dir:", d.DockerRootDir)
@@ -490,18 +491,6 @@ func engineID(root string) string {
 	s := sha256.Sum256([]byte(strings.TrimSpace(string(mid)) + "\x00" + root))
 	x := fmt.Sprintf("%x", s[:16])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
-}
-
-// binarySize is docker's Total Memory rendering (go-units BytesSize):
-// binary units, four significant digits ("23.47GiB").
-func binarySize(n float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"}
-	i := 0
-	for n >= 1024 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.4g%s", n, units[i])
 }
 
 // printFormat renders a document with docker's `info`/`version` --format:

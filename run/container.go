@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -78,18 +79,18 @@ func Load(root, runRoot, id string) (*Container, error) {
 	dir, _ := state.Dir(root, id)
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: %w", shortid.Of(id), err)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", shortid.Of(id), err)
 	}
 	if spec.Process == nil {
-		return nil, fmt.Errorf("container %s: config.json has no process", id[:12])
+		return nil, fmt.Errorf("container %s: config.json has no process", shortid.Of(id))
 	}
 	var layers []string
 	if err := json.Unmarshal([]byte(spec.Annotations[annotLowerdirs]), &layers); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: layer list: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: config.json: layer list: %w", shortid.Of(id), err)
 	}
 	o := Options{
 		Root: root, RunRoot: runRoot, ImageRef: rec.Image, Name: rec.Name, User: spec.Annotations[annotUser],
