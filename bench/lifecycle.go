@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skiff-dev/skiff/internal/procstat"
 )
 
 // Issue 3's measurements: the costs a daemonless lifecycle must keep small.
@@ -270,16 +272,11 @@ func conmonRSS(t *lifeTool) (int, error) {
 }
 
 func parentOf(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	s, err := procstat.Read(pid)
 	if err != nil {
 		return 0, err
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return 0, fmt.Errorf("/proc/%d/stat: short", pid)
-	}
-	return strconv.Atoi(f[1])
+	return s.PPid, nil
 }
 
 // vmRSS is /proc/<pid>/status VmRSS in kB.

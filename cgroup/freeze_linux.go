@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/skiff-dev/skiff/internal/shortid"
 )
 
 // FreezeTimeout bounds how long Freeze waits for every task to stop. A task
@@ -34,7 +36,7 @@ func (c *Cgroup) Freeze() error {
 		err = freezeV1(d)
 	}
 	if err != nil {
-		return fmt.Errorf("freeze container %s: %w", shortID(c.ID), err)
+		return fmt.Errorf("freeze container %s: %w", shortid.Of(c.ID), err)
 	}
 	return nil
 }
@@ -51,7 +53,7 @@ func (c *Cgroup) Thaw() error {
 		err = writeFile(filepath.Join(d, "freezer.state"), "THAWED")
 	}
 	if err != nil {
-		return fmt.Errorf("thaw container %s: %w", shortID(c.ID), err)
+		return fmt.Errorf("thaw container %s: %w", shortid.Of(c.ID), err)
 	}
 	return nil
 }
@@ -84,19 +86,12 @@ func (c *Cgroup) freezerDir() (string, bool, error) {
 			return d.path, true, nil
 		}
 	}
-	return "", false, fmt.Errorf("container %s: %w (is the freezer controller mounted and writable?)", shortID(c.ID), ErrNoFreezer)
+	return "", false, fmt.Errorf("container %s: %w (is the freezer controller mounted and writable?)", shortid.Of(c.ID), ErrNoFreezer)
 }
 
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }
 
 // freezeV1 writes FROZEN and polls freezer.state until it leaves FREEZING.

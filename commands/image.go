@@ -112,15 +112,6 @@ func (e noSuchImage) Error() string {
 
 func (e noSuchImage) Is(target error) bool { return target == store.ErrImageNotFound }
 
-// shortID is docker's 12-hex IMAGE ID.
-func shortID(id string) string {
-	h := strings.TrimPrefix(id, "sha256:")
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}
-
 // splitRepoTag splits "busybox:latest" at the tag's colon, not a port's.
 func splitRepoTag(name string) (repo, tag string) {
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {

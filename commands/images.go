@@ -14,6 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
+	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/pull"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -266,11 +268,11 @@ func imageRows(imgs []*store.Image, f imageFilter, noTrunc bool, now time.Time) 
 			continue
 		}
 		base := imageRow{
-			ID:           shortID(img.ID),
+			ID:           shortid.Of(img.ID),
 			CreatedSince: createdSince(img.Created, now),
 			CreatedAt:    img.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
-			Size:         humanSize(img.Size),
-			VirtualSize:  humanSizeWithPrecision(img.Size, 4),
+			Size:         units.HumanSizeWithPrecision(img.Size, 3),
+			VirtualSize:  units.HumanSize(img.Size),
 			// docker's `images` leaves these uncomputed (system df fills them)
 			Containers: "N/A", SharedSize: "N/A", UniqueSize: "N/A",
 		}
@@ -377,20 +379,4 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d months", h/24/30)
 	}
 	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
-}
-
-// humanSize is docker's decimal size with 3 significant digits ("4.26MB").
-func humanSize(n int64) string { return humanSizeWithPrecision(n, 3) }
-
-// humanSizeWithPrecision is go-units' HumanSizeWithPrecision: a decimal
-// size with that many significant digits (4 is docker's HumanSize).
-func humanSizeWithPrecision(n int64, digits int) string {
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
-	f := float64(n)
-	i := 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.*g%s", digits, f, units[i])
 }

@@ -7,18 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/store"
 )
-
-func TestHumanSize(t *testing.T) {
-	for n, want := range map[int64]string{
-		0: "0B", 999: "999B", 1000: "1kB", 4261550: "4.26MB", 1982327: "1.98MB", 251e6: "251MB", 1.5e9: "1.5GB",
-	} {
-		if got := humanSize(n); got != want {
-			t.Errorf("humanSize(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
 
 func TestCreatedSince(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -182,7 +173,7 @@ func TestParseImageFilters(t *testing.T) {
 	}{
 		{vals: []string{"dangling=true", "Label=a", " reference = x* "}},
 		{vals: []string{"dangling=1"}},
-		{vals: []string{"before=base:1", "since=" + shortID(base.ID)}},
+		{vals: []string{"before=base:1", "since=" + shortid.Of(base.ID)}},
 		{vals: []string{"bogus=1"}, wantErr: "invalid filter 'bogus'", wantCode: 1},
 		{vals: []string{"dangling"}, wantErr: `invalid argument "dangling" for "-f, --filter" flag: bad format of filter (expected name=value)`, wantCode: 125},
 		{vals: []string{"dangling=maybe"}, wantErr: "invalid filter 'dangling=maybe'", wantCode: 1},

@@ -12,16 +12,6 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-func TestBinarySize(t *testing.T) {
-	for n, want := range map[float64]string{
-		0: "0B", 1023: "1023B", 1024: "1KiB", 1536: "1.5KiB", 25200000000: "23.47GiB", 1 << 40: "1TiB",
-	} {
-		if got := binarySize(n); got != want {
-			t.Errorf("binarySize(%v) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestCgroupVersionOf(t *testing.T) {
 	v1 := cgroup.Hierarchy{Mount: "/sys/fs/cgroup/memory"}
 	v2 := cgroup.Hierarchy{Mount: "/sys/fs/cgroup", V2: true}

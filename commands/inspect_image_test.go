@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -38,7 +39,7 @@ func TestInspectImages(t *testing.T) {
 			want: `"Env":["PATH=/bin"],"Cmd":["sh"]`},
 		{name: "fields", format: "{{.Id}} {{.Os}}/{{.Architecture}} {{.Author}} {{join .RepoTags \",\"}}", args: []string{"busybox:latest"},
 			want: img.ID + " linux/amd64 me busybox:latest"},
-		{name: "by id prefix", format: "{{.Config.WorkingDir}}", args: []string{shortID(img.ID)[:5]}, want: "/w"},
+		{name: "by id prefix", format: "{{.Config.WorkingDir}}", args: []string{shortid.Of(img.ID)[:5]}, want: "/w"},
 		{name: "missing after found", format: "{{.Id}}", args: []string{"busybox", "nope"}, want: img.ID, wantErr: true},
 		{name: "bad template", format: "{{.Nope", args: []string{"busybox"}, wantErr: true},
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -149,19 +150,6 @@ func prune(g *Globals, f pruneFilter, out io.Writer) error {
 	if len(deleted) > 0 {
 		fmt.Fprintf(out, "Deleted Containers:\n%s\n\n", strings.Join(deleted, "\n"))
 	}
-	fmt.Fprintln(out, "Total reclaimed space:", humanSize4(space))
+	fmt.Fprintln(out, "Total reclaimed space:", units.HumanSize(space))
 	return nil
-}
-
-// humanSize4 is docker's units.HumanSize: decimal, 4 significant digits
-// ("1.234kB"), which prune's total uses (images' SIZE uses 3).
-func humanSize4(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
-	f := float64(n)
-	i := 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.4g%s", f, units[i])
 }

@@ -114,14 +114,6 @@ func TestConfirm(t *testing.T) {
 	}
 }
 
-func TestHumanSize4(t *testing.T) {
-	for n, want := range map[int64]string{0: "0B", 999: "999B", 1000: "1kB", 1234: "1.234kB", 1234567: "1.235MB"} {
-		if got := humanSize4(n); got != want {
-			t.Errorf("humanSize4(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 // prune removes created and exited containers only, with docker's output;
 // a running or paused one (this test's own process stands for it) stays.
 func TestPruneRemovesOnlyStopped(t *testing.T) {

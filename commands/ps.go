@@ -14,6 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
+	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
@@ -106,7 +108,7 @@ func containerSizes(root string, cs []*state.Container) map[string]string {
 	out := make(map[string]string, len(cs))
 	for _, ct := range cs {
 		rw, rootFs := containerSize(root, s, ct)
-		out[ct.ID] = fmt.Sprintf("%s (virtual %s)", humanSize(rw), humanSize(rootFs))
+		out[ct.ID] = fmt.Sprintf("%s (virtual %s)", units.HumanSizeWithPrecision(rw, 3), units.HumanSizeWithPrecision(rootFs, 3))
 	}
 	return out
 }
@@ -179,10 +181,10 @@ func printPs(out io.Writer, format string, cs []*state.Container, now time.Time,
 
 // containerID is docker's 12-hex CONTAINER ID unless --no-trunc.
 func containerID(id string, noTrunc bool) string {
-	if noTrunc || len(id) < 12 {
+	if noTrunc {
 		return id
 	}
-	return id[:12]
+	return shortid.Of(id)
 }
 
 func command(ct *state.Container, noTrunc bool) string {

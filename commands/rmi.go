@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/pull"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -71,15 +72,15 @@ func removeImage(s *store.Store, arg string, force bool, used store.UsedImages, 
 		return nil
 	}
 	if !byName && len(img.RepoTags) > 1 && !force {
-		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(img.ID))
+		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortid.Of(img.ID))
 	}
 	d, err := s.DeleteImage(img.ID, force, used)
 	var inUse *store.InUseError
 	switch {
 	case errors.As(err, &inUse) && !force:
-		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is being used by container %s (remove it with skiff rm first)", arg, shortID(inUse.ContainerID))
+		return fmt.Errorf("conflict: unable to delete %s (must be forced) - image is being used by container %s (remove it with skiff rm first)", arg, shortid.Of(inUse.ContainerID))
 	case errors.As(err, &inUse):
-		return fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by container %s", shortID(img.ID), shortID(inUse.ContainerID))
+		return fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by container %s", shortid.Of(img.ID), shortid.Of(inUse.ContainerID))
 	case err != nil:
 		return err
 	}

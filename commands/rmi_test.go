@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -57,7 +58,7 @@ func TestRemoveImage(t *testing.T) {
 				}
 				return map[string][]string{img.ID: {tt.inUse}}, nil
 			}
-			arg := strings.ReplaceAll(tt.arg, "ID", shortID(img.ID))
+			arg := strings.ReplaceAll(tt.arg, "ID", shortid.Of(img.ID))
 			var b bytes.Buffer
 			err = removeImage(s, arg, tt.force, used, &b)
 			if tt.wantErr != "" {

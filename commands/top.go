@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/internal/procstat"
 	"github.com/skiff-dev/skiff/run"
 )
 
@@ -171,24 +172,11 @@ type procInfo struct {
 
 func readProc(pid int) (*procInfo, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
-	b, err := os.ReadFile(dir + "/stat")
+	s, err := procstat.Read(pid)
 	if err != nil {
 		return nil, err
 	}
-	open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-	if open < 0 || close < open {
-		return nil, fmt.Errorf("%s/stat: unexpected format", dir)
-	}
-	f := strings.Fields(string(b[close+1:])) // f[0] is field 3
-	if len(f) < 20 {
-		return nil, fmt.Errorf("%s/stat: too few fields", dir)
-	}
-	p := &procInfo{cmd: "[" + string(b[open+1:close]) + "]"}
-	p.ppid, _ = strconv.Atoi(f[1])
-	p.ttyNr, _ = strconv.Atoi(f[4])
-	p.utime, _ = strconv.ParseUint(f[11], 10, 64)
-	p.stime, _ = strconv.ParseUint(f[12], 10, 64)
-	p.start, _ = strconv.ParseUint(f[19], 10, 64)
+	p := &procInfo{cmd: "[" + s.Comm + "]", ppid: s.PPid, ttyNr: s.TTYNr, utime: s.UTime, stime: s.STime, start: s.StartTime}
 	if cl, err := os.ReadFile(dir + "/cmdline"); err == nil && len(cl) > 0 {
 		p.cmd = strings.TrimSpace(strings.ReplaceAll(string(cl), "\x00", " "))
 	}

@@ -162,8 +162,7 @@ func (m *monitor) once(c *run.Container) (int, error) {
 			return 125, err
 		}
 	}
-	c.IO = &run.Stdio{In: in, Out: out, Err: errW}
-	err = c.Start()
+	err = c.Start(run.Stdio{In: in, Out: out, Err: errW})
 	closeFiles(in, out, errW)
 	if err != nil {
 		closeFiles(inW, outR, errR)

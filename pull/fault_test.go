@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/skiff-dev/skiff/internal/units"
 )
 
 // cutAfter answers a blob GET with its true Content-Length but only the
@@ -55,7 +57,7 @@ func TestPullConnectionFailures(t *testing.T) {
 		{
 			name:   "connection closed",
 			serve:  cutAfter(1000, false),
-			want:   fmt.Sprintf("layer %s: connection closed by the registry after 1kB of %s: unexpected EOF", ld, humanSize(size)),
+			want:   fmt.Sprintf("layer %s: connection closed by the registry after 1kB of %s: unexpected EOF", ld, units.HumanSize(size)),
 			wantIs: io.ErrUnexpectedEOF,
 		},
 		{

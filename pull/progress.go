@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/term"
+
+	"github.com/skiff-dev/skiff/internal/units"
 )
 
 // progress prints docker's pull output: on a terminal of known width one
@@ -155,7 +157,7 @@ func cut(s string, n int) string {
 func bar(cur, total int64) string {
 	const width = 50
 	if total <= 0 {
-		return humanSize(cur)
+		return units.HumanSize(cur)
 	}
 	n := int(float64(width) * float64(cur) / float64(total))
 	n = min(max(n, 0), width)
@@ -165,22 +167,14 @@ func bar(cur, total int64) string {
 // sizes is "1.2MB/4MB", or only what came when the total is unknown.
 func sizes(cur, total int64) string {
 	if total <= 0 {
-		return humanSize(cur)
+		return units.HumanSize(cur)
 	}
-	return humanSize(cur) + "/" + humanSize(total)
+	return units.HumanSize(cur) + "/" + units.HumanSize(total)
 }
 
-// humanSize is docker's decimal size with 4 significant digits ("1.234MB").
-func humanSize(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	f := float64(n)
-	i := 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.4g%s", f, units[i])
-}
+// humanSize stays only for layer.go, which another change of issue 8 is
+// rewriting: its calls switch to units.HumanSize there, then this goes.
+var humanSize = units.HumanSize
 
 // counter feeds downloaded bytes to the progress display.
 type counter struct {

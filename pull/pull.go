@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -149,10 +150,10 @@ func fetchLayers(ctx context.Context, s *store.Store, rimg v1.Image, m *v1.Manif
 		}
 		seen[diffID] = true
 		if s.HasLayer(diffID.String()) {
-			p.set(short(desc.Digest), "Already exists", 0)
+			p.set(shortid.Of(desc.Digest.Hex), "Already exists", 0)
 			continue
 		}
-		p.set(short(desc.Digest), "Pulling fs layer", 0)
+		p.set(shortid.Of(desc.Digest.Hex), "Pulling fs layer", 0)
 		j := layerJob{digest: desc.Digest, diffID: diffID, mediaType: string(desc.MediaType), size: desc.Size}
 		j.open = func() (io.ReadCloser, error) {
 			l, err := rimg.LayerByDigest(desc.Digest)
@@ -185,7 +186,7 @@ func fetchLayers(ctx context.Context, s *store.Store, rimg v1.Image, m *v1.Manif
 // fetchOnce fetches a layer unless a concurrent pull (another process
 // included) is fetching it, in which case it waits and reuses its result.
 func fetchOnce(ctx context.Context, s *store.Store, j layerJob, p *progress, rootless bool) error {
-	id := short(j.digest)
+	id := shortid.Of(j.digest.Hex)
 	release, err := s.LockFetch(ctx, j.diffID.String(), func() { p.set(id, "Waiting", 0) })
 	if err != nil {
 		return err

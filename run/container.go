@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -27,25 +28,21 @@ func (e *StartError) Error() string { return e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
 // Container is one container from creation to removal. Its life is split
-// into Create, Start, Wait and Cleanup so that a per-container monitor can
-// later own Start..Cleanup while the CLI only creates and attaches.
+// into Create, Start, Wait and Cleanup so that its monitor owns
+// Start..Cleanup while the CLI only creates and attaches.
 type Container struct {
 	State *state.Container
 	Dir   string
 	Spec  *specs.Spec
-
-	// IO, when set before Start, is the container's stdio (a monitor's
-	// pipes); with a tty Start leaves the pty master in Pty instead. Unset,
-	// Start relays the container's stdio and signals to skiff's own.
-	IO *Stdio
 
 	opts Options
 	img  Image
 	proc *process // set by Start (parent_linux.go)
 }
 
-// Stdio are the container's ends of its stdin, stdout and stderr (nil:
-// /dev/null); the caller closes its copies once Start returns.
+// Stdio are the container's ends of its stdin, stdout and stderr (the
+// monitor's pipes; nil: /dev/null); the caller closes its copies once
+// Start returns.
 type Stdio struct{ In, Out, Err *os.File }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -82,18 +79,18 @@ func Load(root, runRoot, id string) (*Container, error) {
 	dir, _ := state.Dir(root, id)
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
-		return nil, fmt.Errorf("container %s: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: %w", shortid.Of(id), err)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", shortid.Of(id), err)
 	}
 	if spec.Process == nil {
-		return nil, fmt.Errorf("container %s: config.json has no process", id[:12])
+		return nil, fmt.Errorf("container %s: config.json has no process", shortid.Of(id))
 	}
 	var layers []string
 	if err := json.Unmarshal([]byte(spec.Annotations[annotLowerdirs]), &layers); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: layer list: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: config.json: layer list: %w", shortid.Of(id), err)
 	}
 	o := Options{
 		Root: root, RunRoot: runRoot, ImageRef: rec.Image, Name: rec.Name, User: spec.Annotations[annotUser],

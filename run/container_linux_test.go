@@ -2,6 +2,7 @@ package run
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,8 +15,9 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-// The whole parent side against the real init (dispatched by the test
-// binary's init func): record, exit codes, cgroup and --rm.
+// The whole parent side, as the container's monitor drives it, against the
+// real init (dispatched by the test binary's init func): record, exit
+// codes, cgroup and --rm.
 func TestContainerLifecycle(t *testing.T) {
 	img := newTestImage(t)
 	image := Image{ID: "sha256:" + strings.Repeat("1", 64), LayerDirs: []string{img.layer},
@@ -41,7 +43,7 @@ func TestContainerLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			code, err := c.run()
+			code, err := c.run(t)
 			var se *StartError
 			if tt.started != (err == nil) || (!tt.started && !errors.As(err, &se)) {
 				t.Fatalf("start error %v, want started=%v", err, tt.started)
@@ -74,9 +76,11 @@ func TestContainerLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Start(); err != nil {
+		out := monitorStdio(t)
+		if err := c.Start(out.child); err != nil {
 			t.Fatal(err)
 		}
+		out.closeChild()
 		rec, err := state.Load(o.Root, c.State.ID)
 		if err != nil || rec.Status != state.Running || !state.Alive(rec.Pid, rec.PidStartTime) {
 			t.Fatalf("running record %+v, %v", rec, err)
@@ -86,8 +90,12 @@ func TestContainerLifecycle(t *testing.T) {
 		}
 		unix.Kill(rec.Pid, unix.SIGKILL)
 		code := c.Wait()
+		out.drain()
 		if err := c.Cleanup(code); err != nil {
 			t.Fatal(err)
+		}
+		if rec, err := state.Load(o.Root, c.State.ID); err != nil || rec.MonitorPid != 0 {
+			t.Errorf("record after cleanup %+v, %v: want no monitor", rec, err)
 		}
 		if code != 137 {
 			t.Fatalf("exit %d, want 137", code)
@@ -96,16 +104,50 @@ func TestContainerLifecycle(t *testing.T) {
 	})
 }
 
-// run is Run for an already created container.
-func (c *Container) run() (int, error) {
-	if err := c.Start(); err != nil {
+// run is what the container's monitor does with a created container:
+// start it on pipes, drain them, wait, and clean up.
+func (c *Container) run(t *testing.T) (int, error) {
+	out := monitorStdio(t)
+	err := c.Start(out.child)
+	out.closeChild()
+	if err != nil {
 		code := err.(*StartError).Code
 		c.Cleanup(code)
 		return code, err
 	}
 	code := c.Wait()
+	out.drain()
 	return code, c.Cleanup(code)
 }
+
+// testStdio is a container's stdio as its monitor makes it: stdin
+// /dev/null, stdout and stderr a pipe whose read end the monitor drains.
+type testStdio struct {
+	child  Stdio
+	r      *os.File
+	copied chan []byte
+}
+
+func monitorStdio(t *testing.T) *testStdio {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &testStdio{child: Stdio{Out: w, Err: w}, r: r, copied: make(chan []byte, 1)}
+	go func() {
+		b, _ := io.ReadAll(r)
+		s.copied <- b
+	}()
+	t.Cleanup(func() { r.Close() })
+	return s
+}
+
+// closeChild closes our copies of the container's ends once Start returned.
+func (s *testStdio) closeChild() { s.child.Out.Close() }
+
+// drain waits for the container's output to end and returns it.
+func (s *testStdio) drain() []byte { return <-s.copied }
 
 func checkGone(t *testing.T, id string) {
 	t.Helper()

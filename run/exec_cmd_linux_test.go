@@ -70,9 +70,11 @@ func TestExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(); err != nil {
+	out := monitorStdio(t)
+	if err := c.Start(out.child); err != nil {
 		t.Fatal(err)
 	}
+	out.closeChild()
 	stopped := false
 	stop := func() {
 		if !stopped {

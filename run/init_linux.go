@@ -39,7 +39,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/fs"
-	"github.com/skiff-dev/skiff/net"
+	"github.com/skiff-dev/skiff/network"
 )
 
 // maxConfigSize bounds the one InitConfig message; a spec with huge env or
@@ -221,7 +221,7 @@ func finishRoot(spec *specs.Spec) error {
 			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
 		}
 	}
-	if err := net.LoopbackUp(); err != nil {
+	if err := network.LoopbackUp(); err != nil {
 		return err
 	}
 	for _, r := range spec.Process.Rlimits {

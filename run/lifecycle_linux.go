@@ -1,23 +1,22 @@
 package run
 
 // What other commands do to a container by its record: stop, kill, wait,
-// remove. They act on the process through a pidfd opened on the recorded
-// pid and checked against its start time, so they work whether or not a
-// monitor is alive, and never signal a recycled pid. The container lock is
-// held only around record changes: the monitor needs it to record an exit,
-// and these commands wait for that record.
+// remove (remove_linux.go). They act on the process through a pidfd
+// (pidfd_linux.go) opened on the recorded pid and checked against its
+// start time, so they work whether or not a monitor is alive, and never
+// signal a recycled pid. The container lock is held only around record
+// changes: the monitor needs it to record an exit, and these commands wait
+// for that record.
 
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -207,146 +206,6 @@ func awaitChange(root, runRoot string, c *state.Container) (*state.Container, er
 	}
 }
 
-// Remove is `skiff rm [-f] ref`: a running container, or one whose
-// monitor is still at work, is refused unless force, which stops it for
-// good first. It returns the removed record.
-func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
-	c, err := current(root, runRoot, ref)
-	if err != nil {
-		return nil, err
-	}
-	if !c.Status.Up() && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
-		// A monitor finishing an exit (a foreground run just returned)
-		// leaves within moments; one that stays is starting the container.
-		waitMonitorExit(runRoot, c.ID, monitorLinger)
-		if c, err = current(root, runRoot, c.ID); err != nil {
-			return nil, err
-		}
-	}
-	if c.Status.Up() || c.Status == state.Restarting || state.MonitorAlive(runRoot, c.ID) {
-		if !force && c.Status == state.Paused {
-			return nil, fmt.Errorf("cannot remove container \"/%s\": container is paused and must be unpaused first", c.Name)
-		}
-		if !force {
-			return nil, fmt.Errorf("cannot remove container \"/%s\": %w: stop the container before removing or force remove", c.Name, ErrRunning)
-		}
-		if err := forceStop(root, runRoot, c); errors.Is(err, state.ErrNotFound) {
-			return c, nil // its monitor applied --rm
-		} else if err != nil {
-			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
-		}
-	}
-	return deleteContainer(root, runRoot, c.ID, !force)
-}
-
-// deleteContainer removes a container whose process is gone: cgroup,
-// directory, name, lock file. With refuseStarted, a monitor that a start
-// spawned since our checks (it takes the container lock to do so, which
-// we now hold) makes it refuse instead of deleting under that monitor.
-func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Container, error) {
-	l, err := state.LockContainer(runRoot, id)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Unlock()
-	c, err := state.Load(root, id)
-	if err != nil {
-		return nil, err
-	}
-	if refuseStarted && state.MonitorAlive(runRoot, id) {
-		return nil, fmt.Errorf("cannot remove container \"/%s\": %w: it was started while being removed", c.Name, ErrRunning)
-	}
-	if c.Status.Up() && state.Alive(c.Pid, c.PidStartTime) {
-		// started again between our kill and the lock: only force gets here
-		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
-	}
-	if cg, err := cgroup.Load(c.ID); err == nil {
-		cg.Delete()
-	}
-	if err := state.Delete(root, runRoot, c); err != nil {
-		return nil, err
-	}
-	state.RemoveLockFile(runRoot, c.ID)
-	return c, nil
-}
-
-// forceStop ends c and its monitor for rm -f: SIGKILL to a running
-// process; SIGTERM to a monitor waiting out a restart back-off (it gives
-// up); and a monitor caught starting the container (or stuck doing so,
-// its CLI killed) is killed with whatever it started, so that nothing
-// keeps writing into the directory rm deletes.
-func forceStop(root, runRoot string, c *state.Container) error {
-	if _, err := markStopped(root, runRoot, c.ID); err != nil {
-		return err
-	}
-	switch c.Status {
-	case state.Running, state.Paused:
-		if err := terminate(c, unix.SIGKILL, 0, resumeAfter(root, runRoot, c)); err != nil {
-			return err
-		}
-	case state.Restarting:
-		signalMonitor(runRoot, c, unix.SIGTERM)
-	default:
-		signalMonitor(runRoot, c, unix.SIGKILL)
-		waitMonitorExit(runRoot, c.ID, recordWait)
-		killCgroup(c.ID)
-	}
-	_, err := settle(root, runRoot, c)
-	return err
-}
-
-// killCgroup SIGKILLs every process in container id's cgroup: an init
-// whose pid was never recorded is found there.
-func killCgroup(id string) {
-	cg, err := cgroup.Load(id)
-	if err != nil {
-		return
-	}
-	for _, dir := range cg.Paths() {
-		pids, _ := readPids(dir + "/cgroup.procs")
-		for _, pid := range pids {
-			unix.Kill(pid, unix.SIGKILL)
-		}
-	}
-}
-
-// remove is --rm, applied by the container's own monitor (or parent),
-// which knows the process is gone: Remove would wait for that very
-// monitor to exit.
-func remove(root, runRoot, id string) error {
-	_, err := deleteContainer(root, runRoot, id, false) // the monitor itself, for --rm
-	if errors.Is(err, state.ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
-// Lookup finds ref (name, id or unique id prefix) and returns its true
-// record: a dead monitor's leftovers reconciled, and an exit its live
-// monitor is recording waited for, so callers never see a stale status.
-func Lookup(root, runRoot, ref string) (*state.Container, error) {
-	return current(root, runRoot, ref)
-}
-
-func current(root, runRoot, ref string) (*state.Container, error) {
-	c, err := state.Lookup(root, ref)
-	if err != nil {
-		return nil, err
-	}
-	if c.Orphaned && state.MonitorAlive(runRoot, c.ID) {
-		// The process is gone and its monitor is about to record how;
-		// a monitor that takes longer is stuck, and shown as it is.
-		deadline := time.Now().Add(monitorLinger)
-		for c.Orphaned && time.Now().Before(deadline) && state.MonitorAlive(runRoot, c.ID) {
-			time.Sleep(2 * time.Millisecond)
-			if c, err = state.Load(root, c.ID); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return Reconcile(root, runRoot, c)
-}
-
 // markStopped sets ManuallyStopped (so the restart policy leaves the
 // container alone) and returns the reconciled record.
 func markStopped(root, runRoot, ref string) (*state.Container, error) {
@@ -386,137 +245,6 @@ func settle(root, runRoot string, c *state.Container) (*state.Container, error) 
 	return current(root, runRoot, c.ID)
 }
 
-// killMonitor SIGKILLs c's monitor and waits for it to die.
-func killMonitor(runRoot string, c *state.Container) {
-	signalMonitor(runRoot, c, unix.SIGKILL)
-	waitMonitorExit(runRoot, c.ID, recordWait)
-}
-
-// signalMonitor signals c's monitor: the recorded one if it is still that
-// process, else (a monitor that has not recorded itself yet) the process
-// whose command line names it.
-func signalMonitor(runRoot string, c *state.Container, sig unix.Signal) {
-	p, err := openProc(c.MonitorPid, c.MonitorStartTime)
-	if err != nil || p == nil {
-		p, err = openProc(findMonitor(runRoot, c.ID), 0)
-	}
-	if err == nil && p != nil {
-		p.signal(sig)
-		p.close()
-	}
-}
-
-// findMonitor is the pid of the process running as id's monitor under
-// runRoot (its argv is skiff __skiff_monitor ROOT RUNROOT ID), or 0.
-func findMonitor(runRoot, id string) int {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(argv) == 5 && argv[1] == MonitorArg && argv[3] == runRoot && argv[4] == id {
-			return pid
-		}
-	}
-	return 0
-}
-
-// waitMonitorExit waits until no monitor holds id's monitor lock, for at
-// most timeout (negative: for ever, asleep in flock). It reports whether
-// the lock is free.
-func waitMonitorExit(runRoot, id string, timeout time.Duration) bool {
-	f, err := os.Open(state.MonitorLockPath(runRoot, id))
-	if err != nil {
-		return true // never had a monitor, or already removed with it
-	}
-	defer f.Close()
-	if timeout < 0 {
-		for {
-			if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != unix.EINTR {
-				return err == nil
-			}
-		}
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
-		if err == nil {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// proc is a process held by a pidfd: signals and waits reach exactly the
-// process whose start time was checked, even if its pid is reused later.
-type proc struct{ fd int }
-
-// openProc returns nil, nil when pid is not (or no longer) the process
-// that started at start.
-func openProc(pid int, start uint64) (*proc, error) {
-	if pid <= 0 {
-		return nil, nil
-	}
-	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-	if errors.Is(err, unix.ESRCH) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
-	}
-	unix.CloseOnExec(fd)
-	// Checked after opening: the pidfd pins this process, so a match now
-	// cannot be undone by a later pid reuse.
-	if !state.Alive(pid, start) {
-		unix.Close(fd)
-		return nil, nil
-	}
-	return &proc{fd: fd}, nil
-}
-
-func (p *proc) signal(sig unix.Signal) error {
-	err := unix.PidfdSendSignal(p.fd, sig, nil, 0)
-	if err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("signal %v: %w", sig, err)
-	}
-	return nil
-}
-
-// wait reports whether the process exited within timeout (negative: for ever).
-func (p *proc) wait(timeout time.Duration) bool {
-	ms := -1
-	if timeout >= 0 {
-		ms = int(timeout / time.Millisecond)
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, ms)
-		if n > 0 {
-			return true
-		}
-		if err != unix.EINTR {
-			return false
-		}
-		if ms >= 0 {
-			if ms = int(time.Until(deadline) / time.Millisecond); ms < 0 {
-				ms = 0
-			}
-		}
-	}
-}
-
-func (p *proc) close() { unix.Close(p.fd) }
-
 // ParseSignal reads docker's signal spellings: a number, or a name with or
 // without "SIG", in any case ("9", "KILL", "sigterm").
 func ParseSignal(s string) (unix.Signal, error) {
@@ -539,62 +267,4 @@ func ParseSignal(s string) (unix.Signal, error) {
 		}
 	}
 	return 0, fmt.Errorf("invalid signal: %s", s)
-}
-
-// Pids lists the processes of running container c, from its cgroup (every
-// process the container started, exec'd ones included), or when no cgroup
-// could be made, its init and that process's descendants.
-func Pids(c *state.Container) ([]int, error) {
-	if cg, err := cgroup.Load(c.ID); err == nil {
-		for _, dir := range cg.Paths() {
-			if pids, err := readPids(dir + "/cgroup.procs"); err == nil && len(pids) > 0 {
-				return pids, nil
-			}
-		}
-	}
-	if !state.Alive(c.Pid, c.PidStartTime) {
-		return nil, nil
-	}
-	return descendants(c.Pid), nil
-}
-
-func readPids(path string) ([]int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var pids []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, n)
-		}
-	}
-	return pids, nil
-}
-
-// descendants is root and every process below it, from /proc's ppids.
-func descendants(root int) []int {
-	ents, _ := os.ReadDir("/proc")
-	children := map[int][]int{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(b), ')')
-		if f := strings.Fields(string(b[i+1:])); i >= 0 && len(f) > 1 {
-			if ppid, err := strconv.Atoi(f[1]); err == nil {
-				children[ppid] = append(children[ppid], pid)
-			}
-		}
-	}
-	out := []int{root}
-	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
-	}
-	return out
 }

@@ -4,7 +4,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/state"
 )
@@ -58,4 +63,74 @@ func SpawnMonitor(root, runRoot, id string, client *os.File) error {
 func selfStartTime() uint64 {
 	t, _ := state.PidStartTime(os.Getpid())
 	return t
+}
+
+// killMonitor SIGKILLs c's monitor and waits for it to die.
+func killMonitor(runRoot string, c *state.Container) {
+	signalMonitor(runRoot, c, unix.SIGKILL)
+	waitMonitorExit(runRoot, c.ID, recordWait)
+}
+
+// signalMonitor signals c's monitor: the recorded one if it is still that
+// process, else (a monitor that has not recorded itself yet) the process
+// whose command line names it.
+func signalMonitor(runRoot string, c *state.Container, sig unix.Signal) {
+	p, err := openProc(c.MonitorPid, c.MonitorStartTime)
+	if err != nil || p == nil {
+		p, err = openProc(findMonitor(runRoot, c.ID), 0)
+	}
+	if err == nil && p != nil {
+		p.signal(sig)
+		p.close()
+	}
+}
+
+// findMonitor is the pid of the process running as id's monitor under
+// runRoot (its argv is skiff __skiff_monitor ROOT RUNROOT ID), or 0.
+func findMonitor(runRoot, id string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(argv) == 5 && argv[1] == MonitorArg && argv[3] == runRoot && argv[4] == id {
+			return pid
+		}
+	}
+	return 0
+}
+
+// waitMonitorExit waits until no monitor holds id's monitor lock, for at
+// most timeout (negative: for ever, asleep in flock). It reports whether
+// the lock is free.
+func waitMonitorExit(runRoot, id string, timeout time.Duration) bool {
+	f, err := os.Open(state.MonitorLockPath(runRoot, id))
+	if err != nil {
+		return true // never had a monitor, or already removed with it
+	}
+	defer f.Close()
+	if timeout < 0 {
+		for {
+			if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != unix.EINTR {
+				return err == nil
+			}
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+		if err == nil {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -52,7 +53,7 @@ func Reconcile(root, runRoot string, c *state.Container) (*state.Container, erro
 			return nil, err
 		}
 		state.RemoveLockFile(runRoot, cur.ID)
-		return nil, fmt.Errorf("container %s was removed (--rm) after its process exited: %w", cur.ID[:12], &state.NotFoundError{Ref: cur.ID})
+		return nil, fmt.Errorf("container %s was removed (--rm) after its process exited: %w", shortid.Of(cur.ID), &state.NotFoundError{Ref: cur.ID})
 	}
 	if err := state.Save(root, cur); err != nil {
 		return nil, err

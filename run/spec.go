@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-dev/skiff/internal/shortid"
 )
 
 // DefaultPath is docker's PATH for an image that sets none.
@@ -61,10 +63,7 @@ func Hostname(id string, o Options) string {
 	if o.Hostname != "" {
 		return o.Hostname
 	}
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
+	return shortid.Of(id)
 }
 
 // Argv merges the image's Entrypoint and Cmd with the flags as docker does:

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/shortid"
 )
 
 // A container's runtime files live in <runroot>/containers/<id>/: the
@@ -132,7 +134,7 @@ func DialAttach(runRoot, id string) (*net.UnixConn, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("attach to container %s: %w", shortID(id), err)
+		return nil, fmt.Errorf("attach to container %s: %w", shortid.Of(id), err)
 	}
 	return c, nil
 }
@@ -151,11 +153,4 @@ func viaShortPath(path string, fn func(string) error) error {
 	}
 	defer unix.Close(dir)
 	return fn(fmt.Sprintf("/proc/self/fd/%d/%s", dir, filepath.Base(path)))
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/skiff-dev/skiff/internal/shortid"
 )
 
 // Status is a container's lifecycle state, as docker names it.
@@ -163,10 +165,10 @@ func Save(root string, c *Container) error {
 	}
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
-		return fmt.Errorf("container %s: encoding record: %w", c.ID[:12], err)
+		return fmt.Errorf("container %s: encoding record: %w", shortid.Of(c.ID), err)
 	}
 	if err := writeFileAtomic(filepath.Join(dir, "state.json"), b); err != nil {
-		return fmt.Errorf("container %s: saving record: %w", c.ID[:12], err)
+		return fmt.Errorf("container %s: saving record: %w", shortid.Of(c.ID), err)
 	}
 	return nil
 }
@@ -206,11 +208,11 @@ func Load(root, id string) (*Container, error) {
 		return nil, &NotFoundError{Ref: id}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("container %s: reading record: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: reading record: %w", shortid.Of(id), err)
 	}
 	var c Container
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("container %s: record is corrupt: %w (remove %s)", id[:12], err, dir)
+		return nil, fmt.Errorf("container %s: record is corrupt: %w (remove %s)", shortid.Of(id), err, dir)
 	}
 	c.refresh()
 	return &c, nil
@@ -300,10 +302,10 @@ func Delete(root, runRoot string, c *Container) error {
 		return err
 	}
 	if err := os.Remove(filepath.Join(dir, "state.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
+		return fmt.Errorf("remove container %s: %w", shortid.Of(c.ID), err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("remove container %s: %w (remove %s by hand)", c.ID[:12], err, dir)
+		return fmt.Errorf("remove container %s: %w (remove %s by hand)", shortid.Of(c.ID), err, dir)
 	}
 	os.RemoveAll(RunDir(runRoot, c.ID)) // a live monitor keeps its lock: flock holds the inode
 	return ReleaseName(root, runRoot, c.Name, c.ID)

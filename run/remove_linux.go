@@ -1,0 +1,128 @@
+package run
+
+// `skiff rm` and --rm: a container's cgroup, directory, name and lock file
+// go once its process is gone (see lifecycle_linux.go for the locking).
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// Remove is `skiff rm [-f] ref`: a running container, or one whose
+// monitor is still at work, is refused unless force, which stops it for
+// good first. It returns the removed record.
+func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
+	c, err := current(root, runRoot, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Status.Up() && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
+		// A monitor finishing an exit (a foreground run just returned)
+		// leaves within moments; one that stays is starting the container.
+		waitMonitorExit(runRoot, c.ID, monitorLinger)
+		if c, err = current(root, runRoot, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	if c.Status.Up() || c.Status == state.Restarting || state.MonitorAlive(runRoot, c.ID) {
+		if !force && c.Status == state.Paused {
+			return nil, fmt.Errorf("cannot remove container \"/%s\": container is paused and must be unpaused first", c.Name)
+		}
+		if !force {
+			return nil, fmt.Errorf("cannot remove container \"/%s\": %w: stop the container before removing or force remove", c.Name, ErrRunning)
+		}
+		if err := forceStop(root, runRoot, c); errors.Is(err, state.ErrNotFound) {
+			return c, nil // its monitor applied --rm
+		} else if err != nil {
+			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
+		}
+	}
+	return deleteContainer(root, runRoot, c.ID, !force)
+}
+
+// deleteContainer removes a container whose process is gone: cgroup,
+// directory, name, lock file. With refuseStarted, a monitor that a start
+// spawned since our checks (it takes the container lock to do so, which
+// we now hold) makes it refuse instead of deleting under that monitor.
+func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Container, error) {
+	l, err := state.LockContainer(runRoot, id)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	c, err := state.Load(root, id)
+	if err != nil {
+		return nil, err
+	}
+	if refuseStarted && state.MonitorAlive(runRoot, id) {
+		return nil, fmt.Errorf("cannot remove container \"/%s\": %w: it was started while being removed", c.Name, ErrRunning)
+	}
+	if c.Status.Up() && state.Alive(c.Pid, c.PidStartTime) {
+		// started again between our kill and the lock: only force gets here
+		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
+	}
+	if cg, err := cgroup.Load(c.ID); err == nil {
+		cg.Delete()
+	}
+	if err := state.Delete(root, runRoot, c); err != nil {
+		return nil, err
+	}
+	state.RemoveLockFile(runRoot, c.ID)
+	return c, nil
+}
+
+// forceStop ends c and its monitor for rm -f: SIGKILL to a running
+// process; SIGTERM to a monitor waiting out a restart back-off (it gives
+// up); and a monitor caught starting the container (or stuck doing so,
+// its CLI killed) is killed with whatever it started, so that nothing
+// keeps writing into the directory rm deletes.
+func forceStop(root, runRoot string, c *state.Container) error {
+	if _, err := markStopped(root, runRoot, c.ID); err != nil {
+		return err
+	}
+	switch c.Status {
+	case state.Running, state.Paused:
+		if err := terminate(c, unix.SIGKILL, 0, resumeAfter(root, runRoot, c)); err != nil {
+			return err
+		}
+	case state.Restarting:
+		signalMonitor(runRoot, c, unix.SIGTERM)
+	default:
+		signalMonitor(runRoot, c, unix.SIGKILL)
+		waitMonitorExit(runRoot, c.ID, recordWait)
+		killCgroup(c.ID)
+	}
+	_, err := settle(root, runRoot, c)
+	return err
+}
+
+// killCgroup SIGKILLs every process in container id's cgroup: an init
+// whose pid was never recorded is found there.
+func killCgroup(id string) {
+	cg, err := cgroup.Load(id)
+	if err != nil {
+		return
+	}
+	for _, dir := range cg.Paths() {
+		pids, _ := readPids(dir + "/cgroup.procs")
+		for _, pid := range pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+}
+
+// remove is --rm, applied by the container's own monitor (or parent),
+// which knows the process is gone: Remove would wait for that very
+// monitor to exit.
+func remove(root, runRoot, id string) error {
+	_, err := deleteContainer(root, runRoot, id, false) // the monitor itself, for --rm
+	if errors.Is(err, state.ErrNotFound) {
+		return nil
+	}
+	return err
+}
