@@ -1,6 +1,5 @@
-// Package rootfs owns a container's root filesystem as mounts and views:
-// the overlay and the init's setup of its root (OCI mounts, /dev,
-// pivot_root, masked and read-only paths), resolving paths inside a root
-// (RESOLVE_IN_ROOT), the detached views of a container's root for cp,
-// export and commit, and docker diff's reading of its changes.
+// Package rootfs owns the mounts and views of a container's root: its
+// overlay and the init's setup of it (OCI mounts, /dev, pivot_root, masked
+// and read-only paths), lookups inside a root (RESOLVE_IN_ROOT), the
+// detached views that cp, export and commit read, and docker diff.
 package rootfs
