@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -28,27 +29,34 @@ type CopyOptions struct {
 // paths resolved as the caller's) or a container (dirfd its root, every
 // path resolved inside it with RESOLVE_IN_ROOT, CVE-2018-15664).
 type tree struct {
-	dirfd   int
-	resolve uint64
-	name    string // for errors: "" host, else the container ref
+	dirfd int
+	name  string // for errors: "" host, else the container ref
 }
 
 func hostTree() tree { return tree{dirfd: unix.AT_FDCWD} }
 
 func containerTree(rootfd int, ref string) tree {
-	return tree{dirfd: rootfd, resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS, name: ref}
+	return tree{dirfd: rootfd, name: ref}
 }
 
 // open resolves p in the tree with flags (O_CLOEXEC added).
 func (t tree) open(p string, flags int) (int, error) {
+	var fd int
+	var err error
 	if t.name != "" {
 		p = strings.TrimLeft(p, "/")
 		if p == "" {
 			p = "."
 		}
+		fd, err = rootfs.InRoot(t.dirfd, p, flags)
+	} else {
+		fd, err = unix.Openat2(t.dirfd, p, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC)})
 	}
-	fd, err := unix.Openat2(t.dirfd, p, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: t.resolve})
 	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return -1, &os.PathError{Op: "open", Path: t.show(p), Err: err}
 	}
 	return fd, nil
@@ -197,38 +205,7 @@ func openWritable(root, runRoot string, c *state.Container) (int, func(), error)
 		release()
 		return -1, nil, fmt.Errorf("container %s is restarting: wait for it to run or stop it", short(c.ID))
 	}
-	if err := matchUpperToLayers(root, c.ID); err != nil {
-		return -1, nil, err
-	}
 	return OpenOverlay(root, c, true)
-}
-
-// matchUpperToLayers gives a still empty upper dir the top layer root's
-// mode and owner before we mount it: overlay shows the upper's attributes
-// for "/", and once we write into it the container's start keeps them (as
-// fs.MountOverlay does at start).
-func matchUpperToLayers(root, id string) error {
-	dir, err := state.Dir(root, id)
-	if err != nil {
-		return err
-	}
-	upper := filepath.Join(dir, "upper")
-	ents, err := os.ReadDir(upper)
-	if err != nil || len(ents) > 0 {
-		return err
-	}
-	layers, err := LowerDirs(root, id)
-	if err != nil || len(layers) == 0 {
-		return err
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(layers[0], &st); err != nil {
-		return fmt.Errorf("container %s: %w", short(id), err)
-	}
-	if err := unix.Chown(upper, int(st.Uid), int(st.Gid)); err != nil {
-		return fmt.Errorf("container %s: %w", short(id), err)
-	}
-	return unix.Chmod(upper, st.Mode&0o7777)
 }
 
 // copyTree copies src of one tree to dst of another with docker's path

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/fs"
+	"github.com/skiff-dev/skiff/rootfs"
 )
 
 // setupPty creates a pty in the container's own devpts instance (so the
@@ -41,7 +41,7 @@ func setupPty(uid uint32, console bool) error {
 		if err != nil {
 			return fmt.Errorf("get pty number: %w", err)
 		}
-		if err := fs.MountConsole(fmt.Sprintf("/dev/pts/%d", n)); err != nil {
+		if err := rootfs.MountConsole(fmt.Sprintf("/dev/pts/%d", n)); err != nil {
 			return err
 		}
 	}

@@ -38,8 +38,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/fs"
 	"github.com/skiff-dev/skiff/network"
+	"github.com/skiff-dev/skiff/rootfs"
 )
 
 // maxConfigSize bounds the one InitConfig message; a spec with huge env or
@@ -187,32 +187,32 @@ func startContainer(cfg *InitConfig) *initError {
 
 // prepareRoot builds the container's tree and pivots into it.
 func prepareRoot(cfg *InitConfig) error {
-	if err := fs.MakeRootSlave(); err != nil {
+	if err := rootfs.MakeRootSlave(); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(cfg.Rootfs, 0o700); err != nil {
 		return fmt.Errorf("create rootfs mount point: %w", err)
 	}
-	if err := fs.MountOverlay(cfg.Rootfs, cfg.Lowerdirs, cfg.Upper, cfg.Work, cfg.Rootless); err != nil {
+	if err := rootfs.MountOverlay(cfg.Rootfs, rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}, cfg.Rootless); err != nil {
 		return err
 	}
-	if err := fs.MountAll(cfg.Rootfs, cfg.Spec.Mounts); err != nil {
+	if err := rootfs.MountAll(cfg.Rootfs, cfg.Spec.Mounts); err != nil {
 		return err
 	}
-	if err := fs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
+	if err := rootfs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
 		return err
 	}
-	return fs.PivotRoot(cfg.Rootfs)
+	return rootfs.PivotRoot(cfg.Rootfs)
 }
 
 // finishRoot applies what needs the pivoted root and the container's own
 // /proc: masks, read-only paths, hostname, lo, rlimits, no_new_privs.
 func finishRoot(spec *specs.Spec) error {
 	if l := spec.Linux; l != nil {
-		if err := fs.MaskPaths(l.MaskedPaths); err != nil {
+		if err := rootfs.MaskPaths(l.MaskedPaths); err != nil {
 			return err
 		}
-		if err := fs.ReadonlyPaths(l.ReadonlyPaths); err != nil {
+		if err := rootfs.ReadonlyPaths(l.ReadonlyPaths); err != nil {
 			return err
 		}
 	}

@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/fs"
+	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -79,23 +79,17 @@ func FreezeFor(c *state.Container) (thaw func(), err error) {
 }
 
 // OpenRootfs opens container c's merged filesystem as an O_PATH directory
-// fd, for cp, diff and export. A running container's root is its init's
-// /proc/<pid>/root (checked against the recorded start time after opening,
-// so a recycled pid is never taken for it); a stopped one gets a read-only
-// overlay of its upper dir over its image layers, mounted detached
-// (fsmount), so no mount namespace, mount point or cleanup on crash is
-// needed: the mount goes away when the last fd on it is closed.
-//
-// Resolve every path under rootfd with openat2 and RESOLVE_IN_ROOT (see
-// fs.OpenInRoot, InRoot): the container owns the symlinks in there
-// (CVE-2018-15664). release closes rootfd; call it once.
+// fd, for cp and export: a running container's process root, else a
+// read-only view of its overlay (see rootfs.OpenProcRoot, rootfs.OpenView).
+// Resolve every path under rootfd with rootfs.InRoot. release closes
+// rootfd; call it once.
 func OpenRootfs(root, runRoot string, c *state.Container) (rootfd int, release func(), err error) {
 	if c.Pid > 0 && c.Status != state.Exited && c.Status != state.Created {
-		fd, err := openProcRoot(c.Pid, c.PidStartTime)
+		fd, release, err := rootfs.OpenProcRoot(c.Pid, c.PidStartTime)
 		if err == nil {
-			return fd, closer(fd), nil
+			return fd, release, nil
 		}
-		if !errors.Is(err, errGone) {
+		if !errors.Is(err, rootfs.ErrGone) {
 			return -1, nil, fmt.Errorf("container %s: %w", short(c.ID), err)
 		}
 		// The process exited since the record was read: its files are
@@ -104,51 +98,37 @@ func OpenRootfs(root, runRoot string, c *state.Container) (rootfd int, release f
 	return OpenOverlay(root, c, false)
 }
 
-// errGone says the container's process is no longer the recorded one.
-var errGone = errors.New("container process is gone")
-
-func openProcRoot(pid int, start uint64) (int, error) {
-	fd, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
-		return -1, errGone
-	}
+// OpenOverlay mounts container c's overlay detached and returns the fd of
+// its root: read-only, or writable for a copy into a stopped container
+// (rootfs.OpenWritable says what the caller must hold).
+func OpenOverlay(root string, c *state.Container, writable bool) (rootfd int, release func(), err error) {
+	l, err := containerLayers(root, c.ID)
 	if err != nil {
-		return -1, fmt.Errorf("open root of pid %d: %w", pid, err)
+		return -1, nil, err
 	}
-	// Checked after opening: had the pid been reused before the open, the
-	// start time would now differ.
-	if !state.Alive(pid, start) {
-		unix.Close(fd)
-		return -1, errGone
+	open := rootfs.OpenView
+	if writable {
+		open = rootfs.OpenWritable
 	}
-	return fd, nil
+	fd, release, err := open(l)
+	if err != nil {
+		return -1, nil, fmt.Errorf("container %s: %w", short(c.ID), err)
+	}
+	return fd, release, nil
 }
 
-// OpenOverlay mounts container c's overlay detached and returns the fd of
-// its root. Read-only it stacks the upper dir as one more lower layer, so
-// no work dir is touched and it may coexist with a running container's
-// mount. writable mounts upper and work as the container does: the caller
-// must hold the container's lock and the container must not be running
-// (overlay forbids two mounts sharing an upper dir).
-func OpenOverlay(root string, c *state.Container, writable bool) (rootfd int, release func(), err error) {
-	lower, err := LowerDirs(root, c.ID)
+// containerLayers are container id's overlay: its image layers and the
+// upper and work dirs in its directory.
+func containerLayers(root, id string) (rootfs.Layers, error) {
+	lower, err := LowerDirs(root, id)
 	if err != nil {
-		return -1, nil, err
+		return rootfs.Layers{}, err
 	}
-	dir, err := state.Dir(root, c.ID)
+	dir, err := state.Dir(root, id)
 	if err != nil {
-		return -1, nil, err
+		return rootfs.Layers{}, err
 	}
-	upper, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
-	if !writable {
-		lower = append([]string{upper}, lower...)
-		upper, work = "", ""
-	}
-	fd, err := mountDetachedOverlay(lower, upper, work, os.Geteuid() != 0, !writable)
-	if err != nil {
-		return -1, nil, fmt.Errorf("container %s: mount its filesystem: %w", short(c.ID), err)
-	}
-	return fd, closer(fd), nil
+	return rootfs.Layers{Lower: lower, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}, nil
 }
 
 // LowerDirs reads the image layers from the container's config.json
@@ -169,89 +149,30 @@ func LowerDirs(root, id string) ([]string, error) {
 	return top, nil
 }
 
-func mountDetachedOverlay(lower []string, upper, work string, userxattr, readonly bool) (int, error) {
-	if len(lower) == 0 {
-		return -1, errors.New("no layers")
-	}
-	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+// Diff lists what container ref changed in its filesystem, as docker diff
+// (rootfs.Diff), leaving out what the init made only to mount over.
+func Diff(root, runRoot, ref string) ([]rootfs.Change, error) {
+	c, err := Lookup(root, runRoot, ref)
 	if err != nil {
-		return -1, fmt.Errorf("fsopen overlay: %w", err)
+		return nil, err
 	}
-	defer unix.Close(fsfd)
-	if err := overlayLowers(fsfd, lower); err != nil {
-		return -1, err
-	}
-	if upper != "" {
-		if err := unix.FsconfigSetString(fsfd, "upperdir", upper); err != nil {
-			return -1, fmt.Errorf("upperdir %s: %w", upper, err)
-		}
-		if err := unix.FsconfigSetString(fsfd, "workdir", work); err != nil {
-			return -1, fmt.Errorf("workdir %s: %w", work, err)
-		}
-	}
-	if userxattr {
-		if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
-			return -1, fmt.Errorf("userxattr: %w", err)
-		}
-	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return -1, fmt.Errorf("create overlay: %w", err)
-	}
-	attr := unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOSUID
-	if readonly {
-		attr |= unix.MOUNT_ATTR_RDONLY
-	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
+	l, err := containerLayers(root, c.ID)
 	if err != nil {
-		return -1, fmt.Errorf("fsmount overlay: %w", err)
+		return nil, err
 	}
-	return mfd, nil
-}
-
-// overlayLowers passes the layers one "lowerdir+" key each (6.8+, no
-// length bound), else as one colon-separated "lowerdir".
-func overlayLowers(fsfd int, lower []string) error {
-	err := unix.FsconfigSetString(fsfd, "lowerdir+", lower[0])
-	if err == nil {
-		for _, l := range lower[1:] {
-			if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
-				return fmt.Errorf("lowerdir %s: %w", l, err)
-			}
-		}
-		return nil
-	}
-	if err := unix.FsconfigSetString(fsfd, "lowerdir", strings.Join(lower, ":")); err != nil {
-		return fmt.Errorf("lowerdir: %w", err)
-	}
-	return nil
-}
-
-// InRoot opens path (relative to the container's root, "/" allowed) under
-// rootfd with flags, resolving every component inside the root: "..",
-// absolute symlinks and magic links never leave it.
-func InRoot(rootfd int, path string, flags int) (int, error) {
-	p := strings.TrimLeft(path, "/")
-	if p == "" {
-		p = "."
-	}
-	fd, err := unix.Openat2(rootfd, p, &unix.OpenHow{
-		Flags:   uint64(flags | unix.O_CLOEXEC),
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	spec, err := loadSpec(root, c.ID)
 	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: "/" + strings.TrimPrefix(path, "/"), Err: err}
+		return nil, err
 	}
-	return fd, nil
-}
-
-func closer(fd int) func() {
-	done := false
-	return func() {
-		if !done {
-			done = true
-			unix.Close(fd)
-		}
+	var dests []string
+	for _, m := range spec.Mounts {
+		dests = append(dests, m.Destination)
 	}
+	changes, err := rootfs.Diff(l, dests)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s: %w", ref, err)
+	}
+	return changes, nil
 }
 
 func short(id string) string {

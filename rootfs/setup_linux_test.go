@@ -1,4 +1,4 @@
-package fs
+package rootfs
 
 import (
 	"fmt"
@@ -59,7 +59,7 @@ func TestMountOverlayManyLayers(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name  string
-		mount func(target string, lowerdirs []string, upper, work string, userxattr bool) error
+		mount func(target string, l Layers, userxattr bool) error
 	}{
 		{"fsconfig lowerdir+", mountOverlayFsconfig},
 		{"mount(2) relative paths", mountOverlayLegacy},
@@ -74,7 +74,7 @@ func TestMountOverlayManyLayers(t *testing.T) {
 			}
 			wd, _ := os.Getwd()
 			inPrivateMountNS(t, func() {
-				if err := tt.mount(target, lowers, upper, work, false); err != nil {
+				if err := tt.mount(target, Layers{Lower: lowers, Upper: upper, Work: work}, false); err != nil {
 					t.Errorf("mount: %v", err)
 					return
 				}

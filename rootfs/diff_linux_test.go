@@ -1,4 +1,4 @@
-package run
+package rootfs
 
 import (
 	"os"

@@ -1,30 +1,26 @@
-package run
+package rootfs
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/state"
 )
 
-// fakeStopped lays out a stopped container with one image layer and an
-// upper dir holding overlay's own whiteout and opaque markers.
-func fakeStopped(t *testing.T) (root string, c *state.Container) {
+// fakeStopped lays out a stopped container's overlay with one image layer
+// and an upper dir holding overlay's own whiteout and opaque markers.
+func fakeStopped(t *testing.T) Layers {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting an overlay needs root")
 	}
-	root = t.TempDir()
-	id, _ := state.NewID()
-	dir, _ := state.Dir(root, id)
-	layer := filepath.Join(root, "layer")
+	dir := t.TempDir()
+	layer := filepath.Join(dir, "layer")
 	for _, d := range []string{filepath.Join(dir, "upper", "opq"), filepath.Join(dir, "work"), filepath.Join(layer, "opq")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -50,16 +46,11 @@ func fakeStopped(t *testing.T) (root string, c *state.Container) {
 	if err := os.Symlink("/../../../../etc", filepath.Join(dir, "upper", "escape")); err != nil {
 		t.Fatal(err)
 	}
-	layers, _ := json.Marshal([]string{layer})
-	spec, _ := json.Marshal(specs.Spec{Annotations: map[string]string{annotLowerdirs: string(layers)}})
-	write(filepath.Join(dir, "config.json"), string(spec))
-	c = &state.Container{ID: id, Status: state.Exited}
-	return root, c
+	return Layers{Lower: []string{layer}, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}
 }
 
-func TestOpenRootfsStopped(t *testing.T) {
-	root, c := fakeStopped(t)
-	fd, release, err := OpenRootfs(root, t.TempDir(), c)
+func TestOpenView(t *testing.T) {
+	fd, release, err := OpenView(fakeStopped(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +96,13 @@ func TestOpenRootfsStopped(t *testing.T) {
 	}
 }
 
-func TestOpenRootfsRunning(t *testing.T) {
+func TestOpenProcRoot(t *testing.T) {
 	self := os.Getpid()
 	start, err := state.PidStartTime(self)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &state.Container{ID: "x", Status: state.Running, Pid: self, PidStartTime: start}
-	fd, release, err := OpenRootfs(t.TempDir(), t.TempDir(), c)
+	fd, release, err := OpenProcRoot(self, start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +115,49 @@ func TestOpenRootfsRunning(t *testing.T) {
 	if st.Ino != want.Ino || st.Dev != want.Dev {
 		t.Fatal("the running process's root is not /proc/<pid>/root")
 	}
-	c.PidStartTime = start + 1 // a recycled pid: falls back to the overlay, which does not exist
-	if fd, _, err := OpenRootfs(t.TempDir(), t.TempDir(), c); err == nil {
-		unix.Close(fd)
-		t.Fatal("a pid with another start time was taken for the container's")
+	// A recycled pid: the caller falls back to the overlay.
+	if fd, _, err := OpenProcRoot(self, start+1); err == nil || !errors.Is(err, ErrGone) {
+		if err == nil {
+			unix.Close(fd)
+		}
+		t.Fatalf("a pid with another start time was taken for the container's: %v", err)
+	}
+}
+
+// TestOpenWritable: a copy into a stopped container goes to its upper dir,
+// and a still empty upper first gets the top layer root's owner and mode,
+// as the container's own mount gives it (matchUpperRoot).
+func TestOpenWritable(t *testing.T) {
+	l := fakeStopped(t)
+	empty := filepath.Join(t.TempDir(), "upper")
+	if err := os.Mkdir(empty, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(l.Lower[0], 1234, 4321); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(l.Lower[0], 0o751); err != nil {
+		t.Fatal(err)
+	}
+	l.Upper = empty
+	fd, release, err := OpenWritable(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	w, err := InRoot(fd, "/new", unix.O_WRONLY|unix.O_CREAT)
+	if err != nil {
+		t.Fatalf("write into the writable view: %v", err)
+	}
+	unix.Close(w)
+	if _, err := os.Lstat(filepath.Join(empty, "new")); err != nil {
+		t.Errorf("the write did not land in the upper dir: %v", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(empty, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode&0o7777 != 0o751 || st.Uid != 1234 || st.Gid != 4321 {
+		t.Errorf("upper root %o %d:%d, want the top layer's 751 1234:4321", st.Mode&0o7777, st.Uid, st.Gid)
 	}
 }

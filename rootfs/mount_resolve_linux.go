@@ -1,4 +1,4 @@
-package fs
+package rootfs
 
 import (
 	"errors"
@@ -109,6 +109,21 @@ func OpenInRoot(root, path string, kind Kind) (int, error) {
 		dir = next
 	}
 	return dir, nil
+}
+
+// InRoot opens path (relative to the root rootfd, "/" allowed) with
+// flags, resolving every component inside the root: "..", absolute
+// symlinks and magic links never leave it.
+func InRoot(rootfd int, path string, flags int) (int, error) {
+	p := strings.TrimLeft(path, "/")
+	if p == "" {
+		p = "."
+	}
+	fd, err := unix.Openat2(rootfd, p, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: uint64(inRoot)})
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: "/" + strings.TrimPrefix(path, "/"), Err: err}
+	}
+	return fd, nil
 }
 
 // openChild opens rel (inside rootfd) whose parent is the already-open

@@ -1,12 +1,9 @@
-package fs
+package rootfs
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,152 +16,6 @@ func MakeRootSlave() error {
 		return fmt.Errorf("make / rslave: %w", err)
 	}
 	return nil
-}
-
-// MountOverlay mounts an overlay at target with lowerdirs (top layer first),
-// upper and work. userxattr selects user.overlay.* xattrs (rootless). The
-// mount is nodev, as podman's: a device node that an image layer carries,
-// or that the container makes outside its /dev, never opens a host device.
-func MountOverlay(target string, lowerdirs []string, upper, work string, userxattr bool) error {
-	if len(lowerdirs) == 0 {
-		return fmt.Errorf("mount overlay on %s: no layers", target)
-	}
-	if err := matchUpperRoot(upper, lowerdirs[0]); err != nil {
-		return fmt.Errorf("mount overlay on %s: %w", target, err)
-	}
-	err := mountOverlayFsconfig(target, lowerdirs, upper, work, userxattr)
-	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) {
-		// Kernels before 6.8 have no "lowerdir+": use mount(2).
-		err = mountOverlayLegacy(target, lowerdirs, upper, work, userxattr)
-	}
-	if err != nil {
-		return fmt.Errorf("mount overlay on %s: %w", target, err)
-	}
-	return nil
-}
-
-// matchUpperRoot gives a still empty upper dir the mode and owner of the
-// top layer's root: overlay shows the upper's attributes for "/", so an
-// upper made 0700 would lock every non-root user out of the container.
-// Once the container has written anything the upper is its own and kept.
-func matchUpperRoot(upper, top string) error {
-	d, err := os.Open(upper)
-	if err != nil {
-		return err
-	}
-	names, err := d.Readdirnames(1)
-	d.Close()
-	if len(names) > 0 {
-		return nil
-	}
-	if err != nil && err != io.EOF {
-		return fmt.Errorf("read %s: %w", upper, err)
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(top, &st); err != nil {
-		return fmt.Errorf("stat %s: %w", top, err)
-	}
-	if err := unix.Chown(upper, int(st.Uid), int(st.Gid)); err != nil {
-		return fmt.Errorf("chown %s: %w", upper, err)
-	}
-	if err := unix.Chmod(upper, st.Mode&0o7777); err != nil {
-		return fmt.Errorf("chmod %s: %w", upper, err)
-	}
-	return nil
-}
-
-// mountOverlayFsconfig passes each layer as its own "lowerdir+" key, so the
-// number of layers is not bounded by the one-page mount(2) data.
-func mountOverlayFsconfig(target string, lowerdirs []string, upper, work string, userxattr bool) error {
-	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fsfd)
-	for _, l := range lowerdirs {
-		if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
-			return err
-		}
-	}
-	if err := unix.FsconfigSetString(fsfd, "upperdir", upper); err != nil {
-		return fmt.Errorf("upperdir %s: %w", upper, err)
-	}
-	if err := unix.FsconfigSetString(fsfd, "workdir", work); err != nil {
-		return fmt.Errorf("workdir %s: %w", work, err)
-	}
-	if userxattr {
-		if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
-			return fmt.Errorf("userxattr: %w", err)
-		}
-	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return fmt.Errorf("create: %w", err)
-	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV)
-	if err != nil {
-		return fmt.Errorf("fsmount: %w", err)
-	}
-	defer unix.Close(mfd)
-	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return fmt.Errorf("move mount: %w", err)
-	}
-	return nil
-}
-
-// mountOverlayLegacy uses mount(2), whose data is one page: when the layer
-// list does not fit, it chdirs to the layers' common parent and passes
-// relative paths, as docker's overlay2 driver does.
-func mountOverlayLegacy(target string, lowerdirs []string, upper, work string, userxattr bool) error {
-	data := overlayData(lowerdirs, upper, work, userxattr)
-	if len(data) < os.Getpagesize()-1 {
-		return unix.Mount("overlay", target, "overlay", unix.MS_NODEV, data)
-	}
-	parent := commonParent(append([]string{upper, work}, lowerdirs...))
-	rel := func(p string) string {
-		r, _ := filepath.Rel(parent, p)
-		return r
-	}
-	var rl []string
-	for _, l := range lowerdirs {
-		rl = append(rl, rel(l))
-	}
-	data = overlayData(rl, rel(upper), rel(work), userxattr)
-	if len(data) >= os.Getpagesize()-1 {
-		return fmt.Errorf("%d layers do not fit in mount data even as relative paths", len(lowerdirs))
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	absTarget, err := filepath.Abs(target)
-	if err != nil {
-		return err
-	}
-	if err := os.Chdir(parent); err != nil {
-		return err
-	}
-	defer os.Chdir(wd)
-	return unix.Mount("overlay", absTarget, "overlay", unix.MS_NODEV, data)
-}
-
-func overlayData(lowerdirs []string, upper, work string, userxattr bool) string {
-	d := "lowerdir=" + strings.Join(lowerdirs, ":") + ",upperdir=" + upper + ",workdir=" + work
-	if userxattr {
-		d += ",userxattr"
-	}
-	return d
-}
-
-// commonParent is the longest directory prefix shared by all paths.
-func commonParent(paths []string) string {
-	p := filepath.Dir(filepath.Clean(paths[0]))
-	for _, q := range paths[1:] {
-		q = filepath.Clean(q)
-		for p != "/" && !strings.HasPrefix(q, p+"/") {
-			p = filepath.Dir(p)
-		}
-	}
-	return p
 }
 
 // device is a node docker puts in every container's /dev.

@@ -1,7 +1,6 @@
-package run
+package rootfs
 
 import (
-	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -9,8 +8,6 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/skiff-dev/skiff/state"
 )
 
 // ChangeKind is docker's letter for a change: A added, C changed, D deleted.
@@ -30,35 +27,16 @@ type Change struct {
 
 func (c Change) String() string { return string(c.Kind) + " " + c.Path }
 
-// Diff lists what container ref changed in its filesystem, as docker diff.
+// Diff lists what a container changed in its filesystem, as docker diff,
+// from its overlay l and the targets the init mounts over (mountPoints).
 // It reads the upper dir and the image's layer dirs directly: no mount is
 // needed, so it works the same whether the container runs or not.
-func Diff(root, runRoot, ref string) ([]Change, error) {
-	c, err := Lookup(root, runRoot, ref)
+func Diff(l Layers, mountPoints []string) ([]Change, error) {
+	changes, err := Changes(l.Upper, l.Lower, os.Geteuid() != 0)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := state.Dir(root, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	layers, err := LowerDirs(root, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	changes, err := Changes(filepath.Join(dir, "upper"), layers, os.Geteuid() != 0)
-	if err != nil {
-		return nil, fmt.Errorf("diff %s: %w", ref, err)
-	}
-	spec, err := loadSpec(root, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	var dests []string
-	for _, m := range spec.Mounts {
-		dests = append(dests, m.Destination)
-	}
-	return hideMountPoints(changes, dests), nil
+	return hideMountPoints(changes, mountPoints), nil
 }
 
 // hideMountPoints drops what the init made only to mount over (the

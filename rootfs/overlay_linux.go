@@ -1,0 +1,201 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Layers are a container's overlay on disk: the image's layer dirs, top
+// layer first as overlay stacks them, the container's upper dir (its
+// changes) and overlay's work dir beside it.
+type Layers struct {
+	Lower []string
+	Upper string
+	Work  string
+}
+
+// MountOverlay mounts the container's overlay l at target. userxattr
+// selects user.overlay.* xattrs (rootless). The mount is nodev, as
+// podman's: a device node that an image layer carries, or that the
+// container makes outside its /dev, never opens a host device.
+func MountOverlay(target string, l Layers, userxattr bool) error {
+	if len(l.Lower) == 0 {
+		return fmt.Errorf("mount overlay on %s: no layers", target)
+	}
+	if err := matchUpperRoot(l); err != nil {
+		return fmt.Errorf("mount overlay on %s: %w", target, err)
+	}
+	err := mountOverlayFsconfig(target, l, userxattr)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL) {
+		// Kernels before 6.8 have no "lowerdir+", and a colon-joined
+		// "lowerdir" longer than fsconfig's 256 bytes is refused: use mount(2).
+		err = mountOverlayLegacy(target, l, userxattr)
+	}
+	if err != nil {
+		return fmt.Errorf("mount overlay on %s: %w", target, err)
+	}
+	return nil
+}
+
+// matchUpperRoot gives a still empty upper dir the mode and owner of the
+// top layer's root: overlay shows the upper's attributes for "/", so an
+// upper made 0700 would lock every non-root user out of the container.
+// Once the container has written anything the upper is its own and kept.
+func matchUpperRoot(l Layers) error {
+	d, err := os.Open(l.Upper)
+	if err != nil {
+		return err
+	}
+	names, err := d.Readdirnames(1)
+	d.Close()
+	if len(names) > 0 {
+		return nil
+	}
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("read %s: %w", l.Upper, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(l.Lower[0], &st); err != nil {
+		return fmt.Errorf("stat %s: %w", l.Lower[0], err)
+	}
+	if err := unix.Chown(l.Upper, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("chown %s: %w", l.Upper, err)
+	}
+	if err := unix.Chmod(l.Upper, st.Mode&0o7777); err != nil {
+		return fmt.Errorf("chmod %s: %w", l.Upper, err)
+	}
+	return nil
+}
+
+// mountOverlayFsconfig builds the overlay detached and moves it onto target.
+func mountOverlayFsconfig(target string, l Layers, userxattr bool) error {
+	mfd, err := fsmountOverlay(l, userxattr, unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mfd)
+	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move mount: %w", err)
+	}
+	return nil
+}
+
+// fsmountOverlay is skiff's one overlay builder (fsopen, fsconfig,
+// fsmount): it returns the fd of the detached mount, which lives while an
+// fd or a mount point holds it. Without an upper dir the overlay is a
+// read-only stack of l.Lower. attr is the MOUNT_ATTR_* set of the mount.
+func fsmountOverlay(l Layers, userxattr bool, attr int) (int, error) {
+	if len(l.Lower) == 0 {
+		return -1, errors.New("no layers")
+	}
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen overlay: %w", err)
+	}
+	defer unix.Close(fsfd)
+	if err := overlayLowers(fsfd, l.Lower); err != nil {
+		return -1, err
+	}
+	if l.Upper != "" {
+		if err := unix.FsconfigSetString(fsfd, "upperdir", l.Upper); err != nil {
+			return -1, fmt.Errorf("upperdir %s: %w", l.Upper, err)
+		}
+		if err := unix.FsconfigSetString(fsfd, "workdir", l.Work); err != nil {
+			return -1, fmt.Errorf("workdir %s: %w", l.Work, err)
+		}
+	}
+	if userxattr {
+		if err := unix.FsconfigSetFlag(fsfd, "userxattr"); err != nil {
+			return -1, fmt.Errorf("userxattr: %w", err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, fmt.Errorf("create overlay: %w", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
+	if err != nil {
+		return -1, fmt.Errorf("fsmount overlay: %w", err)
+	}
+	return mfd, nil
+}
+
+// overlayLowers passes the layers one "lowerdir+" key each (6.8+), so the
+// number of layers is not bounded, else as one colon-separated "lowerdir".
+func overlayLowers(fsfd int, lower []string) error {
+	err := unix.FsconfigSetString(fsfd, "lowerdir+", lower[0])
+	if err == nil {
+		for _, l := range lower[1:] {
+			if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
+				return fmt.Errorf("lowerdir %s: %w", l, err)
+			}
+		}
+		return nil
+	}
+	if err := unix.FsconfigSetString(fsfd, "lowerdir", strings.Join(lower, ":")); err != nil {
+		return fmt.Errorf("lowerdir: %w", err)
+	}
+	return nil
+}
+
+// mountOverlayLegacy uses mount(2), whose data is one page: when the layer
+// list does not fit, it chdirs to the layers' common parent and passes
+// relative paths, as docker's overlay2 driver does.
+func mountOverlayLegacy(target string, l Layers, userxattr bool) error {
+	lowerdirs, upper, work := l.Lower, l.Upper, l.Work
+	data := overlayData(lowerdirs, upper, work, userxattr)
+	if len(data) < os.Getpagesize()-1 {
+		return unix.Mount("overlay", target, "overlay", unix.MS_NODEV, data)
+	}
+	parent := commonParent(append([]string{upper, work}, lowerdirs...))
+	rel := func(p string) string {
+		r, _ := filepath.Rel(parent, p)
+		return r
+	}
+	var rl []string
+	for _, l := range lowerdirs {
+		rl = append(rl, rel(l))
+	}
+	data = overlayData(rl, rel(upper), rel(work), userxattr)
+	if len(data) >= os.Getpagesize()-1 {
+		return fmt.Errorf("%d layers do not fit in mount data even as relative paths", len(lowerdirs))
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	absTarget, err := filepath.Abs(target)
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(parent); err != nil {
+		return err
+	}
+	defer os.Chdir(wd)
+	return unix.Mount("overlay", absTarget, "overlay", unix.MS_NODEV, data)
+}
+
+func overlayData(lowerdirs []string, upper, work string, userxattr bool) string {
+	d := "lowerdir=" + strings.Join(lowerdirs, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if userxattr {
+		d += ",userxattr"
+	}
+	return d
+}
+
+// commonParent is the longest directory prefix shared by all paths.
+func commonParent(paths []string) string {
+	p := filepath.Dir(filepath.Clean(paths[0]))
+	for _, q := range paths[1:] {
+		q = filepath.Clean(q)
+		for p != "/" && !strings.HasPrefix(q, p+"/") {
+			p = filepath.Dir(p)
+		}
+	}
+	return p
+}
