@@ -24,9 +24,9 @@ var allowedImports = map[string][]string{
 	"commands": {"build", "run", "pull", "store", "state", "config", "attach", "logfile", "cgroup"},
 	"monitor":  {"run", "state", "cgroup", "attach", "logfile"},
 	"build":    {"run", "pull"},
-	"run":      {"fs", "ns", "cgroup", "net", "store", "state"},
-	"pull":     {"fs", "store"},
-	"fs":       {}, "ns": {}, "cgroup": {}, "net": {}, "store": {}, "state": {}, "config": {},
+	"run":      {"archive", "fs", "ns", "cgroup", "net", "store", "state"},
+	"pull":     {"archive", "store"},
+	"archive":  {}, "fs": {}, "ns": {}, "cgroup": {}, "net": {}, "store": {}, "state": {}, "config": {},
 	"attach": {}, "logfile": {},
 	"internal/testenv": {},
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/archive"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -85,7 +86,7 @@ func CopyFromContainer(root, runRoot, ref, src, dst string, o CopyOptions, w io.
 		}
 	}
 	if dst == "-" {
-		return writeTar(w, s, s.base)
+		return archive.Write(w, s.fd, archive.WriteOptions{Rebase: s.base})
 	}
 	return copySource(s, hostTree(), dst, o)
 }
@@ -160,7 +161,8 @@ func CopyToContainer(root, runRoot, ref, src, dst string, o CopyOptions, r io.Re
 			return err
 		}
 		defer unix.Close(fd)
-		return extractTar(r, fd, o)
+		_, err = archive.Extract(r, fd, archive.ExtractOptions{Chown: o.Archive})
+		return err
 	}
 	return copyTree(hostTree(), src, to, dst, o)
 }
@@ -259,11 +261,11 @@ func copySource(s *source, to tree, dst string, o CopyOptions) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := writeTar(pw, s, rebase)
+		err := archive.Write(pw, s.fd, archive.WriteOptions{Rebase: rebase})
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	err = extractTar(pr, dirfd, o)
+	_, err = archive.Extract(pr, dirfd, archive.ExtractOptions{Chown: o.Archive})
 	pr.CloseWithError(errors.New("extraction stopped"))
 	if werr := <-done; err == nil || errors.Is(err, io.ErrClosedPipe) {
 		if werr != nil {

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/archive"
 	"github.com/skiff-dev/skiff/cgroup"
-	"github.com/skiff-dev/skiff/fs"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -24,8 +24,8 @@ func WriteChanges(w io.Writer, root string, c *state.Container) error {
 	if err != nil {
 		return err
 	}
-	o := fs.TarOptions{Overlay: true, Rootless: os.Geteuid() != 0, Skip: mountTarget}
-	if err := fs.WriteTarDir(w, filepath.Join(dir, "upper"), o); err != nil {
+	o := archive.WriteOptions{Overlay: true, UserXattr: os.Geteuid() != 0, Xattrs: true, Skip: mountTarget}
+	if err := archive.WriteDir(w, filepath.Join(dir, "upper"), o); err != nil {
 		return fmt.Errorf("container %s: %w", short(c.ID), err)
 	}
 	return nil
@@ -51,7 +51,7 @@ func Export(w io.Writer, root, runRoot string, c *state.Container) error {
 		return err
 	}
 	defer release()
-	if err := fs.WriteTar(w, fd, fs.TarOptions{SameMount: true}); err != nil {
+	if err := archive.Write(w, fd, archive.WriteOptions{SameMount: true, Xattrs: true}); err != nil {
 		return fmt.Errorf("export %s: %w", short(c.ID), err)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package fs
+package archive
 
 import (
 	"archive/tar"
@@ -56,7 +56,7 @@ func TestWriteTarOverlay(t *testing.T) {
 	must(unix.Setxattr(filepath.Join(upper, "etc", "opq"), "trusted.overlay.opaque", []byte("y"), 0))
 
 	var buf bytes.Buffer
-	must(WriteTarDir(&buf, upper, TarOptions{Overlay: true}))
+	must(WriteDir(&buf, upper, WriteOptions{Overlay: true}))
 	got := readTar(t, buf.Bytes())
 	tests := []struct {
 		name string
@@ -91,7 +91,7 @@ func TestWriteTarOverlay(t *testing.T) {
 
 	// Extracted again, the layer turns back into the same overlay markers.
 	out := t.TempDir()
-	if _, err := ExtractLayer(bytes.NewReader(buf.Bytes()), out, ExtractOptions{}); err != nil {
+	if _, err := ExtractDir(bytes.NewReader(buf.Bytes()), out, LayerOptions(false)); err != nil {
 		t.Fatal(err)
 	}
 	var st unix.Stat_t
@@ -110,7 +110,7 @@ func TestWriteTarPlain(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "d"), 0o755)
 	os.WriteFile(filepath.Join(dir, "d", "f"), []byte("x"), 0o644)
 	var buf bytes.Buffer
-	if err := WriteTarDir(&buf, dir, TarOptions{}); err != nil {
+	if err := WriteDir(&buf, dir, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := readTar(t, buf.Bytes())
@@ -132,7 +132,7 @@ func TestWriteTarSkip(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "etc", "keep"), []byte("k"), 0o644)
 	var buf bytes.Buffer
 	skip := func(rel string, mode uint32, size int64) bool { return rel == "etc/hosts" && size == 0 }
-	if err := WriteTarDir(&buf, dir, TarOptions{Skip: skip}); err != nil {
+	if err := WriteDir(&buf, dir, WriteOptions{Skip: skip}); err != nil {
 		t.Fatal(err)
 	}
 	got := readTar(t, buf.Bytes())
