@@ -4,8 +4,6 @@ package pull
 // stored and checked exactly as a pulled one, on top of an optional parent.
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -16,9 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
-	"github.com/skiff-dev/skiff/fs"
+	"github.com/skiff-dev/skiff/archive"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -28,11 +25,11 @@ import (
 // blob. It returns the published layer's info (another writer's, if the
 // same content was already there).
 func StoreLayer(s *store.Store, r io.Reader, rootless bool) (*store.LayerInfo, error) {
-	plain, closeFn, err := decompressed(r)
+	plain, err := archive.Decompress(r)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read layer: %w", err)
 	}
-	defer closeFn()
+	defer plain.Close()
 	t, err := s.NewLayer()
 	if err != nil {
 		return nil, err
@@ -46,9 +43,9 @@ func StoreLayer(s *store.Store, r io.Reader, rootless bool) (*store.LayerInfo, e
 	blobSum, diffSum := sha256.New(), sha256.New()
 	gz := gzip.NewWriter(io.MultiWriter(blob, blobSum))
 	tee := io.TeeReader(plain, io.MultiWriter(diffSum, gz))
-	size, err := fs.ExtractLayer(tee, t.Dir(), fs.ExtractOptions{Rootless: rootless})
+	size, err := archive.ExtractDir(tee, t.Dir(), archive.LayerOptions(rootless))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("extract layer: %w", err)
 	}
 	// The archive's end padding is part of its diffID.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
@@ -68,33 +65,6 @@ func StoreLayer(s *store.Store, r io.Reader, rootless bool) (*store.LayerInfo, e
 		return nil, err
 	}
 	return s.LayerInfo(info.DiffID)
-}
-
-var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-)
-
-// decompressed detects gzip and zstd by their magic bytes, as docker's
-// import does; anything else is taken as a plain tar.
-func decompressed(r io.Reader) (io.Reader, func(), error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, _ := br.Peek(4)
-	switch {
-	case bytes.HasPrefix(head, gzipMagic):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read layer: gzip: %w", err)
-		}
-		return zr, func() { zr.Close() }, nil
-	case bytes.HasPrefix(head, zstdMagic):
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read layer: zstd: %w", err)
-		}
-		return zr, zr.Close, nil
-	}
-	return br, func() {}, nil
 }
 
 // AddLayerImage makes and stores the image whose config is cfg (history

@@ -1,8 +1,6 @@
 package pull
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -16,10 +14,10 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
-	"github.com/skiff-dev/skiff/fs"
+	"github.com/skiff-dev/skiff/archive"
+	"github.com/skiff-dev/skiff/internal/shortid"
+	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -33,19 +31,11 @@ type layerJob struct {
 	open      func() (io.ReadCloser, error) // the compressed blob
 }
 
-// short is docker's 12-hex layer id in progress lines.
-func short(h v1.Hash) string {
-	if len(h.Hex) < 12 {
-		return h.Hex
-	}
-	return h.Hex[:12]
-}
-
 // fetchLayer streams one blob: download -> (blob file, digest) ->
 // decompress -> (diffID digest) -> extract, in one pass with no temporary
 // tarball, and publishes the layer only if both digests match.
 func fetchLayer(ctx context.Context, s *store.Store, j layerJob, p *progress, rootless bool) error {
-	id := short(j.digest)
+	id := shortid.Of(j.digest.Hex)
 	t, err := s.NewLayer()
 	if err != nil {
 		return err
@@ -73,9 +63,9 @@ func fetchLayer(ctx context.Context, s *store.Store, j layerJob, p *progress, ro
 	uncompressed := sha256.New()
 	// A second readahead lets decompression run ahead of the file writes.
 	pl.plain = newReadahead(plain, uncompressed)
-	size, err := fs.ExtractLayer(pl.plain, t.Dir(), fs.ExtractOptions{Rootless: rootless})
+	size, err := archive.ExtractDir(pl.plain, t.Dir(), archive.LayerOptions(rootless))
 	if err != nil {
-		return pl.cause(err)
+		return pl.cause(fmt.Errorf("extract layer: %w", err))
 	}
 	// The decompressor may stop at its end marker: the digest must cover
 	// every byte the registry sent.
@@ -153,29 +143,19 @@ func (pl *pipeline) close() {
 	}
 }
 
-// decompress picks gzip, zstd or a plain tar by the stream's magic bytes.
+// decompress takes off the blob's compression (gzip, zstd or none, by its
+// first bytes), its failures named for cause.
 func (pl *pipeline) decompress() (io.Reader, error) {
-	br := bufio.NewReaderSize(pl.net, 64<<10)
-	magic, _ := br.Peek(4)
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		pl.zclose = func() { zr.Close() }
-		pl.zr = &decompressing{r: zr, format: "gzip"}
-		return pl.zr, nil
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		pl.zclose = zr.Close
-		pl.zr = &decompressing{r: zr, format: "zstd"}
-		return pl.zr, nil
+	d, err := archive.Decompress(pl.net)
+	if err != nil {
+		return nil, err
 	}
-	return br, nil
+	if d.Format == "" {
+		return d, nil
+	}
+	pl.zclose = d.Close
+	pl.zr = &decompressing{r: d, format: d.Format}
+	return pl.zr, nil
 }
 
 func digestOf(h hash.Hash) string { return "sha256:" + hex.EncodeToString(h.Sum(nil)) }
@@ -243,9 +223,9 @@ func (d *digester) connectionFailure(err error) error {
 // sofar is "1.2MB of 3.4MB" for messages.
 func (d *digester) sofar() string {
 	if d.size <= 0 {
-		return humanSize(d.n)
+		return units.HumanSize(d.n)
 	}
-	return humanSize(d.n) + " of " + humanSize(d.size)
+	return units.HumanSize(d.n) + " of " + units.HumanSize(d.size)
 }
 
 // err is the error the download ended with, if any.

@@ -172,10 +172,6 @@ func sizes(cur, total int64) string {
 	return units.HumanSize(cur) + "/" + units.HumanSize(total)
 }
 
-// humanSize stays only for layer.go, which another change of issue 8 is
-// rewriting: its calls switch to units.HumanSize there, then this goes.
-var humanSize = units.HumanSize
-
 // counter feeds downloaded bytes to the progress display.
 type counter struct {
 	p  *progress

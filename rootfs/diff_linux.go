@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/skiff-dev/skiff/archive"
 	"golang.org/x/sys/unix"
 )
 
@@ -81,10 +82,7 @@ func holdsChange(after []Change, dir string, hidden func(Change) bool) bool {
 // one they do is C. Directories come before their contents, siblings by
 // name, as docker walks. userxattr selects user.overlay.* (rootless).
 func Changes(upper string, lowers []string, userxattr bool) ([]Change, error) {
-	d := &differ{upper: upper, lowers: lowers, opaqueAttr: "trusted.overlay.opaque"}
-	if userxattr {
-		d.opaqueAttr = "user.overlay.opaque"
-	}
+	d := &differ{upper: upper, lowers: lowers, userxattr: userxattr}
 	if err := d.walk(""); err != nil {
 		return nil, err
 	}
@@ -92,10 +90,10 @@ func Changes(upper string, lowers []string, userxattr bool) ([]Change, error) {
 }
 
 type differ struct {
-	upper      string
-	lowers     []string
-	opaqueAttr string
-	out        []Change
+	upper     string
+	lowers    []string
+	userxattr bool // user.overlay.* marks opaque dirs (rootless)
+	out       []Change
 }
 
 // walk lists dir (upper-relative, "" for the root) in name order and
@@ -143,12 +141,12 @@ func (d *differ) entry(rel string) error {
 	if err := unix.Lstat(filepath.Join(d.upper, rel), &st); err != nil {
 		return err
 	}
-	if isWhiteout(&st) {
+	if archive.IsWhiteout(&st) {
 		d.add(Deleted, rel)
 		return nil
 	}
 	kind := Added
-	if existsBelow(d.lowers, rel, d.opaqueAttr) {
+	if existsBelow(d.lowers, rel, d.userxattr) {
 		kind = Changed
 	}
 	d.add(kind, rel)
@@ -162,7 +160,7 @@ func (d *differ) add(k ChangeKind, rel string) {
 	d.out = append(d.out, Change{Kind: k, Path: "/" + rel})
 }
 
-func (d *differ) isOpaque(p string) bool { return isOpaque(p, d.opaqueAttr) }
+func (d *differ) isOpaque(p string) bool { return archive.IsOpaque(p, d.userxattr) }
 
 // lowerNames are the entries the layers show in dir, merged as overlay
 // would: whiteouts and what opaque dirs hide are left out.
@@ -176,7 +174,7 @@ func (d *differ) lowerNames(dir string) []string {
 		}
 		for _, e := range ents {
 			n := e.Name()
-			if !seen[n] && existsBelow(d.lowers, path.Join(dir, n), d.opaqueAttr) {
+			if !seen[n] && existsBelow(d.lowers, path.Join(dir, n), d.userxattr) {
 				out = append(out, n)
 			}
 			seen[n] = true
@@ -189,7 +187,7 @@ func (d *differ) lowerNames(dir string) []string {
 // rel: the topmost layer that says anything about it decides, and a
 // whiteout, an opaque parent or a non-directory parent there hides what
 // the layers beneath have.
-func existsBelow(lowers []string, rel, opaqueAttr string) bool {
+func existsBelow(lowers []string, rel string, userxattr bool) bool {
 	parts := splitRel(rel)
 	for _, l := range lowers {
 		hiddenBelow := false
@@ -199,7 +197,7 @@ func existsBelow(lowers []string, rel, opaqueAttr string) bool {
 			if err := unix.Lstat(p, &st); err != nil {
 				break
 			}
-			if isWhiteout(&st) {
+			if archive.IsWhiteout(&st) {
 				return false
 			}
 			if i == len(parts)-1 {
@@ -208,7 +206,7 @@ func existsBelow(lowers []string, rel, opaqueAttr string) bool {
 			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 				return false
 			}
-			if isOpaque(p, opaqueAttr) {
+			if archive.IsOpaque(p, userxattr) {
 				hiddenBelow = true
 			}
 		}
@@ -220,14 +218,3 @@ func existsBelow(lowers []string, rel, opaqueAttr string) bool {
 }
 
 func splitRel(rel string) []string { return strings.Split(strings.Trim(rel, "/"), "/") }
-
-// isWhiteout is overlay's whiteout: a char device 0/0.
-func isWhiteout(st *unix.Stat_t) bool {
-	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
-}
-
-func isOpaque(p, attr string) bool {
-	buf := make([]byte, 4)
-	n, err := unix.Lgetxattr(p, attr, buf)
-	return err == nil && n == 1 && buf[0] == 'y'
-}

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/archive"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -93,7 +95,7 @@ func CopyFromContainer(root, runRoot, ref, src, dst string, o CopyOptions, w io.
 		}
 	}
 	if dst == "-" {
-		return writeTar(w, s, s.base)
+		return archive.Write(w, s.fd, archive.WriteOptions{Rebase: s.base})
 	}
 	return copySource(s, hostTree(), dst, o)
 }
@@ -168,7 +170,8 @@ func CopyToContainer(root, runRoot, ref, src, dst string, o CopyOptions, r io.Re
 			return err
 		}
 		defer unix.Close(fd)
-		return extractTar(r, fd, o)
+		_, err = archive.Extract(r, fd, archive.ExtractOptions{Chown: o.Archive})
+		return err
 	}
 	return copyTree(hostTree(), src, to, dst, o)
 }
@@ -188,7 +191,7 @@ func settledForCopy(root, runRoot, id string) (*state.Container, error) {
 			return c, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("container %s is starting or stopping: try again", short(c.ID))
+			return nil, fmt.Errorf("container %s is starting or stopping: try again", shortid.Of(c.ID))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -203,7 +206,7 @@ func openWritable(root, runRoot string, c *state.Container) (int, func(), error)
 		// A restarting container has no process to take the root of:
 		// OpenRootfs gave a read-only view, useless here.
 		release()
-		return -1, nil, fmt.Errorf("container %s is restarting: wait for it to run or stop it", short(c.ID))
+		return -1, nil, fmt.Errorf("container %s is restarting: wait for it to run or stop it", shortid.Of(c.ID))
 	}
 	return OpenOverlay(root, c, true)
 }
@@ -236,11 +239,11 @@ func copySource(s *source, to tree, dst string, o CopyOptions) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := writeTar(pw, s, rebase)
+		err := archive.Write(pw, s.fd, archive.WriteOptions{Rebase: rebase})
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	err = extractTar(pr, dirfd, o)
+	_, err = archive.Extract(pr, dirfd, archive.ExtractOptions{Chown: o.Archive})
 	pr.CloseWithError(errors.New("extraction stopped"))
 	if werr := <-done; err == nil || errors.Is(err, io.ErrClosedPipe) {
 		if werr != nil {

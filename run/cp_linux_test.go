@@ -1,8 +1,6 @@
 package run
 
 import (
-	"archive/tar"
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,73 +131,6 @@ func TestCopyLinkFollowL(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(host, "L")); string(b) != "inside\n" {
 		t.Errorf("with -L: %q, want the container's target", b)
-	}
-}
-
-func TestExtractTarHostile(t *testing.T) {
-	type entry struct {
-		name, link string
-		typ        byte
-	}
-	for _, c := range []struct {
-		name    string
-		entries []entry
-	}{
-		{"dot-dot name", []entry{{name: "../evil", typ: tar.TypeReg}}},
-		{"write through a symlink entry", []entry{{name: "l", link: "/", typ: tar.TypeSymlink}, {name: "l/evil", typ: tar.TypeReg}}},
-		{"write through a relative symlink entry", []entry{{name: "l", link: "..", typ: tar.TypeSymlink}, {name: "l/evil", typ: tar.TypeReg}}},
-		{"hard link to outside", []entry{{name: "h", link: "../outside", typ: tar.TypeLink}}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			parent := t.TempDir()
-			os.WriteFile(filepath.Join(parent, "outside"), []byte("x"), 0o644)
-			dst := filepath.Join(parent, "dst")
-			os.Mkdir(dst, 0o755)
-			var buf bytes.Buffer
-			tw := tar.NewWriter(&buf)
-			for _, e := range c.entries {
-				tw.WriteHeader(&tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: 0o644})
-			}
-			tw.Close()
-			fd, _ := unix.Open(dst, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			defer unix.Close(fd)
-			if err := extractTar(&buf, fd, CopyOptions{}); err == nil {
-				t.Errorf("extracted without error")
-			}
-			if _, err := os.Lstat(filepath.Join(parent, "evil")); err == nil {
-				t.Errorf("wrote outside the destination")
-			}
-			if _, err := os.Lstat("/evil"); err == nil {
-				t.Errorf("wrote /evil on the host")
-			}
-		})
-	}
-}
-
-// A link already at the destination is replaced by the copy, not written
-// through (docker removes a non-directory in the way).
-func TestExtractReplacesPlantedLeafLink(t *testing.T) {
-	parent := t.TempDir()
-	victim := filepath.Join(parent, "victim")
-	os.WriteFile(victim, []byte("victim\n"), 0o644)
-	dst := filepath.Join(parent, "dst")
-	os.Mkdir(dst, 0o755)
-	os.Symlink(victim, filepath.Join(dst, "f"))
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "f", Typeflag: tar.TypeReg, Mode: 0o644, Size: 4})
-	tw.Write([]byte("new\n"))
-	tw.Close()
-	fd, _ := unix.Open(dst, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	defer unix.Close(fd)
-	if err := extractTar(&buf, fd, CopyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(victim); string(b) != "victim\n" {
-		t.Errorf("the link's target was written: %q", b)
-	}
-	if b, _ := os.ReadFile(filepath.Join(dst, "f")); string(b) != "new\n" {
-		t.Errorf("dst/f has %q", b)
 	}
 }
 

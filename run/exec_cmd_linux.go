@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -157,11 +158,11 @@ func loadSpec(root, id string) (*specs.Spec, error) {
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
-		return nil, fmt.Errorf("container %s: reading its config: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: reading its config: %w", shortid.Of(id), err)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", id[:12], err)
+		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", shortid.Of(id), err)
 	}
 	return &spec, nil
 }

@@ -10,8 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/archive"
 	"github.com/skiff-dev/skiff/cgroup"
-	"github.com/skiff-dev/skiff/fs"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -24,9 +25,9 @@ func WriteChanges(w io.Writer, root string, c *state.Container) error {
 	if err != nil {
 		return err
 	}
-	o := fs.TarOptions{Overlay: true, Rootless: os.Geteuid() != 0, Skip: mountTarget}
-	if err := fs.WriteTarDir(w, filepath.Join(dir, "upper"), o); err != nil {
-		return fmt.Errorf("container %s: %w", short(c.ID), err)
+	o := archive.WriteOptions{Overlay: true, UserXattr: os.Geteuid() != 0, Xattrs: true, Skip: mountTarget}
+	if err := archive.WriteDir(w, filepath.Join(dir, "upper"), o); err != nil {
+		return fmt.Errorf("container %s: %w", shortid.Of(c.ID), err)
 	}
 	return nil
 }
@@ -51,8 +52,8 @@ func Export(w io.Writer, root, runRoot string, c *state.Container) error {
 		return err
 	}
 	defer release()
-	if err := fs.WriteTar(w, fd, fs.TarOptions{SameMount: true}); err != nil {
-		return fmt.Errorf("export %s: %w", short(c.ID), err)
+	if err := archive.Write(w, fd, archive.WriteOptions{SameMount: true, Xattrs: true}); err != nil {
+		return fmt.Errorf("export %s: %w", shortid.Of(c.ID), err)
 	}
 	return nil
 }
@@ -66,14 +67,14 @@ func FreezeFor(c *state.Container) (thaw func(), err error) {
 	}
 	cg, err := cgroup.Load(c.ID)
 	if err != nil {
-		return nil, fmt.Errorf("pause %s: %w", short(c.ID), err)
+		return nil, fmt.Errorf("pause %s: %w", shortid.Of(c.ID), err)
 	}
 	if frozen, err := cg.Frozen(); err == nil && frozen {
 		return func() {}, nil
 	}
 	if err := cg.Freeze(); err != nil {
 		cg.Thaw()
-		return nil, fmt.Errorf("pause %s: %w", short(c.ID), err)
+		return nil, fmt.Errorf("pause %s: %w", shortid.Of(c.ID), err)
 	}
 	return func() { cg.Thaw() }, nil
 }
@@ -90,7 +91,7 @@ func OpenRootfs(root, runRoot string, c *state.Container) (rootfd int, release f
 			return fd, release, nil
 		}
 		if !errors.Is(err, rootfs.ErrGone) {
-			return -1, nil, fmt.Errorf("container %s: %w", short(c.ID), err)
+			return -1, nil, fmt.Errorf("container %s: %w", shortid.Of(c.ID), err)
 		}
 		// The process exited since the record was read: its files are
 		// still all in the overlay.
@@ -112,7 +113,7 @@ func OpenOverlay(root string, c *state.Container, writable bool) (rootfd int, re
 	}
 	fd, release, err := open(l)
 	if err != nil {
-		return -1, nil, fmt.Errorf("container %s: %w", short(c.ID), err)
+		return -1, nil, fmt.Errorf("container %s: %w", shortid.Of(c.ID), err)
 	}
 	return fd, release, nil
 }
@@ -140,7 +141,7 @@ func LowerDirs(root, id string) ([]string, error) {
 	}
 	var layers []string
 	if err := json.Unmarshal([]byte(spec.Annotations[annotLowerdirs]), &layers); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: layer list: %w", short(id), err)
+		return nil, fmt.Errorf("container %s: config.json: layer list: %w", shortid.Of(id), err)
 	}
 	top := make([]string, len(layers))
 	for i, d := range layers {
@@ -173,11 +174,4 @@ func Diff(root, runRoot, ref string) ([]rootfs.Change, error) {
 		return nil, fmt.Errorf("diff %s: %w", ref, err)
 	}
 	return changes, nil
-}
-
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

@@ -1,4 +1,4 @@
-package fs
+package archive
 
 import (
 	"archive/tar"
@@ -60,6 +60,22 @@ func buildTar(t *testing.T, entries []entry) *bytes.Reader {
 	}
 	tw.Close()
 	return bytes.NewReader(b.Bytes())
+}
+
+// extractModes are the extractor's callers: an image layer (pull, import)
+// and docker cp into a container (plain and -a).
+func extractModes() []struct {
+	name string
+	o    ExtractOptions
+} {
+	return []struct {
+		name string
+		o    ExtractOptions
+	}{
+		{"layer", LayerOptions(os.Geteuid() != 0)},
+		{"cp", ExtractOptions{}},
+		{"cp -a", ExtractOptions{Chown: os.Geteuid() == 0}},
+	}
 }
 
 func lstat(t *testing.T, p string) *unix.Stat_t {
@@ -269,18 +285,27 @@ func TestExtractLayer(t *testing.T) {
 			base := t.TempDir()
 			dir := filepath.Join(base, "layer")
 			os.Mkdir(dir, 0o755)
-			size, err := ExtractLayer(buildTar(t, tt.entries), dir, ExtractOptions{Rootless: !root})
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-				}
-				// Nothing may land beside the layer dir.
-				ents, _ := os.ReadDir(base)
-				if len(ents) != 1 {
-					t.Errorf("extraction wrote outside the layer: %v", ents)
+				// A hostile stream fails the same way whatever the caller.
+				for _, m := range extractModes() {
+					t.Run(m.name, func(t *testing.T) {
+						base := t.TempDir()
+						dir := filepath.Join(base, "layer")
+						os.Mkdir(dir, 0o755)
+						_, err := ExtractDir(buildTar(t, tt.entries), dir, m.o)
+						if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+							t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+						}
+						// Nothing may land beside the layer dir.
+						ents, _ := os.ReadDir(base)
+						if len(ents) != 1 {
+							t.Errorf("extraction wrote outside the layer: %v", ents)
+						}
+					})
 				}
 				return
 			}
+			size, err := ExtractDir(buildTar(t, tt.entries), dir, LayerOptions(!root))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +326,7 @@ func TestExtractLayer(t *testing.T) {
 // TestExtractReadsToEnd: the caller digests the whole stream, padding too.
 func TestExtractReadsToEnd(t *testing.T) {
 	r := buildTar(t, []entry{{name: "f", body: "x"}})
-	if _, err := ExtractLayer(r, t.TempDir(), ExtractOptions{}); err != nil {
+	if _, err := ExtractDir(r, t.TempDir(), LayerOptions(false)); err != nil {
 		t.Fatal(err)
 	}
 	if r.Len() != 0 {

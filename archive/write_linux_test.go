@@ -1,4 +1,4 @@
-package fs
+package archive
 
 import (
 	"archive/tar"
@@ -56,7 +56,7 @@ func TestWriteTarOverlay(t *testing.T) {
 	must(unix.Setxattr(filepath.Join(upper, "etc", "opq"), "trusted.overlay.opaque", []byte("y"), 0))
 
 	var buf bytes.Buffer
-	must(WriteTarDir(&buf, upper, TarOptions{Overlay: true}))
+	must(WriteDir(&buf, upper, WriteOptions{Overlay: true}))
 	got := readTar(t, buf.Bytes())
 	tests := []struct {
 		name string
@@ -91,7 +91,7 @@ func TestWriteTarOverlay(t *testing.T) {
 
 	// Extracted again, the layer turns back into the same overlay markers.
 	out := t.TempDir()
-	if _, err := ExtractLayer(bytes.NewReader(buf.Bytes()), out, ExtractOptions{}); err != nil {
+	if _, err := ExtractDir(bytes.NewReader(buf.Bytes()), out, LayerOptions(false)); err != nil {
 		t.Fatal(err)
 	}
 	var st unix.Stat_t
@@ -110,7 +110,7 @@ func TestWriteTarPlain(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "d"), 0o755)
 	os.WriteFile(filepath.Join(dir, "d", "f"), []byte("x"), 0o644)
 	var buf bytes.Buffer
-	if err := WriteTarDir(&buf, dir, TarOptions{}); err != nil {
+	if err := WriteDir(&buf, dir, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := readTar(t, buf.Bytes())
@@ -132,11 +132,85 @@ func TestWriteTarSkip(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "etc", "keep"), []byte("k"), 0o644)
 	var buf bytes.Buffer
 	skip := func(rel string, mode uint32, size int64) bool { return rel == "etc/hosts" && size == 0 }
-	if err := WriteTarDir(&buf, dir, TarOptions{Skip: skip}); err != nil {
+	if err := WriteDir(&buf, dir, WriteOptions{Skip: skip}); err != nil {
 		t.Fatal(err)
 	}
 	got := readTar(t, buf.Bytes())
 	if _, ok := got["etc/hosts"]; ok || len(got) != 2 {
 		t.Fatalf("got %v, want etc/ and etc/keep", got)
+	}
+}
+
+// TestWriteRebase: cp's shape: the root entry named as the copy, names
+// below it prefixed, a file or a link written as itself.
+func TestWriteRebase(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "d", "f"), []byte("x"), 0o644)
+	os.Symlink("/etc/passwd", filepath.Join(dir, "l"))
+	write := func(p string, o WriteOptions) map[string]tarEntry {
+		t.Helper()
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		var buf bytes.Buffer
+		if err := Write(&buf, fd, o); err != nil {
+			t.Fatal(err)
+		}
+		return readTar(t, buf.Bytes())
+	}
+	for _, c := range []struct {
+		name string
+		path string
+		o    WriteOptions
+		want map[string]tarEntry
+	}{
+		{"dir", dir, WriteOptions{Rebase: "data"}, map[string]tarEntry{
+			"data/": {typ: tar.TypeDir}, "data/d/": {typ: tar.TypeDir}, "data/d/f": {typ: tar.TypeReg, body: "x"},
+			"data/l": {typ: tar.TypeSymlink, link: "/etc/passwd"},
+		}},
+		{"file", filepath.Join(dir, "d", "f"), WriteOptions{Rebase: "g"}, map[string]tarEntry{"g": {typ: tar.TypeReg, body: "x"}}},
+		{"link itself", filepath.Join(dir, "l"), WriteOptions{Rebase: "m"}, map[string]tarEntry{"m": {typ: tar.TypeSymlink, link: "/etc/passwd"}}},
+		{"kernel filesystem written empty", "/proc", WriteOptions{Rebase: "proc"}, map[string]tarEntry{"proc/": {typ: tar.TypeDir}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := write(c.path, c.o)
+			if len(got) != len(c.want) {
+				t.Fatalf("got %v, want %v", got, c.want)
+			}
+			for k, w := range c.want {
+				if got[k] != w {
+					t.Errorf("%s: got %+v, want %+v", k, got[k], w)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteSameMount: export's rule: another mount below the root is
+// written as an empty directory.
+func TestWriteSameMount(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "mnt")
+	os.Mkdir(sub, 0o755)
+	if err := unix.Mount("tmpfs", sub, "tmpfs", 0, ""); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	defer unix.Unmount(sub, unix.MNT_DETACH)
+	os.WriteFile(filepath.Join(sub, "hidden"), []byte("h"), 0o644)
+	for _, same := range []bool{true, false} {
+		var buf bytes.Buffer
+		if err := WriteDir(&buf, dir, WriteOptions{SameMount: same}); err != nil {
+			t.Fatal(err)
+		}
+		got := readTar(t, buf.Bytes())
+		if _, ok := got["mnt/"]; !ok {
+			t.Errorf("SameMount=%v: no mnt/ entry in %v", same, got)
+		}
+		if _, ok := got["mnt/hidden"]; ok == same {
+			t.Errorf("SameMount=%v: mnt/hidden written %v", same, ok)
+		}
 	}
 }

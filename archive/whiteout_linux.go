@@ -1,0 +1,67 @@
+package archive
+
+import (
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// The overlay whiteout convention, as OCI layers spell it (image-spec
+// layer.md) and as overlayfs stores it. ".wh.NAME" in a layer hides NAME of
+// the layers below; overlay's upper dir says the same with a 0/0 character
+// device named NAME. ".wh..wh..opq" in a directory hides everything the
+// layers below have in it; overlay marks such a directory with the xattr
+// OpaqueXattr = "y".
+const (
+	WhiteoutPrefix = ".wh."
+	WhiteoutOpaque = ".wh..wh..opq"
+)
+
+// aufsMetaPrefix marks AUFS bookkeeping (.wh..wh.plnk, .wh..wh.aufs) that
+// old docker layers carry; like docker we drop it rather than extract it.
+const aufsMetaPrefix = ".wh..wh."
+
+// IsWhiteout reports whether st is overlay's whiteout: a 0/0 char device.
+func IsWhiteout(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
+}
+
+// OpaqueXattr is the xattr overlay reads as "opaque directory": trusted.*
+// normally, user.* when the overlay is mounted with userxattr (rootless,
+// where trusted.* is the kernel's to refuse).
+func OpaqueXattr(userxattr bool) string {
+	if userxattr {
+		return "user.overlay.opaque"
+	}
+	return "trusted.overlay.opaque"
+}
+
+// IsOpaque reports whether the directory at path p (its last component
+// not followed) is marked opaque.
+func IsOpaque(p string, userxattr bool) bool {
+	var v [4]byte
+	n, err := unix.Lgetxattr(p, OpaqueXattr(userxattr), v[:])
+	return err == nil && string(v[:n]) == "y"
+}
+
+// isOpaqueFD is IsOpaque for an open directory.
+func isOpaqueFD(fd int, userxattr bool) bool {
+	var v [4]byte
+	n, err := unix.Fgetxattr(fd, OpaqueXattr(userxattr), v[:])
+	return err == nil && string(v[:n]) == "y"
+}
+
+// setOpaque marks the open directory fd opaque.
+func setOpaque(fd int, userxattr bool) error {
+	return unix.Fsetxattr(fd, OpaqueXattr(userxattr), []byte("y"), 0)
+}
+
+// isAUFSMeta reports whether rel is, or is inside, AUFS bookkeeping.
+func isAUFSMeta(rel string) bool {
+	for _, part := range strings.Split(rel, "/") {
+		if strings.HasPrefix(part, aufsMetaPrefix) && part != WhiteoutOpaque {
+			return true
+		}
+	}
+	return false
+}
