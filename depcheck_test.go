@@ -19,15 +19,16 @@ const module = "github.com/skiff-dev/skiff"
 
 // allowedImports is the import rule of docs/design.md: which project packages
 // each package may import. Leaves import none but the internal helpers;
-// run never reaches pull.
+// run never reaches registry.
 var allowedImports = map[string][]string{
 	"":         {"commands", "run", "monitor"}, // main
-	"commands": {"build", "run", "pull", "store", "state", "config", "attach", "logfile", "cgroup", "internal/units", "internal/shortid", "internal/procstat"},
+	"commands": {"build", "image", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "internal/units", "internal/shortid", "internal/procstat"},
 	"monitor":  {"run", "state", "cgroup", "attach", "logfile"},
-	"build":    {"run", "pull"},
+	"build":    {"run", "registry", "image"},
 	"run":      {"archive", "rootfs", "ns", "cgroup", "network", "store", "state", "internal/shortid", "internal/procstat"},
 	"rootfs":   {"archive", "state"},
-	"pull":     {"archive", "store", "internal/units", "internal/shortid"},
+	"registry": {"archive", "store", "internal/units", "internal/shortid"},
+	"image":    {"archive", "store"},
 	"archive":  {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "internal/procstat"}, "config": {},
 	"attach": {}, "logfile": {},
 	// Helpers below the leaves, one job each: they import no project package.
@@ -97,8 +98,8 @@ func TestImportRule(t *testing.T) {
 			}
 			if name == "run" {
 				for _, d := range p.Deps {
-					if d == module+"/pull" {
-						t.Errorf("run reaches pull through its dependencies; a command pulls, then hands run a *store.Image")
+					if d == module+"/registry" {
+						t.Errorf("run reaches registry through its dependencies; a command pulls, then hands run a *store.Image")
 					}
 				}
 			}

@@ -1,2 +1,4 @@
-// Package build will own Dockerfile builds (a later issue); it may import run and pull.
+// Package build owns Dockerfile instructions: today the -c changes of commit
+// and import; Dockerfile builds next (a later issue), which may import run,
+// registry and image.
 package build

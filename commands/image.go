@@ -2,11 +2,10 @@ package commands
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -72,7 +71,7 @@ func keepImages(c *cli.Context) (release func(), err error) {
 // findImage resolves what a user typed as docker does: a name (short or
 // canonical, tag or digest) first, then a full id or an id prefix.
 func findImage(s *store.Store, arg string) (*store.Image, error) {
-	canon, badRef := pull.Normalize(arg)
+	canon, badRef := registry.Normalize(arg)
 	if badRef == nil {
 		img, err := s.LookupImage(canon)
 		if err == nil || !errors.Is(err, store.ErrImageNotFound) {
@@ -104,26 +103,10 @@ type noSuchImage string
 
 func (e noSuchImage) Error() string {
 	ref := string(e)
-	if !strings.ContainsAny(ref[strings.LastIndex(ref, "/")+1:], ":@") {
+	if !registry.HasTagOrDigest(ref) {
 		ref += ":latest"
 	}
 	return "No such image: " + ref
 }
 
 func (e noSuchImage) Is(target error) bool { return target == store.ErrImageNotFound }
-
-// splitRepoTag splits "busybox:latest" at the tag's colon, not a port's.
-func splitRepoTag(name string) (repo, tag string) {
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		return name[:i], name[i+1:]
-	}
-	return name, ""
-}
-
-// splitRepoDigest splits "busybox@sha256:..." at the @.
-func splitRepoDigest(name string) (repo, digest string) {
-	if i := strings.Index(name, "@"); i >= 0 {
-		return name[:i], name[i+1:]
-	}
-	return name, ""
-}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/units"
-	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -122,13 +122,13 @@ func newRepoFilter(arg string) (repoFilter, error) {
 	if arg == "" {
 		return repoFilter{}, nil
 	}
-	canon, err := pull.Normalize(arg)
+	canon, err := registry.Normalize(arg)
 	if err != nil {
 		return repoFilter{}, err
 	}
 	f := repoFilter{}
-	f.repo, f.tag = splitRepoTag(canon)
-	if _, tag := splitRepoTag(arg[strings.LastIndex(arg, "/")+1:]); tag == "" {
+	f.repo, f.tag = registry.SplitTag(canon)
+	if _, tag := registry.SplitTag(arg[strings.LastIndex(arg, "/")+1:]); tag == "" {
 		f.tag = ""
 	}
 	return f, nil
@@ -230,10 +230,10 @@ func (f imageFilter) byName() bool { return f.repo.repo != "" || len(f.refs) > 0
 // the argument, and reference= as docker's FamiliarMatch (a glob on the
 // familiar name with its tag or digest, or on the familiar name alone).
 func (f imageFilter) keepsName(name string) bool {
-	repo, dg := splitRepoDigest(name)
+	repo, dg := registry.SplitDigest(name)
 	tag := ""
 	if dg == "" {
-		repo, tag = splitRepoTag(name)
+		repo, tag = registry.SplitTag(name)
 	}
 	if f.repo.repo != "" && (dg != "" && f.repo.tag != "" || !f.repo.match(repo, tag)) {
 		return false
@@ -242,10 +242,10 @@ func (f imageFilter) keepsName(name string) bool {
 		return true
 	}
 	for _, p := range f.refs {
-		if ok, _ := path.Match(p, store.ShortName(name)); ok {
+		if ok, _ := path.Match(p, registry.ShortName(name)); ok {
 			return true
 		}
-		if ok, _ := path.Match(p, store.ShortName(repo)); ok {
+		if ok, _ := path.Match(p, registry.ShortName(repo)); ok {
 			return true
 		}
 	}
@@ -280,9 +280,9 @@ func imageRows(imgs []*store.Image, f imageFilter, noTrunc bool, now time.Time) 
 			base.ID = img.ID
 		}
 		for _, t := range tags {
-			repo, tag := splitRepoTag(t)
+			repo, tag := registry.SplitTag(t)
 			r := base
-			r.Repository, r.Tag, r.Digest = store.ShortName(repo), tag, digestFor(img, repo)
+			r.Repository, r.Tag, r.Digest = registry.ShortName(repo), tag, digestFor(img, repo)
 			rows = append(rows, r)
 		}
 		if len(tags) > 0 {
@@ -291,8 +291,8 @@ func imageRows(imgs []*store.Image, f imageFilter, noTrunc bool, now time.Time) 
 		r := base
 		r.Repository, r.Tag, r.Digest = "<none>", "<none>", "<none>"
 		if len(digests) > 0 {
-			repo, dg := splitRepoDigest(digests[0])
-			r.Repository, r.Digest = store.ShortName(repo), dg
+			repo, dg := registry.SplitDigest(digests[0])
+			r.Repository, r.Digest = registry.ShortName(repo), dg
 		}
 		rows = append(rows, r)
 	}
@@ -302,7 +302,7 @@ func imageRows(imgs []*store.Image, f imageFilter, noTrunc bool, now time.Time) 
 // digestFor is the digest the image has in a repository.
 func digestFor(img *store.Image, repo string) string {
 	for _, d := range img.RepoDigests {
-		if r, dg := splitRepoDigest(d); r == repo {
+		if r, dg := registry.SplitDigest(d); r == repo {
 			return dg
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/image"
 )
 
 func init() { register(importCommand()) }
@@ -59,11 +59,11 @@ func runImport(c *cli.Context) error {
 		return &ExitError{1, err}
 	}
 	defer r.Close()
-	layer, err := pull.StoreLayer(s, r, os.Geteuid() != 0)
+	layer, err := image.StoreLayer(s, r, os.Geteuid() != 0)
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("import %s: %w", src, err)}
 	}
-	img, err := pull.AddLayerImage(s, nil, cfg, layer, names)
+	img, err := image.Add(s, nil, cfg, layer, names)
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("import %s: %w", src, err)}
 	}

@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -141,7 +142,7 @@ func imageGraphDriver(s *store.Store, layers []string) graphDriver {
 func shortNames(names []string) []string {
 	var out []string
 	for _, n := range names {
-		out = append(out, store.ShortName(n))
+		out = append(out, registry.ShortName(n))
 	}
 	return out
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/registry"
 )
 
 func init() { register(pullCommand("pull")) }
@@ -35,13 +35,13 @@ func runPull(c *cli.Context) error {
 		return &ExitError{1, err}
 	}
 	ref := c.Args().First()
-	canon, err := pull.Normalize(ref)
+	canon, err := registry.Normalize(ref)
 	if err != nil {
 		return &ExitError{1, err}
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err = pull.Pull(ctx, s, ref, pull.Options{
+	_, err = registry.Pull(ctx, s, ref, registry.PullOptions{
 		Insecure: g.InsecureRegistries,
 		Quiet:    c.Bool("quiet"),
 		Out:      os.Stdout,

@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/internal/shortid"
-	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -62,13 +62,13 @@ func removeImage(s *store.Store, arg string, force bool, used store.UsedImages, 
 	if err != nil {
 		return err
 	}
-	canon, _ := pull.Normalize(arg)
+	canon, _ := registry.Normalize(arg)
 	byName := canon != "" && (slices.Contains(img.RepoTags, canon) || slices.Contains(img.RepoDigests, canon))
 	if byName && len(img.RepoTags) > 1 {
 		if _, err := s.Untag(canon); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "Untagged: %s\n", store.ShortName(canon))
+		fmt.Fprintf(w, "Untagged: %s\n", registry.ShortName(canon))
 		return nil
 	}
 	if !byName && len(img.RepoTags) > 1 && !force {
@@ -86,7 +86,7 @@ func removeImage(s *store.Store, arg string, force bool, used store.UsedImages, 
 	}
 	sort.Slice(d.Untagged, func(i, j int) bool { return untagOrder(d.Untagged[i]) < untagOrder(d.Untagged[j]) })
 	for _, n := range d.Untagged {
-		fmt.Fprintf(w, "Untagged: %s\n", store.ShortName(n))
+		fmt.Fprintf(w, "Untagged: %s\n", registry.ShortName(n))
 	}
 	if d.Kept {
 		return nil
@@ -100,7 +100,7 @@ func removeImage(s *store.Store, arg string, force bool, used store.UsedImages, 
 
 // untagOrder puts tags before digests, as docker prints them.
 func untagOrder(name string) string {
-	if _, dg := splitRepoDigest(name); dg != "" {
+	if _, dg := registry.SplitDigest(name); dg != "" {
 		return "1" + name
 	}
 	return "0" + name

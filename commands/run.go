@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
@@ -377,7 +377,7 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 	if policy != "missing" && policy != "always" && policy != "never" {
 		return nil, fmt.Errorf(`invalid pull option: %q: must be one of "always", "missing" or "never"`, policy)
 	}
-	canon, err := pull.Normalize(ref)
+	canon, err := registry.Normalize(ref)
 	if err != nil && !looksLikeID(ref) {
 		return nil, err
 	}
@@ -395,15 +395,15 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 	case missing && canon == "":
 		return nil, fmt.Errorf("no such image: %s", ref)
 	case missing && policy == "never":
-		return nil, fmt.Errorf("image %s not found locally and --pull=never", store.ShortName(canon))
+		return nil, fmt.Errorf("image %s not found locally and --pull=never", registry.ShortName(canon))
 	case missing || policy == "always" && canon != "":
 		if missing && !quiet {
-			fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", store.ShortName(canon))
+			fmt.Fprintf(os.Stderr, "Unable to find image '%s' locally\n", registry.ShortName(canon))
 		}
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		img, err = pull.Pull(ctx, s, canon, pull.Options{Insecure: g.InsecureRegistries, Quiet: quiet, Out: os.Stderr})
+		img, err = registry.Pull(ctx, s, canon, registry.PullOptions{Insecure: g.InsecureRegistries, Quiet: quiet, Out: os.Stderr})
 		if err != nil {
 			return nil, err
 		}
@@ -418,5 +418,5 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 // looksLikeID reports whether ref can only be an image id ("sha256:<hex>"
 // or a bare 64-hex id), which is no valid reference to pull.
 func looksLikeID(ref string) bool {
-	return strings.HasPrefix(ref, "sha256:") || pull.IsIdentifier(ref)
+	return strings.HasPrefix(ref, "sha256:") || registry.IsIdentifier(ref)
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/pull"
+	"github.com/skiff-dev/skiff/registry"
 )
 
 func init() { register(tagCommand("tag")) }
@@ -27,10 +27,10 @@ func runTag(c *cli.Context) error {
 	// Both names are checked before the store is read, as docker's client
 	// does, and in its words.
 	src, dst := c.Args().Get(0), c.Args().Get(1)
-	if _, err := pull.Normalize(src); err != nil && !looksLikeID(src) {
+	if _, err := registry.Normalize(src); err != nil && !looksLikeID(src) {
 		return &ExitError{1, fmt.Errorf("error parsing reference: %q is not a valid repository/tag: %w", src, err)}
 	}
-	canon, err := pull.Normalize(dst)
+	canon, err := registry.Normalize(dst)
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("error parsing reference: %q is not a valid repository/tag: %w", dst, err)}
 	}

@@ -92,16 +92,16 @@ type versionDoc struct {
 	Server *serverVersion
 }
 
-// build is where and when this binary was made.
-type build struct {
+// buildInfo is where and when this binary was made.
+type buildInfo struct {
 	commit string // short hash, "-dirty" when built from a modified tree
 	time   string // RFC 3339, or ""
 }
 
 // buildStamp prefers the Go toolchain's VCS stamp over the Makefile's link
 // flags: it is there for any `go build` in a plain checkout.
-func buildStamp() build {
-	b := build{commit: GitCommit, time: BuildTime}
+func buildStamp() buildInfo {
+	b := buildInfo{commit: GitCommit, time: BuildTime}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b
@@ -127,7 +127,7 @@ func buildStamp() build {
 	if modified {
 		rev += "-dirty"
 	}
-	return build{commit: rev, time: when}
+	return buildInfo{commit: rev, time: when}
 }
 
 // ansicTime is docker's "Built:" rendering of an RFC 3339 time (time.ANSIC);

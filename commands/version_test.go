@@ -24,7 +24,7 @@ func TestAnsicTime(t *testing.T) {
 func TestBuildStampFallsBackToLinkFlags(t *testing.T) {
 	defer func(c, b string) { GitCommit, BuildTime = c, b }(GitCommit, BuildTime)
 	GitCommit, BuildTime = "abc1234", "2024-09-20T11:41:11Z"
-	if got := buildStamp(); got != (build{commit: "abc1234", time: "2024-09-20T11:41:11Z"}) {
+	if got := buildStamp(); got != (buildInfo{commit: "abc1234", time: "2024-09-20T11:41:11Z"}) {
 		t.Errorf("buildStamp() = %+v", got)
 	}
 }

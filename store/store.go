@@ -112,16 +112,6 @@ func randHex() string {
 	return hex.EncodeToString(b)
 }
 
-// ShortName is how docker displays a canonical name: docker.io and its
-// library/ namespace are left out ("docker.io/library/busybox:latest" ->
-// "busybox:latest", "docker.io/foo/bar:1" -> "foo/bar:1").
-func ShortName(canonical string) string {
-	if rest, ok := strings.CutPrefix(canonical, "docker.io/"); ok {
-		return strings.TrimPrefix(rest, "library/")
-	}
-	return canonical
-}
-
 // LookupImage finds an image by canonical name:tag, name@digest, full
 // "sha256:<hex>" id, or an id prefix of at least 3 hex digits as docker.
 func (s *Store) LookupImage(ref string) (*Image, error) {

@@ -316,22 +316,6 @@ func TestCommitRaceKeepsFirst(t *testing.T) {
 	}
 }
 
-func TestShortName(t *testing.T) {
-	for in, want := range map[string]string{
-		"docker.io/library/busybox:latest":   "busybox:latest",
-		"docker.io/foo/bar:1":                "foo/bar:1",
-		"docker.io/library/busybox@sha256:x": "busybox@sha256:x",
-		"127.0.0.1:5000/busybox:latest":      "127.0.0.1:5000/busybox:latest",
-		"ghcr.io/library/x:1":                "ghcr.io/library/x:1",
-	} {
-		t.Run(in, func(t *testing.T) {
-			if got := ShortName(in); got != want {
-				t.Errorf("ShortName(%q) = %q, want %q", in, got, want)
-			}
-		})
-	}
-}
-
 func TestLockFetch(t *testing.T) {
 	s := openTest(t)
 	id := digest([]byte("layer"))

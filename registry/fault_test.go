@@ -1,4 +1,4 @@
-package pull
+package registry
 
 import (
 	"bytes"
@@ -107,7 +107,7 @@ func TestPullCorruptBlob(t *testing.T) {
 func assertPullFails(t *testing.T, ref, want string, wantIs error, wantNot string) {
 	t.Helper()
 	s := openStore(t)
-	_, err := Pull(context.Background(), s, ref, Options{Out: io.Discard})
+	_, err := Pull(context.Background(), s, ref, PullOptions{Out: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err = %v, want one containing %q", err, want)
 	}

@@ -1,4 +1,4 @@
-package pull
+package registry
 
 import (
 	"archive/tar"
@@ -120,7 +120,7 @@ func TestPullByTagAndDigest(t *testing.T) {
 		t.Run(ref, func(t *testing.T) {
 			s := openStore(t)
 			var out bytes.Buffer
-			got, err := Pull(context.Background(), s, ref, Options{Out: &out})
+			got, err := Pull(context.Background(), s, ref, PullOptions{Out: &out})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,11 +165,11 @@ func TestPullSharesLayers(t *testing.T) {
 	push(t, host+"/base:1", base)
 	push(t, host+"/derived:1", derived)
 	s := openStore(t)
-	if _, err := Pull(context.Background(), s, host+"/base:1", Options{Out: io.Discard}); err != nil {
+	if _, err := Pull(context.Background(), s, host+"/base:1", PullOptions{Out: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if _, err := Pull(context.Background(), s, host+"/derived:1", Options{Out: &out}); err != nil {
+	if _, err := Pull(context.Background(), s, host+"/derived:1", PullOptions{Out: &out}); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "Already exists"); n != 1 {
@@ -234,7 +234,7 @@ func TestPullFailuresLeaveNothing(t *testing.T) {
 				ref = tt.ref(host)
 			}
 			s := openStore(t)
-			_, err := Pull(context.Background(), s, ref, Options{Out: io.Discard})
+			_, err := Pull(context.Background(), s, ref, PullOptions{Out: io.Discard})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
 			}
@@ -259,7 +259,7 @@ func TestPullIndexPicksPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := openStore(t)
-	got, err := Pull(context.Background(), s, host+"/multi:1", Options{Out: io.Discard, Platform: "linux/amd64"})
+	got, err := Pull(context.Background(), s, host+"/multi:1", PullOptions{Out: io.Discard, Platform: "linux/amd64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestPullCompressions(t *testing.T) {
 			}
 			push(t, host+"/c:1", img)
 			s := openStore(t)
-			got, err := Pull(context.Background(), s, host+"/c:1", Options{Out: io.Discard})
+			got, err := Pull(context.Background(), s, host+"/c:1", PullOptions{Out: io.Discard})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -355,7 +355,7 @@ func TestPullHostileLayer(t *testing.T) {
 			host := newRegistry(t, nil)
 			push(t, host+"/evil:1", img)
 			s := openStore(t)
-			_, err = Pull(context.Background(), s, host+"/evil:1", Options{Out: io.Discard})
+			_, err = Pull(context.Background(), s, host+"/evil:1", PullOptions{Out: io.Discard})
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
 			}

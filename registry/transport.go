@@ -1,4 +1,4 @@
-package pull
+package registry
 
 import (
 	"context"
@@ -85,12 +85,15 @@ func hostPlatform(s string) (*v1.Platform, error) {
 	return p, nil
 }
 
-func remoteOptions(ctx context.Context, o Options, p *v1.Platform) []remote.Option {
+// remoteOptions are go-containerregistry's options for any exchange with
+// a registry (a pull now, a push next): credentials from docker's config
+// (~/.docker/config.json and its helpers), https but where plain http is
+// allowed, and a short retry.
+func remoteOptions(ctx context.Context, insecure []string) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithPlatform(*p),
-		remote.WithTransport(httpsOnly{base: remote.DefaultTransport, insecure: o.Insecure}),
+		remote.WithTransport(httpsOnly{base: remote.DefaultTransport, insecure: insecure}),
 		remote.WithUserAgent("skiff"),
 		// A dead registry should fail in about a second, not after the
 		// default backoff's four.

@@ -1,4 +1,4 @@
-package pull
+package registry
 
 import (
 	"errors"
@@ -147,5 +147,21 @@ func TestBar(t *testing.T) {
 		if got := bar(tt.cur, tt.total); got != tt.want {
 			t.Errorf("bar(%d, %d) = %q, want %q", tt.cur, tt.total, got, tt.want)
 		}
+	}
+}
+
+func TestShortName(t *testing.T) {
+	for in, want := range map[string]string{
+		"docker.io/library/busybox:latest":   "busybox:latest",
+		"docker.io/foo/bar:1":                "foo/bar:1",
+		"docker.io/library/busybox@sha256:x": "busybox@sha256:x",
+		"127.0.0.1:5000/busybox:latest":      "127.0.0.1:5000/busybox:latest",
+		"ghcr.io/library/x:1":                "ghcr.io/library/x:1",
+	} {
+		t.Run(in, func(t *testing.T) {
+			if got := ShortName(in); got != want {
+				t.Errorf("ShortName(%q) = %q, want %q", in, got, want)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package pull
+package image
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package pull
+package registry
 
 import (
 	"errors"
@@ -190,20 +190,44 @@ func canonical(ref name.Reference) string {
 	return repo + ":" + ref.Identifier()
 }
 
-// repoOf is a canonical ref without its tag or digest.
-func repoOf(canon string) string {
-	if i := strings.LastIndex(canon, "@"); i >= 0 {
-		return canon[:i]
+// Repository is a canonical ref without its tag or digest.
+func Repository(canon string) string {
+	repo, dg := SplitDigest(canon)
+	if dg == "" {
+		repo, _ = SplitTag(canon)
 	}
-	if i := strings.LastIndex(canon, ":"); i > strings.LastIndex(canon, "/") {
-		return canon[:i]
-	}
-	return canon
+	return repo
 }
 
-// hasTagOrDigest reports whether the user named a tag or digest, so pull
+// SplitTag splits "busybox:latest" at the tag's colon, not a port's.
+func SplitTag(name string) (repo, tag string) {
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		return name[:i], name[i+1:]
+	}
+	return name, ""
+}
+
+// SplitDigest splits "busybox@sha256:..." at the @.
+func SplitDigest(name string) (repo, digest string) {
+	if i := strings.Index(name, "@"); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return name, ""
+}
+
+// ShortName is how docker displays a canonical name: docker.io and its
+// library/ namespace are left out ("docker.io/library/busybox:latest" ->
+// "busybox:latest", "docker.io/foo/bar:1" -> "foo/bar:1").
+func ShortName(canonical string) string {
+	if rest, ok := strings.CutPrefix(canonical, dockerHub+"/"); ok {
+		return strings.TrimPrefix(rest, "library/")
+	}
+	return canonical
+}
+
+// HasTagOrDigest reports whether the user named a tag or digest, so pull
 // can say, as docker, when it fell back to "latest".
-func hasTagOrDigest(s string) bool {
+func HasTagOrDigest(s string) bool {
 	last := s[strings.LastIndex(s, "/")+1:]
 	return strings.ContainsAny(last, ":@")
 }

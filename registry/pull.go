@@ -1,4 +1,4 @@
-package pull
+package registry
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/skiff-dev/skiff/store"
 )
 
-// Options tune a pull.
-type Options struct {
+// PullOptions tune a pull.
+type PullOptions struct {
 	Insecure []string  // registries reached over plain http besides localhost and 127.0.0.0/8
 	Quiet    bool      // print nothing (the command prints the ref)
 	Out      io.Writer // progress; a terminal gets docker's redrawn bars
@@ -30,7 +30,7 @@ const maxDownloads = 3
 // Pull fetches ref into s and returns the stored image. Layers already in
 // the store are reused; the image record is written only once every layer
 // is published, so a failed or killed pull leaves no half-made image.
-func Pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Image, error) {
+func Pull(ctx context.Context, s *store.Store, ref string, o PullOptions) (*store.Image, error) {
 	img, err := pull(ctx, s, ref, o)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
@@ -38,7 +38,7 @@ func Pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 	return img, nil
 }
 
-func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Image, error) {
+func pull(ctx context.Context, s *store.Store, ref string, o PullOptions) (*store.Image, error) {
 	parsed, err := parse(ref)
 	if err != nil {
 		return nil, err
@@ -57,11 +57,11 @@ func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 	if registry == name.DefaultRegistry {
 		registry = dockerHub
 	}
-	if !hasTagOrDigest(ref) {
+	if !HasTagOrDigest(ref) {
 		p.printf("Using default tag: %s", name.DefaultTag)
 	}
 	p.printf("%s: Pulling from %s", parsed.Identifier(), parsed.Context().RepositoryStr())
-	opts := remoteOptions(ctx, o, plat)
+	opts := append(remoteOptions(ctx, o.Insecure), remote.WithPlatform(*plat))
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
 		return nil, explain(registry, err)
@@ -104,7 +104,7 @@ func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 	if err != nil {
 		return nil, err
 	}
-	names := []string{repoOf(canon) + "@" + desc.Digest.String()}
+	names := []string{Repository(canon) + "@" + desc.Digest.String()}
 	if _, ok := parsed.(name.Tag); ok {
 		names = append(names, canon)
 	}
@@ -124,7 +124,7 @@ func pull(ctx context.Context, s *store.Store, ref string, o Options) (*store.Im
 	if before != nil && before.ID == img.ID {
 		status = "Image is up to date"
 	}
-	p.printf("Status: %s for %s", status, store.ShortName(canon))
+	p.printf("Status: %s for %s", status, ShortName(canon))
 	return img, nil
 }
 
