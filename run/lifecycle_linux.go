@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -95,30 +96,30 @@ func recordedStopSignal(c *state.Container) (unix.Signal, error) {
 // returns once the process is dead. thaw (if not nil) runs right after the
 // first signal: a paused container handles it as it resumes.
 func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw func()) error {
-	p, err := openProc(c.Pid, c.PidStartTime)
+	p, err := proc.Open(c.Pid, c.PidStartTime)
 	if err != nil || p == nil {
 		if thaw != nil {
 			thaw()
 		}
 		return err
 	}
-	defer p.close()
-	err = p.signal(sig)
+	defer p.Close()
+	err = p.Signal(sig)
 	if thaw != nil {
 		thaw()
 	}
 	if err != nil {
 		return err
 	}
-	if sig != unix.SIGKILL && p.wait(grace) {
+	if sig != unix.SIGKILL && p.Wait(grace) {
 		return nil
 	}
-	if err := p.signal(unix.SIGKILL); err != nil {
+	if err := p.Signal(unix.SIGKILL); err != nil {
 		return err
 	}
 	// Dying takes a moment (the kernel tears down its memory); without a
 	// monitor nothing else would tell us when it is over.
-	if !p.wait(recordWait) {
+	if !p.Wait(recordWait) {
 		return fmt.Errorf("pid %d still alive %v after SIGKILL", c.Pid, recordWait)
 	}
 	return nil
@@ -132,14 +133,14 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	if err != nil {
 		return nil, err
 	}
-	p, err := openProc(c.Pid, c.PidStartTime)
+	p, err := proc.Open(c.Pid, c.PidStartTime)
 	if err != nil {
 		return nil, fmt.Errorf("cannot kill container: %s: %w", ref, err)
 	}
 	if p == nil {
 		return nil, &NotRunningError{ID: c.ID}
 	}
-	defer p.close()
+	defer p.Close()
 	if !c.Status.Up() {
 		return nil, &NotRunningError{ID: c.ID}
 	}
@@ -147,7 +148,7 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	if _, err := markStopped(root, runRoot, c.ID); err != nil {
 		return nil, err
 	}
-	err = p.signal(sig)
+	err = p.Signal(sig)
 	if thaw := resumeAfter(root, runRoot, c); thaw != nil && resumesOn(c, sig) {
 		thaw()
 	}
@@ -157,7 +158,7 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	if sig != unix.SIGKILL {
 		return c, nil
 	}
-	p.wait(recordWait)
+	p.Wait(recordWait)
 	return settle(root, runRoot, c)
 }
 
@@ -176,9 +177,9 @@ func Wait(root, runRoot, ref string) (int, error) {
 	if !c.Status.Up() {
 		return c.ExitCode, nil
 	}
-	if p, err := openProc(c.Pid, c.PidStartTime); err == nil && p != nil {
-		p.wait(-1)
-		p.close()
+	if p, err := proc.Open(c.Pid, c.PidStartTime); err == nil && p != nil {
+		p.Wait(-1)
+		p.Close()
 	}
 	if policy := c.Config.RestartPolicy.Name; policy == "" || policy == "no" {
 		// The monitor exits right after recording: sleep in flock, no polling.

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -61,7 +62,7 @@ func SpawnMonitor(root, runRoot, id string, client *os.File) error {
 
 // selfStartTime identifies this process (the monitor) beside its pid.
 func selfStartTime() uint64 {
-	t, _ := state.PidStartTime(os.Getpid())
+	t, _ := proc.StartTime(os.Getpid())
 	return t
 }
 
@@ -75,13 +76,13 @@ func killMonitor(runRoot string, c *state.Container) {
 // process, else (a monitor that has not recorded itself yet) the process
 // whose command line names it.
 func signalMonitor(runRoot string, c *state.Container, sig unix.Signal) {
-	p, err := openProc(c.MonitorPid, c.MonitorStartTime)
+	p, err := proc.Open(c.MonitorPid, c.MonitorStartTime)
 	if err != nil || p == nil {
-		p, err = openProc(findMonitor(runRoot, c.ID), 0)
+		p, err = proc.Open(findMonitor(runRoot, c.ID), 0)
 	}
 	if err == nil && p != nil {
-		p.signal(sig)
-		p.close()
+		p.Signal(sig)
+		p.Close()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -62,7 +63,7 @@ func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Conta
 	if refuseStarted && state.MonitorAlive(runRoot, id) {
 		return nil, fmt.Errorf("cannot remove container \"/%s\": %w: it was started while being removed", c.Name, ErrRunning)
 	}
-	if c.Status.Up() && state.Alive(c.Pid, c.PidStartTime) {
+	if c.Status.Up() && proc.Alive(c.Pid, c.PidStartTime) {
 		// started again between our kill and the lock: only force gets here
 		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
 	}
@@ -104,15 +105,8 @@ func forceStop(root, runRoot string, c *state.Container) error {
 // killCgroup SIGKILLs every process in container id's cgroup: an init
 // whose pid was never recorded is found there.
 func killCgroup(id string) {
-	cg, err := cgroup.Load(id)
-	if err != nil {
-		return
-	}
-	for _, dir := range cg.Paths() {
-		pids, _ := readPids(dir + "/cgroup.procs")
-		for _, pid := range pids {
-			unix.Kill(pid, unix.SIGKILL)
-		}
+	if cg, err := cgroup.Load(id); err == nil {
+		cg.Kill()
 	}
 }
 
