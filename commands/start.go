@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -157,7 +157,7 @@ func spawn(g *Globals, id string) (*net.UnixConn, error) {
 	}
 	mine, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-monitor")
 	defer mine.Close()
-	err = run.SpawnMonitor(g.Paths.Root, g.Paths.RunRoot, id, theirs)
+	err = monitor.Spawn(g.Paths.Root, g.Paths.RunRoot, id, theirs)
 	theirs.Close()
 	if err != nil {
 		return nil, err

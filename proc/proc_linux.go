@@ -46,3 +46,10 @@ func Descendants(root int) []int {
 	}
 	return out
 }
+
+// Self is this process's pid and start time (0 if /proc cannot say).
+func Self() (pid int, start uint64) {
+	pid = os.Getpid()
+	start, _ = StartTime(pid)
+	return pid, start
+}

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -73,7 +74,7 @@ func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
 		grace = -1
 	}
 	if c.Status == state.Restarting {
-		signalMonitor(runRoot, c, unix.SIGTERM) // it gives up its back-off
+		monitor.Signal(runRoot, c, unix.SIGTERM) // it gives up its back-off
 	} else if err := terminate(c, sig, grace, resumeAfter(root, runRoot, c)); err != nil {
 		return nil, fmt.Errorf("cannot stop container: %s: %w", ref, err)
 	}
@@ -183,7 +184,7 @@ func Wait(root, runRoot, ref string) (int, error) {
 	}
 	if policy := c.Config.RestartPolicy.Name; policy == "" || policy == "no" {
 		// The monitor exits right after recording: sleep in flock, no polling.
-		waitMonitorExit(runRoot, c.ID, -1)
+		monitor.WaitExit(runRoot, c.ID, -1)
 		c, err = current(root, runRoot, c.ID)
 	} else {
 		c, err = awaitChange(root, runRoot, c)
@@ -237,8 +238,8 @@ func markStopped(root, runRoot, ref string) (*state.Container, error) {
 // (or restarting despite ManuallyStopped): it is killed, its container
 // too, and Reconcile records what is left.
 func settle(root, runRoot string, c *state.Container) (*state.Container, error) {
-	if !waitMonitorExit(runRoot, c.ID, recordWait) {
-		killMonitor(runRoot, c)
+	if !monitor.WaitExit(runRoot, c.ID, recordWait) {
+		monitor.Kill(runRoot, c, recordWait)
 		if next, err := state.Load(root, c.ID); err == nil && next.Pid != c.Pid {
 			terminate(next, unix.SIGKILL, 0, resumeAfter(root, runRoot, next))
 		}

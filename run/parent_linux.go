@@ -51,7 +51,7 @@ func (c *Container) Start(streams Stdio) error {
 	err = c.update(func(s *state.Container) {
 		s.Status, s.Pid, s.PidStartTime, s.StartedAt = state.Running, pid, start, time.Now().UTC()
 		s.ExitCode, s.FinishedAt = 0, time.Time{}
-		s.MonitorPid, s.MonitorStartTime = os.Getpid(), selfStartTime()
+		s.MonitorPid, s.MonitorStartTime = proc.Self()
 	})
 	if err != nil {
 		// The process runs; only the record lags. Say so and carry on.

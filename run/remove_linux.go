@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -25,7 +26,7 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 	if !c.Status.Up() && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
 		// A monitor finishing an exit (a foreground run just returned)
 		// leaves within moments; one that stays is starting the container.
-		waitMonitorExit(runRoot, c.ID, monitorLinger)
+		monitor.WaitExit(runRoot, c.ID, monitorLinger)
 		if c, err = current(root, runRoot, c.ID); err != nil {
 			return nil, err
 		}
@@ -92,10 +93,10 @@ func forceStop(root, runRoot string, c *state.Container) error {
 			return err
 		}
 	case state.Restarting:
-		signalMonitor(runRoot, c, unix.SIGTERM)
+		monitor.Signal(runRoot, c, unix.SIGTERM)
 	default:
-		signalMonitor(runRoot, c, unix.SIGKILL)
-		waitMonitorExit(runRoot, c.ID, recordWait)
+		monitor.Signal(runRoot, c, unix.SIGKILL)
+		monitor.WaitExit(runRoot, c.ID, recordWait)
 		killCgroup(c.ID)
 	}
 	_, err := settle(root, runRoot, c)

@@ -1,4 +1,4 @@
-package run
+package monitor
 
 import (
 	"fmt"
@@ -15,23 +15,24 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-// MonitorArg is the hidden first argument with which skiff re-execs itself
-// as a container's monitor (package monitor); main dispatches it.
-const MonitorArg = "__skiff_monitor"
+// Arg is the hidden first argument with which skiff re-execs itself as a
+// container's monitor (package monitor/server); main dispatches it. The
+// monitor's argv is skiff Arg ROOT RUNROOT ID.
+const Arg = "__skiff_monitor"
 
-// Monitor fds: the first attached client, then the monitor lock taken by
-// the spawner.
+// The monitor's fds: the first attached client, then the monitor lock
+// taken by the spawner.
 const (
-	MonitorClientFd = 3
-	MonitorLockFd   = 4
+	ClientFd = 3
+	LockFd   = 4
 )
 
-// SpawnMonitor starts container id's monitor and returns without waiting
-// for it: the monitor runs in its own session and outlives the caller.
-// client, if not nil, becomes the monitor's first attached client (it gets
-// Started or Error, then every byte of output). The caller should hold the
-// container lock; state.ErrMonitorAlive means a monitor already runs.
-func SpawnMonitor(root, runRoot, id string, client *os.File) error {
+// Spawn starts container id's monitor and returns without waiting for it:
+// the monitor runs in its own session and outlives the caller. client, if
+// not nil, becomes the monitor's first attached client (it gets Started or
+// Error, then every byte of output). The caller should hold the container
+// lock; state.ErrMonitorAlive means a monitor already runs.
+func Spawn(root, runRoot, id string, client *os.File) error {
 	lock, err := state.LockMonitor(runRoot, id)
 	if err != nil {
 		return err
@@ -44,13 +45,13 @@ func SpawnMonitor(root, runRoot, id string, client *os.File) error {
 	defer null.Close()
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        []string{"skiff", MonitorArg, root, runRoot, id},
+		Args:        []string{"skiff", Arg, root, runRoot, id},
 		Env:         os.Environ(),
 		Dir:         "/", // never pin the caller's working directory (a mount) for the container's life
 		Stdin:       null,
 		Stdout:      null,
 		Stderr:      null,
-		ExtraFiles:  []*os.File{client, lock}, // nil client: fd 3 stays closed
+		ExtraFiles:  []*os.File{client, lock}, // nil client: fd ClientFd stays closed
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	if err := cmd.Start(); err != nil {
@@ -60,25 +61,19 @@ func SpawnMonitor(root, runRoot, id string, client *os.File) error {
 	return nil
 }
 
-// selfStartTime identifies this process (the monitor) beside its pid.
-func selfStartTime() uint64 {
-	t, _ := proc.StartTime(os.Getpid())
-	return t
+// Kill SIGKILLs c's monitor and waits, at most timeout, for it to die.
+func Kill(runRoot string, c *state.Container, timeout time.Duration) {
+	Signal(runRoot, c, unix.SIGKILL)
+	WaitExit(runRoot, c.ID, timeout)
 }
 
-// killMonitor SIGKILLs c's monitor and waits for it to die.
-func killMonitor(runRoot string, c *state.Container) {
-	signalMonitor(runRoot, c, unix.SIGKILL)
-	waitMonitorExit(runRoot, c.ID, recordWait)
-}
-
-// signalMonitor signals c's monitor: the recorded one if it is still that
+// Signal signals c's monitor: the recorded one if it is still that
 // process, else (a monitor that has not recorded itself yet) the process
 // whose command line names it.
-func signalMonitor(runRoot string, c *state.Container, sig unix.Signal) {
+func Signal(runRoot string, c *state.Container, sig unix.Signal) {
 	p, err := proc.Open(c.MonitorPid, c.MonitorStartTime)
 	if err != nil || p == nil {
-		p, err = proc.Open(findMonitor(runRoot, c.ID), 0)
+		p, err = proc.Open(find(runRoot, c.ID), 0)
 	}
 	if err == nil && p != nil {
 		p.Signal(sig)
@@ -86,9 +81,9 @@ func signalMonitor(runRoot string, c *state.Container, sig unix.Signal) {
 	}
 }
 
-// findMonitor is the pid of the process running as id's monitor under
-// runRoot (its argv is skiff __skiff_monitor ROOT RUNROOT ID), or 0.
-func findMonitor(runRoot, id string) int {
+// find is the pid of the process running as id's monitor under runRoot
+// (its argv is skiff Arg ROOT RUNROOT ID), or 0.
+func find(runRoot, id string) int {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -100,17 +95,17 @@ func findMonitor(runRoot, id string) int {
 			continue
 		}
 		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(argv) == 5 && argv[1] == MonitorArg && argv[3] == runRoot && argv[4] == id {
+		if len(argv) == 5 && argv[1] == Arg && argv[3] == runRoot && argv[4] == id {
 			return pid
 		}
 	}
 	return 0
 }
 
-// waitMonitorExit waits until no monitor holds id's monitor lock, for at
-// most timeout (negative: for ever, asleep in flock). It reports whether
-// the lock is free.
-func waitMonitorExit(runRoot, id string, timeout time.Duration) bool {
+// WaitExit waits until no monitor holds id's monitor lock, for at most
+// timeout (negative: for ever, asleep in flock). It reports whether the
+// lock is free.
+func WaitExit(runRoot, id string, timeout time.Duration) bool {
 	f, err := os.Open(state.MonitorLockPath(runRoot, id))
 	if err != nil {
 		return true // never had a monitor, or already removed with it
