@@ -92,7 +92,7 @@ func (m *server) run(first *client) int {
 	if first != nil {
 		m.clients[first] = struct{}{}
 	}
-	ln, err := state.ListenAttach(m.runRoot, m.id)
+	ln, err := attach.Listen(state.SocketPath(m.runRoot, m.id))
 	if err != nil {
 		m.fail(nil, 125, err)
 		return 125
