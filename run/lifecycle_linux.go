@@ -2,7 +2,7 @@ package run
 
 // What other commands do to a container by its record: stop, kill, wait,
 // remove (remove_linux.go). They act on the process through a pidfd
-// (pidfd_linux.go) opened on the recorded pid and checked against its
+// (proc.Handle) opened on the recorded pid and checked against its
 // start time, so they work whether or not a monitor is alive, and never
 // signal a recycled pid. The container lock is held only around record
 // changes: the monitor needs it to record an exit, and these commands wait
