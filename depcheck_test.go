@@ -21,19 +21,23 @@ const module = "github.com/skiff-dev/skiff"
 // each package may import. Leaves import none but the internal helpers;
 // run never reaches registry.
 var allowedImports = map[string][]string{
-	"":         {"commands", "run", "monitor"}, // main
-	"commands": {"build", "image", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "internal/units", "internal/shortid", "internal/procstat"},
-	"monitor":  {"run", "state", "cgroup", "attach", "logfile"},
+	"":         {"commands", "run", "monitor", "monitor/server"}, // main
+	"commands": {"build", "image", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "monitor", "internal/units", "internal/shortid", "internal/procstat"},
+	"monitor":  {"state", "proc"},
 	"build":    {"run", "registry", "image"},
-	"run":      {"archive", "rootfs", "ns", "cgroup", "network", "store", "state", "internal/shortid", "internal/procstat"},
-	"rootfs":   {"archive", "state"},
+	"run":      {"archive", "rootfs", "ns", "cgroup", "network", "store", "state", "proc", "monitor", "internal/shortid"},
+	"rootfs":   {"archive", "proc"},
 	"registry": {"archive", "store", "internal/units", "internal/shortid"},
 	"image":    {"archive", "store"},
-	"archive":  {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "internal/procstat"}, "config": {},
-	"attach": {}, "logfile": {},
+	"archive":  {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "proc"}, "config": {},
+	"attach": {}, "logfile": {}, "proc": {"internal/procstat"},
 	// Helpers below the leaves, one job each: they import no project package.
 	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {},
 	"internal/testenv": {},
+
+	// The monitor process: package monitor spawns it and main dispatches
+	// it; it starts the container through run.
+	"monitor/server": {"run", "monitor", "state", "cgroup", "attach", "logfile"},
 }
 
 // tools are the packages outside the graph: tests, the benchmark and

@@ -6,6 +6,7 @@ import (
 
 	"github.com/skiff-dev/skiff/commands"
 	"github.com/skiff-dev/skiff/monitor"
+	"github.com/skiff-dev/skiff/monitor/server"
 	"github.com/skiff-dev/skiff/run"
 )
 
@@ -18,7 +19,7 @@ func main() {
 		case run.InitArg:
 			run.Init()
 		case monitor.Arg:
-			monitor.Main(os.Args[2:])
+			server.Main(os.Args[2:])
 		case run.ExecArg:
 			run.ExecInit()
 		}

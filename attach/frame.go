@@ -70,6 +70,14 @@ func Read(r io.Reader) (Frame, error) {
 // Uint32 encodes v as a 4-byte payload (pids, signals, codes).
 func Uint32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
+// ParseUint32 decodes Uint32's payload; false if it is not 4 bytes.
+func ParseUint32(p []byte) (uint32, bool) {
+	if len(p) != 4 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(p), true
+}
+
 // ResizePayload encodes a window size.
 func ResizePayload(rows, cols uint16) []byte {
 	return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16(nil, rows), cols)

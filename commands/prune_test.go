@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -118,7 +119,7 @@ func TestConfirm(t *testing.T) {
 // a running or paused one (this test's own process stands for it) stays.
 func TestPruneRemovesOnlyStopped(t *testing.T) {
 	root, runRoot := t.TempDir(), t.TempDir()
-	self, err := state.PidStartTime(os.Getpid())
+	self, err := proc.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -29,7 +30,7 @@ func captureOutput(t *testing.T, fn func()) (stdout, stderr string) {
 // without processes (exited) and one whose process is this test (running).
 func TestContainerVerbRefusals(t *testing.T) {
 	root, runRoot := t.TempDir(), t.TempDir()
-	self, err := state.PidStartTime(os.Getpid())
+	self, err := proc.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/skiff-dev/skiff/attach"
 	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
@@ -159,7 +160,7 @@ func runAction(c *cli.Context) error {
 	// instead of killing us while the container starts.
 	var sigs chan os.Signal
 	if c.Bool("sig-proxy") && !o.Detach {
-		sigs = notifyProxied()
+		sigs = attach.NotifyProxied()
 	}
 	ct, err := run.Create(*img, o)
 	release()
@@ -174,15 +175,15 @@ func runAction(c *cli.Context) error {
 		run.Remove(g.Paths.Root, g.Paths.RunRoot, id, true)
 		return fail(err)
 	}
-	s := &session{
-		conn: conn, stdin: o.Interactive, tty: o.Tty, detachKeys: keys,
-		sigProxy: c.Bool("sig-proxy"), detach: o.Detach, sigs: sigs,
+	s := &attach.Session{
+		Conn: conn, Stdin: o.Interactive, Tty: o.Tty, DetachKeys: keys,
+		SigProxy: c.Bool("sig-proxy"), Detach: o.Detach, Signals: sigs,
 	}
 	if o.Detach {
-		s.onStarted = func(int) { fmt.Println(id) }
+		s.OnStarted = func(int) { fmt.Println(id) }
 	}
-	code, err := s.run()
-	if o.Detach && err != nil && errors.Is(err, errNoExit) {
+	code, err := s.Run()
+	if o.Detach && err != nil && errors.Is(err, attach.ErrNoExit) {
 		err = errors.New("the container's monitor exited before starting it")
 	}
 	return exitWith(g, id, code, err)

@@ -11,7 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/attach"
+	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -73,12 +74,12 @@ func startAttachedAction(c *cli.Context, g *Globals, ref string) error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: daemonError(err)}
 	}
-	s := &session{
-		conn: conn, stdin: c.Bool("interactive") && ct.Config.OpenStdin, tty: ct.Config.Tty,
-		detachKeys: keys, sigProxy: !ct.Config.Tty,
+	s := &attach.Session{
+		Conn: conn, Stdin: c.Bool("interactive") && ct.Config.OpenStdin, Tty: ct.Config.Tty,
+		DetachKeys: keys, SigProxy: !ct.Config.Tty,
 	}
-	code, err := s.run()
-	if err != nil && !errors.Is(err, errDetached) && !errors.Is(err, errNoExit) {
+	code, err := s.Run()
+	if err != nil && !errors.Is(err, attach.ErrDetached) && !errors.Is(err, attach.ErrNoExit) {
 		return &ExitError{Code: 1, Err: daemonError(err)}
 	}
 	return exitWith(g, ct.ID, code, err)
@@ -96,9 +97,9 @@ func startDetached(g *Globals, ref string) error {
 	if err != nil {
 		return err
 	}
-	s := &session{conn: conn, detach: true}
-	if _, err := s.run(); err != nil {
-		if errors.Is(err, errNoExit) {
+	s := &attach.Session{Conn: conn, Detach: true}
+	if _, err := s.Run(); err != nil {
+		if errors.Is(err, attach.ErrNoExit) {
 			return fmt.Errorf("container %s: its monitor exited before starting it", ref)
 		}
 		return err
@@ -157,7 +158,7 @@ func spawn(g *Globals, id string) (*net.UnixConn, error) {
 	}
 	mine, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-monitor")
 	defer mine.Close()
-	err = run.SpawnMonitor(g.Paths.Root, g.Paths.RunRoot, id, theirs)
+	err = monitor.Spawn(g.Paths.Root, g.Paths.RunRoot, id, theirs)
 	theirs.Close()
 	if err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -63,18 +62,10 @@ func waitFor(g *Globals, ref string) (int, error) {
 
 // exitFrame attaches to id's monitor and discards output until Exit.
 func exitFrame(g *Globals, id string) (int, bool) {
-	conn, err := state.DialAttach(g.Paths.RunRoot, id)
+	conn, err := attach.Dial(state.SocketPath(g.Paths.RunRoot, id))
 	if err != nil {
 		return 0, false
 	}
 	defer conn.Close()
-	for {
-		f, err := attach.Read(conn)
-		if err != nil {
-			return 0, false
-		}
-		if f.Kind == attach.Exit && len(f.Payload) == 4 {
-			return int(int32(binary.BigEndian.Uint32(f.Payload))), true
-		}
-	}
+	return attach.AwaitExit(conn)
 }

@@ -1,5 +1,4 @@
-// Package monitor is a container's monitor: skiff re-exec'd in its own
-// session, the parent of the container's init for the container's whole
-// life, owning its stdio, log, exit record, --rm and restart policy, and
-// serving attach clients on the container's socket (docs/design.md).
+// Package monitor is a container's monitor as other processes see it: the
+// argv and fds it is spawned with, spawning it, and finding, signalling,
+// waiting for and killing it. The monitor process itself is monitor/server.
 package monitor

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/proc"
 )
 
 // The views of a container's root, for cp, diff, export and commit. Each
@@ -37,7 +37,7 @@ func OpenProcRoot(pid int, start uint64) (rootfd int, release func(), err error)
 	}
 	// Checked after opening: had the pid been reused before the open, the
 	// start time would now differ.
-	if !state.Alive(pid, start) {
+	if !proc.Alive(pid, start) {
 		unix.Close(fd)
 		return -1, nil, ErrGone
 	}

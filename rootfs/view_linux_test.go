@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/proc"
 )
 
 // fakeStopped lays out a stopped container's overlay with one image layer
@@ -98,7 +98,7 @@ func TestOpenView(t *testing.T) {
 
 func TestOpenProcRoot(t *testing.T) {
 	self := os.Getpid()
-	start, err := state.PidStartTime(self)
+	start, err := proc.StartTime(self)
 	if err != nil {
 		t.Fatal(err)
 	}

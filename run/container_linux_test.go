@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -82,7 +83,7 @@ func TestContainerLifecycle(t *testing.T) {
 		}
 		out.closeChild()
 		rec, err := state.Load(o.Root, c.State.ID)
-		if err != nil || rec.Status != state.Running || !state.Alive(rec.Pid, rec.PidStartTime) {
+		if err != nil || rec.Status != state.Running || !proc.Alive(rec.Pid, rec.PidStartTime) {
 			t.Fatalf("running record %+v, %v", rec, err)
 		}
 		if b, err := os.ReadFile(filepath.Join("/proc", itoa(rec.Pid), "cgroup")); err != nil || !strings.Contains(string(b), "/skiff/"+c.State.ID) {

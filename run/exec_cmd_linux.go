@@ -29,6 +29,7 @@ import (
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/ns"
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -93,7 +94,7 @@ func Exec(ref string, o ExecOptions) (int, error) {
 	defer target.Close()
 	// Pinned by pidfd now: if the start time still matches, the pidfd is
 	// the container's init, whatever happens to the pid later.
-	if !state.Alive(c.Pid, c.PidStartTime) {
+	if !proc.Alive(c.Pid, c.PidStartTime) {
 		return 1, &NotRunningError{ID: c.ID}
 	}
 	p, err := startExec(target, c.ID, cfg, o)

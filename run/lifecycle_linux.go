@@ -2,7 +2,7 @@ package run
 
 // What other commands do to a container by its record: stop, kill, wait,
 // remove (remove_linux.go). They act on the process through a pidfd
-// (pidfd_linux.go) opened on the recorded pid and checked against its
+// (proc.Handle) opened on the recorded pid and checked against its
 // start time, so they work whether or not a monitor is alive, and never
 // signal a recycled pid. The container lock is held only around record
 // changes: the monitor needs it to record an exit, and these commands wait
@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/monitor"
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -72,7 +74,7 @@ func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
 		grace = -1
 	}
 	if c.Status == state.Restarting {
-		signalMonitor(runRoot, c, unix.SIGTERM) // it gives up its back-off
+		monitor.Signal(runRoot, c, unix.SIGTERM) // it gives up its back-off
 	} else if err := terminate(c, sig, grace, resumeAfter(root, runRoot, c)); err != nil {
 		return nil, fmt.Errorf("cannot stop container: %s: %w", ref, err)
 	}
@@ -95,30 +97,30 @@ func recordedStopSignal(c *state.Container) (unix.Signal, error) {
 // returns once the process is dead. thaw (if not nil) runs right after the
 // first signal: a paused container handles it as it resumes.
 func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw func()) error {
-	p, err := openProc(c.Pid, c.PidStartTime)
+	p, err := proc.Open(c.Pid, c.PidStartTime)
 	if err != nil || p == nil {
 		if thaw != nil {
 			thaw()
 		}
 		return err
 	}
-	defer p.close()
-	err = p.signal(sig)
+	defer p.Close()
+	err = p.Signal(sig)
 	if thaw != nil {
 		thaw()
 	}
 	if err != nil {
 		return err
 	}
-	if sig != unix.SIGKILL && p.wait(grace) {
+	if sig != unix.SIGKILL && p.Wait(grace) {
 		return nil
 	}
-	if err := p.signal(unix.SIGKILL); err != nil {
+	if err := p.Signal(unix.SIGKILL); err != nil {
 		return err
 	}
 	// Dying takes a moment (the kernel tears down its memory); without a
 	// monitor nothing else would tell us when it is over.
-	if !p.wait(recordWait) {
+	if !p.Wait(recordWait) {
 		return fmt.Errorf("pid %d still alive %v after SIGKILL", c.Pid, recordWait)
 	}
 	return nil
@@ -132,14 +134,14 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	if err != nil {
 		return nil, err
 	}
-	p, err := openProc(c.Pid, c.PidStartTime)
+	p, err := proc.Open(c.Pid, c.PidStartTime)
 	if err != nil {
 		return nil, fmt.Errorf("cannot kill container: %s: %w", ref, err)
 	}
 	if p == nil {
 		return nil, &NotRunningError{ID: c.ID}
 	}
-	defer p.close()
+	defer p.Close()
 	if !c.Status.Up() {
 		return nil, &NotRunningError{ID: c.ID}
 	}
@@ -147,7 +149,7 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	if _, err := markStopped(root, runRoot, c.ID); err != nil {
 		return nil, err
 	}
-	err = p.signal(sig)
+	err = p.Signal(sig)
 	if thaw := resumeAfter(root, runRoot, c); thaw != nil && resumesOn(c, sig) {
 		thaw()
 	}
@@ -157,7 +159,7 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 	if sig != unix.SIGKILL {
 		return c, nil
 	}
-	p.wait(recordWait)
+	p.Wait(recordWait)
 	return settle(root, runRoot, c)
 }
 
@@ -176,13 +178,13 @@ func Wait(root, runRoot, ref string) (int, error) {
 	if !c.Status.Up() {
 		return c.ExitCode, nil
 	}
-	if p, err := openProc(c.Pid, c.PidStartTime); err == nil && p != nil {
-		p.wait(-1)
-		p.close()
+	if p, err := proc.Open(c.Pid, c.PidStartTime); err == nil && p != nil {
+		p.Wait(-1)
+		p.Close()
 	}
 	if policy := c.Config.RestartPolicy.Name; policy == "" || policy == "no" {
 		// The monitor exits right after recording: sleep in flock, no polling.
-		waitMonitorExit(runRoot, c.ID, -1)
+		monitor.WaitExit(runRoot, c.ID, -1)
 		c, err = current(root, runRoot, c.ID)
 	} else {
 		c, err = awaitChange(root, runRoot, c)
@@ -236,8 +238,8 @@ func markStopped(root, runRoot, ref string) (*state.Container, error) {
 // (or restarting despite ManuallyStopped): it is killed, its container
 // too, and Reconcile records what is left.
 func settle(root, runRoot string, c *state.Container) (*state.Container, error) {
-	if !waitMonitorExit(runRoot, c.ID, recordWait) {
-		killMonitor(runRoot, c)
+	if !monitor.WaitExit(runRoot, c.ID, recordWait) {
+		monitor.Kill(runRoot, c, recordWait)
 		if next, err := state.Load(root, c.ID); err == nil && next.Pid != c.Pid {
 			terminate(next, unix.SIGKILL, 0, resumeAfter(root, runRoot, next))
 		}

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -55,7 +56,7 @@ func fakeRunning(t *testing.T, root string, argv ...string) (*state.Container, *
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }() // reap it, as its monitor would
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
-	start, err := state.PidStartTime(cmd.Process.Pid)
+	start, err := proc.StartTime(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,13 +183,13 @@ func TestRemoveRunning(t *testing.T) {
 	if _, err := Remove(root, runRoot, c.Name, false); !errors.Is(err, ErrRunning) || !strings.Contains(err.Error(), "/"+c.Name) {
 		t.Fatalf("rm without -f: %v, want docker's refusal naming /%s", err, c.Name)
 	}
-	if !state.Alive(cmd.Process.Pid, c.PidStartTime) {
+	if !proc.Alive(cmd.Process.Pid, c.PidStartTime) {
 		t.Fatal("a refused rm killed the container")
 	}
 	if _, err := Remove(root, runRoot, c.Name, true); err != nil {
 		t.Fatal(err)
 	}
-	if state.Alive(cmd.Process.Pid, c.PidStartTime) {
+	if proc.Alive(cmd.Process.Pid, c.PidStartTime) {
 		t.Error("rm -f left the process alive")
 	}
 	if _, err := state.Load(root, c.ID); !errors.Is(err, state.ErrNotFound) {

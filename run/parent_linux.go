@@ -19,6 +19,7 @@ import (
 
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/ns"
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -46,11 +47,11 @@ func (c *Container) Start(streams Stdio) error {
 	}
 	c.proc = p
 	pid := p.cmd.Process.Pid
-	start, _ := state.PidStartTime(pid)
+	start, _ := proc.StartTime(pid)
 	err = c.update(func(s *state.Container) {
 		s.Status, s.Pid, s.PidStartTime, s.StartedAt = state.Running, pid, start, time.Now().UTC()
 		s.ExitCode, s.FinishedAt = 0, time.Time{}
-		s.MonitorPid, s.MonitorStartTime = os.Getpid(), selfStartTime()
+		s.MonitorPid, s.MonitorStartTime = proc.Self()
 	})
 	if err != nil {
 		// The process runs; only the record lags. Say so and carry on.

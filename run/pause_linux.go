@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -71,7 +72,7 @@ func checkFreezable(c *state.Container, freeze bool) error {
 		return fmt.Errorf("container %s is already paused", c.ID)
 	case freeze && c.Status == state.Restarting:
 		return fmt.Errorf("Container %s is restarting, wait until the container is running", c.ID)
-	case freeze && (c.Status != state.Running || !state.Alive(c.Pid, c.PidStartTime)):
+	case freeze && (c.Status != state.Running || !proc.Alive(c.Pid, c.PidStartTime)):
 		return &NotRunningError{ID: c.ID}
 	}
 	return nil

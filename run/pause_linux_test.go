@@ -8,11 +8,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
 func TestCheckFreezable(t *testing.T) {
-	self, err := state.PidStartTime(os.Getpid())
+	self, err := proc.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestResumesOn(t *testing.T) {
 // rm without -f refuses a paused container as docker does, leaving it be.
 func TestRemovePausedNeedsForce(t *testing.T) {
 	root, runRoot := t.TempDir(), t.TempDir()
-	self, err := state.PidStartTime(os.Getpid())
+	self, err := proc.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/monitor"
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -24,7 +26,7 @@ func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
 	if !c.Status.Up() && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
 		// A monitor finishing an exit (a foreground run just returned)
 		// leaves within moments; one that stays is starting the container.
-		waitMonitorExit(runRoot, c.ID, monitorLinger)
+		monitor.WaitExit(runRoot, c.ID, monitorLinger)
 		if c, err = current(root, runRoot, c.ID); err != nil {
 			return nil, err
 		}
@@ -62,7 +64,7 @@ func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Conta
 	if refuseStarted && state.MonitorAlive(runRoot, id) {
 		return nil, fmt.Errorf("cannot remove container \"/%s\": %w: it was started while being removed", c.Name, ErrRunning)
 	}
-	if c.Status.Up() && state.Alive(c.Pid, c.PidStartTime) {
+	if c.Status.Up() && proc.Alive(c.Pid, c.PidStartTime) {
 		// started again between our kill and the lock: only force gets here
 		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
 	}
@@ -91,10 +93,10 @@ func forceStop(root, runRoot string, c *state.Container) error {
 			return err
 		}
 	case state.Restarting:
-		signalMonitor(runRoot, c, unix.SIGTERM)
+		monitor.Signal(runRoot, c, unix.SIGTERM)
 	default:
-		signalMonitor(runRoot, c, unix.SIGKILL)
-		waitMonitorExit(runRoot, c.ID, recordWait)
+		monitor.Signal(runRoot, c, unix.SIGKILL)
+		monitor.WaitExit(runRoot, c.ID, recordWait)
 		killCgroup(c.ID)
 	}
 	_, err := settle(root, runRoot, c)
@@ -104,15 +106,8 @@ func forceStop(root, runRoot string, c *state.Container) error {
 // killCgroup SIGKILLs every process in container id's cgroup: an init
 // whose pid was never recorded is found there.
 func killCgroup(id string) {
-	cg, err := cgroup.Load(id)
-	if err != nil {
-		return
-	}
-	for _, dir := range cg.Paths() {
-		pids, _ := readPids(dir + "/cgroup.procs")
-		for _, pid := range pids {
-			unix.Kill(pid, unix.SIGKILL)
-		}
+	if cg, err := cgroup.Load(id); err == nil {
+		cg.Kill()
 	}
 }
 

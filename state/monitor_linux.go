@@ -3,14 +3,11 @@ package state
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/skiff-dev/skiff/internal/shortid"
 )
 
 // A container's runtime files live in <runroot>/containers/<id>/: the
@@ -34,7 +31,7 @@ func MonitorLockPath(runRoot, id string) string {
 }
 
 // SocketPath is the monitor's attach socket. It may be longer than a
-// sockaddr_un allows (108 bytes): use ListenAttach and DialAttach.
+// sockaddr_un allows (108 bytes): use attach.Listen and attach.Dial.
 func SocketPath(runRoot, id string) string {
 	return filepath.Join(RunDir(runRoot, id), "attach.sock")
 }
@@ -100,57 +97,4 @@ func flock(f *os.File, how int) error {
 			return err
 		}
 	}
-}
-
-// ListenAttach listens on id's attach socket, replacing a stale one.
-func ListenAttach(runRoot, id string) (*net.UnixListener, error) {
-	path := SocketPath(runRoot, id)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("attach socket: %w", err)
-	}
-	var l *net.UnixListener
-	err := viaShortPath(path, func(p string) error {
-		os.Remove(p)
-		var err error
-		l, err = net.ListenUnix("unix", &net.UnixAddr{Name: p, Net: "unix"})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("attach socket %s: %w", path, err)
-	}
-	// The name may be the /proc alias: unlinking it at Close would be
-	// unreliable, the monitor removes the socket itself.
-	l.SetUnlinkOnClose(false)
-	return l, nil
-}
-
-// DialAttach connects to a running container's monitor.
-func DialAttach(runRoot, id string) (*net.UnixConn, error) {
-	path := SocketPath(runRoot, id)
-	var c *net.UnixConn
-	err := viaShortPath(path, func(p string) error {
-		var err error
-		c, err = net.DialUnix("unix", nil, &net.UnixAddr{Name: p, Net: "unix"})
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("attach to container %s: %w", shortid.Of(id), err)
-	}
-	return c, nil
-}
-
-// viaShortPath calls fn with path, or, when path is too long for a
-// sockaddr_un, with /proc/self/fd/<dirfd>/<base>, which the kernel
-// resolves through an O_PATH fd of the socket's directory.
-func viaShortPath(path string, fn func(string) error) error {
-	const maxSun = 107 // sun_path is 108 bytes with its NUL
-	if len(path) <= maxSun {
-		return fn(path)
-	}
-	dir, err := unix.Open(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: filepath.Dir(path), Err: err}
-	}
-	defer unix.Close(dir)
-	return fn(fmt.Sprintf("/proc/self/fd/%d/%s", dir, filepath.Base(path)))
 }

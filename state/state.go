@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/internal/shortid"
+	"github.com/skiff-dev/skiff/proc"
 )
 
 // Status is a container's lifecycle state, as docker names it.
@@ -285,7 +286,7 @@ func (c *Container) refresh() {
 	if !c.Status.Up() {
 		return
 	}
-	if c.Pid > 0 && Alive(c.Pid, c.PidStartTime) {
+	if c.Pid > 0 && proc.Alive(c.Pid, c.PidStartTime) {
 		return
 	}
 	c.Status = Exited

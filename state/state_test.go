@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiff-dev/skiff/proc"
 )
 
 func mkContainer(t *testing.T, root, id, name string, created time.Time) *Container {
@@ -153,7 +155,7 @@ func TestCheckName(t *testing.T) {
 func TestDeadPidShowsExited(t *testing.T) {
 	root := t.TempDir()
 	c := mkContainer(t, root, strings.Repeat("d", 64), "d", time.Now())
-	start, err := PidStartTime(os.Getpid())
+	start, err := proc.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package run
+package proc
 
 import (
 	"errors"
@@ -6,17 +6,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/skiff-dev/skiff/state"
 )
 
-// proc is a process held by a pidfd: signals and waits reach exactly the
+// Handle is a process held by a pidfd: signals and waits reach exactly the
 // process whose start time was checked, even if its pid is reused later.
-type proc struct{ fd int }
+type Handle struct{ fd int }
 
-// openProc returns nil, nil when pid is not (or no longer) the process
-// that started at start.
-func openProc(pid int, start uint64) (*proc, error) {
+// Open returns nil, nil when pid is not (or no longer) the process that
+// started at start (0: any process with that pid).
+func Open(pid int, start uint64) (*Handle, error) {
 	if pid <= 0 {
 		return nil, nil
 	}
@@ -30,14 +28,15 @@ func openProc(pid int, start uint64) (*proc, error) {
 	unix.CloseOnExec(fd)
 	// Checked after opening: the pidfd pins this process, so a match now
 	// cannot be undone by a later pid reuse.
-	if !state.Alive(pid, start) {
+	if !Alive(pid, start) {
 		unix.Close(fd)
 		return nil, nil
 	}
-	return &proc{fd: fd}, nil
+	return &Handle{fd: fd}, nil
 }
 
-func (p *proc) signal(sig unix.Signal) error {
+// Signal sends sig; a process that has exited meanwhile is no error.
+func (p *Handle) Signal(sig unix.Signal) error {
 	err := unix.PidfdSendSignal(p.fd, sig, nil, 0)
 	if err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("signal %v: %w", sig, err)
@@ -45,8 +44,8 @@ func (p *proc) signal(sig unix.Signal) error {
 	return nil
 }
 
-// wait reports whether the process exited within timeout (negative: for ever).
-func (p *proc) wait(timeout time.Duration) bool {
+// Wait reports whether the process exited within timeout (negative: for ever).
+func (p *Handle) Wait(timeout time.Duration) bool {
 	ms := -1
 	if timeout >= 0 {
 		ms = int(timeout / time.Millisecond)
@@ -69,4 +68,5 @@ func (p *proc) wait(timeout time.Duration) bool {
 	}
 }
 
-func (p *proc) close() { unix.Close(p.fd) }
+// Close releases the pidfd.
+func (p *Handle) Close() { unix.Close(p.fd) }

@@ -1,4 +1,4 @@
-package monitor
+package server
 
 import (
 	"errors"
@@ -14,23 +14,21 @@ import (
 	"github.com/skiff-dev/skiff/attach"
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/logfile"
+	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
-// Arg is the hidden first argument that makes skiff a monitor.
-const Arg = run.MonitorArg
-
-// Main is the monitor process (args after Arg: root, runroot, id). It
-// never returns.
+// Main is the monitor process (args after monitor.Arg: root, runroot,
+// id). It never returns.
 func Main(args []string) {
 	// A monitor lives as long as its container and mostly sleeps: keep its
 	// heap small rather than its GC cheap.
 	debug.SetGCPercent(25)
 	// The spawner's fds must not reach the container: a container holding
 	// the monitor lock would look like a live monitor forever.
-	unix.CloseOnExec(run.MonitorClientFd)
-	unix.CloseOnExec(run.MonitorLockFd)
+	unix.CloseOnExec(monitor.ClientFd)
+	unix.CloseOnExec(monitor.LockFd)
 	if len(args) != 3 {
 		os.Exit(2)
 	}
@@ -40,10 +38,10 @@ func Main(args []string) {
 
 // firstClient is the spawner's end of the socketpair on fd 3, if any.
 func firstClient() *client {
-	if _, err := unix.FcntlInt(run.MonitorClientFd, unix.F_GETFD, 0); err != nil {
+	if _, err := unix.FcntlInt(monitor.ClientFd, unix.F_GETFD, 0); err != nil {
 		return nil
 	}
-	f := os.NewFile(run.MonitorClientFd, "client")
+	f := os.NewFile(monitor.ClientFd, "client")
 	defer f.Close() // FileConn dups it
 	c, err := net.FileConn(f)
 	if err != nil {
@@ -57,7 +55,7 @@ func firstClient() *client {
 	return &client{conn: uc}
 }
 
-type monitor struct {
+type server struct {
 	root, runRoot, id string
 
 	mu      sync.Mutex
@@ -78,8 +76,8 @@ type client struct {
 	wmu  sync.Mutex
 }
 
-func newMonitor(root, runRoot, id string) *monitor {
-	m := &monitor{root: root, runRoot: runRoot, id: id, clients: map[*client]struct{}{}, started: make(chan struct{})}
+func newMonitor(root, runRoot, id string) *server {
+	m := &server{root: root, runRoot: runRoot, id: id, clients: map[*client]struct{}{}, started: make(chan struct{})}
 	// The monitor outlives the terminal that started it: SIGHUP and SIGINT
 	// must not kill it, SIGPIPE from a vanished client neither.
 	m.term = make(chan os.Signal, 1)
@@ -90,11 +88,11 @@ func newMonitor(root, runRoot, id string) *monitor {
 
 // run starts the container, restarting it as its policy says, and returns
 // once it is done for good: record written, --rm applied, clients told.
-func (m *monitor) run(first *client) int {
+func (m *server) run(first *client) int {
 	if first != nil {
 		m.clients[first] = struct{}{}
 	}
-	ln, err := state.ListenAttach(m.runRoot, m.id)
+	ln, err := attach.Listen(state.SocketPath(m.runRoot, m.id))
 	if err != nil {
 		m.fail(nil, 125, err)
 		return 125
@@ -145,7 +143,7 @@ func (m *monitor) run(first *client) int {
 // once runs the container's process until it exits and its output is
 // drained, and returns its exit status. A start failure returns docker's
 // code (125/126/127) and the error.
-func (m *monitor) once(c *run.Container) (int, error) {
+func (m *server) once(c *run.Container) (int, error) {
 	tty := c.State.Config.Tty
 	var in, inW, outR, out, errR, errW *os.File
 	var err error
@@ -214,7 +212,7 @@ func (m *monitor) once(c *run.Container) (int, error) {
 
 // copyOut sends what the container writes on r to the log and to every
 // attached client, until EOF (or EIO: a pty whose last slave closed).
-func (m *monitor) copyOut(wg *sync.WaitGroup, r *os.File, stream string, kind attach.Kind) {
+func (m *server) copyOut(wg *sync.WaitGroup, r *os.File, stream string, kind attach.Kind) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -233,7 +231,7 @@ func (m *monitor) copyOut(wg *sync.WaitGroup, r *os.File, stream string, kind at
 }
 
 // finish records the final exit (and applies --rm), then tells clients.
-func (m *monitor) finish(c *run.Container, code int) int {
+func (m *server) finish(c *run.Container, code int) int {
 	m.log.Close()
 	if err := c.Cleanup(code); err != nil {
 		m.broadcast(attach.Stderr, []byte("skiff: monitor: "+err.Error()+"\n"))
@@ -243,7 +241,7 @@ func (m *monitor) finish(c *run.Container, code int) int {
 }
 
 // fail reports a start failure to the clients and records it (--rm too).
-func (m *monitor) fail(c *run.Container, code int, err error) {
+func (m *server) fail(c *run.Container, code int, err error) {
 	if m.log != nil {
 		m.log.Close()
 	}
@@ -254,13 +252,13 @@ func (m *monitor) fail(c *run.Container, code int, err error) {
 	m.closeClients()
 }
 
-func (m *monitor) broadcastExit(code int) {
+func (m *server) broadcastExit(code int) {
 	m.broadcast(attach.Exit, attach.Uint32(uint32(int32(code))))
 	m.closeClients()
 }
 
 // recordRestarting records an exit the restart policy will undo.
-func (m *monitor) recordRestarting(code int) error {
+func (m *server) recordRestarting(code int) error {
 	if cg, err := cgroup.Load(m.id); err == nil {
 		cg.Delete()
 	}
@@ -280,7 +278,7 @@ func (m *monitor) recordRestarting(code int) error {
 }
 
 // sleep waits out a back-off; false if SIGTERM (stop, rm -f) cut it short.
-func (m *monitor) sleep(d time.Duration) bool {
+func (m *server) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
@@ -295,7 +293,7 @@ func (m *monitor) sleep(d time.Duration) bool {
 	}
 }
 
-func (m *monitor) accept(ln *net.UnixListener) {
+func (m *server) accept(ln *net.UnixListener) {
 	for {
 		conn, err := ln.AcceptUnix()
 		if err != nil {
@@ -311,7 +309,7 @@ func (m *monitor) accept(ln *net.UnixListener) {
 
 // serve reads a client's frames. Input waits until the container first
 // runs, so stdin and signals sent early are neither lost nor misdirected.
-func (m *monitor) serve(cl *client) {
+func (m *server) serve(cl *client) {
 	defer m.drop(cl)
 	<-m.started
 	for {
@@ -336,7 +334,7 @@ func (m *monitor) serve(cl *client) {
 	}
 }
 
-func (m *monitor) input() *os.File {
+func (m *server) input() *os.File {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stdin
@@ -344,7 +342,7 @@ func (m *monitor) input() *os.File {
 
 // closeStdin ends the container's input: a pipe closes; a pty has no
 // half-close, so it gets the terminal's EOF character instead.
-func (m *monitor) closeStdin() {
+func (m *server) closeStdin() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
@@ -357,7 +355,7 @@ func (m *monitor) closeStdin() {
 	m.stdin = nil
 }
 
-func (m *monitor) resize(p []byte) {
+func (m *server) resize(p []byte) {
 	if len(p) != 4 {
 		return
 	}
@@ -370,7 +368,7 @@ func (m *monitor) resize(p []byte) {
 	}
 }
 
-func (m *monitor) signal(p []byte) {
+func (m *server) signal(p []byte) {
 	if len(p) != 4 {
 		return
 	}
@@ -385,7 +383,7 @@ func (m *monitor) signal(p []byte) {
 
 // broadcast sends one frame to every client; one that cannot take it is
 // dropped (the container runs on).
-func (m *monitor) broadcast(k attach.Kind, p []byte) {
+func (m *server) broadcast(k attach.Kind, p []byte) {
 	m.mu.Lock()
 	cls := make([]*client, 0, len(m.clients))
 	for cl := range m.clients {
@@ -402,14 +400,14 @@ func (m *monitor) broadcast(k attach.Kind, p []byte) {
 	}
 }
 
-func (m *monitor) drop(cl *client) {
+func (m *server) drop(cl *client) {
 	m.mu.Lock()
 	delete(m.clients, cl)
 	m.mu.Unlock()
 	cl.conn.Close()
 }
 
-func (m *monitor) closeClients() {
+func (m *server) closeClients() {
 	m.mu.Lock()
 	cls := m.clients
 	m.clients = map[*client]struct{}{}
