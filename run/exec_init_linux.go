@@ -10,50 +10,35 @@ package run
 //   lock the thread; mark fd 3 close-on-exec; no longer dumpable (the
 //     container's processes must not ptrace or open /proc/<pid>/exe of a
 //     skiff binary running as the host's root)
-//   read one ExecConfig; wait for the CLI's go (it has put us in the
-//     container's cgroup)
+//   read the msgConfig (an ExecConfig); wait for the CLI's msgGo (it has
+//     put us in the container's cgroup)
 //   resolve the user against the container's /etc/passwd and /etc/group
 //   with a terminal: open a pty in the container's devpts, send the master
-//     to the CLI, make the slave our stdio and controlling terminal
+//     to the CLI (msgPty), make the slave our stdio and controlling terminal
 //   rlimits; no_new_privs
 //   drop the bounding set; switch user; chdir and check the working
 //     directory is inside the container's root (CVE-2024-21626)
 //   find the command in the container's PATH
 //   mark every fd above 2 close-on-exec; set the capabilities; execve
 //
-// Failures are reported as one InitResult, as the init does.
+// Failures are reported as one msgError, as the init does (protocol.go).
 
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// ExecConfig is the one message the exec CLI sends the exec side.
-type ExecConfig struct {
-	// Process is the container's process settings with exec's changes:
-	// Args, Env (the container's plus -e), Cwd, Terminal, Capabilities,
-	// NoNewPrivileges, Rlimits. Process.User is ignored: see User.
-	Process *specs.Process `json:"process"`
-	// User is -u or the container's user, resolved inside the container.
-	User string `json:"user,omitempty"`
-}
-
 func execInContainer() {
 	runtime.LockOSThread()
-	if _, err := unix.FcntlInt(syncFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		fmt.Fprintf(os.Stderr, "skiff exec: sync socket fd %d: %v\n", syncFd, err)
-		os.Exit(126)
-	}
+	conn := childSync("exec", 126)
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		report(execSetupErr(fmt.Errorf("set non-dumpable: %w", err)))
 	}
-	cfg, err := readExecConfig(syncFd)
+	cfg, err := readExecConfig(conn)
 	if err != nil {
 		report(execSetupErr(err))
 	}
@@ -62,7 +47,7 @@ func execInContainer() {
 	// as docker does (not yet: a container's root may mknod, and
 	// /etc/passwd could then be a disk), cover every open. It costs no
 	// time: the CLI's cgroup writes outlast our runtime's start anyway.
-	if err := awaitGo(syncFd); err != nil {
+	if err := awaitGo(conn); err != nil {
 		report(execSetupErr(err))
 	}
 	report(execProcess(cfg))
@@ -72,9 +57,9 @@ func execInContainer() {
 // command "cannot be executed"), never run's 125.
 func execSetupErr(err error) *initError { return &initError{126, err.Error()} }
 
-func readExecConfig(fd int) (*ExecConfig, error) {
+func readExecConfig(conn syncSocket) (*ExecConfig, error) {
 	var cfg ExecConfig
-	if err := readMessage(fd, "exec config", &cfg); err != nil {
+	if err := readConfig(conn, "exec config", &cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Process == nil || len(cfg.Process.Args) == 0 {
