@@ -26,7 +26,6 @@ package run
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -55,7 +54,7 @@ func execInContainer() {
 
 // execSetupErr is a failed exec set-up: docker reports it as 126 (the
 // command "cannot be executed"), never run's 125.
-func execSetupErr(err error) *initError { return &initError{126, err.Error()} }
+func execSetupErr(err error) *initError { return execRole.fail(err) }
 
 func readExecConfig(conn syncSocket) (*ExecConfig, error) {
 	var cfg ExecConfig
@@ -81,46 +80,13 @@ func execProcess(cfg *ExecConfig) *initError {
 			return execSetupErr(err)
 		}
 	}
-	for _, r := range proc.Rlimits {
-		if err := setRlimit(r); err != nil {
-			return execSetupErr(err)
-		}
-	}
-	if proc.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return execSetupErr(fmt.Errorf("set no_new_privs: %w", err))
-		}
-	}
-	env := withHome(proc.Env, user.Home)
-	caps, err := capSetsFor(proc.Capabilities)
-	if err != nil {
+	if err := limitProcess(proc); err != nil {
 		return execSetupErr(err)
 	}
-	if err := becomeUser(user, caps); err != nil {
-		return execSetupErr(err)
-	}
-	cwd := proc.Cwd
-	if !filepath.IsAbs(cwd) {
-		cwd = filepath.Join("/", cwd)
-	}
-	if err := chdirInRoot(cwd); err != nil {
-		// docker: a missing -w is "no such file or directory", 127 too.
-		if errors.Is(err, unix.ENOENT) {
-			return &initError{127, err.Error()}
-		}
-		return execSetupErr(err)
-	}
-	path, ierr := lookPath(proc.Args[0], env)
+	path, env, ierr := becomeProcess(proc, user, execRole)
 	if ierr != nil {
 		return ierr
 	}
-	if err := closeExtraFds(); err != nil {
-		return execSetupErr(err)
-	}
-	if err := applyCaps(caps); err != nil {
-		return execSetupErr(err)
-	}
-	unix.Umask(0o022)
 	err = unix.Exec(path, proc.Args, env)
 	return execFailure(proc.Args[0], err)
 }

@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -84,11 +83,7 @@ func startContainer(cfg *InitConfig) *initError {
 	if err := finishRoot(spec); err != nil {
 		return setupErr(err)
 	}
-	cwd := proc.Cwd
-	if !filepath.IsAbs(cwd) {
-		cwd = filepath.Join("/", cwd)
-	}
-	if err := mkdirAllOwned(cwd, user.UID, user.GID); err != nil {
+	if err := mkdirAllOwned(absCwd(proc.Cwd), user.UID, user.GID); err != nil {
 		return setupErr(err)
 	}
 	if user.UID != 0 && !proc.Terminal {
@@ -96,28 +91,10 @@ func startContainer(cfg *InitConfig) *initError {
 			return setupErr(err)
 		}
 	}
-	env := withHome(proc.Env, user.Home)
-	caps, err := capSetsFor(proc.Capabilities)
-	if err != nil {
-		return setupErr(err)
-	}
-	if err := becomeUser(user, caps); err != nil {
-		return setupErr(err)
-	}
-	if err := chdirInRoot(cwd); err != nil {
-		return setupErr(err)
-	}
-	path, ierr := lookPath(proc.Args[0], env)
+	path, env, ierr := becomeProcess(proc, user, initRole)
 	if ierr != nil {
 		return ierr
 	}
-	if err := closeExtraFds(); err != nil {
-		return setupErr(err)
-	}
-	if err := applyCaps(caps); err != nil {
-		return setupErr(err)
-	}
-	unix.Umask(0o022)
 	if err := awaitGo(syncFd); err != nil {
 		return setupErr(err)
 	}
@@ -167,12 +144,17 @@ func finishRoot(spec *specs.Spec) error {
 	if err := network.LoopbackUp(); err != nil {
 		return err
 	}
-	for _, r := range spec.Process.Rlimits {
+	return limitProcess(spec.Process)
+}
+
+// limitProcess sets the process's rlimits and no_new_privs.
+func limitProcess(proc *specs.Process) error {
+	for _, r := range proc.Rlimits {
 		if err := setRlimit(r); err != nil {
 			return err
 		}
 	}
-	if spec.Process.NoNewPrivileges {
+	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
