@@ -88,7 +88,7 @@ func (s syncSocket) recv(max int) (message, error) {
 		}
 		if m.kind != msgPty || len(fds) != 1 || flags&unix.MSG_CTRUNC != 0 {
 			closeAll(fds)
-			return message{}, fmt.Errorf("unexpected file descriptor on a %s message", m.kind)
+			return message{}, fmt.Errorf("%s message carried an unexpected file descriptor", m.kind)
 		}
 		m.fd = os.NewFile(uintptr(fds[0]), "pty-master")
 		return m, nil
