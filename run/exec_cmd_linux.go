@@ -18,15 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/proc"
@@ -170,93 +167,56 @@ func loadSpec(root, id string) (*specs.Spec, error) {
 
 // execProc is a started exec'd process as seen from the CLI.
 type execProc struct {
-	cmd   *exec.Cmd
+	*process
 	stdio *stdio
-	pty   *os.File
 	sigs  chan os.Signal
 }
 
-func startExec(target *ns.Target, id string, cfg *ExecConfig, o ExecOptions) (p *execProc, err error) {
-	cg, err := cgroup.Load(id)
-	if err != nil {
-		return nil, err
-	}
-	exe, err := sealSelf()
-	if err != nil {
-		return nil, err
-	}
-	defer exe.Close()
-	sock, child, err := syncPair("sync-exec")
-	if err != nil {
-		return nil, err
-	}
-	defer sock.Close()
+func startExec(target *ns.Target, id string, cfg *ExecConfig, o ExecOptions) (*execProc, error) {
 	st, err := execStdio(o)
 	if err != nil {
-		child.Close()
 		return nil, err
 	}
-	cmd := &exec.Cmd{
-		Path:       exe.path(),
-		Args:       []string{"skiff", ExecArg},
-		Env:        []string{}, // the host's environment never reaches the container
-		Stdin:      st.in,
-		Stdout:     st.out,
-		Stderr:     st.err,
-		ExtraFiles: []*os.File{child},
-		// Its own session: ^C on our terminal reaches it only through our
-		// relay, and with -d a hangup of our terminal does not.
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-	}
-	p = &execProc{cmd: cmd, stdio: st, sigs: make(chan os.Signal, 16)}
+	p := &execProc{stdio: st, sigs: make(chan os.Signal, 16)}
 	// Catch the relayed signals before the process exists, as run does.
 	if !o.Detach {
 		signal.Notify(p.sigs, relayed...)
 	}
-	err = target.OnJoinedThread(ns.JoinFlags, cmd.Start)
-	child.Close()
+	s := &spawn{
+		role: ExecArg, what: "the exec process", id: id, config: cfg,
+		stdin: st.in, stdout: st.out, stderr: st.err, join: target,
+	}
+	p.process, err = s.start()
 	st.closeChildEnds()
+	if err == nil {
+		err = p.relay(o)
+	}
 	if err != nil {
 		signal.Stop(p.sigs)
 		st.close()
-		return nil, fmt.Errorf("start the exec process: %w", err)
+		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			signal.Stop(p.sigs)
-			cmd.Process.Kill()
-			cmd.Wait()
-			st.close()
-			if p.pty != nil {
-				p.pty.Close()
-			}
-		}
-	}()
-	if err := sendJSON(sock, cfg); err != nil {
-		return p, err
-	}
-	// The exec side sets itself up meanwhile; it execs only after our go.
-	if err := cg.Add(cmd.Process.Pid); err != nil {
-		return p, err
-	}
-	sendGo(sock)
-	if p.pty, err = awaitExec(sock, cmd); err != nil {
-		return p, err
-	}
+	return p, nil
+}
+
+// relay connects our stdio to the started process (its pty with -t) and
+// starts relaying signals; with -d there is nothing to relay.
+func (p *execProc) relay(o ExecOptions) error {
 	if o.Detach {
 		if p.pty != nil {
 			p.pty.Close()
 		}
-		return p, nil
+		return nil
 	}
 	if p.pty != nil {
-		if err := st.attachPty(p.pty, Options{Interactive: o.Interactive, Tty: true}); err != nil {
-			return p, err
+		if err := p.stdio.attachPty(p.pty, Options{Interactive: o.Interactive, Tty: true}); err != nil {
+			p.abort(false)
+			return err
 		}
 	}
-	st.startCopies()
+	p.stdio.startCopies()
 	go p.relaySignals()
-	return p, nil
+	return nil
 }
 
 // execStdio is run's stdio relay, with every end the child gets opened
@@ -284,17 +244,6 @@ func execStdio(o ExecOptions) (*stdio, error) {
 		*f = null
 	}
 	return st, nil
-}
-
-func sendJSON(sock *os.File, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encoding exec config: %w", err)
-	}
-	if _, err := unix.Write(int(sock.Fd()), b); err != nil {
-		return fmt.Errorf("sending exec config (%d bytes): %w", len(b), err)
-	}
-	return nil
 }
 
 // relaySignals forwards docker's proxied signals to the exec'd process

@@ -10,50 +10,34 @@ package run
 //   lock the thread; mark fd 3 close-on-exec; no longer dumpable (the
 //     container's processes must not ptrace or open /proc/<pid>/exe of a
 //     skiff binary running as the host's root)
-//   read one ExecConfig; wait for the CLI's go (it has put us in the
-//     container's cgroup)
+//   read the msgConfig (an ExecConfig); wait for the CLI's msgGo (it has
+//     put us in the container's cgroup)
 //   resolve the user against the container's /etc/passwd and /etc/group
 //   with a terminal: open a pty in the container's devpts, send the master
-//     to the CLI, make the slave our stdio and controlling terminal
+//     to the CLI (msgPty), make the slave our stdio and controlling terminal
 //   rlimits; no_new_privs
 //   drop the bounding set; switch user; chdir and check the working
 //     directory is inside the container's root (CVE-2024-21626)
 //   find the command in the container's PATH
 //   mark every fd above 2 close-on-exec; set the capabilities; execve
 //
-// Failures are reported as one InitResult, as the init does.
+// Failures are reported as one msgError, as the init does (protocol.go).
 
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// ExecConfig is the one message the exec CLI sends the exec side.
-type ExecConfig struct {
-	// Process is the container's process settings with exec's changes:
-	// Args, Env (the container's plus -e), Cwd, Terminal, Capabilities,
-	// NoNewPrivileges, Rlimits. Process.User is ignored: see User.
-	Process *specs.Process `json:"process"`
-	// User is -u or the container's user, resolved inside the container.
-	User string `json:"user,omitempty"`
-}
-
 func execInContainer() {
 	runtime.LockOSThread()
-	if _, err := unix.FcntlInt(syncFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		fmt.Fprintf(os.Stderr, "skiff exec: sync socket fd %d: %v\n", syncFd, err)
-		os.Exit(126)
-	}
+	conn := childSync("exec", 126)
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		report(execSetupErr(fmt.Errorf("set non-dumpable: %w", err)))
 	}
-	cfg, err := readExecConfig(syncFd)
+	cfg, err := readExecConfig(conn)
 	if err != nil {
 		report(execSetupErr(err))
 	}
@@ -62,7 +46,7 @@ func execInContainer() {
 	// as docker does (not yet: a container's root may mknod, and
 	// /etc/passwd could then be a disk), cover every open. It costs no
 	// time: the CLI's cgroup writes outlast our runtime's start anyway.
-	if err := awaitGo(syncFd); err != nil {
+	if err := awaitGo(conn); err != nil {
 		report(execSetupErr(err))
 	}
 	report(execProcess(cfg))
@@ -70,11 +54,11 @@ func execInContainer() {
 
 // execSetupErr is a failed exec set-up: docker reports it as 126 (the
 // command "cannot be executed"), never run's 125.
-func execSetupErr(err error) *initError { return &initError{126, err.Error()} }
+func execSetupErr(err error) *initError { return execRole.fail(err) }
 
-func readExecConfig(fd int) (*ExecConfig, error) {
+func readExecConfig(conn syncSocket) (*ExecConfig, error) {
 	var cfg ExecConfig
-	if err := readMessage(fd, "exec config", &cfg); err != nil {
+	if err := readConfig(conn, "exec config", &cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Process == nil || len(cfg.Process.Args) == 0 {
@@ -96,46 +80,13 @@ func execProcess(cfg *ExecConfig) *initError {
 			return execSetupErr(err)
 		}
 	}
-	for _, r := range proc.Rlimits {
-		if err := setRlimit(r); err != nil {
-			return execSetupErr(err)
-		}
-	}
-	if proc.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return execSetupErr(fmt.Errorf("set no_new_privs: %w", err))
-		}
-	}
-	env := withHome(proc.Env, user.Home)
-	caps, err := capSetsFor(proc.Capabilities)
-	if err != nil {
+	if err := limitProcess(proc); err != nil {
 		return execSetupErr(err)
 	}
-	if err := becomeUser(user, caps); err != nil {
-		return execSetupErr(err)
-	}
-	cwd := proc.Cwd
-	if !filepath.IsAbs(cwd) {
-		cwd = filepath.Join("/", cwd)
-	}
-	if err := chdirInRoot(cwd); err != nil {
-		// docker: a missing -w is "no such file or directory", 127 too.
-		if errors.Is(err, unix.ENOENT) {
-			return &initError{127, err.Error()}
-		}
-		return execSetupErr(err)
-	}
-	path, ierr := lookPath(proc.Args[0], env)
+	path, env, ierr := becomeProcess(proc, user, execRole)
 	if ierr != nil {
 		return ierr
 	}
-	if err := closeExtraFds(); err != nil {
-		return execSetupErr(err)
-	}
-	if err := applyCaps(caps); err != nil {
-		return execSetupErr(err)
-	}
-	unix.Umask(0o022)
 	err = unix.Exec(path, proc.Args, env)
 	return execFailure(proc.Args[0], err)
 }

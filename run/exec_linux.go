@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +24,64 @@ type initError struct {
 
 func (e *initError) Error() string { return e.msg }
 
-func setupErr(err error) *initError { return &initError{125, err.Error()} }
+func setupErr(err error) *initError { return initRole.fail(err) }
+
+// childRole is what differs between the init and an exec'd process once
+// both are in the container: docker's statuses for their failures.
+type childRole struct {
+	setup      int // a failed set-up: run's 125, exec's 126 ("cannot be executed")
+	missingCwd int // no working directory: exec's 127 ("no such file or directory")
+}
+
+var (
+	initRole = childRole{setup: 125, missingCwd: 125} // the init creates it first
+	execRole = childRole{setup: 126, missingCwd: 127}
+)
+
+func (r childRole) fail(err error) *initError { return &initError{r.setup, err.Error()} }
+
+// becomeProcess runs the steps both children end with, in order: drop to
+// the user keeping the caps it gets, enter the working directory and check
+// it is inside the root (CVE-2024-21626), find the command in the
+// container's PATH, mark every fd above 2 close-on-exec (the sync socket
+// too: it closes at execve), set the caps. It returns the command's path
+// and environment, ready for execve.
+func becomeProcess(proc *specs.Process, user execUser, role childRole) (string, []string, *initError) {
+	env := withHome(proc.Env, user.Home)
+	caps, err := capSetsFor(proc.Capabilities)
+	if err != nil {
+		return "", nil, role.fail(err)
+	}
+	if err := becomeUser(user, caps); err != nil {
+		return "", nil, role.fail(err)
+	}
+	if err := chdirInRoot(absCwd(proc.Cwd)); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return "", nil, &initError{role.missingCwd, err.Error()}
+		}
+		return "", nil, role.fail(err)
+	}
+	path, ierr := lookPath(proc.Args[0], env)
+	if ierr != nil {
+		return "", nil, ierr
+	}
+	if err := closeExtraFds(); err != nil {
+		return "", nil, role.fail(err)
+	}
+	if err := applyCaps(caps); err != nil {
+		return "", nil, role.fail(err)
+	}
+	unix.Umask(0o022)
+	return path, env, nil
+}
+
+// absCwd is the process's working directory as an absolute path.
+func absCwd(cwd string) string {
+	if !filepath.IsAbs(cwd) {
+		return filepath.Join("/", cwd)
+	}
+	return cwd
+}
 
 // lookPath finds file as execvp would, using the container's PATH from env,
 // with the calling thread's ids (call it after switching user). It maps the

@@ -45,7 +45,7 @@ func setupPty(uid uint32, console bool) error {
 			return err
 		}
 	}
-	if err := unix.Sendmsg(syncFd, []byte(ptyMasterMsg), unix.UnixRights(master), nil, 0); err != nil {
+	if err := syncSocket(syncFd).send(msgPty, nil, master); err != nil {
 		return fmt.Errorf("send pty master: %w", err)
 	}
 	// EPERM: the parent already made us a session leader.

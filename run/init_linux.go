@@ -4,7 +4,7 @@ package run
 // into new mount, pid, uts, ipc and net namespaces, fd 3 its end of a
 // SOCK_SEQPACKET socketpair, fds 0-2 the container's stdio. It:
 //
-//   lock the thread; mark fd 3 close-on-exec; read one InitConfig
+//   lock the thread; mark fd 3 close-on-exec; read the msgConfig
 //   make / rslave (nothing propagates either way from now on)
 //   mount the overlay at Rootfs
 //   mount Spec.Mounts in order, each target resolved inside Rootfs
@@ -12,7 +12,7 @@ package run
 //   pivot_root into Rootfs and detach the old root
 //   resolve the user against the container's /etc/passwd and /etc/group
 //   with a terminal: open a pty in the container's devpts, bind the slave
-//     on /dev/console, send the master to the parent, make the slave our
+//     on /dev/console, send the master to the parent (msgPty), make the slave our
 //     stdio and controlling terminal
 //   mask and read-only paths; hostname; lo up; rlimits; no_new_privs
 //   create the working directory, owned by the user
@@ -21,18 +21,16 @@ package run
 //     and check the working directory is inside the new root
 //   find the command in the container's PATH
 //   mark every fd above 2 close-on-exec; set the capabilities
-//   wait for the parent's go (it has put us in our cgroup); execve
+//   wait for the parent's msgGo (it has put us in our cgroup); execve
 //
-// Any failure is sent as one InitResult message (125 setup, 126 cannot
-// execute, 127 not found) and the init exits with that code; success is
-// the socket closing on execve.
+// Any failure is sent as one msgError (125 setup, 126 cannot execute, 127
+// not found) and the init exits with that code; success is the socket
+// closing on execve (protocol.go).
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -42,77 +40,21 @@ import (
 	"github.com/skiff-dev/skiff/rootfs"
 )
 
-// maxConfigSize bounds the one InitConfig message; a spec with huge env or
-// many mounts is still far below it.
-const maxConfigSize = 1 << 20
-
 func initContainer() {
 	// Namespaces, credentials and capabilities are per thread: everything
 	// from here to execve must happen on this one.
 	runtime.LockOSThread()
-	if _, err := unix.FcntlInt(syncFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
-		fmt.Fprintf(os.Stderr, "skiff init: sync socket fd %d: %v\n", syncFd, err)
-		os.Exit(125)
-	}
-	cfg, err := readInitConfig(syncFd)
+	conn := childSync("init", 125)
+	cfg, err := readInitConfig(conn)
 	if err != nil {
 		report(setupErr(err))
 	}
 	report(startContainer(cfg))
 }
 
-// report sends the failure to the parent (and stderr when the parent is
-// gone) and exits with its code.
-func report(e *initError) {
-	b, _ := json.Marshal(InitResult{Code: e.code, Msg: e.msg})
-	if _, err := unix.Write(syncFd, b); err != nil {
-		fmt.Fprintf(os.Stderr, "skiff init: %s\n", e.msg)
-	}
-	os.Exit(e.code)
-}
-
-// awaitGo blocks until the parent has put us in our cgroup: the user's
-// process must start under the container's limits.
-func awaitGo(fd int) error {
-	buf := make([]byte, len(goMsg))
-	for {
-		n, _, _, _, err := unix.Recvmsg(fd, buf, nil, 0)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("wait for the parent: %w", err)
-		}
-		if string(buf[:n]) != goMsg {
-			return errors.New("wait for the parent: it went away before the container started")
-		}
-		return nil
-	}
-}
-
-// readMessage reads the one JSON message the parent sends over the sync
-// socket into v; what names it in errors ("init config", "exec config").
-func readMessage(fd int, what string, v any) error {
-	buf := make([]byte, maxConfigSize)
-	n, _, flags, _, err := unix.Recvmsg(fd, buf, nil, 0)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", what, err)
-	}
-	if flags&unix.MSG_TRUNC != 0 {
-		return fmt.Errorf("read %s: larger than %d bytes", what, maxConfigSize)
-	}
-	if n == 0 {
-		return fmt.Errorf("read %s: the parent closed the sync socket", what)
-	}
-	if err := json.Unmarshal(buf[:n], v); err != nil {
-		return fmt.Errorf("read %s: %w", what, err)
-	}
-	return nil
-}
-
-func readInitConfig(fd int) (*InitConfig, error) {
+func readInitConfig(conn syncSocket) (*InitConfig, error) {
 	var cfg InitConfig
-	if err := readMessage(fd, "init config", &cfg); err != nil {
+	if err := readConfig(conn, "init config", &cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Spec == nil || cfg.Spec.Process == nil || len(cfg.Spec.Process.Args) == 0 {
@@ -141,11 +83,7 @@ func startContainer(cfg *InitConfig) *initError {
 	if err := finishRoot(spec); err != nil {
 		return setupErr(err)
 	}
-	cwd := proc.Cwd
-	if !filepath.IsAbs(cwd) {
-		cwd = filepath.Join("/", cwd)
-	}
-	if err := mkdirAllOwned(cwd, user.UID, user.GID); err != nil {
+	if err := mkdirAllOwned(absCwd(proc.Cwd), user.UID, user.GID); err != nil {
 		return setupErr(err)
 	}
 	if user.UID != 0 && !proc.Terminal {
@@ -153,28 +91,10 @@ func startContainer(cfg *InitConfig) *initError {
 			return setupErr(err)
 		}
 	}
-	env := withHome(proc.Env, user.Home)
-	caps, err := capSetsFor(proc.Capabilities)
-	if err != nil {
-		return setupErr(err)
-	}
-	if err := becomeUser(user, caps); err != nil {
-		return setupErr(err)
-	}
-	if err := chdirInRoot(cwd); err != nil {
-		return setupErr(err)
-	}
-	path, ierr := lookPath(proc.Args[0], env)
+	path, env, ierr := becomeProcess(proc, user, initRole)
 	if ierr != nil {
 		return ierr
 	}
-	if err := closeExtraFds(); err != nil {
-		return setupErr(err)
-	}
-	if err := applyCaps(caps); err != nil {
-		return setupErr(err)
-	}
-	unix.Umask(0o022)
 	if err := awaitGo(syncFd); err != nil {
 		return setupErr(err)
 	}
@@ -224,12 +144,17 @@ func finishRoot(spec *specs.Spec) error {
 	if err := network.LoopbackUp(); err != nil {
 		return err
 	}
-	for _, r := range spec.Process.Rlimits {
+	return limitProcess(spec.Process)
+}
+
+// limitProcess sets the process's rlimits and no_new_privs.
+func limitProcess(proc *specs.Process) error {
+	for _, r := range proc.Rlimits {
 		if err := setRlimit(r); err != nil {
 			return err
 		}
 	}
-	if spec.Process.NoNewPrivileges {
+	if proc.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/ns"
 )
@@ -107,11 +106,10 @@ func (img *testImage) config(t *testing.T, args ...string) *InitConfig {
 // and the container's stdout.
 func runInit(t *testing.T, cfg *InitConfig) (int, *InitResult, string) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	parent, child, err := syncPair()
 	if err != nil {
 		t.Fatal(err)
 	}
-	parent, child := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
 	defer parent.Close()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(os.Args[0], InitArg)
@@ -122,15 +120,7 @@ func runInit(t *testing.T, cfg *InitConfig) (int, *InitResult, string) {
 		t.Fatal(err)
 	}
 	child.Close()
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := parent.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	sendGo(parent) // no cgroup here: the init may exec at once
-	res, pty := readInitMessages(t, int(parent.Fd()))
+	res, pty := playParent(t, parent, cfg)
 	var ptyOut []byte
 	if pty != nil {
 		// Reading the master until EIO (all slaves closed) is how a parent
@@ -145,37 +135,37 @@ func runInit(t *testing.T, cfg *InitConfig) (int, *InitResult, string) {
 	return cmd.ProcessState.ExitCode(), res, stdout.String() + string(ptyOut)
 }
 
-// readInitMessages reads what the init sends until the socket closes: an
-// optional pty master, then either nothing (exec'd) or an InitResult.
-func readInitMessages(t *testing.T, fd int) (*InitResult, *os.File) {
+// playParent sends cfg and, with no cgroup to wait for, the go at once,
+// then reads what the init sends until the socket closes: an optional pty
+// master, then either nothing (exec'd) or an InitResult.
+func playParent(t *testing.T, parent *os.File, cfg *InitConfig) (*InitResult, *os.File) {
 	t.Helper()
+	conn := syncSocket(parent.Fd())
+	if err := conn.sendJSON(msgConfig, cfg); err != nil {
+		t.Fatal(err)
+	}
+	conn.send(msgGo, nil, -1)
 	var pty *os.File
-	buf, oob := make([]byte, 64<<10), make([]byte, unix.CmsgSpace(4))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		m, err := conn.recv(maxReplySize)
+		if err == io.EOF {
+			return nil, pty
+		}
 		if err != nil {
 			t.Fatalf("read from init: %v", err)
 		}
-		if n == 0 {
-			return nil, pty
-		}
-		if string(buf[:n]) == ptyMasterMsg {
-			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-			if err != nil || len(msgs) != 1 {
-				t.Fatalf("pty message: %v, %d control messages", err, len(msgs))
+		switch {
+		case m.kind == msgPty && m.fd != nil && pty == nil:
+			pty = m.fd
+		case m.kind == msgError:
+			res := new(InitResult)
+			if err := json.Unmarshal(m.payload, res); err != nil {
+				t.Fatalf("init result %q: %v", m.payload, err)
 			}
-			fds, err := unix.ParseUnixRights(&msgs[0])
-			if err != nil || len(fds) != 1 {
-				t.Fatalf("pty message: %v, fds %v", err, fds)
-			}
-			pty = os.NewFile(uintptr(fds[0]), "pty-master")
-			continue
+			return res, pty
+		default:
+			t.Fatalf("unexpected %s message from init (file %v)", m.kind, m.fd)
 		}
-		res := new(InitResult)
-		if err := json.Unmarshal(buf[:n], res); err != nil {
-			t.Fatalf("init result %q: %v", buf[:n], err)
-		}
-		return res, pty
 	}
 }
 

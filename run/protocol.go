@@ -1,14 +1,77 @@
 package run
 
+// The sync protocol between the parent (skiff run's monitor, or skiff exec)
+// and the child it starts through the sealed binary (__skiff_init or
+// __skiff_exec). Transport: one end of a SOCK_SEQPACKET socketpair each,
+// the child's as fd 3 and close-on-exec, so one write is one message and
+// the socket closing is a signal of its own. Every message is one kind
+// byte and a bounded payload; a pty master travels as SCM_RIGHTS on its
+// message. As runc's libcontainer/sync.go, the exchange is written down:
+//
+//	  [ parent ]                            [ child ]
+//	  msgConfig {InitConfig|ExecConfig} -->  set itself up (the init: rootfs,
+//	  [cgroup: new (init) or joined]          pivot_root, user, caps, ...)
+//	                                    <--  msgPty + fd   (with a terminal)
+//	                                    <--  msgError {code, msg}, exit
+//	  msgGo                             -->  [in its cgroup now] execve
+//	                                    <--  EOF: execve happened
+//
+// EOF is the one success signal and a property of the transport, not a
+// message: no write can follow a successful execve, and the socket's
+// close-on-exec (or --init's explicit close once the user's process runs)
+// is what tells the parent the child's own process is running. Since
+// every message carries a kind byte, EOF (a zero-length read) can never
+// be mistaken for one.
+
 import specs "github.com/opencontainers/runtime-spec/specs-go"
 
-// syncFd is the fd number of the init's end of the parent/init socketpair
-// (SOCK_SEQPACKET): the first entry of exec.Cmd.ExtraFiles.
+// syncFd is the fd number of the child's end of the sync socket: the first
+// entry of exec.Cmd.ExtraFiles.
 const syncFd = 3
 
-// InitConfig is the one message the parent sends the init (JSON over the
-// sync socket). Everything the init needs is here or in Spec, so the init
-// reads no file of the host's.
+// msgKind is a sync message's type: its first byte.
+type msgKind byte
+
+const (
+	// msgConfig (parent -> child, first): the JSON InitConfig or
+	// ExecConfig, at most maxConfigSize bytes.
+	msgConfig msgKind = 1
+	// msgGo (parent -> child, no payload): the child is in its cgroup and
+	// may exec. The child sets itself up meanwhile, so the cgroup move
+	// (slow on v1) and the rootfs build overlap.
+	msgGo msgKind = 2
+	// msgPty (child -> parent, no payload): SCM_RIGHTS carries the master
+	// of the pty the child made in the container's own devpts.
+	msgPty msgKind = 3
+	// msgError (child -> parent, last): the JSON InitResult of a child that
+	// cannot exec the user's process; it exits with that code.
+	msgError msgKind = 4
+)
+
+func (k msgKind) String() string {
+	switch k {
+	case msgConfig:
+		return "config"
+	case msgGo:
+		return "go"
+	case msgPty:
+		return "pty"
+	case msgError:
+		return "error"
+	}
+	return "unknown"
+}
+
+// maxConfigSize bounds msgConfig's payload; a spec with a huge env or many
+// mounts is still far below it.
+const maxConfigSize = 1 << 20
+
+// maxReplySize bounds what the parent reads from the child (msgError's
+// one-line message and code).
+const maxReplySize = 64 << 10
+
+// InitConfig is msgConfig's payload for the init. Everything the init needs
+// is here or in Spec, so the init reads no file of the host's.
 type InitConfig struct {
 	// Spec is the container's OCI config: Process (Args, Env, Cwd, Terminal,
 	// Capabilities), Hostname, Mounts in order (proc, dev, sys, ... and the
@@ -33,20 +96,20 @@ type InitConfig struct {
 	Init bool `json:"init,omitempty"`
 }
 
-// InitResult is what the init sends back when it cannot exec the user's
-// process; success is the socket closing on exec (it is O_CLOEXEC).
+// ExecConfig is msgConfig's payload for an exec'd process.
+type ExecConfig struct {
+	// Process is the container's process settings with exec's changes:
+	// Args, Env (the container's plus -e), Cwd, Terminal, Capabilities,
+	// NoNewPrivileges, Rlimits. Process.User is ignored: see User.
+	Process *specs.Process `json:"process"`
+	// User is -u or the container's user, resolved inside the container.
+	User string `json:"user,omitempty"`
+}
+
+// InitResult is msgError's payload: why the child cannot exec the user's
+// process.
 type InitResult struct {
 	// Code is docker's: 125 setup failed, 126 cannot execute, 127 not found.
 	Code int    `json:"code"`
 	Msg  string `json:"msg"`
 }
-
-// With Spec.Process.Terminal the init creates the pty inside the container's
-// own devpts and sends the master to the parent as one message whose body is
-// ptyMasterMsg and whose SCM_RIGHTS carries the fd, before it execs.
-const ptyMasterMsg = "pty"
-
-// goMsg is the parent's second message: the init is in its cgroup and may
-// exec. The init builds the rootfs meanwhile, so the cgroup move (slow on
-// v1) and the mounts overlap.
-const goMsg = "go"

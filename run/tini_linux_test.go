@@ -2,7 +2,6 @@ package run
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,11 +49,10 @@ func (l *lockedBuffer) String() string {
 // once the init reported success (the sync socket closed).
 func startTestInit(t *testing.T, cfg *InitConfig) (*exec.Cmd, *lockedBuffer) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	parent, child, err := syncPair()
 	if err != nil {
 		t.Fatal(err)
 	}
-	parent, child := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
 	defer parent.Close()
 	out := &lockedBuffer{}
 	cmd := exec.Command(os.Args[0], InitArg)
@@ -66,12 +64,7 @@ func startTestInit(t *testing.T, cfg *InitConfig) (*exec.Cmd, *lockedBuffer) {
 	}
 	child.Close()
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	b, _ := json.Marshal(cfg)
-	if _, err := parent.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	sendGo(parent)
-	if res, _ := readInitMessages(t, int(parent.Fd())); res != nil {
+	if res, _ := playParent(t, parent, cfg); res != nil {
 		t.Fatalf("init failed: %+v", res)
 	}
 	return cmd, out

@@ -1,0 +1,210 @@
+package run
+
+// The sync protocol's transport and its steps on either end (protocol.go
+// draws the exchange).
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+
+	"golang.org/x/sys/unix"
+)
+
+// syncSocket is one end of the sync socket: the parent's, or syncFd in
+// the child.
+type syncSocket int
+
+// syncPair is the parent's and the child's ends of a sync socket, both
+// close-on-exec (os/exec dups the child's onto fd 3 for it).
+func syncPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+// send writes one message: the kind byte, then payload; fd, if not -1,
+// rides along as SCM_RIGHTS. MSG_NOSIGNAL: a peer gone is an error, never
+// a SIGPIPE.
+func (s syncSocket) send(k msgKind, payload []byte, fd int) error {
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	msg := append([]byte{byte(k)}, payload...)
+	if err := unix.Sendmsg(int(s), msg, oob, nil, unix.MSG_NOSIGNAL); err != nil {
+		return fmt.Errorf("sending %s message (%d bytes): %w", k, len(msg), err)
+	}
+	return nil
+}
+
+// sendJSON sends v as k's payload.
+func (s syncSocket) sendJSON(k msgKind, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding %s message: %w", k, err)
+	}
+	return s.send(k, b, -1)
+}
+
+// message is one message received.
+type message struct {
+	kind    msgKind
+	payload []byte
+	fd      *os.File // msgPty's file, close-on-exec
+}
+
+// recv reads one message whose payload is at most max bytes. io.EOF: the
+// peer closed its end (for the parent: the child exec'd). A file passed
+// with any message but msgPty, or several, is closed and an error.
+func (s syncSocket) recv(max int) (message, error) {
+	buf := make([]byte, 1+max)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, flags, _, err := unix.Recvmsg(int(s), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return message{}, err
+		}
+		fds := rights(oob[:oobn])
+		switch {
+		case flags&unix.MSG_TRUNC != 0:
+			closeAll(fds)
+			return message{}, fmt.Errorf("message larger than %d bytes", max)
+		case n == 0:
+			closeAll(fds)
+			return message{}, io.EOF
+		}
+		m := message{kind: msgKind(buf[0]), payload: buf[1:n]}
+		if len(fds) == 0 && flags&unix.MSG_CTRUNC == 0 {
+			return m, nil
+		}
+		if m.kind != msgPty || len(fds) != 1 || flags&unix.MSG_CTRUNC != 0 {
+			closeAll(fds)
+			return message{}, fmt.Errorf("%s message carried an unexpected file descriptor", m.kind)
+		}
+		m.fd = os.NewFile(uintptr(fds[0]), "pty-master")
+		return m, nil
+	}
+}
+
+func rights(oob []byte) []int {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for _, m := range msgs {
+		if f, err := unix.ParseUnixRights(&m); err == nil {
+			fds = append(fds, f...)
+		}
+	}
+	return fds
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// The parent's steps.
+
+// awaitExec reads the child's messages until the socket closes (it
+// exec'd). It returns the pty master if one was sent, or the child's
+// msgError as a *StartError once the child has exited.
+func awaitExec(s syncSocket, cmd *exec.Cmd) (pty *os.File, err error) {
+	for {
+		m, err := s.recv(maxReplySize)
+		if err == io.EOF {
+			return pty, nil
+		}
+		if err != nil {
+			return pty, fmt.Errorf("reading from container init: %w", err)
+		}
+		switch {
+		case m.kind == msgPty && m.fd != nil && pty == nil:
+			pty = m.fd
+		case m.kind == msgError:
+			var res InitResult
+			if err := json.Unmarshal(m.payload, &res); err != nil {
+				return pty, fmt.Errorf("container init sent a bad message: %w", err)
+			}
+			cmd.Wait() // the child exits right after reporting
+			if res.Code == 0 {
+				res.Code = 125
+			}
+			return pty, &StartError{Code: res.Code, Err: errors.New(res.Msg)}
+		default:
+			if m.fd != nil {
+				m.fd.Close()
+			}
+			return pty, fmt.Errorf("container init sent an unexpected %s message", m.kind)
+		}
+	}
+}
+
+// The child's steps.
+
+// childSync makes syncFd close-on-exec before anything else can run, so
+// no process the child starts inherits it; who ("init", "exec") and code
+// (docker's status for a failed set-up) name a failure on stderr: there is
+// nobody else to tell yet.
+func childSync(who string, code int) syncSocket {
+	if _, err := unix.FcntlInt(syncFd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff %s: sync socket fd %d: %v\n", who, syncFd, err)
+		os.Exit(code)
+	}
+	return syncFd
+}
+
+// readConfig reads the parent's msgConfig into v; what names it in errors
+// ("init config", "exec config").
+func readConfig(s syncSocket, what string, v any) error {
+	m, err := s.recv(maxConfigSize)
+	if err == io.EOF {
+		return fmt.Errorf("read %s: the parent closed the sync socket", what)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	if m.kind != msgConfig {
+		return fmt.Errorf("read %s: unexpected %s message", what, m.kind)
+	}
+	if err := json.Unmarshal(m.payload, v); err != nil {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	return nil
+}
+
+// awaitGo blocks until the parent has put us in our cgroup: the user's
+// process must start under the container's limits.
+func awaitGo(s syncSocket) error {
+	m, err := s.recv(0)
+	if err == io.EOF {
+		return errors.New("wait for the parent: it went away before the container started")
+	}
+	if err != nil {
+		return fmt.Errorf("wait for the parent: %w", err)
+	}
+	if m.kind != msgGo {
+		return fmt.Errorf("wait for the parent: unexpected %s message", m.kind)
+	}
+	return nil
+}
+
+// report sends the failure to the parent (and to stderr when the parent is
+// gone) and exits with its code.
+func report(e *initError) {
+	if err := syncSocket(syncFd).sendJSON(msgError, InitResult{Code: e.code, Msg: e.msg}); err != nil {
+		fmt.Fprintf(os.Stderr, "skiff init: %s\n", e.msg)
+	}
+	os.Exit(e.code)
+}

@@ -1,0 +1,153 @@
+package run
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func testSyncPair(t *testing.T) (syncSocket, syncSocket) {
+	t.Helper()
+	a, b, err := syncPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return syncSocket(a.Fd()), syncSocket(b.Fd())
+}
+
+// What a reader accepts, and what a confused or hostile peer cannot make
+// it accept: a file on any message but msgPty, a payload over the bound.
+func TestSyncRecv(t *testing.T) {
+	tests := []struct {
+		name    string
+		kind    msgKind
+		payload string
+		withFd  bool
+		max     int
+		wantErr string // "" for a message
+	}{
+		{name: "config", kind: msgConfig, payload: `{"user":"x"}`, max: maxConfigSize},
+		{name: "go", kind: msgGo, max: 0},
+		{name: "pty with its master", kind: msgPty, withFd: true, max: maxReplySize},
+		{name: "file on another kind", kind: msgError, payload: `{}`, withFd: true, max: maxReplySize, wantErr: "error message carried an unexpected file descriptor"},
+		{name: "over the bound", kind: msgConfig, payload: "0123456789", max: 4, wantErr: "message larger than 4 bytes"},
+		{name: "go with a payload", kind: msgGo, payload: "x", max: 0, wantErr: "message larger than 0 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, r := testSyncPair(t)
+			fd := -1
+			if tt.withFd {
+				f, err := os.Open(os.DevNull)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				fd = int(f.Fd())
+			}
+			if err := w.send(tt.kind, []byte(tt.payload), fd); err != nil {
+				t.Fatal(err)
+			}
+			m, err := r.recv(tt.max)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("recv = %+v, %v; want error %q", m, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.kind != tt.kind || string(m.payload) != tt.payload || (m.fd != nil) != tt.withFd {
+				t.Fatalf("recv = %s %q fd %v; want %s %q fd %v", m.kind, m.payload, m.fd, tt.kind, tt.payload, tt.withFd)
+			}
+			if m.fd != nil {
+				if fl, _ := unix.FcntlInt(m.fd.Fd(), unix.F_GETFD, 0); fl&unix.FD_CLOEXEC == 0 {
+					t.Error("the received file is not close-on-exec")
+				}
+				m.fd.Close()
+			}
+		})
+	}
+}
+
+// EOF is the transport's own signal (the child exec'd), never a message.
+func TestSyncEOF(t *testing.T) {
+	a, b, err := syncPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	w := syncSocket(a.Fd())
+	if err := w.send(msgGo, nil, -1); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	r := syncSocket(b.Fd())
+	if m, err := r.recv(0); err != nil || m.kind != msgGo {
+		t.Fatalf("first recv = %+v, %v; want go", m, err)
+	}
+	if _, err := r.recv(0); err != io.EOF {
+		t.Fatalf("recv after close = %v, want io.EOF", err)
+	}
+}
+
+// The parent's reading of the child's replies: EOF is success, msgError a
+// *StartError with docker's code, anything else an error.
+func TestAwaitExec(t *testing.T) {
+	tests := []struct {
+		name     string
+		send     func(syncSocket)
+		wantCode int    // of the *StartError; 0: none
+		wantErr  string // substring of any error
+	}{
+		{name: "exec'd", send: func(syncSocket) {}},
+		{name: "failed", send: func(s syncSocket) { s.sendJSON(msgError, InitResult{Code: 127, Msg: "not found"}) },
+			wantCode: 127, wantErr: "not found"},
+		{name: "failed without a code", send: func(s syncSocket) { s.sendJSON(msgError, InitResult{Msg: "boom"}) },
+			wantCode: 125, wantErr: "boom"},
+		{name: "a parent's message back", send: func(s syncSocket) { s.send(msgGo, nil, -1) },
+			wantErr: "container init sent an unexpected go message"},
+		{name: "garbage", send: func(s syncSocket) { s.send(msgError, []byte("{"), -1) },
+			wantErr: "container init sent a bad message"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b, err := syncPair()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			tt.send(syncSocket(b.Fd()))
+			b.Close()
+			cmd := exec.Command("true")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			pty, err := awaitExec(syncSocket(a.Fd()), cmd)
+			cmd.Wait()
+			if pty != nil {
+				t.Errorf("pty %v without a msgPty", pty)
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("awaitExec = %v, want success", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("awaitExec = %v, want %q", err, tt.wantErr)
+			}
+			var se *StartError
+			if got := errors.As(err, &se); got != (tt.wantCode != 0) || (got && se.Code != tt.wantCode) {
+				t.Fatalf("awaitExec = %#v, want code %d", err, tt.wantCode)
+			}
+		})
+	}
+}
