@@ -22,22 +22,22 @@ const module = "github.com/skiff-dev/skiff"
 // run never reaches registry.
 var allowedImports = map[string][]string{
 	"":         {"commands", "run", "monitor", "monitor/server"}, // main
-	"commands": {"build", "image", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "monitor", "internal/units", "internal/shortid", "internal/procstat"},
+	"commands": {"build", "image", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "monitor", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline"},
 	"monitor":  {"state", "proc"},
 	"build":    {"run", "registry", "image"},
-	"run":      {"archive", "rootfs", "ns", "cgroup", "network", "store", "state", "proc", "monitor", "internal/shortid"},
+	"run":      {"archive", "rootfs", "ns", "cgroup", "network", "store", "state", "proc", "monitor", "internal/shortid", "internal/timeline"},
 	"rootfs":   {"archive", "proc"},
 	"registry": {"archive", "store", "internal/units", "internal/shortid"},
 	"image":    {"archive", "store"},
 	"archive":  {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "proc"}, "config": {},
-	"attach": {}, "logfile": {}, "proc": {"internal/procstat"},
+	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"},
 	// Helpers below the leaves, one job each: they import no project package.
-	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {},
+	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {},
 	"internal/testenv": {},
 
 	// The monitor process: package monitor spawns it and main dispatches
 	// it; it starts the container through run.
-	"monitor/server": {"run", "monitor", "state", "cgroup", "attach", "logfile"},
+	"monitor/server": {"run", "monitor", "state", "cgroup", "attach", "logfile", "internal/timeline"},
 }
 
 // tools are the packages outside the graph: tests, the benchmark and

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
+
+	"github.com/skiff-dev/skiff/internal/timeline"
 )
 
 // How a Session ends other than with the container's exit code.
@@ -103,7 +105,10 @@ func (s *Session) readFrames() (int, error) {
 			os.Stdout.Write(f.Payload)
 		case Stderr:
 			os.Stderr.Write(f.Payload)
+		case Mark:
+			timeline.Relay(string(f.Payload))
 		case Started:
+			timeline.Mark("started")
 			if pid, ok := ParseUint32(f.Payload); ok && s.OnStarted != nil {
 				s.OnStarted(int(pid))
 			}
@@ -114,6 +119,7 @@ func (s *Session) readFrames() (int, error) {
 			code, msg := ParseError(f.Payload)
 			return code, errors.New(msg)
 		case Exit:
+			timeline.Mark("exited")
 			code, ok := ParseUint32(f.Payload)
 			if !ok {
 				return 125, ErrNoExit

@@ -8,7 +8,8 @@ import (
 )
 
 // Kind is a frame's type. Client->monitor: Stdin, CloseStdin, Resize,
-// Signal, Detach. Monitor->client: Stdout, Stderr, Started, Error, Exit.
+// Signal, Detach. Monitor->client: Stdout, Stderr, Started, Error, Exit,
+// Mark.
 type Kind byte
 
 const (
@@ -22,6 +23,9 @@ const (
 	Error      Kind = 7 // payload: exit code (big-endian uint32) then a one-line message
 	Exit       Kind = 8 // payload: exit code as big-endian int32, sent after the last output
 	Detach     Kind = 9 // no payload: the client leaves; the container runs on
+	// payload: one -D phase mark of the monitor or the init, "<process>
+	// <phase> <ms>" (internal/timeline), printed by a client that has -D
+	Mark Kind = 10
 )
 
 // MaxPayload bounds one frame, so a corrupt length can never make a reader

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/internal/timeline"
 )
 
 // Version is set at link time by the Makefile.
@@ -76,6 +77,7 @@ func NewApp() *cli.App {
 			&cli.StringFlag{Name: "runroot", Usage: "where pids, locks and sockets live (default /run/skiff, or $XDG_RUNTIME_DIR/skiff)"},
 			&cli.StringFlag{Name: "config", Usage: "config file (default /etc/skiff/config.json, or $XDG_CONFIG_HOME/skiff/config.json)"},
 			&cli.StringSliceFlag{Name: "insecure-registry", Usage: "registry reached over plain http (repeatable)"},
+			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "print when each phase of the command, its container's monitor and init happens (ms since skiff started), on stderr", Action: startTimeline},
 		},
 		Commands:       verbs,
 		OnUsageError:   flagError,
@@ -83,6 +85,15 @@ func NewApp() *cli.App {
 	}
 	setFlagError(app.Commands)
 	return app
+}
+
+// startTimeline turns -D's phase marks on (internal/timeline): only a
+// given flag runs its action, so without -D this costs nothing.
+func startTimeline(_ *cli.Context, on bool) error {
+	if on {
+		timeline.StartCLI()
+	}
+	return nil
 }
 
 // setFlagError gives every command docker's flag errors (cli.go), and no
@@ -105,6 +116,7 @@ func Main(args []string) int {
 		return u.code
 	}
 	err := app.Run(args)
+	timeline.Mark("done")
 	if err == nil {
 		return 0
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -41,6 +42,7 @@ func execCommand() *cli.Command {
 }
 
 func execAction(c *cli.Context) error {
+	timeline.Mark("args")
 	fail := func(code int, err error) error { return &ExitError{Code: code, Err: err} }
 	switch {
 	case c.Bool("privileged"):

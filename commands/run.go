@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/attach"
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
@@ -143,6 +144,7 @@ func runAction(c *cli.Context) error {
 	if c.Bool("help") {
 		return cli.ShowCommandHelp(c, c.Command.Name)
 	}
+	timeline.Mark("args")
 	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("run: %w", err)} }
 	release, err := keepImages(c) // until the record names the image
 	if err != nil {
@@ -162,11 +164,13 @@ func runAction(c *cli.Context) error {
 	if c.Bool("sig-proxy") && !o.Detach {
 		sigs = attach.NotifyProxied()
 	}
+	timeline.Mark("image")
 	ct, err := run.Create(*img, o)
 	release()
 	if err != nil {
 		return fail(err)
 	}
+	timeline.Mark("created")
 	id := ct.State.ID
 	// Every container gets a monitor; a foreground run is its first
 	// client, so no output is lost, and killing us leaves it running.

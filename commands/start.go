@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/attach"
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -158,6 +159,7 @@ func spawn(g *Globals, id string) (*net.UnixConn, error) {
 	}
 	mine, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-monitor")
 	defer mine.Close()
+	timeline.Mark("spawn-monitor")
 	err = monitor.Spawn(g.Paths.Root, g.Paths.RunRoot, id, theirs)
 	theirs.Close()
 	if err != nil {

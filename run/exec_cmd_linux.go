@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/internal/shortid"
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
@@ -262,6 +263,7 @@ func (p *execProc) relaySignals() {
 // wait waits for the process and its output and returns docker's status.
 func (p *execProc) wait() int {
 	p.cmd.Wait()
+	timeline.Mark("exited")
 	signal.Stop(p.sigs)
 	close(p.sigs)
 	p.stdio.wait()

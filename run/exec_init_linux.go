@@ -29,6 +29,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/timeline"
 )
 
 func execInContainer() {
@@ -49,6 +51,7 @@ func execInContainer() {
 	if err := awaitGo(conn); err != nil {
 		report(execSetupErr(err))
 	}
+	timeline.Mark("go")
 	report(execProcess(cfg))
 }
 
@@ -58,7 +61,7 @@ func execSetupErr(err error) *initError { return execRole.fail(err) }
 
 func readExecConfig(conn syncSocket) (*ExecConfig, error) {
 	var cfg ExecConfig
-	if err := readConfig(conn, "exec config", &cfg); err != nil {
+	if err := readConfig(conn, "exec", &cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Process == nil || len(cfg.Process.Args) == 0 {
@@ -87,6 +90,7 @@ func execProcess(cfg *ExecConfig) *initError {
 	if ierr != nil {
 		return ierr
 	}
+	timeline.Mark("exec")
 	err = unix.Exec(path, proc.Args, env)
 	return execFailure(proc.Args[0], err)
 }

@@ -36,6 +36,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/rootfs"
 )
@@ -54,7 +55,7 @@ func initContainer() {
 
 func readInitConfig(conn syncSocket) (*InitConfig, error) {
 	var cfg InitConfig
-	if err := readConfig(conn, "init config", &cfg); err != nil {
+	if err := readConfig(conn, "init", &cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Spec == nil || cfg.Spec.Process == nil || len(cfg.Spec.Process.Args) == 0 {
@@ -95,9 +96,11 @@ func startContainer(cfg *InitConfig) *initError {
 	if ierr != nil {
 		return ierr
 	}
+	timeline.Mark("ready")
 	if err := awaitGo(syncFd); err != nil {
 		return setupErr(err)
 	}
+	timeline.Mark("exec")
 	if cfg.Init {
 		return runTini(path, proc.Args, env, proc.Terminal, user) // tini_linux.go
 	}
@@ -122,7 +125,12 @@ func prepareRoot(cfg *InitConfig) error {
 	if err := rootfs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
 		return err
 	}
-	return rootfs.PivotRoot(cfg.Rootfs)
+	timeline.Mark("rootfs")
+	if err := rootfs.PivotRoot(cfg.Rootfs); err != nil {
+		return err
+	}
+	timeline.Mark("pivot")
+	return nil
 }
 
 // finishRoot applies what needs the pivoted root and the container's own

@@ -9,8 +9,10 @@ package run
 // message. As runc's libcontainer/sync.go, the exchange is written down:
 //
 //	  [ parent ]                            [ child ]
+//	  msgTimeline {origin}  (with -D)   -->  mark its phases from now on
 //	  msgConfig {InitConfig|ExecConfig} -->  set itself up (the init: rootfs,
 //	  [cgroup: new (init) or joined]          pivot_root, user, caps, ...)
+//	                                    <--  msgMark "init rootfs 12.34" (-D)
 //	                                    <--  msgPty + fd   (with a terminal)
 //	                                    <--  msgError {code, msg}, exit
 //	  msgGo                             -->  [in its cgroup now] execve
@@ -46,6 +48,16 @@ const (
 	// msgError (child -> parent, last): the JSON InitResult of a child that
 	// cannot exec the user's process; it exits with that code.
 	msgError msgKind = 4
+	// msgTimeline (parent -> child, before msgConfig, only with -D): the
+	// CLI's start as 8 big-endian bytes (ns on CLOCK_MONOTONIC); the child
+	// marks its phases (internal/timeline) from then on.
+	msgTimeline msgKind = 5
+	// msgMark (child -> parent, only after msgTimeline): one phase mark,
+	// "<process> <phase> <ms>", for the parent to pass on toward the
+	// CLI's stderr. The child's stderr is the container's, which a mark
+	// must never enter; the sync socket closes at execve, so nothing the
+	// container runs can send one.
+	msgMark msgKind = 6
 )
 
 func (k msgKind) String() string {
@@ -58,6 +70,10 @@ func (k msgKind) String() string {
 		return "pty"
 	case msgError:
 		return "error"
+	case msgTimeline:
+		return "timeline"
+	case msgMark:
+		return "mark"
 	}
 	return "unknown"
 }

@@ -4,6 +4,7 @@ package run
 // draws the exchange).
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"os/exec"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/timeline"
 )
 
 // syncSocket is one end of the sync socket: the parent's, or syncFd in
@@ -117,6 +120,15 @@ func closeAll(fds []int) {
 
 // The parent's steps.
 
+// sendTimeline hands the child the CLI's start when this process marks
+// its phases (-D), so the child marks its own; else it sends nothing.
+func sendTimeline(s syncSocket) error {
+	if !timeline.Enabled() {
+		return nil
+	}
+	return s.send(msgTimeline, binary.BigEndian.AppendUint64(nil, uint64(timeline.Origin())), -1)
+}
+
 // awaitExec reads the child's messages until the socket closes (it
 // exec'd). It returns the pty master if one was sent, or the child's
 // msgError as a *StartError once the child has exited.
@@ -130,6 +142,8 @@ func awaitExec(s syncSocket, cmd *exec.Cmd) (pty *os.File, err error) {
 			return pty, fmt.Errorf("reading from container init: %w", err)
 		}
 		switch {
+		case m.kind == msgMark && m.fd == nil:
+			timeline.Relay(string(m.payload))
 		case m.kind == msgPty && m.fd != nil && pty == nil:
 			pty = m.fd
 		case m.kind == msgError:
@@ -165,10 +179,17 @@ func childSync(who string, code int) syncSocket {
 	return syncFd
 }
 
-// readConfig reads the parent's msgConfig into v; what names it in errors
-// ("init config", "exec config").
-func readConfig(s syncSocket, what string, v any) error {
+// readConfig reads the parent's msgConfig into v; who ("init", "exec")
+// names the child in errors and in its phase marks. A msgTimeline before
+// it (-D) turns marks on: they go back to the parent as msgMark.
+func readConfig(s syncSocket, who string, v any) error {
+	what := who + " config"
 	m, err := s.recv(maxConfigSize)
+	if err == nil && m.kind == msgTimeline {
+		if err = joinTimeline(s, who, m.payload); err == nil {
+			m, err = s.recv(maxConfigSize)
+		}
+	}
 	if err == io.EOF {
 		return fmt.Errorf("read %s: the parent closed the sync socket", what)
 	}
@@ -181,6 +202,18 @@ func readConfig(s syncSocket, what string, v any) error {
 	if err := json.Unmarshal(m.payload, v); err != nil {
 		return fmt.Errorf("read %s: %w", what, err)
 	}
+	timeline.Mark("config")
+	return nil
+}
+
+// joinTimeline starts the child's marks from msgTimeline's payload: the
+// CLI's start; each mark is sent to the parent as msgMark.
+func joinTimeline(s syncSocket, who string, payload []byte) error {
+	if len(payload) != 8 {
+		return fmt.Errorf("timeline message of %d bytes, want 8", len(payload))
+	}
+	origin := int64(binary.BigEndian.Uint64(payload))
+	timeline.Join(origin, who, func(mark string) { s.send(msgMark, []byte(mark), -1) })
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/timeline"
 )
 
 func testSyncPair(t *testing.T) (syncSocket, syncSocket) {
@@ -116,6 +119,11 @@ func TestAwaitExec(t *testing.T) {
 			wantErr: "container init sent an unexpected go message"},
 		{name: "garbage", send: func(s syncSocket) { s.send(msgError, []byte("{"), -1) },
 			wantErr: "container init sent a bad message"},
+		{name: "marks, then exec'd", send: func(s syncSocket) { s.send(msgMark, []byte("init exec 9.00"), -1) }},
+		{name: "marks, then failed", send: func(s syncSocket) {
+			s.send(msgMark, []byte("init start 1.00"), -1)
+			s.sendJSON(msgError, InitResult{Code: 126, Msg: "denied"})
+		}, wantCode: 126, wantErr: "denied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,5 +157,51 @@ func TestAwaitExec(t *testing.T) {
 				t.Fatalf("awaitExec = %#v, want code %d", err, tt.wantCode)
 			}
 		})
+	}
+}
+
+// With -D the parent sends msgTimeline before msgConfig; the child then
+// sends its marks back as msgMark (never to its stderr, the container's),
+// named by who and counted from the origin it was given.
+func TestReadConfigJoinsTimeline(t *testing.T) {
+	defer timeline.Stop()
+	parent, child := testSyncPair(t)
+	if err := parent.send(msgTimeline, binary.BigEndian.AppendUint64(nil, 1), -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.sendJSON(msgConfig, ExecConfig{User: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg ExecConfig
+	if err := readConfig(child, "exec", &cfg); err != nil || cfg.User != "x" {
+		t.Fatalf("readConfig = %+v, %v; want user x", cfg, err)
+	}
+	for _, want := range []string{"exec start ", "exec config "} {
+		m, err := parent.recv(maxReplySize)
+		if err != nil || m.kind != msgMark || !strings.HasPrefix(string(m.payload), want) {
+			t.Fatalf("parent got %s %q, %v; want a mark %q<ms>", m.kind, m.payload, err, want)
+		}
+	}
+}
+
+// Without -D nothing precedes msgConfig and the child sends no mark.
+func TestReadConfigWithoutTimeline(t *testing.T) {
+	parent, child := testSyncPair(t)
+	if err := parent.sendJSON(msgConfig, ExecConfig{User: "y"}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg ExecConfig
+	if err := readConfig(child, "exec", &cfg); err != nil || cfg.User != "y" {
+		t.Fatalf("readConfig = %+v, %v; want user y", cfg, err)
+	}
+	if timeline.Enabled() {
+		t.Fatal("marks turned on without msgTimeline")
+	}
+	if err := sendTimeline(parent); err != nil {
+		t.Fatal(err)
+	}
+	unix.SetNonblock(int(child), true)
+	if m, err := child.recv(maxConfigSize); err == nil {
+		t.Fatalf("sendTimeline off sent a %s message", m.kind)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/ns"
 )
 
@@ -76,11 +77,16 @@ func (s *spawn) start() (p *process, err error) {
 		// terminal (exec -d) never.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
+	spawning, running := s.marks()
 	if s.join == nil {
 		cmd.SysProcAttr.Cloneflags = ns.ContainerCloneFlags
+		timeline.Mark(spawning)
 		err = cmd.Start()
 	} else {
-		err = s.join.OnJoinedThread(ns.JoinFlags, cmd.Start)
+		err = s.join.OnJoinedThread(ns.JoinFlags, func() error {
+			timeline.Mark(spawning)
+			return cmd.Start()
+		})
 	}
 	end.Close()
 	if err != nil {
@@ -97,6 +103,9 @@ func (s *spawn) start() (p *process, err error) {
 		}
 	}()
 	conn := syncSocket(sock.Fd())
+	if err := sendTimeline(conn); err != nil {
+		return p, err
+	}
 	if err := conn.sendJSON(msgConfig, s.config); err != nil {
 		return p, err
 	}
@@ -113,7 +122,19 @@ func (s *spawn) start() (p *process, err error) {
 	// still queued for awaitExec, so an error here is moot.
 	conn.send(msgGo, nil, -1)
 	p.pty, err = awaitExec(conn, cmd)
+	if err == nil {
+		timeline.Mark(running)
+	}
 	return p, err
+}
+
+// marks names this start's phase marks (-D): the fork of the child (for
+// an exec, on the thread that joined the container), and its execve.
+func (s *spawn) marks() (spawning, running string) {
+	if s.join == nil {
+		return "spawn-init", "init-running"
+	}
+	return "joined", "exec-running"
 }
 
 // cgroup is the child's: a new one for a new container, else the

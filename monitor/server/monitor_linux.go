@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiff-dev/skiff/attach"
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/logfile"
 	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/run"
@@ -92,6 +93,9 @@ func (m *server) run(first *client) int {
 	if first != nil {
 		m.clients[first] = struct{}{}
 	}
+	// With -D, our marks and the init's go to the attached clients (our
+	// stderr is /dev/null); the first client is the CLI that spawned us.
+	timeline.JoinFromEnv(func(mark string) { m.broadcast(attach.Mark, []byte(mark)) })
 	ln, err := attach.Listen(state.SocketPath(m.runRoot, m.id))
 	if err != nil {
 		m.fail(nil, 125, err)
@@ -202,6 +206,7 @@ func (m *server) once(c *run.Container) (int, error) {
 		m.copyOut(&copies, errR, "stderr", attach.Stderr)
 	}
 	code := c.Wait()
+	timeline.Mark("exited")
 	waitBounded(&copies, 5*time.Second)
 	m.mu.Lock()
 	m.pid, m.pty, m.stdin = 0, nil, nil
@@ -236,6 +241,7 @@ func (m *server) finish(c *run.Container, code int) int {
 	if err := c.Cleanup(code); err != nil {
 		m.broadcast(attach.Stderr, []byte("skiff: monitor: "+err.Error()+"\n"))
 	}
+	timeline.Mark("recorded")
 	m.broadcastExit(code)
 	return 0
 }
