@@ -19,25 +19,28 @@ const module = "github.com/skiff-dev/skiff"
 
 // allowedImports is the import rule of docs/design.md: which project packages
 // each package may import. Leaves import none but the internal helpers;
-// run never reaches registry.
+// run never reaches registry; container is the host side of a container,
+// run the runtime below it.
 var allowedImports = map[string][]string{
-	"":         {"commands", "run", "monitor", "monitor/server"}, // main
-	"commands": {"build", "image", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "monitor", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline"},
-	"monitor":  {"state", "proc"},
-	"build":    {"run", "registry", "image"},
-	"run":      {"archive", "rootfs", "ns", "cgroup", "network", "store", "state", "proc", "monitor", "internal/shortid", "internal/timeline"},
-	"rootfs":   {"archive", "proc"},
-	"registry": {"archive", "store", "internal/units", "internal/shortid"},
-	"image":    {"archive", "store"},
-	"archive":  {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "proc"}, "config": {},
+	"":          {"commands", "run", "monitor", "monitor/server"}, // main
+	"commands":  {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline"},
+	"container": {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "internal/shortid", "internal/timeline"},
+	"monitor":   {"state", "proc"},
+	"build":     {"run", "registry", "image"},
+	"run":       {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline"},
+	"spec":      {"state", "internal/shortid"},
+	"rootfs":    {"archive", "proc"},
+	"registry":  {"archive", "store", "internal/units", "internal/shortid"},
+	"image":     {"archive", "store"},
+	"archive":   {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "proc"}, "config": {},
 	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"},
 	// Helpers below the leaves, one job each: they import no project package.
 	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {},
 	"internal/testenv": {},
 
 	// The monitor process: package monitor spawns it and main dispatches
-	// it; it starts the container through run.
-	"monitor/server": {"run", "monitor", "state", "cgroup", "attach", "logfile", "internal/timeline"},
+	// it; it starts and records the container through container.
+	"monitor/server": {"container", "run", "monitor", "state", "cgroup", "attach", "logfile", "internal/timeline"},
 }
 
 // tools are the packages outside the graph: tests, the benchmark and

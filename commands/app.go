@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/timeline"
 )
 
@@ -34,6 +35,12 @@ func (e *ExitError) Unwrap() error { return e.Err }
 type Globals struct {
 	Paths              config.Paths
 	InsecureRegistries []string
+}
+
+// Containers is the container store at the global paths: every verb's way
+// to a container.
+func (g *Globals) Containers() container.Store {
+	return container.Store{Root: g.Paths.Root, RunRoot: g.Paths.RunRoot}
 }
 
 // globals builds Globals from the parsed global flags.

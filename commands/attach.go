@@ -9,7 +9,6 @@ import (
 
 	"github.com/skiff-dev/skiff/attach"
 	"github.com/skiff-dev/skiff/internal/shortid"
-	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -41,7 +40,7 @@ func attachAction(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	ct, err := lookupCurrent(g, c.Args().First())
+	ct, err := g.Containers().Lookup(c.Args().First())
 	if err != nil {
 		return &ExitError{Code: 1, Err: daemonError(err)}
 	}
@@ -63,15 +62,6 @@ func attachAction(c *cli.Context) error {
 	return exitWith(g, ct.ID, code, err)
 }
 
-// lookupCurrent finds ref and reconciles a record whose monitor died.
-func lookupCurrent(g *Globals, ref string) (*state.Container, error) {
-	ct, err := state.Lookup(g.Paths.Root, ref)
-	if err != nil {
-		return nil, err
-	}
-	return run.Reconcile(g.Paths.Root, g.Paths.RunRoot, ct)
-}
-
 // exitWith turns a session's end into the command's exit: the container's
 // code, or (monitor gone without a word) the code its record shows.
 func exitWith(g *Globals, id string, code int, err error) error {
@@ -79,7 +69,7 @@ func exitWith(g *Globals, id string, code int, err error) error {
 	case errors.Is(err, attach.ErrDetached):
 		return nil
 	case errors.Is(err, attach.ErrNoExit):
-		ct, lerr := lookupCurrent(g, id)
+		ct, lerr := g.Containers().Lookup(id)
 		if lerr != nil || ct.Status == state.Running || ct.Status == state.Restarting {
 			return &ExitError{Code: 125, Err: errors.New("lost the container's monitor before it exited (the container may run on: see skiff ps)")}
 		}

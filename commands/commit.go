@@ -12,9 +12,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/build"
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/registry"
-	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -49,7 +49,7 @@ func runCommit(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
-	ctr, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, c.Args().Get(0))
+	ctr, err := g.Containers().Lookup(c.Args().Get(0))
 	if err != nil {
 		return &ExitError{1, err}
 	}
@@ -68,11 +68,11 @@ func runCommit(c *cli.Context) error {
 	})
 	thaw := func() {}
 	if c.Bool("pause") {
-		if thaw, err = run.FreezeFor(ctr); err != nil {
+		if thaw, err = container.FreezeFor(ctr); err != nil {
 			return &ExitError{1, err}
 		}
 	}
-	layer, err := image.StoreWrittenLayer(s, func(w io.Writer) error { return run.WriteChanges(w, g.Paths.Root, ctr) }, os.Geteuid() != 0)
+	layer, err := image.StoreWrittenLayer(s, func(w io.Writer) error { return g.Containers().WriteChanges(w, ctr) }, os.Geteuid() != 0)
 	thaw()
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("commit %s: %w", ctr.Name, err)}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/container"
 )
 
 func init() { register(cpCommand()) }
@@ -38,16 +38,16 @@ func cpAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	o := run.CopyOptions{Archive: c.Bool("archive"), FollowLink: c.Bool("follow-link")}
+	o := container.CopyOptions{Archive: c.Bool("archive"), FollowLink: c.Bool("follow-link")}
 	srcCtr, src := splitCpArg(args[0])
 	dstCtr, dst := splitCpArg(args[1])
 	switch {
 	case srcCtr != "" && dstCtr != "":
 		return &ExitError{Code: 1, Err: errors.New("copying between containers is not supported")}
 	case srcCtr != "":
-		err = run.CopyFromContainer(g.Paths.Root, g.Paths.RunRoot, srcCtr, src, dst, o, os.Stdout)
+		err = g.Containers().CopyFromContainer(srcCtr, src, dst, o, os.Stdout)
 	case dstCtr != "":
-		err = run.CopyToContainer(g.Paths.Root, g.Paths.RunRoot, dstCtr, src, dst, o, os.Stdin)
+		err = g.Containers().CopyToContainer(dstCtr, src, dst, o, os.Stdin)
 	default:
 		return &ExitError{Code: 1, Err: errors.New("must specify at least one container source")}
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(createCommand()) }
@@ -34,11 +32,11 @@ func createAction(c *cli.Context) error {
 		return fail(err)
 	}
 	defer release()
-	_, o, img, _, err := prepareRun(c)
+	g, o, img, _, err := prepareRun(c)
 	if err != nil {
 		return fail(err)
 	}
-	ct, err := run.Create(*img, o)
+	ct, err := g.Containers().Create(*img, o)
 	if err != nil {
 		return fail(err)
 	}

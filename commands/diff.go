@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(diffCommand()) }
@@ -26,7 +24,7 @@ func diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			changes, err := run.Diff(g.Paths.Root, g.Paths.RunRoot, args[0])
+			changes, err := g.Containers().Diff(args[0])
 			if err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -57,7 +58,7 @@ func execAction(c *cli.Context) error {
 		return fail(1, err)
 	}
 	o := run.ExecOptions{
-		Root: g.Paths.Root, RunRoot: g.Paths.RunRoot, Args: c.Args().Tail(),
+		Args: c.Args().Tail(),
 		User: c.String("user"), Workdir: c.String("workdir"),
 		Interactive: c.Bool("interactive"), Tty: c.Bool("tty"), Detach: c.Bool("detach"),
 	}
@@ -72,12 +73,12 @@ func execAction(c *cli.Context) error {
 	if o.Interactive && o.Tty && !o.Detach && !term.IsTerminal(int(os.Stdin.Fd())) {
 		// As docker: a missing container is reported first, then the
 		// terminal, before anything starts in the container.
-		if _, err := state.Lookup(o.Root, c.Args().First()); err != nil {
+		if _, err := g.Containers().Lookup(c.Args().First()); err != nil {
 			return execError(1, err)
 		}
 		return fail(1, errInputNotTTY)
 	}
-	code, err := run.Exec(c.Args().First(), o)
+	code, err := g.Containers().Exec(c.Args().First(), o)
 	return execError(code, err)
 }
 
@@ -108,5 +109,5 @@ func readEnvFile(name string) ([]string, error) {
 		return nil, fmt.Errorf("open env file: %w", err)
 	}
 	defer f.Close()
-	return run.ParseEnvFile(f, name)
+	return spec.ParseEnvFile(f, name)
 }

@@ -9,8 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
-
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(exportCommand()) }
@@ -35,7 +33,7 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
-	ctr, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, c.Args().Get(0))
+	ctr, err := g.Containers().Lookup(c.Args().Get(0))
 	if err != nil {
 		return &ExitError{1, err}
 	}
@@ -44,10 +42,10 @@ func runExport(c *cli.Context) error {
 		if f, ok := c.App.Writer.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return &ExitError{1, errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")}
 		}
-		return exitOn(run.Export(c.App.Writer, g.Paths.Root, g.Paths.RunRoot, ctr))
+		return exitOn(g.Containers().Export(c.App.Writer, ctr))
 	}
 	return exitOn(exportToFile(out, func(w io.Writer) error {
-		return run.Export(w, g.Paths.Root, g.Paths.RunRoot, ctr)
+		return g.Containers().Export(w, ctr)
 	}))
 }
 

@@ -14,7 +14,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -101,7 +102,7 @@ func inspectObjects(g *Globals, names []string, kind string, size bool) (docs []
 	var s *store.Store
 	for _, n := range names {
 		if kind != "image" {
-			ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, n)
+			ct, err := g.Containers().Lookup(n)
 			if err == nil {
 				d := toContainerInspect(g, ct)
 				if size {
@@ -225,7 +226,7 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 			ExitCode: ct.ExitCode, StartedAt: dockerTime(ct.StartedAt), FinishedAt: dockerTime(ct.FinishedAt),
 		},
 		HostConfig:      toHostConfig(cfg),
-		GraphDriver:     containerGraphDriver(g.Paths.Root, ct.ID),
+		GraphDriver:     containerGraphDriver(g.Paths.Root, ct),
 		Config:          toContainerConfig(ct),
 		NetworkSettings: noNetwork(),
 	}
@@ -278,7 +279,7 @@ func toHostConfig(cfg state.Config) hostConfig {
 		BlkioWeightDevice: []any{}, BlkioDeviceReadBps: []any{}, BlkioDeviceWriteBps: []any{},
 		BlkioDeviceReadIOps: []any{}, BlkioDeviceWriteIOps: []any{},
 		Devices: []any{}, Ulimits: []any{},
-		MaskedPaths: run.MaskedPaths, ReadonlyPaths: run.ReadonlyPaths,
+		MaskedPaths: spec.MaskedPaths, ReadonlyPaths: spec.ReadonlyPaths,
 	}
 	if h.RestartPolicy.Name == "" {
 		h.RestartPolicy.Name = "no"
@@ -291,15 +292,13 @@ func toHostConfig(cfg state.Config) hostConfig {
 
 // containerGraphDriver is docker's GraphDriver of a container: the overlay
 // it runs on, lowerdirs top layer first as overlay lists them.
-func containerGraphDriver(root, id string) graphDriver {
+func containerGraphDriver(root string, ct *state.Container) graphDriver {
 	d := graphDriver{Name: graphDriverName, Data: map[string]string{}}
-	dir, err := state.Dir(root, id)
+	dir, err := state.Dir(root, ct.ID)
 	if err != nil {
 		return d
 	}
-	if lower, err := run.LowerDirs(root, id); err == nil {
-		d.Data["LowerDir"] = strings.Join(lower, ":")
-	}
+	d.Data["LowerDir"] = strings.Join(container.LowerDirs(ct), ":")
 	d.Data["MergedDir"] = filepath.Join(dir, "rootfs")
 	d.Data["UpperDir"] = filepath.Join(dir, "upper")
 	d.Data["WorkDir"] = filepath.Join(dir, "work")

@@ -107,17 +107,12 @@ var dockerOptionalContainerKeys = []string{"State.Health", "SizeRw", "SizeRootFs
 	"HostConfig.Sysctls", "HostConfig.Runtime", "HostConfig.KernelMemory", "HostConfig.KernelMemoryTCP",
 	"HostConfig.Mounts", "HostConfig.Init"}
 
-// withLayers writes the part of a container's config.json that names its
-// image layers (bottom first), as run.Create does.
-func withLayers(t *testing.T, root, id string, layers ...string) {
+// withLayers gives container c's record its image layers (bottom first)
+// and makes its directory, as container.Store.Create does.
+func withLayers(t *testing.T, root string, c *state.Container, layers ...string) {
 	t.Helper()
-	dir := filepath.Join(root, "containers", id)
-	l, _ := json.Marshal(layers)
-	spec, _ := json.Marshal(map[string]any{"annotations": map[string]string{"run.skiff.lowerdirs": string(l)}})
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), spec, 0o600); err != nil {
+	c.Layers = layers
+	if err := os.MkdirAll(filepath.Join(root, "containers", c.ID), 0o700); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -125,7 +120,7 @@ func withLayers(t *testing.T, root, id string, layers ...string) {
 func TestContainerInspectKeys(t *testing.T) {
 	root := t.TempDir()
 	c := state.Container{ID: strings.Repeat("d", 64), Name: "y", Status: state.Created}
-	withLayers(t, root, c.ID, "/l/bottom")
+	withLayers(t, root, &c, "/l/bottom")
 	doc := toContainerInspect(&Globals{Paths: config.Paths{Root: root}}, &c)
 	var b bytes.Buffer
 	if err := printDocs(&b, nil, []any{doc}); err != nil {
@@ -160,7 +155,7 @@ func TestContainerInspectZeroValues(t *testing.T) {
 	c := state.Container{ID: id, Name: "z", Status: state.Running, Pid: 9,
 		Config: state.Config{OpenStdin: true, AttachStdin: true, Volumes: map[string]struct{}{"/data": {}},
 			ExposedPorts: map[string]struct{}{"80/tcp": {}}}}
-	withLayers(t, root, id, "/l/bottom", "/l/top")
+	withLayers(t, root, &c, "/l/bottom", "/l/top")
 	doc := toContainerInspect(&Globals{Paths: config.Paths{Root: root}}, &c)
 	dir := root + "/containers/" + id
 	tests := []struct{ format, want, err string }{

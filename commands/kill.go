@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/run"
 )
 
@@ -22,12 +23,12 @@ func killCommand() *cli.Command {
 		UseShortOptionHandling: true,
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
-			sig, err := run.ParseSignal(c.String("signal"))
+			sig, err := container.ParseSignal(c.String("signal"))
 			if err != nil {
 				return &ExitError{Code: 1, Err: err}
 			}
 			return eachContainer(c, "kill", args, func(g *Globals, ref string) error {
-				_, err := run.Kill(g.Paths.Root, g.Paths.RunRoot, ref, sig)
+				_, err := g.Containers().Kill(ref, sig)
 				var nr *run.NotRunningError
 				if errors.As(err, &nr) {
 					return fmt.Errorf("cannot kill container: %s: %w", ref, err)

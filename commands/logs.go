@@ -46,7 +46,7 @@ func logsAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ct, err := state.Lookup(g.Paths.Root, args[0])
+	ct, err := g.Containers().Lookup(args[0])
 	if err != nil {
 		printError(daemonError(err))
 		return &ExitError{Code: 1}

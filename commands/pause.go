@@ -2,8 +2,6 @@ package commands
 
 import (
 	"github.com/urfave/cli/v2"
-
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(pauseCommand(), unpauseCommand()) }
@@ -16,7 +14,7 @@ func pauseCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			return eachContainer(c, "pause", args, func(g *Globals, ref string) error {
-				_, err := run.Pause(g.Paths.Root, g.Paths.RunRoot, ref)
+				_, err := g.Containers().Pause(ref)
 				return err
 			})
 		},
@@ -31,7 +29,7 @@ func unpauseCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			return eachContainer(c, "unpause", args, func(g *Globals, ref string) error {
-				_, err := run.Unpause(g.Paths.Root, g.Paths.RunRoot, ref)
+				_, err := g.Containers().Unpause(ref)
 				return err
 			})
 		},

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(portCommand()) }
@@ -38,7 +36,7 @@ func portCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, args[0]); err != nil {
+			if _, err := g.Containers().Lookup(args[0]); err != nil {
 				return daemonError(err)
 			}
 			if port != "" {

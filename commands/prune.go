@@ -12,8 +12,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/units"
-	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -120,7 +120,7 @@ func confirm(in io.Reader, out io.Writer, warning string) bool {
 }
 
 // prune removes every stopped (created or exited) container f matches, in
-// docker's output. run.Remove refuses one started meanwhile: it is skipped.
+// docker's output. container.Store.Remove refuses one started meanwhile: it is skipped.
 func prune(g *Globals, f pruneFilter, out io.Writer) error {
 	all, err := state.List(g.Paths.Root)
 	if err != nil {
@@ -136,9 +136,9 @@ func prune(g *Globals, f pruneFilter, out io.Writer) error {
 		if dir, err := state.Dir(g.Paths.Root, ct.ID); err == nil {
 			size = dirSize(filepath.Join(dir, "upper"))
 		}
-		_, err := run.Remove(g.Paths.Root, g.Paths.RunRoot, ct.ID, false)
+		_, err := g.Containers().Remove(ct.ID, false)
 		switch {
-		case errors.Is(err, run.ErrRunning), errors.Is(err, state.ErrNotFound):
+		case errors.Is(err, container.ErrRunning), errors.Is(err, state.ErrNotFound):
 			continue // started, or removed, since it was listed
 		case err != nil:
 			fmt.Fprintln(os.Stderr, "skiff: warning: prune:", err)

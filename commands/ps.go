@@ -16,7 +16,6 @@ import (
 
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/units"
-	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -76,7 +75,7 @@ func psAction(c *cli.Context) error {
 		if ct.Orphaned || ct.Status == state.Restarting {
 			// Its monitor may be dead (Reconcile), or recording the exit
 			// right now (Lookup waits for the real code, never shows -1).
-			if ct, err = run.Lookup(g.Paths.Root, g.Paths.RunRoot, ct.ID); err != nil {
+			if ct, err = g.Containers().Lookup(ct.ID); err != nil {
 				continue // removed by its --rm, or gone meanwhile
 			}
 		}

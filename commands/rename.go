@@ -4,9 +4,6 @@ import (
 	"errors"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/skiff-dev/skiff/run"
-	"github.com/skiff-dev/skiff/state"
 )
 
 func init() { register(renameCommand()) }
@@ -39,10 +36,6 @@ func renameCommand() *cli.Command {
 // rename resolves ref to its true record first, so a name (or id prefix)
 // names the container it does for every other command.
 func rename(g *Globals, ref, newName string) error {
-	ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, ref)
-	if err != nil {
-		return err
-	}
-	_, err = state.Rename(g.Paths.Root, g.Paths.RunRoot, ct.ID, newName)
+	_, err := g.Containers().Rename(ref, newName)
 	return err
 }

@@ -2,8 +2,6 @@ package commands
 
 import (
 	"github.com/urfave/cli/v2"
-
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(restartCommand()) }
@@ -24,7 +22,7 @@ func restartCommand() *cli.Command {
 			// Stop returns once the old monitor has exited, so the start
 			// below spawns a fresh monitor instead of finding the old one.
 			return eachContainer(c, "restart", args, func(g *Globals, ref string) error {
-				ct, err := run.Stop(g.Paths.Root, g.Paths.RunRoot, ref, o)
+				ct, err := g.Containers().Stop(ref, o)
 				if err != nil {
 					return err
 				}

@@ -4,8 +4,6 @@ import (
 	"errors"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(rmCommand("rm")) }
@@ -34,7 +32,7 @@ func rmAction(c *cli.Context) error {
 		return &ExitError{Code: 1, Err: errors.New("rm: --link is not supported yet")}
 	}
 	return eachContainer(c, "rm", args, func(g *Globals, ref string) error {
-		_, err := run.Remove(g.Paths.Root, g.Paths.RunRoot, ref, c.Bool("force"))
+		_, err := g.Containers().Remove(ref, c.Bool("force"))
 		return err
 	})
 }

@@ -12,9 +12,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/attach"
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/registry"
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -112,7 +113,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal to stop the container"},
 		// The default shown is stop's; the record keeps "not given" (IsSet)
 		// so `stop -t` and a later default still apply as docker's.
-		&cli.IntFlag{Name: "stop-timeout", Value: run.DefaultStopTimeout, Usage: "timeout (in seconds) to stop a container; -1 waits for ever"},
+		&cli.IntFlag{Name: "stop-timeout", Value: container.DefaultStopTimeout, Usage: "timeout (in seconds) to stop a container; -1 waits for ever"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: `connect a container to a network (only "none" so far: loopback only)`},
 		&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
@@ -165,7 +166,7 @@ func runAction(c *cli.Context) error {
 		sigs = attach.NotifyProxied()
 	}
 	timeline.Mark("image")
-	ct, err := run.Create(*img, o)
+	ct, err := g.Containers().Create(*img, o)
 	release()
 	if err != nil {
 		return fail(err)
@@ -174,9 +175,9 @@ func runAction(c *cli.Context) error {
 	id := ct.State.ID
 	// Every container gets a monitor; a foreground run is its first
 	// client, so no output is lost, and killing us leaves it running.
-	conn, err := spawn(g, id)
+	conn, err := g.Containers().SpawnMonitor(id)
 	if err != nil {
-		run.Remove(g.Paths.Root, g.Paths.RunRoot, id, true)
+		g.Containers().Remove(id, true)
 		return fail(err)
 	}
 	s := &attach.Session{
@@ -211,7 +212,7 @@ func unsupportedRunFlag(name string) (string, bool) {
 
 // prepareRun is what run and create share: docker run's flags checked and
 // turned into options, and the image found or pulled.
-func prepareRun(c *cli.Context) (g *Globals, o run.Options, img *run.Image, detachKeys []byte, err error) {
+func prepareRun(c *cli.Context) (g *Globals, o spec.Options, img *spec.Image, detachKeys []byte, err error) {
 	verb := c.Command.Name
 	if err = checkUnsupported(c); err != nil {
 		return
@@ -254,7 +255,7 @@ func checkUnsupported(c *cli.Context) error {
 // terminal (a pipe, a file): the raw terminal mode cannot be set and the
 // container would get a tty fed by a pipe. A user error, so exit 1 as
 // docker's, and made before anything is pulled or created.
-func checkInputTTY(verb string, o run.Options) error {
+func checkInputTTY(verb string, o spec.Options) error {
 	if verb != "run" || !o.Interactive || !o.Tty || o.Detach || term.IsTerminal(int(os.Stdin.Fd())) {
 		return nil
 	}
@@ -266,9 +267,8 @@ func checkInputTTY(verb string, o run.Options) error {
 // because stdin is not a terminal"; the older one is what scripts know).
 var errInputNotTTY = errors.New("the input device is not a TTY")
 
-func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
-	o := run.Options{
-		Root: g.Paths.Root, RunRoot: g.Paths.RunRoot,
+func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
+	o := spec.Options{
 		ImageRef: c.Args().First(), Args: c.Args().Tail(),
 		Name: c.String("name"), Env: listOf(c, "env"),
 		Workdir: c.String("workdir"), User: c.String("user"), Hostname: c.String("hostname"),
@@ -288,7 +288,7 @@ func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
 	// Refused here, not at stop: a signal stop cannot send would leave the
 	// container unstoppable but by kill.
 	if o.StopSignal != "" {
-		if _, err := run.ParseSignal(o.StopSignal); err != nil {
+		if _, err := container.ParseSignal(o.StopSignal); err != nil {
 			return o, err
 		}
 	}
@@ -317,7 +317,7 @@ func runOptions(c *cli.Context, g *Globals) (run.Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("open env file: %w", err)
 		}
-		vals, err := run.ParseEnvFile(f, name)
+		vals, err := spec.ParseEnvFile(f, name)
 		f.Close()
 		if err != nil {
 			return o, err
@@ -378,7 +378,7 @@ func parseRestart(v string) (state.RestartPolicy, error) {
 
 // imageFor resolves ref in the store, pulling it as docker run does when
 // it is missing (or always / never with --pull).
-func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (*run.Image, error) {
+func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (*spec.Image, error) {
 	if policy != "missing" && policy != "always" && policy != "never" {
 		return nil, fmt.Errorf(`invalid pull option: %q: must be one of "always", "missing" or "never"`, policy)
 	}
@@ -417,7 +417,7 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 	for i, l := range img.Layers {
 		dirs[i] = s.LayerDir(l)
 	}
-	return &run.Image{ID: img.ID, LayerDirs: dirs, Config: img.Config.Config}, nil
+	return &spec.Image{ID: img.ID, LayerDirs: dirs, Config: img.Config.Config}, nil
 }
 
 // looksLikeID reports whether ref can only be an image id ("sha256:<hex>"

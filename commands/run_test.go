@@ -7,14 +7,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/spec"
 )
 
 // parseRun runs the real run flags through urfave as the app does and
 // returns what runOptions makes of them.
-func parseRun(t *testing.T, args ...string) (run.Options, error) {
+func parseRun(t *testing.T, args ...string) (spec.Options, error) {
 	t.Helper()
-	var got run.Options
+	var got spec.Options
 	cmd := runCommand()
 	cmd.Action = func(c *cli.Context) error {
 		if err := checkUnsupported(c); err != nil {
@@ -38,36 +38,36 @@ func TestRunFlags(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
-		want func(o run.Options) bool
+		want func(o spec.Options) bool
 		err  string
 	}{
 		{"args after image belong to the command", []string{"busybox", "ls", "-l"},
-			func(o run.Options) bool {
+			func(o spec.Options) bool {
 				return o.ImageRef == "busybox" && reflect.DeepEqual(o.Args, []string{"ls", "-l"})
 			}, ""},
 		{"flags after image are the command's", []string{"busybox", "sh", "-e", "-i"},
-			func(o run.Options) bool {
+			func(o spec.Options) bool {
 				return !o.Interactive && reflect.DeepEqual(o.Args, []string{"sh", "-e", "-i"})
 			}, ""},
 		{"env never splits on commas, forms mix", []string{"-e", "A=1,2", "--env", "B", "-e", "C=3", "busybox"},
-			func(o run.Options) bool { return reflect.DeepEqual(o.Env, []string{"A=1,2", "B", "C=3"}) }, ""},
+			func(o spec.Options) bool { return reflect.DeepEqual(o.Env, []string{"A=1,2", "B", "C=3"}) }, ""},
 		{"combined short flags", []string{"-it", "--rm", "busybox"},
-			func(o run.Options) bool { return o.Interactive && o.Tty && o.Remove }, ""},
+			func(o spec.Options) bool { return o.Interactive && o.Tty && o.Remove }, ""},
 		{"-h is hostname", []string{"-h", "web", "-w", "/srv", "-u", "1:2", "busybox"},
-			func(o run.Options) bool { return o.Hostname == "web" && o.Workdir == "/srv" && o.User == "1:2" }, ""},
+			func(o spec.Options) bool { return o.Hostname == "web" && o.Workdir == "/srv" && o.User == "1:2" }, ""},
 		{"empty entrypoint is set", []string{"--entrypoint", "", "busybox"},
-			func(o run.Options) bool { return o.Entrypoint != nil && *o.Entrypoint == "" }, ""},
+			func(o spec.Options) bool { return o.Entrypoint != nil && *o.Entrypoint == "" }, ""},
 		{"no entrypoint flag", []string{"busybox"},
-			func(o run.Options) bool { return o.Entrypoint == nil }, ""},
+			func(o spec.Options) bool { return o.Entrypoint == nil }, ""},
 		{"unsupported value flag", []string{"--cpus", "2", "busybox"}, nil, "run: --cpus is not supported yet"},
 		{"unsupported short alias", []string{"-v", "/a:/b", "busybox"}, nil, "run: --volume is not supported yet"},
 		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "run: --privileged is not supported yet"},
 		{"unsupported flag in a cluster", []string{"-itp", "80:80", "busybox"}, nil, "run: --publish is not supported yet"},
 		{"detach in a cluster", []string{"-itd", "busybox"},
-			func(o run.Options) bool { return o.Detach && o.Interactive && o.Tty }, ""},
+			func(o spec.Options) bool { return o.Detach && o.Interactive && o.Tty }, ""},
 		{"restart, init, labels, stop settings", []string{"--restart", "on-failure:2", "--init", "-l", "a=1", "--label", "b",
 			"--stop-signal", "SIGINT", "--stop-timeout", "3", "busybox"},
-			func(o run.Options) bool {
+			func(o spec.Options) bool {
 				return o.Restart.Name == "on-failure" && o.Restart.MaximumRetryCount == 2 && o.Init &&
 					reflect.DeepEqual(o.Labels, map[string]string{"a": "1", "b": ""}) &&
 					o.StopSignal == "SIGINT" && o.StopTimeout != nil && *o.StopTimeout == 3
@@ -75,20 +75,20 @@ func TestRunFlags(t *testing.T) {
 		{"restart with --rm", []string{"--rm", "--restart", "always", "busybox"}, nil, "Conflicting options: --restart and --rm"},
 		{"unknown flag is one line", []string{"--bogus", "busybox"}, nil, "unknown flag: --bogus\nSee 'skiff run --help'."},
 		{"stop signal spellings", []string{"--stop-signal", "usr1", "busybox"},
-			func(o run.Options) bool { return o.StopSignal == "usr1" }, ""},
+			func(o spec.Options) bool { return o.StopSignal == "usr1" }, ""},
 		{"stop signal by number", []string{"--stop-signal", "10", "busybox"},
-			func(o run.Options) bool { return o.StopSignal == "10" }, ""},
+			func(o spec.Options) bool { return o.StopSignal == "10" }, ""},
 		{"bogus stop signal", []string{"--stop-signal", "BOGUS", "busybox"}, nil, "invalid signal: BOGUS"},
 		{"env with no name", []string{"-e", "A=1", "-e", "=bad", "busybox"}, nil,
 			`invalid argument "=bad" for "-e, --env" flag: invalid environment variable: =bad`},
 		{"env with an empty value", []string{"-e", "A=", "busybox"},
-			func(o run.Options) bool { return reflect.DeepEqual(o.Env, []string{"A="}) }, ""},
+			func(o spec.Options) bool { return reflect.DeepEqual(o.Env, []string{"A="}) }, ""},
 		{"no stop timeout given stays unset", []string{"busybox"},
-			func(o run.Options) bool { return o.StopTimeout == nil }, ""},
+			func(o spec.Options) bool { return o.StopTimeout == nil }, ""},
 		{"negative stop timeout waits for ever, as docker", []string{"--stop-timeout", "-1", "busybox"},
-			func(o run.Options) bool { return o.StopTimeout != nil && *o.StopTimeout == -1 }, ""},
-		{"network none", []string{"--network", "none", "busybox"}, func(run.Options) bool { return true }, ""},
-		{"net none", []string{"--net=none", "busybox"}, func(run.Options) bool { return true }, ""},
+			func(o spec.Options) bool { return o.StopTimeout != nil && *o.StopTimeout == -1 }, ""},
+		{"network none", []string{"--network", "none", "busybox"}, func(spec.Options) bool { return true }, ""},
+		{"net none", []string{"--net=none", "busybox"}, func(spec.Options) bool { return true }, ""},
 		{"network host", []string{"--network", "host", "busybox"}, nil, "--network host is not supported yet (only none)"},
 	}
 	for _, tt := range tests {

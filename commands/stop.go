@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/container"
 )
 
 func init() { register(stopCommand()) }
@@ -34,7 +34,7 @@ func stopCommand() *cli.Command {
 				return err
 			}
 			return eachContainer(c, "stop", args, func(g *Globals, ref string) error {
-				_, err := run.Stop(g.Paths.Root, g.Paths.RunRoot, ref, o)
+				_, err := g.Containers().Stop(ref, o)
 				return err
 			})
 		},
@@ -42,8 +42,8 @@ func stopCommand() *cli.Command {
 }
 
 // stopOptions reads -t and -s, shared by stop and restart.
-func stopOptions(c *cli.Context) (run.StopOptions, error) {
-	var o run.StopOptions
+func stopOptions(c *cli.Context) (container.StopOptions, error) {
+	var o container.StopOptions
 	if c.IsSet("time") {
 		t, err := parseInt(c.String("time"))
 		if err != nil {
@@ -52,7 +52,7 @@ func stopOptions(c *cli.Context) (run.StopOptions, error) {
 		o.Timeout = &t
 	}
 	if s := c.String("signal"); s != "" {
-		sig, err := run.ParseSignal(s)
+		sig, err := container.ParseSignal(s)
 		if err != nil {
 			return o, &ExitError{Code: 1, Err: err}
 		}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/procstat"
-	"github.com/skiff-dev/skiff/run"
 )
 
 func init() { register(topCommand()) }
@@ -48,14 +48,14 @@ func topAction(c *cli.Context) error {
 		printError(daemonError(err))
 		return &ExitError{Code: 1}
 	}
-	ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, args[0])
+	ct, err := g.Containers().Lookup(args[0])
 	if err != nil {
 		return fail(err)
 	}
 	if !ct.Status.Up() { // docker's top shows a paused container's processes
 		return fail(fmt.Errorf("container %s is not running", ct.ID))
 	}
-	pids, err := run.Pids(ct)
+	pids, err := container.Pids(ct)
 	if err != nil {
 		return fail(err)
 	}

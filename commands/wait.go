@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/attach"
-	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -44,11 +43,11 @@ func waitCommand() *cli.Command {
 	}
 }
 
-// waitFor is run.Wait, except for a --rm container: its monitor removes
+// waitFor is container.Store.Wait, except for a --rm container: its monitor removes
 // the record with the exit code in it, so the code is taken from the
 // monitor's Exit frame instead, as a foreground run gets it.
 func waitFor(g *Globals, ref string) (int, error) {
-	ct, err := run.Lookup(g.Paths.Root, g.Paths.RunRoot, ref)
+	ct, err := g.Containers().Lookup(ref)
 	if err != nil {
 		return 0, err
 	}
@@ -57,7 +56,7 @@ func waitFor(g *Globals, ref string) (int, error) {
 			return code, nil
 		}
 	}
-	return run.Wait(g.Paths.Root, g.Paths.RunRoot, ct.ID)
+	return g.Containers().Wait(ct.ID)
 }
 
 // exitFrame attaches to id's monitor and discards output until Exit.

@@ -7,6 +7,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/spec"
 )
 
 // capNames maps OCI capability names to numbers. Only the names in this
@@ -63,7 +65,7 @@ type capSets struct {
 // and docker leaves them empty.
 func capSetsFor(c *specs.LinuxCapabilities) (capSets, error) {
 	if c == nil {
-		m, err := capMask(DefaultCaps)
+		m, err := capMask(spec.DefaultCaps)
 		return capSets{bounding: m, effective: m, permitted: m}, err
 	}
 	var s capSets

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-dev/skiff/spec"
 )
 
 // dockerCapMask is CapEff of root in a default docker container.
@@ -20,7 +22,7 @@ func TestCapSetsFor(t *testing.T) {
 		{name: "nil is docker's default", want: capSets{bounding: dockerCapMask, effective: dockerCapMask, permitted: dockerCapMask}},
 		{
 			name: "docker's set",
-			caps: &specs.LinuxCapabilities{Bounding: DefaultCaps, Effective: DefaultCaps, Permitted: DefaultCaps},
+			caps: &specs.LinuxCapabilities{Bounding: spec.DefaultCaps, Effective: spec.DefaultCaps, Permitted: spec.DefaultCaps},
 			want: capSets{bounding: dockerCapMask, effective: dockerCapMask, permitted: dockerCapMask},
 		},
 		{

@@ -14,7 +14,6 @@ package run
 // be any device node.
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -24,17 +23,15 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
 
 // ExecOptions are docker exec's flags that skiff supports.
 type ExecOptions struct {
-	Root, RunRoot string // config.Paths
-
 	Args []string // command and arguments
 	// Env holds --env-file lines then -e values, in order: "K=V", or "K"
 	// to take the caller's value.
@@ -60,16 +57,12 @@ func (e *NotRunningError) Error() string {
 	return "container " + e.ID + " is not running"
 }
 
-// Exec is `skiff exec`: it runs o.Args in the running container ref and
+// Exec is `skiff exec`: it runs o.Args in running container c (its
+// record, as container.Store.Lookup found it; its config.json in dir) and
 // returns the process's exit status (0 at once with Detach). Errors: a
-// state lookup error (*state.NotFoundError, *state.AmbiguousError), a
 // *NotRunningError, or a *StartError with docker's status (126 cannot be
 // executed or set up, 127 not found).
-func Exec(ref string, o ExecOptions) (int, error) {
-	c, err := state.Lookup(o.Root, ref)
-	if err != nil {
-		return 1, err
-	}
+func Exec(c *state.Container, dir string, o ExecOptions) (int, error) {
 	if c.Status != state.Running || c.Pid <= 0 {
 		return 1, &NotRunningError{ID: c.ID, Paused: c.Status == state.Paused}
 	}
@@ -81,7 +74,7 @@ func Exec(ref string, o ExecOptions) (int, error) {
 		// will need the monitor's help (docs/design.md).
 		return 126, &StartError{Code: 126, Err: errors.New("exec needs root: rootless containers are not supported yet")}
 	}
-	cfg, err := execConfig(o, c)
+	cfg, err := execConfig(o, c, dir)
 	if err != nil {
 		return 126, &StartError{Code: 126, Err: err}
 	}
@@ -113,12 +106,12 @@ func Exec(ref string, o ExecOptions) (int, error) {
 // execConfig is the container's process (config.json) with exec's
 // changes: docker's exec keeps the container's env, user, working
 // directory and capabilities unless -e, -u, -w say otherwise.
-func execConfig(o ExecOptions, c *state.Container) (*ExecConfig, error) {
-	spec, err := loadSpec(o.Root, c.ID)
+func execConfig(o ExecOptions, c *state.Container, dir string) (*ExecConfig, error) {
+	sp, err := spec.Read(dir, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	proc := spec.Process
+	proc := sp.Process
 	if proc == nil {
 		proc = &specs.Process{Cwd: "/"}
 	}
@@ -144,26 +137,10 @@ func execConfig(o ExecOptions, c *state.Container) (*ExecConfig, error) {
 // the container's env, then --env-file and -e values.
 func execEnv(base []string, o ExecOptions, lookup func(string) (string, bool)) []string {
 	env := append([]string{}, base...)
-	if o.Tty && indexEnv(env, "TERM") < 0 {
+	if o.Tty && spec.IndexEnv(env, "TERM") < 0 {
 		env = append(env, "TERM=xterm")
 	}
-	return replaceOrAppend(env, resolveEnv(o.Env, lookup))
-}
-
-func loadSpec(root, id string) (*specs.Spec, error) {
-	dir, err := state.Dir(root, id)
-	if err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: reading its config: %w", shortid.Of(id), err)
-	}
-	var spec specs.Spec
-	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, fmt.Errorf("container %s: config.json is corrupt: %w", shortid.Of(id), err)
-	}
-	return &spec, nil
+	return spec.MergeEnv(env, o.Env, lookup)
 }
 
 // execProc is a started exec'd process as seen from the CLI.
@@ -210,7 +187,7 @@ func (p *execProc) relay(o ExecOptions) error {
 		return nil
 	}
 	if p.pty != nil {
-		if err := p.stdio.attachPty(p.pty, Options{Interactive: o.Interactive, Tty: true}); err != nil {
+		if err := p.stdio.attachPty(p.pty, o.Interactive); err != nil {
 			p.abort(false)
 			return err
 		}
@@ -228,7 +205,7 @@ func execStdio(o ExecOptions) (*stdio, error) {
 	st := &stdio{}
 	if !o.Detach {
 		var err error
-		if st, err = newStdio(Options{Interactive: o.Interactive, Tty: o.Tty}); err != nil {
+		if st, err = newStdio(o.Interactive, o.Tty); err != nil {
 			return nil, err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/ns"
+	"github.com/skiff-dev/skiff/spec"
 )
 
 // The test binary doubles as the container init: package init funcs run
@@ -64,7 +65,7 @@ func newTestImage(t *testing.T) *testImage {
 	// A hostile image: its /etc/hostname points at the host.
 	must(os.Symlink(filepath.Join(img.host, "pwned"), filepath.Join(img.layer, "etc/hostname")))
 	must(os.WriteFile(filepath.Join(img.files, "hostname"), []byte("box\n"), 0o644))
-	must(os.WriteFile(filepath.Join(img.files, "hosts"), []byte(HostsFile("box")), 0o644))
+	must(os.WriteFile(filepath.Join(img.files, "hosts"), []byte(spec.HostsFile("box")), 0o644))
 	must(os.WriteFile(filepath.Join(img.files, "resolv.conf"), []byte("nameserver 127.0.0.1\n"), 0o644))
 	return img
 }
@@ -86,13 +87,13 @@ func (img *testImage) config(t *testing.T, args ...string) *InitConfig {
 				Env:  []string{"PATH=/bin"},
 				Cwd:  "/",
 				Capabilities: &specs.LinuxCapabilities{
-					Bounding: DefaultCaps, Permitted: DefaultCaps, Effective: DefaultCaps,
+					Bounding: spec.DefaultCaps, Permitted: spec.DefaultCaps, Effective: spec.DefaultCaps,
 				},
 			},
 			Hostname: "box",
-			Mounts: Mounts(filepath.Join(img.files, "hostname"), filepath.Join(img.files, "hosts"),
+			Mounts: spec.Mounts(filepath.Join(img.files, "hostname"), filepath.Join(img.files, "hosts"),
 				filepath.Join(img.files, "resolv.conf")),
-			Linux: &specs.Linux{MaskedPaths: MaskedPaths, ReadonlyPaths: ReadonlyPaths},
+			Linux: &specs.Linux{MaskedPaths: spec.MaskedPaths, ReadonlyPaths: spec.ReadonlyPaths},
 		},
 		Lowerdirs: []string{img.layer},
 		Upper:     filepath.Join(dir, "upper"),
@@ -271,7 +272,7 @@ func checkMountinfo(t *testing.T, out string, extra ...string) {
 	allowed := map[string]bool{"/": true, "/dev": true, "/dev/pts": true, "/dev/mqueue": true, "/dev/shm": true,
 		"/proc": true, "/sys": true, "/sys/fs/cgroup": true,
 		"/etc/hosts": true, "/etc/resolv.conf": true, "/etc/hostname": true}
-	for _, p := range append(append(extra, MaskedPaths...), ReadonlyPaths...) {
+	for _, p := range append(append(extra, spec.MaskedPaths...), spec.ReadonlyPaths...) {
 		allowed[p] = true
 	}
 	n := 0

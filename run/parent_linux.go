@@ -1,66 +1,69 @@
 package run
 
-// The parent side of a container's init, run by the container's monitor:
-// start it (start_linux.go, the one start path), record it, wait for it
-// and clean up after it.
+// The parent side of a container's init, for the container's monitor
+// (package container records it): start it by the one start path
+// (start_linux.go), give its pid, pty and cgroup, and wait for it.
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"syscall"
-	"time"
-
-	"github.com/skiff-dev/skiff/cgroup"
-	"github.com/skiff-dev/skiff/proc"
-	"github.com/skiff-dev/skiff/state"
 )
 
-// Start runs the container's process with streams as its stdio (with -t the
-// init makes its pty slave the stdio instead and Pty returns the master).
-// Only the container's monitor starts it: the record names the calling
-// process as the monitor. On failure the container is left "created" with
-// the exit code docker would report, and the error is a *StartError.
-func (c *Container) Start(streams Stdio) error {
-	p, err := c.startInit(streams)
-	if err != nil {
-		var se *StartError
-		if !errors.As(err, &se) {
-			se = &StartError{Code: 125, Err: err}
-		}
-		c.update(func(s *state.Container) { s.ExitCode = se.Code })
-		return se
-	}
-	c.proc = p
-	pid := p.cmd.Process.Pid
-	start, _ := proc.StartTime(pid)
-	err = c.update(func(s *state.Container) {
-		s.Status, s.Pid, s.PidStartTime, s.StartedAt = state.Running, pid, start, time.Now().UTC()
-		s.ExitCode, s.FinishedAt = 0, time.Time{}
-		s.MonitorPid, s.MonitorStartTime = proc.Self()
-	})
-	if err != nil {
-		// The process runs; only the record lags. Say so and carry on.
-		fmt.Fprintln(os.Stderr, "skiff: warning:", err)
-	}
-	return nil
+// StartError is a failure with docker's exit status for it: 125 skiff (or
+// the container's setup) failed, 126 the command cannot be executed, 127
+// it was not found.
+type StartError struct {
+	Code int
+	Err  error
 }
 
-func (c *Container) startInit(streams Stdio) (*process, error) {
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Stdio are the container's ends of its stdin, stdout and stderr (the
+// monitor's pipes; nil: /dev/null); the caller closes its copies once
+// StartInit returns.
+type Stdio struct{ In, Out, Err *os.File }
+
+// Process is a container's started init as its parent sees it.
+type Process struct{ p *process }
+
+// StartInit starts container id's init with cfg and streams as its stdio
+// (with -t the init makes its pty slave the stdio instead, and Pty returns
+// the master). On failure nothing of it is left, and the error is what
+// the child reported (a *StartError with docker's status) or skiff's own.
+func StartInit(id string, cfg *InitConfig, streams Stdio) (*Process, error) {
 	s := &spawn{
-		role: InitArg, what: "container init", id: c.State.ID, config: c.initConfig(),
+		role: InitArg, what: "container init", id: id, config: cfg,
 		stdin: streams.In, stdout: streams.Out, stderr: streams.Err,
 	}
-	return s.start()
+	p, err := s.start()
+	if err != nil {
+		return nil, err
+	}
+	return &Process{p: p}, nil
 }
 
-// Wait waits for the container's process and returns its exit status as
-// docker reports it (128+n when killed by signal n). The monitor drains
-// the container's output (pipes or pty) and closes its ends itself.
-func (c *Container) Wait() int {
-	p := c.proc
-	p.cmd.Wait()
-	return exitCode(p.cmd.ProcessState)
+// Pid is the init's pid.
+func (p *Process) Pid() int { return p.p.cmd.Process.Pid }
+
+// Pty is the master of the container's terminal with -t, else nil.
+func (p *Process) Pty() *os.File { return p.p.pty }
+
+// Wait waits for the init and returns its exit status as docker reports
+// it (128+n when killed by signal n). The monitor drains the container's
+// output (pipes or pty) and closes its ends itself.
+func (p *Process) Wait() int {
+	p.p.cmd.Wait()
+	return exitCode(p.p.cmd.ProcessState)
+}
+
+// DeleteCgroup removes the cgroup the init was started in.
+func (p *Process) DeleteCgroup() error {
+	if p.p.cg == nil {
+		return nil
+	}
+	return p.p.cg.Delete()
 }
 
 func exitCode(ps *os.ProcessState) int {
@@ -68,28 +71,4 @@ func exitCode(ps *os.ProcessState) int {
 		return 128 + int(ws.Signal())
 	}
 	return ps.ExitCode()
-}
-
-// Cleanup removes the cgroup and records the exit; with --rm it removes
-// the container.
-func (c *Container) Cleanup(code int) error {
-	var errs []error
-	if c.proc != nil && c.proc.cg != nil {
-		errs = append(errs, c.proc.cg.Delete())
-	} else if cg, err := cgroup.Load(c.State.ID); err == nil {
-		errs = append(errs, cg.Delete())
-	}
-	// The exit is recorded even with --rm: rm of a record that says
-	// running would wait for this very process to record it.
-	errs = append(errs, c.update(func(s *state.Container) {
-		if s.Status.Up() || s.Status == state.Restarting {
-			s.Status = state.Exited
-		}
-		s.Pid, s.PidStartTime, s.ExitCode, s.FinishedAt = 0, 0, code, time.Now().UTC()
-		s.MonitorPid, s.MonitorStartTime = 0, 0
-	}))
-	if c.opts.Remove {
-		errs = append(errs, remove(c.opts.Root, c.opts.RunRoot, c.State.ID))
-	}
-	return errors.Join(errs...)
 }

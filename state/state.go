@@ -78,7 +78,35 @@ type Config struct {
 	AttachStderr bool `json:"attachStderr,omitempty"`
 }
 
-// Container is the record kept at <root>/containers/<id>/state.json.
+// Host is what a container gets from the host beyond its image. No flag
+// fills it yet: volumes (-v, --mount), networks and resource limits are the
+// next issues, and they land here, in the record, not in config.json.
+type Host struct {
+	Mounts   []Mount  `json:"mounts,omitempty"`
+	Networks []string `json:"networks,omitempty"`
+	Limits   Limits   `json:"limits,omitzero"`
+}
+
+// Mount is one volume or bind mount (-v, --mount).
+type Mount struct {
+	Type        string `json:"type"` // "bind", "volume", "tmpfs"
+	Source      string `json:"source,omitempty"`
+	Destination string `json:"destination"`
+	ReadOnly    bool   `json:"readOnly,omitempty"`
+}
+
+// Limits are docker's resource flags (--memory, --cpus, --pids-limit);
+// zero is no limit.
+type Limits struct {
+	Memory    int64 `json:"memory,omitempty"`    // bytes
+	NanoCPUs  int64 `json:"nanoCpus,omitempty"`  // 1e9 per CPU
+	PidsLimit int64 `json:"pidsLimit,omitempty"` // processes
+}
+
+// Container is the record kept at <root>/containers/<id>/state.json: the
+// source of truth for the container's configuration. config.json, the OCI
+// spec made from it at create, is the runtime's input only (the init's
+// config, exec's base process).
 type Container struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
@@ -86,8 +114,12 @@ type Container struct {
 	Image   string    `json:"image"` // as the user typed it
 	Created time.Time `json:"created"`
 	Config  Config    `json:"config"`
-	Status  Status    `json:"status"`
-	Pid     int       `json:"pid,omitempty"`
+	// Layers are the image's extracted layer dirs, bottom layer first: the
+	// overlay's lower dirs (upper and work are in the container's dir).
+	Layers []string `json:"layers"`
+	Host   Host     `json:"host,omitzero"`
+	Status Status   `json:"status"`
+	Pid    int      `json:"pid,omitempty"`
 	// PidStartTime is field 22 of /proc/<pid>/stat when the process started,
 	// so a recycled pid is never taken for the container's.
 	PidStartTime uint64    `json:"pidStartTime,omitempty"`
@@ -107,7 +139,8 @@ type Container struct {
 
 	// Orphaned is set by Load on a record that says running whose process
 	// is gone: it is shown exited (ExitCode UnknownExit) but the record on
-	// disk still says running until run.Reconcile (or its monitor) writes it.
+	// disk still says running until container.Store.Reconcile (or its
+	// monitor) writes it.
 	Orphaned bool `json:"-"`
 }
 
@@ -242,42 +275,6 @@ func List(root string) ([]*Container, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil
-}
-
-// Lookup finds a container by full id, name, or unique id prefix, in
-// docker's order of precedence.
-func Lookup(root, ref string) (*Container, error) {
-	if ref == "" {
-		return nil, &NotFoundError{Ref: ref}
-	}
-	if ValidID(ref) {
-		if c, err := Load(root, ref); err == nil {
-			return c, nil
-		}
-	}
-	all, err := List(root)
-	if err != nil {
-		return nil, err
-	}
-	name := strings.TrimPrefix(ref, "/")
-	for _, c := range all {
-		if c.Name == name {
-			return c, nil
-		}
-	}
-	var found *Container
-	for _, c := range all {
-		if strings.HasPrefix(c.ID, ref) {
-			if found != nil {
-				return nil, &AmbiguousError{Ref: ref}
-			}
-			found = c
-		}
-	}
-	if found == nil {
-		return nil, &NotFoundError{Ref: ref}
-	}
-	return found, nil
 }
 
 // refresh turns a "running" record whose process is gone (or whose pid now

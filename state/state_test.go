@@ -50,51 +50,6 @@ func TestSaveIsAtomicAndRoundTrips(t *testing.T) {
 	}
 }
 
-func TestLookup(t *testing.T) {
-	root := t.TempDir()
-	a := "abc1" + strings.Repeat("0", 60)
-	b := "abc2" + strings.Repeat("0", 60)
-	d := "def0" + strings.Repeat("0", 60)
-	mkContainer(t, root, a, "alpha", time.Unix(1, 0))
-	mkContainer(t, root, b, "beta", time.Unix(2, 0))
-	// A name that looks like another container's id prefix: names win, as docker.
-	mkContainer(t, root, d, "abc2", time.Unix(3, 0))
-	tests := []struct {
-		ref, want string
-		err       string
-	}{
-		{ref: a, want: a},
-		{ref: "alpha", want: a},
-		{ref: "/beta", want: b},
-		{ref: "abc1", want: a},
-		{ref: "abc2", want: d},
-		{ref: "de", want: d},
-		{ref: "abc", err: "multiple IDs found with provided prefix: abc"},
-		{ref: "nope", err: "No such container: nope"},
-		{ref: "", err: "No such container: "},
-	}
-	for _, tt := range tests {
-		t.Run(tt.ref, func(t *testing.T) {
-			c, err := Lookup(root, tt.ref)
-			if tt.err != "" {
-				if err == nil || err.Error() != tt.err {
-					t.Fatalf("got %v, want error %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.ID != tt.want {
-				t.Fatalf("got %s, want %s", c.ID, tt.want)
-			}
-		})
-	}
-	if _, err := Lookup(root, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("errors.Is(ErrNotFound) false for %v", err)
-	}
-}
-
 func TestListNewestFirst(t *testing.T) {
 	root := t.TempDir()
 	old := mkContainer(t, root, strings.Repeat("1", 64), "old", time.Unix(1, 0))

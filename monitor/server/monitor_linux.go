@@ -13,6 +13,7 @@ import (
 
 	"github.com/skiff-dev/skiff/attach"
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/logfile"
 	"github.com/skiff-dev/skiff/monitor"
@@ -58,6 +59,7 @@ func firstClient() *client {
 
 type server struct {
 	root, runRoot, id string
+	store             container.Store
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
@@ -78,7 +80,7 @@ type client struct {
 }
 
 func newMonitor(root, runRoot, id string) *server {
-	m := &server{root: root, runRoot: runRoot, id: id, clients: map[*client]struct{}{}, started: make(chan struct{})}
+	m := &server{root: root, runRoot: runRoot, id: id, store: container.Store{Root: root, RunRoot: runRoot}, clients: map[*client]struct{}{}, started: make(chan struct{})}
 	// The monitor outlives the terminal that started it: SIGHUP and SIGINT
 	// must not kill it, SIGPIPE from a vanished client neither.
 	m.term = make(chan os.Signal, 1)
@@ -115,7 +117,7 @@ func (m *server) run(first *client) int {
 	}
 	delay := backoff{}
 	for {
-		c, err := run.Load(m.root, m.runRoot, m.id)
+		c, err := m.store.Load(m.id)
 		if err != nil {
 			m.fail(nil, 125, err) // removed under us (rm -f won)
 			return 125
@@ -147,7 +149,7 @@ func (m *server) run(first *client) int {
 // once runs the container's process until it exits and its output is
 // drained, and returns its exit status. A start failure returns docker's
 // code (125/126/127) and the error.
-func (m *server) once(c *run.Container) (int, error) {
+func (m *server) once(c *container.Container) (int, error) {
 	tty := c.State.Config.Tty
 	var in, inW, outR, out, errR, errW *os.File
 	var err error
@@ -236,7 +238,7 @@ func (m *server) copyOut(wg *sync.WaitGroup, r *os.File, stream string, kind att
 }
 
 // finish records the final exit (and applies --rm), then tells clients.
-func (m *server) finish(c *run.Container, code int) int {
+func (m *server) finish(c *container.Container, code int) int {
 	m.log.Close()
 	if err := c.Cleanup(code); err != nil {
 		m.broadcast(attach.Stderr, []byte("skiff: monitor: "+err.Error()+"\n"))
@@ -247,7 +249,7 @@ func (m *server) finish(c *run.Container, code int) int {
 }
 
 // fail reports a start failure to the clients and records it (--rm too).
-func (m *server) fail(c *run.Container, code int, err error) {
+func (m *server) fail(c *container.Container, code int, err error) {
 	if m.log != nil {
 		m.log.Close()
 	}

@@ -1,4 +1,4 @@
-package run
+package container
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -103,10 +104,11 @@ func TestStop(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root, runRoot := t.TempDir(), t.TempDir()
+			s := Store{Root: root, RunRoot: runRoot}
 			c, _ := fakeRunning(t, root, tt.argv...)
 			time.Sleep(50 * time.Millisecond) // let sh set its trap
 			t0 := time.Now()
-			got, err := Stop(root, runRoot, c.Name, tt.o)
+			got, err := s.Stop(c.Name, tt.o)
 			d := time.Since(t0)
 			if err != nil {
 				t.Fatal(err)
@@ -127,24 +129,26 @@ func TestStop(t *testing.T) {
 
 func TestStopNotRunning(t *testing.T) {
 	root, runRoot := t.TempDir(), t.TempDir()
+	s := Store{Root: root, RunRoot: runRoot}
 	for _, st := range []state.Status{state.Created, state.Exited} {
 		c := fakeRecord(t, root, st)
-		got, err := Stop(root, runRoot, c.ID[:12], StopOptions{})
+		got, err := s.Stop(c.ID[:12], StopOptions{})
 		if err != nil || got.Status != st || got.ManuallyStopped {
 			t.Errorf("stop of a %s container: %v, %+v; want it left alone", st, err, got)
 		}
 	}
-	if _, err := Stop(root, runRoot, "nosuch", StopOptions{}); !errors.Is(err, state.ErrNotFound) {
+	if _, err := s.Stop("nosuch", StopOptions{}); !errors.Is(err, state.ErrNotFound) {
 		t.Errorf("stop nosuch: %v, want not found", err)
 	}
 }
 
 func TestKillAndWait(t *testing.T) {
 	root, runRoot := t.TempDir(), t.TempDir()
+	s := Store{Root: root, RunRoot: runRoot}
 	c, _ := fakeRunning(t, root, "sleep", "100")
 	waited := make(chan int, 1)
 	go func() {
-		code, err := Wait(root, runRoot, c.Name)
+		code, err := s.Wait(c.Name)
 		if err != nil {
 			t.Error(err)
 		}
@@ -155,7 +159,7 @@ func TestKillAndWait(t *testing.T) {
 		t.Fatalf("wait returned %d while the container runs", code)
 	case <-time.After(100 * time.Millisecond):
 	}
-	if _, err := Kill(root, runRoot, c.Name, unix.SIGUSR1); err != nil {
+	if _, err := s.Kill(c.Name, unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -167,26 +171,27 @@ func TestKillAndWait(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("wait did not return after the process died")
 	}
-	_, err := Kill(root, runRoot, c.Name, unix.SIGKILL)
-	var nr *NotRunningError
+	_, err := s.Kill(c.Name, unix.SIGKILL)
+	var nr *run.NotRunningError
 	if !errors.As(err, &nr) || nr.ID != c.ID {
 		t.Errorf("kill of an exited container: %v, want NotRunningError for %s", err, c.ID)
 	}
-	if code, err := Wait(root, runRoot, fakeRecord(t, root, state.Created).ID); err != nil || code != 0 {
+	if code, err := s.Wait(fakeRecord(t, root, state.Created).ID); err != nil || code != 0 {
 		t.Errorf("wait on a created container: %d, %v; want 0 at once", code, err)
 	}
 }
 
 func TestRemoveRunning(t *testing.T) {
 	root, runRoot := t.TempDir(), t.TempDir()
+	s := Store{Root: root, RunRoot: runRoot}
 	c, cmd := fakeRunning(t, root, "sleep", "100")
-	if _, err := Remove(root, runRoot, c.Name, false); !errors.Is(err, ErrRunning) || !strings.Contains(err.Error(), "/"+c.Name) {
+	if _, err := s.Remove(c.Name, false); !errors.Is(err, ErrRunning) || !strings.Contains(err.Error(), "/"+c.Name) {
 		t.Fatalf("rm without -f: %v, want docker's refusal naming /%s", err, c.Name)
 	}
 	if !proc.Alive(cmd.Process.Pid, c.PidStartTime) {
 		t.Fatal("a refused rm killed the container")
 	}
-	if _, err := Remove(root, runRoot, c.Name, true); err != nil {
+	if _, err := s.Remove(c.Name, true); err != nil {
 		t.Fatal(err)
 	}
 	if proc.Alive(cmd.Process.Pid, c.PidStartTime) {

@@ -1,4 +1,4 @@
-package run
+package container
 
 // What other commands do to a container by its record: stop, kill, wait,
 // remove (remove_linux.go). They act on the process through a pidfd
@@ -19,6 +19,7 @@ import (
 
 	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -48,8 +49,8 @@ type StopOptions struct {
 // Stop is `skiff stop`: the stop signal, then SIGKILL after the grace
 // period. It returns once the exit is recorded, so a following ps shows
 // it. A container that is not running is left as it is, as docker does.
-func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
-	c, err := markStopped(root, runRoot, ref)
+func (s Store) Stop(ref string, o StopOptions) (*state.Container, error) {
+	c, err := s.markStopped(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -74,11 +75,11 @@ func Stop(root, runRoot, ref string, o StopOptions) (*state.Container, error) {
 		grace = -1
 	}
 	if c.Status == state.Restarting {
-		monitor.Signal(runRoot, c, unix.SIGTERM) // it gives up its back-off
-	} else if err := terminate(c, sig, grace, resumeAfter(root, runRoot, c)); err != nil {
+		monitor.Signal(s.RunRoot, c, unix.SIGTERM) // it gives up its back-off
+	} else if err := terminate(c, sig, grace, s.resumeAfter(c)); err != nil {
 		return nil, fmt.Errorf("cannot stop container: %s: %w", ref, err)
 	}
-	return settle(root, runRoot, c)
+	return s.settle(c)
 }
 
 // recordedStopSignal is the container's --stop-signal or image STOPSIGNAL, else SIGTERM.
@@ -129,8 +130,8 @@ func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw fu
 // Kill is `skiff kill -s sig`: it refuses a container that is not running
 // (*NotRunningError).
 // After SIGKILL it waits, as docker does, until the exit is recorded.
-func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) {
-	c, err := current(root, runRoot, ref)
+func (s Store) Kill(ref string, sig unix.Signal) (*state.Container, error) {
+	c, err := s.Lookup(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -139,18 +140,18 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 		return nil, fmt.Errorf("cannot kill container: %s: %w", ref, err)
 	}
 	if p == nil {
-		return nil, &NotRunningError{ID: c.ID}
+		return nil, &run.NotRunningError{ID: c.ID}
 	}
 	defer p.Close()
 	if !c.Status.Up() {
-		return nil, &NotRunningError{ID: c.ID}
+		return nil, &run.NotRunningError{ID: c.ID}
 	}
 	// Like docker, a killed container is not restarted by its policy.
-	if _, err := markStopped(root, runRoot, c.ID); err != nil {
+	if _, err := s.markStopped(c.ID); err != nil {
 		return nil, err
 	}
 	err = p.Signal(sig)
-	if thaw := resumeAfter(root, runRoot, c); thaw != nil && resumesOn(c, sig) {
+	if thaw := s.resumeAfter(c); thaw != nil && resumesOn(c, sig) {
 		thaw()
 	}
 	if err != nil {
@@ -160,17 +161,17 @@ func Kill(root, runRoot, ref string, sig unix.Signal) (*state.Container, error) 
 		return c, nil
 	}
 	p.Wait(recordWait)
-	return settle(root, runRoot, c)
+	return s.settle(c)
 }
 
 // Wait is `skiff wait`: it blocks until the container's process exits and
 // the exit is recorded, and returns the exit code (state.UnknownExit when
 // nobody saw it). A created or exited container returns at once; one its
 // restart policy will restart returns at its process's exit, as docker's.
-func Wait(root, runRoot, ref string) (int, error) {
-	c, err := current(root, runRoot, ref)
+func (s Store) Wait(ref string) (int, error) {
+	c, err := s.Lookup(ref)
 	for err == nil && c.Status == state.Restarting {
-		c, err = awaitChange(root, runRoot, c) // in back-off: runs again, or gives up
+		c, err = s.awaitChange(c) // in back-off: runs again, or gives up
 	}
 	if err != nil {
 		return 0, err
@@ -184,10 +185,10 @@ func Wait(root, runRoot, ref string) (int, error) {
 	}
 	if policy := c.Config.RestartPolicy.Name; policy == "" || policy == "no" {
 		// The monitor exits right after recording: sleep in flock, no polling.
-		monitor.WaitExit(runRoot, c.ID, -1)
-		c, err = current(root, runRoot, c.ID)
+		monitor.WaitExit(s.RunRoot, c.ID, -1)
+		c, err = s.Lookup(c.ID)
 	} else {
-		c, err = awaitChange(root, runRoot, c)
+		c, err = s.awaitChange(c)
 	}
 	if err != nil {
 		return 0, err
@@ -197,10 +198,10 @@ func Wait(root, runRoot, ref string) (int, error) {
 
 // awaitChange polls c's record until its status or pid changes (its
 // monitor recorded an exit, or restarted it) or its monitor is gone.
-func awaitChange(root, runRoot string, c *state.Container) (*state.Container, error) {
+func (s Store) awaitChange(c *state.Container) (*state.Container, error) {
 	for {
-		alive := state.MonitorAlive(runRoot, c.ID)
-		next, err := current(root, runRoot, c.ID)
+		alive := state.MonitorAlive(s.RunRoot, c.ID)
+		next, err := s.Lookup(c.ID)
 		if err != nil || !alive || next.Pid != c.Pid || next.Status != c.Status {
 			return next, err
 		}
@@ -210,24 +211,24 @@ func awaitChange(root, runRoot string, c *state.Container) (*state.Container, er
 
 // markStopped sets ManuallyStopped (so the restart policy leaves the
 // container alone) and returns the reconciled record.
-func markStopped(root, runRoot, ref string) (*state.Container, error) {
-	c, err := current(root, runRoot, ref)
+func (s Store) markStopped(ref string) (*state.Container, error) {
+	c, err := s.Lookup(ref)
 	if err != nil {
 		return nil, err
 	}
 	if !c.Status.Up() && c.Status != state.Restarting {
 		return c, nil
 	}
-	l, err := state.LockContainer(runRoot, c.ID)
+	l, err := state.LockContainer(s.RunRoot, c.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	if c, err = state.Load(root, c.ID); err != nil {
+	if c, err = state.Load(s.Root, c.ID); err != nil {
 		return nil, err
 	}
 	c.ManuallyStopped = true
-	if err := state.Save(root, c); err != nil {
+	if err := state.Save(s.Root, c); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -237,14 +238,14 @@ func markStopped(root, runRoot, ref string) (*state.Container, error) {
 // recorded. A monitor that does not finish within recordWait is stuck
 // (or restarting despite ManuallyStopped): it is killed, its container
 // too, and Reconcile records what is left.
-func settle(root, runRoot string, c *state.Container) (*state.Container, error) {
-	if !monitor.WaitExit(runRoot, c.ID, recordWait) {
-		monitor.Kill(runRoot, c, recordWait)
-		if next, err := state.Load(root, c.ID); err == nil && next.Pid != c.Pid {
-			terminate(next, unix.SIGKILL, 0, resumeAfter(root, runRoot, next))
+func (s Store) settle(c *state.Container) (*state.Container, error) {
+	if !monitor.WaitExit(s.RunRoot, c.ID, recordWait) {
+		monitor.Kill(s.RunRoot, c, recordWait)
+		if next, err := state.Load(s.Root, c.ID); err == nil && next.Pid != c.Pid {
+			terminate(next, unix.SIGKILL, 0, s.resumeAfter(next))
 		}
 	}
-	return current(root, runRoot, c.ID)
+	return s.Lookup(c.ID)
 }
 
 // ParseSignal reads docker's signal spellings: a number, or a name with or

@@ -1,4 +1,4 @@
-package run
+package container
 
 import (
 	"errors"
@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -21,31 +23,31 @@ import (
 // codes, cgroup and --rm.
 func TestContainerLifecycle(t *testing.T) {
 	img := newTestImage(t)
-	image := Image{ID: "sha256:" + strings.Repeat("1", 64), LayerDirs: []string{img.layer},
+	image := spec.Image{ID: "sha256:" + strings.Repeat("1", 64), LayerDirs: []string{img.layer},
 		Config: v1.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}}
 	tests := []struct {
 		name    string
-		opts    Options
+		opts    spec.Options
 		code    int
 		started bool // Start succeeded
 		status  state.Status
 	}{
-		{"exit code", Options{Args: []string{"sh", "-c", "exit 3"}}, 3, true, state.Exited},
-		{"not found", Options{Args: []string{"nosuch"}}, 127, false, state.Created},
-		{"cannot execute", Options{Args: []string{"/notexec"}}, 126, false, state.Created},
-		{"bad user", Options{Args: []string{"sh", "-c", ":"}, User: "nobody"}, 125, false, state.Created},
-		{"rm", Options{Args: []string{"sh", "-c", ":"}, Remove: true}, 0, true, ""},
+		{"exit code", spec.Options{Args: []string{"sh", "-c", "exit 3"}}, 3, true, state.Exited},
+		{"not found", spec.Options{Args: []string{"nosuch"}}, 127, false, state.Created},
+		{"cannot execute", spec.Options{Args: []string{"/notexec"}}, 126, false, state.Created},
+		{"bad user", spec.Options{Args: []string{"sh", "-c", ":"}, User: "nobody"}, 125, false, state.Created},
+		{"rm", spec.Options{Args: []string{"sh", "-c", ":"}, Remove: true}, 0, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.opts
-			o.Root, o.RunRoot = t.TempDir(), t.TempDir()
-			c, err := Create(image, o)
+			s := Store{Root: t.TempDir(), RunRoot: t.TempDir()}
+			c, err := s.Create(image, o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			code, err := c.run(t)
-			var se *StartError
+			var se *run.StartError
 			if tt.started != (err == nil) || (!tt.started && !errors.As(err, &se)) {
 				t.Fatalf("start error %v, want started=%v", err, tt.started)
 			}
@@ -53,7 +55,7 @@ func TestContainerLifecycle(t *testing.T) {
 				t.Fatalf("exit %d, want %d", code, tt.code)
 			}
 			checkGone(t, c.State.ID)
-			got, err := state.Load(o.Root, c.State.ID)
+			got, err := state.Load(s.Root, c.State.ID)
 			if tt.status == "" {
 				if !errors.Is(err, state.ErrNotFound) {
 					t.Fatalf("--rm left the record: %v", err)
@@ -72,8 +74,9 @@ func TestContainerLifecycle(t *testing.T) {
 		})
 	}
 	t.Run("killed by a signal", func(t *testing.T) {
-		o := Options{Root: t.TempDir(), RunRoot: t.TempDir(), Args: []string{"sh", "-c", "sleep 30"}}
-		c, err := Create(image, o)
+		o := spec.Options{Args: []string{"sh", "-c", "sleep 30"}}
+		s := Store{Root: t.TempDir(), RunRoot: t.TempDir()}
+		c, err := s.Create(image, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +85,7 @@ func TestContainerLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		out.closeChild()
-		rec, err := state.Load(o.Root, c.State.ID)
+		rec, err := state.Load(s.Root, c.State.ID)
 		if err != nil || rec.Status != state.Running || !proc.Alive(rec.Pid, rec.PidStartTime) {
 			t.Fatalf("running record %+v, %v", rec, err)
 		}
@@ -95,7 +98,7 @@ func TestContainerLifecycle(t *testing.T) {
 		if err := c.Cleanup(code); err != nil {
 			t.Fatal(err)
 		}
-		if rec, err := state.Load(o.Root, c.State.ID); err != nil || rec.MonitorPid != 0 {
+		if rec, err := state.Load(s.Root, c.State.ID); err != nil || rec.MonitorPid != 0 {
 			t.Errorf("record after cleanup %+v, %v: want no monitor", rec, err)
 		}
 		if code != 137 {
@@ -112,7 +115,7 @@ func (c *Container) run(t *testing.T) (int, error) {
 	err := c.Start(out.child)
 	out.closeChild()
 	if err != nil {
-		code := err.(*StartError).Code
+		code := err.(*run.StartError).Code
 		c.Cleanup(code)
 		return code, err
 	}
@@ -124,7 +127,7 @@ func (c *Container) run(t *testing.T) (int, error) {
 // testStdio is a container's stdio as its monitor makes it: stdin
 // /dev/null, stdout and stderr a pipe whose read end the monitor drains.
 type testStdio struct {
-	child  Stdio
+	child  run.Stdio
 	r      *os.File
 	copied chan []byte
 }
@@ -135,7 +138,7 @@ func monitorStdio(t *testing.T) *testStdio {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testStdio{child: Stdio{Out: w, Err: w}, r: r, copied: make(chan []byte, 1)}
+	s := &testStdio{child: run.Stdio{Out: w, Err: w}, r: r, copied: make(chan []byte, 1)}
 	go func() {
 		b, _ := io.ReadAll(r)
 		s.copied <- b

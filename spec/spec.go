@@ -1,4 +1,4 @@
-package run
+package spec
 
 import (
 	"bufio"
@@ -40,8 +40,8 @@ var (
 // ErrNoCommand is docker's error for an image and flags that name no command.
 var ErrNoCommand = errors.New("no command specified")
 
-// SpecInput is everything a container's OCI config is computed from.
-type SpecInput struct {
+// Input is everything a container's OCI config is computed from.
+type Input struct {
 	ID     string // 64-hex container id
 	Rootfs string // where the init mounts the overlay
 	Image  v1.Config
@@ -95,9 +95,15 @@ func Env(img v1.Config, o Options, hostname string, lookup func(string) (string,
 	if o.Tty {
 		base = append(base, "TERM=xterm")
 	}
-	user := append(append([]string{}, img.Env...), resolveEnv(o.EnvFile, lookup)...)
-	user = append(user, resolveEnv(o.Env, lookup)...)
-	return replaceOrAppend(base, user)
+	withImage := replaceOrAppend(base, img.Env) // the image's bare names are not the caller's
+	return MergeEnv(withImage, append(append([]string{}, o.EnvFile...), o.Env...), lookup)
+}
+
+// MergeEnv applies docker's -e rules to env: "VAR=v" replaces VAR in place
+// or is appended; a bare "VAR" takes the caller's value (lookup), or
+// removes VAR when the caller has none. exec's -e goes through it too.
+func MergeEnv(env, vals []string, lookup func(string) (string, bool)) []string {
+	return replaceOrAppend(env, resolveEnv(vals, lookup))
 }
 
 // resolveEnv turns "VAR" into "VAR=<caller's value>"; an unset VAR stays
@@ -119,7 +125,7 @@ func replaceOrAppend(env, overrides []string) []string {
 	out := append([]string{}, env...)
 	for _, kv := range overrides {
 		k, _, hasVal := strings.Cut(kv, "=")
-		i := indexEnv(out, k)
+		i := IndexEnv(out, k)
 		switch {
 		case !hasVal && i >= 0:
 			out = append(out[:i], out[i+1:]...)
@@ -133,7 +139,8 @@ func replaceOrAppend(env, overrides []string) []string {
 	return out
 }
 
-func indexEnv(env []string, key string) int {
+// IndexEnv is the index of key's entry in env, or -1.
+func IndexEnv(env []string, key string) int {
 	for i, kv := range env {
 		if k, _, _ := strings.Cut(kv, "="); k == key {
 			return i
@@ -186,9 +193,9 @@ func User(img v1.Config, o Options) string {
 	return img.User
 }
 
-// BuildSpec computes the container's OCI config. It is pure: no file is
+// Build computes the container's OCI config. It is pure: no file is
 // read or written.
-func BuildSpec(in SpecInput) (*specs.Spec, error) {
+func Build(in Input) (*specs.Spec, error) {
 	ep, cmd, err := Argv(in.Image, in.Opts)
 	if err != nil {
 		return nil, err

@@ -1,7 +1,6 @@
-package run
+package container
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,14 +13,15 @@ import (
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/rootfs"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
 
 // WriteChanges writes container c's upper dir, the container's changes to
 // its image, as one OCI layer tar: overlay whiteouts become ".wh." entries
 // and opaque dirs get ".wh..wh..opq" (commit).
-func WriteChanges(w io.Writer, root string, c *state.Container) error {
-	dir, err := state.Dir(root, c.ID)
+func (s Store) WriteChanges(w io.Writer, c *state.Container) error {
+	dir, err := state.Dir(s.Root, c.ID)
 	if err != nil {
 		return err
 	}
@@ -46,8 +46,8 @@ func mountTarget(rel string, mode uint32, size int64) bool {
 // Export writes container c's merged filesystem as a tar (export). A
 // running container's own mounts (/proc, /sys, /dev...) are written as
 // empty directories, as docker's export shows them.
-func Export(w io.Writer, root, runRoot string, c *state.Container) error {
-	fd, release, err := OpenRootfs(root, runRoot, c)
+func (s Store) Export(w io.Writer, c *state.Container) error {
+	fd, release, err := s.OpenRootfs(c)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func FreezeFor(c *state.Container) (thaw func(), err error) {
 // read-only view of its overlay (see rootfs.OpenProcRoot, rootfs.OpenView).
 // Resolve every path under rootfd with rootfs.InRoot. release closes
 // rootfd; call it once.
-func OpenRootfs(root, runRoot string, c *state.Container) (rootfd int, release func(), err error) {
+func (s Store) OpenRootfs(c *state.Container) (rootfd int, release func(), err error) {
 	if c.Pid > 0 && c.Status != state.Exited && c.Status != state.Created {
 		fd, release, err := rootfs.OpenProcRoot(c.Pid, c.PidStartTime)
 		if err == nil {
@@ -96,14 +96,14 @@ func OpenRootfs(root, runRoot string, c *state.Container) (rootfd int, release f
 		// The process exited since the record was read: its files are
 		// still all in the overlay.
 	}
-	return OpenOverlay(root, c, false)
+	return s.OpenOverlay(c, false)
 }
 
 // OpenOverlay mounts container c's overlay detached and returns the fd of
 // its root: read-only, or writable for a copy into a stopped container
 // (rootfs.OpenWritable says what the caller must hold).
-func OpenOverlay(root string, c *state.Container, writable bool) (rootfd int, release func(), err error) {
-	l, err := containerLayers(root, c.ID)
+func (s Store) OpenOverlay(c *state.Container, writable bool) (rootfd int, release func(), err error) {
+	l, err := s.containerLayers(c)
 	if err != nil {
 		return -1, nil, err
 	}
@@ -118,55 +118,33 @@ func OpenOverlay(root string, c *state.Container, writable bool) (rootfd int, re
 	return fd, release, nil
 }
 
-// containerLayers are container id's overlay: its image layers and the
-// upper and work dirs in its directory.
-func containerLayers(root, id string) (rootfs.Layers, error) {
-	lower, err := LowerDirs(root, id)
+// containerLayers are container c's overlay: its image layers (from its
+// record) and the upper and work dirs in its directory.
+func (s Store) containerLayers(c *state.Container) (rootfs.Layers, error) {
+	dir, err := state.Dir(s.Root, c.ID)
 	if err != nil {
 		return rootfs.Layers{}, err
 	}
-	dir, err := state.Dir(root, id)
-	if err != nil {
-		return rootfs.Layers{}, err
-	}
-	return rootfs.Layers{Lower: lower, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}, nil
-}
-
-// LowerDirs reads the image layers from the container's config.json
-// (as Load does), top layer first as overlay wants them.
-func LowerDirs(root, id string) ([]string, error) {
-	spec, err := loadSpec(root, id)
-	if err != nil {
-		return nil, err
-	}
-	var layers []string
-	if err := json.Unmarshal([]byte(spec.Annotations[annotLowerdirs]), &layers); err != nil {
-		return nil, fmt.Errorf("container %s: config.json: layer list: %w", shortid.Of(id), err)
-	}
-	top := make([]string, len(layers))
-	for i, d := range layers {
-		top[len(layers)-1-i] = d
-	}
-	return top, nil
+	return rootfs.Layers{Lower: topFirst(c.Layers), Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work")}, nil
 }
 
 // Diff lists what container ref changed in its filesystem, as docker diff
 // (rootfs.Diff), leaving out what the init made only to mount over.
-func Diff(root, runRoot, ref string) ([]rootfs.Change, error) {
-	c, err := Lookup(root, runRoot, ref)
+func (s Store) Diff(ref string) ([]rootfs.Change, error) {
+	c, err := s.Lookup(ref)
 	if err != nil {
 		return nil, err
 	}
-	l, err := containerLayers(root, c.ID)
+	l, err := s.containerLayers(c)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := loadSpec(root, c.ID)
+	dir, err := state.Dir(s.Root, c.ID)
 	if err != nil {
 		return nil, err
 	}
 	var dests []string
-	for _, m := range spec.Mounts {
+	for _, m := range spec.Mounts(generatedFiles(dir)) {
 		dests = append(dests, m.Destination)
 	}
 	changes, err := rootfs.Diff(l, dests)

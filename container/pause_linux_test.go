@@ -1,4 +1,4 @@
-package run
+package container
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -51,7 +52,7 @@ func TestCheckFreezable(t *testing.T) {
 			}
 		})
 	}
-	var nr *NotRunningError
+	var nr *run.NotRunningError
 	if !errors.As(checkFreezable(&state.Container{ID: id, Status: state.Exited}, true), &nr) {
 		t.Error("pausing an exited container is not a *NotRunningError")
 	}
@@ -84,6 +85,7 @@ func TestResumesOn(t *testing.T) {
 // rm without -f refuses a paused container as docker does, leaving it be.
 func TestRemovePausedNeedsForce(t *testing.T) {
 	root, runRoot := t.TempDir(), t.TempDir()
+	s := Store{Root: root, RunRoot: runRoot}
 	self, err := proc.StartTime(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +98,7 @@ func TestRemovePausedNeedsForce(t *testing.T) {
 	if err := state.Save(root, c); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Remove(root, runRoot, "frozen", false)
+	_, err = s.Remove("frozen", false)
 	want := `cannot remove container "/frozen": container is paused and must be unpaused first`
 	if err == nil || err.Error() != want {
 		t.Fatalf("rm of a paused container: %v, want %q", err, want)

@@ -1,4 +1,4 @@
-package run
+package spec
 
 import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -8,8 +8,6 @@ import (
 
 // Options are docker run's flags that skiff supports, as parsed by the CLI.
 type Options struct {
-	Root, RunRoot string // config.Paths
-
 	ImageRef string   // the image as the user typed it
 	Args     []string // command and arguments after IMAGE (replace the image's Cmd)
 
@@ -36,8 +34,8 @@ type Options struct {
 	Labels      map[string]string   // -l/--label
 }
 
-// Image is what run needs of a stored image: the command layer (the CLI)
-// resolves the reference and pulls, run never does.
+// Image is what a container needs of a stored image: the command layer
+// (the CLI) resolves the reference and pulls; container and run never do.
 type Image struct {
 	ID        string   // "sha256:<hex>"
 	LayerDirs []string // extracted layer dirs, bottom -> top

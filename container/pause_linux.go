@@ -1,4 +1,4 @@
-package run
+package container
 
 // Pause and unpause freeze a container's cgroup. The record says "paused"
 // only after the kernel reports every task frozen, and "running" again
@@ -12,30 +12,31 @@ import (
 
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
 
 // Pause is `skiff pause`: it freezes every process of running container ref.
-func Pause(root, runRoot, ref string) (*state.Container, error) {
-	return changeFrozen(root, runRoot, ref, true)
+func (s Store) Pause(ref string) (*state.Container, error) {
+	return s.changeFrozen(ref, true)
 }
 
 // Unpause is `skiff unpause`: it thaws paused container ref.
-func Unpause(root, runRoot, ref string) (*state.Container, error) {
-	return changeFrozen(root, runRoot, ref, false)
+func (s Store) Unpause(ref string) (*state.Container, error) {
+	return s.changeFrozen(ref, false)
 }
 
-func changeFrozen(root, runRoot, ref string, freeze bool) (*state.Container, error) {
-	c, err := current(root, runRoot, ref)
+func (s Store) changeFrozen(ref string, freeze bool) (*state.Container, error) {
+	c, err := s.Lookup(ref)
 	if err != nil {
 		return nil, err
 	}
-	l, err := state.LockContainer(runRoot, c.ID)
+	l, err := state.LockContainer(s.RunRoot, c.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	if c, err = state.Load(root, c.ID); err != nil {
+	if c, err = state.Load(s.Root, c.ID); err != nil {
 		return nil, err
 	}
 	if err := checkFreezable(c, freeze); err != nil {
@@ -50,14 +51,14 @@ func changeFrozen(root, runRoot, ref string, freeze bool) (*state.Container, err
 			return nil, err
 		}
 		c.Status = state.Paused
-		if err := state.Save(root, c); err != nil {
+		if err := state.Save(s.Root, c); err != nil {
 			cg.Thaw() // a record that says running must not hide frozen processes
 			return nil, err
 		}
 		return c, nil
 	}
 	c.Status = state.Running
-	if err := state.Save(root, c); err != nil {
+	if err := state.Save(s.Root, c); err != nil {
 		return nil, err
 	}
 	return c, cg.Thaw()
@@ -73,7 +74,7 @@ func checkFreezable(c *state.Container, freeze bool) error {
 	case freeze && c.Status == state.Restarting:
 		return fmt.Errorf("Container %s is restarting, wait until the container is running", c.ID)
 	case freeze && (c.Status != state.Running || !proc.Alive(c.Pid, c.PidStartTime)):
-		return &NotRunningError{ID: c.ID}
+		return &run.NotRunningError{ID: c.ID}
 	}
 	return nil
 }
@@ -82,21 +83,21 @@ func checkFreezable(c *state.Container, freeze bool) error {
 // signalled paused container c (nil when c is not paused): docker sends
 // the signal first, then thaws, so the process handles it before running
 // anything else; a frozen v1 task cannot even die of SIGKILL until thawed.
-func resumeAfter(root, runRoot string, c *state.Container) func() {
+func (s Store) resumeAfter(c *state.Container) func() {
 	if c.Status != state.Paused {
 		return nil
 	}
-	return func() { resume(root, runRoot, c.ID) }
+	return func() { s.resume(c.ID) }
 }
 
 // resume records a paused container running again, then thaws it. Only a
 // record still saying paused is changed: the monitor may already have
 // recorded the exit (a v2 frozen task dies of SIGKILL at once).
-func resume(root, runRoot, id string) {
-	if l, err := state.LockContainer(runRoot, id); err == nil {
-		if c, err := state.Load(root, id); err == nil && c.Status == state.Paused {
+func (s Store) resume(id string) {
+	if l, err := state.LockContainer(s.RunRoot, id); err == nil {
+		if c, err := state.Load(s.Root, id); err == nil && c.Status == state.Paused {
 			c.Status = state.Running
-			state.Save(root, c)
+			state.Save(s.Root, c)
 		}
 		l.Unlock()
 	}

@@ -1,4 +1,4 @@
-package run
+package spec
 
 import (
 	"errors"
@@ -105,7 +105,7 @@ func TestBuildSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := BuildSpec(SpecInput{ID: id, Rootfs: "/r", Image: tt.img, Opts: tt.opts, HostsFile: "/s/hosts"})
+			s, err := Build(Input{ID: id, Rootfs: "/r", Image: tt.img, Opts: tt.opts, HostsFile: "/s/hosts"})
 			if tt.err != "" {
 				if err == nil || err.Error() != tt.err {
 					t.Fatalf("err %v, want %q", err, tt.err)
@@ -118,7 +118,7 @@ func TestBuildSpec(t *testing.T) {
 			if s.Hostname != tt.host || s.Process.Cwd != tt.cwd || s.Process.Terminal != tt.terminal {
 				t.Fatalf("hostname %q cwd %q terminal %v", s.Hostname, s.Process.Cwd, s.Process.Terminal)
 			}
-			if indexEnv(s.Process.Env, "HOSTNAME") < 0 || s.Process.Env[indexEnv(s.Process.Env, "HOSTNAME")] != "HOSTNAME="+tt.host {
+			if IndexEnv(s.Process.Env, "HOSTNAME") < 0 || s.Process.Env[IndexEnv(s.Process.Env, "HOSTNAME")] != "HOSTNAME="+tt.host {
 				t.Errorf("HOSTNAME env not %s: %q", tt.host, s.Process.Env)
 			}
 			if len(s.Process.Capabilities.Bounding) != 14 || !reflect.DeepEqual(s.Process.Capabilities.Effective, DefaultCaps) {
@@ -137,7 +137,7 @@ func TestBuildSpec(t *testing.T) {
 
 func TestNoDeviceCgroupDropsMknod(t *testing.T) {
 	for _, noDevCg := range []bool{false, true} {
-		s, err := BuildSpec(SpecInput{ID: strings.Repeat("a", 64), Rootfs: "/r", Image: v1.Config{Cmd: []string{"sh"}}, NoDeviceCgroup: noDevCg})
+		s, err := Build(Input{ID: strings.Repeat("a", 64), Rootfs: "/r", Image: v1.Config{Cmd: []string{"sh"}}, NoDeviceCgroup: noDevCg})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package run
+package container
 
 import (
 	"errors"
@@ -73,37 +73,37 @@ func (t tree) show(p string) string {
 
 // CopyFromContainer copies ref's src to the host path dst, or writes it
 // as a tar stream to w when dst is "-".
-func CopyFromContainer(root, runRoot, ref, src, dst string, o CopyOptions, w io.Writer) error {
-	c, err := Lookup(root, runRoot, ref)
+func (s Store) CopyFromContainer(ref, src, dst string, o CopyOptions, w io.Writer) error {
+	c, err := s.Lookup(ref)
 	if err != nil {
 		return err
 	}
-	rootfd, release, err := OpenRootfs(root, runRoot, c)
+	rootfd, release, err := s.OpenRootfs(c)
 	if err != nil {
 		return err
 	}
 	defer release()
 	from := containerTree(rootfd, ref)
-	s, err := openSource(from, src, o.FollowLink)
+	obj, err := openSource(from, src, o.FollowLink)
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer obj.close()
 	if c.Status != state.Running && c.Status != state.Paused {
-		if err := s.useGenerated(root, c.ID); err != nil {
+		if err := obj.useGenerated(s.Root, c.ID); err != nil {
 			return err
 		}
 	}
 	if dst == "-" {
-		return archive.Write(w, s.fd, archive.WriteOptions{Rebase: s.base})
+		return archive.Write(w, obj.fd, archive.WriteOptions{Rebase: obj.base})
 	}
-	return copySource(s, hostTree(), dst, o)
+	return copySource(obj, hostTree(), dst, o)
 }
 
-// generatedFiles are bind-mounted from the container's directory while it
-// runs; a stopped container's overlay has only the image's (or empty
+// generatedInRoot are bind-mounted from the container's directory while
+// it runs; a stopped container's overlay has only the image's (or empty
 // mount targets), so a copy of one takes the container's own, as docker's.
-var generatedFiles = map[string]string{"/etc/hostname": "hostname", "/etc/hosts": "hosts", "/etc/resolv.conf": "resolv.conf"}
+var generatedInRoot = map[string]string{"/etc/hostname": "hostname", "/etc/hosts": "hosts", "/etc/resolv.conf": "resolv.conf"}
 
 // useGenerated swaps s for the container's generated file when SRC
 // resolved (inside the root) to one of their mount targets.
@@ -112,7 +112,7 @@ func (s *source) useGenerated(root, id string) error {
 		return nil
 	}
 	where, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", s.fd))
-	name, ok := generatedFiles[where]
+	name, ok := generatedInRoot[where]
 	if err != nil || !ok {
 		return nil
 	}
@@ -142,20 +142,20 @@ func (s *source) useGenerated(root, id string) error {
 // container is written through its root (the writes land in its upper
 // dir); a stopped one through its overlay mounted writable, under its lock
 // so that it cannot start meanwhile.
-func CopyToContainer(root, runRoot, ref, src, dst string, o CopyOptions, r io.Reader) error {
-	c, err := Lookup(root, runRoot, ref)
+func (s Store) CopyToContainer(ref, src, dst string, o CopyOptions, r io.Reader) error {
+	c, err := s.Lookup(ref)
 	if err != nil {
 		return err
 	}
-	l, err := state.LockContainer(runRoot, c.ID)
+	l, err := state.LockContainer(s.RunRoot, c.ID)
 	if err != nil {
 		return err
 	}
 	defer l.Unlock()
-	if c, err = settledForCopy(root, runRoot, c.ID); err != nil {
+	if c, err = s.settledForCopy(c.ID); err != nil {
 		return err
 	}
-	rootfd, release, err := openWritable(root, runRoot, c)
+	rootfd, release, err := s.openWritable(c)
 	if err != nil {
 		return err
 	}
@@ -179,14 +179,14 @@ func CopyToContainer(root, runRoot, ref, src, dst string, o CopyOptions, r io.Re
 // settledForCopy is id's record once it is not between states: a start
 // releases the container lock before its monitor mounts the overlay, and
 // a second writable mount of the same upper dir is what overlay forbids.
-func settledForCopy(root, runRoot, id string) (*state.Container, error) {
+func (s Store) settledForCopy(id string) (*state.Container, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		c, err := Lookup(root, runRoot, id)
+		c, err := s.Lookup(id)
 		if err != nil {
 			return nil, err
 		}
-		starting := c.Status != state.Running && c.Status != state.Paused && state.MonitorAlive(runRoot, c.ID)
+		starting := c.Status != state.Running && c.Status != state.Paused && state.MonitorAlive(s.RunRoot, c.ID)
 		if !starting {
 			return c, nil
 		}
@@ -197,9 +197,9 @@ func settledForCopy(root, runRoot, id string) (*state.Container, error) {
 	}
 }
 
-func openWritable(root, runRoot string, c *state.Container) (int, func(), error) {
+func (s Store) openWritable(c *state.Container) (int, func(), error) {
 	if c.Status == state.Running || c.Status == state.Paused || c.Status == state.Restarting {
-		fd, release, err := OpenRootfs(root, runRoot, c)
+		fd, release, err := s.OpenRootfs(c)
 		if err != nil || c.Status != state.Restarting {
 			return fd, release, err
 		}
@@ -208,7 +208,7 @@ func openWritable(root, runRoot string, c *state.Container) (int, func(), error)
 		release()
 		return -1, nil, fmt.Errorf("container %s is restarting: wait for it to run or stop it", shortid.Of(c.ID))
 	}
-	return OpenOverlay(root, c, true)
+	return s.OpenOverlay(c, true)
 }
 
 // copyTree copies src of one tree to dst of another with docker's path

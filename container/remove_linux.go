@@ -1,4 +1,4 @@
-package run
+package container
 
 // `skiff rm` and --rm: a container's cgroup, directory, name and lock file
 // go once its process is gone (see lifecycle_linux.go for the locking).
@@ -18,50 +18,50 @@ import (
 // Remove is `skiff rm [-f] ref`: a running container, or one whose
 // monitor is still at work, is refused unless force, which stops it for
 // good first. It returns the removed record.
-func Remove(root, runRoot, ref string, force bool) (*state.Container, error) {
-	c, err := current(root, runRoot, ref)
+func (s Store) Remove(ref string, force bool) (*state.Container, error) {
+	c, err := s.Lookup(ref)
 	if err != nil {
 		return nil, err
 	}
-	if !c.Status.Up() && c.Status != state.Restarting && state.MonitorAlive(runRoot, c.ID) {
+	if !c.Status.Up() && c.Status != state.Restarting && state.MonitorAlive(s.RunRoot, c.ID) {
 		// A monitor finishing an exit (a foreground run just returned)
 		// leaves within moments; one that stays is starting the container.
-		monitor.WaitExit(runRoot, c.ID, monitorLinger)
-		if c, err = current(root, runRoot, c.ID); err != nil {
+		monitor.WaitExit(s.RunRoot, c.ID, monitorLinger)
+		if c, err = s.Lookup(c.ID); err != nil {
 			return nil, err
 		}
 	}
-	if c.Status.Up() || c.Status == state.Restarting || state.MonitorAlive(runRoot, c.ID) {
+	if c.Status.Up() || c.Status == state.Restarting || state.MonitorAlive(s.RunRoot, c.ID) {
 		if !force && c.Status == state.Paused {
 			return nil, fmt.Errorf("cannot remove container \"/%s\": container is paused and must be unpaused first", c.Name)
 		}
 		if !force {
 			return nil, fmt.Errorf("cannot remove container \"/%s\": %w: stop the container before removing or force remove", c.Name, ErrRunning)
 		}
-		if err := forceStop(root, runRoot, c); errors.Is(err, state.ErrNotFound) {
+		if err := s.forceStop(c); errors.Is(err, state.ErrNotFound) {
 			return c, nil // its monitor applied --rm
 		} else if err != nil {
 			return nil, fmt.Errorf("cannot remove container \"/%s\": could not kill: %w", c.Name, err)
 		}
 	}
-	return deleteContainer(root, runRoot, c.ID, !force)
+	return s.deleteContainer(c.ID, !force)
 }
 
 // deleteContainer removes a container whose process is gone: cgroup,
 // directory, name, lock file. With refuseStarted, a monitor that a start
 // spawned since our checks (it takes the container lock to do so, which
 // we now hold) makes it refuse instead of deleting under that monitor.
-func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Container, error) {
-	l, err := state.LockContainer(runRoot, id)
+func (s Store) deleteContainer(id string, refuseStarted bool) (*state.Container, error) {
+	l, err := state.LockContainer(s.RunRoot, id)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	c, err := state.Load(root, id)
+	c, err := state.Load(s.Root, id)
 	if err != nil {
 		return nil, err
 	}
-	if refuseStarted && state.MonitorAlive(runRoot, id) {
+	if refuseStarted && state.MonitorAlive(s.RunRoot, id) {
 		return nil, fmt.Errorf("cannot remove container \"/%s\": %w: it was started while being removed", c.Name, ErrRunning)
 	}
 	if c.Status.Up() && proc.Alive(c.Pid, c.PidStartTime) {
@@ -71,10 +71,10 @@ func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Conta
 	if cg, err := cgroup.Load(c.ID); err == nil {
 		cg.Delete()
 	}
-	if err := state.Delete(root, runRoot, c); err != nil {
+	if err := state.Delete(s.Root, s.RunRoot, c); err != nil {
 		return nil, err
 	}
-	state.RemoveLockFile(runRoot, c.ID)
+	state.RemoveLockFile(s.RunRoot, c.ID)
 	return c, nil
 }
 
@@ -83,23 +83,23 @@ func deleteContainer(root, runRoot, id string, refuseStarted bool) (*state.Conta
 // up); and a monitor caught starting the container (or stuck doing so,
 // its CLI killed) is killed with whatever it started, so that nothing
 // keeps writing into the directory rm deletes.
-func forceStop(root, runRoot string, c *state.Container) error {
-	if _, err := markStopped(root, runRoot, c.ID); err != nil {
+func (s Store) forceStop(c *state.Container) error {
+	if _, err := s.markStopped(c.ID); err != nil {
 		return err
 	}
 	switch c.Status {
 	case state.Running, state.Paused:
-		if err := terminate(c, unix.SIGKILL, 0, resumeAfter(root, runRoot, c)); err != nil {
+		if err := terminate(c, unix.SIGKILL, 0, s.resumeAfter(c)); err != nil {
 			return err
 		}
 	case state.Restarting:
-		monitor.Signal(runRoot, c, unix.SIGTERM)
+		monitor.Signal(s.RunRoot, c, unix.SIGTERM)
 	default:
-		monitor.Signal(runRoot, c, unix.SIGKILL)
-		monitor.WaitExit(runRoot, c.ID, recordWait)
+		monitor.Signal(s.RunRoot, c, unix.SIGKILL)
+		monitor.WaitExit(s.RunRoot, c.ID, recordWait)
 		killCgroup(c.ID)
 	}
-	_, err := settle(root, runRoot, c)
+	_, err := s.settle(c)
 	return err
 }
 
@@ -114,8 +114,8 @@ func killCgroup(id string) {
 // remove is --rm, applied by the container's own monitor (or parent),
 // which knows the process is gone: Remove would wait for that very
 // monitor to exit.
-func remove(root, runRoot, id string) error {
-	_, err := deleteContainer(root, runRoot, id, false) // the monitor itself, for --rm
+func (s Store) remove(id string) error {
+	_, err := s.deleteContainer(id, false) // the monitor itself, for --rm
 	if errors.Is(err, state.ErrNotFound) {
 		return nil
 	}

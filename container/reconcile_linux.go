@@ -1,4 +1,4 @@
-package run
+package container
 
 import (
 	"fmt"
@@ -17,22 +17,22 @@ import (
 //
 // It is cheap when nothing is wrong: a container that is not running costs
 // nothing, a running one a flock probe.
-func Reconcile(root, runRoot string, c *state.Container) (*state.Container, error) {
-	if !mayNeedReconcile(c) || state.MonitorAlive(runRoot, c.ID) {
+func (s Store) Reconcile(c *state.Container) (*state.Container, error) {
+	if !mayNeedReconcile(c) || state.MonitorAlive(s.RunRoot, c.ID) {
 		return c, nil
 	}
-	l, err := state.LockContainer(runRoot, c.ID)
+	l, err := state.LockContainer(s.RunRoot, c.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	cur, err := state.Load(root, c.ID)
+	cur, err := state.Load(s.Root, c.ID)
 	if err != nil {
 		return nil, err
 	}
 	// The monitor may have written its record, or a new one started,
 	// while we waited for the lock.
-	if !mayNeedReconcile(cur) || state.MonitorAlive(runRoot, c.ID) {
+	if !mayNeedReconcile(cur) || state.MonitorAlive(s.RunRoot, c.ID) {
 		return cur, nil
 	}
 	if cur.Status.Up() {
@@ -49,13 +49,13 @@ func Reconcile(root, runRoot string, c *state.Container) (*state.Container, erro
 		cg.Delete()
 	}
 	if cur.Config.AutoRemove {
-		if err := state.Delete(root, runRoot, cur); err != nil {
+		if err := state.Delete(s.Root, s.RunRoot, cur); err != nil {
 			return nil, err
 		}
-		state.RemoveLockFile(runRoot, cur.ID)
+		state.RemoveLockFile(s.RunRoot, cur.ID)
 		return nil, fmt.Errorf("container %s was removed (--rm) after its process exited: %w", shortid.Of(cur.ID), &state.NotFoundError{Ref: cur.ID})
 	}
-	if err := state.Save(root, cur); err != nil {
+	if err := state.Save(s.Root, cur); err != nil {
 		return nil, err
 	}
 	return cur, nil

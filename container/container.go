@@ -1,0 +1,250 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/spec"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// Container is one container from creation to removal. Its life is split
+// into Create, Start, Wait and Cleanup so that its monitor owns
+// Start..Cleanup while the CLI only creates and attaches.
+type Container struct {
+	State *state.Container
+	Dir   string
+	Spec  *specs.Spec // config.json: the init's input, made from the record at create
+
+	store Store
+	proc  *run.Process // set by Start (start_linux.go)
+}
+
+// Pty is the master of the container's terminal after Start with -t, else nil.
+func (c *Container) Pty() *os.File {
+	if c.proc == nil {
+		return nil
+	}
+	return c.proc.Pty()
+}
+
+// Pid is the container's init pid after Start, else 0.
+func (c *Container) Pid() int {
+	if c.proc == nil {
+		return 0
+	}
+	return c.proc.Pid()
+}
+
+// Load reopens container id from its record and config.json, for its
+// monitor to start it.
+func (s Store) Load(id string) (*Container, error) {
+	rec, err := state.Load(s.Root, id)
+	if err != nil {
+		return nil, err
+	}
+	dir, _ := state.Dir(s.Root, id)
+	sp, err := spec.Read(dir, id)
+	if err != nil {
+		return nil, err
+	}
+	if sp.Process == nil {
+		return nil, fmt.Errorf("container %s: config.json has no process", shortid.Of(id))
+	}
+	return &Container{State: rec, Dir: dir, Spec: sp, store: s}, nil
+}
+
+// Create makes the container's directory (record, config.json, overlay
+// upper/work, rootfs mount point, generated /etc files) and reserves its
+// name. Nothing runs yet.
+func (s Store) Create(img spec.Image, o spec.Options) (c *Container, err error) {
+	id, err := state.NewID()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := state.Dir(s.Root, id)
+	if err != nil {
+		return nil, err
+	}
+	state.SweepDebris(s.Root, s.RunRoot)
+	// Held until the record is saved: a directory without a record and
+	// with a free lock is then known to be debris of a killed create.
+	l, err := state.LockContainer(s.RunRoot, id)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	for _, d := range []string{"upper", "work", "rootfs"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("create container: %w", err)
+		}
+	}
+	rec := &state.Container{
+		ID: id, ImageID: img.ID, Image: o.ImageRef, Created: time.Now().UTC(), Status: state.Created,
+		Layers: img.LayerDirs,
+	}
+	defer func() {
+		if err != nil {
+			state.Delete(s.Root, s.RunRoot, rec)
+		}
+	}()
+	if rec.Name, err = s.reserveName(o, id); err != nil {
+		return nil, err
+	}
+	c = &Container{State: rec, Dir: dir, store: s}
+	if err := c.writeConfig(img.Config, o); err != nil {
+		return nil, err
+	}
+	if err := state.Save(s.Root, rec); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s Store) reserveName(o spec.Options, id string) (string, error) {
+	if o.Name == "" {
+		return state.ReserveRandomName(s.Root, s.RunRoot, id)
+	}
+	n, err := state.CheckName(o.Name)
+	if err != nil {
+		return "", err
+	}
+	return n, state.ReserveName(s.Root, s.RunRoot, n, id)
+}
+
+// generatedFiles are the host paths of container dir's /etc/hostname,
+// /etc/hosts and /etc/resolv.conf, bind-mounted over the image's.
+func generatedFiles(dir string) (hostname, hosts, resolvConf string) {
+	return filepath.Join(dir, "hostname"), filepath.Join(dir, "hosts"), filepath.Join(dir, "resolv.conf")
+}
+
+// writeConfig fills the record's configuration (the source of truth),
+// then writes what the runtime reads: the generated /etc files and
+// config.json.
+func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
+	id := c.State.ID
+	host := spec.Hostname(id, o)
+	files := map[string]string{
+		"hostname":    host + "\n",
+		"hosts":       spec.HostsFile(host),
+		"resolv.conf": hostResolvConf(),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(c.Dir, name), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("create container: %w", err)
+		}
+	}
+	hostnameFile, hostsFile, resolvFile := generatedFiles(c.Dir)
+	sp, err := spec.Build(spec.Input{
+		ID: id, Rootfs: filepath.Join(c.Dir, "rootfs"), Image: img, Opts: o,
+		HostnameFile: hostnameFile, HostsFile: hostsFile, ResolvConfFile: resolvFile,
+		LookupEnv: os.LookupEnv, NoDeviceCgroup: !cgroup.CanRestrictDevices(),
+	})
+	if err != nil {
+		return err
+	}
+	ep, cmd, _ := spec.Argv(img, o)
+	c.State.Config = state.Config{
+		Image: o.ImageRef, Entrypoint: ep, Cmd: cmd, Env: sp.Process.Env,
+		WorkingDir: sp.Process.Cwd, User: spec.User(img, o), Hostname: host,
+		Tty: o.Tty, OpenStdin: o.Interactive, AutoRemove: o.Remove,
+		RestartPolicy: o.Restart, Init: o.Init, StopSignal: stopSignalOf(img, o),
+		StopTimeout: o.StopTimeout, Labels: labels(img, o),
+		Volumes: img.Volumes, ExposedPorts: img.ExposedPorts,
+		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
+	}
+	if err := spec.Write(c.Dir, sp); err != nil {
+		return fmt.Errorf("create container: %w", err)
+	}
+	c.Spec = sp
+	return nil
+}
+
+// hostResolvConf is the host's resolv.conf, copied verbatim. With only
+// loopback networking in the container so far no nameserver is reachable
+// anyway; once bridges land, loopback resolvers (127.0.0.53) must be
+// replaced as docker does.
+func hostResolvConf() string {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// initConfig is the message the init gets: the spec plus the overlay
+// and what the record says of the user and --init.
+func (c *Container) initConfig() *run.InitConfig {
+	return &run.InitConfig{
+		Spec:      c.Spec,
+		Init:      c.State.Config.Init,
+		User:      c.State.Config.User,
+		Lowerdirs: topFirst(c.State.Layers),
+		Upper:     filepath.Join(c.Dir, "upper"),
+		Work:      filepath.Join(c.Dir, "work"),
+		Rootfs:    filepath.Join(c.Dir, "rootfs"),
+		Rootless:  os.Geteuid() != 0,
+	}
+}
+
+// topFirst turns the record's bottom-first layers into overlay's order.
+func topFirst(layers []string) []string {
+	top := make([]string, len(layers))
+	for i, d := range layers {
+		top[len(layers)-1-i] = d
+	}
+	return top
+}
+
+// stopSignalOf is --stop-signal, else the image's STOPSIGNAL.
+func stopSignalOf(img v1.Config, o spec.Options) string {
+	if o.StopSignal != "" {
+		return o.StopSignal
+	}
+	return img.StopSignal
+}
+
+// labels are the image's labels overridden by --label, as docker merges them.
+func labels(img v1.Config, o spec.Options) map[string]string {
+	if len(img.Labels) == 0 && len(o.Labels) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(img.Labels)+len(o.Labels))
+	for k, v := range img.Labels {
+		m[k] = v
+	}
+	for k, v := range o.Labels {
+		m[k] = v
+	}
+	return m
+}
+
+// update changes the record under the container's lock. A record that is
+// gone (skiff rm -f won the race) is not recreated.
+func (c *Container) update(fn func(*state.Container)) error {
+	l, err := state.LockContainer(c.store.RunRoot, c.State.ID)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	cur, err := state.Load(c.store.Root, c.State.ID)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fn(cur)
+	c.State = cur
+	return state.Save(c.store.Root, cur)
+}

@@ -1,0 +1,19 @@
+package container
+
+import "github.com/skiff-dev/skiff/run"
+
+// Exec is `skiff exec`: it runs o.Args in running container ref (run.Exec
+// with ref's true record and its config.json) and returns the process's
+// exit status. Errors: the lookup's (state.ErrNotFound, a
+// *state.AmbiguousError), or run.Exec's.
+func (s Store) Exec(ref string, o run.ExecOptions) (int, error) {
+	c, err := s.Lookup(ref)
+	if err != nil {
+		return 1, err
+	}
+	dir, err := s.Dir(c.ID)
+	if err != nil {
+		return 1, err
+	}
+	return run.Exec(c, dir, o)
+}

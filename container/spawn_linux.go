@@ -1,0 +1,94 @@
+package container
+
+// A start from the CLI (start, restart, run): the container's monitor is
+// spawned under the container lock with the caller as its first client;
+// the monitor then starts the init (start_linux.go).
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/timeline"
+	"github.com/skiff-dev/skiff/monitor"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// ErrAlreadyRunning is Start's answer for a container that runs, restarts
+// or has a monitor at work: docker's start leaves it alone.
+var ErrAlreadyRunning = errors.New("container is already running")
+
+// Start starts ref's monitor with the caller as its first client, under
+// the container lock so that two starts cannot both spawn one, and
+// returns the record and the caller's end of the attach socket.
+func (s Store) Start(ref string) (*state.Container, *net.UnixConn, error) {
+	ct, err := s.Lookup(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ct.Status == state.Exited || ct.Status == state.Created {
+		// The previous run's monitor may still be finishing (its Exit frame
+		// has reached `start -a`, its cleanup has not): let it go rather
+		// than take it for a running container. It needs the container
+		// lock to finish, so wait before taking it.
+		s.awaitMonitorGone(ct.ID, 2*time.Second)
+	}
+	l, err := state.LockContainer(s.RunRoot, ct.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer l.Unlock()
+	if ct, err = state.Load(s.Root, ct.ID); err != nil {
+		return nil, nil, err
+	}
+	if ct.Status == state.Paused {
+		return ct, nil, errors.New("cannot start a paused container, try unpause instead")
+	}
+	if ct.Status == state.Running || ct.Status == state.Restarting || state.MonitorAlive(s.RunRoot, ct.ID) {
+		return ct, nil, ErrAlreadyRunning
+	}
+	if ct.ManuallyStopped || ct.RestartCount != 0 {
+		ct.ManuallyStopped, ct.RestartCount = false, 0
+		if err := state.Save(s.Root, ct); err != nil {
+			return nil, nil, err
+		}
+	}
+	conn, err := s.SpawnMonitor(ct.ID)
+	if errors.Is(err, state.ErrMonitorAlive) {
+		return ct, nil, ErrAlreadyRunning
+	}
+	return ct, conn, err
+}
+
+// SpawnMonitor starts id's monitor and returns our end of its first
+// client socket: run does so right after Create, Start after its checks.
+func (s Store) SpawnMonitor(id string) (*net.UnixConn, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socketpair", err)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-monitor")
+	defer mine.Close()
+	timeline.Mark("spawn-monitor")
+	err = monitor.Spawn(s.Root, s.RunRoot, id, theirs)
+	theirs.Close()
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.FileConn(mine)
+	if err != nil {
+		return nil, fmt.Errorf("attach socket: %w", err)
+	}
+	return c.(*net.UnixConn), nil
+}
+
+// awaitMonitorGone waits up to d for id's monitor, if any, to exit.
+func (s Store) awaitMonitorGone(id string, d time.Duration) {
+	for deadline := time.Now().Add(d); state.MonitorAlive(s.RunRoot, id) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
