@@ -248,8 +248,30 @@ func Load(root, id string) (*Container, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("container %s: record is corrupt: %w (remove %s)", shortid.Of(id), err, dir)
 	}
+	if c.Layers == nil {
+		c.Layers = legacyLayers(dir)
+	}
 	c.refresh()
 	return &c, nil
+}
+
+// legacyLayers reads the layer list of a record written before the record
+// held it: those containers kept it in their config.json's annotation
+// run.skiff.lowerdirs (a JSON list, bottom layer first). Without it, such
+// a container would start on its upper dir alone. nil when absent.
+func legacyLayers(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil
+	}
+	var spec struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	var layers []string
+	if json.Unmarshal(b, &spec) != nil || json.Unmarshal([]byte(spec.Annotations["run.skiff.lowerdirs"]), &layers) != nil {
+		return nil
+	}
+	return layers
 }
 
 // List returns every container, newest first. A directory without a

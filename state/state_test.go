@@ -167,3 +167,32 @@ func TestNameReservationIsExclusive(t *testing.T) {
 		t.Fatalf("%d reservations of one name succeeded, want 1", won)
 	}
 }
+
+// TestLoadLegacyLayers: a record written before records held their layers
+// (they were in config.json's run.skiff.lowerdirs annotation) still loads
+// with its layers, so an upgrade does not start it on its upper dir alone.
+func TestLoadLegacyLayers(t *testing.T) {
+	root := t.TempDir()
+	id := strings.Repeat("cd", 32)
+	mkContainer(t, root, id, "old", time.Unix(100, 0))
+	dir, _ := Dir(root, id)
+	spec := `{"ociVersion":"1.0.2","annotations":{"run.skiff.lowerdirs":"[\"/l/base\",\"/l/top\"]"}}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(root, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Layers) != 2 || got.Layers[0] != "/l/base" || got.Layers[1] != "/l/top" {
+		t.Errorf("Layers = %q, want the annotation's, bottom first", got.Layers)
+	}
+	// A record that has its layers keeps them.
+	got.Layers = []string{"/l/own"}
+	if err := Save(root, got); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := Load(root, id); len(again.Layers) != 1 || again.Layers[0] != "/l/own" {
+		t.Errorf("Layers = %q, want the record's own", again.Layers)
+	}
+}
