@@ -219,14 +219,11 @@ func (s Store) markStopped(ref string) (*state.Container, error) {
 	if !c.Status.Up() && c.Status != state.Restarting {
 		return c, nil
 	}
-	l, err := state.LockContainer(s.RunRoot, c.ID)
+	c, l, err := s.lockRecord(c.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	if c, err = state.Load(s.Root, c.ID); err != nil {
-		return nil, err
-	}
 	c.ManuallyStopped = true
 	if err := state.Save(s.Root, c); err != nil {
 		return nil, err

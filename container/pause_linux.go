@@ -31,14 +31,11 @@ func (s Store) changeFrozen(ref string, freeze bool) (*state.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := state.LockContainer(s.RunRoot, c.ID)
+	c, l, err := s.lockRecord(c.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	if c, err = state.Load(s.Root, c.ID); err != nil {
-		return nil, err
-	}
 	if err := checkFreezable(c, freeze); err != nil {
 		return nil, err
 	}

@@ -21,15 +21,11 @@ func (s Store) Reconcile(c *state.Container) (*state.Container, error) {
 	if !mayNeedReconcile(c) || state.MonitorAlive(s.RunRoot, c.ID) {
 		return c, nil
 	}
-	l, err := state.LockContainer(s.RunRoot, c.ID)
+	cur, l, err := s.lockRecord(c.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	cur, err := state.Load(s.Root, c.ID)
-	if err != nil {
-		return nil, err
-	}
 	// The monitor may have written its record, or a new one started,
 	// while we waited for the lock.
 	if !mayNeedReconcile(cur) || state.MonitorAlive(s.RunRoot, c.ID) {

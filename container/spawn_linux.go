@@ -37,14 +37,11 @@ func (s Store) Start(ref string) (*state.Container, *net.UnixConn, error) {
 		// lock to finish, so wait before taking it.
 		s.awaitMonitorGone(ct.ID, 2*time.Second)
 	}
-	l, err := state.LockContainer(s.RunRoot, ct.ID)
+	ct, l, err := s.lockRecord(ct.ID)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer l.Unlock()
-	if ct, err = state.Load(s.Root, ct.ID); err != nil {
-		return nil, nil, err
-	}
 	if ct.Status == state.Paused {
 		return ct, nil, errors.New("cannot start a paused container, try unpause instead")
 	}

@@ -92,3 +92,19 @@ func (s Store) Rename(ref, newName string) (string, error) {
 // LowerDirs are c's image layers in overlay's order, top layer first
 // (inspect's GraphDriver.Data.LowerDir).
 func LowerDirs(c *state.Container) []string { return topFirst(c.Layers) }
+
+// lockRecord takes id's container lock and reads its record again under
+// it: what another command changed while we waited is what we act on.
+// The caller unlocks.
+func (s Store) lockRecord(id string) (*state.Container, *state.Lock, error) {
+	l, err := state.LockContainer(s.RunRoot, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := state.Load(s.Root, id)
+	if err != nil {
+		l.Unlock()
+		return nil, nil, err
+	}
+	return c, l, nil
+}

@@ -14,6 +14,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/skiff-dev/skiff/internal/testenv"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/spec"
 )
@@ -33,15 +34,12 @@ type testImage struct {
 	files string // generated /etc files
 }
 
-var busyboxApplets = []string{"sh", "cat", "grep", "hostname", "id", "ls", "echo", "pwd", "stat", "wc", "readlink"}
-
 func newTestImage(t *testing.T) *testImage {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the container init needs root")
 	}
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
+	if _, err := os.Stat(testenv.BusyboxPath); err != nil {
 		t.Skipf("needs a static busybox: %v", err)
 	}
 	img := &testImage{layer: t.TempDir(), host: t.TempDir(), files: t.TempDir()}
@@ -51,17 +49,7 @@ func newTestImage(t *testing.T) *testImage {
 			t.Fatal(err)
 		}
 	}
-	must(os.Chmod(img.layer, 0o755)) // an image's / (TempDir makes 0700)
-	for _, d := range []string{"bin", "etc", "home/alice"} {
-		must(os.MkdirAll(filepath.Join(img.layer, d), 0o755))
-	}
-	must(os.WriteFile(filepath.Join(img.layer, "bin/busybox"), bb, 0o755))
-	for _, a := range busyboxApplets {
-		must(os.Symlink("busybox", filepath.Join(img.layer, "bin", a)))
-	}
-	must(os.WriteFile(filepath.Join(img.layer, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n"), 0o644))
-	must(os.WriteFile(filepath.Join(img.layer, "etc/group"), []byte("root:x:0:\nwheel:x:10:root\nalice:x:1000:\n"), 0o644))
-	must(os.WriteFile(filepath.Join(img.layer, "notexec"), []byte("#!/bin/sh\n"), 0o644))
+	must(testenv.WriteRootfs(img.layer))
 	// A hostile image: its /etc/hostname points at the host.
 	must(os.Symlink(filepath.Join(img.host, "pwned"), filepath.Join(img.layer, "etc/hostname")))
 	must(os.WriteFile(filepath.Join(img.files, "hostname"), []byte("box\n"), 0o644))
