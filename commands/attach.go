@@ -12,7 +12,7 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-func init() { register(attachCommand()) }
+func init() { register(attachCommand) }
 
 func attachCommand() *cli.Command {
 	return &cli.Command{

@@ -18,7 +18,7 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-func init() { register(commitCommand()) }
+func init() { register(commitCommand) }
 
 func commitCommand() *cli.Command {
 	cmd := &cli.Command{

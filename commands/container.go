@@ -4,8 +4,10 @@ import "github.com/urfave/cli/v2"
 
 // The `container` group: docker's management-command spelling of the
 // container verbs (skiff container run/ls/rm/start...).
-func init() {
-	register(&cli.Command{
+func init() { register(containerGroupCommand) }
+
+func containerGroupCommand() *cli.Command {
+	return &cli.Command{
 		Name:            "container",
 		Usage:           "manage containers",
 		HideHelpCommand: true,
@@ -33,5 +35,5 @@ func init() {
 			portCommand(),
 			containerPruneCommand(),
 		},
-	})
+	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/skiff-dev/skiff/container"
 )
 
-func init() { register(cpCommand()) }
+func init() { register(cpCommand) }
 
 func cpCommand() *cli.Command {
 	return &cli.Command{

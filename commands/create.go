@@ -6,7 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(createCommand()) }
+func init() { register(createCommand) }
 
 func createCommand() *cli.Command {
 	return &cli.Command{

@@ -8,7 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(diffCommand()) }
+func init() { register(diffCommand) }
 
 func diffCommand() *cli.Command {
 	return &cli.Command{

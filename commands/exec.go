@@ -14,7 +14,7 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-func init() { register(execCommand()) }
+func init() { register(execCommand) }
 
 func execCommand() *cli.Command {
 	fs := []cli.Flag{}

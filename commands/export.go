@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 )
 
-func init() { register(exportCommand()) }
+func init() { register(exportCommand) }
 
 func exportCommand() *cli.Command {
 	return &cli.Command{

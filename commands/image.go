@@ -10,8 +10,10 @@ import (
 	"github.com/skiff-dev/skiff/store"
 )
 
-func init() {
-	register(&cli.Command{
+func init() { register(imageGroupCommand) }
+
+func imageGroupCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "image",
 		Usage: "manage images",
 		Subcommands: []*cli.Command{
@@ -22,7 +24,7 @@ func init() {
 			inspectImageCommand("inspect"),
 			importCommand(),
 		},
-	})
+	}
 }
 
 // openStore opens the image store under --root.

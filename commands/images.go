@@ -20,7 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/store"
 )
 
-func init() { register(imagesCommand("images")) }
+func init() { register(func() *cli.Command { return imagesCommand("images") }) }
 
 func imagesCommand(name string, aliases ...string) *cli.Command {
 	return &cli.Command{

@@ -15,7 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/image"
 )
 
-func init() { register(importCommand()) }
+func init() { register(importCommand) }
 
 func importCommand() *cli.Command {
 	cmd := &cli.Command{

@@ -24,12 +24,14 @@ import (
 // `info` (and `system info`) reads and never writes: no store is created, no
 // lock taken, nothing started, so `skiff info >/dev/null` is a safe probe on
 // a machine that never ran skiff.
-func init() {
-	register(infoCommand(), &cli.Command{
+func init() { register(infoCommand, systemGroupCommand) }
+
+func systemGroupCommand() *cli.Command {
+	return &cli.Command{
 		Name:        "system",
 		Usage:       "manage skiff",
 		Subcommands: []*cli.Command{infoCommand()},
-	})
+	}
 }
 
 func infoCommand() *cli.Command {

@@ -20,7 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/store"
 )
 
-func init() { register(inspectCommand()) }
+func init() { register(inspectCommand) }
 
 // inspectCommand is the top-level `inspect`: each name is tried as a
 // container, then as an image, as docker does (--type picks one).

@@ -10,7 +10,7 @@ import (
 	"github.com/skiff-dev/skiff/run"
 )
 
-func init() { register(killCommand()) }
+func init() { register(killCommand) }
 
 func killCommand() *cli.Command {
 	return &cli.Command{

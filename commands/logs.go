@@ -13,7 +13,7 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-func init() { register(logsCommand()) }
+func init() { register(logsCommand) }
 
 func logsCommand() *cli.Command {
 	return &cli.Command{

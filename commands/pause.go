@@ -4,7 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(pauseCommand(), unpauseCommand()) }
+func init() { register(pauseCommand, unpauseCommand) }
 
 func pauseCommand() *cli.Command {
 	return &cli.Command{

@@ -9,7 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(portCommand()) }
+func init() { register(portCommand) }
 
 // portCommand is docker's port. skiff publishes no ports yet (no networking
 // beyond loopback), so a known container lists nothing, as docker does for

@@ -20,7 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/store"
 )
 
-func init() { register(psCommand("ps")) }
+func init() { register(func() *cli.Command { return psCommand("ps") }) }
 
 func psCommand(name string, aliases ...string) *cli.Command {
 	flags := []cli.Flag{

@@ -11,7 +11,7 @@ import (
 	"github.com/skiff-dev/skiff/registry"
 )
 
-func init() { register(pullCommand("pull")) }
+func init() { register(func() *cli.Command { return pullCommand("pull") }) }
 
 func pullCommand(name string) *cli.Command {
 	return &cli.Command{

@@ -6,7 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(renameCommand()) }
+func init() { register(renameCommand) }
 
 func renameCommand() *cli.Command {
 	return &cli.Command{

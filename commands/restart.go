@@ -4,7 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(restartCommand()) }
+func init() { register(restartCommand) }
 
 func restartCommand() *cli.Command {
 	return &cli.Command{

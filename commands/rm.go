@@ -6,7 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() { register(rmCommand("rm")) }
+func init() { register(func() *cli.Command { return rmCommand("rm") }) }
 
 func rmCommand(name string, aliases ...string) *cli.Command {
 	return &cli.Command{

@@ -15,7 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/store"
 )
 
-func init() { register(rmiCommand("rmi")) }
+func init() { register(func() *cli.Command { return rmiCommand("rmi") }) }
 
 func rmiCommand(name string, aliases ...string) *cli.Command {
 	return &cli.Command{

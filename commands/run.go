@@ -20,7 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/store"
 )
 
-func init() { register(runCommand()) }
+func init() { register(runCommand) }
 
 // listValue collects every occurrence of a flag verbatim. urfave's
 // StringSliceFlag splits on commas, which would turn -e A=1,2 into two

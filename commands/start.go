@@ -11,7 +11,7 @@ import (
 	"github.com/skiff-dev/skiff/container"
 )
 
-func init() { register(startCommand()) }
+func init() { register(startCommand) }
 
 func startCommand() *cli.Command {
 	return &cli.Command{

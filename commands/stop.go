@@ -10,7 +10,7 @@ import (
 	"github.com/skiff-dev/skiff/container"
 )
 
-func init() { register(stopCommand()) }
+func init() { register(stopCommand) }
 
 // stopFlags are stop's, which restart shares.
 func stopFlags() []cli.Flag {

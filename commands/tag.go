@@ -9,7 +9,7 @@ import (
 	"github.com/skiff-dev/skiff/registry"
 )
 
-func init() { register(tagCommand("tag")) }
+func init() { register(func() *cli.Command { return tagCommand("tag") }) }
 
 func tagCommand(name string) *cli.Command {
 	return &cli.Command{

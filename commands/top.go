@@ -19,7 +19,7 @@ import (
 	"github.com/skiff-dev/skiff/internal/procstat"
 )
 
-func init() { register(topCommand()) }
+func init() { register(topCommand) }
 
 func topCommand() *cli.Command {
 	return &cli.Command{

@@ -13,13 +13,15 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() {
-	register(&cli.Command{
+func init() { register(versionCommand) }
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
 		Name:   "version",
 		Usage:  "show the skiff version information",
 		Flags:  []cli.Flag{formatFlag()},
 		Action: runVersion,
-	})
+	}
 }
 
 // GitCommit and BuildTime are set at link time by the Makefile when the

@@ -9,7 +9,7 @@ import (
 	"github.com/skiff-dev/skiff/state"
 )
 
-func init() { register(waitCommand()) }
+func init() { register(waitCommand) }
 
 func waitCommand() *cli.Command {
 	return &cli.Command{
