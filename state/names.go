@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // validName is docker's rule for container names, except that one character
 // is enough (docker wants two; scripts written for skiff's docs use "x"). It
-// also keeps a name safe as a file name in the name index.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+// also keeps a name safe as a file name in the name index. Compiled on first
+// use: package init runs in every skiff process, the re-exec'd roles too, and
+// only the commands that name a container need it.
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // NameConflictError is docker's message for a name already taken.
 type NameConflictError struct{ Name, ID string }
@@ -26,7 +29,7 @@ func (e *NameConflictError) Error() string {
 // CheckName validates a user-given name (a leading "/" is allowed, as docker).
 func CheckName(name string) (string, error) {
 	n := strings.TrimPrefix(name, "/")
-	if !validName.MatchString(n) {
+	if !validName().MatchString(n) {
 		return "", fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
 	return n, nil
