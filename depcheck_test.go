@@ -30,12 +30,12 @@ var allowedImports = map[string][]string{
 	"run":       {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline"},
 	"spec":      {"state", "internal/shortid"},
 	"rootfs":    {"archive", "proc"},
-	"registry":  {"archive", "store", "internal/units", "internal/shortid"},
-	"image":     {"archive", "store"},
+	"registry":  {"archive", "store", "internal/units", "internal/shortid", "internal/decompress"},
+	"image":     {"archive", "store", "internal/decompress"},
 	"archive":   {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "proc"}, "config": {},
 	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"},
 	// Helpers below the leaves, one job each: they import no project package.
-	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {},
+	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {},
 	"internal/testenv": {},
 
 	// The monitor process: package monitor spawns it and main dispatches

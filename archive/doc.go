@@ -1,7 +1,9 @@
 // Package archive owns skiff's tar codec: the one extractor of hostile tar
 // streams (pulled and imported layers, cp into a container), the one tree
-// writer (commit, export, cp out of a container), the overlay whiteout
-// convention both speak, and the sniffing of gzip and zstd.
+// writer (commit, export, cp out of a container) and the overlay whiteout
+// convention both speak. Taking gzip or zstd off a stream is
+// internal/decompress's, so that rootfs and container (linked into the
+// re-exec'd init and monitor) do not reach klauspost/compress.
 //
 // Safety: every directory the extractor writes into is held as an fd that
 // was opened with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|

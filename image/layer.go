@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/skiff-dev/skiff/archive"
+	"github.com/skiff-dev/skiff/internal/decompress"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -24,7 +25,7 @@ import (
 // blob. It returns the published layer's info (another writer's, if the
 // same content was already there).
 func StoreLayer(s *store.Store, r io.Reader, rootless bool) (*store.LayerInfo, error) {
-	plain, err := archive.Decompress(r)
+	plain, err := decompress.Open(r)
 	if err != nil {
 		return nil, fmt.Errorf("read layer: %w", err)
 	}

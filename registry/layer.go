@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/skiff-dev/skiff/archive"
+	"github.com/skiff-dev/skiff/internal/decompress"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/store"
@@ -146,7 +147,7 @@ func (pl *pipeline) close() {
 // decompress takes off the blob's compression (gzip, zstd or none, by its
 // first bytes), its failures named for cause.
 func (pl *pipeline) decompress() (io.Reader, error) {
-	d, err := archive.Decompress(pl.net)
+	d, err := decompress.Open(pl.net)
 	if err != nil {
 		return nil, err
 	}

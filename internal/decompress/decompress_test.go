@@ -1,4 +1,4 @@
-package archive
+package decompress
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-func TestDecompress(t *testing.T) {
+func TestOpen(t *testing.T) {
 	plain := []byte("a tar stream, or anything else\n")
 	var gz, zs bytes.Buffer
 	gw := gzip.NewWriter(&gz)
@@ -28,7 +28,7 @@ func TestDecompress(t *testing.T) {
 		{"short", "", []byte{0x1f}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			d, err := Decompress(bytes.NewReader(c.in))
+			d, err := Open(bytes.NewReader(c.in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestDecompress(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Decompress(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); err == nil {
+	if _, err := Open(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); err == nil {
 		t.Error("a broken gzip header was accepted")
 	}
 }

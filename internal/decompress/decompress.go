@@ -1,4 +1,4 @@
-package archive
+package decompress
 
 import (
 	"bufio"
@@ -15,8 +15,8 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// Decompressed is a stream with its compression taken off.
-type Decompressed struct {
+// Stream is a stream with its compression taken off.
+type Stream struct {
 	io.Reader
 	// Format is "gzip" or "zstd", or "" for a stream read as it is.
 	Format string
@@ -24,16 +24,16 @@ type Decompressed struct {
 }
 
 // Close releases the decompressor (not the stream under it).
-func (d *Decompressed) Close() {
+func (d *Stream) Close() {
 	if d.close != nil {
 		d.close()
 	}
 }
 
-// Decompress picks gzip, zstd or none by the stream's first bytes, as
+// Open picks gzip, zstd or none by the stream's first bytes, as
 // docker's import and layer handling do: anything that is neither is taken
 // as a plain tar.
-func Decompress(r io.Reader) (*Decompressed, error) {
+func Open(r io.Reader) (*Stream, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	switch {
@@ -42,13 +42,13 @@ func Decompress(r io.Reader) (*Decompressed, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &Decompressed{Reader: zr, Format: "gzip", close: func() { zr.Close() }}, nil
+		return &Stream{Reader: zr, Format: "gzip", close: func() { zr.Close() }}, nil
 	case bytes.HasPrefix(magic, zstdMagic):
 		zr, err := zstd.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
-		return &Decompressed{Reader: zr, Format: "zstd", close: zr.Close}, nil
+		return &Stream{Reader: zr, Format: "zstd", close: zr.Close}, nil
 	}
-	return &Decompressed{Reader: br}, nil
+	return &Stream{Reader: br}, nil
 }
