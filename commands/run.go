@@ -182,7 +182,7 @@ func runAction(c *cli.Context) error {
 	err = createRun(c, g, id, o)
 	release()
 	if err != nil {
-		conn.Close() // the monitor removes what a failed create left
+		container.Abandon(conn) // the monitor exits, removing what it made
 		return fail(err)
 	}
 	if err := container.Go(conn); err != nil {

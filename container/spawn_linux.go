@@ -117,6 +117,24 @@ func Go(conn *net.UnixConn) error {
 	return nil
 }
 
+// Abandon gives up the start of the monitor on conn (SpawnMonitor's)
+// before Go, and returns once the monitor is gone (it exits on our close,
+// removing what it made) or after a few seconds: a failed run must not
+// leave a process touching the run root after it returns.
+func Abandon(conn *net.UnixConn) {
+	defer conn.Close()
+	if conn.CloseWrite() != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b [64]byte
+	for {
+		if _, err := conn.Read(b[:]); err != nil {
+			return // EOF: the monitor closed its end, by exiting
+		}
+	}
+}
+
 // awaitMonitorGone waits up to d for id's monitor, if any, to exit.
 func (s Store) awaitMonitorGone(id string, d time.Duration) {
 	for deadline := time.Now().Add(d); state.MonitorAlive(s.RunRoot, id) && time.Now().Before(deadline); {
