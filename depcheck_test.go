@@ -24,7 +24,7 @@ const module = "github.com/skiff-dev/skiff"
 var allowedImports = map[string][]string{
 	"":          {"commands", "run", "monitor", "monitor/server"}, // main
 	"commands":  {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline"},
-	"container": {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "internal/shortid", "internal/timeline"},
+	"container": {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "internal/shortid", "internal/timeline"},
 	"monitor":   {"state", "proc"},
 	"build":     {"run", "registry", "image"},
 	"run":       {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline"},

@@ -7,8 +7,8 @@ import (
 	"io"
 )
 
-// Kind is a frame's type. Client->monitor: Stdin, CloseStdin, Resize,
-// Signal, Detach. Monitor->client: Stdout, Stderr, Started, Error, Exit,
+// Kind is a frame's type. Client->monitor: Go (the first client only, once),
+// Stdin, CloseStdin, Resize, Signal, Detach. Monitor->client: Stdout, Stderr, Started, Error, Exit,
 // Mark.
 type Kind byte
 
@@ -26,6 +26,9 @@ const (
 	// payload: one -D phase mark of the monitor or the init, "<process>
 	// <phase> <ms>" (internal/timeline), printed by a client that has -D
 	Mark Kind = 10
+	// no payload: the monitor's first client (its spawner) says the record
+	// is complete; the monitor loads it and starts the container
+	Go Kind = 11
 )
 
 // MaxPayload bounds one frame, so a corrupt length can never make a reader

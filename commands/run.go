@@ -151,7 +151,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fail(err)
 	}
-	g, o, img, keys, err := prepareRun(c)
+	g, o, keys, err := checkRun(c)
 	if err != nil {
 		release()
 		if ee := (*ExitError)(nil); errors.As(err, &ee) {
@@ -165,19 +165,29 @@ func runAction(c *cli.Context) error {
 	if c.Bool("sig-proxy") && !o.Detach {
 		sigs = attach.NotifyProxied()
 	}
-	timeline.Mark("image")
-	ct, err := g.Containers().Create(*img, o)
-	release()
+	// Every container gets a monitor; a foreground run is its first
+	// client, so no output is lost, and killing us leaves it running. It
+	// is spawned first, its start-up overlapping our image lookup and
+	// create, and starts the container on our Go once the record exists.
+	id, err := state.NewID()
 	if err != nil {
+		release()
 		return fail(err)
 	}
-	timeline.Mark("created")
-	id := ct.State.ID
-	// Every container gets a monitor; a foreground run is its first
-	// client, so no output is lost, and killing us leaves it running.
-	conn, err := g.Containers().SpawnMonitor(id)
+	conn, err := g.Containers().SpawnMonitorEarly(id)
 	if err != nil {
-		g.Containers().Remove(id, true)
+		release()
+		return fail(err)
+	}
+	err = createRun(c, g, id, o)
+	release()
+	if err != nil {
+		container.Abandon(conn) // the monitor exits, removing what it made
+		return fail(err)
+	}
+	if err := container.Go(conn); err != nil {
+		conn.Close()
+		g.Containers().Remove(id, true) // the monitor died before the start
 		return fail(err)
 	}
 	s := &attach.Session{
@@ -192,6 +202,20 @@ func runAction(c *cli.Context) error {
 		err = errors.New("the container's monitor exited before starting it")
 	}
 	return exitWith(g, id, code, err)
+}
+
+// createRun finds (or pulls) run's image and creates container id.
+func createRun(c *cli.Context, g *Globals, id string, o spec.Options) error {
+	img, err := imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+	if err != nil {
+		return err
+	}
+	timeline.Mark("image")
+	if _, err := g.Containers().CreateAs(id, *img, o); err != nil {
+		return err
+	}
+	timeline.Mark("created")
+	return nil
 }
 
 // unsupportedRunFlag reports whether name (long or a short alias) is one of
@@ -213,6 +237,16 @@ func unsupportedRunFlag(name string) (string, bool) {
 // prepareRun is what run and create share: docker run's flags checked and
 // turned into options, and the image found or pulled.
 func prepareRun(c *cli.Context) (g *Globals, o spec.Options, img *spec.Image, detachKeys []byte, err error) {
+	if g, o, detachKeys, err = checkRun(c); err != nil {
+		return
+	}
+	img, err = imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+	return
+}
+
+// checkRun is prepareRun before the image: the flags checked and turned
+// into options.
+func checkRun(c *cli.Context) (g *Globals, o spec.Options, detachKeys []byte, err error) {
 	verb := c.Command.Name
 	if err = checkUnsupported(c); err != nil {
 		return
@@ -230,10 +264,7 @@ func prepareRun(c *cli.Context) (g *Globals, o spec.Options, img *spec.Image, de
 	if detachKeys, err = parseDetachKeys(c.String("detach-keys")); err != nil {
 		return
 	}
-	if err = checkInputTTY(verb, o); err != nil {
-		return
-	}
-	img, err = imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+	err = checkInputTTY(verb, o)
 	return
 }
 

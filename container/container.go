@@ -66,11 +66,17 @@ func (s Store) Load(id string) (*Container, error) {
 // Create makes the container's directory (record, config.json, overlay
 // upper/work, rootfs mount point, generated /etc files) and reserves its
 // name. Nothing runs yet.
-func (s Store) Create(img spec.Image, o spec.Options) (c *Container, err error) {
+func (s Store) Create(img spec.Image, o spec.Options) (*Container, error) {
 	id, err := state.NewID()
 	if err != nil {
 		return nil, err
 	}
+	return s.CreateAs(id, img, o)
+}
+
+// CreateAs is Create under an id the caller chose (state.NewID): run spawns
+// the container's monitor by that id before the record exists.
+func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container, err error) {
 	dir, err := state.Dir(s.Root, id)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/attach"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/state"
@@ -58,11 +59,22 @@ func (s Store) Start(ref string) (*state.Container, *net.UnixConn, error) {
 	if errors.Is(err, state.ErrMonitorAlive) {
 		return ct, nil, ErrAlreadyRunning
 	}
-	return ct, conn, err
+	if err != nil {
+		return ct, nil, err
+	}
+	if err := Go(conn); err != nil {
+		conn.Close()
+		return ct, nil, err
+	}
+	return ct, conn, nil
 }
 
 // SpawnMonitor starts id's monitor and returns our end of its first
-// client socket: run does so right after Create, Start after its checks.
+// client socket. The monitor starts the container once Go says its record
+// is complete: run spawns it before it creates the record, so that the
+// monitor's start-up overlaps the image lookup and the create; Start
+// after its checks, and says Go at once. Closing the socket before Go
+// abandons the start (the monitor then exits, see monitor/server).
 func (s Store) SpawnMonitor(id string) (*net.UnixConn, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -81,6 +93,46 @@ func (s Store) SpawnMonitor(id string) (*net.UnixConn, error) {
 		return nil, fmt.Errorf("attach socket: %w", err)
 	}
 	return c.(*net.UnixConn), nil
+}
+
+// SpawnMonitorEarly is SpawnMonitor for run, before id's record exists
+// (id is new: state.NewID). It holds the container lock while it makes the
+// run directory and spawns, so the debris sweep never takes a run
+// directory whose monitor is being spawned for one left by a killed run.
+func (s Store) SpawnMonitorEarly(id string) (*net.UnixConn, error) {
+	l, err := state.LockContainer(s.RunRoot, id)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	return s.SpawnMonitor(id)
+}
+
+// Go tells the monitor on conn (SpawnMonitor's) that id's record is
+// complete: it loads the record and starts the container.
+func Go(conn *net.UnixConn) error {
+	if err := attach.Write(conn, attach.Go, nil); err != nil {
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	return nil
+}
+
+// Abandon gives up the start of the monitor on conn (SpawnMonitor's)
+// before Go, and returns once the monitor is gone (it exits on our close,
+// removing what it made) or after a few seconds: a failed run must not
+// leave a process touching the run root after it returns.
+func Abandon(conn *net.UnixConn) {
+	defer conn.Close()
+	if conn.CloseWrite() != nil {
+		return
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b [64]byte
+	for {
+		if _, err := conn.Read(b[:]); err != nil {
+			return // EOF: the monitor closed its end, by exiting
+		}
+	}
 }
 
 // awaitMonitorGone waits up to d for id's monitor, if any, to exit.

@@ -51,7 +51,7 @@ func (c *Container) Start(streams run.Stdio) error {
 func (c *Container) Wait() int { return c.proc.Wait() }
 
 // Cleanup removes the cgroup and records the exit; with --rm it removes
-// the container.
+// the container instead.
 func (c *Container) Cleanup(code int) error {
 	var errs []error
 	if c.proc != nil {
@@ -59,8 +59,18 @@ func (c *Container) Cleanup(code int) error {
 	} else if cg, err := cgroup.Load(c.State.ID); err == nil {
 		errs = append(errs, cg.Delete())
 	}
-	// The exit is recorded even with --rm: rm of a record that says
-	// running would wait for this very process to record it.
+	// --rm removes the record under the container lock, so nothing sees it
+	// between the exit and the removal: writing the exit first would be a
+	// record written for nobody. Only if the removal fails is the exit
+	// recorded: rm of a record that says running would wait for this very
+	// process to record it.
+	if c.State.Config.AutoRemove {
+		err := c.store.remove(c.State.ID)
+		if err == nil {
+			return errors.Join(errs...)
+		}
+		errs = append(errs, err)
+	}
 	errs = append(errs, c.update(func(s *state.Container) {
 		if s.Status.Up() || s.Status == state.Restarting {
 			s.Status = state.Exited
@@ -68,8 +78,5 @@ func (c *Container) Cleanup(code int) error {
 		s.Pid, s.PidStartTime, s.ExitCode, s.FinishedAt = 0, 0, code, time.Now().UTC()
 		s.MonitorPid, s.MonitorStartTime = 0, 0
 	}))
-	if c.State.Config.AutoRemove {
-		errs = append(errs, c.store.remove(c.State.ID))
-	}
 	return errors.Join(errs...)
 }

@@ -83,9 +83,12 @@ func TestI9DebugRunTimeline(t *testing.T) {
 			if r.code != 0 || r.stdout != "out\n" || rest != "err\n" {
 				t.Fatalf("the container's output changed with %s: %v", flag, r)
 			}
+			// run spawns the monitor before it creates the record; the
+			// monitor starts the init on the CLI's Go (issue 10).
+			i9debugCheck(t, marks, []string{"cli args", "cli spawn-monitor", "cli image", "cli created", "monitor go"})
 			i9debugCheck(t, marks, []string{
-				"cli start", "cli args", "cli image", "cli created", "cli spawn-monitor",
-				"monitor start", "monitor spawn-init",
+				"cli start", "cli args", "cli spawn-monitor",
+				"monitor start", "monitor go", "monitor spawn-init",
 				"init start", "init config", "init rootfs", "init pivot", "init ready", "init exec",
 				"monitor init-running", "monitor exited", "monitor recorded",
 				"cli exited", "cli done",

@@ -109,6 +109,16 @@ func (m *server) run(first *client) int {
 	}()
 	go m.accept(ln)
 	if first != nil {
+		if !awaitGo(first) {
+			// Our spawner gave up (or died) before saying the record is
+			// complete: a run whose image was missing leaves only our run
+			// directory; a create's directory stays (removed by its own
+			// failure, or debris for the next create's sweep), and a
+			// record that exists stays as it is ("created").
+			state.RemoveAbandoned(m.root, m.runRoot, m.id)
+			return 0
+		}
+		timeline.Mark("go")
 		go m.serve(first)
 	}
 	if m.log, err = logfile.NewWriter(state.LogPath(m.root, m.id)); err != nil {
@@ -144,6 +154,13 @@ func (m *server) run(first *client) int {
 			return m.finish(c, code)
 		}
 	}
+}
+
+// awaitGo waits for the first client's Go (container.Go): until then the
+// record may not exist. Anything else, or the client's close, is false.
+func awaitGo(first *client) bool {
+	f, err := attach.Read(first.conn)
+	return err == nil && f.Kind == attach.Go
 }
 
 // once runs the container's process until it exits and its output is
