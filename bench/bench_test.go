@@ -54,6 +54,7 @@ func TestRatioTarget(t *testing.T) {
 		{"no target passes", c(nil, 100), c(nil, 10), 0, 10, true, true},
 		{"skiff failed", c(errors.New("boom")), c(nil, 12), 1.5, 0, false, false},
 		{"peer failed", c(nil, 12), c(errNotInstalled), 1.5, 0, false, false},
+		{"skiff has no numbers", c(nil), c(nil, 12), 1.5, 0, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, ok, pass := ratioTarget(tc.skiff, tc.peer, tc.target)

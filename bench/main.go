@@ -1,26 +1,38 @@
 // Command bench (`make bench`, `go run ./bench`) measures skiff against its
-// peers on this machine: the median time of `skiff run --rm busybox true`
-// against bare crun and runc running the same busybox bundle and against
-// podman, and the cold pull of a generated 8-layer ~190 MB image against
-// podman and against a plain `pigz -dc | tar -x` of its layers (the floor).
-// Each is measured on a store on the root filesystem and on the loop ext4 at
-// /var/tmp/bench-ext4 when it is mounted, and the filesystem is named.
+// peers on this machine, side by side in one run, as ratios with targets
+// (issue 10's):
+//   - the start-up floor: `skiff --version` beside a minimal static Go
+//     binary built here (<= 1.5x);
+//   - the median time of `skiff run --rm --network none busybox true`
+//     against bare crun (<= 1.5x) and runc running the same busybox bundle
+//     and against podman (with --network none and with its default bridge),
+//     with the -D phase timeline of that run (CLI, monitor, init marks)
+//     under the table: where each millisecond goes;
+//   - the cold pull of a generated 8-layer ~190 MB image against podman and
+//     against a plain `pigz -dc | tar -x` of its layers (the floor).
+//
+// Run and pull are measured on a store on the root filesystem and on the
+// loop ext4 at /var/tmp/bench-ext4 when it is mounted, and the filesystem is
+// named.
 //
 // A tool that is missing or fails gets a FAILED line with its error; the
 // others are still measured, so the benchmark works before skiff is complete.
 //
 // Peers come from ../shared/peers/setup-peers.sh, run first (skipped with a
 // note when absent). The registry is testenv's docker-registry on a free
-// loopback port, so podman is passed --tls-verify=false. Flags: -run-n and
-// -pull-n set the iterations, -skiff (or $SKIFF_BIN, as the Makefile sets)
-// a prebuilt binary, -peers=false measures skiff and the floor only, -keep
-// keeps the work dirs, -v prints every iteration. Needs root; ^C cleans up.
+// loopback port, so podman is passed --tls-verify=false. Flags: -run-n,
+// -pull-n and -version-n set the iterations, -skiff (or $SKIFF_BIN, as the
+// Makefile sets) a prebuilt binary, -peers=false measures skiff and the
+// floors only, -keep keeps the work dirs, -v prints every iteration. Needs
+// root; ^C cleans up.
 //
-// The lifecycle tables (issue 3), on the root fs store only: `ps -a` over 100
-// containers, `run -d`, `exec true` and the monitor's RSS, each beside
-// podman's, with absolute targets (ps < 20 ms, exec < 25 ms, monitor < 6 MB).
-// -ps-n, -rund-n, -exec-n set their iterations (0 skips one), -rss=false
-// skips the memory line, -life=false skips them all.
+// The lifecycle tables (issues 3 and 10), on the root fs store only: `ps -a`
+// over 100 containers (<= 1.3x `skiff --version`), `run -d`, `exec true`
+// (<= 2.5x `skiff --version` and <= 0.2x podman exec), `run -d` then `rm -f`
+// of 50 containers in a loop (per container), and the monitor's RSS
+// (< 6 MB), each beside podman's. -ps-n, -rund-n, -exec-n, -churn-n set their
+// iterations (0 skips one), -rss=false skips the memory line, -life=false
+// skips them all.
 //
 // -baseline REV|BIN adds tables of this skiff beside another build of it
 // (run, a cold pull, cp out of and into a container), alternating, as
@@ -44,9 +56,11 @@ import (
 
 type options struct {
 	runN, pullN int
+	versionN    int
 	life        bool
 	psN, runDN  int
 	execN       int
+	churnN      int
 	rss         bool
 	skiff       string // prebuilt binary; empty: build the repo
 	baseline    string // another skiff (binary or git revision) to measure beside this one
@@ -61,10 +75,12 @@ func main() {
 	var o options
 	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line (0 skips the run tables)")
 	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line, a fresh store each (0 skips the pull tables)")
+	flag.IntVar(&o.versionN, "version-n", 40, "timed iterations of `skiff --version` beside a minimal Go binary (0 skips)")
 	flag.BoolVar(&o.life, "life", true, "measure the lifecycle tables: ps -a with 100 containers, run -d, exec, monitor RSS")
 	flag.IntVar(&o.psN, "ps-n", 20, "timed iterations of `ps -a` with 100 containers (0 skips)")
 	flag.IntVar(&o.runDN, "rund-n", 10, "timed iterations of `run -d` (0 skips)")
 	flag.IntVar(&o.execN, "exec-n", 20, "timed iterations of `exec true` (0 skips)")
+	flag.IntVar(&o.churnN, "churn-n", 3, "timed loops of `run -d` then `rm -f` of 50 containers (0 skips)")
 	flag.BoolVar(&o.rss, "rss", true, "report the monitor's RSS beside conmon's")
 	flag.StringVar(&o.baseline, "baseline", "", "also measure run, pull and cp beside this skiff binary or git revision (e.g. HEAD~1), as ratios")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
@@ -154,6 +170,12 @@ func bench(o *options) error {
 	}
 
 	e.printHeader()
+	if o.versionN > 0 {
+		fmt.Println()
+		e.startupSection().print(os.Stdout)
+	} else {
+		fmt.Printf("\n(-version-n 0: start-up floor skipped)\n")
+	}
 	for i, st := range stores {
 		if interrupted.Load() {
 			return errInterrupted
@@ -188,7 +210,7 @@ func bench(o *options) error {
 	if interrupted.Load() {
 		return errInterrupted
 	}
-	if o.life && (o.psN > 0 || o.runDN > 0 || o.execN > 0 || o.rss) {
+	if o.life && (o.psN > 0 || o.runDN > 0 || o.execN > 0 || o.churnN > 0 || o.rss) {
 		fmt.Printf("\n\n=== container lifecycle, store on %s: %s\n", stores[0].label, fsName(stores[0].dir))
 		e.lifecycleSections(stores[0])
 	} else {

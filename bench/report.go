@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -15,6 +16,10 @@ type section struct {
 	skiff  *bcase
 	peers  []peerRow
 	notes  []string // how the lines were measured, printed under the table
+	tail   []string // printed last, as they are (the -D timeline)
+	// lhs names skiff's line in the ratio column ("ps" in ps/--version);
+	// empty: "skiff".
+	lhs string
 }
 
 // peerRow is a peer case, the short name used in its ratio column, and the
@@ -44,7 +49,7 @@ func (s *section) print(w io.Writer) {
 		ratio, ok, pass := ratioTarget(s.skiff, p.c, p.target)
 		rs, ts := "-", ""
 		if ok {
-			rs = fmt.Sprintf("skiff/%s %.2fx", p.short, ratio)
+			rs = fmt.Sprintf("%s/%s %.2fx", cmp.Or(s.lhs, "skiff"), p.short, ratio)
 		}
 		if p.target > 0 {
 			verdict := "n/a"
@@ -66,6 +71,9 @@ func (s *section) print(w io.Writer) {
 		if c.err != nil {
 			fmt.Fprintf(w, "  ! %s failed: %v\n", c.name, oneLine(c.err.Error()))
 		}
+	}
+	for _, l := range s.tail {
+		fmt.Fprintln(w, l)
 	}
 }
 

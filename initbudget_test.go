@@ -1,0 +1,238 @@
+package main
+
+// The start-up budget of every skiff process (issue 10). The container's
+// init and the monitor are this binary re-executed (main.go dispatches
+// them), so each of the three processes of a `skiff run` runs every package
+// initialisation linked into main before it does anything. A later
+// dependency with init work (a regexp compiled at package level, a table
+// built in init(), a registered codec) would silently slow every run three
+// times over.
+//
+// Speed is measured by `make bench`, never by a timed test. This test counts
+// what the Go runtime reports under GODEBUG=inittrace=1, which is fixed for
+// a given build: which packages run initialisation work, and how many
+// allocations each makes. It builds main as the Makefile does (same tags,
+// no cgo), runs `skiff --version` (every init runs before main) and fails
+// when
+//   - a module package (outside the standard library) that is not in
+//     initWork runs init work,
+//   - a listed package makes more than its allocations plus slack,
+//   - a listed package no longer runs init work (remove its line, so it
+//     cannot come back unnoticed),
+//   - the standard library's packages together pass stdInitAllocs plus slack
+//     (net/http, crypto/tls and unicode tables are what one import adds).
+//
+// To change the budget deliberately: add or edit the package's line in
+// initWork (or stdInitAllocs) with the measured count from the failure
+// message and a comment saying why skiff needs it at start-up, and say so in
+// the commit message. Check the cost with
+// `GODEBUG=inittrace=1 bin/skiff --version` and `make bench` first: the
+// cheaper fix is usually to make the work lazy (sync.OnceValue) or to keep
+// the import out of main's graph.
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// initWork is every module package with package-level initialisation work in
+// main's build, and the allocations it makes there (measured: go1.26.8,
+// commit d016ab4). Ordered by import path.
+var initWork = map[string]int{
+	"github.com/docker/cli/cli/config":                                            1,   // config dir from the environment
+	"github.com/google/go-containerregistry/internal/redact":                      2,   // context keys
+	"github.com/google/go-containerregistry/pkg/logs":                             6,   // discard loggers
+	"github.com/google/go-containerregistry/pkg/name":                             281, // reference regexps
+	"github.com/google/go-containerregistry/pkg/v1/empty":                         1,   // the empty image
+	"github.com/google/go-containerregistry/pkg/v1/remote":                        5,   // default transports
+	"github.com/google/go-containerregistry/pkg/v1/remote/internal/authchallenge": 0,
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport":              49, // default transport, scope regexps
+	"github.com/klauspost/compress/flate":                                         15, // fixed Huffman tables
+	"github.com/klauspost/compress/gzip":                                          0,
+	"github.com/klauspost/compress/internal/cpuinfo":                              0,
+	"github.com/klauspost/compress/internal/snapref":                              3, // crc table (costly in CPU, not allocations)
+	"github.com/klauspost/compress/zstd":                                          0,
+	"github.com/opencontainers/go-digest":                                         841, // digest regexps
+	"github.com/opencontainers/image-spec/specs-go":                               5,
+	"github.com/opencontainers/runtime-spec/specs-go":                             1,
+	"github.com/sirupsen/logrus":                                                  4,
+	"github.com/skiff-dev/skiff/commands":                                         583, // the CLI's app, commands and flags
+	"github.com/skiff-dev/skiff/container":                                        2,
+	"github.com/skiff-dev/skiff/registry":                                         2,
+	"github.com/skiff-dev/skiff/rootfs":                                           6,
+	"github.com/skiff-dev/skiff/run":                                              12,
+	"github.com/skiff-dev/skiff/state":                                            42, // name and id patterns
+	"github.com/urfave/cli/v2":                                                    34,
+	"github.com/vishvananda/netlink":                                              41,
+	"github.com/vishvananda/netlink/nl":                                           2,
+	"golang.org/x/sys/unix":                                                       1,
+}
+
+// stdInitAllocs is the standard library's allocations at init in main's
+// build, all packages together (measured as initWork: 302 to 309 in 87 packages, run to run).
+const stdInitAllocs = 309
+
+// allocSlack is how far a count may rise before the test fails: a Go
+// release or the environment moves a count by a few (net/netip, x/sys/cpu),
+// a new table or regexp moves it by more.
+func allocSlack(n int) int { return n + n/4 + 4 }
+
+// initTrace is one package's line of GODEBUG=inittrace=1.
+type initTrace struct {
+	pkg           string
+	bytes, allocs int
+}
+
+func TestInitBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds skiff")
+	}
+	traces := runInitTrace(t, buildLikeMakefile(t))
+	stdAllocs, stdPkgs := 0, 0
+	seen := map[string]bool{}
+	for _, tr := range traces {
+		if isStd(tr.pkg) {
+			stdAllocs += tr.allocs
+			stdPkgs++
+			continue
+		}
+		seen[tr.pkg] = true
+		want, listed := initWork[tr.pkg]
+		switch {
+		case !listed:
+			t.Errorf("%s now runs package initialisation (%d allocs, %d bytes) in every skiff process, the init and monitor too: make it lazy, or add it to initWork with the reason", tr.pkg, tr.allocs, tr.bytes)
+		case tr.allocs > allocSlack(want):
+			t.Errorf("%s allocates %d times at init, budget %d (+slack): make the new work lazy, or raise its line with the reason", tr.pkg, tr.allocs, want)
+		case tr.allocs < want*3/4:
+			t.Logf("%s allocates %d times at init, listed %d: lower its line", tr.pkg, tr.allocs, want)
+		}
+	}
+	for _, pkg := range sortedKeys(initWork) {
+		if !seen[pkg] {
+			t.Errorf("%s runs no package initialisation any more: remove its line from initWork so it cannot come back unnoticed", pkg)
+		}
+	}
+	if stdAllocs > allocSlack(stdInitAllocs) {
+		t.Errorf("the standard library's %d packages with init work allocate %d times, budget %d (+slack): an import brought heavy std packages (net/http, crypto/tls, unicode tables?) into every skiff process", stdPkgs, stdAllocs, stdInitAllocs)
+	}
+	t.Logf("init work: %d module packages, %d std packages allocating %d times", len(seen), stdPkgs, stdAllocs)
+}
+
+// buildLikeMakefile builds main into a temp dir with the Makefile's tags and
+// no cgo: the binary `make` installs, whose inits every process runs.
+func buildLikeMakefile(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	tags, err := makefileTags(filepath.Join(dir, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "skiff")
+	cmd := exec.Command("go", "build", "-tags", tags, "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// makefileTags is the Makefile's `TAGS := ...`, so the test measures the
+// same build as `make`.
+func makefileTags(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, val, ok := strings.Cut(line, ":="); ok && strings.TrimSpace(name) == "TAGS" {
+			return strings.Join(strings.Fields(val), ","), nil
+		}
+	}
+	return "", fmt.Errorf("%s: no TAGS := line", path)
+}
+
+// runInitTrace runs `bin --version` with inittrace on and a near-empty
+// environment (some std inits read it), and parses the trace.
+func runInitTrace(t *testing.T, bin string) []initTrace {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "--version")
+	cmd.Env = []string{"GODEBUG=inittrace=1", "PATH=/usr/bin:/bin"}
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s --version: %v\n%s", bin, err, stderr.String())
+	}
+	traces, err := parseInitTrace(stderr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traces) == 0 {
+		t.Fatalf("no inittrace lines in:\n%s", stderr.String())
+	}
+	return traces
+}
+
+// parseInitTrace reads the runtime's lines
+// "init <pkg> @<t> ms, <n> ms clock, <bytes> bytes, <allocs> allocs".
+func parseInitTrace(s string) ([]initTrace, error) {
+	var out []initTrace
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 11 || f[0] != "init" || f[8] != "bytes," || f[10] != "allocs" {
+			continue
+		}
+		b, err1 := strconv.Atoi(f[7])
+		a, err2 := strconv.Atoi(f[9])
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("inittrace line %q: bad counts", sc.Text())
+		}
+		out = append(out, initTrace{pkg: f[1], bytes: b, allocs: a})
+	}
+	return out, sc.Err()
+}
+
+// isStd: standard library paths (vendor/... too, GOROOT's own copies) have
+// no dot in their first element.
+func isStd(pkg string) bool {
+	first, _, _ := strings.Cut(pkg, "/")
+	return !strings.Contains(first, ".")
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func TestParseInitTrace(t *testing.T) {
+	got, err := parseInitTrace("init runtime @0.025 ms, 0.11 ms clock, 0 bytes, 0 allocs\n" +
+		"skiff version x\n" +
+		"init github.com/opencontainers/go-digest @1.4 ms, 0.20 ms clock, 92432 bytes, 841 allocs\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []initTrace{{"runtime", 0, 0}, {"github.com/opencontainers/go-digest", 92432, 841}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	for pkg, std := range map[string]bool{"unicode": true, "vendor/golang.org/x/net/idna": true, "golang.org/x/sys/unix": false, "github.com/skiff-dev/skiff/run": false} {
+		if isStd(pkg) != std {
+			t.Errorf("isStd(%q) = %v, want %v", pkg, !std, std)
+		}
+	}
+}
