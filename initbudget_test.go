@@ -65,12 +65,12 @@ var initWork = map[string]int{
 	"github.com/opencontainers/image-spec/specs-go":                               5,
 	"github.com/opencontainers/runtime-spec/specs-go":                             1,
 	"github.com/sirupsen/logrus":                                                  4,
-	"github.com/skiff-dev/skiff/commands":                                         583, // the CLI's app, commands and flags
+	"github.com/skiff-dev/skiff/commands":                                         14, // the verb builders list (commands are built in NewApp, not at init)
 	"github.com/skiff-dev/skiff/container":                                        2,
 	"github.com/skiff-dev/skiff/registry":                                         2,
 	"github.com/skiff-dev/skiff/rootfs":                                           6,
 	"github.com/skiff-dev/skiff/run":                                              12,
-	"github.com/skiff-dev/skiff/state":                                            42, // name and id patterns
+	"github.com/skiff-dev/skiff/state":                                            2, // small package-level values (the name pattern compiles on first use)
 	"github.com/urfave/cli/v2":                                                    34,
 	"github.com/vishvananda/netlink":                                              41,
 	"github.com/vishvananda/netlink/nl":                                           2,
