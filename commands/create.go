@@ -27,12 +27,16 @@ func createAction(c *cli.Context) error {
 		return cli.ShowCommandHelp(c, c.Command.Name)
 	}
 	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("create: %w", err)} }
-	release, err := keepImages(c) // until the record names the image
+	g, o, _, err := checkRun(c)
+	if err != nil {
+		return fail(err)
+	}
+	s, release, err := keepImages(g) // until the record names the image
 	if err != nil {
 		return fail(err)
 	}
 	defer release()
-	g, o, img, _, err := prepareRun(c)
+	img, err := imageFor(c.Context, g, s, o.ImageRef, c.String("pull"), c.Bool("quiet"))
 	if err != nil {
 		return fail(err)
 	}

@@ -58,16 +58,18 @@ func containersByImage(root string) (map[string][]string, error) {
 	return used, nil
 }
 
-// keepImages holds off rmi until release: run and create take it before
-// they look up their image and release it once their container's record
-// names the image, so rmi -f cannot delete the image's layers between the
-// two (see store.DeleteImage).
-func keepImages(c *cli.Context) (release func(), err error) {
-	_, s, err := openStore(c)
-	if err != nil {
-		return nil, err
+// keepImages opens the image store and holds off rmi until release: run
+// and create take it before they look up their image and release it once
+// their container's record names the image, so rmi -f cannot delete the
+// image's layers between the two (see store.DeleteImage).
+func keepImages(g *Globals) (s *store.Store, release func(), err error) {
+	if s, err = store.Open(g.Paths.Root); err != nil {
+		return nil, nil, err
 	}
-	return s.KeepLayers()
+	if release, err = s.KeepLayers(); err != nil {
+		return nil, nil, err
+	}
+	return s, release, nil
 }
 
 // findImage resolves what a user typed as docker does: a name (short or

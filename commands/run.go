@@ -147,16 +147,15 @@ func runAction(c *cli.Context) error {
 	}
 	timeline.Mark("args")
 	fail := func(err error) error { return &ExitError{Code: 125, Err: fmt.Errorf("run: %w", err)} }
-	release, err := keepImages(c) // until the record names the image
-	if err != nil {
-		return fail(err)
-	}
 	g, o, keys, err := checkRun(c)
 	if err != nil {
-		release()
 		if ee := (*ExitError)(nil); errors.As(err, &ee) {
 			return err // its own status (the input device is not a TTY: 1)
 		}
+		return fail(err)
+	}
+	images, release, err := keepImages(g) // until the record names the image
+	if err != nil {
 		return fail(err)
 	}
 	// Caught from here on, a signal reaches the container once it runs
@@ -179,7 +178,7 @@ func runAction(c *cli.Context) error {
 		release()
 		return fail(err)
 	}
-	err = createRun(c, g, id, o)
+	err = createRun(c, g, images, id, o)
 	release()
 	if err != nil {
 		container.Abandon(conn) // the monitor exits, removing what it made
@@ -205,8 +204,8 @@ func runAction(c *cli.Context) error {
 }
 
 // createRun finds (or pulls) run's image and creates container id.
-func createRun(c *cli.Context, g *Globals, id string, o spec.Options) error {
-	img, err := imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
+func createRun(c *cli.Context, g *Globals, s *store.Store, id string, o spec.Options) error {
+	img, err := imageFor(c.Context, g, s, o.ImageRef, c.String("pull"), c.Bool("quiet"))
 	if err != nil {
 		return err
 	}
@@ -234,18 +233,8 @@ func unsupportedRunFlag(name string) (string, bool) {
 	return "", false
 }
 
-// prepareRun is what run and create share: docker run's flags checked and
-// turned into options, and the image found or pulled.
-func prepareRun(c *cli.Context) (g *Globals, o spec.Options, img *spec.Image, detachKeys []byte, err error) {
-	if g, o, detachKeys, err = checkRun(c); err != nil {
-		return
-	}
-	img, err = imageFor(c.Context, g, o.ImageRef, c.String("pull"), c.Bool("quiet"))
-	return
-}
-
-// checkRun is prepareRun before the image: the flags checked and turned
-// into options.
+// checkRun is what run and create share before the image: docker run's
+// flags checked and turned into options, nothing created or locked yet.
 func checkRun(c *cli.Context) (g *Globals, o spec.Options, detachKeys []byte, err error) {
 	verb := c.Command.Name
 	if err = checkUnsupported(c); err != nil {
@@ -409,16 +398,12 @@ func parseRestart(v string) (state.RestartPolicy, error) {
 
 // imageFor resolves ref in the store, pulling it as docker run does when
 // it is missing (or always / never with --pull).
-func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (*spec.Image, error) {
+func imageFor(ctx context.Context, g *Globals, s *store.Store, ref, policy string, quiet bool) (*spec.Image, error) {
 	if policy != "missing" && policy != "always" && policy != "never" {
 		return nil, fmt.Errorf(`invalid pull option: %q: must be one of "always", "missing" or "never"`, policy)
 	}
 	canon, err := registry.Normalize(ref)
 	if err != nil && !looksLikeID(ref) {
-		return nil, err
-	}
-	s, err := store.Open(g.Paths.Root)
-	if err != nil {
 		return nil, err
 	}
 	// By name first, then by image id or id prefix, as docker run does.
@@ -429,7 +414,7 @@ func imageFor(ctx context.Context, g *Globals, ref, policy string, quiet bool) (
 	}
 	switch {
 	case missing && canon == "":
-		return nil, fmt.Errorf("no such image: %s", ref)
+		return nil, err // an id nothing has: docker's "No such image"
 	case missing && policy == "never":
 		return nil, fmt.Errorf("image %s not found locally and --pull=never", registry.ShortName(canon))
 	case missing || policy == "always" && canon != "":
