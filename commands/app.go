@@ -86,11 +86,10 @@ func buildVerbs() []*cli.Command {
 // NewApp builds the CLI.
 func NewApp() *cli.App {
 	app := &cli.App{
-		Name:                   "skiff",
-		Usage:                  "pull and run containers with no daemon",
-		Version:                Version,
-		UseShortOptionHandling: true, // -it, -itd as docker
-		HideHelpCommand:        true,
+		Name:            "skiff",
+		Usage:           "pull and run containers with no daemon",
+		Version:         Version,
+		HideHelpCommand: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "where images, layers and container records live (default /var/lib/skiff, or $XDG_DATA_HOME/skiff)"},
 			&cli.StringFlag{Name: "runroot", Usage: "where pids, locks and sockets live (default /run/skiff, or $XDG_RUNTIME_DIR/skiff)"},

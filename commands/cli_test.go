@@ -13,8 +13,7 @@ import (
 func testApp(got *string) *cli.App {
 	verb := func(name string) *cli.Command {
 		return &cli.Command{
-			Name:                   name,
-			UseShortOptionHandling: true,
+			Name: name,
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "format", Aliases: []string{"f"}},
 				&cli.StringFlag{Name: "tail", Aliases: []string{"n"}, Value: "all"},

@@ -19,7 +19,6 @@ func cpCommand() *cli.Command {
 		Usage: "copy files/folders between a container and the local filesystem",
 		ArgsUsage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n" +
 			"   skiff cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
-		UseShortOptionHandling: true,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "archive", Aliases: []string{"a"}, Usage: "archive mode (copy all uid/gid information)"},
 			&cli.BoolFlag{Name: "follow-link", Aliases: []string{"L"}, Usage: "always follow symbol link in SRC_PATH"},

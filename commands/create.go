@@ -10,13 +10,12 @@ func init() { register(createCommand) }
 
 func createCommand() *cli.Command {
 	return &cli.Command{
-		Name:                   "create",
-		Usage:                  "create a new container",
-		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
-		Flags:                  runFlags(),
-		HideHelp:               true, // -h is --hostname, as docker's
-		UseShortOptionHandling: true,
-		Action:                 createAction,
+		Name:      "create",
+		Usage:     "create a new container",
+		ArgsUsage: "IMAGE [COMMAND] [ARG...]",
+		Flags:     runFlags(),
+		HideHelp:  true, // -h is --hostname, as docker's
+		Action:    createAction,
 	}
 }
 

@@ -31,11 +31,10 @@ func execCommand() *cli.Command {
 		&cli.StringFlag{Name: "detach-keys", Hidden: true},
 	)
 	return &cli.Command{
-		Name:                   "exec",
-		Usage:                  "execute a command in a running container",
-		ArgsUsage:              "CONTAINER COMMAND [ARG...]",
-		Flags:                  fs,
-		UseShortOptionHandling: true,
+		Name:      "exec",
+		Usage:     "execute a command in a running container",
+		ArgsUsage: "CONTAINER COMMAND [ARG...]",
+		Flags:     fs,
 		// Flag errors exit 125 (cli.go), other refusals 1; 126/127 mean
 		// the command could not run, anything else is the command's own.
 		Action: execAction,

@@ -34,8 +34,7 @@ func inspectCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Usage: "only inspect objects of this type: container or image"},
 			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes if the type is container"},
 		},
-		UseShortOptionHandling: true,
-		Action:                 func(c *cli.Context) error { return inspectAction(c, "inspect", "") },
+		Action: func(c *cli.Context) error { return inspectAction(c, "inspect", "") },
 	}
 }
 
@@ -49,8 +48,7 @@ func containerInspectCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "Go template, e.g. '{{.State.Status}}'"},
 			&cli.BoolFlag{Name: "size", Aliases: []string{"s"}, Usage: "display total file sizes"},
 		},
-		UseShortOptionHandling: true,
-		Action:                 func(c *cli.Context) error { return inspectAction(c, "container inspect", "container") },
+		Action: func(c *cli.Context) error { return inspectAction(c, "container inspect", "container") },
 	}
 }
 

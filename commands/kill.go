@@ -20,7 +20,6 @@ func killCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "signal to send: a name (KILL, SIGHUP) or a number"},
 		},
-		UseShortOptionHandling: true,
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			sig, err := container.ParseSignal(c.String("signal"))

@@ -28,8 +28,7 @@ func logsCommand() *cli.Command {
 			&cli.StringFlag{Name: "until", Usage: "show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m)"},
 			&cli.BoolFlag{Name: "details", Usage: "show extra details (there are none: accepted for docker's scripts)"},
 		},
-		UseShortOptionHandling: true,
-		Action:                 logsAction,
+		Action: logsAction,
 	}
 }
 

@@ -34,12 +34,11 @@ func psCommand(name string, aliases ...string) *cli.Command {
 	}
 	flags = append(flags, listFlag("filter", []string{"f"}, "filter output: id=, name=, status=, exited=, ancestor=, label=, before=, since=, health=, network=, volume=, publish=, expose=")...)
 	return &cli.Command{
-		Name:                   name,
-		Aliases:                aliases,
-		Usage:                  "list containers",
-		Flags:                  flags,
-		UseShortOptionHandling: true,
-		Action:                 psAction,
+		Name:    name,
+		Aliases: aliases,
+		Usage:   "list containers",
+		Flags:   flags,
+		Action:  psAction,
 	}
 }
 

@@ -8,11 +8,10 @@ func init() { register(restartCommand) }
 
 func restartCommand() *cli.Command {
 	return &cli.Command{
-		Name:                   "restart",
-		Usage:                  "restart one or more containers",
-		ArgsUsage:              "CONTAINER [CONTAINER...]",
-		Flags:                  stopFlags(),
-		UseShortOptionHandling: true,
+		Name:      "restart",
+		Usage:     "restart one or more containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Flags:     stopFlags(),
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			o, err := stopOptions(c)

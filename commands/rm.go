@@ -19,8 +19,7 @@ func rmCommand(name string, aliases ...string) *cli.Command {
 			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove anonymous volumes (there are none yet)"},
 			&cli.BoolFlag{Name: "link", Aliases: []string{"l"}, Usage: "not supported yet", Hidden: true},
 		},
-		UseShortOptionHandling: true,
-		Action:                 rmAction,
+		Action: rmAction,
 	}
 }
 

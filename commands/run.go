@@ -131,13 +131,12 @@ func runFlags() []cli.Flag {
 
 func runCommand() *cli.Command {
 	return &cli.Command{
-		Name:                   "run",
-		Usage:                  "create and run a new container from an image",
-		ArgsUsage:              "IMAGE [COMMAND] [ARG...]",
-		Flags:                  runFlags(),
-		HideHelp:               true, // -h is --hostname, as docker's
-		UseShortOptionHandling: true,
-		Action:                 runAction,
+		Name:      "run",
+		Usage:     "create and run a new container from an image",
+		ArgsUsage: "IMAGE [COMMAND] [ARG...]",
+		Flags:     runFlags(),
+		HideHelp:  true, // -h is --hostname, as docker's
+		Action:    runAction,
 	}
 }
 

@@ -23,8 +23,7 @@ func startCommand() *cli.Command {
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach container's STDIN"},
 			&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching a container"},
 		},
-		UseShortOptionHandling: true,
-		Action:                 startAction,
+		Action: startAction,
 	}
 }
 

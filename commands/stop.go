@@ -22,11 +22,10 @@ func stopFlags() []cli.Flag {
 
 func stopCommand() *cli.Command {
 	return &cli.Command{
-		Name:                   "stop",
-		Usage:                  "stop one or more running containers",
-		ArgsUsage:              "CONTAINER [CONTAINER...]",
-		Flags:                  stopFlags(),
-		UseShortOptionHandling: true,
+		Name:      "stop",
+		Usage:     "stop one or more running containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Flags:     stopFlags(),
 		Action: func(c *cli.Context) error {
 			args := c.Args().Slice()
 			o, err := stopOptions(c)
