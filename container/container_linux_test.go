@@ -52,7 +52,7 @@ func TestContainerLifecycle(t *testing.T) {
 				t.Fatalf("start error %v, want started=%v", err, tt.started)
 			}
 			if code != tt.code {
-				t.Fatalf("exit %d, want %d", code, tt.code)
+				t.Fatalf("exit %d, want %d (%v)", code, tt.code, err)
 			}
 			checkGone(t, c.State.ID)
 			got, err := state.Load(s.Root, c.State.ID)
@@ -75,16 +75,7 @@ func TestContainerLifecycle(t *testing.T) {
 	}
 	t.Run("killed by a signal", func(t *testing.T) {
 		o := spec.Options{Args: []string{"sh", "-c", "sleep 30"}}
-		s := Store{Root: t.TempDir(), RunRoot: t.TempDir()}
-		c, err := s.Create(image, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := monitorStdio(t)
-		if err := c.Start(out.child); err != nil {
-			t.Fatal(err)
-		}
-		out.closeChild()
+		s, c, out := startContainer(t, image, o)
 		rec, err := state.Load(s.Root, c.State.ID)
 		if err != nil || rec.Status != state.Running || !proc.Alive(rec.Pid, rec.PidStartTime) {
 			t.Fatalf("running record %+v, %v", rec, err)
@@ -106,6 +97,23 @@ func TestContainerLifecycle(t *testing.T) {
 		}
 		checkGone(t, c.State.ID)
 	})
+}
+
+// startContainer creates a container of image with o in a new store and
+// starts it as the monitor would, on pipes it hands to the test.
+func startContainer(t *testing.T, image spec.Image, o spec.Options) (Store, *Container, *testStdio) {
+	t.Helper()
+	s := Store{Root: t.TempDir(), RunRoot: t.TempDir()}
+	c, err := s.Create(image, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := monitorStdio(t)
+	if err := c.Start(out.child); err != nil {
+		t.Fatal(err)
+	}
+	out.closeChild()
+	return s, c, out
 }
 
 // run is what the container's monitor does with a created container:

@@ -74,16 +74,7 @@ func TestExec(t *testing.T) {
 	image := spec.Image{ID: "sha256:" + strings.Repeat("2", 64), LayerDirs: []string{img.layer},
 		Config: v1.Config{Env: []string{"PATH=/bin", "FROM_IMAGE=1"}, User: "alice", WorkingDir: "/home/alice"}}
 	o := spec.Options{Args: []string{"sleep", "100"}, Name: "box1"}
-	s := Store{Root: t.TempDir(), RunRoot: t.TempDir()}
-	c, err := s.Create(image, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := monitorStdio(t)
-	if err := c.Start(out.child); err != nil {
-		t.Fatal(err)
-	}
-	out.closeChild()
+	s, c, _ := startContainer(t, image, o)
 	stopped := false
 	stop := func() {
 		if !stopped {

@@ -132,13 +132,25 @@ func sendTimeline(s syncSocket) error {
 // awaitExec reads the child's messages until the socket closes (it
 // exec'd). It returns the pty master if one was sent, or the child's
 // msgError as a *StartError once the child has exited.
+//
+// A child that fails before it reads msgGo closes its end with msgGo
+// unread, and the kernel then reports ECONNRESET before the messages the
+// child queued: the reset is kept and reading goes on, so its msgError
+// still arrives. EOF after a reset is no exec (the child never read
+// msgGo) but a child that died: the reset is the error.
 func awaitExec(s syncSocket, cmd *exec.Cmd) (pty *os.File, err error) {
+	var reset error
 	for {
 		m, err := s.recv(maxReplySize)
-		if err == io.EOF {
+		switch {
+		case err == io.EOF && reset != nil:
+			return pty, fmt.Errorf("reading from container init: %w", reset)
+		case err == io.EOF:
 			return pty, nil
-		}
-		if err != nil {
+		case errors.Is(err, unix.ECONNRESET) && reset == nil:
+			reset = err
+			continue
+		case err != nil:
 			return pty, fmt.Errorf("reading from container init: %w", err)
 		}
 		switch {

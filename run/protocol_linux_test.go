@@ -106,6 +106,7 @@ func TestSyncEOF(t *testing.T) {
 func TestAwaitExec(t *testing.T) {
 	tests := []struct {
 		name     string
+		goFirst  bool // the parent's msgGo waits unread in the child's queue
 		send     func(syncSocket)
 		wantCode int    // of the *StartError; 0: none
 		wantErr  string // substring of any error
@@ -124,6 +125,14 @@ func TestAwaitExec(t *testing.T) {
 			s.send(msgMark, []byte("init start 1.00"), -1)
 			s.sendJSON(msgError, InitResult{Code: 126, Msg: "denied"})
 		}, wantCode: 126, wantErr: "denied"},
+		// A child that fails before it reads msgGo closes with data unread:
+		// the kernel reports ECONNRESET to the parent before the child's
+		// queued msgError, which must still be read.
+		{name: "failed before reading go", goFirst: true, send: func(s syncSocket) {
+			s.sendJSON(msgError, InitResult{Code: 127, Msg: "not found"})
+		}, wantCode: 127, wantErr: "not found"},
+		{name: "died before reading go", goFirst: true, send: func(syncSocket) {},
+			wantErr: "connection reset"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +141,11 @@ func TestAwaitExec(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.Close()
+			if tt.goFirst {
+				if err := syncSocket(a.Fd()).send(msgGo, nil, -1); err != nil {
+					t.Fatal(err)
+				}
+			}
 			tt.send(syncSocket(b.Fd()))
 			b.Close()
 			cmd := exec.Command("true")
