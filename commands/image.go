@@ -6,7 +6,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/registry"
-	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -46,8 +45,8 @@ func openStore(c *cli.Context) (*Globals, *store.Store, error) {
 // start and its config to commit. It is the one join of the container
 // records and the image store (state and store are leaves that do not
 // import each other): rmi, image prune and system df all ask it.
-func containersByImage(root string) (map[string][]string, error) {
-	cs, err := state.List(root)
+func containersByImage(g *Globals) (map[string][]string, error) {
+	cs, err := g.Containers().List()
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
@@ -176,7 +177,7 @@ func collectInfo(g *Globals) (infoDoc, error) {
 	if err != nil {
 		return infoDoc{}, fmt.Errorf("info: %w", err)
 	}
-	cs, err := state.List(root)
+	cs, err := container.Store{Root: root}.List()
 	if err != nil {
 		return infoDoc{}, err
 	}

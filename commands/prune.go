@@ -122,7 +122,7 @@ func confirm(in io.Reader, out io.Writer, warning string) bool {
 // prune removes every stopped (created or exited) container f matches, in
 // docker's output. container.Store.Remove refuses one started meanwhile: it is skipped.
 func prune(g *Globals, f pruneFilter, out io.Writer) error {
-	all, err := state.List(g.Paths.Root)
+	all, err := g.Containers().List()
 	if err != nil {
 		return err
 	}

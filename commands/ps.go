@@ -55,7 +55,7 @@ func psAction(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
-	all, err := state.List(g.Paths.Root) // newest first
+	all, err := g.Containers().List() // newest first
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func runRmi(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
-	used := func() (map[string][]string, error) { return containersByImage(g.Paths.Root) }
+	used := func() (map[string][]string, error) { return containersByImage(g) }
 	failed := false
 	for _, arg := range c.Args().Slice() {
 		if err := removeImage(s, arg, c.Bool("force"), used, os.Stdout); err != nil {
