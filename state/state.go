@@ -78,21 +78,48 @@ type Config struct {
 	AttachStderr bool `json:"attachStderr,omitempty"`
 }
 
-// Host is what a container gets from the host beyond its image. No flag
-// fills it yet: volumes (-v, --mount), networks and resource limits are the
-// next issues, and they land here, in the record, not in config.json.
+// Host is what a container gets from the host beyond its image: volumes
+// and mounts (issue 11), networks and resource limits (later issues). It
+// lives in the record, not in config.json.
 type Host struct {
-	Mounts   []Mount  `json:"mounts,omitempty"`
-	Networks []string `json:"networks,omitempty"`
-	Limits   Limits   `json:"limits,omitzero"`
+	// Mounts is every mount the container gets beyond docker's defaults,
+	// resolved at create (volumes named, host paths absolute), in the order
+	// the init mounts them.
+	Mounts []Mount `json:"mounts,omitempty"`
+	// Binds, Tmpfs and VolumesFrom are the flags as typed, for inspect's
+	// HostConfig (Binds, Tmpfs, VolumesFrom); Mounts holds what they made.
+	Binds          []string          `json:"binds,omitempty"`
+	Tmpfs          map[string]string `json:"tmpfs,omitempty"`
+	VolumesFrom    []string          `json:"volumesFrom,omitempty"`
+	ReadonlyRootfs bool              `json:"readonlyRootfs,omitempty"`
+	Networks       []string          `json:"networks,omitempty"`
+	Limits         Limits            `json:"limits,omitzero"`
 }
 
-// Mount is one volume or bind mount (-v, --mount).
+// Mount is one mount of Host.Mounts: a bind (-v /host:/ctr, --mount
+// type=bind), a volume (-v name:/ctr, -v /ctr, the image's VOLUME,
+// --mount type=volume) or a tmpfs (--tmpfs, --mount type=tmpfs).
 type Mount struct {
-	Type        string `json:"type"` // "bind", "volume", "tmpfs"
+	Type string `json:"type"`           // "bind", "volume", "tmpfs"
+	Name string `json:"name,omitempty"` // a volume's name (an anonymous one's is 64 hex)
+	// Source is the host path mounted: a bind's source, a volume's data
+	// directory; empty for a tmpfs.
 	Source      string `json:"source,omitempty"`
-	Destination string `json:"destination"`
+	Destination string `json:"destination"` // absolute, cleaned, in the container
 	ReadOnly    bool   `json:"readOnly,omitempty"`
+	// Propagation is a bind's (docker's default "rprivate").
+	Propagation string `json:"propagation,omitempty"`
+	// Mode is what docker's inspect shows as Mounts[].Mode: the -v
+	// suffix as typed ("ro", "z", ...), "" for --mount.
+	Mode string `json:"mode,omitempty"`
+	// Origin says which flag made it, for inspect's HostConfig: "bind"
+	// (-v), "mount" (--mount), "tmpfs" (--tmpfs), "image" (VOLUME),
+	// "volumes-from".
+	Origin    string `json:"origin,omitempty"`
+	Anonymous bool   `json:"anonymous,omitempty"` // rm -v and --rm remove it
+	NoCopy    bool   `json:"noCopy,omitempty"`    // volume-nocopy: no copy-up of image content
+	// Options are mount(8) words for the init: a tmpfs's size=, mode=.
+	Options []string `json:"options,omitempty"`
 }
 
 // Limits are docker's resource flags (--memory, --cpus, --pids-limit);
