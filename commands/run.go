@@ -172,7 +172,7 @@ func runAction(c *cli.Context) error {
 		release()
 		return fail(err)
 	}
-	conn, err := g.Containers().SpawnMonitorEarly(id)
+	conn, err := g.Containers().SpawnMonitorEarly(id, o.Tty, o.Interactive)
 	if err != nil {
 		release()
 		return fail(err)

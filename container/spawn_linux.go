@@ -55,7 +55,7 @@ func (s Store) Start(ref string) (*state.Container, *net.UnixConn, error) {
 			return nil, nil, err
 		}
 	}
-	conn, err := s.SpawnMonitor(ct.ID)
+	conn, err := s.spawnMonitor(ct.ID, nil)
 	if errors.Is(err, state.ErrMonitorAlive) {
 		return ct, nil, ErrAlreadyRunning
 	}
@@ -69,13 +69,13 @@ func (s Store) Start(ref string) (*state.Container, *net.UnixConn, error) {
 	return ct, conn, nil
 }
 
-// SpawnMonitor starts id's monitor and returns our end of its first
+// spawnMonitor starts id's monitor and returns our end of its first
 // client socket. The monitor starts the container once Go says its record
 // is complete: run spawns it before it creates the record, so that the
 // monitor's start-up overlaps the image lookup and the create; Start
 // after its checks, and says Go at once. Closing the socket before Go
 // abandons the start (the monitor then exits, see monitor/server).
-func (s Store) SpawnMonitor(id string) (*net.UnixConn, error) {
+func (s Store) spawnMonitor(id string, pre *monitor.Prestart) (*net.UnixConn, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
@@ -83,7 +83,7 @@ func (s Store) SpawnMonitor(id string) (*net.UnixConn, error) {
 	mine, theirs := os.NewFile(uintptr(fds[0]), "attach"), os.NewFile(uintptr(fds[1]), "attach-monitor")
 	defer mine.Close()
 	timeline.Mark("spawn-monitor")
-	err = monitor.Spawn(s.Root, s.RunRoot, id, theirs)
+	err = monitor.Spawn(s.Root, s.RunRoot, id, theirs, pre)
 	theirs.Close()
 	if err != nil {
 		return nil, err
@@ -95,17 +95,20 @@ func (s Store) SpawnMonitor(id string) (*net.UnixConn, error) {
 	return c.(*net.UnixConn), nil
 }
 
-// SpawnMonitorEarly is SpawnMonitor for run, before id's record exists
-// (id is new: state.NewID). It holds the container lock while it makes the
-// run directory and spawns, so the debris sweep never takes a run
-// directory whose monitor is being spawned for one left by a killed run.
-func (s Store) SpawnMonitorEarly(id string) (*net.UnixConn, error) {
+// SpawnMonitorEarly is spawnMonitor for run, before id's record exists
+// (id is new: state.NewID). The monitor starts the container's init at
+// once with the stdio run's flags give (tty: -t, openStdin: -i), so the
+// init starts up while we create the record; it gets its config on Go.
+// It holds the container lock while it makes the run directory and
+// spawns, so the debris sweep never takes a run directory whose monitor is
+// being spawned for one left by a killed run.
+func (s Store) SpawnMonitorEarly(id string, tty, openStdin bool) (*net.UnixConn, error) {
 	l, err := state.LockContainer(s.RunRoot, id)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Unlock()
-	return s.SpawnMonitor(id)
+	return s.spawnMonitor(id, &monitor.Prestart{Tty: tty, OpenStdin: openStdin})
 }
 
 // Go tells the monitor on conn (SpawnMonitor's) that id's record is

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
@@ -22,7 +23,18 @@ import (
 // process as the monitor. On failure the container is left "created" with
 // the exit code docker would report, and the error is a *run.StartError.
 func (c *Container) Start(streams run.Stdio) error {
-	p, err := run.StartInit(c.State.ID, c.initConfig(), streams)
+	return c.start(func() (*run.Process, error) { return run.StartInit(c.State.ID, c.initConfig(), streams) })
+}
+
+// StartPending is Start for an init the monitor started before the record
+// existed (run.PrestartInit, with the container's streams): it gets its
+// config from the record now.
+func (c *Container) StartPending(pre *run.PendingInit) error {
+	return c.start(func() (*run.Process, error) { return pre.Start(c.initConfig()) })
+}
+
+func (c *Container) start(startInit func() (*run.Process, error)) error {
+	p, err := startInit()
 	if err != nil {
 		var se *run.StartError
 		if !errors.As(err, &se) {
@@ -64,6 +76,7 @@ func (c *Container) Cleanup(code int) error {
 	// record written for nobody. Only if the removal fails is the exit
 	// recorded: rm of a record that says running would wait for this very
 	// process to record it.
+	timeline.Mark("cgroup-deleted")
 	if c.State.Config.AutoRemove {
 		err := c.store.remove(c.State.ID)
 		if err == nil {

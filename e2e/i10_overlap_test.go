@@ -25,6 +25,34 @@ func i10overlapRunDirs(s *store) []string {
 	return out
 }
 
+// i10overlapCgroups lists the container cgroups (/skiff/<id>) of every
+// mounted hierarchy, and the container inits running (their argv is the
+// re-exec'd skiff's, in the pid namespace they start).
+func i10overlapCgroups() map[string]bool {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/skiff/*")
+	top, _ := filepath.Glob("/sys/fs/cgroup/skiff/*")
+	out := map[string]bool{}
+	for _, d := range append(dirs, top...) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && len(filepath.Base(d)) == 64 {
+			out[d] = true
+		}
+	}
+	return out
+}
+
+// i10overlapInits lists the pids of processes running as a container init
+// that has not exec'd yet ("skiff __skiff_init").
+func i10overlapInits() []int {
+	var out []int
+	for _, pid := range allPids() {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && strings.HasPrefix(string(b), "skiff\x00__skiff_init\x00") {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 func TestI10OverlapFailedRunLeavesNothing(t *testing.T) {
 	requireEnv(t)
 	s := faultStore(t)
@@ -38,6 +66,7 @@ func TestI10OverlapFailedRunLeavesNothing(t *testing.T) {
 		{"name taken", []string{"run", "--name", "i10-taken", "--rm", fx.busybox, "true"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			cgroupsBefore, initsBefore := i10overlapCgroups(), i10overlapInits()
 			r := s.skiff(nil, tt.args...)
 			if r.code != 125 || !strings.HasPrefix(r.stderr, "skiff: ") {
 				t.Fatalf("%s: %v; want 125 and skiff's error", strings.Join(tt.args, " "), r)
@@ -49,6 +78,16 @@ func TestI10OverlapFailedRunLeavesNothing(t *testing.T) {
 			}
 			if left := i10overlapRunDirs(s); len(left) > 0 {
 				t.Errorf("run directories left behind by the failed run: %q", left)
+			}
+			// The monitor starts the init before the CLI's Go (issue 10):
+			// an abandoned start kills it and removes its cgroup.
+			for d := range i10overlapCgroups() {
+				if !cgroupsBefore[d] {
+					t.Errorf("cgroup %s left behind by the failed run", d)
+				}
+			}
+			if inits := i10overlapInits(); len(inits) > len(initsBefore) {
+				t.Errorf("container inits %v (before the run: %v) left behind by the failed run", inits, initsBefore)
 			}
 			s.assertQuiet(t)
 			if ids := strings.Fields(s.must(t, "ps", "-aq").stdout); len(ids) != 1 {

@@ -84,11 +84,15 @@ func TestI9DebugRunTimeline(t *testing.T) {
 				t.Fatalf("the container's output changed with %s: %v", flag, r)
 			}
 			// run spawns the monitor before it creates the record; the
-			// monitor starts the init on the CLI's Go (issue 10).
-			i9debugCheck(t, marks, []string{"cli args", "cli spawn-monitor", "cli image", "cli created", "monitor go"})
+			// monitor starts the init at once, and gives it its config on
+			// the CLI's Go (issue 10): the init's start-up and its cgroup
+			// move overlap the CLI's create.
+			i9debugCheck(t, marks, []string{"cli args", "cli spawn-monitor", "cli image", "cli created", "monitor go", "init config"})
+			i9debugCheck(t, marks, []string{"cli spawn-monitor", "monitor start", "monitor spawn-init", "monitor go"})
+			i9debugCheck(t, marks, []string{"monitor spawn-init", "monitor cgroup", "init exec"})
 			i9debugCheck(t, marks, []string{
 				"cli start", "cli args", "cli spawn-monitor",
-				"monitor start", "monitor go", "monitor spawn-init",
+				"monitor start", "monitor spawn-init",
 				"init start", "init config", "init rootfs", "init pivot", "init ready", "init exec",
 				"monitor init-running", "monitor exited", "monitor recorded",
 				"cli exited", "cli done",

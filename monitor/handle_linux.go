@@ -30,9 +30,11 @@ const (
 // Spawn starts container id's monitor and returns without waiting for it:
 // the monitor runs in its own session and outlives the caller. client, if
 // not nil, becomes the monitor's first attached client (it gets Started or
-// Error, then every byte of output). The caller should hold the container
-// lock; state.ErrMonitorAlive means a monitor already runs.
-func Spawn(root, runRoot, id string, client *os.File) error {
+// Error, then every byte of output). pre, if not nil, has the monitor
+// start the container's init at once, before the record exists (run's
+// CLI knows its stdio from its flags). The caller should hold the
+// container lock; state.ErrMonitorAlive means a monitor already runs.
+func Spawn(root, runRoot, id string, client *os.File, pre *Prestart) error {
 	lock, err := state.LockMonitor(runRoot, id)
 	if err != nil {
 		return err
@@ -45,7 +47,7 @@ func Spawn(root, runRoot, id string, client *os.File) error {
 	defer null.Close()
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        []string{"skiff", Arg, root, runRoot, id},
+		Args:        args(root, runRoot, id, pre),
 		Env:         os.Environ(),
 		Dir:         "/", // never pin the caller's working directory (a mount) for the container's life
 		Stdin:       null,
@@ -81,8 +83,17 @@ func Signal(runRoot string, c *state.Container, sig unix.Signal) {
 	}
 }
 
+// args is a monitor's argv: skiff Arg ROOT RUNROOT ID [PRESTART].
+func args(root, runRoot, id string, pre *Prestart) []string {
+	a := []string{"skiff", Arg, root, runRoot, id}
+	if pre != nil {
+		a = append(a, pre.arg())
+	}
+	return a
+}
+
 // find is the pid of the process running as id's monitor under runRoot
-// (its argv is skiff Arg ROOT RUNROOT ID), or 0.
+// (its argv is args'), or 0.
 func find(runRoot, id string) int {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -95,7 +106,7 @@ func find(runRoot, id string) int {
 			continue
 		}
 		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-		if len(argv) == 5 && argv[1] == Arg && argv[3] == runRoot && argv[4] == id {
+		if (len(argv) == 5 || len(argv) == 6) && argv[1] == Arg && argv[3] == runRoot && argv[4] == id {
 			return pid
 		}
 	}

@@ -33,15 +33,45 @@ type Process struct{ p *process }
 // the master). On failure nothing of it is left, and the error is what
 // the child reported (a *StartError with docker's status) or skiff's own.
 func StartInit(id string, cfg *InitConfig, streams Stdio) (*Process, error) {
-	s := &spawn{
-		role: InitArg, what: "container init", id: id, config: cfg,
-		stdin: streams.In, stdout: streams.Out, stderr: streams.Err,
-	}
-	p, err := s.start()
+	pre, err := PrestartInit(id, streams)
 	if err != nil {
 		return nil, err
 	}
-	return &Process{p: p}, nil
+	return pre.Start(cfg)
+}
+
+// PendingInit is a container's init started before its config exists: it
+// starts up, and joins its cgroup, while it waits for Start or Abort.
+type PendingInit struct{ b *begun }
+
+// PrestartInit starts container id's init (in its new namespaces and
+// cgroup, streams its stdio as for StartInit) without its config: the
+// caller gives it with Start, or ends it with Abort.
+func PrestartInit(id string, streams Stdio) (*PendingInit, error) {
+	s := &spawn{
+		role: InitArg, what: "container init", id: id,
+		stdin: streams.In, stdout: streams.Out, stderr: streams.Err,
+	}
+	b, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	return &PendingInit{b: b}, nil
+}
+
+// Start gives the init its config and lets it exec, as StartInit.
+func (p *PendingInit) Start(cfg *InitConfig) (*Process, error) {
+	proc, err := p.b.finish(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Process{p: proc}, nil
+}
+
+// Abort kills and reaps the init and removes its cgroup.
+func (p *PendingInit) Abort() {
+	p.b.abort()
+	p.b.sock.Close()
 }
 
 // Pid is the init's pid.

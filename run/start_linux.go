@@ -11,15 +11,19 @@ package run
 //	an exec    forked from a thread that joined the running container's
 //	           namespaces (ns.Target); the container's cgroup
 //
-// The steps, both ways: seal our binary; start the child; send msgConfig;
-// put it in its cgroup while it sets itself up; send msgGo; read until EOF
-// (it exec'd), a pty master, or its msgError (protocol.go).
+// The steps, both ways: seal our binary; start the child and put it in its
+// cgroup in the background (begin); send msgConfig; once the placement is
+// done send msgGo; read until EOF (it exec'd), a pty master, or its
+// msgError (finish; protocol.go). A monitor begins its container's init
+// before the CLI has written the record (PrestartInit): the init's Go
+// start-up and the cgroup move overlap the CLI's create.
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -53,17 +57,43 @@ type process struct {
 
 // start runs the steps at the top of this file. On failure nothing of the
 // child is left: it is killed and reaped, and a cgroup made for it is gone.
-func (s *spawn) start() (p *process, err error) {
+func (s *spawn) start() (*process, error) {
+	b, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	return b.finish(s.config)
+}
+
+// begun is a child started and being placed in its cgroup, that has not
+// had its config yet: the init's Go start-up and its cgroup move (on
+// cgroup v1 an RCU grace period) overlap whatever its parent does until
+// finish, e.g. waiting for the CLI to write the container's record.
+type begun struct {
+	s      *spawn
+	p      *process
+	sock   *os.File
+	conn   syncSocket
+	placed chan error // the cgroup placement's result (placement runs in the background)
+
+	placeOnce sync.Once
+	placeErr  error
+}
+
+// begin seals our binary, starts the child and puts it in its cgroup in
+// the background.
+func (s *spawn) begin() (*begun, error) {
 	exe, err := sealSelf()
 	if err != nil {
 		return nil, err
 	}
+	// The child's execve has resolved the sealed path once Start returns;
+	// its copy of the fd is closed at that execve (O_CLOEXEC).
 	defer exe.Close()
 	sock, end, err := syncPair()
 	if err != nil {
 		return nil, err
 	}
-	defer sock.Close()
 	cmd := &exec.Cmd{
 		Path:       exe.path(),
 		Args:       []string{"skiff", s.role},
@@ -77,7 +107,7 @@ func (s *spawn) start() (p *process, err error) {
 		// terminal (exec -d) never.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
-	spawning, running := s.marks()
+	spawning, _ := s.marks()
 	if s.join == nil {
 		cmd.SysProcAttr.Cloneflags = ns.ContainerCloneFlags
 		timeline.Mark(spawning)
@@ -90,42 +120,74 @@ func (s *spawn) start() (p *process, err error) {
 	}
 	end.Close()
 	if err != nil {
+		sock.Close()
 		if errors.Is(err, unix.EPERM) && os.Geteuid() != 0 {
 			return nil, fmt.Errorf("start %s: %w (rootless containers are not supported yet: run skiff as root)", s.what, err)
 		}
 		return nil, fmt.Errorf("start %s: %w", s.what, err)
 	}
-	p = &process{cmd: cmd}
+	b := &begun{s: s, p: &process{cmd: cmd}, sock: sock, conn: syncSocket(sock.Fd()), placed: make(chan error, 1)}
+	go func() { b.placed <- b.place() }()
+	if err := sendTimeline(b.conn); err != nil {
+		b.abort()
+		sock.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// place puts the child in its cgroup: a new one for a new container (kept
+// in p.cg even when the move fails, so that abort removes it).
+func (b *begun) place() error {
+	cg, err := b.s.cgroup()
+	if err != nil {
+		return err
+	}
+	b.p.cg = cg
+	err = cg.Add(b.p.cmd.Process.Pid)
+	timeline.Mark("cgroup") // on cgroup v1, an RCU grace period after the fork
+	return err
+}
+
+// finish sends the child its config, waits for its cgroup placement, says
+// go and waits for its execve. On failure nothing of the child is left.
+func (b *begun) finish(config any) (p *process, err error) {
+	defer b.sock.Close()
 	defer func() {
 		if err != nil {
-			p.abort(s.join == nil)
-			p = nil
+			b.abort()
 		}
 	}()
-	conn := syncSocket(sock.Fd())
-	if err := sendTimeline(conn); err != nil {
-		return p, err
+	if err := b.conn.sendJSON(msgConfig, config); err != nil {
+		return nil, err
 	}
-	if err := conn.sendJSON(msgConfig, s.config); err != nil {
-		return p, err
-	}
-	// The child sets itself up while we place it in its cgroup: on cgroup
-	// v1 the first move waits for an RCU grace period (~5 ms), as long as
-	// the init's whole rootfs setup. It execs only after our go.
-	if p.cg, err = s.cgroup(); err != nil {
-		return p, err
-	}
-	if err := p.cg.Add(cmd.Process.Pid); err != nil {
-		return p, err
+	// The child sets itself up while its placement completes. It execs
+	// only after our go.
+	if err := b.waitPlaced(); err != nil {
+		return nil, err
 	}
 	// A child that already failed has closed its end; its msgError is
 	// still queued for awaitExec, so an error here is moot.
-	conn.send(msgGo, nil, -1)
-	p.pty, err = awaitExec(conn, cmd)
-	if err == nil {
-		timeline.Mark(running)
+	b.conn.send(msgGo, nil, -1)
+	if b.p.pty, err = awaitExec(b.conn, b.p.cmd); err != nil {
+		return nil, err
 	}
-	return p, err
+	_, running := b.s.marks()
+	timeline.Mark(running)
+	return b.p, nil
+}
+
+// waitPlaced waits for the cgroup placement and returns its result.
+func (b *begun) waitPlaced() error {
+	b.placeOnce.Do(func() { b.placeErr = <-b.placed })
+	return b.placeErr
+}
+
+// abort kills and reaps a child that will not run, once its placement
+// has ended, and removes a cgroup made for it.
+func (b *begun) abort() {
+	b.waitPlaced()
+	b.p.abort(b.s.join == nil)
 }
 
 // marks names this start's phase marks (-D): the fork of the child (for

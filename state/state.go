@@ -9,8 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiff-dev/skiff/internal/shortid"
@@ -224,7 +227,9 @@ func Save(root string, c *Container) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(c, "", "  ")
+	// Compact: ps decodes every record, and JSON's decoder pays for
+	// indentation byte by byte (records written indented still load).
+	b, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("container %s: encoding record: %w", shortid.Of(c.ID), err)
 	}
@@ -311,19 +316,48 @@ func List(root string) ([]*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
 	}
-	var out []*Container
+	ids := make([]string, 0, len(ents))
 	for _, e := range ents {
-		if !e.IsDir() || !ValidID(e.Name()) {
-			continue
+		if e.IsDir() && ValidID(e.Name()) {
+			ids = append(ids, e.Name())
 		}
-		c, err := Load(root, e.Name())
-		if err != nil {
-			continue
+	}
+	loaded := loadAll(root, ids)
+	out := loaded[:0]
+	for _, c := range loaded {
+		if c != nil {
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
 	return out, nil
+}
+
+// loadAll reads the records of ids, nil where one cannot be read (removed
+// meanwhile, or corrupt). Reading and decoding is most of ps's work, so
+// with many records each CPU takes a share.
+func loadAll(root string, ids []string) []*Container {
+	out := make([]*Container, len(ids))
+	workers := min(runtime.GOMAXPROCS(0), len(ids)/16)
+	if workers < 2 {
+		for i, id := range ids {
+			out[i], _ = Load(root, id)
+		}
+		return out
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(ids); i = int(next.Add(1) - 1) {
+				out[i], _ = Load(root, ids[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // refresh turns a "running" record whose process is gone (or whose pid now

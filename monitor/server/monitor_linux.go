@@ -31,11 +31,19 @@ func Main(args []string) {
 	// the monitor lock would look like a live monitor forever.
 	unix.CloseOnExec(monitor.ClientFd)
 	unix.CloseOnExec(monitor.LockFd)
-	if len(args) != 3 {
+	if len(args) != 3 && len(args) != 4 {
 		os.Exit(2)
 	}
 	m := newMonitor(args[0], args[1], args[2])
-	os.Exit(m.run(firstClient()))
+	var pre *monitor.Prestart
+	if len(args) == 4 {
+		p, ok := monitor.ParsePrestart(args[3])
+		if !ok {
+			os.Exit(2)
+		}
+		pre = &p
+	}
+	os.Exit(m.run(firstClient(), pre))
 }
 
 // firstClient is the spawner's end of the socketpair on fd 3, if any.
@@ -70,6 +78,7 @@ type server struct {
 	winsize *unix.Winsize // last size a client asked for, applied to each new pty
 
 	log     *logfile.Writer
+	pending *prestarted    // the init started before Go, until the first start takes it
 	trimmed bool           // dropText ran
 	term    chan os.Signal // SIGTERM cuts a restart back-off short (stop, rm -f)
 }
@@ -91,7 +100,9 @@ func newMonitor(root, runRoot, id string) *server {
 
 // run starts the container, restarting it as its policy says, and returns
 // once it is done for good: record written, --rm applied, clients told.
-func (m *server) run(first *client) int {
+// With pre (run's first start) the init is started before the record
+// exists, and gets its config once the first client says Go.
+func (m *server) run(first *client, pre *monitor.Prestart) int {
 	if first != nil {
 		m.clients[first] = struct{}{}
 	}
@@ -108,8 +119,14 @@ func (m *server) run(first *client) int {
 		os.Remove(state.SocketPath(m.runRoot, m.id))
 	}()
 	go m.accept(ln)
+	if first != nil && pre != nil {
+		// A failure here is met again, and reported, by the start
+		// after Go, which then takes the ordinary path.
+		m.pending, _ = prestart(m.id, *pre)
+	}
 	if first != nil {
 		if !awaitGo(first) {
+			m.pending.abort()
 			// Our spawner gave up (or died) before saying the record is
 			// complete: a run whose image was missing leaves only our run
 			// directory; a create's directory stays (removed by its own
@@ -167,26 +184,8 @@ func awaitGo(first *client) bool {
 // drained, and returns its exit status. A start failure returns docker's
 // code (125/126/127) and the error.
 func (m *server) once(c *container.Container) (int, error) {
-	tty := c.State.Config.Tty
-	var in, inW, outR, out, errR, errW *os.File
-	var err error
-	if !tty {
-		if c.State.Config.OpenStdin {
-			if in, inW, err = os.Pipe(); err != nil {
-				return 125, err
-			}
-		}
-		if outR, out, err = os.Pipe(); err != nil {
-			return 125, err
-		}
-		if errR, errW, err = os.Pipe(); err != nil {
-			return 125, err
-		}
-	}
-	err = c.Start(run.Stdio{In: in, Out: out, Err: errW})
-	closeFiles(in, out, errW)
+	io, err := m.startInit(c)
 	if err != nil {
-		closeFiles(inW, outR, errR)
 		code := 125
 		var se *run.StartError
 		if errors.As(err, &se) {
@@ -194,6 +193,7 @@ func (m *server) once(c *container.Container) (int, error) {
 		}
 		return code, err
 	}
+	inW, outR, errR := io.inW, io.outR, io.errR
 	pty := c.Pty()
 	m.mu.Lock()
 	m.pid, m.pty, m.stdin = c.Pid(), pty, inW
@@ -267,6 +267,8 @@ func (m *server) finish(c *container.Container, code int) int {
 
 // fail reports a start failure to the clients and records it (--rm too).
 func (m *server) fail(c *container.Container, code int, err error) {
+	m.pending.abort()
+	m.pending = nil
 	if m.log != nil {
 		m.log.Close()
 	}
