@@ -127,15 +127,21 @@ func BindSourceMissing(source string) error {
 	return mountConfigError("bind", fmt.Errorf("bind source path does not exist: %s", source))
 }
 
-var (
-	rwModes           = map[string]bool{"rw": true, "ro": true}
-	labelModes        = map[string]bool{"z": true, "Z": true}
-	consistencyModes  = map[string]bool{"consistent": true, "cached": true, "delegated": true}
-	propagationModes  = map[string]bool{"private": true, "rprivate": true, "slave": true, "rslave": true, "shared": true, "rshared": true}
-	errTargetIsRoot   = errors.New("invalid specification: destination can't be '/'")
-	errAnonymousRO    = errors.New("must not set ReadOnly mode when using anonymous volumes")
-	errUnknownMountTy = errors.New("mount type unknown")
-)
+// The -v mode words by kind (functions, not maps: nothing is allocated
+// at start-up of every skiff process).
+func rwMode(o string) bool          { return o == "rw" || o == "ro" }
+func labelMode(o string) bool       { return o == "z" || o == "Z" }
+func copyMode(o string) bool        { return o == "nocopy" }
+func consistencyMode(o string) bool { return o == "consistent" || o == "cached" || o == "delegated" }
+func propagationMode(o string) bool {
+	switch o {
+	case "private", "rprivate", "slave", "rslave", "shared", "rshared":
+		return true
+	}
+	return false
+}
+
+func errTargetIsRoot() error { return errors.New("invalid specification: destination can't be '/'") }
 
 // validMode is the daemon's check of a -v mode: comma-separated words,
 // at most one of each kind.
@@ -147,15 +153,15 @@ func validMode(mode string) bool {
 	for _, o := range strings.Split(mode, ",") {
 		kind := ""
 		switch {
-		case rwModes[o]:
+		case rwMode(o):
 			kind = "rw"
-		case labelModes[o]:
+		case labelMode(o):
 			kind = "label"
-		case propagationModes[o]:
+		case propagationMode(o):
 			kind = "propagation"
-		case o == "nocopy":
+		case copyMode(o):
 			kind = "copy"
-		case consistencyModes[o]:
+		case consistencyMode(o):
 			kind = "consistency"
 		default:
 			return false
@@ -168,9 +174,9 @@ func validMode(mode string) bool {
 }
 
 // modeWord is the mode's word of the given set, or "".
-func modeWord(mode string, set map[string]bool) string {
+func modeWord(mode string, kind func(string) bool) string {
 	for _, o := range strings.Split(mode, ",") {
-		if set[o] {
+		if kind(o) {
 			return o
 		}
 	}
@@ -183,7 +189,7 @@ func checkTarget(target string) error {
 		return errors.New("field Target must not be empty")
 	}
 	if path.Clean(target) == "/" {
-		return errTargetIsRoot
+		return errTargetIsRoot()
 	}
 	return checkAbsolute(target)
 }
@@ -225,7 +231,7 @@ func ParseVolume(raw string) (m state.Mount, relabel bool, err error) {
 			source = abs
 		}
 	}
-	m = state.Mount{Type: "volume", Origin: OriginBind, Mode: mode, ReadOnly: modeWord(mode, rwModes) == "ro", NoCopy: modeWord(mode, map[string]bool{"nocopy": true}) != ""}
+	m = state.Mount{Type: "volume", Origin: OriginBind, Mode: mode, ReadOnly: modeWord(mode, rwMode) == "ro", NoCopy: modeWord(mode, copyMode) != ""}
 	if path.IsAbs(source) {
 		m.Type = "bind"
 	}
@@ -234,7 +240,7 @@ func ParseVolume(raw string) (m state.Mount, relabel bool, err error) {
 		return m, false, invalid(err)
 	}
 	m.Destination = path.Clean(target)
-	prop := modeWord(mode, propagationModes)
+	prop := modeWord(mode, propagationMode)
 	switch {
 	case m.Type == "bind":
 		m.Source = path.Clean(source)
@@ -246,7 +252,7 @@ func ParseVolume(raw string) (m state.Mount, relabel bool, err error) {
 	default:
 		m.Name = source
 	}
-	return m, modeWord(mode, labelModes) != "", nil
+	return m, modeWord(mode, labelMode) != "", nil
 }
 
 func cmpOr(a, b string) string {
@@ -380,7 +386,7 @@ func (f mountFields) mount() (state.Mount, error) {
 		if f.source == "" {
 			return fail(errors.New("field Source must not be empty"))
 		}
-		if f.propagation != "" && !propagationModes[f.propagation] {
+		if f.propagation != "" && !propagationMode(f.propagation) {
 			return fail(fmt.Errorf("invalid propagation mode: %s", f.propagation))
 		}
 		if err := checkAbsolute(f.source); err != nil {
@@ -389,7 +395,7 @@ func (f mountFields) mount() (state.Mount, error) {
 		m.Source, m.Propagation = path.Clean(f.source), cmpOr(f.propagation, defaultPropagation)
 	case "volume":
 		if f.source == "" && f.readOnly {
-			return fail(errAnonymousRO)
+			return fail(errors.New("must not set ReadOnly mode when using anonymous volumes"))
 		}
 		m.Name, m.Anonymous, m.NoCopy = f.source, f.source == "", f.noCopy
 	case "tmpfs":
@@ -398,7 +404,7 @@ func (f mountFields) mount() (state.Mount, error) {
 		}
 		m.Options = tmpfsData(f.tmpfsMode, f.tmpfsSize)
 	default:
-		return fail(errUnknownMountTy)
+		return fail(errors.New("mount type unknown"))
 	}
 	return m, nil
 }
@@ -431,7 +437,7 @@ func tmpfsData(mode uint64, size int64) []string {
 func ParseTmpfs(raw string) (state.Mount, error) {
 	dest, opts, _ := strings.Cut(raw, ":")
 	if path.Clean(dest) == "/" {
-		return state.Mount{}, errTargetIsRoot
+		return state.Mount{}, errTargetIsRoot()
 	}
 	if err := checkAbsolute(dest); err != nil {
 		return state.Mount{}, err
@@ -454,10 +460,10 @@ func ParseVolumesFrom(raw string) (ref string, readOnly bool, err error) {
 	if mode == "" {
 		return ref, false, nil
 	}
-	if !validMode(mode) || modeWord(mode, propagationModes) != "" || modeWord(mode, map[string]bool{"nocopy": true}) != "" {
+	if !validMode(mode) || modeWord(mode, propagationMode) != "" || modeWord(mode, copyMode) != "" {
 		return "", false, errInvalidMode(mode)
 	}
-	return ref, modeWord(mode, rwModes) == "ro", nil
+	return ref, modeWord(mode, rwMode) == "ro", nil
 }
 
 // ramInBytes reads a size as docker's units.RAMInBytes: a number with an
@@ -482,7 +488,7 @@ func ramInBytes(s string) (int64, error) {
 
 // tmpfsDefaults are docker's words before a tmpfs's own (--tmpfs and
 // --mount type=tmpfs alike).
-var tmpfsDefaults = []string{"noexec", "nosuid", "nodev"}
+func tmpfsDefaults() []string { return []string{"noexec", "nosuid", "nodev"} }
 
 // VolumeSource says how a named volume is mounted (volume.MountSource):
 // "bind" of a host directory, or "tmpfs" with mount(8) words.
@@ -505,7 +511,7 @@ func ociMount(m state.Mount, volume VolumeSource) (specs.Mount, error) {
 	case "bind":
 		return specs.Mount{Destination: m.Destination, Type: "bind", Source: source, Options: bindOptions(m, opts)}, nil
 	case "tmpfs":
-		o := mergeTmpfsOptions(append(append([]string{}, tmpfsDefaults...), opts...))
+		o := mergeTmpfsOptions(append(tmpfsDefaults(), opts...))
 		if m.ReadOnly && !slices.Contains(o, "ro") {
 			o = append(o, "ro")
 		}
