@@ -255,6 +255,10 @@ func (f *filler) fill(vs volume.Store, v *volume.Volume, dest string) error {
 		return fmt.Errorf("copy image content into volume %s: %w", v.Name, err)
 	}
 	defer unix.Close(src)
+	if rootfs.IsRootFd(rootfd, src) {
+		// The mount would be refused at start; never copy the whole image.
+		return fmt.Errorf("mount on %s: %w", dest, rootfs.ErrTargetIsRoot)
+	}
 	return vs.Fill(v, func(dir string) error { return copyDirInto(src, dir) })
 }
 

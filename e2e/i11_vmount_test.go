@@ -322,4 +322,17 @@ func TestI11VmountSymlinkTarget(t *testing.T) {
 			s.skiff(nil, "volume", "rm", "i11vmount-link-vol")
 		})
 	}
+	// A target that is the link itself resolves to the container's root:
+	// refused, at start for a bind, at create for a volume's copy-up.
+	for _, args := range [][]string{
+		{"-v", host + ":/evil"}, {"-v", host + ":/evil2"}, {"--tmpfs", "/evil2"},
+		{"-v", "i11vmount-root-vol:/evil"},
+	} {
+		r := s.skiff(nil, append(append([]string{"run", "--rm"}, args...), img.plain, "true")...)
+		runError(t, r, 125)
+		if !strings.Contains(r.stderr, "resolves to the container's root") {
+			t.Errorf("%v: want the mount refused; %v", args, r)
+		}
+	}
+	s.skiff(nil, "volume", "rm", "i11vmount-root-vol")
 }
