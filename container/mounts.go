@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 
@@ -60,7 +61,8 @@ func (s Store) resolveMounts(dir string, img spec.Image, o spec.Options) (h stat
 	if release, err = vs.Hold(); err != nil {
 		return h, func() {}, err
 	}
-	f := &filler{layers: rootfs.Layers{Lower: topFirst(img.LayerDirs), Upper: dirUpper(dir)}}
+	// The view's top layer is the container's upper dir, empty at create.
+	f := &filler{layers: rootfs.Layers{Lower: topFirst(img.LayerDirs), Upper: filepath.Join(dir, "upper")}}
 	defer f.close()
 	for i := range h.Mounts {
 		if err = resolveVolume(vs, &h.Mounts[i], f); err != nil {
@@ -309,7 +311,3 @@ func unixModeBits(m uint32) os.FileMode {
 	}
 	return out
 }
-
-// dirUpper is container dir's overlay upper dir: empty at create, it is
-// the view's top layer for copy-up.
-func dirUpper(dir string) string { return dir + "/upper" }
