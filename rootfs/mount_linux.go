@@ -122,6 +122,11 @@ func mountInRoot(rootfs string, m specs.Mount) error {
 		return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
 	}
 	defer unix.Close(fd)
+	if IsRoot(rootfs, fd) {
+		// An image symlink (/data -> /, -> ../..) would put the mount over
+		// the whole root, which pivot_root would then enter.
+		return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, ErrTargetIsRoot)
+	}
 	fail := func(err error) error {
 		return fmt.Errorf("mount %s on %s: %w", describe(m.Source, typ), m.Destination, err)
 	}
@@ -147,6 +152,32 @@ func mountInRoot(rootfs string, m specs.Mount) error {
 	return nil
 }
 
+// ErrTargetIsRoot is a mount destination that resolves, inside the
+// container's root, to the root itself (matched with errors.Is).
+var ErrTargetIsRoot error = targetIsRoot{}
+
+type targetIsRoot struct{} // a type, not errors.New: no init work
+
+func (targetIsRoot) Error() string { return "the target resolves to the container's root" }
+
+// IsRoot says whether fd is the directory root (same inode on the same
+// filesystem): a destination resolved through a link to "/" or "../..".
+func IsRoot(root string, fd int) bool {
+	var st unix.Stat_t
+	return unix.Stat(root, &st) == nil && isInode(fd, &st)
+}
+
+// IsRootFd is IsRoot for a root open as rootfd.
+func IsRootFd(rootfd, fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(rootfd, &st) == nil && isInode(fd, &st)
+}
+
+func isInode(fd int, st *unix.Stat_t) bool {
+	var b unix.Stat_t
+	return unix.Fstat(fd, &b) == nil && st.Dev == b.Dev && st.Ino == b.Ino
+}
+
 func remountInRoot(rootfs, dest string, flags uintptr) error {
 	fd, err := OpenInRoot(rootfs, dest, MustExist)
 	if err != nil {
@@ -161,4 +192,19 @@ func describe(source, typ string) string {
 		return typ
 	}
 	return source
+}
+
+// ReadonlyRoot makes the (already pivoted) root mount read-only, as
+// docker's --read-only: a bind remount changes only that mount, so every
+// mount on it (/dev, /proc, tmpfs, volumes) keeps its own mode.
+func ReadonlyRoot() error {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/", &st); err != nil {
+		return fmt.Errorf("make / read-only: %w", err)
+	}
+	flags := uintptr(st.Flags&statfsMountFlags) | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY
+	if err := unix.Mount("", "/", "", flags, ""); err != nil {
+		return fmt.Errorf("make / read-only: %w", err)
+	}
+	return nil
 }

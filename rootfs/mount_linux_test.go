@@ -84,3 +84,18 @@ func TestMountAll(t *testing.T) {
 		}
 	})
 }
+
+// TestMountAllRefusesTheRoot: a destination that resolves to the root
+// itself (an image's /data -> ../.. or -> /) would cover the whole root.
+func TestMountAllRefusesTheRoot(t *testing.T) {
+	root, _ := hostileRoot(t)
+	src := t.TempDir()
+	for _, dest := range []string{"/up", "/up/", "/usr/.."} {
+		inPrivateMountNS(t, func() {
+			err := MountAll(root, []specs.Mount{{Destination: dest, Type: "bind", Source: src, Options: []string{"rbind"}}})
+			if !errors.Is(err, ErrTargetIsRoot) {
+				t.Errorf("%s: err %v, want ErrTargetIsRoot", dest, err)
+			}
+		})
+	}
+}
