@@ -17,7 +17,9 @@ import (
 
 // interspersedOff names the verbs whose flags end at the first argument:
 // everything after run's IMAGE (exec's CONTAINER) is the container's
-// command, as cobra's SetInterspersed(false) does for docker's.
+// command, as cobra's SetInterspersed(false) does for docker's. They are
+// the container verbs, top-level or in the container group: `volume
+// create NAME --label x` takes flags after its argument.
 var interspersedOff = map[string]bool{"run": true, "create": true, "exec": true}
 
 // usage is a command-line error: it exits with code after printing msg.
@@ -57,7 +59,7 @@ func prepareArgs(app *cli.App, args []string) ([]string, *usage) {
 			cmds = cmd.Subcommands
 			continue
 		}
-		verb, err := verbArgs(cmd, rest)
+		verb, err := verbArgs(cmd, rest, len(path) == 1 || path[0] == "container")
 		if err != nil {
 			return nil, flagUsage(err, "skiff "+strings.Join(path, " ")+" --help")
 		}
@@ -77,7 +79,7 @@ func findCommand(cmds []*cli.Command, name string) *cli.Command {
 
 // verbArgs puts a verb's flags (with their values) before its arguments,
 // keeping each group's order; `--` keeps ending the flags.
-func verbArgs(cmd *cli.Command, args []string) ([]string, error) {
+func verbArgs(cmd *cli.Command, args []string, containerVerb bool) ([]string, error) {
 	if cmd.SkipFlagParsing { // top CONTAINER [ps OPTIONS]: only --help is ours
 		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 			cmd.SkipFlagParsing = false
@@ -89,7 +91,7 @@ func verbArgs(cmd *cli.Command, args []string) ([]string, error) {
 	if !cmd.HideHelp {
 		fs = append(slices.Clone(fs), cli.HelpFlag)
 	}
-	stop := interspersedOff[cmd.Name]
+	stop := containerVerb && interspersedOff[cmd.Name]
 	flags, operands, err := splitFlags(fs, cmd, args, stop)
 	if err != nil {
 		return nil, err

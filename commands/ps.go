@@ -391,10 +391,23 @@ func matchOne(k, v string, ct *state.Container) bool {
 	case "is-task":
 		task, _ := strconv.ParseBool(v) // a swarm task: never
 		return !task
+	case "volume":
+		return usesMount(ct, v)
 	case "before", "since", "isolation":
 		// before/since cut the list in psAction; isolation is Windows'.
 		return true
 	}
-	// volume, publish, expose: no container has volumes or ports yet.
+	// publish, expose: no container has ports yet.
+	return false
+}
+
+// usesMount is docker's volume= filter: a mount's volume name (a bind's
+// source, which docker keys it by), or its destination in the container.
+func usesMount(ct *state.Container, v string) bool {
+	for _, m := range ct.Host.Mounts {
+		if m.Name != "" && m.Name == v || m.Name == "" && m.Source != "" && m.Source == v || m.Destination == v {
+			return true
+		}
+	}
 	return false
 }

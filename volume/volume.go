@@ -11,13 +11,15 @@ import (
 
 // Volume is one volume as its metadata file records it.
 type Volume struct {
-	Name       string            `json:"name"`
-	Driver     string            `json:"driver"` // always "local"
-	Mountpoint string            `json:"-"`      // <root>/volumes/<name>/_data, from the name
-	CreatedAt  time.Time         `json:"createdAt"`
-	Labels     map[string]string `json:"labels,omitempty"`    // --label
-	Options    map[string]string `json:"options,omitempty"`   // -o
-	Anonymous  bool              `json:"anonymous,omitempty"` // made for -v /ctr or an image's VOLUME
+	Name       string    `json:"name"`
+	Driver     string    `json:"driver"` // always "local"
+	Mountpoint string    `json:"-"`      // <root>/volumes/<name>/_data, from the name
+	CreatedAt  time.Time `json:"createdAt"`
+	// Labels (--label) and Options (-o) keep nil apart from empty:
+	// inspect shows null for a run's volume, {} for volume create's.
+	Labels    map[string]string `json:"labels"`
+	Options   map[string]string `json:"options"`
+	Anonymous bool              `json:"anonymous,omitempty"` // made for -v /ctr or an image's VOLUME
 }
 
 // CreateOptions are what `volume create` (and a container's -v) asks for.
