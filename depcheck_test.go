@@ -23,8 +23,8 @@ const module = "github.com/skiff-dev/skiff"
 // run the runtime below it.
 var allowedImports = map[string][]string{
 	"":          {"commands", "run", "monitor", "monitor/server"}, // main
-	"commands":  {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline"},
-	"container": {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "internal/shortid", "internal/timeline"},
+	"commands":  {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline"},
+	"container": {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "internal/shortid", "internal/timeline"},
 	"monitor":   {"state", "proc"},
 	"build":     {"run", "registry", "image"},
 	"run":       {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline"},
@@ -32,7 +32,7 @@ var allowedImports = map[string][]string{
 	"rootfs":    {"archive", "proc"},
 	"registry":  {"archive", "store", "internal/units", "internal/shortid", "internal/decompress"},
 	"image":     {"archive", "store", "internal/decompress"},
-	"archive":   {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "state": {"internal/shortid", "proc"}, "config": {},
+	"archive":   {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
 	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"},
 	// Helpers below the leaves, one job each: they import no project package.
 	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {},

@@ -16,7 +16,7 @@ func rmCommand(name string, aliases ...string) *cli.Command {
 		ArgsUsage: "CONTAINER [CONTAINER...]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "force the removal of a running container (uses SIGKILL)"},
-			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove anonymous volumes (there are none yet)"},
+			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "remove anonymous volumes associated with the container"},
 			&cli.BoolFlag{Name: "link", Aliases: []string{"l"}, Usage: "not supported yet", Hidden: true},
 		},
 		Action: rmAction,
@@ -25,13 +25,17 @@ func rmCommand(name string, aliases ...string) *cli.Command {
 
 // rmAction removes each container named, printing the name given as docker
 // does; failures are reported one line each and the exit status is 1.
+// With -v the container's anonymous volumes go after it; named ones stay.
 func rmAction(c *cli.Context) error {
 	args := c.Args().Slice()
 	if c.Bool("link") {
 		return &ExitError{Code: 1, Err: errors.New("rm: --link is not supported yet")}
 	}
 	return eachContainer(c, "rm", args, func(g *Globals, ref string) error {
-		_, err := g.Containers().Remove(ref, c.Bool("force"))
-		return err
+		ct, err := g.Containers().Remove(ref, c.Bool("force"))
+		if err != nil || !c.Bool("volumes") {
+			return err
+		}
+		return g.Containers().RemoveAnonymousVolumes(ct)
 	})
 }

@@ -84,17 +84,16 @@ var unsupportedRunFlags = []struct {
 	{"isolation", nil, false}, {"kernel-memory", nil, false}, {"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
 	{"log-driver", nil, false}, {"log-opt", nil, false}, {"mac-address", nil, false},
 	{"memory", []string{"m"}, false}, {"memory-reservation", nil, false},
-	{"memory-swap", nil, false}, {"memory-swappiness", nil, false}, {"mount", nil, false},
+	{"memory-swap", nil, false}, {"memory-swappiness", nil, false},
 	{"network-alias", []string{"net-alias"}, false},
 	{"no-healthcheck", nil, true}, {"oom-kill-disable", nil, true}, {"oom-score-adj", nil, false},
 	{"pid", nil, false}, {"pids-limit", nil, false}, {"platform", nil, false},
 	{"privileged", nil, true}, {"publish", []string{"p"}, false},
-	{"publish-all", []string{"P"}, true}, {"read-only", nil, true}, {"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
+	{"publish-all", []string{"P"}, true}, {"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
 	{"storage-opt", nil, false},
-	{"sysctl", nil, false}, {"tmpfs", nil, false}, {"ulimit", nil, false},
+	{"sysctl", nil, false}, {"ulimit", nil, false},
 	{"use-api-socket", nil, true}, {"userns", nil, false}, {"uts", nil, false},
-	{"volume", []string{"v"}, false}, {"volume-driver", nil, false},
-	{"volumes-from", nil, false},
+	{"volume-driver", nil, false},
 }
 
 func runFlags() []cli.Flag {
@@ -102,6 +101,10 @@ func runFlags() []cli.Flag {
 	fs = append(fs, listFlag("env", []string{"e"}, "set environment variables (VAR=value, or VAR to take ours)")...)
 	fs = append(fs, listFlag("env-file", nil, "read environment variables from a file")...)
 	fs = append(fs, listFlag("label", []string{"l"}, "set meta data on a container")...)
+	fs = append(fs, listFlag("volume", []string{"v"}, "bind mount a volume (HOST:CTR[:ro], NAME:CTR[:ro] or CTR)")...)
+	fs = append(fs, listFlag("mount", nil, "attach a filesystem mount to the container (type=bind|volume|tmpfs,...)")...)
+	fs = append(fs, listFlag("tmpfs", nil, "mount a tmpfs directory (PATH[:OPTIONS])")...)
+	fs = append(fs, listFlag("volumes-from", nil, "mount volumes from the specified container(s) (CONTAINER[:ro|rw])")...)
 	fs = append(fs,
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
@@ -109,6 +112,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run container in background and print container ID"},
 		&cli.StringFlag{Name: "detach-keys", Usage: "override the key sequence for detaching a container"},
 		&cli.StringFlag{Name: "restart", Value: "no", Usage: "restart policy: no, on-failure[:max-retries], always, unless-stopped"},
+		&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 		&cli.BoolFlag{Name: "init", Usage: "run an init inside the container that forwards signals and reaps processes"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "signal to stop the container"},
 		// The default shown is stop's; the record keeps "not given" (IsSet)
@@ -331,6 +335,9 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 		ep := c.String("entrypoint")
 		o.Entrypoint = &ep
 	}
+	if err := mountOptions(c, &o); err != nil {
+		return o, err
+	}
 	for _, name := range listOf(c, "env-file") {
 		f, err := os.Open(name)
 		if err != nil {
@@ -344,6 +351,23 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 		o.EnvFile = append(o.EnvFile, vals...)
 	}
 	return o, nil
+}
+
+// mountOptions reads the mount flags (spec.ParseMounts); a z or Z, which
+// asks for an SELinux relabel skiff does not do, gets one note.
+func mountOptions(c *cli.Context, o *spec.Options) error {
+	h, relabel, err := spec.ParseMounts(spec.MountFlags{
+		Volumes: listOf(c, "volume"), Mounts: listOf(c, "mount"), Tmpfs: listOf(c, "tmpfs"),
+		VolumesFrom: listOf(c, "volumes-from"), ReadOnly: c.Bool("read-only"),
+	})
+	if err != nil {
+		return err
+	}
+	if relabel {
+		fmt.Fprintln(os.Stderr, "skiff: note: the z and Z volume options (SELinux relabeling) are ignored")
+	}
+	o.Host = h
+	return nil
 }
 
 // checkEnv refuses a -e with no name ("=x"), in docker's flag-error words;

@@ -60,7 +60,7 @@ func TestRunFlags(t *testing.T) {
 		{"no entrypoint flag", []string{"busybox"},
 			func(o spec.Options) bool { return o.Entrypoint == nil }, ""},
 		{"unsupported value flag", []string{"--cpus", "2", "busybox"}, nil, "run: --cpus is not supported yet"},
-		{"unsupported short alias", []string{"-v", "/a:/b", "busybox"}, nil, "run: --volume is not supported yet"},
+		{"unsupported short alias", []string{"-c", "512", "busybox"}, nil, "run: --cpu-shares is not supported yet"},
 		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "run: --privileged is not supported yet"},
 		{"unsupported flag in a cluster", []string{"-itp", "80:80", "busybox"}, nil, "run: --publish is not supported yet"},
 		{"detach in a cluster", []string{"-itd", "busybox"},

@@ -3,6 +3,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -107,6 +108,17 @@ func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container
 	if rec.Name, err = s.reserveName(o, id); err != nil {
 		return nil, err
 	}
+	host, releaseVolumes, err := s.resolveMounts(dir, img, o)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseVolumes() // after the record that uses them is saved
+	rec.Host = host
+	defer func() {
+		if err != nil {
+			removeAnonymous(s.Root, rec.Host.Mounts)
+		}
+	}()
 	c = &Container{State: rec, Dir: dir, store: s}
 	if err := c.writeConfig(img.Config, o); err != nil {
 		return nil, err
@@ -155,6 +167,8 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 		ID: id, Rootfs: filepath.Join(c.Dir, "rootfs"), Image: img, Opts: o,
 		HostnameFile: hostnameFile, HostsFile: hostsFile, ResolvConfFile: resolvFile,
 		LookupEnv: os.LookupEnv, NoDeviceCgroup: !cgroup.CanRestrictDevices(),
+		Mounts: c.State.Host.Mounts, VolumeSource: volumeSource(c.store.Root),
+		ReadonlyRootfs: c.State.Host.ReadonlyRootfs,
 	})
 	if err != nil {
 		return err
@@ -166,7 +180,7 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 		Tty: o.Tty, OpenStdin: o.Interactive, AutoRemove: o.Remove,
 		RestartPolicy: o.Restart, Init: o.Init, StopSignal: stopSignalOf(img, o),
 		StopTimeout: o.StopTimeout, Labels: labels(img, o),
-		Volumes: img.Volumes, ExposedPorts: img.ExposedPorts,
+		Volumes: configVolumes(img, c.State.Host), ExposedPorts: img.ExposedPorts,
 		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
 	}
 	if err := spec.Write(c.Dir, sp); err != nil {
@@ -174,6 +188,26 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 	}
 	c.Spec = sp
 	return nil
+}
+
+// configVolumes are docker's Config.Volumes: the image's VOLUME entries
+// and the anonymous volumes of -v CTR.
+func configVolumes(img v1.Config, h state.Host) map[string]struct{} {
+	var anon []string
+	for _, m := range h.Mounts {
+		if m.Origin == spec.OriginBind && m.Anonymous {
+			anon = append(anon, m.Destination)
+		}
+	}
+	if len(anon) == 0 {
+		return img.Volumes
+	}
+	vols := make(map[string]struct{}, len(img.Volumes)+len(anon))
+	maps.Copy(vols, img.Volumes)
+	for _, d := range anon {
+		vols[d] = struct{}{}
+	}
+	return vols
 }
 
 // hostResolvConf is the host's resolv.conf, copied verbatim. With only

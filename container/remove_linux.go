@@ -1,11 +1,13 @@
 package container
 
 // `skiff rm` and --rm: a container's cgroup, directory, name and lock file
-// go once its process is gone (see lifecycle_linux.go for the locking).
+// go once its process is gone (see lifecycle_linux.go for the locking);
+// with rm -v and --rm its anonymous volumes after it.
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/volume"
 )
 
 // Remove is `skiff rm [-f] ref`: a running container, or one whose
@@ -113,11 +116,70 @@ func killCgroup(id string) {
 
 // remove is --rm, applied by the container's own monitor (or parent),
 // which knows the process is gone: Remove would wait for that very
-// monitor to exit.
-func (s Store) remove(id string) error {
-	_, err := s.deleteContainer(id, false) // the monitor itself, for --rm
+// monitor to exit. It returns the removed record, nil if another rm
+// removed it first.
+func (s Store) remove(id string) (*state.Container, error) {
+	c, err := s.deleteContainer(id, false) // the monitor itself, for --rm
 	if errors.Is(err, state.ErrNotFound) {
-		return nil
+		return nil, nil
 	}
-	return err
+	return c, err
+}
+
+// RemoveAnonymousVolumes is rm -v's and --rm's end: once container c is
+// gone, its anonymous volumes go too, unless another container still
+// uses one (--volumes-from); named volumes always stay. The check and the
+// removal hold the volumes lock exclusively, so no create can start
+// using a volume in between.
+func (s Store) RemoveAnonymousVolumes(c *state.Container) error {
+	var names []string
+	for _, m := range c.Host.Mounts {
+		if m.Type == "volume" && m.Anonymous && m.Name != "" {
+			names = append(names, m.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil // a container without anonymous volumes does not touch the volumes lock
+	}
+	vs := volume.Store{Root: s.Root}
+	release, err := vs.Exclusive()
+	if err != nil {
+		return err
+	}
+	defer release()
+	users, err := s.VolumeUsers()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		if len(users[n]) > 0 {
+			continue
+		}
+		if err := vs.Remove(n); err != nil && !errors.Is(err, volume.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// VolumeUsers maps each volume's name to the ids of the containers whose
+// record mounts it, running or not: the in-use join of volume rm, prune,
+// ls's dangling filter and rm -v. Callers that delete hold
+// volume.Store.Exclusive, which run and create hold shared until their
+// record is saved, so no container that is being made is missed.
+func (s Store) VolumeUsers() (map[string][]string, error) {
+	all, err := state.List(s.Root)
+	if err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	for _, c := range all {
+		for _, m := range c.Host.Mounts {
+			if m.Type == "volume" && m.Name != "" && !slices.Contains(users[m.Name], c.ID) {
+				users[m.Name] = append(users[m.Name], c.ID)
+			}
+		}
+	}
+	return users, nil
 }

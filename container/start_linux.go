@@ -51,7 +51,7 @@ func (c *Container) Start(streams run.Stdio) error {
 func (c *Container) Wait() int { return c.proc.Wait() }
 
 // Cleanup removes the cgroup and records the exit; with --rm it removes
-// the container instead.
+// the container and its anonymous volumes instead.
 func (c *Container) Cleanup(code int) error {
 	var errs []error
 	if c.proc != nil {
@@ -65,8 +65,11 @@ func (c *Container) Cleanup(code int) error {
 	// recorded: rm of a record that says running would wait for this very
 	// process to record it.
 	if c.State.Config.AutoRemove {
-		err := c.store.remove(c.State.ID)
+		gone, err := c.store.remove(c.State.ID)
 		if err == nil {
+			if gone != nil { // removed here, not by an rm meanwhile: --rm takes its anonymous volumes
+				errs = append(errs, c.store.RemoveAnonymousVolumes(gone))
+			}
 			return errors.Join(errs...)
 		}
 		errs = append(errs, err)

@@ -162,3 +162,18 @@ func describe(source, typ string) string {
 	}
 	return source
 }
+
+// ReadonlyRoot makes the (already pivoted) root mount read-only, as
+// docker's --read-only: a bind remount changes only that mount, so every
+// mount on it (/dev, /proc, tmpfs, volumes) keeps its own mode.
+func ReadonlyRoot() error {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/", &st); err != nil {
+		return fmt.Errorf("make / read-only: %w", err)
+	}
+	flags := uintptr(st.Flags&statfsMountFlags) | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY
+	if err := unix.Mount("", "/", "", flags, ""); err != nil {
+		return fmt.Errorf("make / read-only: %w", err)
+	}
+	return nil
+}

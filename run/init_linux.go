@@ -16,6 +16,7 @@ package run
 //     stdio and controlling terminal
 //   mask and read-only paths; hostname; lo up; rlimits; no_new_privs
 //   create the working directory, owned by the user
+//   with --read-only: make the root read-only (its mounts keep their own)
 //   give a non-root user the stdio pipes
 //   drop the bounding set; keep caps across setresuid; switch user; chdir
 //     and check the working directory is inside the new root
@@ -86,6 +87,12 @@ func startContainer(cfg *InitConfig) *initError {
 	}
 	if err := mkdirAllOwned(absCwd(proc.Cwd), user.UID, user.GID); err != nil {
 		return setupErr(err)
+	}
+	// Last of the root's changes: the working directory may need making.
+	if spec.Root != nil && spec.Root.Readonly {
+		if err := rootfs.ReadonlyRoot(); err != nil {
+			return setupErr(err)
+		}
 	}
 	if user.UID != 0 && !proc.Terminal {
 		if err := chownStdio(user.UID, user.GID); err != nil {

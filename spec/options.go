@@ -32,6 +32,11 @@ type Options struct {
 	StopSignal  string              // --stop-signal ("" = the image's or SIGTERM)
 	StopTimeout *int                // --stop-timeout in seconds
 	Labels      map[string]string   // -l/--label
+
+	// Host is what the mount flags asked for (ParseMounts): create
+	// resolves it (volumes, --volumes-from, the image's VOLUME) into the
+	// record's Host.
+	Host state.Host
 }
 
 // Image is what a container needs of a stored image: the command layer

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/internal/shortid"
+	"github.com/skiff-dev/skiff/state"
 )
 
 // DefaultPath is docker's PATH for an image that sets none.
@@ -56,6 +57,14 @@ type Input struct {
 	// rootless): it then gets no CAP_MKNOD, so it cannot make a node in its
 	// /dev tmpfs for a host device. Stricter than docker, never looser.
 	NoDeviceCgroup bool
+	// Mounts are the record's resolved Host.Mounts (container.Create);
+	// VolumeSource says how a volume among them is mounted (nil: a bind
+	// of its Source).
+	Mounts       []state.Mount
+	VolumeSource VolumeSource
+	// ReadonlyRootfs is --read-only: the init makes the root read-only
+	// once everything is mounted.
+	ReadonlyRootfs bool
 }
 
 // Hostname is -h, or docker's default: the first 12 hex of the id.
@@ -204,6 +213,10 @@ func Build(in Input) (*specs.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	mounts, err := allMounts(in)
+	if err != nil {
+		return nil, err
+	}
 	host := Hostname(in.ID, in.Opts)
 	caps := append([]string{}, DefaultCaps...)
 	if in.NoDeviceCgroup {
@@ -222,9 +235,9 @@ func Build(in Input) (*specs.Spec, error) {
 				Effective: caps,
 			},
 		},
-		Root:     &specs.Root{Path: in.Rootfs},
+		Root:     &specs.Root{Path: in.Rootfs, Readonly: in.ReadonlyRootfs},
 		Hostname: host,
-		Mounts:   Mounts(in.HostnameFile, in.HostsFile, in.ResolvConfFile),
+		Mounts:   mounts,
 		Linux: &specs.Linux{
 			CgroupsPath: "/skiff/" + in.ID,
 			Namespaces: []specs.LinuxNamespace{
@@ -239,9 +252,14 @@ func Build(in Input) (*specs.Spec, error) {
 }
 
 // Mounts is docker's default mount list followed by the generated /etc
-// files (bind mounts whose Source is on the host).
+// files (bind mounts whose Source is on the host): a container's mounts
+// before any of the user's.
 func Mounts(hostnameFile, hostsFile, resolvFile string) []specs.Mount {
-	ms := []specs.Mount{
+	return append(defaultMounts(), generatedMounts(hostnameFile, hostsFile, resolvFile, false)...)
+}
+
+func defaultMounts() []specs.Mount {
+	return []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
@@ -250,11 +268,21 @@ func Mounts(hostnameFile, hostsFile, resolvFile string) []specs.Mount {
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 	}
+}
+
+// generatedMounts bind the generated /etc files; read-only with
+// --read-only, as docker's.
+func generatedMounts(hostnameFile, hostsFile, resolvFile string, readOnly bool) []specs.Mount {
+	var ms []specs.Mount
 	for _, f := range []struct{ dst, src string }{
 		{"/etc/resolv.conf", resolvFile}, {"/etc/hostname", hostnameFile}, {"/etc/hosts", hostsFile},
 	} {
 		if f.src != "" {
-			ms = append(ms, specs.Mount{Destination: f.dst, Type: "bind", Source: f.src, Options: []string{"rbind", "rprivate"}})
+			o := []string{"rbind", "rprivate"}
+			if readOnly {
+				o = append(o, "ro")
+			}
+			ms = append(ms, specs.Mount{Destination: f.dst, Type: "bind", Source: f.src, Options: o})
 		}
 	}
 	return ms
