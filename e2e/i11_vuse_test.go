@@ -46,14 +46,15 @@ func (m *i11vuseSetup) volData(name string) string {
 	return filepath.Join(m.s.root, "volumes", m.vol, "_data", name)
 }
 
+// i11vuseWrites writes into each mount and beside them.
+const i11vuseWrites = "echo vol > /v/in-vol && echo bind > /b/in-bind && echo keep > /keep"
+
 // runWrites runs a container that writes into each mount and beside them,
 // then exits; it returns its name.
 func (m *i11vuseSetup) runWrites(t *testing.T) string {
 	t.Helper()
 	name := uniqueName(t)
-	args := append(append([]string{"run", "--name", name}, m.args...), fx.busybox, "sh", "-c",
-		"echo vol > /v/in-vol && echo bind > /b/in-bind && echo keep > /keep")
-	m.s.must(t, args...)
+	m.s.must(t, append(append([]string{"run", "--name", name}, m.args...), fx.busybox, "sh", "-c", i11vuseWrites)...)
 	m.s.cleanup(t, name)
 	return name
 }
@@ -142,8 +143,8 @@ func TestI11VuseDiffCommitExport(t *testing.T) {
 
 	// A running container's export: its mounts are its own namespace's.
 	running := uniqueName(t)
-	m.s.runD(t, append(append([]string{"--name", running}, m.args...), fx.busybox, "sleep", "300")...)
-	m.s.waitFile(t, running, "/v/in-vol")
+	m.s.runD(t, append(append([]string{"--name", running}, m.args...), fx.busybox, "sh", "-c", i11vuseWrites+" && sleep 300")...)
+	m.s.waitFile(t, running, "/keep")
 	m.s.must(t, "export", "-o", out, running)
 	i11vuseNoHostData(t, "export of the running container", out)
 }
