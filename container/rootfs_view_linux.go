@@ -179,7 +179,11 @@ func (s Store) OpenMounted(c *state.Container, writable bool) (rootfd int, relea
 	if err != nil {
 		return -1, nil, err
 	}
-	if err := rootfs.BindInView(fd, viewBinds(c), writable); err != nil {
+	binds, err := s.viewBinds(c)
+	if err == nil {
+		err = rootfs.BindInView(fd, binds, writable)
+	}
+	if err != nil {
 		release()
 		return -1, nil, fmt.Errorf("container %s: %w", shortid.Of(c.ID), err)
 	}
@@ -187,16 +191,30 @@ func (s Store) OpenMounted(c *state.Container, writable bool) (rootfd int, relea
 }
 
 // viewBinds are container c's mounts that hold data on the host, in mount
-// order.
-func viewBinds(c *state.Container) []rootfs.ViewBind {
+// order, from where the init mounts them: a bind's source, a volume's
+// (volume.MountSource: its data dir, or the device of a named bind). A
+// tmpfs, or a volume on one, is gone with the process.
+func (s Store) viewBinds(c *state.Container) ([]rootfs.ViewBind, error) {
+	source := volumeSource(s.Root)
 	var b []rootfs.ViewBind
 	for _, m := range c.Host.Mounts {
-		if m.Type == "tmpfs" || m.Source == "" {
+		src := m.Source
+		if m.Type == "volume" {
+			typ, vsrc, _, err := source(m)
+			if err != nil {
+				return nil, fmt.Errorf("volume %s: %w", m.Name, err)
+			}
+			if typ == "tmpfs" {
+				continue
+			}
+			src = vsrc
+		}
+		if m.Type == "tmpfs" || src == "" {
 			continue
 		}
-		b = append(b, rootfs.ViewBind{Source: m.Source, Destination: m.Destination, ReadOnly: m.ReadOnly})
+		b = append(b, rootfs.ViewBind{Source: src, Destination: m.Destination, ReadOnly: m.ReadOnly})
 	}
-	return b
+	return b, nil
 }
 
 // containerLayers are container c's overlay: its image layers (from its
