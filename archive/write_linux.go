@@ -34,8 +34,9 @@ type WriteOptions struct {
 	// Xattrs records security.* and user.* xattrs (file capabilities),
 	// not overlay's own bookkeeping.
 	Xattrs bool
-	// Skip, when set, leaves out the non-directory entry rel (slash
-	// separated, no leading slash, before Rebase) of the given mode and size.
+	// Skip, when set, leaves out the entry rel (slash separated, no
+	// leading slash, before Rebase) of the given mode and size; a skipped
+	// directory is left out with all it holds (commit's mount points).
 	Skip func(rel string, mode uint32, size int64) bool
 }
 
@@ -205,7 +206,7 @@ func (t *writer) entry(pfd int, parent, name string) error {
 		}
 		return fmt.Errorf("/%s: %w", rel, err)
 	}
-	if t.o.Skip != nil && st.Mode&unix.S_IFMT != unix.S_IFDIR && t.o.Skip(t.unbased(rel), st.Mode, st.Size) {
+	if t.o.Skip != nil && t.o.Skip(t.unbased(rel), st.Mode, st.Size) {
 		return nil
 	}
 	hdr := header(rel, &st)

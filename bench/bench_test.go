@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,5 +180,26 @@ func checkLayer(t *testing.T, l *genLayer, p layerPlan) {
 	}
 	if size != p.totalBytes {
 		t.Errorf("%d bytes of file content, plan says %d", size, p.totalBytes)
+	}
+}
+
+// TestCostRow: a row judged by the medians' difference (issue 11's
+// "volumes add at most 2 ms"), PASS at the bound, MISS above it.
+func TestCostRow(t *testing.T) {
+	for _, tt := range []struct {
+		vol, plain time.Duration
+		want       string
+	}{
+		{12 * time.Millisecond, 10500 * time.Microsecond, "volumes-plain +1.50 ms  <= +2.0 ms PASS"},
+		{12 * time.Millisecond, 10 * time.Millisecond, "volumes-plain +2.00 ms  <= +2.0 ms PASS"},
+		{13 * time.Millisecond, 10 * time.Millisecond, "volumes-plain +3.00 ms  <= +2.0 ms MISS"},
+	} {
+		s := &section{title: "t", fmtDur: ms, lhs: "volumes", skiff: &bcase{name: "vol", durs: []time.Duration{tt.vol}},
+			peers: []peerRow{{c: &bcase{name: "plain", durs: []time.Duration{tt.plain}}, short: "plain", maxCost: 2 * time.Millisecond}}}
+		var b strings.Builder
+		s.print(&b)
+		if !strings.Contains(b.String(), tt.want) {
+			t.Errorf("got\n%s\nwant a line with %q", b.String(), tt.want)
+		}
 	}
 }

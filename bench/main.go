@@ -8,6 +8,8 @@
 //     and against podman (with --network none and with its default bridge),
 //     with the -D phase timeline of that run (CLI, monitor, init marks)
 //     under the table: where each millisecond goes;
+//   - `run --rm` with one bind and one named volume beside the plain run on
+//     the same store: volumes add at most 2 ms (issue 11);
 //   - the cold pull of a generated 8-layer ~190 MB image against podman and
 //     against a plain `pigz -dc | tar -x` of its layers (the floor).
 //
@@ -21,7 +23,7 @@
 // Peers come from ../shared/peers/setup-peers.sh, run first (skipped with a
 // note when absent). The registry is testenv's docker-registry on a free
 // loopback port, so podman is passed --tls-verify=false. Flags: -run-n,
-// -pull-n and -version-n set the iterations, -skiff (or $SKIFF_BIN, as the
+// -vol-n, -pull-n and -version-n set the iterations, -skiff (or $SKIFF_BIN, as the
 // Makefile sets) a prebuilt binary, -peers=false measures skiff and the
 // floors only, -keep keeps the work dirs, -v prints every iteration. Needs
 // root; ^C cleans up.
@@ -56,6 +58,7 @@ import (
 
 type options struct {
 	runN, pullN int
+	volN        int
 	versionN    int
 	life        bool
 	psN, runDN  int
@@ -74,6 +77,7 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line (0 skips the run tables)")
+	flag.IntVar(&o.volN, "vol-n", 20, "timed iterations of `run --rm` with a bind and a named volume beside the plain run (0 skips)")
 	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line, a fresh store each (0 skips the pull tables)")
 	flag.IntVar(&o.versionN, "version-n", 40, "timed iterations of `skiff --version` beside a minimal Go binary (0 skips)")
 	flag.BoolVar(&o.life, "life", true, "measure the lifecycle tables: ps -a with 100 containers, run -d, exec, monitor RSS")
@@ -188,7 +192,7 @@ func bench(o *options) error {
 			n       int
 			flag    string
 			measure func(store) *section
-		}{{o.runN, "run-n", e.runSection}, {o.pullN, "pull-n", e.pullSection}} {
+		}{{o.runN, "run-n", e.runSection}, {o.volN, "vol-n", e.volumesSection}, {o.pullN, "pull-n", e.pullSection}} {
 			if sc.n <= 0 {
 				fmt.Printf("\n(-%s %d: section skipped)\n", sc.flag, sc.n)
 				continue

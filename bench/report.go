@@ -24,10 +24,13 @@ type section struct {
 
 // peerRow is a peer case, the short name used in its ratio column, and the
 // target skiff must meet against it (skiff/peer <= target), 0 when none.
+// With maxCost the row compares the medians' difference instead
+// (skiff-peer <= maxCost): what a feature adds to the same command.
 type peerRow struct {
-	c      *bcase
-	short  string
-	target float64
+	c       *bcase
+	short   string
+	target  float64
+	maxCost time.Duration
 }
 
 // ratioTarget judges skiff/peer against a target; ok is false when either
@@ -46,6 +49,10 @@ func (s *section) print(w io.Writer) {
 	fmt.Fprintln(tw, "  \tmedian\tmin..max\tratio\ttarget\t")
 	s.row(tw, s.skiff, "", "")
 	for _, p := range s.peers {
+		if p.maxCost > 0 {
+			s.costRow(tw, p)
+			continue
+		}
 		ratio, ok, pass := ratioTarget(s.skiff, p.c, p.target)
 		rs, ts := "-", ""
 		if ok {
@@ -75,6 +82,21 @@ func (s *section) print(w io.Writer) {
 	for _, l := range s.tail {
 		fmt.Fprintln(w, l)
 	}
+}
+
+// costRow is a peer row judged by the difference of the medians.
+func (s *section) costRow(tw io.Writer, p peerRow) {
+	ds, ts := "-", fmt.Sprintf("<= +%s n/a", s.fmtDur(p.maxCost))
+	if s.skiff.err == nil && p.c.err == nil && len(s.skiff.durs) > 0 && len(p.c.durs) > 0 {
+		d := s.skiff.median() - p.c.median()
+		verdict := "PASS"
+		if d > p.maxCost {
+			verdict = "MISS"
+		}
+		ds = fmt.Sprintf("%s-%s %+.2f ms", cmp.Or(s.lhs, "skiff"), p.short, float64(d.Microseconds())/1000)
+		ts = fmt.Sprintf("<= +%s %s", s.fmtDur(p.maxCost), verdict)
+	}
+	s.row(tw, p.c, ds, ts)
 }
 
 func (s *section) row(tw io.Writer, c *bcase, ratio, target string) {

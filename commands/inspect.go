@@ -216,14 +216,14 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 	d := containerInspect{
 		Id: ct.ID, Created: dockerTime(ct.Created), Args: []string{},
 		Image: ct.ImageID, LogPath: state.LogPath(g.Paths.Root, ct.ID), Name: "/" + ct.Name,
-		RestartCount: ct.RestartCount, Driver: graphDriverName, Platform: "linux", Mounts: []any{},
+		RestartCount: ct.RestartCount, Driver: graphDriverName, Platform: "linux", Mounts: toMountPoints(ct.Host),
 		State: containerState{
 			Status:  string(ct.Status),
 			Running: ct.Status == state.Running || ct.Status == state.Restarting || ct.Status == state.Paused,
 			Paused:  ct.Status == state.Paused, Restarting: ct.Status == state.Restarting,
 			ExitCode: ct.ExitCode, StartedAt: dockerTime(ct.StartedAt), FinishedAt: dockerTime(ct.FinishedAt),
 		},
-		HostConfig:      toHostConfig(cfg),
+		HostConfig:      toHostConfig(cfg, ct.Host),
 		GraphDriver:     containerGraphDriver(g.Paths.Root, ct),
 		Config:          toContainerConfig(ct),
 		NetworkSettings: noNetwork(),
@@ -259,11 +259,12 @@ func toContainerConfig(ct *state.Container) dockerConfig {
 	return c
 }
 
-// toHostConfig is docker's HostConfig of a container made without the
-// flags skiff does not have yet: no binds, ports, limits or capabilities,
-// network mode none (the container has only its loopback), docker's
-// default masked and read-only paths and 64 MiB /dev/shm, as skiff's spec.
-func toHostConfig(cfg state.Config) hostConfig {
+// toHostConfig is docker's HostConfig of a container: its mount flags as
+// typed (Binds, Mounts, Tmpfs, VolumesFrom, ReadonlyRootfs); for the flags
+// skiff does not have yet no ports, limits or capabilities, network mode
+// none (the container has only its loopback), docker's default masked and
+// read-only paths and 64 MiB /dev/shm, as skiff's spec.
+func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 	h := hostConfig{
 		LogConfig:     logConfig{Type: "json-file", Config: map[string]string{}},
 		NetworkMode:   "none",
@@ -278,6 +279,8 @@ func toHostConfig(cfg state.Config) hostConfig {
 		BlkioDeviceReadIOps: []any{}, BlkioDeviceWriteIOps: []any{},
 		Devices: []any{}, Ulimits: []any{},
 		MaskedPaths: spec.MaskedPaths, ReadonlyPaths: spec.ReadonlyPaths,
+		Binds: host.Binds, Tmpfs: host.Tmpfs, VolumesFrom: host.VolumesFrom, ReadonlyRootfs: host.ReadonlyRootfs,
+		Mounts: toMountSpecs(host.Mounts),
 	}
 	if h.RestartPolicy.Name == "" {
 		h.RestartPolicy.Name = "no"

@@ -36,7 +36,7 @@ type containerInspect struct {
 	GraphDriver     graphDriver
 	SizeRw          *int64 `json:",omitempty"` // only with --size
 	SizeRootFs      *int64 `json:",omitempty"`
-	Mounts          []any
+	Mounts          []mountPoint
 	Config          dockerConfig
 	NetworkSettings networkSettings
 }
@@ -137,7 +137,7 @@ type hostConfig struct {
 	IOMaximumIOps        uint64
 	IOMaximumBandwidth   uint64
 
-	Mounts        []any `json:",omitempty"`
+	Mounts        []mountSpec `json:",omitempty"`
 	MaskedPaths   []string
 	ReadonlyPaths []string
 	Init          *bool `json:",omitempty"`

@@ -78,7 +78,7 @@ func (s Store) CopyFromContainer(ref, src, dst string, o CopyOptions, w io.Write
 	if err != nil {
 		return err
 	}
-	rootfd, release, err := s.OpenRootfs(c)
+	rootfd, release, err := s.openRootfs(c, true)
 	if err != nil {
 		return err
 	}
@@ -155,6 +155,9 @@ func (s Store) CopyToContainer(ref, src, dst string, o CopyOptions, r io.Reader)
 	if c, err = s.settledForCopy(c.ID); err != nil {
 		return err
 	}
+	if err := writableAt(c, dst); err != nil {
+		return err
+	}
 	rootfd, release, err := s.openWritable(c)
 	if err != nil {
 		return err
@@ -174,6 +177,34 @@ func (s Store) CopyToContainer(ref, src, dst string, o CopyOptions, r io.Reader)
 		return err
 	}
 	return copyTree(hostTree(), src, to, dst, o)
+}
+
+// Docker's refusals of a copy into a read-only place.
+var (
+	errVolumeReadonly = errors.New("mounted volume is marked read-only")
+	errRootfsReadonly = errors.New("container rootfs is marked read-only")
+)
+
+// writableAt checks, as docker's daemon does before a copy, that the
+// container path dst is writable: inside a mount, the deepest one holding
+// it must be read-write; elsewhere the root must not be read-only
+// (--read-only).
+func writableAt(c *state.Container, dst string) error {
+	p := path.Clean("/" + dst)
+	var in *state.Mount
+	for i, m := range c.Host.Mounts {
+		d := path.Clean("/" + m.Destination)
+		if (p == d || strings.HasPrefix(p, d+"/")) && (in == nil || len(d) >= len(path.Clean("/"+in.Destination))) {
+			in = &c.Host.Mounts[i]
+		}
+	}
+	switch {
+	case in != nil && in.ReadOnly:
+		return errVolumeReadonly
+	case in == nil && c.Host.ReadonlyRootfs:
+		return errRootfsReadonly
+	}
+	return nil
 }
 
 // settledForCopy is id's record once it is not between states: a start
@@ -208,7 +239,7 @@ func (s Store) openWritable(c *state.Container) (int, func(), error) {
 		release()
 		return -1, nil, fmt.Errorf("container %s is restarting: wait for it to run or stop it", shortid.Of(c.ID))
 	}
-	return s.OpenOverlay(c, true)
+	return s.OpenMounted(c, true)
 }
 
 // copyTree copies src of one tree to dst of another with docker's path

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -19,13 +22,20 @@ import (
 
 // WriteChanges writes container c's upper dir, the container's changes to
 // its image, as one OCI layer tar: overlay whiteouts become ".wh." entries
-// and opaque dirs get ".wh..wh..opq" (commit).
+// and opaque dirs get ".wh..wh..opq" (commit). What lies at or under the
+// container's mount points is left out, as docker's commit leaves volumes
+// out: the targets the init made to mount over, and anything hidden under
+// a mount.
 func (s Store) WriteChanges(w io.Writer, c *state.Container) error {
 	dir, err := state.Dir(s.Root, c.ID)
 	if err != nil {
 		return err
 	}
-	o := archive.WriteOptions{Overlay: true, UserXattr: os.Geteuid() != 0, Xattrs: true, Skip: mountTarget}
+	under := mountDests(c)
+	skip := func(rel string, mode uint32, size int64) bool {
+		return mountTarget(rel, mode, size) || under.covers(rel)
+	}
+	o := archive.WriteOptions{Overlay: true, UserXattr: os.Geteuid() != 0, Xattrs: true, Skip: skip}
 	if err := archive.WriteDir(w, filepath.Join(dir, "upper"), o); err != nil {
 		return fmt.Errorf("container %s: %w", shortid.Of(c.ID), err)
 	}
@@ -43,16 +53,46 @@ func mountTarget(rel string, mode uint32, size int64) bool {
 	return false
 }
 
+// dests are container paths of mount points, cleaned, without the leading
+// slash (as archive and diff name entries).
+type dests []string
+
+// mountDests are the destinations of container c's mounts (Host.Mounts:
+// binds, volumes, tmpfs).
+func mountDests(c *state.Container) dests {
+	var d dests
+	for _, m := range c.Host.Mounts {
+		d = append(d, strings.TrimPrefix(path.Clean("/"+m.Destination), "/"))
+	}
+	return d
+}
+
+// covers reports whether rel is one of the mount points or lies under one.
+func (d dests) covers(rel string) bool {
+	for _, m := range d {
+		if m != "" && (rel == m || strings.HasPrefix(rel, m+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
 // Export writes container c's merged filesystem as a tar (export). A
-// running container's own mounts (/proc, /sys, /dev...) are written as
-// empty directories, as docker's export shows them.
+// running container's own mounts (/proc, /sys, /dev, its volumes and
+// binds) are written as empty directories, as docker's export shows them;
+// a file bound over a path (-v /host/file:/ctr/file) is left out, so no
+// host file is exported. A stopped container's view has no mounts.
 func (s Store) Export(w io.Writer, c *state.Container) error {
 	fd, release, err := s.OpenRootfs(c)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := archive.Write(w, fd, archive.WriteOptions{SameMount: true, Xattrs: true}); err != nil {
+	at := mountDests(c)
+	skipFile := func(rel string, mode uint32, _ int64) bool {
+		return mode&unix.S_IFMT != unix.S_IFDIR && slices.Contains(at, rel)
+	}
+	if err := archive.Write(w, fd, archive.WriteOptions{SameMount: true, Xattrs: true, Skip: skipFile}); err != nil {
 		return fmt.Errorf("export %s: %w", shortid.Of(c.ID), err)
 	}
 	return nil
@@ -80,11 +120,19 @@ func FreezeFor(c *state.Container) (thaw func(), err error) {
 }
 
 // OpenRootfs opens container c's merged filesystem as an O_PATH directory
-// fd, for cp and export: a running container's process root, else a
-// read-only view of its overlay (see rootfs.OpenProcRoot, rootfs.OpenView).
-// Resolve every path under rootfd with rootfs.InRoot. release closes
-// rootfd; call it once.
+// fd, for export: a running container's process root, else a read-only
+// view of its overlay without its mounts (see rootfs.OpenProcRoot,
+// rootfs.OpenView). Resolve every path under rootfd with rootfs.InRoot.
+// release closes rootfd; call it once.
 func (s Store) OpenRootfs(c *state.Container) (rootfd int, release func(), err error) {
+	return s.openRootfs(c, false)
+}
+
+// openRootfs is OpenRootfs; mounted (cp) binds a stopped container's
+// volumes and binds into its view, where its init would mount them, so a
+// path inside one reaches the data the container sees. A running
+// container's root already shows them (its own mount namespace).
+func (s Store) openRootfs(c *state.Container, mounted bool) (rootfd int, release func(), err error) {
 	if c.Pid > 0 && c.Status != state.Exited && c.Status != state.Created {
 		fd, release, err := rootfs.OpenProcRoot(c.Pid, c.PidStartTime)
 		if err == nil {
@@ -95,6 +143,9 @@ func (s Store) OpenRootfs(c *state.Container) (rootfd int, release func(), err e
 		}
 		// The process exited since the record was read: its files are
 		// still all in the overlay.
+	}
+	if mounted {
+		return s.OpenMounted(c, false)
 	}
 	return s.OpenOverlay(c, false)
 }
@@ -118,6 +169,54 @@ func (s Store) OpenOverlay(c *state.Container, writable bool) (rootfd int, relea
 	return fd, release, nil
 }
 
+// OpenMounted is OpenOverlay with container c's binds and volumes bound in
+// at their destinations (rootfs.BindInView), for cp on a stopped
+// container: read-only for a copy out; for a copy in, as writable as the
+// container's own, a missing destination made as the init makes it. A
+// tmpfs is gone with the process: its destination shows the overlay.
+func (s Store) OpenMounted(c *state.Container, writable bool) (rootfd int, release func(), err error) {
+	fd, release, err := s.OpenOverlay(c, writable)
+	if err != nil {
+		return -1, nil, err
+	}
+	binds, err := s.viewBinds(c)
+	if err == nil {
+		err = rootfs.BindInView(fd, binds, writable)
+	}
+	if err != nil {
+		release()
+		return -1, nil, fmt.Errorf("container %s: %w", shortid.Of(c.ID), err)
+	}
+	return fd, release, nil
+}
+
+// viewBinds are container c's mounts that hold data on the host, in mount
+// order, from where the init mounts them: a bind's source, a volume's
+// (volume.MountSource: its data dir, or the device of a named bind). A
+// tmpfs, or a volume on one, is gone with the process.
+func (s Store) viewBinds(c *state.Container) ([]rootfs.ViewBind, error) {
+	source := volumeSource(s.Root)
+	var b []rootfs.ViewBind
+	for _, m := range c.Host.Mounts {
+		src := m.Source
+		if m.Type == "volume" {
+			typ, vsrc, _, err := source(m)
+			if err != nil {
+				return nil, fmt.Errorf("volume %s: %w", m.Name, err)
+			}
+			if typ == "tmpfs" {
+				continue
+			}
+			src = vsrc
+		}
+		if m.Type == "tmpfs" || src == "" {
+			continue
+		}
+		b = append(b, rootfs.ViewBind{Source: src, Destination: m.Destination, ReadOnly: m.ReadOnly})
+	}
+	return b, nil
+}
+
 // containerLayers are container c's overlay: its image layers (from its
 // record) and the upper and work dirs in its directory.
 func (s Store) containerLayers(c *state.Container) (rootfs.Layers, error) {
@@ -129,7 +228,9 @@ func (s Store) containerLayers(c *state.Container) (rootfs.Layers, error) {
 }
 
 // Diff lists what container ref changed in its filesystem, as docker diff
-// (rootfs.Diff), leaving out what the init made only to mount over.
+// (rootfs.Diff), leaving out what the init made only to mount over (the
+// generated /etc files' targets, the volumes', binds' and tmpfs' mount
+// points) and what lies under a mount point.
 func (s Store) Diff(ref string) ([]rootfs.Change, error) {
 	c, err := s.Lookup(ref)
 	if err != nil {
@@ -143,11 +244,14 @@ func (s Store) Diff(ref string) ([]rootfs.Change, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dests []string
+	var at []string
 	for _, m := range spec.Mounts(generatedFiles(dir)) {
-		dests = append(dests, m.Destination)
+		at = append(at, m.Destination)
 	}
-	changes, err := rootfs.Diff(l, dests)
+	for _, m := range c.Host.Mounts {
+		at = append(at, m.Destination)
+	}
+	changes, err := rootfs.Diff(l, at)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s: %w", ref, err)
 	}

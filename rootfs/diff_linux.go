@@ -41,17 +41,34 @@ func Diff(l Layers, mountPoints []string) ([]Change, error) {
 }
 
 // hideMountPoints drops what the init made only to mount over (the
-// /etc/hosts bind target, its /etc): docker makes those in an init layer
-// below the container's, so its diff never shows them. A mount point's
-// directory that holds other changes stays.
+// /etc/hosts bind target, its /etc, a volume's mount point and the
+// directories made to reach it): docker makes those in an init layer below
+// the container's, so its diff never shows them. A directory made on the
+// way to a mount point that holds other changes stays. What lies under a
+// mount point is dropped too: the container never saw it there, the
+// mount hid it, and a volume's contents are no change of its filesystem.
 func hideMountPoints(changes []Change, dests []string) []Change {
 	made := map[string]bool{}
+	var points []string
 	for _, d := range dests {
-		for p := path.Clean("/" + d); p != "/"; p = path.Dir(p) {
+		p := path.Clean("/" + d)
+		if p == "/" {
+			continue
+		}
+		points = append(points, p)
+		for ; p != "/"; p = path.Dir(p) {
 			made[p] = true
 		}
 	}
-	hidden := func(c Change) bool { return c.Kind != Deleted && made[c.Path] }
+	under := func(c Change) bool {
+		for _, p := range points {
+			if strings.HasPrefix(c.Path, p+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	hidden := func(c Change) bool { return under(c) || (c.Kind != Deleted && made[c.Path]) }
 	var out []Change
 	for i, c := range changes {
 		if hidden(c) && !holdsChange(changes[i+1:], c.Path, hidden) {

@@ -101,7 +101,7 @@ func TestChanges(t *testing.T) {
 }
 
 func TestHideMountPoints(t *testing.T) {
-	dests := []string{"/proc", "/etc/hosts", "/etc/resolv.conf", "/dev/shm"}
+	dests := []string{"/proc", "/etc/hosts", "/etc/resolv.conf", "/dev/shm", "/data", "/srv/www"}
 	for _, c := range []struct {
 		name     string
 		in, want []string
@@ -111,6 +111,11 @@ func TestHideMountPoints(t *testing.T) {
 		{"a deleted mount target stays", []string{"C /etc", "D /etc/hosts"}, []string{"C /etc", "D /etc/hosts"}},
 		{"a sibling with the prefix is not below", []string{"A /dev", "A /dev/shm", "A /dev2"}, []string{"A /dev2"}},
 		{"a file under a new mount dir is a change", []string{"A /dev", "A /dev/shm", "A /dev/x"}, []string{"A /dev", "A /dev/x"}},
+		// Volumes (issue 11): the mount point, what lies under it, the
+		// directories made to reach it.
+		{"a volume's mount point and what it hides", []string{"A /data", "A /data/f", "A /data/sub", "A /data/sub/g", "D /data/old"}, nil},
+		{"dirs made to reach a mount point", []string{"A /srv", "A /srv/www", "A /srv/www/index.html"}, nil},
+		{"a change beside a mount point stays", []string{"A /data2", "A /srv", "A /srv/www", "A /srv/y"}, []string{"A /data2", "A /srv", "A /srv/y"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var in []Change

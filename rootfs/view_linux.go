@@ -84,3 +84,82 @@ func closer(fd int) func() {
 		}
 	}
 }
+
+// ViewBind is a host directory or file a view shows at Destination, as
+// the container's init binds it (a volume's data, a bind's source).
+type ViewBind struct {
+	Source, Destination string
+	ReadOnly            bool
+}
+
+// BindInView binds each b's host Source over its Destination inside the
+// detached view rootfd, in order (a later one may lie inside an earlier
+// one), so cp on a stopped container reaches the data the container sees
+// there. Destinations are resolved inside the view, as the init resolves
+// them, so a symlink in the container never places a bind outside it. The
+// clones are detached too (open_tree) and mounted onto the detached view
+// (move_mount onto a detached tree: Linux 6.15), so they go away with the
+// view's last fd.
+//
+// writable (a copy in): a missing destination is made as the init makes
+// it, and a bind is as writable as the container's. Otherwise (a copy
+// out) every bind is read-only and a missing destination is skipped:
+// nothing was ever mounted there.
+func BindInView(rootfd int, binds []ViewBind, writable bool) error {
+	for _, b := range binds {
+		if err := bindInView(rootfd, b, writable); err != nil {
+			return fmt.Errorf("bind %s on %s: %w", b.Source, b.Destination, err)
+		}
+	}
+	return nil
+}
+
+func bindInView(rootfd int, b ViewBind, writable bool) error {
+	var st unix.Stat_t
+	if err := unix.Stat(b.Source, &st); err != nil {
+		return err
+	}
+	target, err := viewTarget(rootfd, b.Destination, st.Mode&unix.S_IFMT == unix.S_IFDIR, writable)
+	if target < 0 || err != nil {
+		return err
+	}
+	defer unix.Close(target)
+	src, err := unix.OpenTree(unix.AT_FDCWD, b.Source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("open_tree: %w", err)
+	}
+	defer unix.Close(src)
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOSUID}
+	if !writable || b.ReadOnly {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+	}
+	if err := unix.MountSetattr(src, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+		return fmt.Errorf("mount_setattr: %w", err)
+	}
+	err = unix.MoveMount(src, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	if errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("move_mount onto a detached view (Linux 6.15 or later): %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("move_mount: %w", err)
+	}
+	return nil
+}
+
+// viewTarget opens destination inside the view (O_PATH): made when missing
+// and create is set, through the init's own in-root creation (OpenInRoot on
+// the view's fd path); -1 and no error when missing otherwise.
+func viewTarget(rootfd int, destination string, dir, create bool) (int, error) {
+	if create {
+		kind := File
+		if dir {
+			kind = Dir
+		}
+		return OpenInRoot(fdPath(rootfd), destination, kind)
+	}
+	fd, err := InRoot(rootfd, destination, unix.O_PATH)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, nil
+	}
+	return fd, err
+}

@@ -161,3 +161,89 @@ func TestOpenWritable(t *testing.T) {
 		t.Errorf("upper root %o %d:%d, want the top layer's 751 1234:4321", st.Mode&0o7777, st.Uid, st.Gid)
 	}
 }
+
+// TestBindInView: a stopped container's view shows a bind's host data at
+// its destination, resolved inside the view: a destination reached through
+// an absolute symlink lands inside the view, never on the host path.
+func TestBindInView(t *testing.T) {
+	l := fakeStopped(t)
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "f"), []byte("volume"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"data", "inside"} {
+		if err := os.Mkdir(filepath.Join(l.Upper, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// /link -> /inside: the bind must land on the view's /inside.
+	if err := os.Symlink("/inside", filepath.Join(l.Upper, "link")); err != nil {
+		t.Fatal(err)
+	}
+	fd, release, err := OpenView(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	binds := []ViewBind{{Source: data, Destination: "/data"}, {Source: data, Destination: "/link"},
+		{Source: data, Destination: "/missing"}}
+	if err := BindInView(fd, binds, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/data/f", "/inside/f", "/link/f"} {
+		f, err := InRoot(fd, p, unix.O_RDONLY)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		b, _ := io.ReadAll(os.NewFile(uintptr(f), p))
+		unix.Close(f)
+		if string(b) != "volume" {
+			t.Errorf("%s: %q, want the bind's data", p, b)
+		}
+	}
+	if _, err := InRoot(fd, "/missing", unix.O_PATH); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("/missing: %v, want a missing destination left alone", err)
+	}
+	// Read-only: nothing is written through the view into the host dir.
+	if f, err := InRoot(fd, "/data/new", unix.O_WRONLY|unix.O_CREAT); err == nil || !errors.Is(err, unix.EROFS) {
+		if err == nil {
+			unix.Close(f)
+		}
+		t.Errorf("create through a read-only view: %v, want EROFS", err)
+	}
+}
+
+// TestBindInViewWritable: a copy into a stopped container writes through
+// its writable overlay into the bind's host dir, a missing destination
+// made inside the root (in the upper dir), a read-only bind refused.
+func TestBindInViewWritable(t *testing.T) {
+	l := fakeStopped(t)
+	data, ro := t.TempDir(), t.TempDir()
+	fd, release, err := OpenWritable(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	binds := []ViewBind{{Source: data, Destination: "/new/data"}, {Source: ro, Destination: "/ro", ReadOnly: true}}
+	if err := BindInView(fd, binds, true); err != nil {
+		t.Fatal(err)
+	}
+	f, err := InRoot(fd, "/new/data/f", unix.O_WRONLY|unix.O_CREAT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(f)
+	if _, err := os.Stat(filepath.Join(data, "f")); err != nil {
+		t.Errorf("the file is not in the bind's host dir: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Upper, "new", "data")); err != nil {
+		t.Errorf("the missing destination was not made in the upper dir: %v", err)
+	}
+	if f, err := InRoot(fd, "/ro/f", unix.O_WRONLY|unix.O_CREAT); !errors.Is(err, unix.EROFS) {
+		if err == nil {
+			unix.Close(f)
+		}
+		t.Errorf("create in a read-only bind: %v, want EROFS", err)
+	}
+}
