@@ -1,12 +1,18 @@
 package cgroup
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/ns"
 )
 
 func read(t *testing.T, p string) string {
@@ -164,4 +170,66 @@ func hasV1Devices(t *testing.T) bool {
 		}
 	}
 	return false
+}
+
+// JoinThread's child is born in the cgroup in every hierarchy, v1 by the
+// forking thread's own move, the unified one by CLONE_INTO_CGROUP: no
+// process is moved (no RCU grace period on a run's path).
+func TestJoinThreadRealHost(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	id := "skiff-test-" + strings.ReplaceAll(t.Name(), "/", "-")
+	cg, err := New(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.Delete()
+	cmd := exec.Command("sleep", "30")
+	err = ns.OnDiscardedThread(func() error {
+		fd, err := cg.JoinThread()
+		if err != nil {
+			return err
+		}
+		if fd >= 0 {
+			defer unix.Close(fd)
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+		}
+		return cmd.Start()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	lines := strings.Split(read(t, filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "cgroup")), "\n")
+	for _, l := range lines {
+		if !strings.HasSuffix(l, ":/skiff/"+id) {
+			t.Errorf("child born outside /skiff/%s: %q", id, l)
+		}
+	}
+	if own := read(t, "/proc/self/cgroup"); strings.Contains(own, id) {
+		t.Errorf("the test process's main thread joined the cgroup:\n%s", own)
+	}
+}
+
+// On fake trees: a v1 hierarchy gets the thread's 0 in tasks, the v2 one is
+// opened for clone3.
+func TestJoinThreadFakeTrees(t *testing.T) {
+	v1, v2 := t.TempDir(), t.TempDir()
+	cg := &Cgroup{ID: "x", dirs: []dir{{path: v1, h: Hierarchy{Mount: v1}}, {path: v2, h: Hierarchy{Mount: v2, V2: true}}}}
+	fd, err := cg.JoinThread()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if got := read(t, filepath.Join(v1, "tasks")); got != "0" {
+		t.Errorf("v1 tasks = %q, want 0 (the calling thread)", got)
+	}
+	if link, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); link != v2 {
+		t.Errorf("v2 fd is %q, want %q", link, v2)
+	}
+	if _, err := os.Stat(filepath.Join(v2, "tasks")); err == nil {
+		t.Error("JoinThread wrote tasks in the v2 hierarchy")
+	}
 }

@@ -117,6 +117,19 @@ func (t *Target) joinFiles(flags int) error {
 // Processes started by fn (os/exec forks from the calling thread) are born
 // in those namespaces; for a pid namespace that is the only way in.
 func (t *Target) OnJoinedThread(flags int, fn func() error) error {
+	return OnDiscardedThread(func() error {
+		if err := t.Join(flags); err != nil {
+			return err
+		}
+		return fn()
+	})
+}
+
+// OnDiscardedThread runs fn on a new OS thread of its own, never the main
+// one, that is ended after fn returns: fn may change what a thread carries
+// and a process it forks inherits (namespaces, cgroups), and no other
+// goroutine ever runs there. It returns fn's error.
+func OnDiscardedThread(fn func() error) error {
 	errc := make(chan error, 1)
 	var onThread func()
 	onThread = func() {
@@ -124,19 +137,15 @@ func (t *Target) OnJoinedThread(flags int, fn func() error) error {
 		if unix.Gettid() == unix.Getpid() {
 			// Never the main thread: /proc/self and the mountinfo every
 			// later lookup reads (cgroup.Hierarchies, say) are its, and Go
-			// cannot end it, so it would stay in the container's
-			// namespaces. Hold it, so that the retry lands elsewhere.
+			// cannot end it, so it would keep what fn changed. Hold it, so
+			// that the retry lands elsewhere.
 			done := make(chan struct{})
 			go func() { defer close(done); onThread() }()
 			<-done
-			runtime.UnlockOSThread() // clean: nothing was joined here
+			runtime.UnlockOSThread() // clean: fn did not run here
 			return
 		}
 		// No UnlockOSThread: the goroutine's exit ends the dirty thread.
-		if err := t.Join(flags); err != nil {
-			errc <- err
-			return
-		}
 		errc <- fn()
 	}
 	go onThread()

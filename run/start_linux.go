@@ -11,19 +11,19 @@ package run
 //	an exec    forked from a thread that joined the running container's
 //	           namespaces (ns.Target); the container's cgroup
 //
-// The steps, both ways: seal our binary; start the child and put it in its
-// cgroup in the background (begin); send msgConfig; once the placement is
-// done send msgGo; read until EOF (it exec'd), a pty master, or its
-// msgError (finish; protocol.go). A monitor begins its container's init
-// before the CLI has written the record (PrestartInit): the init's Go
-// start-up and the cgroup move overlap the CLI's create.
+// The steps, both ways: seal our binary; make (or find) the cgroup; fork
+// the child from a thread that has joined the cgroup (and, for an exec, the
+// container's namespaces), so that it is born there and nothing is moved
+// (begin); send msgConfig and msgGo; read until EOF (it exec'd), a pty
+// master, or its msgError (finish; protocol.go). A monitor begins its
+// container's init before the CLI has written the record (PrestartInit),
+// so the init's Go start-up overlaps the CLI's create.
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -65,23 +65,17 @@ func (s *spawn) start() (*process, error) {
 	return b.finish(s.config)
 }
 
-// begun is a child started and being placed in its cgroup, that has not
-// had its config yet: the init's Go start-up and its cgroup move (on
-// cgroup v1 an RCU grace period) overlap whatever its parent does until
-// finish, e.g. waiting for the CLI to write the container's record.
+// begun is a child started in its cgroup that has not had its config
+// yet: a monitor begins its container's init before the record exists, so
+// the init's Go start-up overlaps the CLI's create.
 type begun struct {
-	s      *spawn
-	p      *process
-	sock   *os.File
-	conn   syncSocket
-	placed chan error // the cgroup placement's result (placement runs in the background)
-
-	placeOnce sync.Once
-	placeErr  error
+	s    *spawn
+	p    *process
+	sock *os.File
+	conn syncSocket
 }
 
-// begin seals our binary, starts the child and puts it in its cgroup in
-// the background.
+// begin seals our binary and starts the child in its cgroup.
 func (s *spawn) begin() (*begun, error) {
 	exe, err := sealSelf()
 	if err != nil {
@@ -90,10 +84,36 @@ func (s *spawn) begin() (*begun, error) {
 	// The child's execve has resolved the sealed path once Start returns;
 	// its copy of the fd is closed at that execve (O_CLOEXEC).
 	defer exe.Close()
-	sock, end, err := syncPair()
+	cg, err := s.cgroup()
 	if err != nil {
 		return nil, err
 	}
+	sock, end, err := syncPair()
+	if err != nil {
+		s.dropCgroup(cg)
+		return nil, err
+	}
+	defer end.Close()
+	cmd, err := s.startIn(cg, func() *exec.Cmd { return s.command(exe, end) })
+	if err != nil {
+		sock.Close()
+		s.dropCgroup(cg)
+		if errors.Is(err, unix.EPERM) && os.Geteuid() != 0 {
+			return nil, fmt.Errorf("start %s: %w (rootless containers are not supported yet: run skiff as root)", s.what, err)
+		}
+		return nil, fmt.Errorf("start %s: %w", s.what, err)
+	}
+	b := &begun{s: s, p: &process{cmd: cmd, cg: cg}, sock: sock, conn: syncSocket(sock.Fd())}
+	if err := sendTimeline(b.conn); err != nil {
+		b.abort()
+		return nil, err
+	}
+	return b, nil
+}
+
+// command is the child's exec.Cmd: the sealed binary with the role, fd 3
+// its end of the sync socket.
+func (s *spawn) command(exe *sealedExe, end *os.File) *exec.Cmd {
 	cmd := &exec.Cmd{
 		Path:       exe.path(),
 		Args:       []string{"skiff", s.role},
@@ -107,50 +127,64 @@ func (s *spawn) begin() (*begun, error) {
 		// terminal (exec -d) never.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
-	spawning, _ := s.marks()
 	if s.join == nil {
 		cmd.SysProcAttr.Cloneflags = ns.ContainerCloneFlags
-		timeline.Mark(spawning)
-		err = cmd.Start()
-	} else {
-		err = s.join.OnJoinedThread(ns.JoinFlags, func() error {
-			timeline.Mark(spawning)
-			return cmd.Start()
-		})
 	}
-	end.Close()
-	if err != nil {
-		sock.Close()
-		if errors.Is(err, unix.EPERM) && os.Geteuid() != 0 {
-			return nil, fmt.Errorf("start %s: %w (rootless containers are not supported yet: run skiff as root)", s.what, err)
+	return cmd
+}
+
+// startIn starts the child born in cg: forked from a thread of its own
+// that first joins cg (cgroup.JoinThread: no migration, so no RCU grace
+// period on the path) and, for an exec, the container's namespaces. A
+// kernel without clone3's CLONE_INTO_CGROUP gets a plain clone and a move
+// into cg's cgroup2 part.
+func (s *spawn) startIn(cg *cgroup.Cgroup, newCmd func() *exec.Cmd) (*exec.Cmd, error) {
+	spawning, _ := s.marks()
+	var cmd *exec.Cmd
+	var moveAfter bool
+	err := ns.OnDiscardedThread(func() error {
+		v2fd, err := cg.JoinThread()
+		if err != nil {
+			return err
 		}
-		return nil, fmt.Errorf("start %s: %w", s.what, err)
-	}
-	b := &begun{s: s, p: &process{cmd: cmd}, sock: sock, conn: syncSocket(sock.Fd()), placed: make(chan error, 1)}
-	go func() { b.placed <- b.place() }()
-	if err := sendTimeline(b.conn); err != nil {
-		b.abort()
-		sock.Close()
-		return nil, err
-	}
-	return b, nil
-}
-
-// place puts the child in its cgroup: a new one for a new container (kept
-// in p.cg even when the move fails, so that abort removes it).
-func (b *begun) place() error {
-	cg, err := b.s.cgroup()
-	if err != nil {
+		if v2fd >= 0 {
+			defer unix.Close(v2fd)
+		}
+		if s.join != nil {
+			if err := s.join.Join(ns.JoinFlags); err != nil {
+				return err
+			}
+		}
+		timeline.Mark(spawning)
+		cmd = newCmd()
+		if v2fd < 0 {
+			return cmd.Start()
+		}
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, v2fd
+		if err = cmd.Start(); errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.E2BIG) {
+			cmd, moveAfter = newCmd(), true
+			err = cmd.Start()
+		}
 		return err
+	})
+	if err == nil && moveAfter {
+		if err = cg.Add(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 	}
-	b.p.cg = cg
-	err = cg.Add(b.p.cmd.Process.Pid)
-	timeline.Mark("cgroup") // on cgroup v1, an RCU grace period after the fork
-	return err
+	return cmd, err
 }
 
-// finish sends the child its config, waits for its cgroup placement, says
-// go and waits for its execve. On failure nothing of the child is left.
+// dropCgroup removes a cgroup made for a child that never started.
+func (s *spawn) dropCgroup(cg *cgroup.Cgroup) {
+	if s.join == nil {
+		cg.Delete()
+	}
+}
+
+// finish sends the child its config, says go and waits for its execve. On
+// failure nothing of the child is left.
 func (b *begun) finish(config any) (p *process, err error) {
 	defer b.sock.Close()
 	defer func() {
@@ -159,11 +193,6 @@ func (b *begun) finish(config any) (p *process, err error) {
 		}
 	}()
 	if err := b.conn.sendJSON(msgConfig, config); err != nil {
-		return nil, err
-	}
-	// The child sets itself up while its placement completes. It execs
-	// only after our go.
-	if err := b.waitPlaced(); err != nil {
 		return nil, err
 	}
 	// A child that already failed has closed its end; its msgError is
@@ -177,18 +206,9 @@ func (b *begun) finish(config any) (p *process, err error) {
 	return b.p, nil
 }
 
-// waitPlaced waits for the cgroup placement and returns its result.
-func (b *begun) waitPlaced() error {
-	b.placeOnce.Do(func() { b.placeErr = <-b.placed })
-	return b.placeErr
-}
-
-// abort kills and reaps a child that will not run, once its placement
-// has ended, and removes a cgroup made for it.
-func (b *begun) abort() {
-	b.waitPlaced()
-	b.p.abort(b.s.join == nil)
-}
+// abort kills and reaps a child that will not run, and removes a cgroup
+// made for it.
+func (b *begun) abort() { b.p.abort(b.s.join == nil) }
 
 // marks names this start's phase marks (-D): the fork of the child (for
 // an exec, on the thread that joined the container), and its execve.
