@@ -109,6 +109,13 @@ func (m *server) run(first *client, pre *monitor.Prestart) int {
 	// With -D, our marks and the init's go to the attached clients (our
 	// stderr is /dev/null); the first client is the CLI that spawned us.
 	timeline.JoinFromEnv(func(mark string) { m.broadcast(attach.Mark, []byte(mark)) })
+	if first != nil && pre != nil {
+		// First, before even our socket: the init's start-up is the
+		// longest step of a run. A failure here is met again, and
+		// reported, by the start after Go, which then takes the
+		// ordinary path.
+		m.pending, _ = prestart(m.id, *pre)
+	}
 	ln, err := attach.Listen(state.SocketPath(m.runRoot, m.id))
 	if err != nil {
 		m.fail(nil, 125, err)
@@ -119,11 +126,6 @@ func (m *server) run(first *client, pre *monitor.Prestart) int {
 		os.Remove(state.SocketPath(m.runRoot, m.id))
 	}()
 	go m.accept(ln)
-	if first != nil && pre != nil {
-		// A failure here is met again, and reported, by the start
-		// after Go, which then takes the ordinary path.
-		m.pending, _ = prestart(m.id, *pre)
-	}
 	if first != nil {
 		if !awaitGo(first) {
 			m.pending.abort()
