@@ -189,7 +189,11 @@ func runAction(c *cli.Context) error {
 	}
 	if err := container.Go(conn); err != nil {
 		conn.Close()
-		g.Containers().Remove(id, true) // the monitor died before the start
+		// The monitor died before the start: the container goes, and
+		// with --rm its anonymous volumes too, as its monitor would have.
+		if ct, rmErr := g.Containers().Remove(id, true); rmErr == nil && o.Remove {
+			g.Containers().RemoveAnonymousVolumes(ct)
+		}
 		return fail(err)
 	}
 	s := &attach.Session{
