@@ -71,11 +71,9 @@ func inspectAction(c *cli.Context, verb, kind string) error {
 	if err != nil {
 		return err
 	}
-	var tmpl *template.Template
-	if f := c.String("format"); f != "" {
-		if tmpl, err = goTemplate(f); err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
+	tmpl, err := formatTemplate(c)
+	if err != nil {
+		return err
 	}
 	docs, missing, err := inspectObjects(g, args, kind, c.Bool("size"))
 	if err != nil {
@@ -313,4 +311,18 @@ func noNetwork() networkSettings {
 		Ports:    map[string][]portBinding{},
 		Networks: map[string]*endpointSettings{"none": {}},
 	}
+}
+
+// formatTemplate is an inspect verb's -f/--format template, nil without
+// one; a bad template exits 1.
+func formatTemplate(c *cli.Context) (*template.Template, error) {
+	f := c.String("format")
+	if f == "" {
+		return nil, nil
+	}
+	tmpl, err := goTemplate(f)
+	if err != nil {
+		return nil, &ExitError{Code: 1, Err: err}
+	}
+	return tmpl, nil
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 
 	"github.com/urfave/cli/v2"
 
@@ -128,11 +127,9 @@ func volumeInspectAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var tmpl *template.Template
-	if f := c.String("format"); f != "" {
-		if tmpl, err = goTemplate(f); err != nil {
-			return &ExitError{Code: 1, Err: err}
-		}
+	tmpl, err := formatTemplate(c)
+	if err != nil {
+		return err
 	}
 	var docs []any
 	var missing []string

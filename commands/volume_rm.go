@@ -43,16 +43,11 @@ func volumeRmAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	vs := g.volumes()
-	release, err := vs.Exclusive()
+	vs, users, release, err := lockVolumeUsers(g)
 	if err != nil {
 		return err
 	}
 	defer release()
-	users, err := g.Containers().VolumeUsers()
-	if err != nil {
-		return err
-	}
 	failed := false
 	for _, name := range c.Args().Slice() {
 		if err := removeVolume(vs, name, users[name], c.Bool("force")); err != nil {
@@ -137,16 +132,11 @@ func volumePruneAction(c *cli.Context) error {
 // pruneVolumes removes every volume f matches that no container uses,
 // in docker's output.
 func pruneVolumes(g *Globals, f volumeFilters, out io.Writer) error {
-	vs := g.volumes()
-	release, err := vs.Exclusive()
+	vs, users, release, err := lockVolumeUsers(g)
 	if err != nil {
 		return err
 	}
 	defer release()
-	users, err := g.Containers().VolumeUsers()
-	if err != nil {
-		return err
-	}
 	list, err := vs.List()
 	if err != nil {
 		return err
@@ -170,4 +160,19 @@ func pruneVolumes(g *Globals, f volumeFilters, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "Total reclaimed space:", units.HumanSize(space))
 	return nil
+}
+
+// lockVolumeUsers takes the volume store's exclusive lock (no create or
+// run can make a volume in use meanwhile) and reads which containers use
+// which volume. The caller releases the lock once it has deleted.
+func lockVolumeUsers(g *Globals) (vs volume.Store, users map[string][]string, release func(), err error) {
+	vs = g.volumes()
+	if release, err = vs.Exclusive(); err != nil {
+		return vs, nil, nil, err
+	}
+	if users, err = g.Containers().VolumeUsers(); err != nil {
+		release()
+		return vs, nil, nil, err
+	}
+	return vs, users, release, nil
 }
