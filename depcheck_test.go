@@ -22,20 +22,22 @@ const module = "github.com/skiff-dev/skiff"
 // run never reaches registry; container is the host side of a container,
 // run the runtime below it.
 var allowedImports = map[string][]string{
-	"":          {"commands", "run", "monitor", "monitor/server"}, // main
-	"commands":  {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline"},
-	"container": {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "internal/shortid", "internal/timeline"},
-	"monitor":   {"state", "proc"},
-	"build":     {"run", "registry", "image"},
-	"run":       {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline"},
-	"spec":      {"state", "internal/shortid"},
-	"rootfs":    {"archive", "proc"},
-	"registry":  {"archive", "store", "internal/units", "internal/shortid", "internal/decompress"},
-	"image":     {"archive", "store", "internal/decompress"},
-	"archive":   {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
+	"":                {"commands", "roles"}, // main
+	"cmd/skiff-roles": {"roles"},             // the embedded program of the re-exec'd roles
+	"roles":           {"run", "monitor", "monitor/server"},
+	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin"},
+	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "internal/shortid", "internal/timeline"},
+	"monitor":         {"state", "proc", "internal/rolesbin"},
+	"build":           {"run", "registry", "image"},
+	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline", "internal/rolesbin"},
+	"spec":            {"state", "internal/shortid"},
+	"rootfs":          {"archive", "proc"},
+	"registry":        {"archive", "store", "internal/units", "internal/shortid", "internal/decompress"},
+	"image":           {"archive", "store", "internal/decompress"},
+	"archive":         {}, "ns": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
 	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"},
 	// Helpers below the leaves, one job each: they import no project package.
-	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {},
+	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {}, "internal/rolesbin": {},
 	"internal/testenv": {},
 
 	// The monitor process: package monitor spawns it and main dispatches

@@ -236,3 +236,34 @@ func TestParseInitTrace(t *testing.T) {
 		}
 	}
 }
+
+// rolesDenied are packages skiff-roles (cmd/skiff-roles: a container's init,
+// exec'd process and monitor, embedded in skiff and re-executed for every
+// run and exec) must not link: each would bring network, registry or CLI
+// set-up into those processes' start-up, which is what the separate program
+// saves (~1 ms a process, issue 10). A prefix matches its subpackages. To
+// change it deliberately, say in the commit what the roles need and what it
+// costs them (`GODEBUG=inittrace=1 internal/rolesbin/skiff-roles`, make
+// bench's -D timeline).
+var rolesDenied = []string{
+	"net/http", "crypto/tls", "crypto/x509",
+	"github.com/google/go-containerregistry/pkg/v1/remote", "github.com/google/go-containerregistry/pkg/name",
+	"github.com/opencontainers/go-digest", "github.com/docker/cli", "github.com/urfave/cli",
+	"github.com/klauspost/compress",
+	"github.com/skiff-dev/skiff/commands", "github.com/skiff-dev/skiff/registry",
+	"github.com/skiff-dev/skiff/image", "github.com/skiff-dev/skiff/store", "github.com/skiff-dev/skiff/build",
+}
+
+func TestRolesProgramLinksNoNetworkOrRegistry(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./cmd/skiff-roles").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./cmd/skiff-roles: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, d := range rolesDenied {
+			if pkg == d || strings.HasPrefix(pkg, d+"/") {
+				t.Errorf("skiff-roles links %s (denied: %s): the container init and monitor would pay its start-up; keep it out of their import graph", pkg, d)
+			}
+		}
+	}
+}

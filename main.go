@@ -5,24 +5,13 @@ import (
 	"os"
 
 	"github.com/skiff-dev/skiff/commands"
-	"github.com/skiff-dev/skiff/monitor"
-	"github.com/skiff-dev/skiff/monitor/server"
-	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/roles"
 )
 
 func main() {
 	// The re-exec'd roles (container init, monitor, exec'd process) are
-	// dispatched before the CLI is built: they must not parse flags, read
-	// config files or start goroutines they do not need.
-	if len(os.Args) > 1 {
-		switch os.Args[1] { // each never returns
-		case run.InitArg:
-			run.Init()
-		case monitor.Arg:
-			server.Main(os.Args[2:])
-		case run.ExecArg:
-			run.ExecInit()
-		}
-	}
+	// dispatched before the CLI is built; they are here too for a skiff
+	// built without the embedded skiff-roles (internal/rolesbin).
+	roles.Run(os.Args)
 	os.Exit(commands.Main(os.Args))
 }

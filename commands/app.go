@@ -9,6 +9,7 @@ import (
 
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/internal/rolesbin"
 	"github.com/skiff-dev/skiff/internal/timeline"
 )
 
@@ -62,6 +63,7 @@ func globals(c *cli.Context) (*Globals, error) {
 		return nil, err
 	}
 	g.InsecureRegistries = append(f.InsecureRegistries, c.StringSlice("insecure-registry")...)
+	rolesbin.SetRunRoot(g.Paths.RunRoot) // installed there on a start's first use
 	return g, nil
 }
 

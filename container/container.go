@@ -9,10 +9,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/cgroup"
-	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -24,7 +22,9 @@ import (
 type Container struct {
 	State *state.Container
 	Dir   string
-	Spec  *specs.Spec // config.json: the init's input, made from the record at create
+	// spec is config.json, the init's input made from the record at
+	// create, undecoded (spec.ReadRaw).
+	spec []byte
 
 	store Store
 	proc  *run.Process // set by Start (start_linux.go)
@@ -54,14 +54,11 @@ func (s Store) Load(id string) (*Container, error) {
 		return nil, err
 	}
 	dir, _ := state.Dir(s.Root, id)
-	sp, err := spec.Read(dir, id)
+	sp, err := spec.ReadRaw(dir, id)
 	if err != nil {
 		return nil, err
 	}
-	if sp.Process == nil {
-		return nil, fmt.Errorf("container %s: config.json has no process", shortid.Of(id))
-	}
-	return &Container{State: rec, Dir: dir, Spec: sp, store: s}, nil
+	return &Container{State: rec, Dir: dir, spec: sp, store: s}, nil
 }
 
 // Create makes the container's directory (record, config.json, overlay
@@ -183,10 +180,9 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 		Volumes: configVolumes(img, c.State.Host), ExposedPorts: img.ExposedPorts,
 		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
 	}
-	if err := spec.Write(c.Dir, sp); err != nil {
+	if c.spec, err = spec.Write(c.Dir, sp); err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	c.Spec = sp
 	return nil
 }
 
@@ -226,7 +222,7 @@ func hostResolvConf() string {
 // and what the record says of the user and --init.
 func (c *Container) initConfig() *run.InitConfig {
 	return &run.InitConfig{
-		Spec:      c.Spec,
+		Spec:      c.spec,
 		Init:      c.State.Config.Init,
 		User:      c.State.Config.User,
 		Lowerdirs: topFirst(c.State.Layers),

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/internal/rolesbin"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -46,7 +47,7 @@ func Spawn(root, runRoot, id string, client *os.File, pre *Prestart) error {
 	}
 	defer null.Close()
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        rolesbin.Binary(), // skiff-roles, or skiff itself
 		Args:        args(root, runRoot, id, pre),
 		Env:         os.Environ(),
 		Dir:         "/", // never pin the caller's working directory (a mount) for the container's life

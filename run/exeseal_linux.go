@@ -16,6 +16,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/internal/rolesbin"
 )
 
 // sealedExe is a view of skiff's binary that no process can write to.
@@ -29,13 +31,15 @@ type sealedExe struct {
 // /proc/self/fd/N.
 const minSealedFd = 100
 
-// sealSelf seals /proc/self/exe, preferring the bind mount.
+// sealSelf seals the program of skiff's roles (rolesbin.Binary: the
+// installed skiff-roles, or skiff itself), preferring the bind mount.
 func sealSelf() (*sealedExe, error) {
-	s, bindErr := sealBind("/proc/self/exe")
+	self := rolesbin.Binary()
+	s, bindErr := sealBind(self)
 	if bindErr == nil {
 		return s, nil
 	}
-	s, err := sealMemfd("/proc/self/exe")
+	s, err := sealMemfd(self)
 	if err != nil {
 		return nil, fmt.Errorf("sealing skiff's binary (CVE-2019-5736 defence): read-only bind: %v; memfd copy: %w", bindErr, err)
 	}

@@ -29,6 +29,7 @@ package run
 // closing on execve (protocol.go).
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -59,7 +60,10 @@ func readInitConfig(conn syncSocket) (*InitConfig, error) {
 	if err := readConfig(conn, "init", &cfg); err != nil {
 		return nil, err
 	}
-	if cfg.Spec == nil || cfg.Spec.Process == nil || len(cfg.Spec.Process.Args) == 0 {
+	if err := json.Unmarshal(cfg.Spec, &cfg.oci); err != nil {
+		return nil, fmt.Errorf("read init config: the container's config.json: %w", err)
+	}
+	if cfg.oci == nil || cfg.oci.Process == nil || len(cfg.oci.Process.Args) == 0 {
 		return nil, errors.New("read init config: no process to run")
 	}
 	return &cfg, nil
@@ -68,7 +72,7 @@ func readInitConfig(conn syncSocket) (*InitConfig, error) {
 // startContainer runs the flow described at the top of this file; it
 // returns only on failure.
 func startContainer(cfg *InitConfig) *initError {
-	spec, proc := cfg.Spec, cfg.Spec.Process
+	spec, proc := cfg.oci, cfg.oci.Process
 	if err := prepareRoot(cfg); err != nil {
 		return setupErr(err)
 	}
@@ -126,7 +130,7 @@ func prepareRoot(cfg *InitConfig) error {
 	if err := rootfs.MountOverlay(cfg.Rootfs, rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}, cfg.Rootless); err != nil {
 		return err
 	}
-	if err := rootfs.MountAll(cfg.Rootfs, cfg.Spec.Mounts); err != nil {
+	if err := rootfs.MountAll(cfg.Rootfs, cfg.oci.Mounts); err != nil {
 		return err
 	}
 	if err := rootfs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {

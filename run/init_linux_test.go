@@ -69,7 +69,7 @@ func (img *testImage) config(t *testing.T, args ...string) *InitConfig {
 		}
 	}
 	return &InitConfig{
-		Spec: &specs.Spec{
+		oci: &specs.Spec{
 			Process: &specs.Process{
 				Args: args,
 				Env:  []string{"PATH=/bin"},
@@ -130,6 +130,12 @@ func runInit(t *testing.T, cfg *InitConfig) (int, *InitResult, string) {
 func playParent(t *testing.T, parent *os.File, cfg *InitConfig) (*InitResult, *os.File) {
 	t.Helper()
 	conn := syncSocket(parent.Fd())
+	// The monitor sends config.json's bytes: so does this parent.
+	b, err := json.Marshal(cfg.oci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Spec = b
 	if err := conn.sendJSON(msgConfig, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +201,7 @@ cat /proc/self/mountinfo`
 	t.Run("terminal", func(t *testing.T) {
 		cfg := img.config(t, "sh", "-c", `tty; stat -c %t,%T /dev/console; stat -c %u /proc/self/fd/0; ls -l /proc/1/fd/ 2>/dev/null | grep -c " -> /dev/pts/0"; readlink /dev/ptmx`)
 		cfg.User = "alice"
-		cfg.Spec.Process.Terminal = true
+		cfg.oci.Process.Terminal = true
 		code, res, out := runInit(t, cfg)
 		if code != 0 || res != nil {
 			t.Fatalf("exit %d, result %+v, output:\n%s", code, res, out)
@@ -234,7 +240,7 @@ cat /proc/self/mountinfo`
 			cfg := img.config(t, tt.args...)
 			cfg.User = tt.user
 			if tt.cwd != "" {
-				cfg.Spec.Process.Cwd = tt.cwd
+				cfg.oci.Process.Cwd = tt.cwd
 			}
 			code, res, out := runInit(t, cfg)
 			if code != tt.wantCode {

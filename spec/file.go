@@ -17,12 +17,23 @@ const File = "config.json"
 // Write stores a container's OCI config in its directory dir, made once
 // at create from the record: the runtime's input (the init's config,
 // exec's base process), never read back as the container's configuration.
-func Write(dir string, sp *specs.Spec) error {
-	b, err := json.MarshalIndent(sp, "", "  ")
+func Write(dir string, sp *specs.Spec) ([]byte, error) {
+	b, err := json.Marshal(sp)
 	if err != nil {
-		return fmt.Errorf("encoding %s: %w", File, err)
+		return nil, fmt.Errorf("encoding %s: %w", File, err)
 	}
-	return os.WriteFile(filepath.Join(dir, File), b, 0o600)
+	return b, os.WriteFile(filepath.Join(dir, File), b, 0o600)
+}
+
+// ReadRaw is container id's config.json as it is on disk, undecoded: the
+// monitor passes it to the init, which decodes it. Decoding the OCI types
+// the first time in a process costs ~1.5 ms of reflection, on run's path.
+func ReadRaw(dir, id string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, File))
+	if err != nil {
+		return nil, fmt.Errorf("container %s: reading its config: %w", shortid.Of(id), err)
+	}
+	return b, nil
 }
 
 // Read loads container id's OCI config from its directory dir.
