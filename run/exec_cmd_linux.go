@@ -107,11 +107,10 @@ func Exec(c *state.Container, dir string, o ExecOptions) (int, error) {
 // changes: docker's exec keeps the container's env, user, working
 // directory and capabilities unless -e, -u, -w say otherwise.
 func execConfig(o ExecOptions, c *state.Container, dir string) (*ExecConfig, error) {
-	sp, err := spec.Read(dir, c.ID)
+	proc, err := spec.ReadProcess(dir, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	proc := sp.Process
 	if proc == nil {
 		proc = &specs.Process{Cwd: "/"}
 	}

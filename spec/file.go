@@ -25,6 +25,23 @@ func Write(dir string, sp *specs.Spec) ([]byte, error) {
 	return b, os.WriteFile(filepath.Join(dir, File), b, 0o600)
 }
 
+// ReadProcess is the process part of container id's config.json: what an
+// exec starts from. Decoding only it spares exec the reflection over every
+// OCI type (~1 ms, the first decode in a process).
+func ReadProcess(dir, id string) (*specs.Process, error) {
+	b, err := ReadRaw(dir, id)
+	if err != nil {
+		return nil, err
+	}
+	var sp struct {
+		Process *specs.Process `json:"process"`
+	}
+	if err := json.Unmarshal(b, &sp); err != nil {
+		return nil, fmt.Errorf("container %s: %s is corrupt: %w", shortid.Of(id), File, err)
+	}
+	return sp.Process, nil
+}
+
 // ReadRaw is container id's config.json as it is on disk, undecoded: the
 // monitor passes it to the init, which decodes it. Decoding the OCI types
 // the first time in a process costs ~1.5 ms of reflection, on run's path.
@@ -36,15 +53,3 @@ func ReadRaw(dir, id string) ([]byte, error) {
 	return b, nil
 }
 
-// Read loads container id's OCI config from its directory dir.
-func Read(dir, id string) (*specs.Spec, error) {
-	b, err := os.ReadFile(filepath.Join(dir, File))
-	if err != nil {
-		return nil, fmt.Errorf("container %s: reading its config: %w", shortid.Of(id), err)
-	}
-	var sp specs.Spec
-	if err := json.Unmarshal(b, &sp); err != nil {
-		return nil, fmt.Errorf("container %s: %s is corrupt: %w", shortid.Of(id), File, err)
-	}
-	return &sp, nil
-}
