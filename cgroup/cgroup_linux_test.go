@@ -121,15 +121,7 @@ func TestParseMountLine(t *testing.T) {
 // On the real host (root): the cgroup sits at the root of each hierarchy,
 // not under the test's own cgroup.
 func TestRealHost(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	id := "skiff-test-" + strings.ReplaceAll(t.Name(), "/", "-")
-	cg, err := New(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cg.Delete()
+	id, cg := realCgroup(t)
 	cmd := exec.Command("sleep", "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -176,17 +168,9 @@ func hasV1Devices(t *testing.T) bool {
 // forking thread's own move, the unified one by CLONE_INTO_CGROUP: no
 // process is moved (no RCU grace period on a run's path).
 func TestJoinThreadRealHost(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	id := "skiff-test-" + strings.ReplaceAll(t.Name(), "/", "-")
-	cg, err := New(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cg.Delete()
+	id, cg := realCgroup(t)
 	cmd := exec.Command("sleep", "30")
-	err = ns.OnDiscardedThread(func() error {
+	err := ns.OnDiscardedThread(func() error {
 		fd, err := cg.JoinThread()
 		if err != nil {
 			return err
@@ -232,4 +216,20 @@ func TestJoinThreadFakeTrees(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(v2, "tasks")); err == nil {
 		t.Error("JoinThread wrote tasks in the v2 hierarchy")
 	}
+}
+
+// realCgroup makes the test's cgroup on the real host (root only), removed
+// when the test ends.
+func realCgroup(t *testing.T) (string, *Cgroup) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	id := "skiff-test-" + strings.ReplaceAll(t.Name(), "/", "-")
+	cg, err := New(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cg.Delete() })
+	return id, cg
 }
