@@ -52,4 +52,3 @@ func ReadRaw(dir, id string) ([]byte, error) {
 	}
 	return b, nil
 }
-
