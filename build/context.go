@@ -37,7 +37,7 @@ type Context struct {
 
 // Source is one file or directory a COPY/ADD source names.
 type Source struct {
-	Rel  string      // path relative to the context root, slash-separated
+	Rel  string      // path relative to the context root, slash-separated; "" is the root itself
 	Info fs.FileInfo // Lstat
 	// Root is the path the COPY source named (a glob's match, its
 	// symlinks resolved) that Rel is Root itself or below: a directory
