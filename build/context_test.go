@@ -166,7 +166,7 @@ func TestBfrontDockerfileIgnoreFile(t *testing.T) {
 		ignored    string
 	}{
 		{filepath.Join(dir, "sub/app.Dockerfile"), "a.txt", "b.txt"}, // <Dockerfile>.dockerignore wins
-		{"sub/app.Dockerfile", "a.txt", "b.txt"},                    // relative to the context
+		{"sub/app.Dockerfile", "a.txt", "b.txt"},                     // relative to the context
 		{filepath.Join(dir, "Dockerfile"), "b.txt", "a.txt"},         // no own file: .dockerignore
 		{"-", "b.txt", "a.txt"},                                      // from stdin
 	}
