@@ -67,28 +67,13 @@ func parseChange(change string) ([]instructions.Command, rune, error) {
 			return nil, 0, unlocated(err)
 		}
 		if ob, ok := cmd.(*instructions.OnbuildCommand); ok {
-			if err := checkTrigger(ob.Expression); err != nil {
+			if _, err := ParseTriggers([]string{ob.Expression}); err != nil {
 				return nil, 0, err
 			}
 		}
 		cmds = append(cmds, cmd)
 	}
 	return cmds, res.EscapeToken, nil
-}
-
-// checkTrigger parses an ONBUILD's instruction as the later build will,
-// so an unknown one is refused now rather than stored in the image.
-func checkTrigger(expr string) error {
-	res, err := parser.Parse(strings.NewReader(expr))
-	if err != nil {
-		return unlocated(err)
-	}
-	for _, n := range res.AST.Children {
-		if _, err := instructions.ParseInstruction(n); err != nil {
-			return unlocated(err)
-		}
-	}
-	return nil
 }
 
 // unlocated is a parse error without BuildKit's location wrapper: a -c

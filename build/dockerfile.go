@@ -73,6 +73,7 @@ type FromCommand struct {
 	BaseName  string // as written, before meta ARG expansion
 	Platform  string // --platform as written
 	StageName string // AS name, lower-cased
+	name      string // the instruction word as written
 	code      string
 	location  []parser.Range
 	comments  []string
@@ -80,8 +81,8 @@ type FromCommand struct {
 
 var _ instructions.Command = (*FromCommand)(nil)
 
-// Name is the instruction's name, lower-case as BuildKit's commands.
-func (c *FromCommand) Name() string { return "from" }
+// Name is the instruction's word as written, as BuildKit's commands.
+func (c *FromCommand) Name() string { return c.name }
 
 // Location is where the FROM is in the Dockerfile.
 func (c *FromCommand) Location() []parser.Range { return c.location }
@@ -133,7 +134,7 @@ func (p *Plan) readStages(ast *parser.Node, name string) ([]*Stage, error) {
 		case *instructions.Stage:
 			st := &Stage{Name: c.Name, Index: len(stages), Platform: c.Platform}
 			from := &FromCommand{BaseName: c.BaseName, Platform: c.Platform, StageName: c.Name,
-				code: c.SourceCode, location: c.Location, comments: c.Comments}
+				name: c.OrigCmd, code: c.SourceCode, location: c.Location, comments: c.Comments}
 			st.Steps = append(st.Steps, newStep(n, from))
 			stages = append(stages, st)
 		case *instructions.ArgCommand:
@@ -397,4 +398,32 @@ func IsPredefinedArg(name string) bool {
 		return true
 	}
 	return false
+}
+
+// ParseTriggers parses a base image's ONBUILD triggers into the
+// instructions a build runs right after its FROM, as docker's builder;
+// the triggers ONBUILD refuses (ONBUILD, FROM, MAINTAINER) are refused
+// here too.
+func ParseTriggers(triggers []string) ([]instructions.Command, error) {
+	var cmds []instructions.Command
+	for _, trigger := range triggers {
+		res, err := parser.Parse(strings.NewReader(trigger))
+		if err != nil {
+			return nil, fmt.Errorf("ONBUILD %s: %w", trigger, unlocated(err))
+		}
+		for _, n := range res.AST.Children {
+			switch w := strings.ToUpper(n.Value); w {
+			case "ONBUILD":
+				return nil, errors.New("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+			case "FROM", "MAINTAINER":
+				return nil, fmt.Errorf("%s isn't allowed as an ONBUILD trigger", w)
+			}
+			cmd, err := instructions.ParseCommand(n)
+			if err != nil {
+				return nil, fmt.Errorf("ONBUILD %s: %w", trigger, unlocated(err))
+			}
+			cmds = append(cmds, cmd)
+		}
+	}
+	return cmds, nil
 }

@@ -173,6 +173,9 @@ func TestBfrontParseTypedCommands(t *testing.T) {
 	}
 	steps := p.Stages[0].Steps
 	from := steps[0].Cmd.(*FromCommand)
+	if from.Name() != "FROM" || from.String() != "FROM --platform=linux/amd64 busybox AS b" || from.Location()[0].Start.Line != 2 {
+		t.Errorf("FROM command: %q %q %v", from.Name(), from.String(), from.Location())
+	}
 	if from.BaseName != "busybox" || from.Platform != "linux/amd64" || from.StageName != "b" || p.Stages[0].Platform != "linux/amd64" {
 		t.Errorf("FROM = %+v, stage platform %q", from, p.Stages[0].Platform)
 	}
@@ -228,6 +231,31 @@ func TestBfrontStageRef(t *testing.T) {
 		got := p.StageRef(last, ref)
 		if (got == nil) != (want < 0) || (got != nil && got.Index != want) {
 			t.Errorf("StageRef(%q) = %+v, want index %d", ref, got, want)
+		}
+	}
+}
+
+func TestBfrontParseTriggers(t *testing.T) {
+	cmds, err := ParseTriggers([]string{"RUN echo built", `COPY --chown=1 . /app`, "ENV A=1 \\\n B=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cmds {
+		names = append(names, c.Name())
+	}
+	if want := []string{"RUN", "COPY", "ENV"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("triggers %q, want %q", names, want)
+	}
+	if env := cmds[2].(*instructions.EnvCommand); len(env.Env) != 2 {
+		t.Errorf("ENV trigger %+v", env.Env)
+	}
+	for trigger, want := range map[string]string{
+		"ONBUILD RUN x": "Chaining ONBUILD", "FROM x": "FROM isn't allowed", "MAINTAINER me": "MAINTAINER isn't allowed",
+		"BOGUS": "unknown instruction: BOGUS", "ENV": "ENV requires at least one argument",
+	} {
+		if _, err := ParseTriggers([]string{trigger}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", trigger, err, want)
 		}
 	}
 }
