@@ -331,8 +331,12 @@ func stageRef(earlier []*Stage, ref string) (int, bool) {
 
 // StageRef is the stage a COPY --from value names among the plan's
 // stages built before stage (by name or index), or nil when it names an
-// image.
+// image. ref is expanded with the meta ARGs first, as the plan did to
+// find the stages it needs.
 func (p *Plan) StageRef(stage *Stage, ref string) *Stage {
+	if expanded, _, err := shell.NewLex(p.Escape).ProcessWord(ref, argsEnv(p.GlobalArgs)); err == nil {
+		ref = expanded
+	}
 	for _, st := range p.Stages {
 		if st.Index >= stage.Index {
 			break

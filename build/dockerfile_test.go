@@ -222,12 +222,12 @@ func TestBfrontArgValue(t *testing.T) {
 }
 
 func TestBfrontStageRef(t *testing.T) {
-	p, err := Parse([]byte("FROM a AS one\nFROM b AS two\nFROM c\nCOPY --from=one /x /x\nCOPY --from=1 /y /y\n"), "Dockerfile", ParseOptions{})
+	p, err := Parse([]byte("ARG S=two\nFROM a AS one\nFROM b AS two\nFROM c\nCOPY --from=one /x /x\nCOPY --from=1 /y /y\nCOPY --from=$S /z /z\n"), "Dockerfile", ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	last := p.Stages[len(p.Stages)-1]
-	for ref, want := range map[string]int{"one": 0, "ONE": 0, "1": 1, "busybox": -1, "2": -1} {
+	for ref, want := range map[string]int{"one": 0, "ONE": 0, "1": 1, "$S": 1, "${S}": 1, "busybox": -1, "2": -1} {
 		got := p.StageRef(last, ref)
 		if (got == nil) != (want < 0) || (got != nil && got.Index != want) {
 			t.Errorf("StageRef(%q) = %+v, want index %d", ref, got, want)
