@@ -130,7 +130,7 @@ func (e *ConfigEditor) Apply(cmd instructions.Command) error {
 			cfg.Labels[kv.Key] = kv.Value
 		}
 	case *instructions.WorkdirCommand:
-		return workdir(cfg, c.Path)
+		return setWorkdir(cfg, c.Path)
 	case *instructions.UserCommand:
 		if c.User == "" || strings.ContainsAny(c.User, " \t") {
 			return errors.New("USER requires exactly one argument")
@@ -142,9 +142,9 @@ func (e *ConfigEditor) Apply(cmd instructions.Command) error {
 		}
 		cfg.StopSignal = c.Signal
 	case *instructions.ExposeCommand:
-		return expose(cfg, c.Ports)
+		return addExposedPorts(cfg, c.Ports)
 	case *instructions.VolumeCommand:
-		return volumes(cfg, c.Volumes)
+		return addVolumes(cfg, c.Volumes)
 	case *instructions.OnbuildCommand:
 		cfg.OnBuild = append(cfg.OnBuild, c.Expression)
 	case *instructions.HealthCheckCommand:
@@ -172,8 +172,8 @@ func (e *ConfigEditor) commandLine(c instructions.ShellDependantCmdLine) []strin
 	return append(append([]string{}, shell...), strings.Join(c.CmdLine, " "))
 }
 
-// workdir sets the working directory, a relative one below the current.
-func workdir(cfg *v1.Config, dir string) error {
+// setWorkdir sets the working directory, a relative one below the current.
+func setWorkdir(cfg *v1.Config, dir string) error {
 	if dir == "" {
 		return errors.New("cannot normalize nothing")
 	}
@@ -184,7 +184,7 @@ func workdir(cfg *v1.Config, dir string) error {
 	return nil
 }
 
-func volumes(cfg *v1.Config, vols []string) error {
+func addVolumes(cfg *v1.Config, vols []string) error {
 	for _, v := range vols {
 		if v == "" {
 			return errors.New("VOLUME specified can not be an empty string")
@@ -204,9 +204,9 @@ func volumes(cfg *v1.Config, vols []string) error {
 	return nil
 }
 
-// expose adds ports as docker's EXPOSE: PORT[/PROTO] or a range
+// addExposedPorts adds ports as docker's EXPOSE: PORT[/PROTO] or a range
 // START-END[/PROTO], one entry a port, tcp by default.
-func expose(cfg *v1.Config, ports []string) error {
+func addExposedPorts(cfg *v1.Config, ports []string) error {
 	if len(ports) == 0 {
 		return errors.New("EXPOSE requires at least one argument")
 	}
