@@ -170,6 +170,10 @@ func TestBfrontDockerfileIgnoreFile(t *testing.T) {
 		{filepath.Join(dir, "Dockerfile"), "b.txt", "a.txt"},         // no own file: .dockerignore
 		{"-", "b.txt", "a.txt"},                                      // from stdin
 	}
+	// -f relative to a working directory that is not the context.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "x.Dockerfile.dockerignore"), []byte("a.txt\nb.txt\n"), 0o644)
+	t.Chdir(dir)
 	for _, tt := range tests {
 		t.Run(tt.dockerfile, func(t *testing.T) {
 			c := openTestContext(t, dir, tt.dockerfile)
@@ -180,6 +184,11 @@ func TestBfrontDockerfileIgnoreFile(t *testing.T) {
 				t.Errorf("%s is not ignored", tt.ignored)
 			}
 		})
+	}
+	t.Chdir(other)
+	c := openTestContext(t, dir, "x.Dockerfile")
+	if _, err := c.Sources([]string{"a.txt"}); err == nil {
+		t.Error("x.Dockerfile.dockerignore in the working directory was not used")
 	}
 }
 
