@@ -45,6 +45,9 @@ type Plan struct {
 	// overriding a default: what FROM lines and `ARG NAME` without a value
 	// inside a stage see.
 	GlobalArgs map[string]string
+	// Warnings are the parser's, as docker prints them on stderr before
+	// the build ("[WARNING]: Empty continuation line found in: ...").
+	Warnings []string
 }
 
 // Stage is one FROM and the instructions up to the next.
@@ -101,6 +104,9 @@ func Parse(dockerfile []byte, name string, o ParseOptions) (*Plan, error) {
 		return nil, locate(name, err)
 	}
 	p := &Plan{Escape: res.EscapeToken, BuildArgs: resolveBuildArgs(o.BuildArgs)}
+	var warnings strings.Builder
+	res.PrintWarnings(&warnings)
+	p.Warnings = strings.FieldsFunc(warnings.String(), func(r rune) bool { return r == '\n' })
 	all, err := p.readStages(res.AST, name)
 	if err != nil {
 		return nil, err

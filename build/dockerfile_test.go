@@ -259,3 +259,18 @@ func TestBfrontParseTriggers(t *testing.T) {
 		}
 	}
 }
+
+func TestBfrontParseWarnings(t *testing.T) {
+	p, err := Parse([]byte("FROM a\nRUN echo \\\n\n  x\n"), "Dockerfile", ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"[WARNING]: Empty continuation line found in: RUN echo   x",
+		"[WARNING]: Empty continuation lines will become errors in a future release."}
+	if !reflect.DeepEqual(p.Warnings, want) {
+		t.Errorf("warnings %q, want %q", p.Warnings, want)
+	}
+	if p, _ := Parse([]byte("FROM a\n"), "Dockerfile", ParseOptions{}); len(p.Warnings) != 0 {
+		t.Errorf("warnings for a clean file: %q", p.Warnings)
+	}
+}
