@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // bfrontTree writes files (a trailing "/" makes a directory, "->" a
@@ -368,4 +370,39 @@ func keysOf(c *SumCache) map[sumKey][32]byte {
 		m[k] = e.sum
 	}
 	return m
+}
+
+// An entry swapped after the walk (a FIFO would block the build, a link
+// would be read through) fails the checksum instead.
+func TestBfrontChecksumSwappedEntry(t *testing.T) {
+	for _, swap := range []string{"fifo", "symlink"} {
+		t.Run(swap, func(t *testing.T) {
+			dir := bfrontTree(t, "f", "other")
+			c := openTestContext(t, dir, "")
+			srcs, err := c.Sources([]string{"f"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(dir, "f")
+			os.Remove(f)
+			if swap == "fifo" {
+				err = unix.Mkfifo(f, 0o644)
+			} else {
+				err = os.Symlink("other", f)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := c.Checksum(srcs); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Error("checksum of a swapped entry succeeded")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("checksum blocked on a FIFO")
+			}
+		})
+	}
 }
