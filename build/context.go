@@ -278,20 +278,29 @@ func (c *Context) walk(out []Source, root string) ([]Source, error) {
 	return c.walkDir(out, root, root, mi)
 }
 
+// walkDir appends what is below dir. Entries are listed and stat'ed
+// through dir's own descriptor (opened inside the context), never by a
+// host path a concurrent rename could redirect.
 func (c *Context) walkDir(out []Source, root, dir string, parent patternmatcher.MatchInfo) ([]Source, error) {
-	names, err := c.readDir(dir)
+	d, err := c.openIn(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	sort.Strings(names)
 	for _, name := range names {
 		rel := join(dir, name)
 		excluded, mi, err := c.excluded(rel, parent)
 		if err != nil {
 			return nil, err
 		}
-		info, err := c.lstat(rel)
+		info, err := lstatAt(int(d.Fd()), name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("lstat %s: %w", rel, err)
 		}
 		if !excluded {
 			out = append(out, Source{Rel: rel, Info: info, Root: root})

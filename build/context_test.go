@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -404,5 +405,37 @@ func TestBfrontChecksumSwappedEntry(t *testing.T) {
 				t.Fatal("checksum blocked on a FIFO")
 			}
 		})
+	}
+}
+
+// The walk's fstatat infos say what os.Lstat says.
+func TestBfrontStatInfoAsLstat(t *testing.T) {
+	dir := bfrontTree(t, "d/f", "d/l -> f", "d/sub/")
+	unix.Mkfifo(filepath.Join(dir, "d/p"), 0o600)
+	os.Chmod(filepath.Join(dir, "d/sub"), 0o1755|os.ModeSticky)
+	os.Chmod(filepath.Join(dir, "d/f"), 0o4750|os.ModeSetuid)
+	os.Lchown(filepath.Join(dir, "d/f"), 12, 34)
+	c := openTestContext(t, dir, "")
+	srcs, err := c.Sources([]string{"d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) != 5 {
+		t.Fatalf("sources %q", rels(srcs))
+	}
+	for _, s := range srcs {
+		want, err := os.Lstat(filepath.Join(dir, s.Rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.Info
+		// Reading a directory moves its atime between the two stats.
+		gotSys, wantSys := *got.Sys().(*syscall.Stat_t), *want.Sys().(*syscall.Stat_t)
+		gotSys.Atim, wantSys.Atim = syscall.Timespec{}, syscall.Timespec{}
+		if got.Name() != want.Name() || got.Mode() != want.Mode() || got.Size() != want.Size() ||
+			!got.ModTime().Equal(want.ModTime()) || got.IsDir() != want.IsDir() || gotSys != wantSys {
+			t.Errorf("%s: got %s %v %d %v, Lstat %s %v %d %v", s.Rel, got.Name(), got.Mode(), got.Size(), got.ModTime(),
+				want.Name(), want.Mode(), want.Size(), want.ModTime())
+		}
 	}
 }
