@@ -50,6 +50,10 @@ func TestBfrontParse(t *testing.T) {
 		df:   "# escape=`\nFROM busybox\nRUN echo a `\n  b\nCOPY a\\b /c\n",
 		want: []string{"[@0<-busybox]", "1:2:FROM busybox", "2:3:RUN echo a   b", `3:5:COPY a\b /c`}, steps: 3,
 	}, {
+		name: "CRLF line ends and a byte-order mark",
+		df:   "\ufeffFROM busybox\r\nRUN echo a \\\r\n  b\r\n",
+		want: []string{"[@0<-busybox]", "1:1:FROM busybox", "2:2:RUN echo a   b"}, steps: 2,
+	}, {
 		name: "syntax directive accepted",
 		df:   "# syntax=docker/dockerfile:1\nFROM busybox\n",
 		want: []string{"[@0<-busybox]", "1:2:FROM busybox"}, steps: 1,
