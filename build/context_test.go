@@ -105,6 +105,7 @@ func TestBfrontSources(t *testing.T) {
 		{name: "ignored directory", ignore: "node_modules\n", patterns: []string{"."}, want: nil},
 		{name: "exception re-includes below an ignored directory", ignore: "docs\n!docs/keep.md\n", patterns: []string{"docs"}, want: []string{"docs:docs/keep.md"}},
 		{name: "exception with a wildcard directory", ignore: "src\n!*/util/u.go\n", patterns: []string{"src"}, want: []string{"src:src/util/u.go"}},
+		{name: "leading / and ./ in .dockerignore", ignore: "/a.txt\n./src/util\n", patterns: []string{"*.txt", "src"}, want: []string{"b.txt", "src", "src:src/README.md", "src:src/main.go"}},
 		{name: "later pattern wins", ignore: "*.txt\n!a.txt\n", patterns: []string{"*.txt"}, want: []string{"a.txt"}},
 		{name: "glob skips ignored matches", ignore: "b.txt\n", patterns: []string{"*.txt"}, want: []string{"a.txt"}},
 		{name: "comments and blank lines in .dockerignore", ignore: "# a.txt\n\n  b.txt  \n", patterns: []string{"a.txt", "*.txt"}, want: []string{"a.txt", "a.txt"}},
