@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
@@ -277,4 +278,29 @@ func TestBfrontParseWarnings(t *testing.T) {
 	if p, _ := Parse([]byte("FROM a\n"), "Dockerfile", ParseOptions{}); len(p.Warnings) != 0 {
 		t.Errorf("warnings for a clean file: %q", p.Warnings)
 	}
+}
+
+// Parse and Expand never panic on a hostile Dockerfile (go test -fuzz).
+func FuzzBfrontParse(f *testing.F) {
+	for _, seed := range []string{
+		"FROM a\nRUN x\n", "ARG A=$B\nFROM ${A:-x} AS s\nCOPY --from=s a b\nFROM s\n",
+		"# escape=`\nFROM a\nRUN <<EOF\nx\nEOF\n", "FROM a AS b\nFROM b\nCOPY --from=0 / /\nEXPOSE $P\n",
+	} {
+		f.Add(seed, "")
+	}
+	f.Fuzz(func(t *testing.T, df, target string) {
+		// A Dockerfile that makes the parser spin would hang a build: fail
+		// with the input instead.
+		watchdog := time.AfterFunc(2*time.Second, func() { panic(fmt.Sprintf("slow input %q target %q", df, target)) })
+		defer watchdog.Stop()
+		p, err := Parse([]byte(df), "Dockerfile", ParseOptions{Target: target})
+		if err != nil {
+			return
+		}
+		for _, st := range p.Stages {
+			for _, step := range st.Steps {
+				Expand(step.Cmd, []string{"A=1", "P=80 81"}, p.Escape)
+			}
+		}
+	})
 }
