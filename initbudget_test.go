@@ -46,7 +46,7 @@ import (
 
 // initWork is every module package with package-level initialisation work in
 // main's build, and the allocations it makes there (measured: go1.26.8,
-// commit d016ab4). Ordered by import path.
+// commit d016ab4). Ordered by import path; BuildKit's group last.
 var initWork = map[string]int{
 	"github.com/docker/cli/cli/config":                                            1,   // config dir from the environment
 	"github.com/google/go-containerregistry/internal/redact":                      2,   // context keys
@@ -55,7 +55,7 @@ var initWork = map[string]int{
 	"github.com/google/go-containerregistry/pkg/v1/empty":                         1,   // the empty image
 	"github.com/google/go-containerregistry/pkg/v1/remote":                        5,   // default transports
 	"github.com/google/go-containerregistry/pkg/v1/remote/internal/authchallenge": 0,
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport":              49, // default transport, scope regexps
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport":              68, // default transport, scope regexps; its user agent parses the build info, one allocation a linked module (49 before BuildKit's modules)
 	"github.com/klauspost/compress/flate":                                         15, // fixed Huffman tables
 	"github.com/klauspost/compress/gzip":                                          0,
 	"github.com/klauspost/compress/internal/cpuinfo":                              0,
@@ -75,6 +75,34 @@ var initWork = map[string]int{
 	"github.com/vishvananda/netlink":                                              41,
 	"github.com/vishvananda/netlink/nl":                                           2,
 	"golang.org/x/sys/unix":                                                       1,
+
+	// skiff build and commit/import -c parse Dockerfiles with BuildKit's own
+	// packages (issue 12). Their package-level regexps and dispatch tables,
+	// and the protobuf runtime its parser's error stacks (util/stack) bring,
+	// cost every skiff CLI process ~300 allocations and ~0.2 ms at start-up;
+	// third-party inits cannot be made lazy, and the container's init and
+	// monitor (skiff-roles) do not link them.
+	"github.com/moby/buildkit/frontend/dockerfile/command":      0,
+	"github.com/moby/buildkit/frontend/dockerfile/instructions": 51,  // stage-name regexp, RUN flag hooks
+	"github.com/moby/buildkit/frontend/dockerfile/parser":       126, // line regexps, the instruction dispatch table
+	"github.com/moby/buildkit/util/stack":                       11,
+	"github.com/moby/patternmatcher":                            0, // .dockerignore: a byte table filled in init
+	"github.com/containerd/typeurl/v2":                          1,
+	"github.com/docker/go-units":                                4,
+	"github.com/planetscale/vtprotobuf/protohelpers":            3,
+	"google.golang.org/protobuf/encoding/protowire":             7,
+	"google.golang.org/protobuf/encoding/prototext":             1,
+	"google.golang.org/protobuf/internal/detrand":               7,
+	"google.golang.org/protobuf/internal/encoding/tag":          0,
+	"google.golang.org/protobuf/internal/encoding/text":         7,
+	"google.golang.org/protobuf/internal/errors":                0,
+	"google.golang.org/protobuf/internal/filedesc":              18,
+	"google.golang.org/protobuf/internal/filetype":              4,
+	"google.golang.org/protobuf/internal/impl":                  10,
+	"google.golang.org/protobuf/proto":                          7,
+	"google.golang.org/protobuf/reflect/protoreflect":           0,
+	"google.golang.org/protobuf/reflect/protoregistry":          3,
+	"google.golang.org/protobuf/types/known/anypb":              20,
 }
 
 // stdInitAllocs is the standard library's allocations at init in main's

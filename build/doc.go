@@ -1,4 +1,5 @@
-// Package build owns Dockerfile instructions: today the -c changes of commit
-// and import; Dockerfile builds next (a later issue), which may import run,
-// registry and image.
+// Package build owns Dockerfiles: parsing them into a build plan on
+// BuildKit's own parser (dockerfile*.go, expand.go), the build context read
+// in place with .dockerignore (context*.go), executing a plan (exec*.go),
+// and the -c changes of commit and import (change.go).
 package build
