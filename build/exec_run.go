@@ -1,0 +1,92 @@
+package build
+
+// RUN: the command in a build container of the parent image, its output
+// streamed as it comes, its filesystem changes one layer.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// RunError is a RUN whose command failed: docker's sentence.
+type RunError struct {
+	Argv []string
+	Code int
+}
+
+func (e *RunError) Error() string {
+	return fmt.Sprintf("The command '%s' returned a non-zero code: %d", strings.Join(e.Argv, " "), e.Code)
+}
+
+func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.RunCommand) error {
+	if len(c.FlagsUsed) > 0 {
+		return fmt.Errorf("RUN --%s is not supported yet (BuildKit's extras come with the next issue)", c.FlagsUsed[0])
+	}
+	argv, err := runArgv(s.cfg.Config.Shell, c)
+	if err != nil {
+		return err
+	}
+	inScope, proxies := e.runArgs(s)
+	createdBy := strings.Join(argv, " ")
+	if len(inScope) > 0 {
+		createdBy = fmt.Sprintf("|%d %s %s", len(inScope), strings.Join(sortedArgs(inScope), " "), createdBy)
+	}
+	key := cacheKey(s.parentID(), "RUN", createdBy)
+	if e.cached(s, key) {
+		return nil
+	}
+	b, err := e.newContainer(s, argv, append(append([]string(nil), inScope...), proxies...), true)
+	if err != nil {
+		return err
+	}
+	defer b.remove()
+	fmt.Fprintf(e.o.Out, " ---> Running in %s\n", b.ID()[:12])
+	code, err := b.run(ctx, e.o.Out)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &RunError{Argv: argv, Code: code}
+	}
+	layer, err := b.layer(e.o.Images)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.o.Out, "Removing intermediate container %s\n", b.ID()[:12])
+	return e.commit(s, createdBy, layer, key)
+}
+
+// runArgv is a RUN's argv: the exec form as written, the shell form
+// through the stage's SHELL; a heredoc's body is the shell's script (as
+// BuildKit runs a simple heredoc), a heredoc within a longer command line
+// is handed to the shell whole.
+func runArgv(shell []string, c *instructions.RunCommand) ([]string, error) {
+	cl := c.ShellDependantCmdLine
+	if len(cl.Files) == 0 {
+		return commandLine(shell, cl), nil
+	}
+	if len(cl.CmdLine) != 1 || !cl.PrependShell {
+		return nil, fmt.Errorf("parsing produced an invalid run command: %v", cl.CmdLine)
+	}
+	if h := parser.MustParseHeredoc(cl.CmdLine[0]); h != nil {
+		data := cl.Files[0].Data
+		if cl.Files[0].Chomp {
+			data = parser.ChompHeredocContent(data)
+		}
+		cl.CmdLine = []string{data}
+		return commandLine(shell, cl), nil
+	}
+	var b strings.Builder
+	b.WriteString(cl.CmdLine[0])
+	for _, f := range cl.Files {
+		b.WriteByte('\n')
+		b.WriteString(f.Data)
+		b.WriteString(f.Name)
+	}
+	cl.CmdLine = []string{b.String()}
+	return commandLine(shell, cl), nil
+}
