@@ -40,9 +40,9 @@ import (
 // ExecOptions are what a build needs beyond its Plan.
 type ExecOptions struct {
 	Images     *store.Store
-	Containers container.Store // the build containers' own store (BuildContainers)
-	Context    *Context        // nil: no context (a Dockerfile alone from stdin)
-	ContextDir string          // the context's directory, for its symlinks' targets
+	Containers container.Store   // the build containers' own store (BuildContainers)
+	Context    *Context          // nil: no context (a Dockerfile alone from stdin)
+	ContextDir string            // the context's directory, for its symlinks' targets
 	Labels     map[string]string // --label: a last LABEL step, as docker's classic builder
 	NoCache    bool
 	// Resolve finds an image by reference (FROM, COPY --from), pulling it
@@ -69,11 +69,11 @@ func (e *StepError) Unwrap() error { return e.Err }
 
 // executor is one build's state.
 type executor struct {
-	o      ExecOptions
-	plan   *Plan
-	total  int
-	done   map[*Stage]*stageState // finished stages, for FROM and COPY --from
-	cur    *Stage                 // the stage being built
+	o     ExecOptions
+	plan  *Plan
+	total int
+	done  map[*Stage]*stageState // finished stages, for FROM and COPY --from
+	cur   *Stage                 // the stage being built
 }
 
 // stageState is a stage as built so far.

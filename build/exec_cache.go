@@ -28,8 +28,8 @@ func cacheKey(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func cacheDir(s *store.Store) string   { return filepath.Join(s.Root(), "buildcache") }
-func parentsDir(root string) string    { return filepath.Join(root, "buildcache", "parents") }
+func cacheDir(s *store.Store) string              { return filepath.Join(s.Root(), "buildcache") }
+func parentsDir(root string) string               { return filepath.Join(root, "buildcache", "parents") }
 func cachePath(s *store.Store, key string) string { return filepath.Join(cacheDir(s), key) }
 
 // lookupCache is the image key names, if it is still in the store.
