@@ -86,6 +86,7 @@ var initWork = map[string]int{
 	"github.com/moby/buildkit/frontend/dockerfile/instructions": 51,  // stage-name regexp, RUN flag hooks
 	"github.com/moby/buildkit/frontend/dockerfile/parser":       126, // line regexps, the instruction dispatch table
 	"github.com/moby/buildkit/util/stack":                       11,
+	"github.com/moby/patternmatcher":                            0, // .dockerignore: a byte table filled in init
 	"github.com/containerd/typeurl/v2":                          1,
 	"github.com/docker/go-units":                                4,
 	"github.com/planetscale/vtprotobuf/protohelpers":            3,

@@ -104,13 +104,13 @@ func Parse(dockerfile []byte, name string, o ParseOptions) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.resolveMetaArgs(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := p.resolveMetaArgs(name); err != nil {
+		return nil, err
 	}
-	if err := p.resolveBases(all); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := p.resolveBases(all, name); err != nil {
+		return nil, err
 	}
-	needed, err := neededStages(all, o.Target, p.GlobalArgs, p.Escape)
+	needed, err := neededStages(all, o.Target, p.GlobalArgs, p.Escape, name)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,10 @@ func newStep(n *parser.Node, cmd instructions.Command) Step {
 func locate(name string, err error) error {
 	var le *parser.LocationError
 	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
-		return fmt.Errorf("%s:%d: %w", name, le.Locations[0][0].Start.Line, le.Unwrap())
+		// BuildKit numbers a directive's error from 0 (the line before
+		// it is counted); lines are 1-based.
+		line := max(le.Locations[0][0].Start.Line, 1)
+		return fmt.Errorf("%s:%d: %w", name, line, le.Unwrap())
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
@@ -188,10 +191,10 @@ func resolveBuildArgs(in map[string]*string) map[string]string {
 
 // resolveMetaArgs computes the meta ARGs' values in order: each default
 // expanded with the ones before it, a --build-arg winning over it.
-func (p *Plan) resolveMetaArgs() error {
+func (p *Plan) resolveMetaArgs(name string) error {
 	p.GlobalArgs = map[string]string{}
 	lex := shell.NewLex(p.Escape)
-	for _, meta := range p.MetaArgs {
+	for i, meta := range p.MetaArgs {
 		for _, kv := range meta.Args {
 			if v, ok := p.BuildArgs[kv.Key]; ok {
 				p.GlobalArgs[kv.Key] = v
@@ -202,7 +205,7 @@ func (p *Plan) resolveMetaArgs() error {
 			}
 			v, _, err := lex.ProcessWord(*kv.Value, argsEnv(p.GlobalArgs))
 			if err != nil {
-				return fmt.Errorf("ARG %s: %w", kv.Key, err)
+				return fmt.Errorf("%s:%d: ARG %s: %w", name, p.MetaSteps[i].Line, kv.Key, err)
 			}
 			p.GlobalArgs[kv.Key] = v
 		}
@@ -212,27 +215,28 @@ func (p *Plan) resolveMetaArgs() error {
 
 // resolveBases expands each FROM with the meta ARGs and links it to the
 // earlier stage it names, if any.
-func (p *Plan) resolveBases(stages []*Stage) error {
+func (p *Plan) resolveBases(stages []*Stage, name string) error {
 	lex := shell.NewLex(p.Escape)
 	env := argsEnv(p.GlobalArgs)
 	byName := map[string]*Stage{}
 	for _, st := range stages {
 		from := st.Steps[0].Cmd.(*FromCommand)
+		at := fmt.Sprintf("%s:%d", name, st.Steps[0].Line)
 		base, _, err := lex.ProcessWord(from.BaseName, env)
 		if err != nil {
-			return fmt.Errorf("%d: FROM %s: %w", st.Steps[0].Line, from.BaseName, err)
+			return fmt.Errorf("%s: FROM %s: %w", at, from.BaseName, err)
 		}
 		if base == "" {
-			return fmt.Errorf("%d: base name (%s) should not be blank", st.Steps[0].Line, from.BaseName)
+			return fmt.Errorf("%s: base name (%s) should not be blank", at, from.BaseName)
 		}
 		st.Base = base
 		if st.Platform, _, err = lex.ProcessWord(from.Platform, env); err != nil {
-			return fmt.Errorf("%d: FROM --platform=%s: %w", st.Steps[0].Line, from.Platform, err)
+			return fmt.Errorf("%s: FROM --platform=%s: %w", at, from.Platform, err)
 		}
 		st.BaseStage = byName[strings.ToLower(base)]
 		if st.Name != "" {
 			if _, dup := byName[st.Name]; dup {
-				return fmt.Errorf("%d: duplicate name %s", st.Steps[0].Line, st.Name)
+				return fmt.Errorf("%s: %s stage name already used", at, st.Name)
 			}
 			byName[st.Name] = st
 		}
@@ -243,7 +247,7 @@ func (p *Plan) resolveBases(stages []*Stage) error {
 // neededStages is the target stage and every stage it depends on, in
 // Dockerfile order: a stage is needed when a needed stage builds FROM it
 // or copies from it (COPY --from=name or index).
-func neededStages(stages []*Stage, target string, globals map[string]string, escape rune) ([]*Stage, error) {
+func neededStages(stages []*Stage, target string, globals map[string]string, escape rune, name string) ([]*Stage, error) {
 	last := len(stages) - 1
 	if target != "" {
 		last = -1
@@ -264,7 +268,7 @@ func neededStages(stages []*Stage, target string, globals map[string]string, esc
 		if !need[i] {
 			continue
 		}
-		deps, err := stageDeps(stages, i, globals, escape)
+		deps, err := stageDeps(stages, i, globals, escape, name)
 		if err != nil {
 			return nil, err
 		}
@@ -285,7 +289,7 @@ func neededStages(stages []*Stage, target string, globals map[string]string, esc
 // base and its COPY --from sources that name a stage (the others name
 // images). --from is expanded with the meta ARGs, the scope it can see
 // before the stage runs.
-func stageDeps(stages []*Stage, i int, globals map[string]string, escape rune) ([]int, error) {
+func stageDeps(stages []*Stage, i int, globals map[string]string, escape rune, name string) ([]int, error) {
 	st := stages[i]
 	var deps []int
 	if st.BaseStage != nil {
@@ -299,12 +303,12 @@ func stageDeps(stages []*Stage, i int, globals map[string]string, escape rune) (
 		}
 		from, _, err := lex.ProcessWord(c.From, argsEnv(globals))
 		if err != nil {
-			return nil, fmt.Errorf("line %d: COPY --from=%s: %w", step.Line, c.From, err)
+			return nil, fmt.Errorf("%s:%d: COPY --from=%s: %w", name, step.Line, c.From, err)
 		}
 		if d, ok := stageRef(stages[:i], from); ok {
 			deps = append(deps, d)
 		} else if n, err := strconv.Atoi(from); err == nil && n >= i {
-			return nil, fmt.Errorf("line %d: invalid from flag value %s: refers to current or later build stage", step.Line, from)
+			return nil, fmt.Errorf("%s:%d: invalid from flag value %s: refers to current or later build stage", name, step.Line, from)
 		}
 	}
 	return deps, nil

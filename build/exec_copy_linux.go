@@ -27,7 +27,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -186,45 +185,26 @@ func (e *executor) copyItems(cp copySpec, fromImg *store.Image) ([]item, string,
 	return items, kind + ":" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// topItems groups the sources of one pattern: those whose parent is not
-// among them are what the pattern named; the rest belong to a directory.
+// topItems groups the sources of one pattern by the path the pattern
+// named (Source.Root): that path is the item, what lies below it a
+// directory's contents.
 func topItems(found []Source) []item {
-	sort.Slice(found, func(i, j int) bool { return found[i].Rel < found[j].Rel })
-	dirs := map[string]int{} // rel -> index in items
+	at := map[string]int{} // Root -> index in items
 	var items []item
 	for _, f := range found {
-		rel := cleanRel(f.Rel)
-		if i, ok := nearestDir(dirs, rel); ok {
-			items[i].kids = append(items[i].kids, f)
+		i, ok := at[f.Root]
+		if !ok {
+			items = append(items, item{name: path.Base("/" + f.Root), rel: f.Root})
+			i = len(items) - 1
+			at[f.Root] = i
+		}
+		if f.Rel == f.Root {
+			items[i].info, items[i].dir = f.Info, f.Info.IsDir()
 			continue
 		}
-		items = append(items, item{name: path.Base(rel), info: f.Info, rel: rel, dir: f.Info.IsDir()})
-		if f.Info.IsDir() {
-			dirs[rel] = len(items) - 1
-		}
+		items[i].kids = append(items[i].kids, f)
 	}
 	return items
-}
-
-func cleanRel(rel string) string {
-	rel = path.Clean(strings.TrimPrefix(rel, "/"))
-	if rel == "" {
-		return "."
-	}
-	return rel
-}
-
-// nearestDir is the index of the top directory item holding rel.
-func nearestDir(dirs map[string]int, rel string) (int, bool) {
-	if i, ok := dirs["."]; ok && rel != "." {
-		return i, true
-	}
-	for p := path.Dir(rel); p != "." && p != "/"; p = path.Dir(p) {
-		if i, ok := dirs[p]; ok {
-			return i, true
-		}
-	}
-	return 0, false
 }
 
 // owner is the uid/gid of what a COPY writes: --chown resolved in the
@@ -397,9 +377,9 @@ func (e *executor) writeItem(tw *tar.Writer, it item, name string, own owner, mo
 		return e.writeFromImage(tw, it, name, own, mode, viewfd)
 	case it.info.IsDir():
 		for _, k := range it.kids {
-			sub := strings.TrimPrefix(cleanRel(k.Rel), it.rel+"/")
-			if it.rel == "." {
-				sub = cleanRel(k.Rel)
+			sub := k.Rel
+			if it.rel != "" {
+				sub = strings.TrimPrefix(k.Rel, it.rel+"/")
 			}
 			if err := e.writeContextEntry(tw, k.Rel, k.Info, sub, own, mode); err != nil {
 				return err
@@ -414,7 +394,7 @@ func (e *executor) writeItem(tw *tar.Writer, it item, name string, own owner, mo
 func (e *executor) writeContextEntry(tw *tar.Writer, rel string, info fs.FileInfo, name string, own owner, mode *fs.FileMode) error {
 	var link string
 	if info.Mode()&fs.ModeSymlink != 0 {
-		l, err := os.Readlink(filepath.Join(e.o.ContextDir, filepath.FromSlash(rel)))
+		l, err := os.Readlink(filepath.Join(e.o.Context.Dir, filepath.FromSlash(rel)))
 		if err != nil {
 			return err
 		}

@@ -91,7 +91,7 @@ func runBuild(c *cli.Context) error {
 	}
 	quiet := c.Bool("quiet") || c.String("progress") == "quiet"
 	o := build.ExecOptions{
-		Images: s, Containers: cs, ContextDir: in.dir, Labels: keyValueMap(listOf(c, "label")),
+		Images: s, Containers: cs, Labels: keyValueMap(listOf(c, "label")),
 		NoCache: c.Bool("no-cache"), Out: c.App.Writer,
 		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, c.App.Writer),
 	}
@@ -102,6 +102,7 @@ func runBuild(c *cli.Context) error {
 		if o.Context, err = build.OpenContext(in.dir, in.dfPath); err != nil {
 			return fail(err)
 		}
+		defer o.Context.Close()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 	defer stop()
