@@ -443,6 +443,15 @@ func (e *executor) imageView(img *store.Image) (int, func(), error) {
 	for i, l := range img.Layers {
 		dirs[len(img.Layers)-1-i] = e.o.Images.LayerDir(l)
 	}
+	if len(dirs) == 1 {
+		// One layer is its own root: overlay wants two lower dirs
+		// without an upper.
+		fd, err := unix.Open(dirs[0], unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, nil, fmt.Errorf("COPY --from: %w", err)
+		}
+		return fd, func() { unix.Close(fd) }, nil
+	}
 	return rootfs.OpenView(rootfs.Layers{Upper: dirs[0], Lower: dirs[1:]})
 }
 

@@ -434,3 +434,66 @@ func i12bexecErrorsAs(err error, target **exec.ExitError) bool {
 	}
 	return ok
 }
+
+// TestI12BexecCopyRules: docker's rules for COPY destinations, directory
+// sources, globs, WORKDIR-relative paths, links and --from an image.
+func TestI12BexecCopyRules(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	ctxDir := i12bexecContext(t, map[string]string{
+		"Dockerfile": fmt.Sprintf(`FROM %s
+COPY a.txt /d1/
+COPY a.txt /f1
+COPY a.txt /etc
+COPY dir /d2
+COPY dir/ /d3/
+COPY *.txt /d4/
+WORKDIR /w
+COPY a.txt rel
+COPY link /l
+COPY --from=%s /bin/busybox /bb
+ENV WHO=bexec
+COPY <<EOT /here.txt
+inline $WHO
+EOT
+`, fx.busybox, fx.busybox),
+		"a.txt":       "a\n",
+		"c.txt":       "c\n",
+		"dir/b.txt":   "b\n",
+		"dir/sub/e.x": "e\n",
+	})
+	for link, target := range map[string]string{"link": "a.txt", "dir/ln": "b.txt"} {
+		if err := os.Symlink(target, filepath.Join(ctxDir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.i12bexecBuild(t, "-t", "bexec-copy", ctxDir)
+	cases := []struct{ cmd, want string }{
+		{"cat /d1/a.txt", "a"},
+		{"test -f /f1 && cat /f1", "a"},
+		{"cat /etc/a.txt", "a"},
+		{"cat /d2/b.txt /d2/sub/e.x; test -e /d2/dir && echo nested || true", "b\ne"},
+		{"cat /d3/b.txt", "b"},
+		{"ls /d4", "a.txt\nc.txt"},
+		{"cat /w/rel", "a"},
+		{"test -L /l || cat /l", "a"}, // a source link is followed, as docker's
+		{"readlink /d2/ln", "b.txt"}, // a link inside a directory stays one
+		{"test -x /bb && echo exec", "exec"},
+		{"cat /here.txt", "inline bexec"},
+		{"stat -c %u:%g /d1/a.txt", "0:0"},
+	}
+	for _, c := range cases {
+		if got := st.i12bexecOut(t, "run", "--rm", "bexec-copy", "sh", "-c", c.cmd); got != c.want {
+			t.Errorf("%s = %q, want %q", c.cmd, got, c.want)
+		}
+	}
+	bad := i12bexecContext(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nCOPY a.txt c.txt /nodir\n", fx.busybox),
+		"a.txt":      "a", "c.txt": "c",
+	})
+	r := st.skiff(nil, "build", bad)
+	oneLineError(t, r, 1)
+	if !strings.Contains(r.stderr, "the destination must be a directory and end with a /") {
+		t.Errorf("several sources to a file: %q", r.stderr)
+	}
+}
