@@ -477,7 +477,7 @@ EOT
 		{"ls /d4", "a.txt\nc.txt"},
 		{"cat /w/rel", "a"},
 		{"test -L /l || cat /l", "a"}, // a source link is followed, as docker's
-		{"readlink /d2/ln", "b.txt"}, // a link inside a directory stays one
+		{"readlink /d2/ln", "b.txt"},  // a link inside a directory stays one
 		{"test -x /bb && echo exec", "exec"},
 		{"cat /here.txt", "inline bexec"},
 		{"stat -c %u:%g /d1/a.txt", "0:0"},
