@@ -1,193 +1,297 @@
 package build
 
-// Dockerfile instructions as commit and import take them (-c/--change):
-// the start of build's instruction handling, until the build issue puts it
-// on BuildKit's parser.
+// An image config changed by Dockerfile instructions: the -c/--change of
+// commit and import, parsed by BuildKit's parser and instructions as a
+// Dockerfile's, and the one place that applies a metadata instruction
+// (ENV, LABEL, CMD, ...) to a config, which a build's steps use too.
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"golang.org/x/sys/unix"
 )
 
-// ApplyChanges applies the -c Dockerfile instructions to cfg in order. As
-// docker's merge, a new ENTRYPOINT does not keep a CMD it was not given
-// with, which would become its arguments.
+// validChangeCommands are the instructions docker's commit and import
+// accept as changes.
+var validChangeCommands = []string{"cmd", "entrypoint", "env", "expose", "healthcheck", "label",
+	"onbuild", "stopsignal", "user", "volume", "workdir"}
+
+// ApplyChanges applies the -c Dockerfile instructions to cfg in order,
+// each expanded with the config's environment as docker does. All are
+// parsed before any applies; on an error cfg may be half changed, and
+// the caller drops it.
 func ApplyChanges(cfg *v1.Config, changes []string) error {
+	var cmds []instructions.Command
+	var escape rune
 	for _, ch := range changes {
-		if err := applyChange(cfg, ch); err != nil {
+		parsed, esc, err := parseChange(ch)
+		if err != nil {
 			return err
 		}
+		cmds, escape = append(cmds, parsed...), esc
 	}
-	if changed(changes, "ENTRYPOINT") && !changed(changes, "CMD") {
-		cfg.Cmd = nil
+	ed := ConfigEditor{Config: cfg}
+	for _, cmd := range cmds {
+		if err := Expand(cmd, cfg.Env, escape); err != nil {
+			return err
+		}
+		if err := ed.Apply(cmd); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// changed reports whether one of the -c changes is the instruction word.
-func changed(changes []string, word string) bool {
-	for _, ch := range changes {
-		if w, _, _ := strings.Cut(strings.TrimSpace(ch), " "); strings.EqualFold(w, word) {
+// parseChange parses one -c value (a Dockerfile line, or several) and
+// refuses what docker's commit refuses.
+func parseChange(change string) ([]instructions.Command, rune, error) {
+	res, err := parser.Parse(strings.NewReader(change))
+	if err != nil {
+		return nil, 0, unlocated(err)
+	}
+	var cmds []instructions.Command
+	for _, n := range res.AST.Children {
+		word := strings.ToLower(n.Value)
+		if !contains(validChangeCommands, word) {
+			return nil, 0, fmt.Errorf("%s is not a valid change command", n.Value)
+		}
+		cmd, err := instructions.ParseCommand(n)
+		if err != nil {
+			return nil, 0, unlocated(err)
+		}
+		if ob, ok := cmd.(*instructions.OnbuildCommand); ok {
+			if err := checkTrigger(ob.Expression); err != nil {
+				return nil, 0, err
+			}
+		}
+		cmds = append(cmds, cmd)
+	}
+	return cmds, res.EscapeToken, nil
+}
+
+// checkTrigger parses an ONBUILD's instruction as the later build will,
+// so an unknown one is refused now rather than stored in the image.
+func checkTrigger(expr string) error {
+	res, err := parser.Parse(strings.NewReader(expr))
+	if err != nil {
+		return unlocated(err)
+	}
+	for _, n := range res.AST.Children {
+		if _, err := instructions.ParseInstruction(n); err != nil {
+			return unlocated(err)
+		}
+	}
+	return nil
+}
+
+// unlocated is a parse error without BuildKit's location wrapper: a -c
+// has no file and line to name.
+func unlocated(err error) error {
+	var le *parser.LocationError
+	if errors.As(err, &le) {
+		return le.Unwrap()
+	}
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
 			return true
 		}
 	}
 	return false
 }
 
-// applyChange applies one -c Dockerfile instruction to cfg. The
-// instructions are those docker's commit and import accept.
-func applyChange(cfg *v1.Config, change string) error {
-	change = strings.TrimSpace(change)
-	word, rest, _ := strings.Cut(change, " ")
-	rest = strings.TrimSpace(rest)
-	fail := func(err error) error { return fmt.Errorf("change %q: %w", change, err) }
-	switch strings.ToUpper(word) {
-	case "CMD", "ENTRYPOINT":
-		argv, err := execOrShell(rest)
-		if err != nil {
-			return fail(err)
+// ConfigEditor applies metadata instructions, already expanded (Expand),
+// to an image config in order, as docker's dispatcher: it remembers
+// whether a CMD was set, since an ENTRYPOINT drops a CMD that was not set
+// with it (it would become the new entrypoint's arguments).
+type ConfigEditor struct {
+	Config *v1.Config
+	cmdSet bool
+}
+
+// Apply applies one metadata instruction: CMD, ENTRYPOINT, ENV, EXPOSE,
+// HEALTHCHECK, LABEL, ONBUILD, SHELL, STOPSIGNAL, USER, VOLUME or WORKDIR
+// (WORKDIR only sets the config; a build also creates the directory).
+func (e *ConfigEditor) Apply(cmd instructions.Command) error {
+	cfg := e.Config
+	switch c := cmd.(type) {
+	case *instructions.CmdCommand:
+		cfg.Cmd = e.commandLine(c.ShellDependantCmdLine)
+		e.cmdSet = true
+	case *instructions.EntrypointCommand:
+		cfg.Entrypoint = e.commandLine(c.ShellDependantCmdLine)
+		if !e.cmdSet {
+			cfg.Cmd = nil
 		}
-		if strings.EqualFold(word, "CMD") {
-			cfg.Cmd = argv
-		} else {
-			cfg.Entrypoint = argv
+	case *instructions.EnvCommand:
+		for _, kv := range c.Env {
+			cfg.Env = setEnv(cfg.Env, kv.Key, kv.Value)
 		}
-	case "ENV":
-		kv, err := keyValues(rest, true)
-		if err != nil {
-			return fail(err)
-		}
-		for _, p := range kv {
-			cfg.Env = setEnv(cfg.Env, p[0], p[1])
-		}
-	case "LABEL":
-		kv, err := keyValues(rest, false)
-		if err != nil {
-			return fail(err)
-		}
-		if cfg.Labels == nil && len(kv) > 0 {
+	case *instructions.LabelCommand:
+		if cfg.Labels == nil && len(c.Labels) > 0 {
 			cfg.Labels = map[string]string{}
 		}
-		for _, p := range kv {
-			cfg.Labels[p[0]] = p[1]
+		for _, kv := range c.Labels {
+			cfg.Labels[kv.Key] = kv.Value
 		}
-	case "WORKDIR":
-		if rest == "" {
-			return fail(errors.New("WORKDIR needs a path"))
+	case *instructions.WorkdirCommand:
+		return workdir(cfg, c.Path)
+	case *instructions.UserCommand:
+		if c.User == "" || strings.ContainsAny(c.User, " \t") {
+			return errors.New("USER requires exactly one argument")
 		}
-		if !path.IsAbs(rest) {
-			rest = path.Join("/", cfg.WorkingDir, rest)
+		cfg.User = c.User
+	case *instructions.StopSignalCommand:
+		if err := checkSignal(c.Signal); err != nil {
+			return err
 		}
-		cfg.WorkingDir = path.Clean(rest)
-	case "USER", "STOPSIGNAL":
-		if rest == "" || strings.ContainsAny(rest, " \t") {
-			return fail(fmt.Errorf("%s takes exactly one argument", strings.ToUpper(word)))
-		}
-		if strings.EqualFold(word, "USER") {
-			cfg.User = rest
-		} else {
-			cfg.StopSignal = rest
-		}
-	case "EXPOSE":
-		if err := expose(cfg, strings.Fields(rest)); err != nil {
-			return fail(err)
-		}
-	case "VOLUME":
-		vols, err := jsonOrFields(rest)
-		if err != nil {
-			return fail(err)
-		}
-		if cfg.Volumes == nil && len(vols) > 0 {
-			cfg.Volumes = map[string]struct{}{}
-		}
-		for _, v := range vols {
-			cfg.Volumes[v] = struct{}{}
-		}
-	case "ONBUILD":
-		trigger, err := onBuildTrigger(rest)
-		if err != nil {
-			return fail(err)
-		}
-		cfg.OnBuild = append(cfg.OnBuild, trigger)
+		cfg.StopSignal = c.Signal
+	case *instructions.ExposeCommand:
+		return expose(cfg, c.Ports)
+	case *instructions.VolumeCommand:
+		return volumes(cfg, c.Volumes)
+	case *instructions.OnbuildCommand:
+		cfg.OnBuild = append(cfg.OnBuild, c.Expression)
+	case *instructions.HealthCheckCommand:
+		h := c.Health
+		cfg.Healthcheck = &v1.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout,
+			StartPeriod: h.StartPeriod, Retries: h.Retries}
+	case *instructions.ShellCommand:
+		cfg.Shell = c.Shell
 	default:
-		return fmt.Errorf("change %q: %s is not a valid change command (want CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR)", change, word)
+		return fmt.Errorf("%s does not change an image config", strings.ToUpper(cmd.Name()))
 	}
 	return nil
 }
 
-// onBuildTrigger checks an ONBUILD instruction as docker's Dockerfile
-// parser does and returns it as the image keeps it: the instruction
-// after ONBUILD, as written, for a later build to run.
-func onBuildTrigger(s string) (string, error) {
-	word, _, _ := strings.Cut(s, " ")
-	switch w := strings.ToUpper(word); w {
-	case "":
-		return "", errors.New("ONBUILD requires at least one argument")
-	case "ONBUILD":
-		return "", errors.New("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
-	case "FROM", "MAINTAINER":
-		return "", fmt.Errorf("%q isn't allowed as an ONBUILD trigger", w)
-	case "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL",
-		"RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR":
-		return s, nil
-	default:
-		return "", fmt.Errorf("unknown instruction: %s", w)
+// commandLine is a CMD/ENTRYPOINT as the config keeps it: the exec form
+// as written, the shell form run by the config's SHELL (/bin/sh -c).
+func (e *ConfigEditor) commandLine(c instructions.ShellDependantCmdLine) []string {
+	if !c.PrependShell {
+		return c.CmdLine
 	}
+	shell := e.Config.Shell
+	if len(shell) == 0 {
+		shell = []string{"/bin/sh", "-c"}
+	}
+	return append(append([]string{}, shell...), strings.Join(c.CmdLine, " "))
 }
 
-// execOrShell is a CMD/ENTRYPOINT argument: the JSON (exec) form, or the
-// shell form run by /bin/sh -c.
-func execOrShell(s string) ([]string, error) {
-	if strings.HasPrefix(s, "[") {
-		var argv []string
-		if err := json.Unmarshal([]byte(s), &argv); err == nil {
-			return argv, nil
+// workdir sets the working directory, a relative one below the current.
+func workdir(cfg *v1.Config, dir string) error {
+	if dir == "" {
+		return errors.New("cannot normalize nothing")
+	}
+	if !path.IsAbs(dir) {
+		dir = path.Join("/", cfg.WorkingDir, dir)
+	}
+	cfg.WorkingDir = path.Clean(dir)
+	return nil
+}
+
+func volumes(cfg *v1.Config, vols []string) error {
+	for _, v := range vols {
+		if v == "" {
+			return errors.New("VOLUME specified can not be an empty string")
 		}
-		// Docker runs a malformed JSON form as a shell command, too.
-	}
-	if s == "" {
-		return nil, errors.New("missing command")
-	}
-	return []string{"/bin/sh", "-c", s}, nil
-}
-
-func jsonOrFields(s string) ([]string, error) {
-	if strings.HasPrefix(s, "[") {
-		var l []string
-		if err := json.Unmarshal([]byte(s), &l); err != nil {
-			return nil, fmt.Errorf("bad JSON list: %w", err)
+		// A relative volume could never be mounted (and `VOLUME ["/a"`,
+		// bad JSON read as one word, is one).
+		if !path.IsAbs(v) {
+			return fmt.Errorf("invalid volume %q: mount path must be absolute", v)
 		}
-		return l, nil
 	}
-	if f := strings.Fields(s); len(f) > 0 {
-		return f, nil
+	if cfg.Volumes == nil && len(vols) > 0 {
+		cfg.Volumes = map[string]struct{}{}
 	}
-	return nil, errors.New("missing argument")
+	for _, v := range vols {
+		cfg.Volumes[v] = struct{}{}
+	}
+	return nil
 }
 
+// expose adds ports as docker's EXPOSE: PORT[/PROTO] or a range
+// START-END[/PROTO], one entry a port, tcp by default.
 func expose(cfg *v1.Config, ports []string) error {
 	if len(ports) == 0 {
-		return errors.New("EXPOSE needs a port")
+		return errors.New("EXPOSE requires at least one argument")
 	}
+	var keys []string
 	for _, p := range ports {
 		port, proto, ok := strings.Cut(p, "/")
+		proto = strings.ToLower(proto)
 		if !ok {
 			proto = "tcp"
 		}
-		if port == "" || strings.Trim(port, "0123456789-") != "" || (proto != "tcp" && proto != "udp" && proto != "sctp") {
-			return fmt.Errorf("invalid port %q", p)
+		if proto != "tcp" && proto != "udp" && proto != "sctp" {
+			return fmt.Errorf("invalid proto: %s", proto)
 		}
-		if cfg.ExposedPorts == nil {
-			cfg.ExposedPorts = map[string]struct{}{}
+		start, end, err := portRange(port)
+		if err != nil {
+			return fmt.Errorf("invalid containerPort: %s", port)
 		}
-		cfg.ExposedPorts[port+"/"+strings.ToLower(proto)] = struct{}{}
+		for n := start; n <= end; n++ {
+			keys = append(keys, strconv.Itoa(n)+"/"+proto)
+		}
+	}
+	if cfg.ExposedPorts == nil {
+		cfg.ExposedPorts = map[string]struct{}{}
+	}
+	for _, k := range keys {
+		cfg.ExposedPorts[k] = struct{}{}
 	}
 	return nil
+}
+
+func portRange(s string) (int, int, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	start, err := strconv.ParseUint(lo, 10, 16)
+	if err != nil {
+		return 0, 0, err
+	}
+	end := start
+	if isRange {
+		if end, err = strconv.ParseUint(hi, 10, 16); err != nil {
+			return 0, 0, err
+		}
+	}
+	if end < start {
+		return 0, 0, errors.New("invalid range")
+	}
+	return int(start), int(end), nil
+}
+
+// checkSignal accepts what docker's STOPSIGNAL does: a number, or a name
+// with or without SIG (RTMIN+n, RTMAX-n too).
+func checkSignal(sig string) error {
+	if n, err := strconv.Atoi(sig); err == nil && n > 0 {
+		return nil
+	}
+	name := strings.TrimPrefix(strings.ToUpper(sig), "SIG")
+	if unix.SignalNum("SIG"+name) != 0 {
+		return nil
+	}
+	for _, rt := range []string{"RTMIN", "RTMAX"} {
+		if rest, ok := strings.CutPrefix(name, rt); ok {
+			if rest == "" {
+				return nil
+			}
+			if n, err := strconv.Atoi(rest[1:]); err == nil && n >= 1 && n <= 15 &&
+				(rt == "RTMIN" && rest[0] == '+' || rt == "RTMAX" && rest[0] == '-') {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("Invalid signal: %s", sig)
 }
 
 func setEnv(env []string, k, v string) []string {
@@ -198,69 +302,4 @@ func setEnv(env []string, k, v string) []string {
 		}
 	}
 	return append(env, k+"="+v)
-}
-
-// keyValues parses `K=V K2="V 2"` (quotes and backslashes as a shell's);
-// with legacy set, `K V with spaces` is one pair, as Dockerfile's ENV.
-func keyValues(s string, legacy bool) ([][2]string, error) {
-	words, err := shellWords(s)
-	if err != nil {
-		return nil, err
-	}
-	if len(words) == 0 {
-		return nil, errors.New("missing KEY=VALUE")
-	}
-	if first, _, _ := strings.Cut(s, " "); legacy && !strings.Contains(first, "=") {
-		k, v, _ := strings.Cut(s, " ")
-		return [][2]string{{k, strings.TrimSpace(v)}}, nil
-	}
-	var out [][2]string
-	for _, w := range words {
-		k, v, ok := strings.Cut(w, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not KEY=VALUE", w)
-		}
-		out = append(out, [2]string{k, v})
-	}
-	return out, nil
-}
-
-// shellWords splits s on blanks outside quotes; quotes are removed and a
-// backslash escapes the next character (outside single quotes).
-func shellWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord, quote := false, rune(0)
-	escaped := false
-	for _, r := range s {
-		switch {
-		case escaped:
-			cur.WriteRune(r)
-			escaped = false
-		case r == '\\' && quote != '\'':
-			escaped, inWord = true, true
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteRune(r)
-		case r == '"' || r == '\'':
-			quote, inWord = r, true
-		case r == ' ' || r == '\t':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteRune(r)
-			inWord = true
-		}
-	}
-	if quote != 0 || escaped {
-		return nil, errors.New("unterminated quote or escape")
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
 }

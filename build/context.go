@@ -33,6 +33,9 @@ type Context struct {
 	Dir    string                         // absolute path of the context directory
 	rootfd int                            // O_PATH fd of Dir, the root of every open
 	ignore *patternmatcher.PatternMatcher // nil: nothing excluded
+	// Sums, when set, remembers file content sums across builds by
+	// stat (LoadSumCache/Save are the caller's); nil reads every file.
+	Sums *SumCache
 }
 
 // Source is one file or directory a COPY/ADD source names.

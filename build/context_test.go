@@ -288,3 +288,75 @@ func TestBfrontChecksum(t *testing.T) {
 		prev = got
 	}
 }
+
+func TestBfrontSumCache(t *testing.T) {
+	defer func(w time.Duration) { racyWindow = w }(racyWindow)
+	racyWindow = 0
+	dir := bfrontTree(t, "d/a", "d/b")
+	cachePath := filepath.Join(t.TempDir(), "sums")
+	checksum := func(sums *SumCache) string {
+		t.Helper()
+		c := openTestContext(t, dir, "")
+		c.Sums = sums
+		srcs, err := c.Sources([]string{"d"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.Checksum(srcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	plain := checksum(nil)
+	sums := LoadSumCache(cachePath) // missing: empty
+	if got := checksum(sums); got != plain {
+		t.Fatalf("with a cache %s, without %s", got, plain)
+	}
+	if len(sums.sums) != 2 {
+		t.Fatalf("cache holds %d sums, want 2", len(sums.sums))
+	}
+	if err := sums.Save(cachePath); err != nil {
+		t.Fatal(err)
+	}
+	loaded := LoadSumCache(cachePath)
+	if !reflect.DeepEqual(keysOf(loaded), keysOf(sums)) {
+		t.Fatalf("loaded %v, saved %v", keysOf(loaded), keysOf(sums))
+	}
+	// A remembered sum is used: plant a wrong one for d/a's stat.
+	info, _ := os.Lstat(filepath.Join(dir, "d/a"))
+	k, _ := sumKeyOf(info)
+	loaded.sums[k] = sumEntry{}
+	if got := checksum(loaded); got == plain {
+		t.Fatal("the cache was not consulted")
+	}
+	// Same size, mtime put back: the ctime still tells the change.
+	a := filepath.Join(dir, "d/a")
+	if err := os.WriteFile(a, []byte("CONTENT OF d/a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(a, info.ModTime(), info.ModTime())
+	if got := checksum(sums); got == plain || got != checksum(nil) {
+		t.Errorf("changed content, same size and mtime: %s (before %s, uncached %s)", got, plain, checksum(nil))
+	}
+	// Recent ctimes are not remembered (racy).
+	racyWindow = time.Hour
+	fresh := NewSumCache()
+	checksum(fresh)
+	if len(fresh.sums) != 0 {
+		t.Errorf("remembered %d sums of files changed just now", len(fresh.sums))
+	}
+	// A corrupt file is an empty cache.
+	os.WriteFile(cachePath, []byte("garbage"), 0o644)
+	if c := LoadSumCache(cachePath); len(c.sums) != 0 {
+		t.Errorf("garbage loaded as %d sums", len(c.sums))
+	}
+}
+
+func keysOf(c *SumCache) map[sumKey][32]byte {
+	m := map[sumKey][32]byte{}
+	for k, e := range c.sums {
+		m[k] = e.sum
+	}
+	return m
+}
