@@ -81,9 +81,9 @@ type stageState struct {
 	img  *store.Image  // nil: scratch, nothing built on it yet
 	cfg  v1.ConfigFile // the config the next step starts from
 	args []string      // KEY=VALUE of the ARGs in scope, in declaration order
-	// cmdSet: this stage has a CMD instruction so far (an ENTRYPOINT then
-	// keeps it, else it drops the base's).
-	cmdSet bool
+	// editor applies the stage's metadata instructions; it remembers a
+	// CMD of this stage, which an ENTRYPOINT then keeps.
+	editor ConfigEditor
 }
 
 // parentID is the cache's name for what a step builds on.

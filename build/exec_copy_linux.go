@@ -97,7 +97,7 @@ func (e *executor) copyStep(ctx context.Context, s *stageState, cp copySpec) err
 	}
 	dest := cp.dest
 	if !path.IsAbs(dest) {
-		dest = workdir(s.cfg.Config.WorkingDir, dest) + trailingSlash(dest)
+		dest = path.Join("/", s.cfg.Config.WorkingDir, dest) + trailingSlash(dest)
 	}
 	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s in %s ", cp.word(), sum, dest)
 	key := cacheKey(s.parentID(), createdBy, cp.chown, cp.chmod, idOf(fromImg))

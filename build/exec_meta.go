@@ -6,7 +6,6 @@ package build
 import (
 	"encoding/json"
 	"fmt"
-	"path"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,11 +18,8 @@ import (
 // the cache when the same step on the same parent made the same config.
 func (e *executor) applyMeta(s *stageState, cmd instructions.Command, text string) error {
 	next := image.ChildConfig(s.cfg)
-	if err := applyInstruction(&next, cmd, s.cmdSet); err != nil {
+	if err := applyInstruction(&s.editor, &next, cmd); err != nil {
 		return err
-	}
-	if _, ok := cmd.(*instructions.CmdCommand); ok {
-		s.cmdSet = true
 	}
 	createdBy := "/bin/sh -c #(nop)  " + text
 	cfgJSON, err := json.Marshal(next.Config)
@@ -38,101 +34,20 @@ func (e *executor) applyMeta(s *stageState, cmd instructions.Command, text strin
 	return e.commit(s, createdBy, nil, key)
 }
 
-// applyInstruction applies one metadata instruction to cfg.
-// cmdSet: the stage has a CMD of its own so far, which an ENTRYPOINT keeps.
-func applyInstruction(cfg *v1.ConfigFile, cmd instructions.Command, cmdSet bool) error {
-	c := &cfg.Config
+// applyInstruction applies one metadata instruction to cfg through the
+// stage's ConfigEditor (the one place an instruction changes a config,
+// which remembers the stage's CMD for ENTRYPOINT); MAINTAINER and ARG,
+// which it does not take, are the build's own.
+func applyInstruction(ed *ConfigEditor, cfg *v1.ConfigFile, cmd instructions.Command) error {
 	switch cmd := cmd.(type) {
-	case *instructions.EnvCommand:
-		for _, kv := range cmd.Env {
-			c.Env = setEnv(c.Env, kv.Key, kv.Value)
-		}
-	case *instructions.LabelCommand:
-		if c.Labels == nil {
-			c.Labels = map[string]string{}
-		}
-		for _, kv := range cmd.Labels {
-			c.Labels[kv.Key] = kv.Value
-		}
-	case *instructions.ExposeCommand:
-		if c.ExposedPorts == nil {
-			c.ExposedPorts = map[string]struct{}{}
-		}
-		for _, p := range cmd.Ports {
-			if !strings.Contains(p, "/") {
-				p += "/tcp"
-			}
-			c.ExposedPorts[strings.ToLower(p)] = struct{}{}
-		}
-	case *instructions.UserCommand:
-		c.User = cmd.User
-	case *instructions.WorkdirCommand:
-		c.WorkingDir = workdir(c.WorkingDir, cmd.Path)
-	case *instructions.EntrypointCommand:
-		c.Entrypoint = commandLine(c.Shell, cmd.ShellDependantCmdLine)
-		// As docker's: an ENTRYPOINT drops a CMD inherited from the base,
-		// which would become its arguments; a CMD of this stage stays.
-		if !cmdSet {
-			c.Cmd = nil
-		}
-	case *instructions.CmdCommand:
-		c.Cmd = commandLine(c.Shell, cmd.ShellDependantCmdLine)
-	case *instructions.VolumeCommand:
-		if c.Volumes == nil {
-			c.Volumes = map[string]struct{}{}
-		}
-		for _, v := range cmd.Volumes {
-			if strings.TrimSpace(v) == "" {
-				return fmt.Errorf("VOLUME specified can not be an empty string")
-			}
-			c.Volumes[v] = struct{}{}
-		}
-	case *instructions.ShellCommand:
-		c.Shell = cmd.Shell
-	case *instructions.StopSignalCommand:
-		c.StopSignal = cmd.Signal
-	case *instructions.HealthCheckCommand:
-		h := cmd.Health
-		c.Healthcheck = &v1.HealthConfig{
-			Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries,
-		}
 	case *instructions.MaintainerCommand:
 		cfg.Author = cmd.Maintainer
-	case *instructions.OnbuildCommand:
-		c.OnBuild = append(c.OnBuild, cmd.Expression)
+		return nil
 	case *instructions.ArgCommand:
-		// Values are the build's, not the image's.
-	default:
-		return fmt.Errorf("%s is not supported", strings.ToUpper(cmd.Name()))
+		return nil // values are the build's, not the image's
 	}
-	return nil
-}
-
-// workdir is WORKDIR p taken relative to the current working dir.
-func workdir(cur, p string) string {
-	if path.IsAbs(p) {
-		return path.Clean(p)
-	}
-	if cur == "" {
-		cur = "/"
-	}
-	return path.Join(cur, p)
-}
-
-// defaultShell is the shell of shell-form instructions without SHELL.
-var defaultShell = []string{"/bin/sh", "-c"}
-
-// commandLine is the argv of a RUN, CMD or ENTRYPOINT: the exec form as
-// written, the shell form through the stage's SHELL.
-func commandLine(shell []string, c instructions.ShellDependantCmdLine) []string {
-	if !c.PrependShell {
-		return append([]string(nil), c.CmdLine...)
-	}
-	if len(shell) == 0 {
-		shell = defaultShell
-	}
-	argv := append([]string(nil), shell...)
-	return append(argv, strings.Join(c.CmdLine, " "))
+	ed.Config = &cfg.Config
+	return ed.Apply(cmd)
 }
 
 // metaText is how a metadata step shows in its image's history, after

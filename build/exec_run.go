@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -66,8 +67,9 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 // is handed to the shell whole.
 func runArgv(shell []string, c *instructions.RunCommand) ([]string, error) {
 	cl := c.ShellDependantCmdLine
+	commandLine := (&ConfigEditor{Config: &v1.Config{Shell: shell}}).commandLine
 	if len(cl.Files) == 0 {
-		return commandLine(shell, cl), nil
+		return commandLine(cl), nil
 	}
 	if len(cl.CmdLine) != 1 || !cl.PrependShell {
 		return nil, fmt.Errorf("parsing produced an invalid run command: %v", cl.CmdLine)
@@ -78,7 +80,7 @@ func runArgv(shell []string, c *instructions.RunCommand) ([]string, error) {
 			data = parser.ChompHeredocContent(data)
 		}
 		cl.CmdLine = []string{data}
-		return commandLine(shell, cl), nil
+		return commandLine(cl), nil
 	}
 	var b strings.Builder
 	b.WriteString(cl.CmdLine[0])
@@ -88,5 +90,5 @@ func runArgv(shell []string, c *instructions.RunCommand) ([]string, error) {
 		b.WriteString(f.Name)
 	}
 	cl.CmdLine = []string{b.String()}
-	return commandLine(shell, cl), nil
+	return commandLine(cl), nil
 }

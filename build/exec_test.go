@@ -52,12 +52,19 @@ func TestExecApplyInstruction(t *testing.T) {
 			c.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "true"}, Retries: 2}
 		}},
 		{"HEALTHCHECK NONE", false, func(c *v1.Config) { c.Healthcheck = &v1.HealthConfig{Test: []string{"NONE"}} }},
+		{"ARG X=1", false, func(c *v1.Config) {}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
 			cfg := v1.ConfigFile{Config: base}
 			cfg.Config.Env = slices.Clone(base.Env)
-			if err := applyInstruction(&cfg, bexecCmd(t, tt.line, cfg.Config.Env), tt.cmdSet); err != nil {
+			var ed ConfigEditor
+			if tt.cmdSet {
+				if err := applyInstruction(&ed, &cfg, bexecCmd(t, `CMD ["base-cmd"]`, nil)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := applyInstruction(&ed, &cfg, bexecCmd(t, tt.line, cfg.Config.Env)); err != nil {
 				t.Fatal(err)
 			}
 			want := base

@@ -103,6 +103,15 @@ func runBuild(c *cli.Context) error {
 			return fail(err)
 		}
 		defer o.Context.Close()
+		// File sums remembered by stat: an all-cache rebuild reads no
+		// file of the context again.
+		sumsPath := filepath.Join(g.Paths.Root, "buildcache", "context-sums")
+		o.Context.Sums = build.LoadSumCache(sumsPath)
+		defer func() {
+			if os.MkdirAll(filepath.Dir(sumsPath), 0o700) == nil {
+				o.Context.Sums.Save(sumsPath)
+			}
+		}()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 	defer stop()
