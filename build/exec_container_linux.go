@@ -1,8 +1,8 @@
 package build
 
-// Build containers: every filesystem step (RUN, COPY, ADD) happens in a
-// container of the step's parent image, and its overlay upper dir becomes
-// the step's layer through the shared tar writer (the commit path).
+// Build containers: a RUN happens in a container of the step's parent
+// image, and its overlay upper dir becomes the step's layer through the
+// shared tar writer (the commit path).
 //
 // They live in a container store of their own (BuildContainers), so ps,
 // rm, names and prune never see them. The build owns each one by holding
@@ -19,9 +19,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/run"
@@ -48,11 +50,27 @@ func SweepBuildContainers(cs container.Store) {
 		if !e.IsDir() || !state.ValidID(e.Name()) || state.MonitorAlive(cs.RunRoot, e.Name()) {
 			continue
 		}
+		killBuildProcesses(e.Name())
 		if rec, err := cs.Remove(e.Name(), true); err == nil {
 			cs.RemoveAnonymousVolumes(rec)
 		}
 	}
 	state.SweepDebris(cs.Root, cs.RunRoot)
+}
+
+// killBuildProcesses kills what runs in a dead build's container by its
+// cgroup and waits (1 s at most) for the cgroup to empty: the build may
+// have died between its process's start and the record naming its pid,
+// which Remove alone would then not find.
+func killBuildProcesses(id string) {
+	cg, err := cgroup.Load(id)
+	if err != nil {
+		return
+	}
+	cg.Kill()
+	for i := 0; i < 100 && cg.Delete() != nil; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // buildContainer is one step's container, owned by this build.
@@ -62,9 +80,9 @@ type buildContainer struct {
 	lock *os.File // its monitor lock, held by the build
 }
 
-// newContainer creates a container of s's image (not started) for one
-// step; cmd is the RUN's argv, or nil for a COPY.
-func (e *executor) newContainer(s *stageState, argv, env []string, volumes bool) (*buildContainer, error) {
+// newContainer creates a container of s's image (not started) for a RUN
+// of argv with env added to the image's.
+func (e *executor) newContainer(s *stageState, argv, env []string) (*buildContainer, error) {
 	id, err := state.NewID()
 	if err != nil {
 		return nil, err
@@ -74,16 +92,13 @@ func (e *executor) newContainer(s *stageState, argv, env []string, volumes bool)
 	if err != nil {
 		return nil, err
 	}
-	img, err := e.specImage(s, volumes)
+	img, err := e.specImage(s)
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	none := ""
 	o := spec.Options{ImageRef: img.ID, Args: argv, Env: env, Entrypoint: &none, Name: "skiff-build-" + id[:12]}
-	if argv == nil {
-		o.Args = []string{"/nonexistent"} // never started
-	}
 	c, err := cs.CreateAs(id, img, o)
 	if err != nil {
 		lock.Close()
@@ -94,13 +109,10 @@ func (e *executor) newContainer(s *stageState, argv, env []string, volumes bool)
 }
 
 // specImage is s's image as a container's: its layers (an empty one for
-// scratch) and config; without volumes its VOLUMEs are left out, so a
-// COPY into one is kept as docker keeps it.
-func (e *executor) specImage(s *stageState, volumes bool) (spec.Image, error) {
+// scratch) and config. Its VOLUMEs become the container's anonymous
+// volumes, so what a RUN writes there is not in the layer, as docker's.
+func (e *executor) specImage(s *stageState) (spec.Image, error) {
 	cfg := s.cfg.Config
-	if !volumes {
-		cfg.Volumes = nil
-	}
 	if s.img == nil {
 		empty := filepath.Join(e.o.Containers.Root, "empty")
 		if err := os.MkdirAll(empty, 0o755); err != nil {

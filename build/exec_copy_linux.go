@@ -1,10 +1,13 @@
 package build
 
-// COPY and ADD: the sources become one tar stream whose entries are named
-// as they land under the destination directory (owner, --chown and
-// --chmod applied), extracted by the one extractor into the build
-// container's overlay, the destination resolved inside it
-// (RESOLVE_IN_ROOT); the container's upper dir is the step's layer.
+// COPY and ADD: the step's layer is written directly as a tar stream whose
+// entries are named as they land in the image (owner, --chown and --chmod
+// applied), stored by the one layer path (image.StoreWrittenLayer: the
+// one extractor, then the blob): no container and no overlay write, which
+// on overlayfs costs a lookup through every lower layer per file. The
+// destination is resolved in a read-only view of the parent image, its
+// symlinks followed inside it as docker does, and the directories on the
+// way are written with their attributes in the image (missing ones 0755).
 //
 // Docker's rules: a relative destination is under WORKDIR; a destination
 // ending in "/", or an existing directory, receives each source by its
@@ -29,11 +32,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/archive"
+	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/internal/decompress"
 	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/run"
@@ -104,23 +109,20 @@ func (e *executor) copyStep(ctx context.Context, s *stageState, cp copySpec) err
 	if e.cached(s, key) {
 		return nil
 	}
-	b, err := e.newContainer(s, nil, nil, false)
+	base, release, err := e.stageView(s)
 	if err != nil {
 		return err
 	}
-	defer b.remove()
-	rootfd, release, err := b.cs.OpenOverlay(b.c.State, true)
+	defer release()
+	layer, err := image.StoreWrittenLayer(e.o.Images, func(w io.Writer) error {
+		lw := &layerWriter{tw: tar.NewWriter(w)}
+		if err := e.place(lw, base, cp, items, dest, fromImg); err != nil {
+			return err
+		}
+		return lw.tw.Close()
+	}, os.Geteuid() != 0)
 	if err != nil {
-		return err
-	}
-	err = e.place(rootfd, cp, items, dest, fromImg)
-	release()
-	if err != nil {
-		return err
-	}
-	layer, err := b.layer(e.o.Images)
-	if err != nil {
-		return err
+		return fmt.Errorf("%s failed: %w", cp.word(), err)
 	}
 	return e.commit(s, createdBy, layer, key)
 }
@@ -241,9 +243,21 @@ func readInRoot(rootfd int, p string) io.Reader {
 	return bytes.NewReader(b)
 }
 
-// place writes the items into the container's root at dest.
-func (e *executor) place(rootfd int, cp copySpec, items []item, dest string, fromImg *store.Image) error {
-	own, err := e.owner(rootfd, cp.chown)
+// layerWriter writes a COPY's layer entries; a name overlay would take
+// for a whiteout is refused (the layer path would delete a file).
+type layerWriter struct{ tw *tar.Writer }
+
+func (lw *layerWriter) header(hdr *tar.Header) error {
+	if strings.HasPrefix(path.Base(hdr.Name), ".wh.") {
+		return fmt.Errorf("%s: names starting with .wh. are reserved for layer whiteouts", hdr.Name)
+	}
+	return lw.tw.WriteHeader(hdr)
+}
+
+// place writes the items as layer entries at dest; base is a read-only
+// view of the image being built (-1: scratch).
+func (e *executor) place(lw *layerWriter, base int, cp copySpec, items []item, dest string, fromImg *store.Image) error {
+	own, err := e.owner(base, cp.chown)
 	if err != nil {
 		return err
 	}
@@ -256,36 +270,38 @@ func (e *executor) place(rootfd int, cp copySpec, items []item, dest string, fro
 		fm := fs.FileMode(m)
 		mode = &fm
 	}
-	var viewfd = -1
+	from := -1
 	if fromImg != nil {
 		fd, release, err := e.imageView(fromImg)
 		if err != nil {
 			return err
 		}
 		defer release()
-		viewfd = fd
+		from = fd
 	}
 	for i := range items {
-		if items[i].image != "" && isDirInRoot(viewfd, items[i].image) {
+		if items[i].image != "" && isDirInRoot(from, items[i].image) {
 			items[i].dir = true
 		}
 	}
 	destDir, single := dest, ""
-	isDir := strings.HasSuffix(dest, "/") || isDirInRoot(rootfd, dest)
+	isDir := strings.HasSuffix(dest, "/") || isDirInRoot(base, dest)
 	switch {
 	case len(items) > 1 && !strings.HasSuffix(dest, "/"):
 		return fmt.Errorf("When using %s with more than one source file, the destination must be a directory and end with a /", cp.word())
 	case len(items) == 1 && !isDir && !items[0].dir && !(cp.add && e.isArchive(items[0])):
 		destDir, single = path.Dir(dest), path.Base(dest)
 	}
-	dirfd, err := mkdirAllInRoot(rootfd, destDir, own)
+	prefix, err := resolveInRoot(base, destDir)
 	if err != nil {
-		return fmt.Errorf("%s failed: destination %s: %w", cp.word(), dest, err)
+		return fmt.Errorf("destination %s: %w", dest, err)
 	}
-	defer unix.Close(dirfd)
+	if err := writeParents(lw, base, prefix, own); err != nil {
+		return fmt.Errorf("destination %s: %w", dest, err)
+	}
 	for _, it := range items {
 		if cp.add && e.isArchive(it) {
-			if err := e.extractArchive(it, dirfd); err != nil {
+			if err := e.addArchive(lw, it, prefix); err != nil {
 				return err
 			}
 			continue
@@ -294,12 +310,135 @@ func (e *executor) place(rootfd int, cp copySpec, items []item, dest string, fro
 		if single != "" {
 			name = single
 		}
-		w := func(tw *tar.Writer) error { return e.writeItem(tw, it, name, own, mode, viewfd) }
-		if err := extractStream(w, dirfd); err != nil {
-			return fmt.Errorf("%s failed: %w", cp.word(), err)
+		if err := e.writeItem(lw, it, prefix, name, own, mode, from); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// stageView is a read-only view of s's filesystem (-1 for scratch).
+func (e *executor) stageView(s *stageState) (int, func(), error) {
+	if s.img == nil || len(s.img.Layers) == 0 {
+		return -1, func() {}, nil
+	}
+	return e.imageView(s.img)
+}
+
+// resolveInRoot is p inside the root with every symlink on the way
+// followed inside it (as the kernel's RESOLVE_IN_ROOT would), as a
+// relative path without links ("" for the root); what does not exist is
+// kept as written.
+func resolveInRoot(rootfd int, p string) (string, error) {
+	var done []string
+	todo := strings.Split(p, "/")
+	for hops := 0; len(todo) > 0; {
+		c := todo[0]
+		todo = todo[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+			continue
+		}
+		cur := path.Join(append(done, c)...)
+		target, isLink, err := readLinkInRoot(rootfd, cur)
+		if err != nil {
+			return "", err
+		}
+		if !isLink {
+			done = append(done, c)
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
+		}
+		if path.IsAbs(target) {
+			done = nil
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	return path.Join(done...), nil
+}
+
+// readLinkInRoot is rel's link target if rel (its parents free of links)
+// is a symlink in the root.
+func readLinkInRoot(rootfd int, rel string) (string, bool, error) {
+	if rootfd < 0 {
+		return "", false, nil
+	}
+	fd, err := rootfs.InRoot(rootfd, rel, unix.O_PATH|unix.O_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return "", false, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		return "", false, nil
+	}
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(fd, "", buf)
+	if err != nil {
+		return "", false, fmt.Errorf("readlink %s: %w", rel, err)
+	}
+	return string(buf[:n]), true, nil
+}
+
+// writeParents writes the directories from the root down to dir (link
+// free): those the image has with their attributes, so the layer changes
+// none of them; missing ones 0755, the last one owned as own.
+func writeParents(lw *layerWriter, base int, dir string, own owner) error {
+	if dir == "" {
+		return nil
+	}
+	parts := strings.Split(dir, "/")
+	now := time.Now()
+	for i := range parts {
+		rel := path.Join(parts[:i+1]...)
+		hdr := &tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o755, ModTime: now}
+		if i == len(parts)-1 {
+			hdr.Uid, hdr.Gid = own.uid, own.gid
+		}
+		if st, ok, err := statInRoot(base, rel); err != nil {
+			return err
+		} else if ok {
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return fmt.Errorf("/%s is not a directory", rel)
+			}
+			hdr.Mode, hdr.Uid, hdr.Gid = int64(st.Mode&0o7777), int(st.Uid), int(st.Gid)
+			hdr.ModTime = time.Unix(st.Mtim.Unix())
+		}
+		if err := lw.header(hdr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statInRoot is rel's lstat in the root, ok false when it is missing.
+func statInRoot(rootfd int, rel string) (unix.Stat_t, bool, error) {
+	var st unix.Stat_t
+	if rootfd < 0 {
+		return st, false, nil
+	}
+	fd, err := rootfs.InRoot(rootfd, rel, unix.O_PATH|unix.O_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return st, false, nil
+	}
+	if err != nil {
+		return st, false, err
+	}
+	defer unix.Close(fd)
+	return st, true, unix.Fstat(fd, &st)
 }
 
 // isDirInRoot reports whether p is a directory in the root (links
@@ -313,85 +452,39 @@ func isDirInRoot(rootfd int, p string) bool {
 	return true
 }
 
-// mkdirAllInRoot opens directory p of the root, making what is missing
-// (0755, owned as own), each component resolved inside the root.
-func mkdirAllInRoot(rootfd int, p string, own owner) (int, error) {
-	rel := strings.TrimPrefix(path.Clean("/"+p), "/")
-	if rel == "" {
-		rel = "."
-	}
-	fd, err := rootfs.InRoot(rootfd, rel, unix.O_PATH|unix.O_DIRECTORY)
-	if err == nil || !errors.Is(err, unix.ENOENT) {
-		return fd, err
-	}
-	parent, err := mkdirAllInRoot(rootfd, path.Dir("/"+rel), owner{})
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(parent)
-	pfd, err := unix.Openat(parent, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(pfd)
-	name := path.Base(rel)
-	if err := unix.Mkdirat(pfd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-		return -1, fmt.Errorf("mkdir %s: %w", rel, err)
-	}
-	if os.Geteuid() == 0 {
-		unix.Fchownat(pfd, name, own.uid, own.gid, unix.AT_SYMLINK_NOFOLLOW)
-	}
-	return rootfs.InRoot(rootfd, rel, unix.O_PATH|unix.O_DIRECTORY)
-}
-
-// extractStream extracts what write writes into dirfd through the one
-// extractor: owners from the stream (as root), nothing written through a
-// link.
-func extractStream(write func(*tar.Writer) error, dirfd int) error {
-	pr, pw := io.Pipe()
-	go func() {
-		tw := tar.NewWriter(pw)
-		err := write(tw)
-		if err == nil {
-			err = tw.Close()
-		}
-		pw.CloseWithError(err)
-	}()
-	_, err := archive.Extract(pr, dirfd, archive.ExtractOptions{Chown: os.Geteuid() == 0, Xattrs: true})
-	pr.CloseWithError(errors.New("extract stopped"))
-	return err
-}
-
 // writeItem writes one item as entries named under name.
-func (e *executor) writeItem(tw *tar.Writer, it item, name string, own owner, mode *fs.FileMode, viewfd int) error {
+// writeItem writes one item as entries named prefix/name (a directory's
+// contents as prefix/...).
+func (e *executor) writeItem(lw *layerWriter, it item, prefix, name string, own owner, mode *fs.FileMode, from int) error {
 	switch {
 	case it.data != nil:
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(it.data)), Uid: own.uid, Gid: own.gid}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: path.Join(prefix, name), Mode: 0o644, Size: int64(len(it.data)),
+			Uid: own.uid, Gid: own.gid, ModTime: time.Now()}
 		applyMode(hdr, mode)
-		if err := tw.WriteHeader(hdr); err != nil {
+		if err := lw.header(hdr); err != nil {
 			return err
 		}
-		_, err := tw.Write(it.data)
+		_, err := lw.tw.Write(it.data)
 		return err
 	case it.image != "":
-		return e.writeFromImage(tw, it, name, own, mode, viewfd)
+		return e.writeFromImage(lw, it, prefix, name, own, mode, from)
 	case it.info.IsDir():
 		for _, k := range it.kids {
 			sub := k.Rel
 			if it.rel != "" {
 				sub = strings.TrimPrefix(k.Rel, it.rel+"/")
 			}
-			if err := e.writeContextEntry(tw, k.Rel, k.Info, sub, own, mode); err != nil {
+			if err := e.writeContextEntry(lw, k.Rel, k.Info, path.Join(prefix, sub), own, mode); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return e.writeContextEntry(tw, it.rel, it.info, name, own, mode)
+	return e.writeContextEntry(lw, it.rel, it.info, path.Join(prefix, name), own, mode)
 }
 
 // writeContextEntry writes the context's rel as the entry name.
-func (e *executor) writeContextEntry(tw *tar.Writer, rel string, info fs.FileInfo, name string, own owner, mode *fs.FileMode) error {
+func (e *executor) writeContextEntry(lw *layerWriter, rel string, info fs.FileInfo, name string, own owner, mode *fs.FileMode) error {
 	var link string
 	if info.Mode()&fs.ModeSymlink != 0 {
 		l, err := os.Readlink(filepath.Join(e.o.Context.Dir, filepath.FromSlash(rel)))
@@ -411,7 +504,7 @@ func (e *executor) writeContextEntry(tw *tar.Writer, rel string, info fs.FileInf
 	if hdr.Typeflag != tar.TypeSymlink {
 		applyMode(hdr, mode)
 	}
-	if err := tw.WriteHeader(hdr); err != nil {
+	if err := lw.header(hdr); err != nil {
 		return err
 	}
 	if hdr.Typeflag != tar.TypeReg {
@@ -422,7 +515,7 @@ func (e *executor) writeContextEntry(tw *tar.Writer, rel string, info fs.FileInf
 		return err
 	}
 	defer f.Close()
-	if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
+	if _, err := io.CopyN(lw.tw, f, hdr.Size); err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
 	}
 	return nil
@@ -457,7 +550,7 @@ func (e *executor) imageView(img *store.Image) (int, func(), error) {
 
 // writeFromImage writes a path of another image (COPY --from) through
 // the shared tar writer, owners kept unless --chown.
-func (e *executor) writeFromImage(tw *tar.Writer, it item, name string, own owner, mode *fs.FileMode, viewfd int) error {
+func (e *executor) writeFromImage(lw *layerWriter, it item, prefix, name string, own owner, mode *fs.FileMode, viewfd int) error {
 	fd, err := rootfs.InRoot(viewfd, strings.TrimPrefix(it.image, "/"), unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("COPY failed: stat %s: file does not exist", it.image)
@@ -489,10 +582,13 @@ func (e *executor) writeFromImage(tw *tar.Writer, it item, name string, own owne
 		if hdr.Typeflag != tar.TypeSymlink {
 			applyMode(hdr, mode)
 		}
-		if err := tw.WriteHeader(hdr); err != nil {
+		if err := rebaseEntry(hdr, prefix); err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, tr); err != nil {
+		if err := lw.header(hdr); err != nil {
+			return err
+		}
+		if _, err := io.Copy(lw.tw, tr); err != nil {
 			return err
 		}
 	}
@@ -521,9 +617,9 @@ func (e *executor) isArchive(it item) bool {
 	return bytes.HasPrefix(block[257:], []byte("ustar"))
 }
 
-// extractArchive is ADD of a local tar: its contents into dirfd, owners
-// as the archive says.
-func (e *executor) extractArchive(it item, dirfd int) error {
+// addArchive is ADD of a local tar: its entries under prefix, owners as
+// the archive says.
+func (e *executor) addArchive(lw *layerWriter, it item, prefix string) error {
 	f, err := e.o.Context.Open(it.rel)
 	if err != nil {
 		return err
@@ -534,8 +630,43 @@ func (e *executor) extractArchive(it item, dirfd int) error {
 		return fmt.Errorf("ADD %s: %w", it.rel, err)
 	}
 	defer d.Close()
-	if _, err := archive.Extract(d, dirfd, archive.ExtractOptions{Chown: os.Geteuid() == 0, Xattrs: true}); err != nil {
-		return fmt.Errorf("ADD %s: %w", it.rel, err)
+	tr := tar.NewReader(d)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("ADD %s: %w", it.rel, err)
+		}
+		if strings.Trim(path.Clean("/"+hdr.Name), "/") == "" {
+			continue // the archive's root: the destination keeps its own
+		}
+		if err := rebaseEntry(hdr, prefix); err != nil {
+			return fmt.Errorf("ADD %s: %w", it.rel, err)
+		}
+		if err := lw.header(hdr); err != nil {
+			return fmt.Errorf("ADD %s: %w", it.rel, err)
+		}
+		if _, err := io.Copy(lw.tw, tr); err != nil {
+			return fmt.Errorf("ADD %s: %w", it.rel, err)
+		}
+	}
+}
+
+// rebaseEntry names a tar entry (and a hard link's target) under prefix;
+// ".." cannot climb out of it.
+func rebaseEntry(hdr *tar.Header, prefix string) error {
+	dir := strings.HasSuffix(hdr.Name, "/") || hdr.Typeflag == tar.TypeDir
+	hdr.Name = path.Join(prefix, strings.TrimPrefix(path.Clean("/"+hdr.Name), "/"))
+	if hdr.Name == "" || hdr.Name == "." {
+		return fmt.Errorf("entry %q names the destination itself", hdr.Name)
+	}
+	if dir {
+		hdr.Name += "/"
+	}
+	if hdr.Typeflag == tar.TypeLink {
+		hdr.Linkname = path.Join(prefix, strings.TrimPrefix(path.Clean("/"+hdr.Linkname), "/"))
 	}
 	return nil
 }

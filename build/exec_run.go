@@ -40,7 +40,7 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 	if e.cached(s, key) {
 		return nil
 	}
-	b, err := e.newContainer(s, argv, append(append([]string(nil), inScope...), proxies...), true)
+	b, err := e.newContainer(s, argv, append(append([]string(nil), inScope...), proxies...))
 	if err != nil {
 		return err
 	}

@@ -450,6 +450,8 @@ func TestI12BexecCopyRules(t *testing.T) {
 	requireEnv(t)
 	ctxDir := i12bexecContext(t, map[string]string{
 		"Dockerfile": fmt.Sprintf(`FROM %s
+RUN mkdir -m 1777 /sticky && ln -s ../sticky /lnk
+COPY a.txt /lnk/sub/
 COPY a.txt /d1/
 COPY a.txt /f1
 COPY a.txt /etc
@@ -489,6 +491,9 @@ EOT
 		{"test -x /bb && echo exec", "exec"},
 		{"cat /here.txt", "inline bexec"},
 		{"stat -c %u:%g /d1/a.txt", "0:0"},
+		// A destination through a link lands where the link points, the
+		// link and the directories on the way unchanged.
+		{"cat /sticky/sub/a.txt; readlink /lnk; stat -c %a /sticky", "a\n../sticky\n1777"},
 	}
 	for _, c := range cases {
 		if got := st.i12bexecOut(t, "run", "--rm", "bexec-copy", "sh", "-c", c.cmd); got != c.want {
