@@ -40,7 +40,8 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 	if e.cached(s, key) {
 		return nil
 	}
-	b, err := e.newContainer(s, argv, append(append([]string(nil), inScope...), proxies...))
+	env := unshadowed(append(append([]string(nil), inScope...), proxies...), s.cfg.Config.Env)
+	b, err := e.newContainer(s, argv, env)
 	if err != nil {
 		return err
 	}
@@ -91,4 +92,21 @@ func runArgv(shell []string, c *instructions.RunCommand) ([]string, error) {
 	}
 	cl.CmdLine = []string{b.String()}
 	return commandLine(cl), nil
+}
+
+// unshadowed are the build args an ENV of the same name does not
+// override: in a RUN, ENV wins over ARG, as docker's.
+func unshadowed(args, env []string) []string {
+	set := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
+	}
+	var out []string
+	for _, kv := range args {
+		if k, _, _ := strings.Cut(kv, "="); !set[k] {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

@@ -137,3 +137,10 @@ func TestExecSamePlatform(t *testing.T) {
 		}
 	}
 }
+
+func TestExecUnshadowed(t *testing.T) {
+	got := unshadowed([]string{"A=arg", "B=arg", "HTTP_PROXY=p"}, []string{"PATH=/bin", "A=env"})
+	if d := cmp.Diff([]string{"B=arg", "HTTP_PROXY=p"}, got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}

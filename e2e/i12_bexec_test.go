@@ -118,6 +118,9 @@ echo heredoc-ran > /out/heredoc
 EOF
 COPY app/ /src/
 RUN cp -r /src /out/src
+ARG SHADOW=arg
+ENV SHADOW=env
+RUN echo "$SHADOW" > /out/shadow
 
 FROM %s
 LABEL org.example.name="bexec test" version=1
@@ -147,11 +150,11 @@ CMD ["cmdarg"]
 			t.Errorf("build output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if n := strings.Count(r.stdout, "Step "); n != 24 {
-		t.Errorf("%d steps printed, want 24:\n%s", n, r.stdout)
+	if n := strings.Count(r.stdout, "Step "); n != 27 {
+		t.Errorf("%d steps printed, want 27:\n%s", n, r.stdout)
 	}
-	if !regexp.MustCompile(`(?m)^Step 24/24 : CMD \["cmdarg"\]$`).MatchString(r.stdout) {
-		t.Errorf("no Step 24/24 line:\n%s", r.stdout)
+	if !regexp.MustCompile(`(?m)^Step 27/27 : CMD \["cmdarg"\]$`).MatchString(r.stdout) {
+		t.Errorf("no Step 27/27 line:\n%s", r.stdout)
 	}
 	// ENTRYPOINT, CMD, ENV, WORKDIR, USER in one run.
 	if got := st.i12bexecOut(t, "run", "--rm", "bexec-multi:v1"); got != "entry:cmdarg:prod:/app:1000" {
@@ -163,6 +166,7 @@ CMD ["cmdarg"]
 	checks := []struct{ cmd, want string }{
 		{"cat greeting", "hello from builder"},
 		{"cat heredoc", "heredoc-ran"},
+		{"cat shadow", "env"}, // in a RUN, ENV wins over an ARG of the same name
 		{"cat src/a.txt src/sub/b.txt", "file a\nfile b"},
 		{"stat -c '%u:%g %a' owned.txt", "7:8 640"},
 		{"cat /bundle/inner/x.txt", "from tar"},
