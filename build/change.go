@@ -67,28 +67,13 @@ func parseChange(change string) ([]instructions.Command, rune, error) {
 			return nil, 0, unlocated(err)
 		}
 		if ob, ok := cmd.(*instructions.OnbuildCommand); ok {
-			if err := checkTrigger(ob.Expression); err != nil {
+			if _, err := ParseTriggers([]string{ob.Expression}); err != nil {
 				return nil, 0, err
 			}
 		}
 		cmds = append(cmds, cmd)
 	}
 	return cmds, res.EscapeToken, nil
-}
-
-// checkTrigger parses an ONBUILD's instruction as the later build will,
-// so an unknown one is refused now rather than stored in the image.
-func checkTrigger(expr string) error {
-	res, err := parser.Parse(strings.NewReader(expr))
-	if err != nil {
-		return unlocated(err)
-	}
-	for _, n := range res.AST.Children {
-		if _, err := instructions.ParseInstruction(n); err != nil {
-			return unlocated(err)
-		}
-	}
-	return nil
 }
 
 // unlocated is a parse error without BuildKit's location wrapper: a -c
@@ -145,7 +130,7 @@ func (e *ConfigEditor) Apply(cmd instructions.Command) error {
 			cfg.Labels[kv.Key] = kv.Value
 		}
 	case *instructions.WorkdirCommand:
-		return workdir(cfg, c.Path)
+		return setWorkdir(cfg, c.Path)
 	case *instructions.UserCommand:
 		if c.User == "" || strings.ContainsAny(c.User, " \t") {
 			return errors.New("USER requires exactly one argument")
@@ -157,9 +142,9 @@ func (e *ConfigEditor) Apply(cmd instructions.Command) error {
 		}
 		cfg.StopSignal = c.Signal
 	case *instructions.ExposeCommand:
-		return expose(cfg, c.Ports)
+		return addExposedPorts(cfg, c.Ports)
 	case *instructions.VolumeCommand:
-		return volumes(cfg, c.Volumes)
+		return addVolumes(cfg, c.Volumes)
 	case *instructions.OnbuildCommand:
 		cfg.OnBuild = append(cfg.OnBuild, c.Expression)
 	case *instructions.HealthCheckCommand:
@@ -187,8 +172,8 @@ func (e *ConfigEditor) commandLine(c instructions.ShellDependantCmdLine) []strin
 	return append(append([]string{}, shell...), strings.Join(c.CmdLine, " "))
 }
 
-// workdir sets the working directory, a relative one below the current.
-func workdir(cfg *v1.Config, dir string) error {
+// setWorkdir sets the working directory, a relative one below the current.
+func setWorkdir(cfg *v1.Config, dir string) error {
 	if dir == "" {
 		return errors.New("cannot normalize nothing")
 	}
@@ -199,7 +184,7 @@ func workdir(cfg *v1.Config, dir string) error {
 	return nil
 }
 
-func volumes(cfg *v1.Config, vols []string) error {
+func addVolumes(cfg *v1.Config, vols []string) error {
 	for _, v := range vols {
 		if v == "" {
 			return errors.New("VOLUME specified can not be an empty string")
@@ -219,9 +204,9 @@ func volumes(cfg *v1.Config, vols []string) error {
 	return nil
 }
 
-// expose adds ports as docker's EXPOSE: PORT[/PROTO] or a range
+// addExposedPorts adds ports as docker's EXPOSE: PORT[/PROTO] or a range
 // START-END[/PROTO], one entry a port, tcp by default.
-func expose(cfg *v1.Config, ports []string) error {
+func addExposedPorts(cfg *v1.Config, ports []string) error {
 	if len(ports) == 0 {
 		return errors.New("EXPOSE requires at least one argument")
 	}

@@ -49,7 +49,8 @@ type Source struct {
 }
 
 // OpenContext opens dir as a build context. dockerfilePath is the
-// Dockerfile's path ("" or "-" when it comes from stdin): its
+// Dockerfile's path as -f gives it (relative to the working directory,
+// as docker's CLI; "" or "-" when it comes from stdin): its
 // <name>.dockerignore beside it wins over dir's .dockerignore, and, as
 // docker's classic builder, the Dockerfile and .dockerignore themselves
 // are never excluded.
@@ -58,12 +59,18 @@ func OpenContext(dir, dockerfilePath string) (*Context, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build context %s: %w", dir, err)
 	}
-	patterns, err := readIgnoreFile(abs, dockerfilePath)
+	df := ""
+	if dockerfilePath != "" && dockerfilePath != "-" {
+		if df, err = filepath.Abs(dockerfilePath); err != nil {
+			return nil, fmt.Errorf("dockerfile %s: %w", dockerfilePath, err)
+		}
+	}
+	patterns, err := readIgnoreFile(abs, df)
 	if err != nil {
 		return nil, err
 	}
 	if len(patterns) > 0 {
-		patterns = keepBuildFiles(patterns, abs, dockerfilePath)
+		patterns = keepBuildFiles(patterns, abs, df)
 	}
 	var pm *patternmatcher.PatternMatcher
 	if len(patterns) > 0 {
@@ -89,14 +96,11 @@ func (c *Context) Close() error {
 }
 
 // readIgnoreFile reads <Dockerfile>.dockerignore next to the Dockerfile
-// if there is one, else the context's .dockerignore; none is no pattern.
-func readIgnoreFile(dir, dockerfilePath string) ([]string, error) {
+// (df: absolute, or "") if there is one, else the context's
+// .dockerignore; none is no pattern.
+func readIgnoreFile(dir, df string) ([]string, error) {
 	var candidates []string
-	if dockerfilePath != "" && dockerfilePath != "-" {
-		df := dockerfilePath
-		if !filepath.IsAbs(df) {
-			df = filepath.Join(dir, df)
-		}
+	if df != "" {
 		candidates = append(candidates, df+".dockerignore")
 	}
 	candidates = append(candidates, filepath.Join(dir, ".dockerignore"))
@@ -119,18 +123,13 @@ func readIgnoreFile(dir, dockerfilePath string) ([]string, error) {
 }
 
 // keepBuildFiles adds exceptions for .dockerignore and the Dockerfile
-// (when inside the context) if the patterns exclude them, as docker's
-// CLI does for the classic builder.
-func keepBuildFiles(patterns []string, dir, dockerfilePath string) []string {
+// (df: absolute, or ""; when inside the context) if the patterns exclude
+// them, as docker's CLI does for the classic builder.
+func keepBuildFiles(patterns []string, dir, df string) []string {
 	keep := []string{".dockerignore"}
-	if dockerfilePath != "" && dockerfilePath != "-" {
-		df := dockerfilePath
-		if filepath.IsAbs(df) {
-			if rel, err := filepath.Rel(dir, df); err == nil && !strings.HasPrefix(rel, "..") {
-				keep = append(keep, filepath.ToSlash(rel))
-			}
-		} else {
-			keep = append(keep, path.Clean(filepath.ToSlash(df)))
+	if df != "" {
+		if rel, err := filepath.Rel(dir, df); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			keep = append(keep, filepath.ToSlash(rel))
 		}
 	}
 	for _, k := range keep {
@@ -279,20 +278,29 @@ func (c *Context) walk(out []Source, root string) ([]Source, error) {
 	return c.walkDir(out, root, root, mi)
 }
 
+// walkDir appends what is below dir. Entries are listed and stat'ed
+// through dir's own descriptor (opened inside the context), never by a
+// host path a concurrent rename could redirect.
 func (c *Context) walkDir(out []Source, root, dir string, parent patternmatcher.MatchInfo) ([]Source, error) {
-	names, err := c.readDir(dir)
+	d, err := c.openIn(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	sort.Strings(names)
 	for _, name := range names {
 		rel := join(dir, name)
 		excluded, mi, err := c.excluded(rel, parent)
 		if err != nil {
 			return nil, err
 		}
-		info, err := c.lstat(rel)
+		info, err := lstatAt(int(d.Fd()), name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("lstat %s: %w", rel, err)
 		}
 		if !excluded {
 			out = append(out, Source{Rel: rel, Info: info, Root: root})

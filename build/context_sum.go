@@ -19,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/skiff-dev/skiff/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -96,13 +97,18 @@ func (c *Context) fileSum(s Source, buf []byte, sum *[sha256.Size]byte) error {
 	if cacheable && c.Sums.get(key, sum) {
 		return nil
 	}
-	f, err := c.Open(s.Rel)
+	// The entry Lstat saw as a regular file, not a link or FIFO swapped
+	// in since (a FIFO would block, a device never end).
+	fd, err := rootfs.InRoot(c.rootfd, s.Rel, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
 	if err != nil {
 		return fmt.Errorf("checksum of %s: %w", s.Rel, err)
 	}
-	defer f.Close()
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fmt.Errorf("checksum of %s: changed while the build read it", s.Rel)
+	}
 	h := sha256.New()
-	fd := int(f.Fd())
 	for {
 		n, err := unix.Read(fd, buf)
 		if err == unix.EINTR {

@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // bfrontTree writes files (a trailing "/" makes a directory, "->" a
@@ -92,6 +95,9 @@ func TestBfrontSources(t *testing.T) {
 		{name: "named directory symlink", patterns: []string{"link-dir"}, want: []string{"src/util", "src/util:src/util/u.go", "src/util:src/util/u_test.go"}},
 		{name: "absolute link out resolves inside: not found", patterns: []string{"link-out"}, wantErr: "COPY failed: file not found in build context or excluded by .dockerignore: stat link-out: file does not exist"},
 		{name: "link climbing out stops at the root", patterns: []string{"link-up"}, wantErr: "stat link-up: file does not exist"},
+		{name: "glob through a directory link inside", patterns: []string{"link-dir/*.go"}, want: []string{"src/util/u.go", "src/util/u_test.go"}},
+		{name: "glob through a link climbing out", patterns: []string{"link-up/*"}, wantErr: "COPY failed: no source files were specified"},
+		{name: "glob whose match is a link out", patterns: []string{"link-o*"}, wantErr: "no source files were specified"},
 		{name: "missing file", patterns: []string{"nope"}, wantErr: "COPY failed: file not found in build context or excluded by .dockerignore: stat nope: file does not exist"},
 		{name: "glob matching nothing", patterns: []string{"*.rs"}, wantErr: "COPY failed: no source files were specified"},
 		{name: "ignored file", ignore: "a.txt\n", patterns: []string{"a.txt"}, wantErr: "stat a.txt: file does not exist"},
@@ -99,6 +105,7 @@ func TestBfrontSources(t *testing.T) {
 		{name: "ignored directory", ignore: "node_modules\n", patterns: []string{"."}, want: nil},
 		{name: "exception re-includes below an ignored directory", ignore: "docs\n!docs/keep.md\n", patterns: []string{"docs"}, want: []string{"docs:docs/keep.md"}},
 		{name: "exception with a wildcard directory", ignore: "src\n!*/util/u.go\n", patterns: []string{"src"}, want: []string{"src:src/util/u.go"}},
+		{name: "leading / and ./ in .dockerignore", ignore: "/a.txt\n./src/util\n", patterns: []string{"*.txt", "src"}, want: []string{"b.txt", "src", "src:src/README.md", "src:src/main.go"}},
 		{name: "later pattern wins", ignore: "*.txt\n!a.txt\n", patterns: []string{"*.txt"}, want: []string{"a.txt"}},
 		{name: "glob skips ignored matches", ignore: "b.txt\n", patterns: []string{"*.txt"}, want: []string{"a.txt"}},
 		{name: "comments and blank lines in .dockerignore", ignore: "# a.txt\n\n  b.txt  \n", patterns: []string{"a.txt", "*.txt"}, want: []string{"a.txt", "a.txt"}},
@@ -170,6 +177,10 @@ func TestBfrontDockerfileIgnoreFile(t *testing.T) {
 		{filepath.Join(dir, "Dockerfile"), "b.txt", "a.txt"},         // no own file: .dockerignore
 		{"-", "b.txt", "a.txt"},                                      // from stdin
 	}
+	// -f relative to a working directory that is not the context.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "x.Dockerfile.dockerignore"), []byte("a.txt\nb.txt\n"), 0o644)
+	t.Chdir(dir)
 	for _, tt := range tests {
 		t.Run(tt.dockerfile, func(t *testing.T) {
 			c := openTestContext(t, dir, tt.dockerfile)
@@ -180,6 +191,11 @@ func TestBfrontDockerfileIgnoreFile(t *testing.T) {
 				t.Errorf("%s is not ignored", tt.ignored)
 			}
 		})
+	}
+	t.Chdir(other)
+	c := openTestContext(t, dir, "x.Dockerfile")
+	if _, err := c.Sources([]string{"a.txt"}); err == nil {
+		t.Error("x.Dockerfile.dockerignore in the working directory was not used")
 	}
 }
 
@@ -359,4 +375,71 @@ func keysOf(c *SumCache) map[sumKey][32]byte {
 		m[k] = e.sum
 	}
 	return m
+}
+
+// An entry swapped after the walk (a FIFO would block the build, a link
+// would be read through) fails the checksum instead.
+func TestBfrontChecksumSwappedEntry(t *testing.T) {
+	for _, swap := range []string{"fifo", "symlink"} {
+		t.Run(swap, func(t *testing.T) {
+			dir := bfrontTree(t, "f", "other")
+			c := openTestContext(t, dir, "")
+			srcs, err := c.Sources([]string{"f"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := filepath.Join(dir, "f")
+			os.Remove(f)
+			if swap == "fifo" {
+				err = unix.Mkfifo(f, 0o644)
+			} else {
+				err = os.Symlink("other", f)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := c.Checksum(srcs); done <- err }()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Error("checksum of a swapped entry succeeded")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("checksum blocked on a FIFO")
+			}
+		})
+	}
+}
+
+// The walk's fstatat infos say what os.Lstat says.
+func TestBfrontStatInfoAsLstat(t *testing.T) {
+	dir := bfrontTree(t, "d/f", "d/l -> f", "d/sub/")
+	unix.Mkfifo(filepath.Join(dir, "d/p"), 0o600)
+	os.Chmod(filepath.Join(dir, "d/sub"), 0o1755|os.ModeSticky)
+	os.Chmod(filepath.Join(dir, "d/f"), 0o4750|os.ModeSetuid)
+	os.Lchown(filepath.Join(dir, "d/f"), 12, 34)
+	c := openTestContext(t, dir, "")
+	srcs, err := c.Sources([]string{"d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) != 5 {
+		t.Fatalf("sources %q", rels(srcs))
+	}
+	for _, s := range srcs {
+		want, err := os.Lstat(filepath.Join(dir, s.Rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.Info
+		// Reading a directory moves its atime between the two stats.
+		gotSys, wantSys := *got.Sys().(*syscall.Stat_t), *want.Sys().(*syscall.Stat_t)
+		gotSys.Atim, wantSys.Atim = syscall.Timespec{}, syscall.Timespec{}
+		if got.Name() != want.Name() || got.Mode() != want.Mode() || got.Size() != want.Size() ||
+			!got.ModTime().Equal(want.ModTime()) || got.IsDir() != want.IsDir() || gotSys != wantSys {
+			t.Errorf("%s: got %s %v %d %v, Lstat %s %v %d %v", s.Rel, got.Name(), got.Mode(), got.Size(), got.ModTime(),
+				want.Name(), want.Mode(), want.Size(), want.ModTime())
+		}
+	}
 }

@@ -45,6 +45,9 @@ type Plan struct {
 	// overriding a default: what FROM lines and `ARG NAME` without a value
 	// inside a stage see.
 	GlobalArgs map[string]string
+	// Warnings are the parser's, as docker prints them on stderr before
+	// the build ("[WARNING]: Empty continuation line found in: ...").
+	Warnings []string
 }
 
 // Stage is one FROM and the instructions up to the next.
@@ -73,6 +76,7 @@ type FromCommand struct {
 	BaseName  string // as written, before meta ARG expansion
 	Platform  string // --platform as written
 	StageName string // AS name, lower-cased
+	name      string // the instruction word as written
 	code      string
 	location  []parser.Range
 	comments  []string
@@ -80,8 +84,8 @@ type FromCommand struct {
 
 var _ instructions.Command = (*FromCommand)(nil)
 
-// Name is the instruction's name, lower-case as BuildKit's commands.
-func (c *FromCommand) Name() string { return "from" }
+// Name is the instruction's word as written, as BuildKit's commands.
+func (c *FromCommand) Name() string { return c.name }
 
 // Location is where the FROM is in the Dockerfile.
 func (c *FromCommand) Location() []parser.Range { return c.location }
@@ -100,6 +104,9 @@ func Parse(dockerfile []byte, name string, o ParseOptions) (*Plan, error) {
 		return nil, locate(name, err)
 	}
 	p := &Plan{Escape: res.EscapeToken, BuildArgs: resolveBuildArgs(o.BuildArgs)}
+	var warnings strings.Builder
+	res.PrintWarnings(&warnings)
+	p.Warnings = strings.FieldsFunc(warnings.String(), func(r rune) bool { return r == '\n' })
 	all, err := p.readStages(res.AST, name)
 	if err != nil {
 		return nil, err
@@ -133,7 +140,7 @@ func (p *Plan) readStages(ast *parser.Node, name string) ([]*Stage, error) {
 		case *instructions.Stage:
 			st := &Stage{Name: c.Name, Index: len(stages), Platform: c.Platform}
 			from := &FromCommand{BaseName: c.BaseName, Platform: c.Platform, StageName: c.Name,
-				code: c.SourceCode, location: c.Location, comments: c.Comments}
+				name: c.OrigCmd, code: c.SourceCode, location: c.Location, comments: c.Comments}
 			st.Steps = append(st.Steps, newStep(n, from))
 			stages = append(stages, st)
 		case *instructions.ArgCommand:
@@ -330,8 +337,12 @@ func stageRef(earlier []*Stage, ref string) (int, bool) {
 
 // StageRef is the stage a COPY --from value names among the plan's
 // stages built before stage (by name or index), or nil when it names an
-// image.
+// image. ref is expanded with the meta ARGs first, as the plan did to
+// find the stages it needs.
 func (p *Plan) StageRef(stage *Stage, ref string) *Stage {
+	if expanded, _, err := shell.NewLex(p.Escape).ProcessWord(ref, argsEnv(p.GlobalArgs)); err == nil {
+		ref = expanded
+	}
 	for _, st := range p.Stages {
 		if st.Index >= stage.Index {
 			break
@@ -397,4 +408,32 @@ func IsPredefinedArg(name string) bool {
 		return true
 	}
 	return false
+}
+
+// ParseTriggers parses a base image's ONBUILD triggers into the
+// instructions a build runs right after its FROM, as docker's builder;
+// the triggers ONBUILD refuses (ONBUILD, FROM, MAINTAINER) are refused
+// here too.
+func ParseTriggers(triggers []string) ([]instructions.Command, error) {
+	var cmds []instructions.Command
+	for _, trigger := range triggers {
+		res, err := parser.Parse(strings.NewReader(trigger))
+		if err != nil {
+			return nil, fmt.Errorf("ONBUILD %s: %w", trigger, unlocated(err))
+		}
+		for _, n := range res.AST.Children {
+			switch w := strings.ToUpper(n.Value); w {
+			case "ONBUILD":
+				return nil, errors.New("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+			case "FROM", "MAINTAINER":
+				return nil, fmt.Errorf("%s isn't allowed as an ONBUILD trigger", w)
+			}
+			cmd, err := instructions.ParseCommand(n)
+			if err != nil {
+				return nil, fmt.Errorf("ONBUILD %s: %w", trigger, unlocated(err))
+			}
+			cmds = append(cmds, cmd)
+		}
+	}
+	return cmds, nil
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
@@ -49,6 +50,10 @@ func TestBfrontParse(t *testing.T) {
 		name: "escape directive",
 		df:   "# escape=`\nFROM busybox\nRUN echo a `\n  b\nCOPY a\\b /c\n",
 		want: []string{"[@0<-busybox]", "1:2:FROM busybox", "2:3:RUN echo a   b", `3:5:COPY a\b /c`}, steps: 3,
+	}, {
+		name: "CRLF line ends and a byte-order mark",
+		df:   "\ufeffFROM busybox\r\nRUN echo a \\\r\n  b\r\n",
+		want: []string{"[@0<-busybox]", "1:1:FROM busybox", "2:2:RUN echo a   b"}, steps: 2,
 	}, {
 		name: "syntax directive accepted",
 		df:   "# syntax=docker/dockerfile:1\nFROM busybox\n",
@@ -173,6 +178,9 @@ func TestBfrontParseTypedCommands(t *testing.T) {
 	}
 	steps := p.Stages[0].Steps
 	from := steps[0].Cmd.(*FromCommand)
+	if from.Name() != "FROM" || from.String() != "FROM --platform=linux/amd64 busybox AS b" || from.Location()[0].Start.Line != 2 {
+		t.Errorf("FROM command: %q %q %v", from.Name(), from.String(), from.Location())
+	}
 	if from.BaseName != "busybox" || from.Platform != "linux/amd64" || from.StageName != "b" || p.Stages[0].Platform != "linux/amd64" {
 		t.Errorf("FROM = %+v, stage platform %q", from, p.Stages[0].Platform)
 	}
@@ -219,15 +227,80 @@ func TestBfrontArgValue(t *testing.T) {
 }
 
 func TestBfrontStageRef(t *testing.T) {
-	p, err := Parse([]byte("FROM a AS one\nFROM b AS two\nFROM c\nCOPY --from=one /x /x\nCOPY --from=1 /y /y\n"), "Dockerfile", ParseOptions{})
+	p, err := Parse([]byte("ARG S=two\nFROM a AS one\nFROM b AS two\nFROM c\nCOPY --from=one /x /x\nCOPY --from=1 /y /y\nCOPY --from=$S /z /z\n"), "Dockerfile", ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	last := p.Stages[len(p.Stages)-1]
-	for ref, want := range map[string]int{"one": 0, "ONE": 0, "1": 1, "busybox": -1, "2": -1} {
+	for ref, want := range map[string]int{"one": 0, "ONE": 0, "1": 1, "$S": 1, "${S}": 1, "busybox": -1, "2": -1} {
 		got := p.StageRef(last, ref)
 		if (got == nil) != (want < 0) || (got != nil && got.Index != want) {
 			t.Errorf("StageRef(%q) = %+v, want index %d", ref, got, want)
 		}
 	}
+}
+
+func TestBfrontParseTriggers(t *testing.T) {
+	cmds, err := ParseTriggers([]string{"RUN echo built", `COPY --chown=1 . /app`, "ENV A=1 \\\n B=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cmds {
+		names = append(names, c.Name())
+	}
+	if want := []string{"RUN", "COPY", "ENV"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("triggers %q, want %q", names, want)
+	}
+	if env := cmds[2].(*instructions.EnvCommand); len(env.Env) != 2 {
+		t.Errorf("ENV trigger %+v", env.Env)
+	}
+	for trigger, want := range map[string]string{
+		"ONBUILD RUN x": "Chaining ONBUILD", "FROM x": "FROM isn't allowed", "MAINTAINER me": "MAINTAINER isn't allowed",
+		"BOGUS": "unknown instruction: BOGUS", "ENV": "ENV requires at least one argument",
+	} {
+		if _, err := ParseTriggers([]string{trigger}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", trigger, err, want)
+		}
+	}
+}
+
+func TestBfrontParseWarnings(t *testing.T) {
+	p, err := Parse([]byte("FROM a\nRUN echo \\\n\n  x\n"), "Dockerfile", ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"[WARNING]: Empty continuation line found in: RUN echo   x",
+		"[WARNING]: Empty continuation lines will become errors in a future release."}
+	if !reflect.DeepEqual(p.Warnings, want) {
+		t.Errorf("warnings %q, want %q", p.Warnings, want)
+	}
+	if p, _ := Parse([]byte("FROM a\n"), "Dockerfile", ParseOptions{}); len(p.Warnings) != 0 {
+		t.Errorf("warnings for a clean file: %q", p.Warnings)
+	}
+}
+
+// Parse and Expand never panic on a hostile Dockerfile (go test -fuzz).
+func FuzzBfrontParse(f *testing.F) {
+	for _, seed := range []string{
+		"FROM a\nRUN x\n", "ARG A=$B\nFROM ${A:-x} AS s\nCOPY --from=s a b\nFROM s\n",
+		"# escape=`\nFROM a\nRUN <<EOF\nx\nEOF\n", "FROM a AS b\nFROM b\nCOPY --from=0 / /\nEXPOSE $P\n",
+	} {
+		f.Add(seed, "")
+	}
+	f.Fuzz(func(t *testing.T, df, target string) {
+		// A Dockerfile that makes the parser spin would hang a build: fail
+		// with the input instead.
+		watchdog := time.AfterFunc(2*time.Second, func() { panic(fmt.Sprintf("slow input %q target %q", df, target)) })
+		defer watchdog.Stop()
+		p, err := Parse([]byte(df), "Dockerfile", ParseOptions{Target: target})
+		if err != nil {
+			return
+		}
+		for _, st := range p.Stages {
+			for _, step := range st.Steps {
+				Expand(step.Cmd, []string{"A=1", "P=80 81"}, p.Escape)
+			}
+		}
+	})
 }
