@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -599,5 +600,50 @@ func TestI12BexecValidate(t *testing.T) {
 	}
 	if layers := len(cf.RootFS.DiffIDs); len(cf.History)-empty != layers {
 		t.Errorf("%d history entries with a layer, %d layers", len(cf.History)-empty, layers)
+	}
+}
+
+// TestI12BexecFlags: -f - with a context directory, -f FILE, --pull,
+// and the refusals of what skiff cannot honour.
+func TestI12BexecFlags(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	dir := i12bexecContext(t, map[string]string{
+		"f.txt":          "from context\n",
+		"other/Build.df": fmt.Sprintf("FROM %s\nCOPY f.txt /g\n", fx.busybox),
+	})
+	df := fmt.Sprintf("FROM %s\nCOPY f.txt /f\n", fx.busybox)
+	r := st.skiff(strings.NewReader(df), "build", "-t", "bexec-flags", "-f", "-", dir)
+	if r.code != 0 {
+		t.Fatalf("build -f - DIR: %v", r)
+	}
+	if got := st.i12bexecOut(t, "run", "--rm", "bexec-flags", "cat", "/f"); got != "from context" {
+		t.Errorf("-f -: /f = %q", got)
+	}
+	r = st.i12bexecBuild(t, "--pull", "-t", "bexec-flags2", "-f", filepath.Join(dir, "other", "Build.df"), dir)
+	if !strings.Contains(r.stdout, "Pulling from") && !strings.Contains(r.stdout, "up to date") {
+		t.Errorf("--pull did not pull:\n%s", r.stdout)
+	}
+	if got := st.i12bexecOut(t, "run", "--rm", "bexec-flags2", "cat", "/g"); got != "from context" {
+		t.Errorf("-f FILE: /g = %q", got)
+	}
+	refused := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--platform", "linux/s390x"}, "only this host's platform"},
+		{[]string{"--network", "host"}, "--network host is not supported yet"},
+		{[]string{"--progress", "fancy"}, "invalid progress mode"},
+		{[]string{"--target", "nosuch"}, "nosuch"},
+	}
+	if runtime.GOARCH == "s390x" {
+		refused[0].args[1] = "linux/amd64"
+	}
+	for _, c := range refused {
+		r := st.skiff(strings.NewReader(df), append(append([]string{"build"}, c.args...), "-f", "-", dir)...)
+		oneLineError(t, r, 1)
+		if !strings.Contains(r.stderr, c.want) {
+			t.Errorf("build %v: stderr %q lacks %q", c.args, r.stderr, c.want)
+		}
 	}
 }
