@@ -139,7 +139,9 @@ func (e *executor) stage(ctx context.Context, st *Stage) (*stageState, error) {
 		fmt.Fprintln(e.o.Out, head)
 		var err error
 		if i == 0 {
-			s, err = e.from(ctx, st)
+			if s, err = e.from(ctx, st); err == nil {
+				err = e.onBuild(ctx, s)
+			}
 		} else {
 			err = e.step(ctx, s, step)
 		}
@@ -180,6 +182,39 @@ func (e *executor) from(ctx context.Context, st *Stage) (*stageState, error) {
 		fmt.Fprintln(e.o.Out, " ---> ")
 	}
 	return s, nil
+}
+
+// onBuild runs the base's ONBUILD triggers, as docker's FROM does, and
+// drops them from the config: a grandchild does not inherit them.
+func (e *executor) onBuild(ctx context.Context, s *stageState) error {
+	triggers := s.cfg.Config.OnBuild
+	if len(triggers) == 0 {
+		return nil
+	}
+	s.cfg = image.ChildConfig(s.cfg)
+	s.cfg.Config.OnBuild = nil
+	word := "triggers"
+	if len(triggers) == 1 {
+		word = "trigger"
+	}
+	fmt.Fprintf(e.o.Out, "# Executing %d build %s\n", len(triggers), word)
+	for _, t := range triggers {
+		p, err := Parse([]byte("FROM scratch\n"+t+"\n"), "ONBUILD", ParseOptions{})
+		if err != nil || len(p.Stages) != 1 || len(p.Stages[0].Steps) != 2 {
+			return fmt.Errorf("ONBUILD trigger %q: %w", t, cmpErr(err, errors.New("not one instruction")))
+		}
+		if err := e.step(ctx, s, p.Stages[0].Steps[1]); err != nil {
+			return fmt.Errorf("ONBUILD trigger %q: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func cmpErr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
 }
 
 // defaultPath is the PATH docker gives a scratch stage's RUN.

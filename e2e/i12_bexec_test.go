@@ -647,3 +647,26 @@ func TestI12BexecFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestI12BexecOnBuild: a base's ONBUILD triggers run at the child's FROM
+// (a COPY from the child's context, a RUN), and the child does not keep
+// them.
+func TestI12BexecOnBuild(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	dir := i12bexecContext(t, map[string]string{
+		"Dockerfile":       fmt.Sprintf("FROM %s\nONBUILD COPY d.txt /from-trigger\nONBUILD RUN echo trigger-ran\n", fx.busybox),
+		"Dockerfile.child": "FROM bexec-obase\nRUN cat /from-trigger\n",
+		"d.txt":            "trigger data\n",
+	})
+	st.i12bexecBuild(t, "-t", "bexec-obase", dir)
+	r := st.i12bexecBuild(t, "-t", "bexec-ochild", "-f", filepath.Join(dir, "Dockerfile.child"), dir)
+	for _, want := range []string{"# Executing 2 build triggers", "trigger-ran", "trigger data"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if got := st.i12bexecOut(t, "image", "inspect", "--format", "{{json .Config.OnBuild}}", "bexec-ochild"); got != "null" {
+		t.Errorf("the child keeps its base's triggers: %s", got)
+	}
+}
