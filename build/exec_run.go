@@ -6,6 +6,7 @@ package build
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -80,6 +81,9 @@ func runArgv(shell []string, c *instructions.RunCommand) ([]string, error) {
 		if cl.Files[0].Chomp {
 			data = parser.ChompHeredocContent(data)
 		}
+		if strings.HasPrefix(data, "#!") {
+			data = shebangScript(cl.Files[0].Name, data)
+		}
 		cl.CmdLine = []string{data}
 		return commandLine(cl), nil
 	}
@@ -109,4 +113,19 @@ func unshadowed(args, env []string) []string {
 		}
 	}
 	return out
+}
+
+// shebangScript runs a heredoc that starts with "#!" as BuildKit does: as
+// an executable file under /dev/pipes (the container's /dev is a tmpfs,
+// so it is in no layer), run by its own interpreter.
+func shebangScript(name, data string) string {
+	if !strings.HasSuffix(data, "\n") {
+		data += "\n"
+	}
+	end := "SKIFF_HEREDOC_END"
+	for strings.Contains(data, end) {
+		end += "_"
+	}
+	f := "/dev/pipes/" + path.Base("/"+name)
+	return fmt.Sprintf("mkdir -p /dev/pipes && cat > %s <<'%s'\n%s%s\nchmod 755 %s && exec %s", f, end, data, end, f, f)
 }

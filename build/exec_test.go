@@ -87,6 +87,8 @@ func TestExecRunArgv(t *testing.T) {
 		{"exec form", `RUN ["echo", "hi"]`, nil, []string{"echo", "hi"}},
 		{"SHELL", "RUN echo hi", []string{"/bin/bash", "-c"}, []string{"/bin/bash", "-c", "echo hi"}},
 		{"heredoc", "RUN <<EOF\necho one\necho two\nEOF", nil, []string{"/bin/sh", "-c", "echo one\necho two\n"}},
+		{"heredoc with a shebang", "RUN <<EOF\n#!/bin/busybox sh\necho hi\nEOF", nil, []string{"/bin/sh", "-c",
+			"mkdir -p /dev/pipes && cat > /dev/pipes/EOF <<'SKIFF_HEREDOC_END'\n#!/bin/busybox sh\necho hi\nSKIFF_HEREDOC_END\nchmod 755 /dev/pipes/EOF && exec /dev/pipes/EOF"}},
 		{"heredoc in a command", "RUN cat <<EOF > /f\nbody\nEOF", nil, []string{"/bin/sh", "-c", "cat <<EOF > /f\nbody\nEOF"}},
 	}
 	for _, tt := range tests {

@@ -117,6 +117,10 @@ RUN mkdir -p /out && echo "$GREETING from builder" > /out/greeting && echo built
 RUN <<EOF
 echo heredoc-ran > /out/heredoc
 EOF
+RUN <<EOF
+#!/bin/busybox sh
+echo "shebang-$0" > /out/shebang
+EOF
 COPY app/ /src/
 RUN cp -r /src /out/src
 ARG SHADOW=arg
@@ -151,11 +155,11 @@ CMD ["cmdarg"]
 			t.Errorf("build output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if n := strings.Count(r.stdout, "Step "); n != 27 {
-		t.Errorf("%d steps printed, want 27:\n%s", n, r.stdout)
+	if n := strings.Count(r.stdout, "Step "); n != 28 {
+		t.Errorf("%d steps printed, want 28:\n%s", n, r.stdout)
 	}
-	if !regexp.MustCompile(`(?m)^Step 27/27 : CMD \["cmdarg"\]$`).MatchString(r.stdout) {
-		t.Errorf("no Step 27/27 line:\n%s", r.stdout)
+	if !regexp.MustCompile(`(?m)^Step 28/28 : CMD \["cmdarg"\]$`).MatchString(r.stdout) {
+		t.Errorf("no Step 28/28 line:\n%s", r.stdout)
 	}
 	// ENTRYPOINT, CMD, ENV, WORKDIR, USER in one run.
 	if got := st.i12bexecOut(t, "run", "--rm", "bexec-multi:v1"); got != "entry:cmdarg:prod:/app:1000" {
@@ -167,6 +171,7 @@ CMD ["cmdarg"]
 	checks := []struct{ cmd, want string }{
 		{"cat greeting", "hello from builder"},
 		{"cat heredoc", "heredoc-ran"},
+		{"cat shebang", "shebang-/dev/pipes/EOF"}, // run by its own interpreter
 		{"cat shadow", "env"}, // in a RUN, ENV wins over an ARG of the same name
 		{"cat src/a.txt src/sub/b.txt", "file a\nfile b"},
 		{"stat -c '%u:%g %a' owned.txt", "7:8 640"},
