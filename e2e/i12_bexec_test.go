@@ -172,7 +172,7 @@ CMD ["cmdarg"]
 		{"cat greeting", "hello from builder"},
 		{"cat heredoc", "heredoc-ran"},
 		{"cat shebang", "shebang-/dev/pipes/EOF"}, // run by its own interpreter
-		{"cat shadow", "env"}, // in a RUN, ENV wins over an ARG of the same name
+		{"cat shadow", "env"},                     // in a RUN, ENV wins over an ARG of the same name
 		{"cat src/a.txt src/sub/b.txt", "file a\nfile b"},
 		{"stat -c '%u:%g %a' owned.txt", "7:8 640"},
 		{"cat /bundle/inner/x.txt", "from tar"},
