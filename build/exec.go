@@ -135,6 +135,9 @@ func Execute(ctx context.Context, plan *Plan, o ExecOptions) (*store.Image, erro
 func (e *executor) stage(ctx context.Context, st *Stage) (*stageState, error) {
 	var s *stageState
 	for i, step := range st.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err // ctrl-c between steps (or during a COPY)
+		}
 		head := fmt.Sprintf("Step %d/%d : %s", step.N, e.total, step.Text)
 		fmt.Fprintln(e.o.Out, head)
 		var err error
