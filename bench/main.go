@@ -28,6 +28,10 @@
 // floors only, -keep keeps the work dirs, -v prints every iteration. Needs
 // root; ^C cleans up.
 //
+// The build tables (issue 12): a 6-step Dockerfile with a COPY of 2,000
+// files, the first build and the all-cache rebuild, beside podman build
+// and buildah bud; -build-n sets the iterations (0 skips).
+//
 // The lifecycle tables (issues 3 and 10), on the root fs store only: `ps -a`
 // over 100 containers (<= 1.3x `skiff --version`), `run -d`, `exec true`
 // (<= 2.5x `skiff --version` and <= 0.2x podman exec), `run -d` then `rm -f`
@@ -64,6 +68,7 @@ type options struct {
 	psN, runDN  int
 	execN       int
 	churnN      int
+	buildN      int
 	rss         bool
 	skiff       string // prebuilt binary; empty: build the repo
 	baseline    string // another skiff (binary or git revision) to measure beside this one
@@ -85,6 +90,7 @@ func main() {
 	flag.IntVar(&o.runDN, "rund-n", 10, "timed iterations of `run -d` (0 skips)")
 	flag.IntVar(&o.execN, "exec-n", 20, "timed iterations of `exec true` (0 skips)")
 	flag.IntVar(&o.churnN, "churn-n", 3, "timed loops of `run -d` then `rm -f` of 50 containers (0 skips)")
+	flag.IntVar(&o.buildN, "build-n", 5, "timed iterations of each build line: first build and all-cache rebuild (0 skips)")
 	flag.BoolVar(&o.rss, "rss", true, "report the monitor's RSS beside conmon's")
 	flag.StringVar(&o.baseline, "baseline", "", "also measure run, pull and cp beside this skiff binary or git revision (e.g. HEAD~1), as ratios")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
@@ -203,6 +209,14 @@ func bench(o *options) error {
 			}
 			fmt.Println()
 			sec.print(os.Stdout) // now, not at the end: a pull section takes a while
+		}
+		if o.buildN > 0 {
+			for _, sec := range e.buildSections(st) {
+				fmt.Println()
+				sec.print(os.Stdout)
+			}
+		} else {
+			fmt.Printf("\n(-build-n 0: build tables skipped)\n")
 		}
 	}
 	if interrupted.Load() {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/build"
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/rolesbin"
@@ -64,6 +65,9 @@ func globals(c *cli.Context) (*Globals, error) {
 	}
 	g.InsecureRegistries = append(f.InsecureRegistries, c.StringSlice("insecure-registry")...)
 	rolesbin.SetRunRoot(g.Paths.RunRoot) // installed there on a start's first use
+	// What a killed build left (its containers, their processes, cgroups
+	// and volumes) goes with the next command; none: one failed ReadDir.
+	build.SweepBuildContainers(build.BuildContainers(g.Paths.Root, g.Paths.RunRoot))
 	return g, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/build"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/registry"
@@ -31,7 +32,7 @@ func imagesCommand(name string, aliases ...string) *cli.Command {
 		ArgsUsage: "[REPOSITORY[:TAG]]",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image IDs"},
-			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all images (skiff keeps no intermediate images, so the same as without)"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all images (default hides intermediate images)"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate IDs"},
 			&cli.BoolFlag{Name: "digests", Usage: "show digests"},
 			&cli.StringFlag{Name: "format", Usage: "'json', 'table' or a Go template: .Repository .Tag .ID .Digest .CreatedSince .CreatedAt .Size .Containers .VirtualSize .SharedSize .UniqueSize"},
@@ -82,6 +83,11 @@ func runImages(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
+	if !c.Bool("all") {
+		if imgs, err = withoutIntermediate(s, imgs); err != nil {
+			return &ExitError{1, err}
+		}
+	}
 	f, err := parseImageFilters(s, c.Args().First(), listOf(c, "filter"))
 	if err != nil {
 		return err
@@ -111,6 +117,28 @@ func runImages(c *cli.Context) error {
 		return &ExitError{1, err}
 	}
 	return nil
+}
+
+// withoutIntermediate leaves out the untagged images a build made others
+// from (its intermediate steps), as docker's images does without -a.
+func withoutIntermediate(s *store.Store, imgs []*store.Image) ([]*store.Image, error) {
+	parents, err := build.BuiltParents(s.Root())
+	if err != nil || len(parents) == 0 {
+		return imgs, err
+	}
+	present := map[string]bool{}
+	for _, img := range imgs {
+		present[img.ID] = true
+	}
+	hidden := map[string]bool{}
+	for child, parent := range parents {
+		if present[child] {
+			hidden[parent] = true
+		}
+	}
+	return slices.DeleteFunc(imgs, func(img *store.Image) bool {
+		return hidden[img.ID] && len(img.RepoTags) == 0
+	}), nil
 }
 
 // repoFilter is `images REPO[:TAG]` on canonical names: a repository

@@ -39,7 +39,8 @@ func ChildConfig(parent v1.ConfigFile) v1.ConfigFile {
 }
 
 // Add makes and stores the image whose config is cfg (history and the rest
-// already set) and whose layers are parent's (nil: none) plus layer, and
+// already set) and whose layers are parent's (nil: none) plus layer (nil:
+// none, a build's metadata step), and
 // points names (canonical) at it.
 func Add(s *store.Store, parent *store.Image, cfg v1.ConfigFile, layer *store.LayerInfo, names []string) (*store.Image, error) {
 	var diffIDs []string
@@ -47,8 +48,10 @@ func Add(s *store.Store, parent *store.Image, cfg v1.ConfigFile, layer *store.La
 	if parent != nil {
 		diffIDs, size = append(diffIDs, parent.Layers...), parent.Size
 	}
-	diffIDs = append(diffIDs, layer.DiffID)
-	size += layer.Size
+	if layer != nil { // nil: a step that changed only the config (build)
+		diffIDs = append(diffIDs, layer.DiffID)
+		size += layer.Size
+	}
 	cfg.RootFS = v1.RootFS{Type: "layers"}
 	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1}
 	for _, d := range diffIDs {

@@ -182,3 +182,18 @@ func withHome(env []string, home string) []string {
 	}
 	return append(env[:len(env):len(env)], "HOME="+home)
 }
+
+// LookupOwner resolves a build's --chown ("user", "uid", "user:group",
+// "uid:gid") against an image's passwd and group files (either may be
+// nil): a user alone gives its uid as the group too, as docker's COPY and
+// ADD do.
+func LookupOwner(spec string, passwd, group io.Reader) (uid, gid uint32, err error) {
+	u, err := resolveIDs(spec, passwd, group)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, g, hasGroup := strings.Cut(spec, ":"); !hasGroup || g == "" {
+		return u.UID, u.UID, nil
+	}
+	return u.UID, u.GID, nil
+}
