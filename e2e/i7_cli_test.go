@@ -51,8 +51,13 @@ func TestI7CliHelp(t *testing.T) {
 		}
 	}
 	r := st.must(t, "--help")
-	if strings.Contains(r.stdout, "build") {
-		t.Errorf("the help names build, which does not exist yet:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "\n   build ") {
+		t.Errorf("the help does not list build (issue 12):\n%s", r.stdout)
+	}
+	for _, missing := range []string{"push", "login", "save", "load"} {
+		if strings.Contains(r.stdout, "\n   "+missing+" ") {
+			t.Errorf("the help names %s, which does not exist yet:\n%s", missing, r.stdout)
+		}
 	}
 	for _, verb := range []string{"run", "exec", "rm", "ps"} {
 		if r := st.must(t, verb, "--help"); strings.Contains(r.stdout, "not supported") {
