@@ -45,6 +45,8 @@ type ExecOptions struct {
 	ContextDir string            // the context's directory, for its symlinks' targets
 	Labels     map[string]string // --label: a last LABEL step, as docker's classic builder
 	NoCache    bool
+	// HostNetwork runs RUN in the host's network namespace (--network host).
+	HostNetwork bool
 	// Resolve finds an image by reference (FROM, COPY --from), pulling it
 	// when missing, as run does (--pull: always).
 	Resolve func(ctx context.Context, ref string) (*store.Image, error)

@@ -99,6 +99,9 @@ func (e *executor) newContainer(s *stageState, argv, env []string) (*buildContai
 	}
 	none := ""
 	o := spec.Options{ImageRef: img.ID, Args: argv, Env: env, Entrypoint: &none, Name: "skiff-build-" + id[:12]}
+	if e.o.HostNetwork {
+		o.Network = spec.NetworkHost
+	}
 	c, err := cs.CreateAs(id, img, o)
 	if err != nil {
 		lock.Close()

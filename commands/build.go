@@ -31,7 +31,7 @@ func buildCommand() *cli.Command {
 		&cli.StringFlag{Name: "target", Usage: "set the target build stage to build"},
 		&cli.BoolFlag{Name: "no-cache", Usage: "do not use cache when building the image"},
 		&cli.BoolFlag{Name: "pull", Usage: "always attempt to pull a newer version of the image"},
-		&cli.StringFlag{Name: "network", Value: "default", Usage: "set the networking mode for the RUN instructions during build (default, none)"},
+		&cli.StringFlag{Name: "network", Value: "default", Usage: "set the networking mode for the RUN instructions during build (default, none: loopback only; host)"},
 		&cli.StringFlag{Name: "iidfile", Usage: "write the image ID to the file"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the build output and print image ID on success"},
 		&cli.StringFlag{Name: "progress", Value: "auto", Usage: "set type of progress output (auto, plain, tty, quiet)"},
@@ -92,7 +92,7 @@ func runBuild(c *cli.Context) error {
 	quiet := c.Bool("quiet") || c.String("progress") == "quiet"
 	o := build.ExecOptions{
 		Images: s, Containers: cs, Labels: keyValueMap(listOf(c, "label")),
-		NoCache: c.Bool("no-cache"), Out: c.App.Writer,
+		NoCache: c.Bool("no-cache"), Out: c.App.Writer, HostNetwork: c.String("network") == "host",
 		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, c.App.Writer),
 	}
 	if quiet {
@@ -157,11 +157,9 @@ func checkBuildFlags(c *cli.Context) error {
 		return fmt.Errorf("invalid progress mode %q: use auto, plain, tty or quiet", p)
 	}
 	switch n := c.String("network"); n {
-	case "default", "none", "bridge":
-	case "host":
-		return errors.New("--network host is not supported yet: RUN gets its own network namespace (loopback only)")
+	case "default", "none", "bridge", "host":
 	default:
-		return fmt.Errorf("network %s not found: use default or none", n)
+		return fmt.Errorf("network %s not found: use default, none or host", n)
 	}
 	if p := c.String("platform"); p != "" {
 		want := "linux/" + runtime.GOARCH

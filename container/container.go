@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -111,6 +112,9 @@ func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container
 	}
 	defer releaseVolumes() // after the record that uses them is saved
 	rec.Host = host
+	if o.Network == spec.NetworkHost {
+		rec.Host.Networks = []string{spec.NetworkHost}
+	}
 	defer func() {
 		if err != nil {
 			removeAnonymous(s.Root, rec.Host.Mounts)
@@ -230,6 +234,8 @@ func (c *Container) initConfig() *run.InitConfig {
 		Work:      filepath.Join(c.Dir, "work"),
 		Rootfs:    filepath.Join(c.Dir, "rootfs"),
 		Rootless:  os.Geteuid() != 0,
+
+		HostNetwork: c.HostNetwork(),
 	}
 }
 
@@ -283,4 +289,10 @@ func (c *Container) update(fn func(*state.Container)) error {
 	fn(cur)
 	c.State = cur
 	return state.Save(c.store.Root, cur)
+}
+
+// HostNetwork reports whether the container shares the host's network
+// namespace (build's RUN --network host).
+func (c *Container) HostNetwork() bool {
+	return slices.Contains(c.State.Host.Networks, spec.NetworkHost)
 }

@@ -637,7 +637,7 @@ func TestI12BexecFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--platform", "linux/s390x"}, "only this host's platform"},
-		{[]string{"--network", "host"}, "--network host is not supported yet"},
+		{[]string{"--network", "nosuch"}, "network nosuch not found"},
 		{[]string{"--progress", "fancy"}, "invalid progress mode"},
 		{[]string{"--target", "nosuch"}, "nosuch"},
 	}
@@ -673,5 +673,30 @@ func TestI12BexecOnBuild(t *testing.T) {
 	}
 	if got := st.i12bexecOut(t, "image", "inspect", "--format", "{{json .Config.OnBuild}}", "bexec-ochild"); got != "null" {
 		t.Errorf("the child keeps its base's triggers: %s", got)
+	}
+}
+
+// RUN --network host shares the host's network namespace; default and none
+// give each RUN its own, loopback only.
+func TestI12BexecNetwork(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	host, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := i12bexecContext(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nRUN readlink /proc/self/ns/net > /netns\n", fx.busybox),
+	})
+	for _, tt := range []struct {
+		network string
+		shared  bool
+	}{{"host", true}, {"default", false}, {"none", false}} {
+		tag := "bexec-net-" + tt.network
+		st.i12bexecBuild(t, "--no-cache", "--network", tt.network, "-t", tag, dir)
+		got := st.i12bexecOut(t, "run", "--rm", tag, "cat", "/netns")
+		if (got == host) != tt.shared {
+			t.Errorf("--network %s: RUN saw %s, the host has %s (shared: want %v)", tt.network, got, host, tt.shared)
+		}
 	}
 }

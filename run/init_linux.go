@@ -160,8 +160,10 @@ func finishRoot(spec *specs.Spec) error {
 			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
 		}
 	}
-	if err := network.LoopbackUp(); err != nil {
-		return err
+	if ownNetwork(spec) { // never the host's: a RUN --network host shares it
+		if err := network.LoopbackUp(); err != nil {
+			return err
+		}
 	}
 	return limitProcess(spec.Process)
 }
@@ -240,4 +242,18 @@ func becomeUser(u execUser, caps capSets) error {
 		return fmt.Errorf("clear keepcaps: %w", err)
 	}
 	return nil
+}
+
+// ownNetwork reports whether spec gives the container a network namespace
+// of its own.
+func ownNetwork(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return true
+	}
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type == specs.NetworkNamespace {
+			return true
+		}
+	}
+	return false
 }

@@ -33,26 +33,31 @@ type Process struct{ p *process }
 // the master). On failure nothing of it is left, and the error is what
 // the child reported (a *StartError with docker's status) or skiff's own.
 func StartInit(id string, cfg *InitConfig, streams Stdio) (*Process, error) {
-	pre, err := PrestartInit(id, streams)
+	s := initSpawn(id, streams)
+	s.hostNetwork = cfg.HostNetwork
+	b, err := s.begin()
 	if err != nil {
 		return nil, err
 	}
-	return pre.Start(cfg)
+	return (&PendingInit{b: b}).Start(cfg)
+}
+
+func initSpawn(id string, streams Stdio) *spawn {
+	return &spawn{
+		role: InitArg, what: "container init", id: id,
+		stdin: streams.In, stdout: streams.Out, stderr: streams.Err,
+	}
 }
 
 // PendingInit is a container's init started before its config exists: it
 // starts up, and joins its cgroup, while it waits for Start or Abort.
 type PendingInit struct{ b *begun }
 
-// PrestartInit starts container id's init (in its new namespaces and
-// cgroup, streams its stdio as for StartInit) without its config: the
-// caller gives it with Start, or ends it with Abort.
+// PrestartInit starts container id's init (in its new namespaces, a
+// network one too, and cgroup, streams its stdio as for StartInit) without
+// its config: the caller gives it with Start, or ends it with Abort.
 func PrestartInit(id string, streams Stdio) (*PendingInit, error) {
-	s := &spawn{
-		role: InitArg, what: "container init", id: id,
-		stdin: streams.In, stdout: streams.Out, stderr: streams.Err,
-	}
-	b, err := s.begin()
+	b, err := initSpawn(id, streams).begin()
 	if err != nil {
 		return nil, err
 	}

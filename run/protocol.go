@@ -115,6 +115,9 @@ type InitConfig struct {
 	Rootfs string `json:"rootfs"`
 	// Rootless selects user.* overlay xattrs and skips what needs real root.
 	Rootless bool `json:"rootless,omitempty"`
+	// HostNetwork leaves the init in the host's network namespace (its OCI
+	// config then lists no network namespace either).
+	HostNetwork bool `json:"hostNetwork,omitempty"`
 	// Init (--init) makes the init stay as the container's PID 1, forward
 	// signals to the user's process and reap zombies, as tini does.
 	Init bool `json:"init,omitempty"`

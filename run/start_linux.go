@@ -46,6 +46,8 @@ type spawn struct {
 	// join is the running container an exec'd process is born in; nil
 	// makes the container: new namespaces and a new cgroup.
 	join *ns.Target
+	// hostNetwork leaves a new container in the host's network namespace.
+	hostNetwork bool
 }
 
 // process is a started process in a container as its parent sees it.
@@ -129,6 +131,9 @@ func (s *spawn) command(exe *sealedExe, end *os.File) *exec.Cmd {
 	}
 	if s.join == nil {
 		cmd.SysProcAttr.Cloneflags = ns.ContainerCloneFlags
+		if s.hostNetwork {
+			cmd.SysProcAttr.Cloneflags &^= unix.CLONE_NEWNET
+		}
 	}
 	return cmd
 }

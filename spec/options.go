@@ -32,6 +32,10 @@ type Options struct {
 	StopSignal  string              // --stop-signal ("" = the image's or SIGTERM)
 	StopTimeout *int                // --stop-timeout in seconds
 	Labels      map[string]string   // -l/--label
+	// Network "host" shares the host's network namespace (build's RUN
+	// --network host; run's --network comes with the networking issue);
+	// anything else gives the container its own, loopback only.
+	Network string
 
 	// Host is what the mount flags asked for (ParseMounts): create
 	// resolves it (volumes, --volumes-from, the image's VOLUME) into the

@@ -239,12 +239,8 @@ func Build(in Input) (*specs.Spec, error) {
 		Hostname: host,
 		Mounts:   mounts,
 		Linux: &specs.Linux{
-			CgroupsPath: "/skiff/" + in.ID,
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace},
-				{Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-				{Type: specs.MountNamespace},
-			},
+			CgroupsPath:   "/skiff/" + in.ID,
+			Namespaces:    namespaces(in.Opts.Network == NetworkHost),
 			MaskedPaths:   append([]string{}, MaskedPaths...),
 			ReadonlyPaths: append([]string{}, ReadonlyPaths...),
 		},
@@ -299,4 +295,18 @@ func HostsFile(hostname string) string {
 		"ff02::1\tip6-allnodes\n" +
 		"ff02::2\tip6-allrouters\n" +
 		"127.0.0.1\t" + hostname + "\n"
+}
+
+// NetworkHost is Options.Network for the host's network namespace.
+const NetworkHost = "host"
+
+// namespaces are the container's own namespaces: all of docker's, but the
+// network one with the host's network.
+func namespaces(hostNetwork bool) []specs.LinuxNamespace {
+	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}}
+	if !hostNetwork {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	return append(ns, specs.LinuxNamespace{Type: specs.IPCNamespace},
+		specs.LinuxNamespace{Type: specs.UTSNamespace}, specs.LinuxNamespace{Type: specs.MountNamespace})
 }
