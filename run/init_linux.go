@@ -86,7 +86,7 @@ func startContainer(cfg *InitConfig) *initError {
 			return setupErr(err)
 		}
 	}
-	if err := finishRoot(spec); err != nil {
+	if err := finishRoot(spec, cfg.HostNetwork); err != nil {
 		return setupErr(err)
 	}
 	if err := mkdirAllOwned(absCwd(proc.Cwd), user.UID, user.GID); err != nil {
@@ -146,7 +146,7 @@ func prepareRoot(cfg *InitConfig) error {
 
 // finishRoot applies what needs the pivoted root and the container's own
 // /proc: masks, read-only paths, hostname, lo, rlimits, no_new_privs.
-func finishRoot(spec *specs.Spec) error {
+func finishRoot(spec *specs.Spec, hostNetwork bool) error {
 	if l := spec.Linux; l != nil {
 		if err := rootfs.MaskPaths(l.MaskedPaths); err != nil {
 			return err
@@ -160,7 +160,7 @@ func finishRoot(spec *specs.Spec) error {
 			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
 		}
 	}
-	if ownNetwork(spec) { // never the host's: a RUN --network host shares it
+	if !hostNetwork { // never the host's: a RUN --network host shares it
 		if err := network.LoopbackUp(); err != nil {
 			return err
 		}
@@ -244,16 +244,3 @@ func becomeUser(u execUser, caps capSets) error {
 	return nil
 }
 
-// ownNetwork reports whether spec gives the container a network namespace
-// of its own.
-func ownNetwork(spec *specs.Spec) bool {
-	if spec.Linux == nil {
-		return true
-	}
-	for _, n := range spec.Linux.Namespaces {
-		if n.Type == specs.NetworkNamespace {
-			return true
-		}
-	}
-	return false
-}
