@@ -243,4 +243,3 @@ func becomeUser(u execUser, caps capSets) error {
 	}
 	return nil
 }
-
