@@ -40,8 +40,9 @@ func BuildContainers(root, runRoot string) container.Store {
 
 // SweepBuildContainers removes what killed builds left: every build
 // container whose build no longer holds its lock, with its process. With
-// none (the usual case) it costs one ReadDir of a missing directory.
+// none (the usual case) it costs two ReadDirs of missing directories.
 func SweepBuildContainers(cs container.Store) {
+	SweepStdinContexts(StdinTmp(cs))
 	ents, err := os.ReadDir(state.ContainersDir(cs.Root))
 	if err != nil {
 		return
@@ -57,6 +58,10 @@ func SweepBuildContainers(cs container.Store) {
 	}
 	state.SweepDebris(cs.Root, cs.RunRoot)
 }
+
+// StdinTmp is where `build -` extracts a tar context: beside the build
+// containers, swept with them.
+func StdinTmp(cs container.Store) string { return filepath.Join(cs.Root, "tmp") }
 
 // killBuildProcesses kills what runs in a dead build's container by its
 // cgroup and waits (1 s at most) for the cgroup to empty: the build may

@@ -78,9 +78,8 @@ func runBuild(c *cli.Context) error {
 		return fail(err)
 	}
 	defer release()
-	cs := build.BuildContainers(g.Paths.Root, g.Paths.RunRoot)
-	build.SweepBuildContainers(cs)
-	in, err := readBuildInput(c, filepath.Join(g.Paths.Root, "build", "tmp"))
+	cs := build.BuildContainers(g.Paths.Root, g.Paths.RunRoot) // swept of dead builds by globals
+	in, err := readBuildInput(c, build.StdinTmp(cs))
 	if err != nil {
 		return fail(err)
 	}

@@ -325,12 +325,20 @@ func TestI12BexecErrors(t *testing.T) {
 func TestI12BexecInterrupt(t *testing.T) {
 	st := newStore(t)
 	requireEnv(t)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
-		t.Run(sig.String(), func(t *testing.T) {
-			dir := i12bexecContext(t, map[string]string{
+	for _, tt := range []struct {
+		sig   syscall.Signal
+		stdin bool // the context as a tar on stdin, extracted under the store
+	}{{syscall.SIGINT, false}, {syscall.SIGKILL, false}, {syscall.SIGINT, true}, {syscall.SIGKILL, true}} {
+		sig := tt.sig
+		t.Run(fmt.Sprintf("%s stdin=%v", sig, tt.stdin), func(t *testing.T) {
+			files := map[string]string{
 				"Dockerfile": fmt.Sprintf("FROM %s\nRUN echo sta\"\"rted-%d && sleep 1000\n", fx.busybox, sig),
-			})
-			cmd := st.cmd(t.Context(), "build", "-t", "bexec-intr", dir)
+			}
+			cmd := st.cmd(t.Context(), "build", "-t", "bexec-intr", i12bexecContext(t, files))
+			if tt.stdin {
+				cmd = st.cmd(t.Context(), "build", "-t", "bexec-intr", "-")
+				cmd.Stdin = strings.NewReader(i12bexecTar(t, files))
+			}
 			var out bytes.Buffer
 			pr, pw, _ := os.Pipe()
 			cmd.Stdout, cmd.Stderr = pw, &out
@@ -363,6 +371,9 @@ func TestI12BexecInterrupt(t *testing.T) {
 			}
 			if m := st.mountsUnder(); len(m) != 0 {
 				t.Errorf("mounts left: %v", m)
+			}
+			if left, _ := filepath.Glob(filepath.Join(st.root, "build", "tmp", "*")); len(left) != 0 {
+				t.Errorf("the stdin context is left: %v", left)
 			}
 		})
 	}
