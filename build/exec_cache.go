@@ -101,3 +101,6 @@ func BuiltParents(root string) (map[string]string, error) {
 	}
 	return parents, nil
 }
+
+// ForgetParent drops the record of id's parent once id is deleted (rmi).
+func ForgetParent(root, id string) { os.Remove(filepath.Join(parentsDir(root), hexOf(id))) }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/skiff-dev/skiff/build"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/store"
@@ -91,11 +92,57 @@ func removeImage(s *store.Store, arg string, force bool, used store.UsedImages, 
 	if d.Kept {
 		return nil
 	}
-	fmt.Fprintf(w, "Deleted: %s\n", img.ID)
+	printDeleted(w, img.ID, d)
+	removeBuiltParents(s, img.ID, used, w)
+	return nil
+}
+
+func printDeleted(w io.Writer, id string, d *store.Deleted) {
+	fmt.Fprintf(w, "Deleted: %s\n", id)
 	for _, l := range d.Layers {
 		fmt.Fprintf(w, "Deleted: %s\n", l)
 	}
-	return nil
+}
+
+// removeBuiltParents deletes, once image id is gone, the untagged images a
+// build made it from that nothing else needs (no name, no other child, no
+// container), walking up the chain, as docker's rmi removes a classic
+// build's intermediate images.
+func removeBuiltParents(s *store.Store, id string, used store.UsedImages, w io.Writer) {
+	parents, err := build.BuiltParents(s.Root())
+	if err != nil {
+		return
+	}
+	for {
+		parent, ok := parents[id]
+		build.ForgetParent(s.Root(), id)
+		delete(parents, id)
+		if !ok {
+			return
+		}
+		img, err := s.LookupImage(parent)
+		if err != nil || len(img.RepoTags)+len(img.RepoDigests) > 0 || hasChild(s, parents, parent) {
+			return
+		}
+		d, err := s.DeleteImage(parent, false, used)
+		if err != nil || d.Kept {
+			return
+		}
+		printDeleted(w, parent, d)
+		id = parent
+	}
+}
+
+// hasChild reports whether an image still in s was built from parent.
+func hasChild(s *store.Store, parents map[string]string, parent string) bool {
+	for child, p := range parents {
+		if p == parent {
+			if _, err := s.LookupImage(child); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // untagOrder puts tags before digests, as docker prints them.

@@ -711,3 +711,29 @@ func TestI12BexecNetwork(t *testing.T) {
 		}
 	}
 }
+
+// rmi of a built image deletes the intermediate images of its build that
+// nothing else needs, as docker's does; one another image was built from
+// stays.
+func TestI12BexecRmiRemovesIntermediates(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	st.must(t, "pull", fx.busybox)
+	all := func() []string { return strings.Fields(st.must(t, "images", "-aq", "--no-trunc").stdout) }
+	before := all()
+	base := fmt.Sprintf("FROM %s\nRUN echo a > /a\nENV X=1\n", fx.busybox)
+	st.i12bexecBuild(t, "-t", "bexec-rmi-a", i12bexecContext(t, map[string]string{"Dockerfile": base + "RUN echo b > /b\n"}))
+	st.i12bexecBuild(t, "-t", "bexec-rmi-c", i12bexecContext(t, map[string]string{"Dockerfile": base + "RUN echo c > /c\n"}))
+	shared := len(all()) // busybox, the two shared steps, a, c
+	r := st.must(t, "rmi", "bexec-rmi-a")
+	if n := strings.Count(r.stdout, "Deleted: sha256:"); n < 1 {
+		t.Fatalf("rmi printed no deletion:\n%s", r.stdout)
+	}
+	if got := len(all()); got != shared-1 {
+		t.Errorf("after rmi of one of two images sharing intermediates: %d images, want %d (only its own last step goes)", got, shared-1)
+	}
+	st.must(t, "rmi", "bexec-rmi-c")
+	if got := all(); len(got) != len(before) {
+		t.Errorf("after rmi of both built images: images -a lists %d, want the %d from before the builds: %v", len(got), len(before), got)
+	}
+}
