@@ -247,6 +247,8 @@ func (e *executor) step(ctx context.Context, s *stageState, step Step) error {
 		return e.copyStep(ctx, s, copyFrom(c))
 	case *instructions.AddCommand:
 		return e.copyStep(ctx, s, addFrom(c))
+	case *instructions.WorkdirCommand:
+		return e.workdirStep(s, c, metaText(c))
 	}
 	return e.applyMeta(s, step.Cmd, metaText(step.Cmd))
 }

@@ -192,10 +192,11 @@ CMD ["cmdarg"]
 	if got != want {
 		t.Errorf("inspect:\n got %s\nwant %s", got, want)
 	}
-	// Metadata steps make no layer: busybox's, COPY x2, ADD, RUN x2.
+	// Metadata steps make no layer: busybox's, WORKDIR making /app (as
+	// docker's classic builder), COPY x2, ADD, RUN x2.
 	layers := st.i12bexecOut(t, "image", "inspect", "--format", "{{len .RootFS.Layers}}", "bexec-multi:v1")
-	if layers != "6" {
-		t.Errorf("%s layers, want 6", layers)
+	if layers != "7" {
+		t.Errorf("%s layers, want 7", layers)
 	}
 	if ids := st.i12bexecBuildContainers(t); len(ids) != 0 {
 		t.Errorf("build containers left: %v", ids)
@@ -735,5 +736,23 @@ func TestI12BexecRmiRemovesIntermediates(t *testing.T) {
 	st.must(t, "rmi", "bexec-rmi-c")
 	if got := all(); len(got) != len(before) {
 		t.Errorf("after rmi of both built images: images -a lists %d, want the %d from before the builds: %v", len(got), len(before), got)
+	}
+}
+
+// WORKDIR makes its directory when the image lacks it, as docker's
+// classic builder: `COPY f .` then lands in it and RUN starts there.
+func TestI12BexecWorkdir(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	dir := i12bexecContext(t, map[string]string{
+		"f.txt":      "in workdir\n",
+		"Dockerfile": fmt.Sprintf("FROM %s\nWORKDIR /src/app\nCOPY f.txt .\nRUN pwd > /pwd && cat f.txt > /seen\n", fx.busybox),
+	})
+	st.i12bexecBuild(t, "-t", "bexec-workdir", dir)
+	if got := st.i12bexecOut(t, "run", "--rm", "bexec-workdir", "cat", "/pwd", "/seen", "/src/app/f.txt"); got != "/src/app\nin workdir\nin workdir" {
+		t.Errorf("RUN in WORKDIR saw %q", got)
+	}
+	if got := st.i12bexecOut(t, "run", "--rm", "bexec-workdir", "stat", "-c", "%F %a %u", "/src/app"); got != "directory 755 0" {
+		t.Errorf("WORKDIR made /src/app as %q, want a 755 directory of root's", got)
 	}
 }
