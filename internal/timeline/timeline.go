@@ -65,7 +65,10 @@ func JoinFromEnv(s Sink) {
 // marks "start": this process's own start, which already happened.
 func Join(start int64, name string, s Sink) {
 	on, origin, process, sink = true, start, name, s
-	mark("start", goStart())
+	// goStart reads two clocks one after the other, so two calls differ by
+	// a few microseconds: the CLI's own start, read again, could print as
+	// -0.03 ms. No process of a run starts before the CLI.
+	mark("start", max(goStart(), start))
 }
 
 // Stop turns marks off again: for tests, which share one process.
