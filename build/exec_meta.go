@@ -1,7 +1,8 @@
 package build
 
 // The metadata instructions: each changes the image config and adds a
-// history entry (empty_layer), no container and no layer, as docker's.
+// history entry (empty_layer), no container and no layer, as docker's
+// (WORKDIR too, unless it makes its directory: exec_workdir_linux.go).
 
 import (
 	"encoding/json"
