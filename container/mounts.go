@@ -19,11 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -225,6 +227,27 @@ type filler struct {
 	release func()
 }
 
+// absentFromImage reports whether the image certainly has nothing at
+// dest: no layer holds an entry named as dest's first component (a link
+// there would be one too), so the merged view cannot. It spares the view's
+// overlay mount, ~1 ms of every run, for a volume where the image has
+// nothing, the common case; anything else is looked up in the view.
+func (f *filler) absentFromImage(dest string) bool {
+	first, _, _ := strings.Cut(strings.TrimPrefix(path.Clean(dest), "/"), "/")
+	if first == "" {
+		return false
+	}
+	for _, d := range append([]string{f.layers.Upper}, f.layers.Lower...) {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(d, first)); !errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
 func (f *filler) close() {
 	if f.release != nil {
 		f.release()
@@ -245,6 +268,9 @@ func (f *filler) root() (int, error) {
 // fill copies the image's directory dest into v (volume.Store.Fill: all
 // or nothing); nothing when the image has no directory there.
 func (f *filler) fill(vs volume.Store, v *volume.Volume, dest string) error {
+	if f.absentFromImage(dest) {
+		return nil
+	}
 	rootfd, err := f.root()
 	if err != nil {
 		return err
