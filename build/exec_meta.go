@@ -18,21 +18,29 @@ import (
 // applyMeta applies the (expanded) metadata instruction cmd to s, from
 // the cache when the same step on the same parent made the same config.
 func (e *executor) applyMeta(s *stageState, cmd instructions.Command, text string) error {
-	next := image.ChildConfig(s.cfg)
-	if err := applyInstruction(&s.editor, &next, cmd); err != nil {
+	next, createdBy, key, err := metaStep(s, cmd, text)
+	if err != nil || e.cached(s, key) {
 		return err
-	}
-	createdBy := "/bin/sh -c #(nop)  " + text
-	cfgJSON, err := json.Marshal(next.Config)
-	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
-	}
-	key := cacheKey(s.parentID(), createdBy, string(cfgJSON), next.Author)
-	if e.cached(s, key) {
-		return nil
 	}
 	s.cfg = next
 	return e.commit(s, createdBy, nil, key)
+}
+
+// metaStep is the config cmd makes of s's, its history line and its cache
+// key (the parent, the line and the resulting config; extra parts mark a
+// step whose result is more than the config).
+func metaStep(s *stageState, cmd instructions.Command, text string, extra ...string) (next v1.ConfigFile, createdBy, key string, err error) {
+	next = image.ChildConfig(s.cfg)
+	if err := applyInstruction(&s.editor, &next, cmd); err != nil {
+		return next, "", "", err
+	}
+	createdBy = "/bin/sh -c #(nop)  " + text
+	cfgJSON, err := json.Marshal(next.Config)
+	if err != nil {
+		return next, "", "", fmt.Errorf("encode config: %w", err)
+	}
+	key = cacheKey(append([]string{s.parentID(), createdBy, string(cfgJSON), next.Author}, extra...)...)
+	return next, createdBy, key, nil
 }
 
 // applyInstruction applies one metadata instruction to cfg through the

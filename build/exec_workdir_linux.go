@@ -2,7 +2,6 @@ package build
 
 import (
 	"archive/tar"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -18,20 +17,11 @@ import (
 // `COPY f .` lands in it and RUN starts there. When it exists the step
 // changes the config only (empty_layer).
 func (e *executor) workdirStep(s *stageState, cmd *instructions.WorkdirCommand, text string) error {
-	next := image.ChildConfig(s.cfg)
-	if err := applyInstruction(&s.editor, &next, cmd); err != nil {
-		return err
-	}
-	createdBy := "/bin/sh -c #(nop)  " + text
-	cfgJSON, err := json.Marshal(next.Config)
-	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
-	}
 	// "dir": a WORKDIR step's result holds its directory (an older
 	// skiff's cached WORKDIR did not).
-	key := cacheKey(s.parentID(), createdBy, string(cfgJSON), next.Author, "dir")
-	if e.cached(s, key) {
-		return nil
+	next, createdBy, key, err := metaStep(s, cmd, text, "dir")
+	if err != nil || e.cached(s, key) {
+		return err
 	}
 	base, release, err := e.stageView(s)
 	if err != nil {
