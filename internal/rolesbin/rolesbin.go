@@ -73,7 +73,24 @@ func install(dir, payload, digest string) string {
 	if !ours(p, len(payload)) {
 		return Self
 	}
+	removeOthers(rolesDir, digest)
 	return p
+}
+
+// removeOthers removes the copies an older skiff installed (an upgrade
+// leaves one, 4 MB of the run root's tmpfs each). A monitor running one
+// keeps its inode, and starts its containers' processes from its own
+// /proc/self/exe, so none of them needs the name any more.
+func removeOthers(rolesDir, digest string) {
+	ents, err := os.ReadDir(rolesDir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if n := e.Name(); n != digest && len(n) == 64 {
+			os.Remove(filepath.Join(rolesDir, n))
+		}
+	}
 }
 
 // ours reports whether p is a regular file of size bytes, owned by us,

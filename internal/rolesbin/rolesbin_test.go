@@ -70,3 +70,19 @@ func TestInstall(t *testing.T) {
 }
 
 func tempDir(t *testing.T) string { return t.TempDir() }
+
+// Installing a new skiff-roles removes an older skiff's copy.
+func TestInstallRemovesOlderCopies(t *testing.T) {
+	dir := t.TempDir()
+	old := strings.Repeat("f", 64)
+	if install(dir, "old", old) == Self {
+		t.Fatal("the old copy was not installed")
+	}
+	got := install(dir, "new", testDigest)
+	if got != filepath.Join(dir, "roles", testDigest) {
+		t.Fatalf("install = %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "roles", old)); err == nil {
+		t.Error("the older copy is still there")
+	}
+}
