@@ -111,7 +111,7 @@ func (s Store) SpawnMonitorEarly(id string, tty, openStdin bool) (*net.UnixConn,
 	return s.spawnMonitor(id, &monitor.Prestart{Tty: tty, OpenStdin: openStdin})
 }
 
-// Go tells the monitor on conn (SpawnMonitor's) that id's record is
+// Go tells the monitor on conn (spawnMonitor's) that id's record is
 // complete: it loads the record and starts the container.
 func Go(conn *net.UnixConn) error {
 	if err := attach.Write(conn, attach.Go, nil); err != nil {
@@ -120,7 +120,7 @@ func Go(conn *net.UnixConn) error {
 	return nil
 }
 
-// Abandon gives up the start of the monitor on conn (SpawnMonitor's)
+// Abandon gives up the start of the monitor on conn (spawnMonitor's)
 // before Go, and returns once the monitor is gone (it exits on our close,
 // removing what it made) or after a few seconds: a failed run must not
 // leave a process touching the run root after it returns.
