@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/build"
 	"github.com/skiff-dev/skiff/registry"
@@ -26,6 +28,7 @@ func buildCommand() *cli.Command {
 	fs = append(fs, listFlag("tag", []string{"t"}, `name and optionally a tag in the "name:tag" format`)...)
 	fs = append(fs, listFlag("build-arg", nil, "set build-time variables")...)
 	fs = append(fs, listFlag("label", nil, "set metadata for an image")...)
+	fs = append(fs, listFlag("output", []string{"o"}, `output destination (format: "type=local,dest=path", "type=tar,dest=file"; "-": a tar on stdout)`)...)
 	fs = append(fs,
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: `name of the Dockerfile (default: "PATH/Dockerfile"; "-": stdin)`},
 		&cli.StringFlag{Name: "target", Usage: "set the target build stage to build"},
@@ -69,6 +72,15 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	output, err := buildOutput(listOf(c, "output"))
+	if err != nil {
+		return fail(err)
+	}
+	// A tar on stdout takes stdout: the progress goes to stderr.
+	progress := c.App.Writer
+	if output != nil && output.Type == "tar" && output.Dest == "-" {
+		progress = c.App.ErrWriter
+	}
 	g, err := globals(c)
 	if err != nil {
 		return fail(err)
@@ -91,8 +103,8 @@ func runBuild(c *cli.Context) error {
 	quiet := c.Bool("quiet") || c.String("progress") == "quiet"
 	o := build.ExecOptions{
 		Images: s, Containers: cs, Labels: keyValueMap(listOf(c, "label")),
-		NoCache: c.Bool("no-cache"), Out: c.App.Writer, HostNetwork: c.String("network") == "host",
-		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, c.App.Writer),
+		NoCache: c.Bool("no-cache"), Out: progress, HostNetwork: c.String("network") == "host",
+		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, progress),
 	}
 	if quiet {
 		o.Out = io.Discard
@@ -121,11 +133,16 @@ func runBuild(c *cli.Context) error {
 		}
 		return fail(err)
 	}
-	return finishBuild(c, s, img.ID, names, quiet)
+	if output != nil {
+		if err := exportBuild(c, s, img, output); err != nil {
+			return fail(err)
+		}
+	}
+	return finishBuild(c, s, img.ID, names, quiet, progress)
 }
 
 // finishBuild tags the built image and says so as docker does.
-func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quiet bool) error {
+func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quiet bool, out io.Writer) error {
 	for _, n := range names {
 		if err := s.Tag(id, n); err != nil {
 			return &ExitError{1, err}
@@ -136,7 +153,6 @@ func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quie
 			return &ExitError{1, fmt.Errorf("write image ID to %s: %w", f, err)}
 		}
 	}
-	out := c.App.Writer
 	if quiet {
 		fmt.Fprintln(out, id)
 		return nil
@@ -146,6 +162,74 @@ func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quie
 		fmt.Fprintf(out, "Successfully tagged %s\n", registry.ShortName(n))
 	}
 	return nil
+}
+
+// buildOutput is the --output value, as docker's CLI parses it: CSV
+// fields "type=...,dest=...", or a bare destination: "-" a tar on
+// stdout, anything else a local directory. nil: no --output.
+func buildOutput(vals []string) (*build.Output, error) {
+	switch len(vals) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, errors.New("currently only single output is supported")
+	}
+	v := vals[0]
+	fields, err := csv.NewReader(strings.NewReader(v)).Read()
+	if err != nil {
+		return nil, fmt.Errorf("invalid output %q: %w", v, err)
+	}
+	if len(fields) == 1 && fields[0] == v && !strings.HasPrefix(v, "type=") {
+		if v == "-" {
+			return &build.Output{Type: "tar", Dest: "-"}, nil
+		}
+		return &build.Output{Type: "local", Dest: v}, nil
+	}
+	out := &build.Output{}
+	for _, f := range fields {
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid value %s", f)
+		}
+		switch strings.ToLower(k) {
+		case "type":
+			out.Type = val
+		case "dest":
+			out.Dest = val
+		default:
+			return nil, fmt.Errorf("output: unknown attribute %q for type %s", k, out.Type)
+		}
+	}
+	switch out.Type {
+	case "":
+		return nil, errors.New("type is required for output")
+	case "local":
+		if out.Dest == "" {
+			return nil, errors.New("output directory is required for local exporter")
+		}
+	case "tar":
+		if out.Dest == "" {
+			return nil, errors.New("output file is required for tar exporter. refusing to write to console")
+		}
+	default:
+		return nil, fmt.Errorf("output type %s is not supported yet: use local or tar", out.Type)
+	}
+	return out, nil
+}
+
+// exportBuild writes the built image's filesystem where --output says.
+func exportBuild(c *cli.Context, s *store.Store, img *store.Image, out *build.Output) error {
+	if out.Type == "local" {
+		return build.ExportLocal(out.Dest, s, img)
+	}
+	if out.Dest != "-" {
+		return exportToFile(out.Dest, func(w io.Writer) error { return build.WriteImageTar(w, s, img) })
+	}
+	if f, ok := c.App.Writer.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return errors.New("output file is required for tar exporter. refusing to write to console")
+	}
+	return build.WriteImageTar(c.App.Writer, s, img)
 }
 
 // checkBuildFlags refuses the values skiff cannot honour.
