@@ -24,14 +24,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
-	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -105,13 +103,13 @@ func (e *executor) copyStep(ctx context.Context, s *stageState, cp copySpec) err
 		return err
 	}
 	defer release()
-	layer, err := image.StoreWrittenLayer(e.o.Images, func(w io.Writer) error {
+	layer, err := storeLayer(e.o.Images, e.o.Epoch, func(w io.Writer) error {
 		lw := &layerWriter{tw: tar.NewWriter(w)}
 		if err := e.place(lw, base, cp, items, dest, fromImg); err != nil {
 			return err
 		}
 		return lw.tw.Close()
-	}, os.Geteuid() != 0)
+	})
 	if err != nil {
 		return fmt.Errorf("%s failed: %w", cp.word(), err)
 	}

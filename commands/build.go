@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -96,14 +97,19 @@ func runBuild(c *cli.Context) error {
 		return fail(err)
 	}
 	defer in.cleanup()
-	plan, err := build.Parse(in.dockerfile, in.name, build.ParseOptions{BuildArgs: buildArgs(listOf(c, "build-arg")), Target: c.String("target")})
+	args := buildArgs(listOf(c, "build-arg"))
+	plan, err := build.Parse(in.dockerfile, in.name, build.ParseOptions{BuildArgs: args, Target: c.String("target")})
+	if err != nil {
+		return fail(err)
+	}
+	epoch, err := sourceDateEpoch(args)
 	if err != nil {
 		return fail(err)
 	}
 	quiet := c.Bool("quiet") || c.String("progress") == "quiet"
 	o := build.ExecOptions{
 		Images: s, Containers: cs, Labels: keyValueMap(listOf(c, "label")),
-		NoCache: c.Bool("no-cache"), Out: progress, HostNetwork: c.String("network") == "host",
+		NoCache: c.Bool("no-cache"), Out: progress, Epoch: epoch, HostNetwork: c.String("network") == "host",
 		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, progress),
 	}
 	if quiet {
@@ -279,6 +285,23 @@ func buildArgs(vals []string) map[string]*string {
 		}
 	}
 	return m
+}
+
+// sourceDateEpoch is SOURCE_DATE_EPOCH from --build-arg, else from the
+// environment (as buildx passes it); nil when unset or empty.
+func sourceDateEpoch(args map[string]*string) (*time.Time, error) {
+	v, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if a, given := args["SOURCE_DATE_EPOCH"]; given && a != nil {
+		v, ok = *a, true
+	}
+	if !ok || v == "" {
+		return nil, nil
+	}
+	t, err := build.ParseSourceDateEpoch(v)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func keyValueMap(vals []string) map[string]string {

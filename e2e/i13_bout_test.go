@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // i13boutTarFiles reads a tar's regular files (name -> content).
@@ -87,5 +88,53 @@ func TestI13BoutOutput(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, "skiff: "+bad.msg) {
 			t.Errorf("-o %s: want exit 1 and %q, got %v", bad.flag, bad.msg, r)
 		}
+	}
+}
+
+// i13boutID builds dir and returns the image id (--no-cache: every step
+// runs again, as a build from scratch would).
+func (s *store) i13boutID(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	r := s.skiffEnv(nil, env, append([]string{"build", "-q", "--no-cache"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("skiff build %s: %v", strings.Join(args, " "), r)
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// With SOURCE_DATE_EPOCH (environment or --build-arg) two builds of the
+// same context from scratch, files touched in between, give the same
+// image: created times set to the epoch, layer mtimes clamped. Without it
+// they differ.
+func TestI13BoutSourceDateEpoch(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	dir := i12bexecContext(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nRUN mkdir /made && echo run > /made/f\nCOPY a.txt /copied/a.txt\nWORKDIR /new/dir\nENV K=v\n", fx.busybox),
+		"a.txt":      "context file\n",
+	})
+	touch := func() {
+		now := time.Now()
+		if err := os.Chtimes(filepath.Join(dir, "a.txt"), now, now); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond) // every mtime a RUN writes moves on
+	}
+	first := st.i13boutID(t, []string{"SOURCE_DATE_EPOCH=1600000000"}, dir)
+	touch()
+	second := st.i13boutID(t, nil, "--build-arg", "SOURCE_DATE_EPOCH=1600000000", dir)
+	if first != second {
+		t.Errorf("SOURCE_DATE_EPOCH: two builds give %s and %s", first, second)
+	}
+	if got := st.i12bexecOut(t, "image", "inspect", "--format", "{{.Created}}", second); !strings.HasPrefix(got, "2020-09-13T12:26:40") {
+		t.Errorf("created %s, want the epoch 2020-09-13T12:26:40Z", got)
+	}
+	touch()
+	if third := st.i13boutID(t, nil, dir); third == second {
+		t.Errorf("without SOURCE_DATE_EPOCH the build still gives %s", third)
+	}
+	r := st.skiff(nil, "build", "--build-arg", "SOURCE_DATE_EPOCH=soon", dir)
+	if r.code != 1 || !strings.Contains(r.stderr, "skiff: invalid SOURCE_DATE_EPOCH: soon") {
+		t.Errorf("a bad SOURCE_DATE_EPOCH: %v", r)
 	}
 }
