@@ -92,7 +92,9 @@ func runBuild(c *cli.Context) error {
 	}
 	defer release()
 	cs := build.BuildContainers(g.Paths.Root, g.Paths.RunRoot) // swept of dead builds by globals
-	in, err := readBuildInput(c, build.StdinTmp(cs))
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
+	defer stop()
+	in, err := readBuildInput(ctx, c, build.StdinTmp(cs))
 	if err != nil {
 		return fail(err)
 	}
@@ -130,8 +132,6 @@ func runBuild(c *cli.Context) error {
 			}
 		}()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
-	defer stop()
 	img, err := build.Execute(ctx, plan, o)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -317,16 +317,19 @@ func keyValueMap(vals []string) map[string]string {
 }
 
 // readBuildInput reads the Dockerfile and finds the context: a directory,
-// or stdin (a tar, extracted under tmp, or a bare Dockerfile); -f - reads
-// the Dockerfile from stdin.
-func readBuildInput(c *cli.Context, tmp string) (*buildInput, error) {
+// stdin or an http(s) URL (a tar, extracted under tmp, or a bare
+// Dockerfile); -f - reads the Dockerfile from stdin.
+func readBuildInput(ctx context.Context, c *cli.Context, tmp string) (*buildInput, error) {
 	in := &buildInput{cleanup: func() {}, name: "Dockerfile"}
 	arg, file := c.Args().First(), c.String("file")
-	if arg == "-" {
+	if build.IsGitURL(arg) {
+		return nil, fmt.Errorf("unable to prepare context: a git repository as the build context is not supported yet: %s", arg)
+	}
+	if arg == "-" || build.IsURL(arg) {
 		if file == "-" {
 			return nil, errors.New("invalid argument: can't use stdin for both build context and dockerfile")
 		}
-		dir, df, cleanup, err := build.StdinContext(os.Stdin, tmp)
+		dir, df, cleanup, err := remoteContext(ctx, arg, tmp)
 		if err != nil {
 			return nil, err
 		}
@@ -368,6 +371,19 @@ func readBuildInput(c *cli.Context, tmp string) (*buildInput, error) {
 	}
 	in.dockerfile, in.name = b, filepath.Base(in.dfPath)
 	return in, nil
+}
+
+// remoteContext reads a build context from stdin ("-") or a URL.
+func remoteContext(ctx context.Context, arg, tmp string) (dir string, dockerfile []byte, cleanup func(), err error) {
+	if arg == "-" {
+		return build.StdinContext(os.Stdin, tmp)
+	}
+	resp, err := build.Get(ctx, arg)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("unable to prepare context: unable to download remote context %s: %w", arg, err)
+	}
+	defer resp.Body.Close()
+	return build.StdinContext(resp.Body, tmp)
 }
 
 // buildResolver finds a FROM or COPY --from image as run does: in the

@@ -6,11 +6,15 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -136,5 +140,145 @@ func TestI13BoutSourceDateEpoch(t *testing.T) {
 	r := st.skiff(nil, "build", "--build-arg", "SOURCE_DATE_EPOCH=soon", dir)
 	if r.code != 1 || !strings.Contains(r.stderr, "skiff: invalid SOURCE_DATE_EPOCH: soon") {
 		t.Errorf("a bad SOURCE_DATE_EPOCH: %v", r)
+	}
+}
+
+// i13boutServer serves files (path -> content, changeable by the test)
+// on 127.0.0.1 and counts the requests of each path.
+type i13boutServer struct {
+	mu    sync.Mutex
+	files map[string]string
+	hits  map[string]int
+	url   string
+}
+
+func i13boutServe(t *testing.T, files map[string]string) *i13boutServer {
+	t.Helper()
+	s := &i13boutServer{files: files, hits: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hits[r.URL.Path]++
+		content, ok := s.files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT")
+		io.WriteString(w, content)
+	}))
+	t.Cleanup(srv.Close)
+	s.url = srv.URL
+	return s
+}
+
+func (s *i13boutServer) set(path, content string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[path] = content
+}
+
+func (s *i13boutServer) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[path]
+}
+
+func i13boutSum(content string) string {
+	return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(content)))
+}
+
+// ADD of a URL: downloaded on every build, the cache hit only while the
+// content stays the same; the file is 0600, named from the URL in a
+// directory, its mtime the server's Last-Modified.
+func TestI13BoutAddURL(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	srv := i13boutServe(t, map[string]string{"/files/hello.txt": "version one\n"})
+	u := srv.url + "/files/hello.txt"
+	dir := i12bexecContext(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nADD %s /dl/\nADD %s /named\n", fx.busybox, u, u),
+	})
+	st.i12bexecBuild(t, "-t", "bout-url", dir)
+	if got := st.i12bexecOut(t, "run", "--rm", "bout-url", "stat", "-c", "%a %s %Y %n", "/dl/hello.txt", "/named"); got != "600 12 1445412480 /dl/hello.txt\n600 12 1445412480 /named" {
+		t.Errorf("the downloaded files: %q", got)
+	}
+	if got := st.i12bexecOut(t, "run", "--rm", "bout-url", "cat", "/named"); got != "version one" {
+		t.Errorf("/named holds %q", got)
+	}
+	before := srv.count("/files/hello.txt")
+	r := st.i12bexecBuild(t, "-t", "bout-url", dir)
+	if srv.count("/files/hello.txt") != before+2 || strings.Count(r.stdout, "Using cache") != 2 {
+		t.Errorf("a rebuild downloads again (%d requests, want %d) and hits the cache:\n%s", srv.count("/files/hello.txt"), before+2, r.stdout)
+	}
+	srv.set("/files/hello.txt", "version two\n")
+	r = st.i12bexecBuild(t, "-t", "bout-url", dir)
+	if strings.Contains(r.stdout, "Using cache") {
+		t.Errorf("changed content still hits the cache:\n%s", r.stdout)
+	}
+	if got := st.i12bexecOut(t, "run", "--rm", "bout-url", "cat", "/named"); got != "version two" {
+		t.Errorf("/named holds %q after the change", got)
+	}
+}
+
+// ADD --checksum verifies the download, and its cache hit downloads
+// nothing; a wrong checksum fails with BuildKit's words. COPY of a URL and
+// ADD of a git URL are refused.
+func TestI13BoutAddChecksum(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	const content = "pinned\n"
+	srv := i13boutServe(t, map[string]string{"/pinned.txt": content})
+	u := srv.url + "/pinned.txt"
+	good := i12bexecContext(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nADD --checksum=%s %s /\n", fx.busybox, i13boutSum(content), u),
+	})
+	st.i12bexecBuild(t, "-t", "bout-sum", good)
+	if got := st.i12bexecOut(t, "run", "--rm", "bout-sum", "cat", "/pinned.txt"); got != "pinned" {
+		t.Errorf("/pinned.txt holds %q", got)
+	}
+	before := srv.count("/pinned.txt")
+	r := st.i12bexecBuild(t, "-t", "bout-sum", good)
+	if srv.count("/pinned.txt") != before || !strings.Contains(r.stdout, "Using cache") {
+		t.Errorf("a rebuild with --checksum downloads (%d requests, want %d) or misses the cache:\n%s", srv.count("/pinned.txt"), before, r.stdout)
+	}
+	wrong := i13boutSum("something else")
+	for _, tt := range []struct{ dockerfile, want string }{
+		{fmt.Sprintf("ADD --checksum=%s %s /", wrong, u), fmt.Sprintf("digest mismatch %s: %s", i13boutSum(content), wrong)},
+		{"COPY " + u + " /", "source can't be a URL for COPY"},
+		{"ADD https://github.com/moby/moby.git /src", "not supported yet"},
+		{"ADD --checksum=" + wrong + " a.txt /", "checksum requires HTTP(S) or Git sources"},
+	} {
+		dir := i12bexecContext(t, map[string]string{"Dockerfile": fmt.Sprintf("FROM %s\n%s\n", fx.busybox, tt.dockerfile), "a.txt": "a"})
+		r := st.skiff(nil, "build", dir)
+		if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%s: want exit 1 and %q, got %v", tt.dockerfile, tt.want, r)
+		}
+	}
+}
+
+// A build context from an http URL of a tar (and of a bare Dockerfile).
+func TestI13BoutURLContext(t *testing.T) {
+	st := newStore(t)
+	requireEnv(t)
+	tarball := i12bexecTar(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nCOPY data.txt /data.txt\n", fx.busybox),
+		"data.txt":   "from a remote context\n",
+	})
+	srv := i13boutServe(t, map[string]string{
+		"/ctx.tar":    tarball,
+		"/Dockerfile": fmt.Sprintf("FROM %s\nRUN echo bare-dockerfile > /bare\n", fx.busybox),
+	})
+	st.i12bexecBuild(t, "-t", "bout-ctx", srv.url+"/ctx.tar")
+	if got := st.i12bexecOut(t, "run", "--rm", "bout-ctx", "cat", "/data.txt"); got != "from a remote context" {
+		t.Errorf("/data.txt holds %q", got)
+	}
+	st.i12bexecBuild(t, "-t", "bout-bare", srv.url+"/Dockerfile")
+	if got := st.i12bexecOut(t, "run", "--rm", "bout-bare", "cat", "/bare"); got != "bare-dockerfile" {
+		t.Errorf("/bare holds %q", got)
+	}
+	r := st.skiff(nil, "build", srv.url+"/missing.tar")
+	if r.code != 1 || !strings.Contains(r.stderr, "unable to prepare context: unable to download remote context") {
+		t.Errorf("a missing remote context: %v", r)
 	}
 }
