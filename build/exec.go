@@ -28,6 +28,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -50,6 +51,9 @@ type ExecOptions struct {
 	// Resolve finds an image by reference (FROM, COPY --from), pulling it
 	// when missing, as run does (--pull: always).
 	Resolve func(ctx context.Context, ref string) (*store.Image, error)
+	// Epoch is SOURCE_DATE_EPOCH (nil: none): created times and layer
+	// entries' mtimes clamped to it, as BuildKit does.
+	Epoch *time.Time
 	// Out gets the classic builder's progress and RUN's output
 	// (io.Discard with -q).
 	Out io.Writer
@@ -306,9 +310,11 @@ func (e *executor) runArgs(s *stageState) (inScope, proxies []string) {
 // commit makes the step's image: s's config with a history entry, plus
 // layer (nil: an empty_layer step), recorded in the cache under key.
 func (e *executor) commit(s *stageState, createdBy string, layer *store.LayerInfo, key string) error {
+	key = e.epochKey(key)
 	cfg := image.ChildConfig(s.cfg)
 	h := v1.History{Created: cfg.Created, CreatedBy: createdBy, EmptyLayer: layer == nil}
 	cfg.History = append(cfg.History, h)
+	e.clampTimes(&cfg)
 	img, err := image.Add(e.o.Images, s.img, cfg, layer, nil)
 	if err != nil {
 		return err
@@ -327,7 +333,7 @@ func (e *executor) cached(s *stageState, key string) bool {
 	if e.o.NoCache {
 		return false
 	}
-	img := lookupCache(e.o.Images, key)
+	img := lookupCache(e.o.Images, e.epochKey(key))
 	if img == nil {
 		return false
 	}

@@ -25,7 +25,6 @@ import (
 
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/container"
-	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -83,6 +82,8 @@ type buildContainer struct {
 	cs   container.Store
 	c    *container.Container
 	lock *os.File // its monitor lock, held by the build
+	// epoch clamps its layer's mtimes (SOURCE_DATE_EPOCH; nil: none).
+	epoch *time.Time
 }
 
 // newContainer creates a container of s's image (not started) for a RUN
@@ -113,7 +114,7 @@ func (e *executor) newContainer(s *stageState, argv, env []string) (*buildContai
 		state.RemoveLockFile(cs.RunRoot, id)
 		return nil, fmt.Errorf("build container: %w", err)
 	}
-	return &buildContainer{cs: cs, c: c, lock: lock}, nil
+	return &buildContainer{cs: cs, c: c, lock: lock, epoch: e.o.Epoch}, nil
 }
 
 // specImage is s's image as a container's: its layers (an empty one for
@@ -173,7 +174,7 @@ func (b *buildContainer) run(ctx context.Context, out io.Writer) (int, error) {
 
 // layer stores the container's changes as a layer.
 func (b *buildContainer) layer(s *store.Store) (*store.LayerInfo, error) {
-	return image.StoreWrittenLayer(s, func(w io.Writer) error { return b.cs.WriteChanges(w, b.c.State) }, os.Geteuid() != 0)
+	return storeLayer(s, b.epoch, func(w io.Writer) error { return b.cs.WriteChanges(w, b.c.State) })
 }
 
 // remove removes the container, its cgroup and anonymous volumes; the

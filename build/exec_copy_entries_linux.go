@@ -39,6 +39,8 @@ func (e *executor) writeItem(lw *layerWriter, it item, prefix, name string, own 
 		return err
 	case it.image != "":
 		return e.writeFromImage(lw, it, prefix, name, own, mode, from)
+	case it.remote != nil:
+		return writeRemote(lw, it.remote, path.Join(prefix, name), own, mode)
 	case it.info.IsDir():
 		for _, k := range it.kids {
 			sub := k.Rel
@@ -88,6 +90,26 @@ func (e *executor) writeContextEntry(lw *layerWriter, rel string, info fs.FileIn
 	defer f.Close()
 	if _, err := io.CopyN(lw.tw, f, hdr.Size); err != nil {
 		return fmt.Errorf("%s: %w", rel, err)
+	}
+	return nil
+}
+
+// writeRemote writes ADD's download as the file name: 0600 as docker's
+// (unless --chmod), its mtime the server's Last-Modified.
+func writeRemote(lw *layerWriter, r *remoteFile, name string, own owner, mode *fs.FileMode) error {
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o600, Size: r.size,
+		Uid: own.uid, Gid: own.gid, ModTime: r.mtime}
+	applyMode(hdr, mode)
+	if err := lw.header(hdr); err != nil {
+		return err
+	}
+	f, err := os.Open(r.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.CopyN(lw.tw, f, r.size); err != nil {
+		return fmt.Errorf("%s: %w", r.url, err)
 	}
 	return nil
 }

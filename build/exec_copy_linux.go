@@ -24,14 +24,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
-	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/store"
 )
@@ -41,6 +39,7 @@ type copySpec struct {
 	add          bool
 	from         string
 	chown, chmod string
+	checksum     string // ADD --checksum
 	srcs         []string
 	contents     []instructions.SourceContent
 	dest         string
@@ -51,7 +50,7 @@ func copyFrom(c *instructions.CopyCommand) copySpec {
 }
 
 func addFrom(c *instructions.AddCommand) copySpec {
-	return copySpec{add: true, chown: c.Chown, chmod: c.Chmod, srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath}
+	return copySpec{add: true, chown: c.Chown, chmod: c.Chmod, checksum: c.Checksum, srcs: c.SourcePaths, contents: c.SourceContents, dest: c.DestPath}
 }
 
 func (c copySpec) word() string {
@@ -63,21 +62,20 @@ func (c copySpec) word() string {
 
 // item is one top-level source: what a source argument names.
 type item struct {
-	name  string      // base name it lands under in a destination directory
-	info  fs.FileInfo // Lstat
-	rel   string      // context-relative path ("" for --from and heredocs)
-	kids  []Source    // a context directory's contents, context-relative
-	data  []byte      // a heredoc's body
-	image string      // --from: the path inside the source image
-	dir   bool        // a directory: what it holds is copied
+	name   string      // base name it lands under in a destination directory
+	info   fs.FileInfo // Lstat
+	rel    string      // context-relative path ("" for --from and heredocs)
+	kids   []Source    // a context directory's contents, context-relative
+	data   []byte      // a heredoc's body
+	image  string      // --from: the path inside the source image
+	remote *remoteFile // ADD of a URL
+	dir    bool        // a directory: what it holds is copied
 }
 
 // copyStep runs a COPY or ADD.
 func (e *executor) copyStep(ctx context.Context, s *stageState, cp copySpec) error {
-	for _, src := range cp.srcs {
-		if strings.Contains(src, "://") {
-			return fmt.Errorf("%s from a URL is not supported yet: %s", cp.word(), src)
-		}
+	if err := checkRemoteSources(cp); err != nil {
+		return err
 	}
 	var fromImg *store.Image
 	if cp.from != "" {
@@ -87,7 +85,8 @@ func (e *executor) copyStep(ctx context.Context, s *stageState, cp copySpec) err
 		}
 		fromImg = img
 	}
-	items, sum, err := e.copyItems(cp, fromImg)
+	items, sum, err := e.copyItems(ctx, cp, fromImg)
+	defer removeDownloads(items)
 	if err != nil {
 		return err
 	}
@@ -100,18 +99,25 @@ func (e *executor) copyStep(ctx context.Context, s *stageState, cp copySpec) err
 	if e.cached(s, key) {
 		return nil
 	}
+	for _, it := range items {
+		if it.remote != nil {
+			if err := e.fetch(ctx, it.remote); err != nil {
+				return fmt.Errorf("%s failed: %w", cp.word(), err)
+			}
+		}
+	}
 	base, release, err := e.stageView(s)
 	if err != nil {
 		return err
 	}
 	defer release()
-	layer, err := image.StoreWrittenLayer(e.o.Images, func(w io.Writer) error {
+	layer, err := storeLayer(e.o.Images, e.o.Epoch, func(w io.Writer) error {
 		lw := &layerWriter{tw: tar.NewWriter(w)}
 		if err := e.place(lw, base, cp, items, dest, fromImg); err != nil {
 			return err
 		}
 		return lw.tw.Close()
-	}, os.Geteuid() != 0)
+	})
 	if err != nil {
 		return fmt.Errorf("%s failed: %w", cp.word(), err)
 	}
@@ -139,7 +145,7 @@ func (e *executor) fromImage(ctx context.Context, from string) (*store.Image, er
 }
 
 // copyItems resolves the sources to items and the step's checksum text.
-func (e *executor) copyItems(cp copySpec, fromImg *store.Image) ([]item, string, error) {
+func (e *executor) copyItems(ctx context.Context, cp copySpec, fromImg *store.Image) ([]item, string, error) {
 	var items []item
 	h := sha256.New()
 	for _, c := range cp.contents {
@@ -153,22 +159,34 @@ func (e *executor) copyItems(cp copySpec, fromImg *store.Image) ([]item, string,
 		}
 		return items, "multi:" + hex.EncodeToString(h.Sum(nil)), nil
 	}
-	if len(cp.srcs) > 0 && e.o.Context == nil {
-		return nil, "", fmt.Errorf("%s failed: no build context (the Dockerfile came from stdin)", cp.word())
-	}
 	for _, src := range cp.srcs {
+		if cp.add && IsURL(src) {
+			it, sum, err := e.remoteItem(ctx, src, cp.checksum)
+			items = append(items, it)
+			if err != nil {
+				return items, "", fmt.Errorf("%s failed: %w", cp.word(), err)
+			}
+			fmt.Fprintf(h, "url %s %s\n", src, sum)
+			continue
+		}
+		if e.o.Context == nil {
+			return items, "", fmt.Errorf("%s failed: no build context (the Dockerfile came from stdin)", cp.word())
+		}
 		found, err := e.o.Context.Sources([]string{src})
 		if err != nil {
-			return nil, "", err
+			return items, "", err
 		}
 		sum, err := e.o.Context.Checksum(found)
 		if err != nil {
-			return nil, "", err
+			return items, "", err
 		}
 		fmt.Fprintf(h, "src %s %s\n", src, sum)
 		items = append(items, topItems(found)...)
 	}
 	kind := "multi"
+	if len(items) == 1 && items[0].remote != nil {
+		kind = "file"
+	}
 	if len(items) == 1 && items[0].info != nil {
 		kind = "file"
 		if items[0].info.IsDir() {

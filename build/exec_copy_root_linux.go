@@ -23,12 +23,17 @@ import (
 
 // imageView is a read-only view of an image's filesystem.
 func (e *executor) imageView(img *store.Image) (int, func(), error) {
+	return openImageView(e.o.Images, img)
+}
+
+// openImageView is a read-only view of img's filesystem in images.
+func openImageView(images *store.Store, img *store.Image) (int, func(), error) {
 	if len(img.Layers) == 0 {
 		return -1, nil, errors.New("COPY --from: the image has no layers")
 	}
 	dirs := make([]string, len(img.Layers))
 	for i, l := range img.Layers {
-		dirs[len(img.Layers)-1-i] = e.o.Images.LayerDir(l)
+		dirs[len(img.Layers)-1-i] = images.LayerDir(l)
 	}
 	if len(dirs) == 1 {
 		// One layer is its own root: overlay wants two lower dirs

@@ -4,11 +4,8 @@ import (
 	"archive/tar"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-
-	"github.com/skiff-dev/skiff/image"
 )
 
 // workdirStep is WORKDIR: the config's working directory and, as docker's
@@ -37,13 +34,13 @@ func (e *executor) workdirStep(s *stageState, cmd *instructions.WorkdirCommand, 
 	if err != nil {
 		return fmt.Errorf("WORKDIR %s: %w", dir, err)
 	}
-	layer, err := image.StoreWrittenLayer(e.o.Images, func(w io.Writer) error {
+	layer, err := storeLayer(e.o.Images, e.o.Epoch, func(w io.Writer) error {
 		lw := &layerWriter{tw: tar.NewWriter(w)}
 		if err := writeParents(lw, base, rel, owner{}); err != nil {
 			return fmt.Errorf("WORKDIR %s: %w", dir, err)
 		}
 		return lw.tw.Close()
-	}, os.Geteuid() != 0)
+	})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/skiff-dev/skiff/build"
 	"github.com/skiff-dev/skiff/registry"
@@ -26,6 +29,7 @@ func buildCommand() *cli.Command {
 	fs = append(fs, listFlag("tag", []string{"t"}, `name and optionally a tag in the "name:tag" format`)...)
 	fs = append(fs, listFlag("build-arg", nil, "set build-time variables")...)
 	fs = append(fs, listFlag("label", nil, "set metadata for an image")...)
+	fs = append(fs, listFlag("output", []string{"o"}, `output destination (format: "type=local,dest=path", "type=tar,dest=file"; "-": a tar on stdout)`)...)
 	fs = append(fs,
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: `name of the Dockerfile (default: "PATH/Dockerfile"; "-": stdin)`},
 		&cli.StringFlag{Name: "target", Usage: "set the target build stage to build"},
@@ -69,6 +73,15 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	output, err := buildOutput(listOf(c, "output"))
+	if err != nil {
+		return fail(err)
+	}
+	// A tar on stdout takes stdout: the progress goes to stderr.
+	progress := c.App.Writer
+	if output != nil && output.Type == "tar" && output.Dest == "-" {
+		progress = c.App.ErrWriter
+	}
 	g, err := globals(c)
 	if err != nil {
 		return fail(err)
@@ -79,20 +92,27 @@ func runBuild(c *cli.Context) error {
 	}
 	defer release()
 	cs := build.BuildContainers(g.Paths.Root, g.Paths.RunRoot) // swept of dead builds by globals
-	in, err := readBuildInput(c, build.StdinTmp(cs))
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
+	defer stop()
+	in, err := readBuildInput(ctx, c, build.StdinTmp(cs))
 	if err != nil {
 		return fail(err)
 	}
 	defer in.cleanup()
-	plan, err := build.Parse(in.dockerfile, in.name, build.ParseOptions{BuildArgs: buildArgs(listOf(c, "build-arg")), Target: c.String("target")})
+	args := buildArgs(listOf(c, "build-arg"))
+	plan, err := build.Parse(in.dockerfile, in.name, build.ParseOptions{BuildArgs: args, Target: c.String("target")})
+	if err != nil {
+		return fail(err)
+	}
+	epoch, err := sourceDateEpoch(args)
 	if err != nil {
 		return fail(err)
 	}
 	quiet := c.Bool("quiet") || c.String("progress") == "quiet"
 	o := build.ExecOptions{
 		Images: s, Containers: cs, Labels: keyValueMap(listOf(c, "label")),
-		NoCache: c.Bool("no-cache"), Out: c.App.Writer, HostNetwork: c.String("network") == "host",
-		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, c.App.Writer),
+		NoCache: c.Bool("no-cache"), Out: progress, Epoch: epoch, HostNetwork: c.String("network") == "host",
+		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, progress),
 	}
 	if quiet {
 		o.Out = io.Discard
@@ -112,8 +132,6 @@ func runBuild(c *cli.Context) error {
 			}
 		}()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
-	defer stop()
 	img, err := build.Execute(ctx, plan, o)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -121,11 +139,16 @@ func runBuild(c *cli.Context) error {
 		}
 		return fail(err)
 	}
-	return finishBuild(c, s, img.ID, names, quiet)
+	if output != nil {
+		if err := exportBuild(c, s, img, output); err != nil {
+			return fail(err)
+		}
+	}
+	return finishBuild(c, s, img.ID, names, quiet, progress)
 }
 
 // finishBuild tags the built image and says so as docker does.
-func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quiet bool) error {
+func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quiet bool, out io.Writer) error {
 	for _, n := range names {
 		if err := s.Tag(id, n); err != nil {
 			return &ExitError{1, err}
@@ -136,7 +159,6 @@ func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quie
 			return &ExitError{1, fmt.Errorf("write image ID to %s: %w", f, err)}
 		}
 	}
-	out := c.App.Writer
 	if quiet {
 		fmt.Fprintln(out, id)
 		return nil
@@ -146,6 +168,74 @@ func finishBuild(c *cli.Context, s *store.Store, id string, names []string, quie
 		fmt.Fprintf(out, "Successfully tagged %s\n", registry.ShortName(n))
 	}
 	return nil
+}
+
+// buildOutput is the --output value, as docker's CLI parses it: CSV
+// fields "type=...,dest=...", or a bare destination: "-" a tar on
+// stdout, anything else a local directory. nil: no --output.
+func buildOutput(vals []string) (*build.Output, error) {
+	switch len(vals) {
+	case 0:
+		return nil, nil
+	case 1:
+	default:
+		return nil, errors.New("currently only single output is supported")
+	}
+	v := vals[0]
+	fields, err := csv.NewReader(strings.NewReader(v)).Read()
+	if err != nil {
+		return nil, fmt.Errorf("invalid output %q: %w", v, err)
+	}
+	if len(fields) == 1 && fields[0] == v && !strings.HasPrefix(v, "type=") {
+		if v == "-" {
+			return &build.Output{Type: "tar", Dest: "-"}, nil
+		}
+		return &build.Output{Type: "local", Dest: v}, nil
+	}
+	out := &build.Output{}
+	for _, f := range fields {
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid value %s", f)
+		}
+		switch strings.ToLower(k) {
+		case "type":
+			out.Type = val
+		case "dest":
+			out.Dest = val
+		default:
+			return nil, fmt.Errorf("output: unknown attribute %q for type %s", k, out.Type)
+		}
+	}
+	switch out.Type {
+	case "":
+		return nil, errors.New("type is required for output")
+	case "local":
+		if out.Dest == "" {
+			return nil, errors.New("output directory is required for local exporter")
+		}
+	case "tar":
+		if out.Dest == "" {
+			return nil, errors.New("output file is required for tar exporter. refusing to write to console")
+		}
+	default:
+		return nil, fmt.Errorf("output type %s is not supported yet: use local or tar", out.Type)
+	}
+	return out, nil
+}
+
+// exportBuild writes the built image's filesystem where --output says.
+func exportBuild(c *cli.Context, s *store.Store, img *store.Image, out *build.Output) error {
+	if out.Type == "local" {
+		return build.ExportLocal(out.Dest, s, img)
+	}
+	if out.Dest != "-" {
+		return exportToFile(out.Dest, func(w io.Writer) error { return build.WriteImageTar(w, s, img) })
+	}
+	if f, ok := c.App.Writer.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return errors.New("output file is required for tar exporter. refusing to write to console")
+	}
+	return build.WriteImageTar(c.App.Writer, s, img)
 }
 
 // checkBuildFlags refuses the values skiff cannot honour.
@@ -197,6 +287,23 @@ func buildArgs(vals []string) map[string]*string {
 	return m
 }
 
+// sourceDateEpoch is SOURCE_DATE_EPOCH from --build-arg, else from the
+// environment (as buildx passes it); nil when unset or empty.
+func sourceDateEpoch(args map[string]*string) (*time.Time, error) {
+	v, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if a, given := args["SOURCE_DATE_EPOCH"]; given && a != nil {
+		v, ok = *a, true
+	}
+	if !ok || v == "" {
+		return nil, nil
+	}
+	t, err := build.ParseSourceDateEpoch(v)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
 func keyValueMap(vals []string) map[string]string {
 	if len(vals) == 0 {
 		return nil
@@ -210,16 +317,19 @@ func keyValueMap(vals []string) map[string]string {
 }
 
 // readBuildInput reads the Dockerfile and finds the context: a directory,
-// or stdin (a tar, extracted under tmp, or a bare Dockerfile); -f - reads
-// the Dockerfile from stdin.
-func readBuildInput(c *cli.Context, tmp string) (*buildInput, error) {
+// stdin or an http(s) URL (a tar, extracted under tmp, or a bare
+// Dockerfile); -f - reads the Dockerfile from stdin.
+func readBuildInput(ctx context.Context, c *cli.Context, tmp string) (*buildInput, error) {
 	in := &buildInput{cleanup: func() {}, name: "Dockerfile"}
 	arg, file := c.Args().First(), c.String("file")
-	if arg == "-" {
+	if build.IsGitURL(arg) {
+		return nil, fmt.Errorf("unable to prepare context: a git repository as the build context is not supported yet: %s", arg)
+	}
+	if arg == "-" || build.IsURL(arg) {
 		if file == "-" {
 			return nil, errors.New("invalid argument: can't use stdin for both build context and dockerfile")
 		}
-		dir, df, cleanup, err := build.StdinContext(os.Stdin, tmp)
+		dir, df, cleanup, err := remoteContext(ctx, arg, tmp)
 		if err != nil {
 			return nil, err
 		}
@@ -261,6 +371,19 @@ func readBuildInput(c *cli.Context, tmp string) (*buildInput, error) {
 	}
 	in.dockerfile, in.name = b, filepath.Base(in.dfPath)
 	return in, nil
+}
+
+// remoteContext reads a build context from stdin ("-") or a URL.
+func remoteContext(ctx context.Context, arg, tmp string) (dir string, dockerfile []byte, cleanup func(), err error) {
+	if arg == "-" {
+		return build.StdinContext(os.Stdin, tmp)
+	}
+	resp, err := build.Get(ctx, arg)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("unable to prepare context: unable to download remote context %s: %w", arg, err)
+	}
+	defer resp.Body.Close()
+	return build.StdinContext(resp.Body, tmp)
 }
 
 // buildResolver finds a FROM or COPY --from image as run does: in the
