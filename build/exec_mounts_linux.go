@@ -1,0 +1,355 @@
+package build
+
+// RUN --mount: BuildKit's mounts made into the build container's
+// Host.Mounts, the way run's -v and --mount are, so the init mounts them
+// inside the root and commit leaves their destinations out of the layer:
+//
+//   cache   a persistent directory under <root>/buildcache/mounts (by id,
+//           the target by default), in no layer and no cache key; `skiff
+//           builder prune` empties them
+//   bind    a copy of a path of the context or of a stage's or image's
+//           filesystem (so rw writes are discarded), read-only by default;
+//           its content is part of the step's cache key
+//   secret  a --secret's value in a file on the run root (a tmpfs), bound
+//           read-only at /run/secrets/<id>; never in a layer, the history
+//           or the cache key
+//   tmpfs   an empty tmpfs
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/archive"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// CacheMountsDir holds the RUN --mount=type=cache directories of the
+// store at root.
+func CacheMountsDir(root string) string { return filepath.Join(root, "buildcache", "mounts") }
+
+// secretsTmp is where a build writes its secrets for their binds: on the
+// run root, a tmpfs, swept with the build containers when a build dies.
+func secretsTmp(runRoot string) string { return filepath.Join(runRoot, "tmp") }
+
+// runMounts are a RUN's mounts, ready for its container.
+type runMounts struct {
+	mounts []state.Mount
+	key    []string // what the mounts add to the step's cache key
+	undo   []func() // temporary copies to remove, locks to release
+}
+
+// release removes what the mounts needed only during the RUN.
+func (m *runMounts) release() {
+	for i := len(m.undo) - 1; i >= 0; i-- {
+		m.undo[i]()
+	}
+}
+
+// unsupportedMount refuses a --mount type skiff does not make, at parse:
+// its line is the instruction's.
+func unsupportedMount(c *instructions.RunCommand) error {
+	for _, m := range instructions.GetMounts(c) {
+		switch m.Type {
+		case instructions.MountTypeCache, instructions.MountTypeBind, instructions.MountTypeSecret, instructions.MountTypeTmpfs:
+		default:
+			return fmt.Errorf("RUN --mount=type=%s is not supported yet", m.Type)
+		}
+	}
+	return nil
+}
+
+// runMounts makes c's --mount flags into mounts for s's RUN.
+func (e *executor) runMounts(ctx context.Context, s *stageState, c *instructions.RunCommand) (*runMounts, error) {
+	rm := &runMounts{}
+	for _, m := range instructions.GetMounts(c) {
+		if err := e.addMount(ctx, rm, s, m); err != nil {
+			rm.release()
+			return nil, err
+		}
+	}
+	return rm, nil
+}
+
+func (e *executor) addMount(ctx context.Context, rm *runMounts, s *stageState, m *instructions.Mount) error {
+	target := m.Target
+	if target != "" && !path.IsAbs(target) {
+		target = path.Join(cmp.Or(s.cfg.Config.WorkingDir, "/"), target)
+	}
+	switch m.Type {
+	case instructions.MountTypeTmpfs:
+		opts := []string{"exec"}
+		if m.SizeLimit > 0 {
+			opts = append(opts, "size="+strconv.FormatInt(m.SizeLimit, 10))
+		}
+		rm.mounts = append(rm.mounts, state.Mount{Type: "tmpfs", Destination: path.Clean(target), Options: opts})
+		return nil
+	case instructions.MountTypeCache:
+		return e.cacheMount(rm, m, path.Clean(target))
+	case instructions.MountTypeBind:
+		return e.bindMount(ctx, rm, m, path.Clean(target))
+	case instructions.MountTypeSecret:
+		return e.secretMount(rm, m)
+	}
+	return fmt.Errorf("RUN --mount=type=%s is not supported yet", m.Type)
+}
+
+// cacheMount binds the persistent directory of the mount's id. sharing
+// "locked" waits for other builds using it; "private" takes a fresh
+// directory, discarded after, when another build uses it.
+func (e *executor) cacheMount(rm *runMounts, m *instructions.Mount, target string) error {
+	if m.From != "" {
+		return errors.New("RUN --mount=type=cache,from= is not supported yet")
+	}
+	id := cmp.Or(m.CacheID, target)
+	sum := sha256.Sum256([]byte(id))
+	dir := filepath.Join(CacheMountsDir(e.o.Images.Root()), hex.EncodeToString(sum[:16]))
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := newCacheDir(dir, m); err != nil {
+			return err
+		}
+	}
+	switch m.CacheSharing {
+	case instructions.MountSharingLocked:
+		fd, err := lockDir(dir, false)
+		if err != nil {
+			return fmt.Errorf("cache mount %s: %w", id, err)
+		}
+		rm.undo = append(rm.undo, func() { unix.Close(fd) })
+	case instructions.MountSharingPrivate:
+		fd, err := lockDir(dir, true)
+		if err != nil {
+			tmp, done, err := e.lockedTemp(filepath.Dir(dir))
+			if err != nil {
+				return err
+			}
+			rm.undo = append(rm.undo, done)
+			dir = tmp
+		} else {
+			rm.undo = append(rm.undo, func() { unix.Close(fd) })
+		}
+	}
+	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: dir, Destination: target, ReadOnly: m.ReadOnly})
+	return nil
+}
+
+// newCacheDir creates a cache mount's directory with the mount's owner
+// and mode (BuildKit's defaults: root, 0755), renamed into place whole.
+func newCacheDir(dir string, m *instructions.Mount) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".new-")
+	if err != nil {
+		return err
+	}
+	mode := os.FileMode(0o755)
+	if m.Mode != nil {
+		mode = os.FileMode(*m.Mode & 0o7777)
+	}
+	uid, gid := 0, 0
+	if m.UID != nil {
+		uid = int(*m.UID)
+	}
+	if m.GID != nil {
+		gid = int(*m.GID)
+	}
+	if err := errors.Join(os.Chmod(tmp, mode), os.Lchown(tmp, uid, gid)); err != nil && os.Geteuid() == 0 {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("cache mount: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(dir); serr == nil {
+			return nil // another build made it meanwhile
+		}
+		return fmt.Errorf("cache mount: %w", err)
+	}
+	return nil
+}
+
+// lockedTemp is a new directory under parent that the sweep of killed
+// builds removes once its lock is free; done removes it.
+func (e *executor) lockedTemp(parent string) (string, func(), error) {
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp(parent, stdinContextPrefix)
+	if err != nil {
+		return "", nil, err
+	}
+	fd, err := lockDir(dir, false)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir); unix.Close(fd) }, nil
+}
+
+// bindMount binds a copy of the source path of the context, or of the
+// stage or image from= names: a rw mount's writes go to the copy and are
+// discarded, and the copy's tar stream, hashed, keys the step's cache.
+func (e *executor) bindMount(ctx context.Context, rm *runMounts, m *instructions.Mount, target string) error {
+	rootfd, done, what, err := e.bindRoot(ctx, m.From)
+	if err != nil {
+		return err
+	}
+	defer done()
+	tmp, remove, err := e.lockedTemp(StdinTmp(e.o.Containers))
+	if err != nil {
+		return err
+	}
+	rm.undo = append(rm.undo, remove)
+	src, err := resolveInRoot(rootfd, path.Clean("/" + m.Source)[1:])
+	if err != nil {
+		return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, err)
+	}
+	fd, err := unix.Openat(rootfd, cmp.Or(src, "."), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, &os.PathError{Op: "open", Path: m.Source, Err: err})
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	h := sha256.New()
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(archive.Write(io.MultiWriter(pw, h), fd, archive.WriteOptions{Rebase: "x", Xattrs: true}))
+	}()
+	_, err = archive.ExtractDir(pr, tmp, archive.ExtractOptions{Chown: os.Geteuid() == 0, Xattrs: true, ReplaceDirs: true})
+	pr.CloseWithError(err)
+	if err != nil {
+		return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, err)
+	}
+	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: filepath.Join(tmp, "x"), Destination: target, ReadOnly: m.ReadOnly})
+	rm.key = append(rm.key, fmt.Sprintf("bind %s %s %s %x", what, m.Source, target, h.Sum(nil)))
+	return nil
+}
+
+// bindRoot opens the root a bind's source is read in: the context's
+// directory, or the filesystem of the stage or image from names.
+func (e *executor) bindRoot(ctx context.Context, from string) (int, func(), string, error) {
+	if from == "" {
+		if e.o.ContextDir == "" {
+			return -1, nil, "", errors.New("RUN --mount=type=bind: the build has no context")
+		}
+		fd, err := unix.Open(e.o.ContextDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, nil, "", &os.PathError{Op: "open", Path: e.o.ContextDir, Err: err}
+		}
+		return fd, func() { unix.Close(fd) }, "context", nil
+	}
+	img, err := e.fromImage(ctx, from)
+	if err != nil {
+		return -1, nil, "", err
+	}
+	fd, done, err := e.imageView(img)
+	if err != nil {
+		return -1, nil, "", err
+	}
+	return fd, done, img.ID, nil
+}
+
+// secretMount writes the --secret of the mount's id to a file on the run
+// root and binds it read-only; a missing secret fails the RUN only when
+// required.
+func (e *executor) secretMount(rm *runMounts, m *instructions.Mount) error {
+	id := cmp.Or(m.CacheID, path.Base(m.Target))
+	value, ok := e.o.Secrets[id]
+	if !ok {
+		if m.Required {
+			return fmt.Errorf("secret %s: not found", id)
+		}
+		return nil
+	}
+	target := cmp.Or(m.Target, "/run/secrets/"+id)
+	if !path.IsAbs(target) {
+		target = "/run/secrets/" + target
+	}
+	dir, remove, err := e.lockedTemp(secretsTmp(e.o.Containers.RunRoot))
+	if err != nil {
+		return err
+	}
+	rm.undo = append(rm.undo, remove)
+	mode := os.FileMode(0o400)
+	if m.Mode != nil {
+		mode = os.FileMode(*m.Mode & 0o7777)
+	}
+	file := filepath.Join(dir, "secret")
+	if err := os.WriteFile(file, value, 0o400); err != nil {
+		return fmt.Errorf("secret %s: %w", id, err)
+	}
+	uid, gid := 0, 0
+	if m.UID != nil {
+		uid = int(*m.UID)
+	}
+	if m.GID != nil {
+		gid = int(*m.GID)
+	}
+	if err := errors.Join(os.Chmod(file, mode), os.Chown(file, uid, gid)); err != nil && os.Geteuid() == 0 {
+		return fmt.Errorf("secret %s: %w", id, err)
+	}
+	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: file, Destination: path.Clean(target), ReadOnly: true})
+	return nil
+}
+
+// PruneCacheMounts removes the RUN --mount=type=cache directories of the
+// store at root that no build uses now (a build holding a locked or
+// private one keeps it) and returns their ids and the space they held.
+func PruneCacheMounts(root string) (ids []string, space int64, err error) {
+	dir := CacheMountsDir(root)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, 0, nil
+	} else if err != nil {
+		return nil, 0, err
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		fd, err := lockDir(p, true)
+		if err != nil {
+			continue
+		}
+		size := treeSize(p)
+		err = os.RemoveAll(p)
+		unix.Close(fd)
+		if err != nil {
+			return ids, space, fmt.Errorf("remove cache mount %s: %w", e.Name(), err)
+		}
+		ids = append(ids, e.Name())
+		space += size
+	}
+	return ids, space, nil
+}
+
+// treeSize is the size of the regular files under dir.
+func treeSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
