@@ -59,9 +59,14 @@ func (m *runMounts) release() {
 	}
 }
 
-// unsupportedMount refuses a --mount type skiff does not make, at parse:
-// its line is the instruction's.
+// unsupportedMount refuses a bad --mount or one of a type skiff does not
+// make, at parse, so the error names the instruction's line. BuildKit's
+// parse reads only from= until the step's words are expanded: the fields
+// are read here as written, and read again with their values at the step.
 func unsupportedMount(c *instructions.RunCommand) error {
+	if err := c.Expand(func(word string) (string, error) { return word, nil }); err != nil {
+		return err
+	}
 	for _, m := range instructions.GetMounts(c) {
 		switch m.Type {
 		case instructions.MountTypeCache, instructions.MountTypeBind, instructions.MountTypeSecret, instructions.MountTypeTmpfs:
@@ -245,12 +250,12 @@ func (e *executor) bindMount(ctx context.Context, rm *runMounts, m *instructions
 // directory, or the filesystem of the stage or image from names.
 func (e *executor) bindRoot(ctx context.Context, from string) (int, func(), string, error) {
 	if from == "" {
-		if e.o.ContextDir == "" {
+		if e.o.Context == nil {
 			return -1, nil, "", errors.New("RUN --mount=type=bind: the build has no context")
 		}
-		fd, err := unix.Open(e.o.ContextDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(e.o.Context.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return -1, nil, "", &os.PathError{Op: "open", Path: e.o.ContextDir, Err: err}
+			return -1, nil, "", &os.PathError{Op: "open", Path: e.o.Context.Dir, Err: err}
 		}
 		return fd, func() { unix.Close(fd) }, "context", nil
 	}

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
@@ -80,7 +81,7 @@ RUN --mount=type=bind,from=tools,source=/data,target=/mnt ls /mnt > /after-rw
 		{"cat /ro", "readonly"},
 		{"cat /rw", "written"},
 		{"cat /after-rw", "f"},
-		{"ls -A /mnt /ctx 2>/dev/null; echo end", "/ctx:\n\n/mnt:\nend"},
+		{"ls -A /mnt /ctx 2>/dev/null; echo end", "end"}, // no mount point left
 	} {
 		if got := st.i13bmountCat(t, "bmount-bind", c.cmd); got != c.want {
 			t.Errorf("%s = %q, want %q", c.cmd, got, c.want)
@@ -109,9 +110,9 @@ func TestI13BmountSecret(t *testing.T) {
 	}
 	dir := i12bexecContext(t, map[string]string{
 		"Dockerfile": fmt.Sprintf(`FROM %s
-RUN --mount=type=secret,id=tok test "$(cat /run/secrets/tok)" = %s && echo file-ok > /file-ok
-RUN --mount=type=secret,id=envtok,target=/etc/tok,required test "$(cat /etc/tok)" = %s && echo env-ok > /env-ok
-`, fx.busybox, fileSecret, envSecret),
+RUN --mount=type=secret,id=tok test "$(sha256sum < /run/secrets/tok)" = "%x  -" && echo file-ok > /file-ok
+RUN --mount=type=secret,id=envtok,target=/etc/tok,required test "$(sha256sum < /etc/tok)" = "%x  -" && echo env-ok > /env-ok
+`, fx.busybox, sha256.Sum256([]byte(fileSecret)), sha256.Sum256([]byte(envSecret))),
 	})
 	r := st.skiffEnv(nil, []string{"BMOUNT_SECRET=" + envSecret}, "build", "--secret", "id=tok,src="+secretFile, "--secret", "id=envtok,env=BMOUNT_SECRET", "-t", "bmount-secret", dir)
 	if r.code != 0 {
