@@ -27,6 +27,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,7 +108,7 @@ func (e *executor) addMount(ctx context.Context, rm *runMounts, s *stageState, m
 	case instructions.MountTypeBind:
 		return e.bindMount(ctx, rm, m, path.Clean(target))
 	case instructions.MountTypeSecret:
-		return e.secretMount(rm, m)
+		return e.secretMount(rm, m, s.cfg.Config.WorkingDir)
 	}
 	return fmt.Errorf("RUN --mount=type=%s is not supported yet", m.Type)
 }
@@ -273,7 +274,7 @@ func (e *executor) bindRoot(ctx context.Context, from string) (int, func(), stri
 // secretMount writes the --secret of the mount's id to a file on the run
 // root and binds it read-only; a missing secret fails the RUN only when
 // required.
-func (e *executor) secretMount(rm *runMounts, m *instructions.Mount) error {
+func (e *executor) secretMount(rm *runMounts, m *instructions.Mount, workdir string) error {
 	id := cmp.Or(m.CacheID, path.Base(m.Target))
 	value, ok := e.o.Secrets[id]
 	if !ok {
@@ -282,9 +283,9 @@ func (e *executor) secretMount(rm *runMounts, m *instructions.Mount) error {
 		}
 		return nil
 	}
-	target := cmp.Or(m.Target, "/run/secrets/"+id)
+	target := cmp.Or(m.Target, secretsDir+"/"+id)
 	if !path.IsAbs(target) {
-		target = "/run/secrets/" + target
+		target = path.Join(cmp.Or(workdir, "/"), target)
 	}
 	dir, remove, err := e.lockedTemp(secretsTmp(e.o.Containers.RunRoot))
 	if err != nil {
@@ -309,9 +310,18 @@ func (e *executor) secretMount(rm *runMounts, m *instructions.Mount) error {
 	if err := errors.Join(os.Chmod(file, mode), os.Chown(file, uid, gid)); err != nil && os.Geteuid() == 0 {
 		return fmt.Errorf("secret %s: %w", id, err)
 	}
-	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: file, Destination: path.Clean(target), ReadOnly: true})
+	target = path.Clean(target)
+	if path.Dir(target) == secretsDir && !slices.ContainsFunc(rm.mounts, func(m state.Mount) bool { return m.Destination == secretsDir }) {
+		// BuildKit's: /run/secrets is a tmpfs, so the file's mount point
+		// is made there and the directory is in no layer.
+		rm.mounts = append(rm.mounts, state.Mount{Type: "tmpfs", Destination: secretsDir, Options: []string{"mode=755"}})
+	}
+	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: file, Destination: target, ReadOnly: true})
 	return nil
 }
+
+// secretsDir is where a secret is mounted when its target is not given.
+const secretsDir = "/run/secrets"
 
 // PruneCacheMounts removes the RUN --mount=type=cache directories of the
 // store at root that no build uses now (a build holding a locked or
