@@ -86,6 +86,9 @@ func (e *executor) runMounts(ctx context.Context, s *stageState, c *instructions
 			rm.release()
 			return nil, err
 		}
+		// What the mount is (not what it holds) is part of the step, as
+		// in BuildKit's exec op: another target or cache id misses.
+		rm.key = append(rm.key, fmt.Sprintf("mount %s %s %s %s %v %v", m.Type, m.Target, m.CacheID, m.CacheSharing, m.ReadOnly, m.Required))
 	}
 	return rm, nil
 }

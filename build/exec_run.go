@@ -44,7 +44,11 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 		return err
 	}
 	defer mounts.release()
-	key := cacheKey(append([]string{s.parentID(), "RUN", createdBy}, mounts.key...)...)
+	parts := append([]string{s.parentID(), "RUN", createdBy}, mounts.key...)
+	if n := instructions.GetNetwork(c); n != instructions.NetworkDefault {
+		parts = append(parts, "network "+n)
+	}
+	key := cacheKey(parts...)
 	if e.cached(s, key) {
 		return nil
 	}
