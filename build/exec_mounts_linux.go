@@ -238,7 +238,11 @@ func (e *executor) bindMount(ctx context.Context, rm *runMounts, m *instructions
 	h := sha256.New()
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(archive.Write(io.MultiWriter(pw, h), fd, archive.WriteOptions{Rebase: "x", Xattrs: true}))
+		o := archive.WriteOptions{Rebase: "x", Xattrs: true}
+		if m.From == "" {
+			o.Skip = e.ignoredUnder(src)
+		}
+		pw.CloseWithError(archive.Write(io.MultiWriter(pw, h), fd, o))
 	}()
 	_, err = archive.ExtractDir(pr, tmp, archive.ExtractOptions{Chown: os.Geteuid() == 0, Xattrs: true, ReplaceDirs: true})
 	pr.CloseWithError(err)
@@ -248,6 +252,19 @@ func (e *executor) bindMount(ctx context.Context, rm *runMounts, m *instructions
 	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: filepath.Join(tmp, "x"), Destination: target, ReadOnly: m.ReadOnly})
 	rm.key = append(rm.key, fmt.Sprintf("bind %s %s %s %x", what, m.Source, target, h.Sum(nil)))
 	return nil
+}
+
+// ignoredUnder says which entries below the context path dir the
+// .dockerignore excludes: a bind of the context sees what a COPY would.
+func (e *executor) ignoredUnder(dir string) func(rel string, mode uint32, size int64) bool {
+	ignore := e.o.Context.ignore
+	if ignore == nil {
+		return nil
+	}
+	return func(rel string, _ uint32, _ int64) bool {
+		ex, err := ignore.MatchesOrParentMatches(path.Join(dir, rel))
+		return err == nil && ex
+	}
 }
 
 // bindRoot opens the root a bind's source is read in: the context's

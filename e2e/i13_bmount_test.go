@@ -56,8 +56,9 @@ func TestI13BmountCache(t *testing.T) {
 	}
 }
 
-// A bind mount reads a path of another stage or of the context,
-// read-only unless rw, and an rw mount's writes go nowhere.
+// A bind mount reads a path of another stage or of the context (as
+// .dockerignore leaves it), read-only unless rw, and an rw mount's writes
+// go nowhere.
 func TestI13BmountBind(t *testing.T) {
 	st := newStore(t)
 	requireEnv(t)
@@ -67,17 +68,20 @@ RUN mkdir /data && echo from-stage > /data/f
 
 FROM %s
 RUN --mount=type=bind,from=tools,source=/data,target=/mnt cat /mnt/f > /got-stage
-RUN --mount=type=bind,source=app,target=/ctx cat /ctx/a.txt > /got-context
+RUN --mount=type=bind,source=app,target=/ctx cat /ctx/a.txt > /got-context && ls /ctx > /ctx-ls
 RUN --mount=type=bind,from=tools,source=/data,target=/mnt (echo x > /mnt/w) 2>/dev/null && echo writable > /ro || echo readonly > /ro
 RUN --mount=type=bind,from=tools,source=/data,target=/mnt,rw echo written > /mnt/w && cat /mnt/w > /rw
 RUN --mount=type=bind,from=tools,source=/data,target=/mnt ls /mnt > /after-rw
 `, fx.busybox, fx.busybox),
-		"app/a.txt": "from-context\n",
+		"app/a.txt":     "from-context\n",
+		"app/ignored":   "not sent\n",
+		".dockerignore": "app/ignored\n",
 	})
 	st.i12bexecBuild(t, "-t", "bmount-bind", dir)
 	for _, c := range []struct{ cmd, want string }{
 		{"cat /got-stage", "from-stage"},
 		{"cat /got-context", "from-context"},
+		{"cat /ctx-ls", "a.txt"}, // .dockerignore applies
 		{"cat /ro", "readonly"},
 		{"cat /rw", "written"},
 		{"cat /after-rw", "f"},
