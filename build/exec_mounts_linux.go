@@ -11,8 +11,8 @@ package build
 //           filesystem (so rw writes are discarded), read-only by default;
 //           its content is part of the step's cache key
 //   secret  a --secret's value in a file on the run root (a tmpfs), bound
-//           read-only at /run/secrets/<id>; never in a layer, the history
-//           or the cache key
+//           read-only at /run/secrets/<id>, or (env=) in the RUN's process
+//           environment; never in a layer, the history or the cache key
 //   tmpfs   an empty tmpfs
 
 import (
@@ -50,6 +50,7 @@ func secretsTmp(runRoot string) string { return filepath.Join(runRoot, "tmp") }
 type runMounts struct {
 	mounts []state.Mount
 	key    []string // what the mounts add to the step's cache key
+	env    []string // secrets with env=: NAME=value for the RUN's process only
 	undo   []func() // temporary copies to remove, locks to release
 }
 
@@ -97,6 +98,9 @@ func (e *executor) addMount(ctx context.Context, rm *runMounts, s *stageState, m
 	target := m.Target
 	if target != "" && !path.IsAbs(target) {
 		target = path.Join(cmp.Or(s.cfg.Config.WorkingDir, "/"), target)
+	}
+	if m.Type != instructions.MountTypeSecret && path.Clean("/"+target) == "/" {
+		return fmt.Errorf("invalid mount target %q", path.Clean("/"+target))
 	}
 	switch m.Type {
 	case instructions.MountTypeTmpfs:
@@ -149,6 +153,13 @@ func (e *executor) cacheMount(rm *runMounts, m *instructions.Mount, target strin
 			dir = tmp
 		} else {
 			rm.undo = append(rm.undo, func() { unix.Close(fd) })
+		}
+	}
+	if src := path.Clean("/" + m.Source); src != "/" {
+		// source= mounts a directory of the cache.
+		dir = filepath.Join(dir, filepath.FromSlash(src))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("cache mount %s: %w", id, err)
 		}
 	}
 	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: dir, Destination: target, ReadOnly: m.ReadOnly})
@@ -295,7 +306,7 @@ func (e *executor) bindRoot(ctx context.Context, from string) (int, func(), stri
 // root and binds it read-only; a missing secret fails the RUN only when
 // required.
 func (e *executor) secretMount(rm *runMounts, m *instructions.Mount, workdir string) error {
-	id := cmp.Or(m.CacheID, path.Base(m.Target))
+	id := cmp.Or(m.Source, m.CacheID, path.Base(m.Target))
 	value, ok := e.o.Secrets[id]
 	if !ok {
 		if m.Required {
@@ -303,7 +314,13 @@ func (e *executor) secretMount(rm *runMounts, m *instructions.Mount, workdir str
 		}
 		return nil
 	}
-	target := cmp.Or(m.Target, secretsDir+"/"+id)
+	if m.Env != nil {
+		rm.env = append(rm.env, *m.Env+"="+string(value))
+		if m.Target == "" {
+			return nil
+		}
+	}
+	target := cmp.Or(m.Target, secretsDir+"/"+path.Base(id))
 	if !path.IsAbs(target) {
 		target = path.Join(cmp.Or(workdir, "/"), target)
 	}

@@ -53,6 +53,7 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 		return nil
 	}
 	env := unshadowed(append(append([]string(nil), inScope...), proxies...), s.cfg.Config.Env)
+	env = append(env, mounts.env...)
 	b, err := e.newContainer(s, argv, env, mounts.mounts, e.hostNetwork(c))
 	if err != nil {
 		return err

@@ -103,7 +103,8 @@ RUN --mount=type=bind,from=tools,source=/data,target=/mnt ls /mnt > /after-rw
 }
 
 // A secret is readable in its RUN, from a file or an environment
-// variable, and is in no layer, no config (history) and no inspect.
+// variable, as a file or (env=) a variable of the RUN's process, and is in
+// no layer, no config (history) and no inspect.
 func TestI13BmountSecret(t *testing.T) {
 	st := newStore(t)
 	requireEnv(t)
@@ -116,13 +117,14 @@ func TestI13BmountSecret(t *testing.T) {
 		"Dockerfile": fmt.Sprintf(`FROM %s
 RUN --mount=type=secret,id=tok test "$(sha256sum < /run/secrets/tok)" = "%x  -" && echo file-ok > /file-ok
 RUN --mount=type=secret,id=envtok,target=/etc/tok,required test "$(sha256sum < /etc/tok)" = "%x  -" && echo env-ok > /env-ok
-`, fx.busybox, sha256.Sum256([]byte(fileSecret)), sha256.Sum256([]byte(envSecret))),
+RUN --mount=type=secret,source=tok,env=TOK test "$(printf %%s "$TOK" | sha256sum)" = "%x  -" && echo env-var-ok > /env-var-ok
+`, fx.busybox, sha256.Sum256([]byte(fileSecret)), sha256.Sum256([]byte(envSecret)), sha256.Sum256([]byte(fileSecret))),
 	})
 	r := st.skiffEnv(nil, []string{"BMOUNT_SECRET=" + envSecret}, "build", "--secret", "id=tok,src="+secretFile, "--secret", "id=envtok,env=BMOUNT_SECRET", "-t", "bmount-secret", dir)
 	if r.code != 0 {
 		t.Fatalf("build: %v", r)
 	}
-	if got := st.i13bmountCat(t, "bmount-secret", "cat /file-ok /env-ok; ls -A /run/secrets 2>/dev/null; test -e /etc/tok || echo no-tok; test -e /run/secrets && echo has-run-secrets; true"); got != "file-ok\nenv-ok\nno-tok" {
+	if got := st.i13bmountCat(t, "bmount-secret", "cat /file-ok /env-ok /env-var-ok; ls -A /run/secrets 2>/dev/null; test -e /etc/tok || echo no-tok; test -e /run/secrets && echo has-run-secrets; true"); got != "file-ok\nenv-ok\nenv-var-ok\nno-tok" {
 		t.Errorf("the RUNs saw %q, want file-ok, env-ok and no secret left", got)
 	}
 	inspect := st.must(t, "image", "inspect", "bmount-secret").stdout
@@ -130,8 +132,10 @@ RUN --mount=type=secret,id=envtok,target=/etc/tok,required test "$(sha256sum < /
 		if strings.Contains(inspect, s) || strings.Contains(r.stdout, s) {
 			t.Errorf("%s is in inspect or the build's output", s)
 		}
-		if f := i13bmountFileHolding(t, st.root, s); f != "" {
-			t.Errorf("%s is in the store: %s", s, f)
+		for _, root := range []string{st.root, st.runroot} {
+			if f := i13bmountFileHolding(t, root, s); f != "" {
+				t.Errorf("%s is left in the store: %s", s, f)
+			}
 		}
 	}
 	// A required secret that was not given fails the RUN.
