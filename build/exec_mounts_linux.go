@@ -49,9 +49,10 @@ func secretsTmp(runRoot string) string { return filepath.Join(runRoot, "tmp") }
 // runMounts are a RUN's mounts, ready for its container.
 type runMounts struct {
 	mounts []state.Mount
-	key    []string // what the mounts add to the step's cache key
-	env    []string // secrets with env=: NAME=value for the RUN's process only
-	undo   []func() // temporary copies to remove, locks to release
+	key    []string        // what the mounts add to the step's cache key
+	env    []string        // secrets with env=: NAME=value for the RUN's process only
+	undo   []func()        // temporary copies to remove, locks to release
+	held   map[string]bool // cache dirs this RUN holds the lock of
 }
 
 // release removes what the mounts needed only during the RUN.
@@ -120,9 +121,8 @@ func (e *executor) addMount(ctx context.Context, rm *runMounts, s *stageState, m
 	return fmt.Errorf("RUN --mount=type=%s is not supported yet", m.Type)
 }
 
-// cacheMount binds the persistent directory of the mount's id. sharing
-// "locked" waits for other builds using it; "private" takes a fresh
-// directory, discarded after, when another build uses it.
+// cacheMount binds the persistent directory of the mount's id (the
+// target by default), shared as the mount says (shareCache).
 func (e *executor) cacheMount(rm *runMounts, m *instructions.Mount, target string) error {
 	if m.From != "" {
 		return errors.New("RUN --mount=type=cache,from= is not supported yet")
@@ -135,25 +135,9 @@ func (e *executor) cacheMount(rm *runMounts, m *instructions.Mount, target strin
 			return err
 		}
 	}
-	switch m.CacheSharing {
-	case instructions.MountSharingLocked:
-		fd, err := lockDir(dir, false)
-		if err != nil {
-			return fmt.Errorf("cache mount %s: %w", id, err)
-		}
-		rm.undo = append(rm.undo, func() { unix.Close(fd) })
-	case instructions.MountSharingPrivate:
-		fd, err := lockDir(dir, true)
-		if err != nil {
-			tmp, done, err := e.lockedTemp(filepath.Dir(dir))
-			if err != nil {
-				return err
-			}
-			rm.undo = append(rm.undo, done)
-			dir = tmp
-		} else {
-			rm.undo = append(rm.undo, func() { unix.Close(fd) })
-		}
+	dir, err := e.shareCache(rm, dir, m.CacheSharing)
+	if err != nil {
+		return fmt.Errorf("cache mount %s: %w", id, err)
 	}
 	if src := path.Clean("/" + m.Source); src != "/" {
 		// source= mounts a directory of the cache.
@@ -164,6 +148,34 @@ func (e *executor) cacheMount(rm *runMounts, m *instructions.Mount, target strin
 	}
 	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: dir, Destination: target, ReadOnly: m.ReadOnly})
 	return nil
+}
+
+// shareCache applies a cache dir's sharing: "locked" waits for other
+// builds using it and holds its lock for the RUN; "private" holds it, or
+// takes a fresh directory (discarded after) when another build does. A
+// dir this RUN holds already (mounted twice) is its own.
+func (e *executor) shareCache(rm *runMounts, dir string, sharing instructions.ShareMode) (string, error) {
+	if rm.held[dir] || (sharing != instructions.MountSharingLocked && sharing != instructions.MountSharingPrivate) {
+		return dir, nil
+	}
+	fd, err := lockDir(dir, sharing == instructions.MountSharingPrivate)
+	if err != nil && sharing == instructions.MountSharingPrivate {
+		tmp, done, err := e.lockedTemp(filepath.Dir(dir))
+		if err != nil {
+			return "", err
+		}
+		rm.undo = append(rm.undo, done)
+		return tmp, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if rm.held == nil {
+		rm.held = map[string]bool{}
+	}
+	rm.held[dir] = true
+	rm.undo = append(rm.undo, func() { unix.Close(fd) })
+	return dir, nil
 }
 
 // newCacheDir creates a cache mount's directory with the mount's owner

@@ -50,6 +50,15 @@ func TestI13BmountCache(t *testing.T) {
 	if r := st.must(t, "builder", "prune", "-f"); r.stdout != "Total reclaimed space: 0B\n" {
 		t.Errorf("a second builder prune printed %q", r.stdout)
 	}
+	// One locked cache mounted twice in a RUN is the same directory (and
+	// no wait on its own lock).
+	twice := i12bexecContext(t, map[string]string{
+		"Dockerfile": fmt.Sprintf("FROM %s\nRUN --mount=type=cache,target=/a,id=c2,sharing=locked --mount=type=cache,target=/b,id=c2,sharing=locked echo same > /a/f && cat /b/f > /same\n", fx.busybox),
+	})
+	st.i12bexecBuild(t, "-t", "bmount-cache:twice", twice)
+	if got := st.i13bmountCat(t, "bmount-cache:twice", "cat /same"); got != "same" {
+		t.Errorf("a locked cache mounted twice: /b saw %q, want same", got)
+	}
 	st.i12bexecBuild(t, "--no-cache", "-t", "bmount-cache:pruned", dir)
 	if got := st.i13bmountCat(t, "bmount-cache:pruned", "cat /count"); got != "1" {
 		t.Errorf("after builder prune the cache held %s runs, want 1", got)
