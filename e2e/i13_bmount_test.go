@@ -65,7 +65,7 @@ func TestI13BmountCache(t *testing.T) {
 	}
 }
 
-// A bind mount reads a path of another stage or of the context (as
+// A bind mount reads a path of another stage, an image or the context (as
 // .dockerignore leaves it), read-only unless rw, and an rw mount's writes
 // go nowhere.
 func TestI13BmountBind(t *testing.T) {
@@ -81,7 +81,8 @@ RUN --mount=type=bind,source=app,target=/ctx cat /ctx/a.txt > /got-context && ls
 RUN --mount=type=bind,from=tools,source=/data,target=/mnt (echo x > /mnt/w) 2>/dev/null && echo writable > /ro || echo readonly > /ro
 RUN --mount=type=bind,from=tools,source=/data,target=/mnt,rw echo written > /mnt/w && cat /mnt/w > /rw
 RUN --mount=type=bind,from=tools,source=/data,target=/mnt ls /mnt > /after-rw
-`, fx.busybox, fx.busybox),
+RUN --mount=type=bind,from=%s,source=/bin/busybox,target=/bb cmp /bb /bin/busybox && echo from-image > /from-image
+`, fx.busybox, fx.busybox, fx.busybox),
 		"app/a.txt":     "from-context\n",
 		"app/ignored":   "not sent\n",
 		".dockerignore": "app/ignored\n",
@@ -94,6 +95,7 @@ RUN --mount=type=bind,from=tools,source=/data,target=/mnt ls /mnt > /after-rw
 		{"cat /ro", "readonly"},
 		{"cat /rw", "written"},
 		{"cat /after-rw", "f"},
+		{"cat /from-image", "from-image"}, // a file of an image bound
 		{"ls -A /mnt /ctx 2>/dev/null; echo end", "end"}, // no mount point left
 	} {
 		if got := st.i13bmountCat(t, "bmount-bind", c.cmd); got != c.want {
