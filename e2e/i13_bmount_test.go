@@ -95,7 +95,7 @@ RUN --mount=type=bind,from=%s,source=/bin/busybox,target=/bb cmp /bb /bin/busybo
 		{"cat /ro", "readonly"},
 		{"cat /rw", "written"},
 		{"cat /after-rw", "f"},
-		{"cat /from-image", "from-image"}, // a file of an image bound
+		{"cat /from-image", "from-image"},                // a file of an image bound
 		{"ls -A /mnt /ctx 2>/dev/null; echo end", "end"}, // no mount point left
 	} {
 		if got := st.i13bmountCat(t, "bmount-bind", c.cmd); got != c.want {
