@@ -62,13 +62,14 @@ func (m *runMounts) release() {
 	}
 }
 
-// unsupportedMount refuses a bad --mount or one of a type skiff does not
-// make, at parse, so the error names the instruction's line. BuildKit's
-// parse reads only from= until the step's words are expanded: the fields
-// are read here as written, and read again with their values at the step.
+// unsupportedMount refuses a --mount of a type skiff does not make, at
+// parse, so the error names the instruction's line. BuildKit's parse reads
+// only from= until the step's words are expanded: the fields are read here
+// as written, and read again with their values at the step. A field that
+// fails as written (uid=$UID) is left to the step, where it has its value.
 func unsupportedMount(c *instructions.RunCommand) error {
 	if err := c.Expand(func(word string) (string, error) { return word, nil }); err != nil {
-		return err
+		return nil
 	}
 	for _, m := range instructions.GetMounts(c) {
 		switch m.Type {
