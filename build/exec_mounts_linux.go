@@ -189,18 +189,7 @@ func newCacheDir(dir string, m *instructions.Mount) error {
 	if err != nil {
 		return err
 	}
-	mode := os.FileMode(0o755)
-	if m.Mode != nil {
-		mode = os.FileMode(*m.Mode & 0o7777)
-	}
-	uid, gid := 0, 0
-	if m.UID != nil {
-		uid = int(*m.UID)
-	}
-	if m.GID != nil {
-		gid = int(*m.GID)
-	}
-	if err := errors.Join(os.Chmod(tmp, mode), os.Lchown(tmp, uid, gid)); err != nil && os.Geteuid() == 0 {
+	if err := setOwner(tmp, m, 0o755); err != nil {
 		os.RemoveAll(tmp)
 		return fmt.Errorf("cache mount: %w", err)
 	}
@@ -212,6 +201,26 @@ func newCacheDir(dir string, m *instructions.Mount) error {
 		return fmt.Errorf("cache mount: %w", err)
 	}
 	return nil
+}
+
+// setOwner gives p the mount's uid, gid and mode (root's and def when
+// not given), as BuildKit's; without root only the mode is set.
+func setOwner(p string, m *instructions.Mount, def os.FileMode) error {
+	mode := def
+	if m.Mode != nil {
+		mode = os.FileMode(*m.Mode & 0o777)
+	}
+	if err := os.Chmod(p, mode); err != nil || os.Geteuid() != 0 {
+		return err
+	}
+	uid, gid := 0, 0
+	if m.UID != nil {
+		uid = int(*m.UID)
+	}
+	if m.GID != nil {
+		gid = int(*m.GID)
+	}
+	return os.Lchown(p, uid, gid)
 }
 
 // lockedTemp is a new directory under parent that the sweep of killed
@@ -255,10 +264,6 @@ func (e *executor) bindMount(ctx context.Context, rm *runMounts, m *instructions
 		return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, &os.PathError{Op: "open", Path: m.Source, Err: err})
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
-	}
 	h := sha256.New()
 	pr, pw := io.Pipe()
 	go func() {
@@ -342,22 +347,11 @@ func (e *executor) secretMount(rm *runMounts, m *instructions.Mount, workdir str
 		return err
 	}
 	rm.undo = append(rm.undo, remove)
-	mode := os.FileMode(0o400)
-	if m.Mode != nil {
-		mode = os.FileMode(*m.Mode & 0o7777)
-	}
 	file := filepath.Join(dir, "secret")
 	if err := os.WriteFile(file, value, 0o400); err != nil {
 		return fmt.Errorf("secret %s: %w", id, err)
 	}
-	uid, gid := 0, 0
-	if m.UID != nil {
-		uid = int(*m.UID)
-	}
-	if m.GID != nil {
-		gid = int(*m.GID)
-	}
-	if err := errors.Join(os.Chmod(file, mode), os.Chown(file, uid, gid)); err != nil && os.Geteuid() == 0 {
+	if err := setOwner(file, m, 0o400); err != nil {
 		return fmt.Errorf("secret %s: %w", id, err)
 	}
 	target = path.Clean(target)

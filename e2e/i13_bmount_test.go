@@ -128,6 +128,7 @@ func TestI13BmountSecret(t *testing.T) {
 		"Dockerfile": fmt.Sprintf(`FROM %s
 RUN --mount=type=secret,id=tok test "$(sha256sum < /run/secrets/tok)" = "%x  -" && echo file-ok > /file-ok
 RUN --mount=type=secret,id=envtok,target=/etc/tok,required test "$(sha256sum < /etc/tok)" = "%x  -" && echo env-ok > /env-ok
+RUN --mount=type=secret,id=tok,uid=1000,mode=0440 stat -c '%%u %%a' /run/secrets/tok > /secret-stat
 RUN --mount=type=secret,source=tok,env=TOK test "$(printf %%s "$TOK" | sha256sum)" = "%x  -" && echo env-var-ok > /env-var-ok
 `, fx.busybox, sha256.Sum256([]byte(fileSecret)), sha256.Sum256([]byte(envSecret)), sha256.Sum256([]byte(fileSecret))),
 	})
@@ -135,7 +136,7 @@ RUN --mount=type=secret,source=tok,env=TOK test "$(printf %%s "$TOK" | sha256sum
 	if r.code != 0 {
 		t.Fatalf("build: %v", r)
 	}
-	if got := st.i13bmountCat(t, "bmount-secret", "cat /file-ok /env-ok /env-var-ok; ls -A /run/secrets 2>/dev/null; test -e /etc/tok || echo no-tok; test -e /run/secrets && echo has-run-secrets; true"); got != "file-ok\nenv-ok\nenv-var-ok\nno-tok" {
+	if got := st.i13bmountCat(t, "bmount-secret", "cat /file-ok /env-ok /env-var-ok /secret-stat; ls -A /run/secrets 2>/dev/null; test -e /etc/tok || echo no-tok; test -e /run/secrets && echo has-run-secrets; true"); got != "file-ok\nenv-ok\nenv-var-ok\n1000 440\nno-tok" {
 		t.Errorf("the RUNs saw %q, want file-ok, env-ok and no secret left", got)
 	}
 	inspect := st.must(t, "image", "inspect", "bmount-secret").stdout
