@@ -9,7 +9,7 @@ package build
 //           builder prune` empties them
 //   bind    a copy of a path of the context or of a stage's or image's
 //           filesystem (so rw writes are discarded), read-only by default;
-//           its content is part of the step's cache key
+//           its content (the image id, COPY's context checksum) keys the step
 //   secret  a --secret's value in a file on the run root (a tmpfs), bound
 //           read-only at /run/secrets/<id>, or (env=) in the RUN's process
 //           environment; never in a layer, the history or the cache key
@@ -243,7 +243,8 @@ func (e *executor) lockedTemp(parent string) (string, func(), error) {
 
 // bindMount binds a copy of the source path of the context, or of the
 // stage or image from= names: a rw mount's writes go to the copy and are
-// discarded, and the copy's tar stream, hashed, keys the step's cache.
+// discarded. The image's id, or the context files' checksum (COPY's), is
+// part of the step's cache key.
 func (e *executor) bindMount(ctx context.Context, rm *runMounts, m *instructions.Mount, target string) error {
 	rootfd, done, what, err := e.bindRoot(ctx, m.From)
 	if err != nil {
@@ -264,22 +265,31 @@ func (e *executor) bindMount(ctx context.Context, rm *runMounts, m *instructions
 		return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, &os.PathError{Op: "open", Path: m.Source, Err: err})
 	}
 	defer unix.Close(fd)
-	h := sha256.New()
 	pr, pw := io.Pipe()
 	go func() {
 		o := archive.WriteOptions{Rebase: "x", Xattrs: true}
 		if m.From == "" {
 			o.Skip = e.ignoredUnder(src)
 		}
-		pw.CloseWithError(archive.Write(io.MultiWriter(pw, h), fd, o))
+		pw.CloseWithError(archive.Write(pw, fd, o))
 	}()
 	_, err = archive.ExtractDir(pr, tmp, archive.ExtractOptions{Chown: os.Geteuid() == 0, Xattrs: true, ReplaceDirs: true})
 	pr.CloseWithError(err)
 	if err != nil {
 		return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, err)
 	}
+	if what == "context" {
+		// As COPY's: content, mode, owner, not mtime.
+		srcs, err := e.o.Context.Sources([]string{cmp.Or(src, ".")})
+		if err != nil {
+			return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, err)
+		}
+		if what, err = e.o.Context.Checksum(srcs); err != nil {
+			return fmt.Errorf("RUN --mount=type=bind,source=%s: %w", m.Source, err)
+		}
+	}
 	rm.mounts = append(rm.mounts, state.Mount{Type: "bind", Source: filepath.Join(tmp, "x"), Destination: target, ReadOnly: m.ReadOnly})
-	rm.key = append(rm.key, fmt.Sprintf("bind %s %s %s %x", what, m.Source, target, h.Sum(nil)))
+	rm.key = append(rm.key, fmt.Sprintf("bind %s %s", m.Source, what))
 	return nil
 }
 

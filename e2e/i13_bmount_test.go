@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // i13bmountCat runs sh -c cmd in image as root and returns its output.
@@ -102,8 +103,16 @@ RUN --mount=type=bind,from=%s,source=/bin/busybox,target=/bb cmp /bb /bin/busybo
 			t.Errorf("%s = %q, want %q", c.cmd, got, c.want)
 		}
 	}
-	// The bound content is in the step's cache key: a changed context
-	// file runs the RUN that binds it again.
+	// The bound content is in the step's cache key (not its mtime): a
+	// touched context file hits, a changed one runs the RUN that binds it
+	// again.
+	now := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "app", "a.txt"), now, now); err != nil {
+		t.Fatal(err)
+	}
+	if r := st.i12bexecBuild(t, "-t", "bmount-bind:touched", dir); strings.Contains(r.stdout, "Running in") {
+		t.Errorf("a touched context file ran a RUN again:\n%s", r.stdout)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "app", "a.txt"), []byte("changed\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
