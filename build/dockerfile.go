@@ -293,8 +293,9 @@ func neededStages(stages []*Stage, target string, globals map[string]string, esc
 }
 
 // stageDeps are the indexes of the earlier stages stage i uses: its
-// base and its COPY --from sources that name a stage (the others name
-// images). --from is expanded with the meta ARGs, the scope it can see
+// base and its COPY --from and RUN --mount from= sources that name a stage
+// (the others name images); a RUN --mount of a type skiff does not make is
+// refused here, with its line. --from is expanded with the meta ARGs, the scope it can see
 // before the stage runs.
 func stageDeps(stages []*Stage, i int, globals map[string]string, escape rune, name string) ([]int, error) {
 	st := stages[i]
@@ -304,21 +305,56 @@ func stageDeps(stages []*Stage, i int, globals map[string]string, escape rune, n
 	}
 	lex := shell.NewLex(escape)
 	for _, step := range st.Steps {
-		c, ok := step.Cmd.(*instructions.CopyCommand)
-		if !ok || c.From == "" {
-			continue
+		for _, ref := range fromRefs(step.Cmd) {
+			d, err := stageDep(stages, i, globals, lex, name, step, ref)
+			if err != nil {
+				return nil, err
+			}
+			if d >= 0 {
+				deps = append(deps, d)
+			}
 		}
-		from, _, err := lex.ProcessWord(c.From, argsEnv(globals))
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: COPY --from=%s: %w", name, step.Line, c.From, err)
-		}
-		if d, ok := stageRef(stages[:i], from); ok {
-			deps = append(deps, d)
-		} else if n, err := strconv.Atoi(from); err == nil && n >= i {
-			return nil, fmt.Errorf("%s:%d: invalid from flag value %s: refers to current or later build stage", name, step.Line, from)
+		if c, ok := step.Cmd.(*instructions.RunCommand); ok {
+			if err := unsupportedMount(c); err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", name, step.Line, err)
+			}
 		}
 	}
 	return deps, nil
+}
+
+// fromRefs are what a step's --from flags name: COPY --from, RUN
+// --mount=...,from=.
+func fromRefs(cmd instructions.Command) []string {
+	var refs []string
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		if c.From != "" {
+			refs = append(refs, c.From)
+		}
+	case *instructions.RunCommand:
+		for _, m := range instructions.GetMounts(c) {
+			if m.From != "" {
+				refs = append(refs, m.From)
+			}
+		}
+	}
+	return refs
+}
+
+// stageDep is the index of the earlier stage ref names (-1: an image).
+func stageDep(stages []*Stage, i int, globals map[string]string, lex *shell.Lex, name string, step Step, ref string) (int, error) {
+	from, _, err := lex.ProcessWord(ref, argsEnv(globals))
+	if err != nil {
+		return -1, fmt.Errorf("%s:%d: %s --from=%s: %w", name, step.Line, strings.ToUpper(step.Cmd.Name()), ref, err)
+	}
+	if d, ok := stageRef(stages[:i], from); ok {
+		return d, nil
+	}
+	if n, err := strconv.Atoi(from); err == nil && n >= i {
+		return -1, fmt.Errorf("%s:%d: invalid from flag value %s: refers to current or later build stage", name, step.Line, from)
+	}
+	return -1, nil
 }
 
 // stageRef finds the stage a COPY --from names among the earlier stages:

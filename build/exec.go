@@ -48,6 +48,8 @@ type ExecOptions struct {
 	NoCache    bool
 	// HostNetwork runs RUN in the host's network namespace (--network host).
 	HostNetwork bool
+	// Secrets are --secret's values by id, for RUN --mount=type=secret.
+	Secrets map[string][]byte
 	// Resolve finds an image by reference (FROM, COPY --from), pulling it
 	// when missing, as run does (--pull: always).
 	Resolve func(ctx context.Context, ref string) (*store.Image, error)

@@ -42,6 +42,7 @@ func BuildContainers(root, runRoot string) container.Store {
 // none (the usual case) it costs two ReadDirs of missing directories.
 func SweepBuildContainers(cs container.Store) {
 	SweepStdinContexts(StdinTmp(cs))
+	SweepStdinContexts(secretsTmp(cs.RunRoot))
 	ents, err := os.ReadDir(state.ContainersDir(cs.Root))
 	if err != nil {
 		return
@@ -87,8 +88,9 @@ type buildContainer struct {
 }
 
 // newContainer creates a container of s's image (not started) for a RUN
-// of argv with env added to the image's.
-func (e *executor) newContainer(s *stageState, argv, env []string) (*buildContainer, error) {
+// of argv with env added to the image's, with mounts (RUN --mount), in
+// the host's network namespace when hostNetwork.
+func (e *executor) newContainer(s *stageState, argv, env []string, mounts []state.Mount, hostNetwork bool) (*buildContainer, error) {
 	id, err := state.NewID()
 	if err != nil {
 		return nil, err
@@ -105,7 +107,8 @@ func (e *executor) newContainer(s *stageState, argv, env []string) (*buildContai
 	}
 	none := ""
 	o := spec.Options{ImageRef: img.ID, Args: argv, Env: env, Entrypoint: &none, Name: "skiff-build-" + id[:12]}
-	if e.o.HostNetwork {
+	o.Host.Mounts = mounts
+	if hostNetwork {
 		o.Network = spec.NetworkHost
 	}
 	c, err := cs.CreateAs(id, img, o)

@@ -25,8 +25,10 @@ func (e *RunError) Error() string {
 }
 
 func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.RunCommand) error {
-	if len(c.FlagsUsed) > 0 {
-		return fmt.Errorf("RUN --%s is not supported yet (BuildKit's extras come with the next issue)", c.FlagsUsed[0])
+	for _, f := range c.FlagsUsed {
+		if f != "mount" && f != "network" {
+			return fmt.Errorf("RUN --%s is not supported yet", f)
+		}
 	}
 	argv, err := runArgv(s.cfg.Config.Shell, c)
 	if err != nil {
@@ -37,12 +39,22 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 	if len(inScope) > 0 {
 		createdBy = fmt.Sprintf("|%d %s %s", len(inScope), strings.Join(sortedArgs(inScope), " "), createdBy)
 	}
-	key := cacheKey(s.parentID(), "RUN", createdBy)
+	mounts, err := e.runMounts(ctx, s, c)
+	if err != nil {
+		return err
+	}
+	defer mounts.release()
+	parts := append([]string{s.parentID(), "RUN", createdBy}, mounts.key...)
+	if n := instructions.GetNetwork(c); n != instructions.NetworkDefault {
+		parts = append(parts, "network "+n)
+	}
+	key := cacheKey(parts...)
 	if e.cached(s, key) {
 		return nil
 	}
 	env := unshadowed(append(append([]string(nil), inScope...), proxies...), s.cfg.Config.Env)
-	b, err := e.newContainer(s, argv, env)
+	env = append(env, mounts.env...)
+	b, err := e.newContainer(s, argv, env, mounts.mounts, e.hostNetwork(c))
 	if err != nil {
 		return err
 	}
@@ -61,6 +73,18 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 	}
 	fmt.Fprintf(e.o.Out, "Removing intermediate container %s\n", b.ID()[:12])
 	return e.commit(s, createdBy, layer, key)
+}
+
+// hostNetwork says whether c runs in the host's network namespace: its
+// --network, else the build's.
+func (e *executor) hostNetwork(c *instructions.RunCommand) bool {
+	switch instructions.GetNetwork(c) {
+	case instructions.NetworkHost:
+		return true
+	case instructions.NetworkNone:
+		return false
+	}
+	return e.o.HostNetwork
 }
 
 // runArgv is a RUN's argv: the exec form as written, the shell form

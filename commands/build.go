@@ -30,6 +30,7 @@ func buildCommand() *cli.Command {
 	fs = append(fs, listFlag("build-arg", nil, "set build-time variables")...)
 	fs = append(fs, listFlag("label", nil, "set metadata for an image")...)
 	fs = append(fs, listFlag("output", []string{"o"}, `output destination (format: "type=local,dest=path", "type=tar,dest=file"; "-": a tar on stdout)`)...)
+	fs = append(fs, listFlag("secret", nil, `secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=mysecret,env=ENVVAR")`)...)
 	fs = append(fs,
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: `name of the Dockerfile (default: "PATH/Dockerfile"; "-": stdin)`},
 		&cli.StringFlag{Name: "target", Usage: "set the target build stage to build"},
@@ -108,11 +109,16 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return fail(err)
 	}
+	secrets, err := buildSecrets(listOf(c, "secret"))
+	if err != nil {
+		return fail(err)
+	}
 	quiet := c.Bool("quiet") || c.String("progress") == "quiet"
 	o := build.ExecOptions{
 		Images: s, Containers: cs, Labels: keyValueMap(listOf(c, "label")),
 		NoCache: c.Bool("no-cache"), Out: progress, Epoch: epoch, HostNetwork: c.String("network") == "host",
 		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, progress),
+		Secrets: secrets,
 	}
 	if quiet {
 		o.Out = io.Discard
