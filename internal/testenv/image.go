@@ -146,7 +146,11 @@ func BusyboxFiles() ([]File, error) {
 		if applet == "busybox" {
 			continue
 		}
-		files = append(files, Hardlink("bin/"+applet, "bin/busybox"))
+		// A hard link's header carries its inode's mode, as real tar
+		// writers record it: podman applies it to the shared inode.
+		link := Hardlink("bin/"+applet, "bin/busybox")
+		link.Mode = 0o755
+		files = append(files, link)
 	}
 	return files, nil
 }
