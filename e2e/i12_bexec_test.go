@@ -583,28 +583,7 @@ func TestI12BexecValidate(t *testing.T) {
 		"f":          "f\n",
 	})
 	st.i12bexecBuild(t, "-t", "bexec-valid", dir)
-	s, err := skiffstore.Open(st.root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := s.LookupImage("127.0.0.1/bexec-valid:latest")
-	if err != nil {
-		img, err = s.LookupImage("docker.io/library/bexec-valid:latest")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := &i12bexecImage{s: s}
-	if core.manifest, err = s.RawManifest(img); err != nil {
-		t.Fatal(err)
-	}
-	if core.config, err = s.RawConfig(img); err != nil {
-		t.Fatal(err)
-	}
-	vi, err := partial.CompressedToImage(core)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vi := st.i12bexecStoredImage(t, "docker.io/library/bexec-valid:latest")
 	if err := validate.Image(vi); err != nil {
 		t.Errorf("validate: %v", err)
 	}
@@ -755,4 +734,30 @@ func TestI12BexecWorkdir(t *testing.T) {
 	if got := st.i12bexecOut(t, "run", "--rm", "bexec-workdir", "stat", "-c", "%F %a %u", "/src/app"); got != "directory 755 0" {
 		t.Errorf("WORKDIR made /src/app as %q, want a 755 directory of root's", got)
 	}
+}
+
+// i12bexecStoredImage is image ref of s's store as go-containerregistry
+// sees it: skiff's stored manifest, config and layer blobs.
+func (st *store) i12bexecStoredImage(t *testing.T, ref string) v1.Image {
+	t.Helper()
+	s, err := skiffstore.Open(st.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.LookupImage(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := &i12bexecImage{s: s}
+	if core.manifest, err = s.RawManifest(img); err != nil {
+		t.Fatal(err)
+	}
+	if core.config, err = s.RawConfig(img); err != nil {
+		t.Fatal(err)
+	}
+	vi, err := partial.CompressedToImage(core)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vi
 }

@@ -13,9 +13,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
-
-	skiffstore "github.com/skiff-dev/skiff/store"
 )
 
 // i13interopPodman is podman, installed by ../shared/peers/setup-peers.sh
@@ -63,25 +60,7 @@ func TestI13InteropPodmanRunsBuiltImage(t *testing.T) {
 		"msg.txt":    "hello from the context\n",
 	})
 	st.i12bexecBuild(t, "-t", "interop:v1", dir)
-	s, err := skiffstore.Open(st.root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := s.LookupImage("docker.io/library/interop:v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := &i12bexecImage{s: s}
-	if core.manifest, err = s.RawManifest(img); err != nil {
-		t.Fatal(err)
-	}
-	if core.config, err = s.RawConfig(img); err != nil {
-		t.Fatal(err)
-	}
-	vi, err := partial.CompressedToImage(core)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vi := st.i12bexecStoredImage(t, "docker.io/library/interop:v1")
 	// A private podman store, so the host's is neither used nor touched;
 	// podman wants its run root under 50 characters, and makes a local
 	// name of the layout's path (lower case only).
