@@ -92,12 +92,14 @@ func TestFreezeV2Waits(t *testing.T) {
 	write(t, filepath.Join(leaf, "cgroup.freeze"), "0")
 	write(t, filepath.Join(leaf, "cgroup.events"), "populated 1\nfrozen 0\n")
 	const delay = 30 * time.Millisecond
+	// Before the writer starts its delay: measured from after it, a
+	// correct Freeze could look early by the goroutine's head start.
+	start := time.Now()
 	go func() {
 		time.Sleep(delay)
 		os.WriteFile(filepath.Join(leaf, "cgroup.events.tmp"), []byte("populated 1\nfrozen 1\n"), 0o644)
 		os.Rename(filepath.Join(leaf, "cgroup.events.tmp"), filepath.Join(leaf, "cgroup.events"))
 	}()
-	start := time.Now()
 	if err := cg.Freeze(); err != nil {
 		t.Fatal(err)
 	}
