@@ -76,9 +76,9 @@ func TestPsFormatAndFilters(t *testing.T) {
 		{[]string{"label=tier=side"}, "", ""},
 		{[]string{"label=tier", "status=running"}, "web", ""},
 		{[]string{"bogus=x"}, "", "invalid filter 'bogus'"},
-		// What skiff has no notion of yet matches nothing, or everything
-		// where docker's zero value does: no health check is health none,
-		// network mode none is the "none" network.
+		// No container here mounts /data; what skiff has no notion of yet
+		// matches nothing, or everything where docker's zero value does: no
+		// health check is health none, network mode none is the "none" network.
 		{[]string{"volume=/data"}, "", ""},
 		{[]string{"health=none"}, "web db web2", ""},
 		{[]string{"health=healthy"}, "", ""},
