@@ -32,10 +32,27 @@ type Options struct {
 	StopSignal  string              // --stop-signal ("" = the image's or SIGTERM)
 	StopTimeout *int                // --stop-timeout in seconds
 	Labels      map[string]string   // -l/--label
-	// Network "host" shares the host's network namespace (build's RUN
-	// --network host; run's --network comes with the networking issue);
-	// anything else gives the container its own, loopback only.
+	// Network is --network: NetworkBridge (the CLI's default),
+	// NetworkHost, NetworkNone, or "container:<name|id>" (create resolves
+	// the name to the id). "" (build's RUN containers, tests of the
+	// packages below the CLI) is the container's own namespace with
+	// loopback only, as NetworkNone.
 	Network string
+	// Publish are -p's parsed bindings; PublishAll is -P (create binds
+	// every exposed port to a random host port); Expose is --expose's
+	// ports ("80/tcp", ranges expanded), merged with the image's EXPOSE.
+	Publish    []state.PortBinding
+	PublishAll bool
+	Expose     []string
+	// DNS is --dns, DNSSearch --dns-search, DNSOptions --dns-option,
+	// ExtraHosts --add-host ("name:ip", ip may be "host-gateway"), as
+	// checked by the CLI.
+	DNS        []string
+	DNSSearch  []string
+	DNSOptions []string
+	ExtraHosts []string
+	MacAddress string // --mac-address, checked
+	Domainname string // --domainname
 
 	// Host is what the mount flags asked for (ParseMounts): create
 	// resolves it (volumes, --volumes-from, the image's VOLUME) into the

@@ -297,8 +297,14 @@ func HostsFile(hostname string) string {
 		"127.0.0.1\t" + hostname + "\n"
 }
 
-// NetworkHost is Options.Network for the host's network namespace.
-const NetworkHost = "host"
+// Options.Network's modes (docker's --network values without a user
+// network); "container:<id>" is NetworkContainerPrefix and the id.
+const (
+	NetworkBridge          = "bridge"
+	NetworkHost            = "host"
+	NetworkNone            = "none"
+	NetworkContainerPrefix = "container:"
+)
 
 // namespaces are the container's own namespaces: all of docker's, but the
 // network one with the host's network.

@@ -96,8 +96,26 @@ type Host struct {
 	Tmpfs          map[string]string `json:"tmpfs,omitempty"`
 	VolumesFrom    []string          `json:"volumesFrom,omitempty"`
 	ReadonlyRootfs bool              `json:"readonlyRootfs,omitempty"`
-	Networks       []string          `json:"networks,omitempty"`
-	Limits         Limits            `json:"limits,omitzero"`
+	// Networks are the networks the container is on: ["bridge"], or one
+	// of docker's modes with none: ["host"], ["none"], ["container:<id>"]
+	// (NetworkMode). Empty (records before issue 14, build's RUN
+	// containers): its own namespace with loopback only.
+	Networks []string `json:"networks,omitempty"`
+	// NetworkMode is docker's HostConfig.NetworkMode: "bridge", "host",
+	// "none", "container:<id>" (the id resolved at create).
+	NetworkMode string `json:"networkMode,omitempty"`
+	// Ports are -p and -P's bindings (-P's resolved at create from the
+	// exposed ports), host ports as asked (0: random at each start).
+	Ports      []PortBinding `json:"ports,omitempty"`
+	PublishAll bool          `json:"publishAll,omitempty"`
+	// DNS, DNSSearch, DNSOptions and ExtraHosts are --dns, --dns-search,
+	// --dns-option and --add-host as typed (inspect's HostConfig.Dns ...).
+	DNS        []string `json:"dns,omitempty"`
+	DNSSearch  []string `json:"dnsSearch,omitempty"`
+	DNSOptions []string `json:"dnsOptions,omitempty"`
+	ExtraHosts []string `json:"extraHosts,omitempty"`
+	MacAddress string   `json:"macAddress,omitempty"` // --mac-address
+	Limits     Limits   `json:"limits,omitzero"`
 }
 
 // Mount is one mount of Host.Mounts: a bind (-v /host:/ctr, --mount
@@ -124,6 +142,32 @@ type Mount struct {
 	NoCopy    bool   `json:"noCopy,omitempty"`    // volume-nocopy: no copy-up of image content
 	// Options are mount(8) words for the init: a tmpfs's size=, mode=.
 	Options []string `json:"options,omitempty"`
+}
+
+// PortBinding is one -p: host ports HostPort .. HostPort+Count-1 (on
+// HostIP, "" for every address) to container ports ContainerPort ..
+// ContainerPort+Count-1. A range is one binding (and one rule).
+type PortBinding struct {
+	Proto         string `json:"proto"` // "tcp" or "udp"
+	HostIP        string `json:"hostIP,omitempty"`
+	HostPort      uint16 `json:"hostPort"` // 0: random (Count is then 1)
+	ContainerPort uint16 `json:"containerPort"`
+	Count         uint16 `json:"count,omitempty"` // 0 or 1: one port
+}
+
+// NetworkStatus is a running container's attachment to its network, as
+// its monitor made it at the last start; nil when it is not running or
+// has no network of its own. inspect's NetworkSettings, ps's PORTS and
+// port read it.
+type NetworkStatus struct {
+	Network     string        `json:"network"`   // "bridge"
+	Interface   string        `json:"interface"` // the bridge device: skiff0
+	HostVeth    string        `json:"hostVeth,omitempty"`
+	IPAddress   string        `json:"ipAddress"`
+	IPPrefixLen int           `json:"ipPrefixLen"`
+	Gateway     string        `json:"gateway"`
+	MacAddress  string        `json:"macAddress"`
+	Ports       []PortBinding `json:"ports,omitempty"` // Host.Ports with random host ports resolved
 }
 
 // Limits are docker's resource flags (--memory, --cpus, --pids-limit);
@@ -162,6 +206,9 @@ type Container struct {
 	// (for display and signals only: liveness is its flock, MonitorAlive).
 	MonitorPid       int    `json:"monitorPid,omitempty"`
 	MonitorStartTime uint64 `json:"monitorStartTime,omitempty"`
+	// Network is the running container's network attachment (issue 14):
+	// written by the monitor at each start, cleared at exit.
+	Network *NetworkStatus `json:"network,omitempty"`
 	// RestartCount counts the restart policy's restarts since the last start.
 	RestartCount int `json:"restartCount,omitempty"`
 	// ManuallyStopped is set by stop and kill, cleared by start: the restart
