@@ -28,6 +28,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if code, done := i14e2eEnterNetns(); done {
+		os.Exit(code)
+	}
 	code := func() int {
 		var err error
 		if workDir, err = os.MkdirTemp("", "skiff-e2e-"); err != nil {
@@ -38,6 +41,9 @@ func TestMain(m *testing.M) {
 		skipReason = setup()
 		if skipReason != "" {
 			fmt.Fprintln(os.Stderr, "e2e: skipping tests that need the environment:", skipReason)
+		}
+		if i14e2eNoNetns != "" {
+			fmt.Fprintln(os.Stderr, "e2e: tests of skiff's bridge skip:", i14e2eNoNetns)
 		}
 		defer reg.Close()
 		return m.Run()
