@@ -12,22 +12,19 @@ package e2e
 // namespace once nothing runs in it.
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
-	"os/signal"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/internal/testenv"
 	"github.com/skiff-dev/skiff/network"
 )
 
@@ -39,61 +36,20 @@ const i14e2eNetnsEnv = "SKIFF_E2E_IN_NETNS"
 // it runs in its own): tests that make a bridge skip with it.
 var i14e2eNoNetns = "not started through TestMain"
 
-// i14e2eEnterNetns runs the test binary again, same arguments, in a new
-// network namespace with lo up, and returns its exit status with done
-// set; in the re-exec'd binary it brings lo up and returns done unset.
-// Not root, or no new namespace to be had: done unset and the suite runs
-// here, with i14e2eNoNetns saying why.
+// i14e2eEnterNetns moves the suite into a network namespace of its own
+// (testenv.ReexecInNetns): done is set in the process that started it,
+// which only passes on the copy's exit status. Not root, or no new
+// namespace to be had: the suite runs here, i14e2eNoNetns saying why.
 func i14e2eEnterNetns() (code int, done bool) {
-	if os.Getenv(i14e2eNetnsEnv) != "" {
-		if err := network.LoopbackUp(); err != nil {
-			i14e2eNoNetns = "the harness's network namespace: " + err.Error()
-			return 0, false
-		}
-		i14e2eNoNetns = ""
-		return 0, false
-	}
-	if os.Geteuid() != 0 {
-		i14e2eNoNetns = "not root: the suite cannot make its own network namespace"
-		return 0, false
-	}
-	self, err := os.Executable()
-	if err != nil {
-		i14e2eNoNetns = "re-exec into a network namespace: " + err.Error()
-		return 0, false
-	}
-	cmd := exec.Command(self, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), i14e2eNetnsEnv+"=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	// Pdeathsig: go test kills this process on its timeout; the suite
-	// inside must not outlive it. It fires when the forking thread
-	// ends, so that thread is locked to this goroutine, which waits.
-	runtime.LockOSThread()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		i14e2eNoNetns = "cannot make a network namespace (" + err.Error() + "): the suite runs in the host's"
-		return 0, false
-	}
-	// Pass on what go test and a terminal send (SIGQUIT on a timeout
-	// dumps the goroutines of the suite, which runs in the child).
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-	go func() {
-		for s := range sigs {
-			cmd.Process.Signal(s)
-		}
-	}()
-	err = cmd.Wait()
-	var ee *exec.ExitError
+	code, done, err := testenv.ReexecInNetns(i14e2eNetnsEnv)
 	switch {
-	case err == nil:
-		return 0, true
-	case errors.As(err, &ee) && ee.ExitCode() >= 0:
-		return ee.ExitCode(), true
+	case done:
+	case err != nil:
+		i14e2eNoNetns = err.Error() + ": the suite runs in the host's network namespace"
 	default:
-		fmt.Fprintln(os.Stderr, "e2e: the suite in its network namespace:", err)
-		return 1, true
+		i14e2eNoNetns = ""
 	}
+	return code, done
 }
 
 // i14e2eRequireNetns skips a test that makes skiff's bridge when the
