@@ -40,6 +40,16 @@
 // iterations (0 skips one), -rss=false skips the memory line, -life=false
 // skips them all.
 //
+// The network tables (issue 14), in the bench's own network namespace
+// (it re-execs into one after installing the peers, so neither skiff's
+// bridge nor podman's touches the host's network): `run --rm` with the
+// default bridge beside --network none (the bridge adds <= 5 ms), with
+// podman's netavark bridge beside its none; TCP throughput through a
+// published port beside the container's address dialled directly; the
+// monitor's RSS while 100 ports are published, beside conmon's and
+// docker-proxy's published figures. -net-n and -tcp-n set their
+// iterations (0 skips one), -ports-rss=false skips the memory lines.
+//
 // -baseline REV|BIN adds tables of this skiff beside another build of it
 // (run, a cold pull, cp out of and into a container), alternating, as
 // ratios: how a change that should keep speed shows that it did.
@@ -58,6 +68,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/skiff-dev/skiff/internal/testenv"
 )
 
 type options struct {
@@ -70,6 +82,8 @@ type options struct {
 	churnN      int
 	buildN      int
 	rss         bool
+	netN, tcpN  int
+	portsRSS    bool
 	skiff       string // prebuilt binary; empty: build the repo
 	baseline    string // another skiff (binary or git revision) to measure beside this one
 	peers       bool
@@ -92,6 +106,9 @@ func main() {
 	flag.IntVar(&o.churnN, "churn-n", 3, "timed loops of `run -d` then `rm -f` of 50 containers (0 skips)")
 	flag.IntVar(&o.buildN, "build-n", 5, "timed iterations of each build line: first build and all-cache rebuild (0 skips)")
 	flag.BoolVar(&o.rss, "rss", true, "report the monitor's RSS beside conmon's")
+	flag.IntVar(&o.netN, "net-n", 20, "timed iterations of `run --rm` with the default bridge beside --network none (0 skips)")
+	flag.IntVar(&o.tcpN, "tcp-n", 5, "timed iterations of each TCP throughput line, through a published port and direct (0 skips)")
+	flag.BoolVar(&o.portsRSS, "ports-rss", true, "report the monitor's RSS while 100 ports are published")
 	flag.StringVar(&o.baseline, "baseline", "", "also measure run, pull and cp beside this skiff binary or git revision (e.g. HEAD~1), as ratios")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
@@ -100,6 +117,10 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directories")
 	flag.BoolVar(&o.verbose, "v", false, "print every iteration's time")
 	flag.Parse()
+	if err := enterNetns(&o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	stopOnSignal()
 	if err := bench(&o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -150,7 +171,7 @@ func bench(o *options) error {
 	defer e.removeAll(e.runDir)
 
 	e.buildSkiff(repo)
-	e.setupPeers(repo)
+	e.setupPeers()
 	if e.crun != "" {
 		if e.crunNS, e.crunErr = startCrunNS(); e.crunNS != nil {
 			defer e.crunNS.Close()
@@ -233,6 +254,15 @@ func bench(o *options) error {
 		e.lifecycleSections(stores[0])
 	} else {
 		fmt.Printf("\n(-life=false: lifecycle tables skipped)\n")
+	}
+	if interrupted.Load() {
+		return errInterrupted
+	}
+	if o.netN > 0 || o.tcpN > 0 || o.portsRSS {
+		fmt.Printf("\n\n=== networking, store on %s: %s, in the bench's own network namespace\n", stores[0].label, fsName(stores[0].dir))
+		e.networkSections(repo, stores[0])
+	} else {
+		fmt.Printf("\n(-net-n 0 -tcp-n 0 -ports-rss=false: network tables skipped)\n")
 	}
 	if interrupted.Load() {
 		return errInterrupted
@@ -331,33 +361,69 @@ func exportHead(repo, dir string) error {
 	return nil
 }
 
-// setupPeers runs the shared install script (it is idempotent and quick once
-// done) and finds the peers; absent ones are skipped with a note.
-func (e *env) setupPeers(repo string) {
-	e.pigz = lookPath("pigz")
+// installPeers runs the shared install script (it is idempotent and quick
+// once done), before the bench enters its own network namespace: it may
+// download. Absent peers are skipped later, with a note.
+func installPeers(o *options) {
+	if !o.peers {
+		return
+	}
+	repo, err := repoRoot()
+	if err != nil {
+		return // bench() reports it
+	}
+	script := filepath.Join(filepath.Dir(repo), "shared", "peers", "setup-peers.sh")
+	if !exists(script) {
+		fmt.Printf("note: %s not found: peers not installed, measuring those already on PATH\n", script)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "bench: installing peers: bash %s\n", script)
+	cmd := exec.Command("bash", script)
+	log, err := os.CreateTemp("", "skiff-bench-setup-peers-*.log")
+	if err == nil {
+		cmd.Stdout, cmd.Stderr = log, log
+		defer log.Close()
+	}
+	if err := cmd.Run(); err != nil {
+		fmt.Printf("note: %s failed (%v; log %s): measuring the peers already on PATH\n", script, err, log.Name())
+	}
+}
+
+// setupPeers finds the peers installPeers installed.
+func (e *env) setupPeers() {
 	if !e.o.peers {
 		fmt.Println("note: -peers=false: measuring skiff and the unpack floor only")
-	} else if script := filepath.Join(filepath.Dir(repo), "shared", "peers", "setup-peers.sh"); !exists(script) {
-		fmt.Printf("note: %s not found: peers not installed, measuring those already on PATH\n", script)
-	} else {
-		e.logf("installing peers: bash %s", script)
-		log := filepath.Join(e.work, "setup-peers.log")
-		cmd := exec.Command("bash", script)
-		if f, err := os.Create(log); err == nil {
-			cmd.Stdout, cmd.Stderr = f, f
-			defer f.Close()
-		}
-		if err := cmd.Run(); err != nil {
-			fmt.Printf("note: %s failed (%v; log %s): measuring the peers already on PATH\n", script, err, log)
-		}
-		e.pigz = lookPath("pigz")
 	}
+	e.pigz = lookPath("pigz")
 	if e.o.peers {
 		e.crun, e.runc, e.podman = lookPath("crun"), lookPath("runc"), lookPath("podman")
 	}
 	if e.pigz == "" {
 		e.pigz = lookPath("gzip")
 	}
+}
+
+// benchNetnsEnv marks the bench re-exec'd into its own network namespace.
+const benchNetnsEnv = "SKIFF_BENCH_IN_NETNS"
+
+// enterNetns installs the peers in the host's network, then runs the
+// bench again in a network namespace of its own and exits with its
+// status; in that copy it returns nil. Everything the bench makes (the
+// registry on 127.0.0.1, skiff's and podman's bridges, their nftables
+// rules and veths) is then there, never in the host's network. Not
+// root: nil, and bench() says root is needed.
+func enterNetns(o *options) error {
+	if os.Getenv(benchNetnsEnv) == "" && os.Geteuid() == 0 {
+		installPeers(o)
+	}
+	code, done, err := testenv.ReexecInNetns(benchNetnsEnv)
+	switch {
+	case done:
+		os.Exit(code)
+	case err != nil && os.Geteuid() == 0:
+		return err
+	}
+	return nil
 }
 
 func lookPath(name string) string {
