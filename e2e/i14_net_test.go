@@ -410,6 +410,7 @@ func TestI14HostPortInUse(t *testing.T) {
 	r := st.skiff(nil, "run", "-d", "--name", name, "--dns", i14e2eUpstreamDNS, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
 	t.Cleanup(func() { st.skiff(nil, "rm", "-f", name) })
 	runError(t, r, 125)
+	t.Logf("port in use: %s", strings.TrimSpace(r.stderr))
 	// docker 28's "failed to bind host port for 0.0.0.0:P:...: address
 	// already in use", or its older "Bind for 0.0.0.0:P failed: port is
 	// already allocated".
@@ -453,6 +454,7 @@ func TestI14PoolExhausted(t *testing.T) {
 	r = ns.skiff(st, "run", "-d", "--name", name, "--dns", i14e2eUpstreamDNS, img, "sleep", "60")
 	t.Cleanup(func() { ns.skiff(st, "rm", "-f", name) })
 	runError(t, r, 125)
+	t.Logf("pool exhausted: %s", strings.TrimSpace(r.stderr))
 	if !strings.Contains(r.stderr, "no available IPv4 addresses") {
 		t.Errorf("stderr %q: want the pool-exhausted line", r.stderr)
 	}
@@ -498,6 +500,7 @@ func TestI14ForwardBlocked(t *testing.T) {
 			line = l
 		}
 	}
+	t.Logf("forward blocked: %s", line)
 	if !strings.Contains(line, "forward") || !strings.Contains(line, "skiff0") {
 		t.Errorf("stderr %q: want one line naming table i14firewall's chain forward and how to allow skiff0", r.stderr)
 	}
