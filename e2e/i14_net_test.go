@@ -410,7 +410,8 @@ func TestI14HostPortInUse(t *testing.T) {
 	r := st.skiff(nil, "run", "-d", "--name", name, "--dns", i14e2eUpstreamDNS, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
 	t.Cleanup(func() { st.skiff(nil, "rm", "-f", name) })
 	runError(t, r, 125)
-	t.Logf("port in use: %s", strings.TrimSpace(r.stderr))
+	t.Logf("port in use: %s", i14e2eLastLine(r.stderr))
+	i14e2eOnePrefix(t, i14e2eLastLine(r.stderr))
 	// docker 28's "failed to bind host port for 0.0.0.0:P:...: address
 	// already in use", or its older "Bind for 0.0.0.0:P failed: port is
 	// already allocated".
@@ -454,7 +455,8 @@ func TestI14PoolExhausted(t *testing.T) {
 	r = ns.skiff(st, "run", "-d", "--name", name, "--dns", i14e2eUpstreamDNS, img, "sleep", "60")
 	t.Cleanup(func() { ns.skiff(st, "rm", "-f", name) })
 	runError(t, r, 125)
-	t.Logf("pool exhausted: %s", strings.TrimSpace(r.stderr))
+	t.Logf("pool exhausted: %s", i14e2eLastLine(r.stderr))
+	i14e2eOnePrefix(t, i14e2eLastLine(r.stderr))
 	if !strings.Contains(r.stderr, "no available IPv4 addresses") {
 		t.Errorf("stderr %q: want the pool-exhausted line", r.stderr)
 	}
@@ -501,6 +503,7 @@ func TestI14ForwardBlocked(t *testing.T) {
 		}
 	}
 	t.Logf("forward blocked: %s", line)
+	i14e2eOnePrefix(t, line)
 	if !strings.Contains(line, "forward") || !strings.Contains(line, "skiff0") {
 		t.Errorf("stderr %q: want one line naming table i14firewall's chain forward and how to allow skiff0", r.stderr)
 	}
@@ -530,5 +533,21 @@ func TestI14HarnessNamespaces(t *testing.T) {
 	reply, local, err := i14e2eDialTCP(l.Addr().String())
 	if err != nil || i14e2ePeer(reply) != local || !strings.HasPrefix(local, i14e2eHarnessIP.Addr().String()+":") {
 		t.Errorf("harness to upstream: reply %q from %s, %v; want the harness's address seen", reply, local, err)
+	}
+}
+
+// i14e2eLastLine is the last line of stderr: the error, after any pull
+// progress.
+func i14e2eLastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// i14e2eOnePrefix: a message carries "skiff: " once, never two prefixes
+// ("skiff: warning: skiff: warning: ...").
+func i14e2eOnePrefix(t *testing.T, line string) {
+	t.Helper()
+	if n := strings.Count(line, "skiff: "); n != 1 {
+		t.Errorf("%q: want exactly one \"skiff: \" prefix, got %d", line, n)
 	}
 }
