@@ -158,14 +158,44 @@ func TestI14PublishHttpd(t *testing.T) {
 		}
 		return body, err
 	}
-	url := fmt.Sprintf("http://%s:%d/", i14e2eHarnessIP.Addr(), hp)
-	if body, err := get(fmt.Sprintf("http://127.0.0.1:%d/", hp)); err != nil || body != "hello-from-httpd\n" {
-		t.Errorf("GET on 127.0.0.1: %q, %v", body, err)
+	for _, host := range []string{i14e2eHarnessIP.Addr().String(), "127.0.0.1", "::1"} {
+		url := fmt.Sprintf("http://%s/", net.JoinHostPort(host, strconv.Itoa(hp)))
+		if body, err := get(url); err != nil || body != "hello-from-httpd\n" {
+			t.Errorf("GET %s from the harness: %q, %v", url, body, err)
+		}
 	}
+	url := fmt.Sprintf("http://%s:%d/", i14e2eHarnessIP.Addr(), hp)
 	var body string
 	err = up.Do(func() (err error) { body, err = get(url); return })
 	if err != nil || body != "hello-from-httpd\n" {
 		t.Errorf("GET %s from the upstream: %q, %v", url, body, err)
+	}
+}
+
+// The network is set up again at restart and at start after stop, with
+// the same published port, and each start leaves one veth, not one more.
+func TestI14RestartKeepsPorts(t *testing.T) {
+	i14e2eRequireNetns(t)
+	st, img := shared(t), i14e2eImage(t)
+	hp, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := i14e2eTraceOf(t, nil)
+	id := i14e2eRunD(t, st, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	addr := fmt.Sprintf("127.0.0.1:%d", hp)
+	for _, step := range [][]string{nil, {"restart", "-t", "1", id}, {"stop", "-t", "1", id}, {"start", id}} {
+		if step != nil {
+			st.must(t, step...)
+		}
+		if step != nil && step[0] == "stop" {
+			i14e2eAssertNoTrace(t, st, nil, before, id)
+			continue
+		}
+		if reply, _, err := i14e2eDialTCP(addr); err != nil || !strings.HasSuffix(strings.TrimSpace(reply), ":80") {
+			t.Errorf("after %v: dial %s: %q, %v", step, addr, reply, err)
+		}
+		i14e2eAssertTrace(t, st, nil, before, id, true)
 	}
 }
 
