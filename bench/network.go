@@ -182,6 +182,7 @@ func (e *env) throughputSection(skRoot, ref string, skErr error) *section {
 	return &section{
 		title:  fmt.Sprintf("TCP throughput into a container, %d MB per connection (median of %d, after 1 warm-up)", tcpBytes>>20, e.o.tcpN),
 		fmtDur: throughput,
+		rate:   true,
 		skiff:  viaHost,
 		lhs:    "published",
 		peers: []peerRow{
@@ -190,7 +191,7 @@ func (e *env) throughputSection(skRoot, ref string, skErr error) *section {
 			{c: via6, short: "::1"},
 		},
 		notes: []string{
-			"ratios are of the transfer times: 1.00x is no cost over dialling the container's address",
+			"ratios are of the transfer times (the inverse of the rates'): 1.00x is no cost over dialling the container's address",
 			"client: this bench, 64 KiB writes, then a half close; server: i14netprog sink in busybox, replying the byte count it read",
 			"docker's userland proxy copies every byte through a docker-proxy process, as the ::1 line's forwarder does; skiff's IPv4 lines are kernel NAT",
 		},

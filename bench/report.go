@@ -20,6 +20,9 @@ type section struct {
 	// lhs names skiff's line in the ratio column ("ps" in ps/--version);
 	// empty: "skiff".
 	lhs string
+	// rate: fmtDur shows a rate (MB/s), so min..max is printed slowest
+	// to fastest, lowest rate first.
+	rate bool
 }
 
 // peerRow is a peer case, the short name used in its ratio column, and the
@@ -107,6 +110,9 @@ func (s *section) row(tw io.Writer, c *bcase, ratio, target string) {
 	lo, hi := c.durs[0], c.durs[0]
 	for _, d := range c.durs {
 		lo, hi = min(lo, d), max(hi, d)
+	}
+	if s.rate {
+		lo, hi = hi, lo
 	}
 	fmt.Fprintf(tw, "  %s\t%s\t%s..%s\t%s\t%s\t\n", c.name, s.fmtDur(c.median()), s.fmtDur(lo), s.fmtDur(hi), ratio, target)
 }
