@@ -17,10 +17,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// inside runs a shell command in a fresh busybox container and returns stdout.
+// inside runs a shell command in a fresh busybox container and returns
+// stdout. --network none: these checks are of isolation, not of the
+// bridge (i14_net_test.go's), and "loopback up" wants no interface but lo.
 func inside(t *testing.T, s *store, script string) result {
 	t.Helper()
-	return s.skiff(nil, "run", "--rm", fx.busybox, "sh", "-c", script)
+	return s.skiff(nil, "run", "--rm", "--network", "none", fx.busybox, "sh", "-c", script)
 }
 
 func TestIsolation(t *testing.T) {
