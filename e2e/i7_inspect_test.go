@@ -27,7 +27,7 @@ func (s *store) i7inspectFormat(t *testing.T, format string, args ...string) str
 func TestI7InspectContainerKeys(t *testing.T) {
 	s := shared(t)
 	name := uniqueName(t)
-	id := s.create(t, "--name", name, fx.busybox, "sh", "-c", "echo written > /f")
+	id := s.create(t, "--name", name, "--network", "none", fx.busybox, "sh", "-c", "echo written > /f")
 	s.must(t, "start", "-a", name)
 
 	tests := []struct{ format, want string }{
@@ -163,7 +163,7 @@ func TestI7PsFilters(t *testing.T) {
 	prefix := uniqueName(t)
 	var ids []string
 	for _, n := range []string{"a", "b", "c"} { // created in this order
-		ids = append(ids, s.create(t, "--name", prefix+"-"+n, fx.busybox, "true"))
+		ids = append(ids, s.create(t, "--name", prefix+"-"+n, "--network", "none", fx.busybox, "true"))
 	}
 	ps := func(filters ...string) result {
 		args := []string{"ps", "-a", "--format", "{{.Names}}", "--filter", "name=^" + prefix + "-"}
