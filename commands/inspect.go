@@ -271,7 +271,7 @@ func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 		AutoRemove:    cfg.AutoRemove,
 		CgroupnsMode:  "host", // skiff makes no cgroup namespace
 		Dns:           orEmpty(host.DNS), DnsOptions: orEmpty(host.DNSOptions), DnsSearch: orEmpty(host.DNSSearch),
-		ExtraHosts:    host.ExtraHosts, PublishAllPorts: host.PublishAll,
+		ExtraHosts: host.ExtraHosts, PublishAllPorts: host.PublishAll,
 		IpcMode:           "private",
 		ShmSize:           64 << 20,
 		BlkioWeightDevice: []any{}, BlkioDeviceReadBps: []any{}, BlkioDeviceWriteBps: []any{},
