@@ -235,9 +235,10 @@ func Build(in Input) (*specs.Spec, error) {
 				Effective: caps,
 			},
 		},
-		Root:     &specs.Root{Path: in.Rootfs, Readonly: in.ReadonlyRootfs},
-		Hostname: host,
-		Mounts:   mounts,
+		Root:       &specs.Root{Path: in.Rootfs, Readonly: in.ReadonlyRootfs},
+		Hostname:   host,
+		Domainname: in.Opts.Domainname, // --domainname: the init sets it in the UTS namespace
+		Mounts:     mounts,
 		Linux: &specs.Linux{
 			CgroupsPath:   "/skiff/" + in.ID,
 			Namespaces:    namespaces(in.Opts.Network == NetworkHost),
