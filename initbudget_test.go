@@ -67,6 +67,7 @@ var initWork = map[string]int{
 	"github.com/sirupsen/logrus":                                                  4,
 	"github.com/skiff-dev/skiff/commands":                                         14, // the verb builders list (commands are built in NewApp, not at init)
 	"github.com/skiff-dev/skiff/container":                                        2,
+	"github.com/skiff-dev/skiff/network":                                          0, // docker's default address pools (netip values: no allocation)
 	"github.com/skiff-dev/skiff/registry":                                         2,
 	"github.com/skiff-dev/skiff/rootfs":                                           6,
 	"github.com/skiff-dev/skiff/run":                                              12,
