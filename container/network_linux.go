@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/proc"
@@ -124,6 +125,7 @@ func (c *Container) attach(pid int) error {
 		return err
 	}
 	c.endpoint = ep
+	timeline.Mark("net-attached")
 	if err := rewriteInPlace(filepath.Join(c.Dir, "hosts"), []byte(c.hostsFile(ep))); err != nil {
 		c.detach()
 		return fmt.Errorf("write /etc/hosts: %w", err)
