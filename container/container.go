@@ -6,12 +6,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -27,8 +27,9 @@ type Container struct {
 	// create, undecoded (spec.ReadRaw).
 	spec []byte
 
-	store Store
-	proc  *run.Process // set by Start (start_linux.go)
+	store    Store
+	proc     *run.Process      // set by Start (start_linux.go)
+	endpoint *network.Endpoint // on the bridge, while the process runs (network_linux.go)
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -112,8 +113,8 @@ func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container
 	}
 	defer releaseVolumes() // after the record that uses them is saved
 	rec.Host = host
-	if o.Network == spec.NetworkHost {
-		rec.Host.Networks = []string{spec.NetworkHost}
+	if err := s.recordNetwork(&rec.Host, o); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -289,10 +290,4 @@ func (c *Container) update(fn func(*state.Container)) error {
 	fn(cur)
 	c.State = cur
 	return state.Save(c.store.Root, cur)
-}
-
-// HostNetwork reports whether the container shares the host's network
-// namespace (build's RUN --network host).
-func (c *Container) HostNetwork() bool {
-	return slices.Contains(c.State.Host.Networks, spec.NetworkHost)
 }

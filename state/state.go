@@ -448,6 +448,7 @@ func (c *Container) refresh() {
 	c.Status = Exited
 	c.ExitCode = UnknownExit
 	c.Pid = 0
+	c.Network = nil
 	c.Orphaned = true
 }
 

@@ -301,7 +301,7 @@ func (m *server) recordRestarting(code int) error {
 		return err
 	}
 	rec.Status, rec.ExitCode, rec.FinishedAt = state.Restarting, code, time.Now().UTC()
-	rec.Pid, rec.PidStartTime, rec.Orphaned = 0, 0, false
+	rec.Pid, rec.PidStartTime, rec.Orphaned, rec.Network = 0, 0, false, nil
 	rec.RestartCount++
 	return state.Save(m.root, rec)
 }
