@@ -3,7 +3,6 @@ package commands
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/network"
@@ -13,7 +12,7 @@ import (
 // bridgeConfig is the default bridge's settings: the config file's bip
 // and default-address-pools, its state under <runroot>/networks.
 func bridgeConfig(f config.File, runRoot string) network.Config {
-	cfg := network.Config{BIP: f.BridgeIP(), RunDir: filepath.Join(runRoot, "networks")}
+	cfg := network.Config{BIP: f.BridgeIP(), RunDir: network.RunDir(runRoot)}
 	for _, p := range f.Pools() {
 		cfg.Pools = append(cfg.Pools, network.Pool{Base: p.Base, Size: p.Size})
 	}
