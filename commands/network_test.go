@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
 	"os"
 	"reflect"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -253,5 +255,19 @@ func TestNetworkLs(t *testing.T) {
 		if code != tt.code || stdout != tt.stdout || stderr != tt.msg {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q\nwant exit %d, stdout %q, stderr %q", tt.args, code, stdout, stderr, tt.code, tt.stdout, tt.msg)
 		}
+	}
+}
+
+// The config file's bridge keys reach the network package's Config.
+func TestBridgeConfig(t *testing.T) {
+	f := config.File{BIP: "172.30.0.1/16", DefaultAddressPools: []config.AddressPool{{Base: "10.10.0.0/16", Size: 24}}}
+	got := bridgeConfig(f, "/run/x")
+	want := network.Config{BIP: netip.MustParsePrefix("172.30.0.1/16"),
+		Pools: []network.Pool{{Base: netip.MustParsePrefix("10.10.0.0/16"), Size: 24}}, RunDir: "/run/x/networks"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("bridgeConfig = %+v; want %+v", got, want)
+	}
+	if got := bridgeConfig(config.File{}, "/run/x"); got.BIP.IsValid() || got.Pools != nil {
+		t.Errorf("empty config: %+v; want no bip, docker's pools (nil)", got)
 	}
 }
