@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -186,5 +187,79 @@ func TestI14CliNoneAndHost(t *testing.T) {
 	r := s.skiff(nil, "run", "--rm", "--network", "host", "-p", "80:80", fx.busybox, "true")
 	if r.code != 0 || r.stderr != "WARNING: Published ports are discarded when using host network mode\n" {
 		t.Errorf("run --network host -p: want docker's warning and exit 0; %v", r)
+	}
+}
+
+// i14cliRequireOwnNetns skips a test that makes skiff's bridge unless the
+// suite runs in the harness's own network namespace (TestMain's re-exec
+// sets SKIFF_E2E_IN_NETNS there), never in the host's.
+func i14cliRequireOwnNetns(t *testing.T) {
+	t.Helper()
+	if os.Getenv("SKIFF_E2E_IN_NETNS") == "" {
+		t.Skip("the bridge is made only in the harness's own network namespace (SKIFF_E2E_IN_NETNS unset)")
+	}
+}
+
+// TestI14CliBridgeShows: a running container on the bridge, as inspect,
+// port, ps and network inspect show it, all from the record its monitor
+// wrote; and nothing of it once stopped.
+func TestI14CliBridgeShows(t *testing.T) {
+	s := shared(t)
+	i14cliRequireOwnNetns(t)
+	name := uniqueName(t)
+	id := s.runD(t, "--name", name, "--dns", "10.0.0.1", "-p", "80", "-p", "127.0.0.1::53/udp", fx.busybox, "sleep", "60")
+
+	var doc []struct {
+		HostConfig struct {
+			PortBindings map[string][]struct{ HostIp, HostPort string }
+		}
+		NetworkSettings struct {
+			IPAddress, Gateway, MacAddress string
+			IPPrefixLen                    int
+			Ports                          map[string][]struct{ HostIp, HostPort string }
+			Networks                       map[string]struct{ IPAddress, Gateway, MacAddress, NetworkID string }
+		}
+	}
+	if err := json.Unmarshal([]byte(s.must(t, "inspect", name).stdout), &doc); err != nil || len(doc) != 1 {
+		t.Fatalf("inspect: %v", err)
+	}
+	ns := doc[0].NetworkSettings
+	br := ns.Networks["bridge"]
+	if ns.IPAddress == "" || ns.IPAddress != br.IPAddress || ns.Gateway == "" || ns.Gateway != br.Gateway ||
+		!strings.HasPrefix(ns.MacAddress, "02:42:") || ns.IPPrefixLen == 0 || len(ns.Networks) != 1 {
+		t.Errorf("NetworkSettings: %+v", ns)
+	}
+	web, dns := ns.Ports["80/tcp"], ns.Ports["53/udp"]
+	if len(web) != 1 || web[0].HostIp != "0.0.0.0" || web[0].HostPort == "" || len(dns) != 1 || dns[0].HostIp != "127.0.0.1" || dns[0].HostPort == "" {
+		t.Fatalf("NetworkSettings.Ports: %+v", ns.Ports)
+	}
+	pb := doc[0].HostConfig.PortBindings
+	if len(pb) != 2 || pb["80/tcp"][0].HostPort != "" || pb["53/udp"][0].HostIp != "127.0.0.1" {
+		t.Errorf("HostConfig.PortBindings (as asked: random ports): %+v", pb)
+	}
+
+	wantPort := "53/udp -> 127.0.0.1:" + dns[0].HostPort + "\n80/tcp -> 0.0.0.0:" + web[0].HostPort + "\n"
+	if got := s.must(t, "port", name).stdout; got != wantPort {
+		t.Errorf("port: %q; want %q", got, wantPort)
+	}
+	wantPs := "bridge 127.0.0.1:" + dns[0].HostPort + "->53/udp, 0.0.0.0:" + web[0].HostPort + "->80/tcp\n"
+	if got := s.must(t, "ps", "--filter", "name=^"+name+"$", "--format", "{{.Networks}} {{.Ports}}").stdout; got != wantPs {
+		t.Errorf("ps: %q; want %q", got, wantPs)
+	}
+	for _, f := range []string{"publish=" + web[0].HostPort, "publish=" + dns[0].HostPort + "/udp", "expose=80", "network=bridge"} {
+		if got := s.must(t, "ps", "-q", "--no-trunc", "--filter", f).stdout; !strings.Contains(got, id) {
+			t.Errorf("ps --filter %s: %q lacks the container", f, got)
+		}
+	}
+	if got := s.must(t, "network", "inspect", "-f", `{{(index .Containers "`+id+`").IPv4Address}}`, "bridge").stdout; got != ns.IPAddress+"/"+strconv.Itoa(ns.IPPrefixLen)+"\n" {
+		t.Errorf("network inspect bridge: %q; want %s/%d", got, ns.IPAddress, ns.IPPrefixLen)
+	}
+
+	s.must(t, "stop", "-t", "0", name)
+	if got := s.i7inspectFormat(t, "[{{.NetworkSettings.IPAddress}}] {{json .NetworkSettings.Ports}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}}[{{$v.IPAddress}}]{{end}}", name); got != "[] {} bridge[]" {
+		t.Errorf("stopped: %q", got)
+	}
+	if got := s.must(t, "port", name).stdout; got != "" {
+		t.Errorf("port of a stopped container: %q", got)
 	}
 }
