@@ -36,7 +36,14 @@ func (l *listValue) String() string     { return strings.Join(l.vals, " ") }
 func listFlag(name string, aliases []string, usage string) []cli.Flag {
 	v := &listValue{}
 	if len(aliases) > 0 {
-		usage += " (-" + strings.Join(aliases, ", -") + ")"
+		shown := make([]string, len(aliases))
+		for i, a := range aliases {
+			shown[i] = "-" + a
+			if len(a) > 1 {
+				shown[i] = "--" + a
+			}
+		}
+		usage += " (" + strings.Join(shown, ", ") + ")"
 	}
 	fs := []cli.Flag{&cli.GenericFlag{Name: name, Usage: usage, Value: v}}
 	for _, a := range aliases {
