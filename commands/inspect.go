@@ -243,7 +243,7 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 func toContainerConfig(ct *state.Container) dockerConfig {
 	cfg := ct.Config
 	c := dockerConfig{
-		Hostname: cfg.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
+		Hostname: cfg.Hostname, Domainname: cfg.Domainname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
 		AttachStdin: cfg.AttachStdin, AttachStdout: cfg.AttachStdout, AttachStderr: cfg.AttachStderr,
 		// docker's CLI closes stdin after the attached client leaves.
 		StdinOnce:    cfg.OpenStdin && cfg.AttachStdin,

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/ns"
@@ -184,13 +185,16 @@ func rewriteInPlace(path string, b []byte) error {
 // its address and --add-host entries (host-gateway: the bridge's
 // address).
 func (c *Container) hostsFile(ep *network.Endpoint) string {
-	return spec.HostsFile(c.State.Config.Hostname)
+	return spec.Hosts(spec.HostsInput{
+		Hostname: c.State.Config.Hostname, Domainname: c.State.Config.Domainname,
+		IP: ep.Addr.Addr().String(), ExtraHosts: c.State.Host.ExtraHosts, Gateway: ep.Gateway.String(),
+	})
 }
 
 // recordNetwork puts run's network flags into the record's Host:
 // NetworkMode (container:NAME resolved to the id, which must exist),
 // Networks, the published ports and the DNS and host entries.
-func (s Store) recordNetwork(h *state.Host, o spec.Options) error {
+func (s Store) recordNetwork(h *state.Host, img v1.Config, o spec.Options) error {
 	mode := o.Network
 	if name, ok := strings.CutPrefix(mode, spec.NetworkContainerPrefix); ok {
 		if name == "" {
@@ -207,6 +211,9 @@ func (s Store) recordNetwork(h *state.Host, o spec.Options) error {
 		h.Networks = []string{mode}
 	}
 	h.Ports, h.PublishAll = o.Publish, o.PublishAll
+	if o.PublishAll { // -P: every exposed port -p left, to a random host port
+		h.Ports = append(h.Ports, spec.PublishAll(spec.ExposedPorts(img.ExposedPorts, o), o.Publish)...)
+	}
 	h.DNS, h.DNSSearch, h.DNSOptions = o.DNS, o.DNSSearch, o.DNSOptions
 	h.ExtraHosts, h.MacAddress = o.ExtraHosts, o.MacAddress
 	return nil

@@ -178,18 +178,26 @@ func Hosts(in HostsInput) string {
 		"ff00::\tip6-mcastprefix\n" +
 		"ff02::1\tip6-allnodes\n" +
 		"ff02::2\tip6-allrouters\n")
-	for _, h := range in.ExtraHosts {
-		name, ip, _ := strings.Cut(h, ":")
-		if ip == HostGateway {
-			if in.Gateway == "" {
-				continue
-			}
-			ip = in.Gateway
-		}
-		b.WriteString(ip + "\t" + name + "\n")
-	}
+	b.WriteString(ExtraHosts(in.ExtraHosts, in.Gateway))
 	if in.IP != "" && in.Hostname != "" {
 		b.WriteString(in.IP + "\t" + hostsNames(in.Hostname, in.Domainname) + "\n")
+	}
+	return b.String()
+}
+
+// ExtraHosts are --add-host's /etc/hosts lines ("name:ip" entries),
+// host-gateway replaced by gateway (dropped when gateway is "").
+func ExtraHosts(entries []string, gateway string) string {
+	var b strings.Builder
+	for _, h := range entries {
+		name, ip, _ := strings.Cut(h, ":")
+		if ip == HostGateway {
+			if gateway == "" {
+				continue
+			}
+			ip = gateway
+		}
+		b.WriteString(ip + "\t" + name + "\n")
 	}
 	return b.String()
 }
