@@ -459,4 +459,3 @@ func forwardPolicy(t *testing.T) nftables.ChainPolicy {
 	}
 	return *ch.Policy
 }
-
