@@ -14,6 +14,7 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 const testID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -267,7 +268,7 @@ func TestAttachPortInUseLeavesNothing(t *testing.T) {
 	if err := saveSettings(cfg.RunDir, settings{Subnet: netip.MustParsePrefix("172.17.0.0/30"), Gateway: netip.MustParseAddr("172.17.0.1"), MTU: 1500}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := allocate(cfg.RunDir, netip.MustParsePrefix("172.17.0.0/30"), netip.MustParseAddr("172.17.0.1"), "other"); err != nil {
+	if _, _, err := allocate(cfg.RunDir, netip.MustParsePrefix("172.17.0.0/30"), netip.MustParseAddr("172.17.0.1"), "other"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8079, ContainerPort: 80}}}); !errors.Is(err, ErrPoolExhausted) {
@@ -458,4 +459,52 @@ func forwardPolicy(t *testing.T) nftables.ChainPolicy {
 		t.Fatalf("skiff's forward chain: %v", err)
 	}
 	return *ch.Policy
+}
+
+// A monitor killed before its Detach leaves the id's address, veth and
+// rules; the container's next start replaces them instead of failing or
+// doubling rules.
+func TestAttachAfterKilledMonitor(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	cfg := testConfig(t)
+	ports := []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}
+	first, err := Attach(cfg, Request{ID: testID, Pid: fakeContainer(t), Ports: ports})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range first.closers { // what the monitor's death closes
+		c()
+	}
+	pid := fakeContainer(t)
+	serveGreeting(t, pid, 80, "second")
+	ep, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: ports})
+	if err != nil {
+		t.Fatalf("Attach after a killed monitor: %v", err)
+	}
+	if ep.Addr != first.Addr {
+		t.Errorf("address %s, want the id's %s back", ep.Addr, first.Addr)
+	}
+	if n := rulesOf(t, testID); n != 1 {
+		t.Errorf("%d rules, want 1", n)
+	}
+	if got, err := readGreeting("127.0.0.1:8080"); err != nil || !strings.HasPrefix(got, "second") {
+		t.Errorf("the port after re-attaching: %q %v", got, err)
+	}
+	if err := ep.Detach(); err != nil {
+		t.Fatal(err)
+	}
+	checkNothingLeft(t, cfg, testID)
+}
+
+func TestNftErrorNoKernelSupport(t *testing.T) {
+	for _, errno := range []error{unix.EOPNOTSUPP, unix.EPROTONOSUPPORT} {
+		if err := nftError(fmt.Errorf("netlink receive: %w", errno)); !errors.Is(err, ErrNoNftables) {
+			t.Errorf("%v: %v, want ErrNoNftables", errno, err)
+		}
+	}
+	if err := nftError(unix.EPERM); errors.Is(err, ErrNoNftables) {
+		t.Errorf("EPERM taken for a kernel without nf_tables")
+	}
 }

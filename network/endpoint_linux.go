@@ -71,11 +71,18 @@ func attach(cfg Config, req Request) (ep *Endpoint, err error) {
 	}
 	undo = append(undo, reservations...)
 
-	addr, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID)
+	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID)
 	if err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() error { return release(cfg.RunDir, addr, req.ID) })
+	if held {
+		// A monitor killed before its Detach (and no Sweep since) left
+		// this id's veth and rules: theirs to replace.
+		if err := errors.Join(deleteVeth(vethName(req.ID)), deleteRulesOf(map[string]bool{req.ID: true})); err != nil {
+			return nil, err
+		}
+	}
 	if mac == nil {
 		mac = dockerMAC(addr)
 	}
@@ -205,7 +212,10 @@ func (e *Endpoint) detach() error {
 		return nil
 	}
 	e.detached = true
-	errs := []error{deleteRulesOf(map[string]bool{e.ID: true}), deleteVeth(e.HostVeth)}
+	// Both wait for a kernel grace period (~10 and ~25 ms here): at once.
+	rulesErr := make(chan error, 1)
+	go func() { rulesErr <- deleteRulesOf(map[string]bool{e.ID: true}) }()
+	errs := []error{deleteVeth(e.HostVeth), <-rulesErr}
 	for _, c := range e.closers {
 		c()
 	}

@@ -25,21 +25,21 @@ const (
 
 // allocate gives id the lowest free address of subnet after its network
 // address, never the gateway nor the broadcast address; an id that holds
-// one already gets it back.
-func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string) (netip.Addr, error) {
+// one already gets it back, with held true.
+func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string) (addr netip.Addr, held bool, err error) {
 	unlock, err := lockAddresses(runDir)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, false, err
 	}
 	defer unlock()
 	owners, err := readOwners(runDir)
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, false, err
 	}
 	taken := make(map[netip.Addr]bool, len(owners))
 	for a, owner := range owners {
 		if owner == id && subnet.Contains(a) {
-			return a, nil
+			return a, true, nil
 		}
 		taken[a] = true
 	}
@@ -51,16 +51,16 @@ func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string)
 		path := filepath.Join(runDir, addressesDir, a.String())
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
 		if err != nil {
-			return netip.Addr{}, fmt.Errorf("allocate %s: %w", a, err)
+			return netip.Addr{}, false, fmt.Errorf("allocate %s: %w", a, err)
 		}
 		_, werr := f.WriteString(id)
 		if err := errors.Join(werr, f.Close()); err != nil {
 			os.Remove(path)
-			return netip.Addr{}, fmt.Errorf("allocate %s: %w", a, err)
+			return netip.Addr{}, false, fmt.Errorf("allocate %s: %w", a, err)
 		}
-		return a, nil
+		return a, false, nil
 	}
-	return netip.Addr{}, ErrPoolExhausted
+	return netip.Addr{}, false, ErrPoolExhausted
 }
 
 // release frees addr if id owns it: a second release, or one racing a
