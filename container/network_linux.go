@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/ns"
@@ -134,13 +135,19 @@ func (c *Container) attach(pid int) error {
 	return nil
 }
 
+// DetachNetwork removes what the last start attached (its veth, its
+// address): the monitor calls it once the exit is recorded and told, as
+// the veth's removal waits for a kernel grace period. A restart attaches
+// again.
+func (c *Container) DetachNetwork() { c.detach() }
+
 // detach undoes attach (the process has exited, or never ran).
 func (c *Container) detach() {
 	if c.endpoint == nil {
 		return
 	}
 	if err := c.endpoint.Detach(); err != nil {
-		fmt.Fprintln(os.Stderr, "skiff: warning: container", c.State.ID[:12], err)
+		fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
 	}
 	c.endpoint = nil
 }

@@ -86,9 +86,10 @@ type Endpoint struct {
 	MTU       int
 	Ports     []PortMap // as Request.Ports, random host ports resolved
 
-	closers  []func() error // reservations, forwarders: closed by Detach
-	runDir   string         // Config.RunDir: where the address is released
-	detached bool
+	closers     []func() error // reservations, forwarders: closed by Unpublish or Detach
+	runDir      string         // Config.RunDir: where the address is released
+	detached    bool
+	unpublished bool // Unpublish ran: rules and reservations are gone
 }
 
 // ErrNoNftables is the error of bridge networking on a kernel without
@@ -113,6 +114,13 @@ func EnsureBridge(cfg Config) error {
 // default route), default route, the MAC, published ports (reserved,
 // then DNAT'd). On failure nothing of it is left.
 func Attach(cfg Config, req Request) (*Endpoint, error) { return attach(cfg, req) }
+
+// Unpublish withdraws the container's published ports: their rules, then
+// the host ports' reservations and forwarders. The monitor calls it as
+// soon as the process exits, before it reports the exit, so that the next
+// container may publish the same ports at once; Detach does the slower
+// rest (the veth's removal waits for a kernel grace period) afterwards.
+func (e *Endpoint) Unpublish() error { return e.unpublish() }
 
 // Detach undoes Attach: rules, veth, reservations and forwarders gone,
 // address released. It is safe to call twice.

@@ -214,17 +214,32 @@ func (e *Endpoint) detach() error {
 	e.detached = true
 	// Both wait for a kernel grace period (~10 and ~25 ms here): at once.
 	rulesErr := make(chan error, 1)
-	go func() { rulesErr <- deleteRulesOf(map[string]bool{e.ID: true}) }()
+	go func() { rulesErr <- e.unpublish() }()
 	errs := []error{deleteVeth(e.HostVeth), <-rulesErr}
-	for _, c := range e.closers {
-		c()
-	}
-	e.closers = nil
 	errs = append(errs, release(e.runDir, e.Addr.Addr(), e.ID))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("detach %s from %s: %w", e.ID, BridgeName, err)
 	}
 	return nil
+}
+
+// unpublish deletes the endpoint's rules (none to look for when it
+// published no port), then closes its reservations and forwarders: in
+// that order, so a port is never free while a rule still sends it here.
+func (e *Endpoint) unpublish() error {
+	if e.unpublished {
+		return nil
+	}
+	e.unpublished = true
+	var err error
+	if len(e.Ports) > 0 {
+		err = deleteRulesOf(map[string]bool{e.ID: true})
+	}
+	for _, c := range e.closers {
+		c()
+	}
+	e.closers = nil
+	return err
 }
 
 // sweep frees what dead owners hold: their rules, veths and addresses.
