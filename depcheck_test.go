@@ -28,7 +28,7 @@ var allowedImports = map[string][]string{
 	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "network", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin"},
 	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "internal/shortid", "internal/timeline"},
 	"monitor":         {"state", "proc", "internal/rolesbin"},
-	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "internal/decompress"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
+	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
 	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline", "internal/rolesbin"},
 	"spec":            {"state", "internal/shortid"},
 	"rootfs":          {"archive", "proc"},

@@ -78,8 +78,12 @@ func globals(c *cli.Context) (*Globals, error) {
 	build.SweepBuildContainers(build.BuildContainers(g.Paths.Root, g.Paths.RunRoot))
 	// What a killed monitor left on the bridge (rules, veths, addresses)
 	// likewise; with nothing allocated it is one failed open.
-	runRoot := g.Paths.RunRoot
-	network.Sweep(g.Bridge, func(id string) bool { return state.MonitorAlive(runRoot, id) })
+	// A build's containers are its own (their locks under build's run
+	// root), on the same bridge.
+	runRoot, buildRunRoot := g.Paths.RunRoot, build.BuildContainers(g.Paths.Root, g.Paths.RunRoot).RunRoot
+	network.Sweep(g.Bridge, func(id string) bool {
+		return state.MonitorAlive(runRoot, id) || state.MonitorAlive(buildRunRoot, id)
+	})
 	return g, nil
 }
 

@@ -113,7 +113,7 @@ func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container
 	}
 	defer releaseVolumes() // after the record that uses them is saved
 	rec.Host = host
-	if err := s.recordNetwork(&rec.Host, img.Config, o); err != nil {
+	if err := s.recordNetwork(&rec.Host, img.Config, &o); err != nil {
 		return nil, err
 	}
 	defer func() {

@@ -120,7 +120,7 @@ func (c *Container) attach(pid int) error {
 		}
 		ports = append(ports, m)
 	}
-	ep, err := network.Attach(network.Config{RunDir: network.RunDir(c.store.RunRoot)}, network.Request{
+	ep, err := network.Attach(c.store.bridge(), network.Request{
 		ID: c.State.ID, Pid: pid, MAC: h.MacAddress, Ports: ports,
 	})
 	if err != nil {
@@ -199,9 +199,10 @@ func (c *Container) hostsFile(ep *network.Endpoint) string {
 }
 
 // recordNetwork puts run's network flags into the record's Host:
-// NetworkMode (container:NAME resolved to the id, which must exist),
+// NetworkMode (container:NAME resolved to the id, which must exist, and
+// whose host and domain name the container takes, as docker's),
 // Networks, the published ports and the DNS and host entries.
-func (s Store) recordNetwork(h *state.Host, img v1.Config, o spec.Options) error {
+func (s Store) recordNetwork(h *state.Host, img v1.Config, o *spec.Options) error {
 	mode := o.Network
 	if name, ok := strings.CutPrefix(mode, spec.NetworkContainerPrefix); ok {
 		if name == "" {
@@ -212,6 +213,7 @@ func (s Store) recordNetwork(h *state.Host, img v1.Config, o spec.Options) error
 			return err
 		}
 		mode = spec.NetworkContainerPrefix + target.ID
+		o.Hostname, o.Domainname = target.Config.Hostname, target.Config.Domainname
 	}
 	h.NetworkMode = mode
 	if mode != "" {
@@ -219,7 +221,7 @@ func (s Store) recordNetwork(h *state.Host, img v1.Config, o spec.Options) error
 	}
 	h.Ports, h.PublishAll = o.Publish, o.PublishAll
 	if o.PublishAll { // -P: every exposed port -p left, to a random host port
-		h.Ports = append(h.Ports, spec.PublishAll(spec.ExposedPorts(img.ExposedPorts, o), o.Publish)...)
+		h.Ports = append(h.Ports, spec.PublishAll(spec.ExposedPorts(img.ExposedPorts, *o), o.Publish)...)
 	}
 	h.DNS, h.DNSSearch, h.DNSOptions = o.DNS, o.DNSSearch, o.DNSOptions
 	h.ExtraHosts, h.MacAddress = o.ExtraHosts, o.MacAddress

@@ -6,7 +6,6 @@ import (
 
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
-	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -42,9 +41,6 @@ func (s Store) Reconcile(c *state.Container) (*state.Container, error) {
 	}
 	cur.Status, cur.Pid, cur.PidStartTime = state.Exited, 0, 0
 	cur.MonitorPid, cur.MonitorStartTime, cur.Orphaned, cur.Network = 0, 0, false, nil
-	// What the dead monitor held on the bridge (rules, veth, address):
-	// its monitor lock is free now, so the sweep takes it.
-	network.Sweep(network.Config{RunDir: network.RunDir(s.RunRoot)}, func(id string) bool { return state.MonitorAlive(s.RunRoot, id) })
 	if cg, err := cgroup.Load(cur.ID); err == nil {
 		cg.Delete()
 	}
