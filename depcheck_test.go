@@ -25,10 +25,10 @@ var allowedImports = map[string][]string{
 	"":                {"commands", "roles"}, // main
 	"cmd/skiff-roles": {"roles"},             // the embedded program of the re-exec'd roles
 	"roles":           {"run", "monitor", "monitor/server"},
-	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin"},
-	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "internal/shortid", "internal/timeline"},
+	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "network", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin"},
+	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "internal/shortid", "internal/timeline"},
 	"monitor":         {"state", "proc", "internal/rolesbin"},
-	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "internal/decompress"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
+	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
 	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "internal/timeline", "internal/rolesbin"},
 	"spec":            {"state", "internal/shortid"},
 	"rootfs":          {"archive", "proc"},

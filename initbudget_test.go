@@ -56,17 +56,22 @@ var initWork = map[string]int{
 	"github.com/google/go-containerregistry/pkg/v1/remote":                        5,   // default transports
 	"github.com/google/go-containerregistry/pkg/v1/remote/internal/authchallenge": 0,
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport":              68, // default transport, scope regexps; its user agent parses the build info, one allocation a linked module (49 before BuildKit's modules)
+	"github.com/google/nftables":                                                  35, // set datatype lookup maps: the bridge's NAT rules (issue 14); the monitor needs them, its init() cannot be made lazy
+	"github.com/google/nftables/alignedbuff":                                      1,
+	"github.com/google/nftables/expr":                                             8,  // its expression parser registered in init()
 	"github.com/klauspost/compress/flate":                                         15, // fixed Huffman tables
 	"github.com/klauspost/compress/gzip":                                          0,
 	"github.com/klauspost/compress/internal/cpuinfo":                              0,
 	"github.com/klauspost/compress/internal/snapref":                              3, // crc table (costly in CPU, not allocations)
 	"github.com/klauspost/compress/zstd":                                          0,
+	"github.com/mdlayher/netlink":                                                 0,   // nftables' netlink
 	"github.com/opencontainers/go-digest":                                         841, // digest regexps
 	"github.com/opencontainers/image-spec/specs-go":                               5,
 	"github.com/opencontainers/runtime-spec/specs-go":                             1,
 	"github.com/sirupsen/logrus":                                                  4,
 	"github.com/skiff-dev/skiff/commands":                                         14, // the verb builders list (commands are built in NewApp, not at init)
 	"github.com/skiff-dev/skiff/container":                                        2,
+	"github.com/skiff-dev/skiff/network":                                          0, // DefaultPools, skiff's table's name
 	"github.com/skiff-dev/skiff/registry":                                         2,
 	"github.com/skiff-dev/skiff/rootfs":                                           6,
 	"github.com/skiff-dev/skiff/run":                                              12,

@@ -46,8 +46,12 @@ type ExecOptions struct {
 	ContextDir string            // the context's directory, for its symlinks' targets
 	Labels     map[string]string // --label: a last LABEL step, as docker's classic builder
 	NoCache    bool
-	// HostNetwork runs RUN in the host's network namespace (--network host).
-	HostNetwork bool
+	// Network is where RUN runs by default (build's --network):
+	// spec.NetworkBridge (docker's "default"), spec.NetworkHost, or
+	// spec.NetworkNone (loopback only); a RUN --network overrides it.
+	// The caller has made the bridge (network.EnsureBridge) when it is
+	// the bridge.
+	Network string
 	// Secrets are --secret's values by id, for RUN --mount=type=secret.
 	Secrets map[string][]byte
 	// Resolve finds an image by reference (FROM, COPY --from), pulling it

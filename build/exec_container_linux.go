@@ -25,6 +25,7 @@ import (
 
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/container"
+	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -34,7 +35,7 @@ import (
 // BuildContainers is the store of build containers under the global
 // store paths.
 func BuildContainers(root, runRoot string) container.Store {
-	return container.Store{Root: filepath.Join(root, "build"), RunRoot: filepath.Join(runRoot, "build")}
+	return container.Store{Root: filepath.Join(root, "build"), RunRoot: filepath.Join(runRoot, "build"), Networks: network.RunDir(runRoot)}
 }
 
 // SweepBuildContainers removes what killed builds left: every build
@@ -89,8 +90,8 @@ type buildContainer struct {
 
 // newContainer creates a container of s's image (not started) for a RUN
 // of argv with env added to the image's, with mounts (RUN --mount), in
-// the host's network namespace when hostNetwork.
-func (e *executor) newContainer(s *stageState, argv, env []string, mounts []state.Mount, hostNetwork bool) (*buildContainer, error) {
+// network (spec.Network*; "": loopback only).
+func (e *executor) newContainer(s *stageState, argv, env []string, mounts []state.Mount, network string) (*buildContainer, error) {
 	id, err := state.NewID()
 	if err != nil {
 		return nil, err
@@ -108,9 +109,7 @@ func (e *executor) newContainer(s *stageState, argv, env []string, mounts []stat
 	none := ""
 	o := spec.Options{ImageRef: img.ID, Args: argv, Env: env, Entrypoint: &none, Name: "skiff-build-" + id[:12]}
 	o.Host.Mounts = mounts
-	if hostNetwork {
-		o.Network = spec.NetworkHost
-	}
+	o.Network = network
 	c, err := cs.CreateAs(id, img, o)
 	if err != nil {
 		lock.Close()
@@ -164,6 +163,7 @@ func (b *buildContainer) run(ctx context.Context, out io.Writer) (int, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { b.cs.Kill(b.ID(), unix.SIGKILL) })
 	code := b.c.Wait()
+	b.c.DetachNetwork() // the build is its monitor: its veth and address go now
 	stop()
 	<-copied
 	if err := b.c.Cleanup(code); err != nil {

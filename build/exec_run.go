@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/skiff-dev/skiff/spec"
 )
 
 // RunError is a RUN whose command failed: docker's sentence.
@@ -54,7 +55,7 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 	}
 	env := unshadowed(append(append([]string(nil), inScope...), proxies...), s.cfg.Config.Env)
 	env = append(env, mounts.env...)
-	b, err := e.newContainer(s, argv, env, mounts.mounts, e.hostNetwork(c))
+	b, err := e.newContainer(s, argv, env, mounts.mounts, e.network(c))
 	if err != nil {
 		return err
 	}
@@ -75,16 +76,16 @@ func (e *executor) runStep(ctx context.Context, s *stageState, c *instructions.R
 	return e.commit(s, createdBy, layer, key)
 }
 
-// hostNetwork says whether c runs in the host's network namespace: its
-// --network, else the build's.
-func (e *executor) hostNetwork(c *instructions.RunCommand) bool {
+// network is the network c runs on (spec.Network*): its --network, else
+// the build's.
+func (e *executor) network(c *instructions.RunCommand) string {
 	switch instructions.GetNetwork(c) {
 	case instructions.NetworkHost:
-		return true
+		return spec.NetworkHost
 	case instructions.NetworkNone:
-		return false
+		return spec.NetworkNone
 	}
-	return e.o.HostNetwork
+	return e.o.Network
 }
 
 // runArgv is a RUN's argv: the exec form as written, the shell form

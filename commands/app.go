@@ -12,6 +12,8 @@ import (
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/rolesbin"
 	"github.com/skiff-dev/skiff/internal/timeline"
+	"github.com/skiff-dev/skiff/network"
+	"github.com/skiff-dev/skiff/state"
 )
 
 // Version is set at link time by the Makefile.
@@ -37,6 +39,11 @@ func (e *ExitError) Unwrap() error { return e.Err }
 type Globals struct {
 	Paths              config.Paths
 	InsecureRegistries []string
+	// Bridge is how the default bridge network is made (the config
+	// file's bip and default-address-pools) and where it keeps its state.
+	Bridge network.Config
+
+	bridgeChecked bool // ensureBridge ran once in this command
 }
 
 // Containers is the container store at the global paths: every verb's way
@@ -64,10 +71,19 @@ func globals(c *cli.Context) (*Globals, error) {
 		return nil, err
 	}
 	g.InsecureRegistries = append(f.InsecureRegistries, c.StringSlice("insecure-registry")...)
+	g.Bridge = bridgeConfig(f, g.Paths.RunRoot)
 	rolesbin.SetRunRoot(g.Paths.RunRoot) // installed there on a start's first use
 	// What a killed build left (its containers, their processes, cgroups
 	// and volumes) goes with the next command; none: one failed ReadDir.
 	build.SweepBuildContainers(build.BuildContainers(g.Paths.Root, g.Paths.RunRoot))
+	// What a killed monitor left on the bridge (rules, veths, addresses)
+	// likewise; with nothing allocated it is one failed open.
+	// A build's containers are its own (their locks under build's run
+	// root), on the same bridge.
+	runRoot, buildRunRoot := g.Paths.RunRoot, build.BuildContainers(g.Paths.Root, g.Paths.RunRoot).RunRoot
+	network.Sweep(g.Bridge, func(id string) bool {
+		return state.MonitorAlive(runRoot, id) || state.MonitorAlive(buildRunRoot, id)
+	})
 	return g, nil
 }
 

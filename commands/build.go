@@ -19,6 +19,7 @@ import (
 
 	"github.com/skiff-dev/skiff/build"
 	"github.com/skiff-dev/skiff/registry"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/store"
 )
 
@@ -116,12 +117,17 @@ func runBuild(c *cli.Context) error {
 	quiet := c.Bool("quiet") || c.String("progress") == "quiet"
 	o := build.ExecOptions{
 		Images: s, Containers: cs, Labels: keyValueMap(listOf(c, "label")),
-		NoCache: c.Bool("no-cache"), Out: progress, Epoch: epoch, HostNetwork: c.String("network") == "host",
+		NoCache: c.Bool("no-cache"), Out: progress, Epoch: epoch, Network: buildNetwork(c.String("network")),
 		Resolve: buildResolver(g, s, c.Bool("pull"), quiet, progress),
 		Secrets: secrets,
 	}
 	if quiet {
 		o.Out = io.Discard
+	}
+	if o.Network == spec.NetworkBridge {
+		if err := g.ensureBridge(); err != nil {
+			return fail(err)
+		}
 	}
 	if in.dir != "" {
 		if o.Context, err = build.OpenContext(in.dir, in.dfPath); err != nil {
@@ -242,6 +248,15 @@ func exportBuild(c *cli.Context, s *store.Store, img *store.Image, out *build.Ou
 		return errors.New("output file is required for tar exporter. refusing to write to console")
 	}
 	return build.WriteImageTar(c.App.Writer, s, img)
+}
+
+// buildNetwork is build's --network as the executor's mode: "default"
+// is the bridge, as docker's RUN gets.
+func buildNetwork(flag string) string {
+	if flag == "default" {
+		return spec.NetworkBridge
+	}
+	return flag
 }
 
 // checkBuildFlags refuses the values skiff cannot honour.

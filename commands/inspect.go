@@ -224,7 +224,7 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 		HostConfig:      toHostConfig(cfg, ct.Host),
 		GraphDriver:     containerGraphDriver(g.Paths.Root, ct),
 		Config:          toContainerConfig(ct),
-		NetworkSettings: noNetwork(),
+		NetworkSettings: toNetworkSettings(ct),
 	}
 	if len(argv) > 0 {
 		d.Path, d.Args = argv[0], append(d.Args, argv[1:]...)
@@ -243,7 +243,7 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 func toContainerConfig(ct *state.Container) dockerConfig {
 	cfg := ct.Config
 	c := dockerConfig{
-		Hostname: cfg.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
+		Hostname: cfg.Hostname, Domainname: cfg.Domainname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin,
 		AttachStdin: cfg.AttachStdin, AttachStdout: cfg.AttachStdout, AttachStderr: cfg.AttachStderr,
 		// docker's CLI closes stdin after the attached client leaves.
 		StdinOnce:    cfg.OpenStdin && cfg.AttachStdin,
@@ -257,20 +257,21 @@ func toContainerConfig(ct *state.Container) dockerConfig {
 	return c
 }
 
-// toHostConfig is docker's HostConfig of a container: its mount flags as
-// typed (Binds, Mounts, Tmpfs, VolumesFrom, ReadonlyRootfs); for the flags
-// skiff does not have yet no ports, limits or capabilities, network mode
-// none (the container has only its loopback), docker's default masked and
-// read-only paths and 64 MiB /dev/shm, as skiff's spec.
+// toHostConfig is docker's HostConfig of a container: its mount and
+// network flags as typed (Binds, Mounts, Tmpfs, VolumesFrom,
+// ReadonlyRootfs; NetworkMode, PortBindings, Dns..., ExtraHosts); for the
+// flags skiff does not have yet no limits or capabilities, docker's
+// default masked and read-only paths and 64 MiB /dev/shm, as skiff's spec.
 func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 	h := hostConfig{
 		LogConfig:     logConfig{Type: "json-file", Config: map[string]string{}},
-		NetworkMode:   "none",
-		PortBindings:  map[string][]portBinding{},
+		NetworkMode:   containerNetworkMode(host),
+		PortBindings:  portBindings(host.Ports),
 		RestartPolicy: cfg.RestartPolicy,
 		AutoRemove:    cfg.AutoRemove,
 		CgroupnsMode:  "host", // skiff makes no cgroup namespace
-		Dns:           []string{}, DnsOptions: []string{}, DnsSearch: []string{},
+		Dns:           orEmpty(host.DNS), DnsOptions: orEmpty(host.DNSOptions), DnsSearch: orEmpty(host.DNSSearch),
+		ExtraHosts: host.ExtraHosts, PublishAllPorts: host.PublishAll,
 		IpcMode:           "private",
 		ShmSize:           64 << 20,
 		BlkioWeightDevice: []any{}, BlkioDeviceReadBps: []any{}, BlkioDeviceWriteBps: []any{},
@@ -302,15 +303,6 @@ func containerGraphDriver(root string, ct *state.Container) graphDriver {
 	d.Data["UpperDir"] = filepath.Join(dir, "upper")
 	d.Data["WorkDir"] = filepath.Join(dir, "work")
 	return d
-}
-
-// noNetwork is docker's NetworkSettings of a container in network mode
-// none: every address empty, no ports, one entry for the "none" network.
-func noNetwork() networkSettings {
-	return networkSettings{
-		Ports:    map[string][]portBinding{},
-		Networks: map[string]*endpointSettings{"none": {}},
-	}
 }
 
 // formatTemplate is an inspect verb's -f/--format template, nil without

@@ -171,6 +171,7 @@ func printPs(out io.Writer, format string, cs []*state.Container, now time.Time,
 			RunningFor: humanDuration(now.Sub(ct.Created)) + " ago",
 			State:      string(ct.Status), Status: status(ct, now), Names: ct.Name,
 			Labels: joinLabels(ct.Config.Labels), Size: sizes[ct.ID], LocalVolumes: "0",
+			Ports: displayPorts(containerPorts(ct)), Networks: containerNetwork(ct),
 			labels: ct.Config.Labels,
 		}
 	}
@@ -385,9 +386,11 @@ func matchOne(k, v string, ct *state.Container) bool {
 		// docker's "none".
 		return v == "none"
 	case "network":
-		// Every skiff container is in network mode none, so in docker's
-		// "none" network (whose id skiff shows empty).
-		return v == "none" || v == ""
+		// docker: the network's name, or a prefix of its id.
+		n := containerNetwork(ct)
+		return n != "" && (v == n || strings.HasPrefix(networkID(n), v))
+	case "publish", "expose":
+		return matchPortFilter(k, v, containerPorts(ct))
 	case "is-task":
 		task, _ := strconv.ParseBool(v) // a swarm task: never
 		return !task
@@ -397,7 +400,32 @@ func matchOne(k, v string, ct *state.Container) bool {
 		// before/since cut the list in psAction; isolation is Windows'.
 		return true
 	}
-	// publish, expose: no container has ports yet.
+	return false
+}
+
+// matchPortFilter is docker's publish= and expose=: a host port (publish)
+// or a container port (expose) of the running container's ports in the
+// filter's port or range, tcp unless the filter names a protocol.
+func matchPortFilter(k, v string, ports []containerPort) bool {
+	spec, proto, _ := strings.Cut(v, "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	start, end, isRange := strings.Cut(spec, "-")
+	if !isRange {
+		end = start
+	}
+	lo, _ := strconv.ParseUint(start, 10, 16) // checked by checkPortFilter
+	hi, _ := strconv.ParseUint(end, 10, 16)
+	for _, p := range ports {
+		n := p.Private
+		if k == "publish" {
+			n = p.Public
+		}
+		if p.Proto == proto && uint64(n) >= lo && uint64(n) <= hi {
+			return true
+		}
+	}
 	return false
 }
 

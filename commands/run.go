@@ -36,7 +36,14 @@ func (l *listValue) String() string     { return strings.Join(l.vals, " ") }
 func listFlag(name string, aliases []string, usage string) []cli.Flag {
 	v := &listValue{}
 	if len(aliases) > 0 {
-		usage += " (-" + strings.Join(aliases, ", -") + ")"
+		shown := make([]string, len(aliases))
+		for i, a := range aliases {
+			shown[i] = "-" + a
+			if len(a) > 1 {
+				shown[i] = "--" + a
+			}
+		}
+		usage += " (" + strings.Join(shown, ", ") + ")"
 	}
 	fs := []cli.Flag{&cli.GenericFlag{Name: name, Usage: usage, Value: v}}
 	for _, a := range aliases {
@@ -64,7 +71,7 @@ var unsupportedRunFlags = []struct {
 	aliases []string
 	bool    bool
 }{
-	{"add-host", nil, false}, {"annotation", nil, false}, {"attach", []string{"a"}, false},
+	{"annotation", nil, false}, {"attach", []string{"a"}, false},
 	{"blkio-weight", nil, false}, {"blkio-weight-device", nil, false},
 	{"cap-add", nil, false}, {"cap-drop", nil, false}, {"cgroup-parent", nil, false},
 	{"cgroupns", nil, false}, {"cidfile", nil, false}, {"cpu-count", nil, false},
@@ -74,22 +81,19 @@ var unsupportedRunFlags = []struct {
 	{"cpuset-mems", nil, false}, {"device", nil, false},
 	{"device-cgroup-rule", nil, false}, {"device-read-bps", nil, false},
 	{"device-read-iops", nil, false}, {"device-write-bps", nil, false},
-	{"device-write-iops", nil, false}, {"dns", nil, false}, {"dns-opt", nil, false},
-	{"dns-option", nil, false}, {"dns-search", nil, false}, {"domainname", nil, false},
-	{"expose", nil, false}, {"gpus", nil, false}, {"group-add", nil, false},
+	{"device-write-iops", nil, false}, {"gpus", nil, false}, {"group-add", nil, false},
 	{"health-cmd", nil, false}, {"health-interval", nil, false}, {"health-retries", nil, false},
 	{"health-start-interval", nil, false}, {"health-start-period", nil, false},
 	{"health-timeout", nil, false}, {"io-maxbandwidth", nil, false},
-	{"io-maxiops", nil, false}, {"ip", nil, false}, {"ip6", nil, false}, {"ipc", nil, false},
+	{"io-maxiops", nil, false}, {"ipc", nil, false},
 	{"isolation", nil, false}, {"kernel-memory", nil, false}, {"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
-	{"log-driver", nil, false}, {"log-opt", nil, false}, {"mac-address", nil, false},
+	{"log-driver", nil, false}, {"log-opt", nil, false},
 	{"memory", []string{"m"}, false}, {"memory-reservation", nil, false},
 	{"memory-swap", nil, false}, {"memory-swappiness", nil, false},
 	{"network-alias", []string{"net-alias"}, false},
 	{"no-healthcheck", nil, true}, {"oom-kill-disable", nil, true}, {"oom-score-adj", nil, false},
 	{"pid", nil, false}, {"pids-limit", nil, false}, {"platform", nil, false},
-	{"privileged", nil, true}, {"publish", []string{"p"}, false},
-	{"publish-all", []string{"P"}, true}, {"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
+	{"privileged", nil, true}, {"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
 	{"storage-opt", nil, false},
 	{"sysctl", nil, false}, {"ulimit", nil, false},
 	{"use-api-socket", nil, true}, {"userns", nil, false}, {"uts", nil, false},
@@ -118,7 +122,6 @@ func runFlags() []cli.Flag {
 		// The default shown is stop's; the record keeps "not given" (IsSet)
 		// so `stop -t` and a later default still apply as docker's.
 		&cli.IntFlag{Name: "stop-timeout", Value: container.DefaultStopTimeout, Usage: "timeout (in seconds) to stop a container; -1 waits for ever"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: `connect a container to a network (only "none" so far: loopback only)`},
 		&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
@@ -130,7 +133,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "disable-content-trust", Value: true, Usage: "skip image verification (always)"},
 		&cli.BoolFlag{Name: "help", Usage: "show help"},
 	)
-	return fs
+	return append(fs, networkFlags()...)
 }
 
 func runCommand() *cli.Command {
@@ -260,20 +263,20 @@ func checkRun(c *cli.Context) (g *Globals, o spec.Options, detachKeys []byte, er
 	if detachKeys, err = parseDetachKeys(c.String("detach-keys")); err != nil {
 		return
 	}
-	err = checkInputTTY(verb, o)
+	if err = checkInputTTY(verb, o); err != nil {
+		return
+	}
+	if o.Network == spec.NetworkBridge {
+		err = g.ensureBridge()
+	}
 	return
 }
 
 // checkUnsupported refuses the values of supported flags that skiff does not
 // honour yet.
 func checkUnsupported(c *cli.Context) error {
-	switch net := c.String("network"); {
-	case !c.Bool("disable-content-trust"):
+	if !c.Bool("disable-content-trust") {
 		return errors.New("--disable-content-trust=false is not supported yet")
-	case net != "" && net != "none":
-		// Containers get their own network namespace with loopback only,
-		// which is docker's "none".
-		return fmt.Errorf("--network %s is not supported yet (only none)", net)
 	}
 	return nil
 }
@@ -340,6 +343,9 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 		o.Entrypoint = &ep
 	}
 	if err := mountOptions(c, &o); err != nil {
+		return o, err
+	}
+	if err := networkOptions(c, &o); err != nil {
 		return o, err
 	}
 	for _, name := range listOf(c, "env-file") {

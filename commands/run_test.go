@@ -62,7 +62,7 @@ func TestRunFlags(t *testing.T) {
 		{"unsupported value flag", []string{"--cpus", "2", "busybox"}, nil, "run: --cpus is not supported yet"},
 		{"unsupported short alias", []string{"-c", "512", "busybox"}, nil, "run: --cpu-shares is not supported yet"},
 		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "run: --privileged is not supported yet"},
-		{"unsupported flag in a cluster", []string{"-itp", "80:80", "busybox"}, nil, "run: --publish is not supported yet"},
+		{"unsupported flag in a cluster", []string{"-itm", "64m", "busybox"}, nil, "run: --memory is not supported yet"},
 		{"detach in a cluster", []string{"-itd", "busybox"},
 			func(o spec.Options) bool { return o.Detach && o.Interactive && o.Tty }, ""},
 		{"restart, init, labels, stop settings", []string{"--restart", "on-failure:2", "--init", "-l", "a=1", "--label", "b",
@@ -89,7 +89,7 @@ func TestRunFlags(t *testing.T) {
 			func(o spec.Options) bool { return o.StopTimeout != nil && *o.StopTimeout == -1 }, ""},
 		{"network none", []string{"--network", "none", "busybox"}, func(spec.Options) bool { return true }, ""},
 		{"net none", []string{"--net=none", "busybox"}, func(spec.Options) bool { return true }, ""},
-		{"network host", []string{"--network", "host", "busybox"}, nil, "--network host is not supported yet (only none)"},
+		{"network host", []string{"--network", "host", "busybox"}, func(o spec.Options) bool { return o.Network == spec.NetworkHost }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

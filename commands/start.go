@@ -61,6 +61,9 @@ func startAttachedAction(c *cli.Context, g *Globals, ref string) error {
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
 	}
+	if err := g.ensureBridgeFor(ref); err != nil {
+		return &ExitError{Code: 1, Err: daemonError(err)}
+	}
 	ct, conn, err := g.Containers().Start(ref)
 	if errors.Is(err, container.ErrAlreadyRunning) {
 		return nil // docker: starting a running container is a no-op
@@ -84,6 +87,9 @@ func startAttachedAction(c *cli.Context, g *Globals, ref string) error {
 // body of `start` without -a, and of `restart` after the stop. A running
 // container is left alone (nil), as docker's start.
 func startDetached(g *Globals, ref string) error {
+	if err := g.ensureBridgeFor(ref); err != nil {
+		return err
+	}
 	_, conn, err := g.Containers().Start(ref)
 	if errors.Is(err, container.ErrAlreadyRunning) {
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 )
@@ -39,6 +40,19 @@ func DefaultPaths() Paths {
 // File is the JSON config file, a subset of docker's daemon.json.
 type File struct {
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
+	// BIP is "bip": the default bridge's own address and prefix
+	// ("172.17.0.1/16"); "" lets skiff choose from the pools.
+	BIP string `json:"bip,omitempty"`
+	// DefaultAddressPools is "default-address-pools": where the default
+	// bridge's subnet is chosen from; empty: docker's defaults.
+	DefaultAddressPools []AddressPool `json:"default-address-pools,omitempty"`
+}
+
+// AddressPool is one of "default-address-pools": subnets of Size bits
+// carved from Base ({"base": "10.10.0.0/16", "size": 24}).
+type AddressPool struct {
+	Base string `json:"base"`
+	Size int    `json:"size"`
 }
 
 // DefaultFilePath is /etc/skiff/config.json for root and
@@ -68,5 +82,56 @@ func LoadFile(path string) (File, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return f, fmt.Errorf("parsing config %s: %w (fix the JSON or remove the file)", path, err)
 	}
+	if err := f.checkNetwork(); err != nil {
+		return f, fmt.Errorf("config %s: %w", path, err)
+	}
 	return f, nil
+}
+
+// BridgeIP is "bip" parsed (checked by LoadFile); zero when unset.
+func (f File) BridgeIP() netip.Prefix {
+	p, _ := netip.ParsePrefix(f.BIP)
+	return p
+}
+
+// Pools are "default-address-pools" parsed (checked by LoadFile).
+func (f File) Pools() []ParsedPool {
+	var out []ParsedPool
+	for _, p := range f.DefaultAddressPools {
+		base, _ := netip.ParsePrefix(p.Base)
+		out = append(out, ParsedPool{Base: base.Masked(), Size: p.Size})
+	}
+	return out
+}
+
+// ParsedPool is an AddressPool with its base parsed.
+type ParsedPool struct {
+	Base netip.Prefix
+	Size int
+}
+
+// checkNetwork refuses a "bip" or "default-address-pools" the bridge
+// could not use, in one line naming the key and the value.
+func (f File) checkNetwork() error {
+	if f.BIP != "" {
+		p, err := netip.ParsePrefix(f.BIP)
+		switch {
+		case err != nil || !p.Addr().Is4():
+			return fmt.Errorf(`"bip" %q: want the bridge's IPv4 address and prefix length, as "172.17.0.1/16"`, f.BIP)
+		case p.Bits() > 30:
+			return fmt.Errorf(`"bip" %q: the prefix /%d leaves no address for a container (at most /30)`, f.BIP, p.Bits())
+		case p.Addr() == p.Masked().Addr():
+			return fmt.Errorf(`"bip" %q: the bridge needs a host address, not the network's own (as "%s/%d")`, f.BIP, p.Addr().Next(), p.Bits())
+		}
+	}
+	for _, pool := range f.DefaultAddressPools {
+		base, err := netip.ParsePrefix(pool.Base)
+		switch {
+		case err != nil || !base.Addr().Is4():
+			return fmt.Errorf(`"default-address-pools": base %q: want an IPv4 subnet, as "10.10.0.0/16"`, pool.Base)
+		case pool.Size < base.Bits() || pool.Size > 30:
+			return fmt.Errorf(`"default-address-pools": size %d for base %s: want a prefix length from %d to 30`, pool.Size, pool.Base, base.Bits())
+		}
+	}
+	return nil
 }

@@ -6,12 +6,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -27,8 +27,9 @@ type Container struct {
 	// create, undecoded (spec.ReadRaw).
 	spec []byte
 
-	store Store
-	proc  *run.Process // set by Start (start_linux.go)
+	store    Store
+	proc     *run.Process      // set by Start (start_linux.go)
+	endpoint *network.Endpoint // on the bridge, while the process runs (network_linux.go)
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -112,8 +113,8 @@ func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container
 	}
 	defer releaseVolumes() // after the record that uses them is saved
 	rec.Host = host
-	if o.Network == spec.NetworkHost {
-		rec.Host.Networks = []string{spec.NetworkHost}
+	if err := s.recordNetwork(&rec.Host, img.Config, &o); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -153,10 +154,11 @@ func generatedFiles(dir string) (hostname, hosts, resolvConf string) {
 func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 	id := c.State.ID
 	host := spec.Hostname(id, o)
+	hostNet := c.HostNetwork()
 	files := map[string]string{
 		"hostname":    host + "\n",
-		"hosts":       spec.HostsFile(host),
-		"resolv.conf": hostResolvConf(),
+		"hosts":       hostsAtCreate(host, o, hostNet),
+		"resolv.conf": resolvConf(o, hostNet),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(c.Dir, name), []byte(content), 0o644); err != nil {
@@ -177,11 +179,11 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 	ep, cmd, _ := spec.Argv(img, o)
 	c.State.Config = state.Config{
 		Image: o.ImageRef, Entrypoint: ep, Cmd: cmd, Env: sp.Process.Env,
-		WorkingDir: sp.Process.Cwd, User: spec.User(img, o), Hostname: host,
+		WorkingDir: sp.Process.Cwd, User: spec.User(img, o), Hostname: host, Domainname: o.Domainname,
 		Tty: o.Tty, OpenStdin: o.Interactive, AutoRemove: o.Remove,
 		RestartPolicy: o.Restart, Init: o.Init, StopSignal: stopSignalOf(img, o),
 		StopTimeout: o.StopTimeout, Labels: labels(img, o),
-		Volumes: configVolumes(img, c.State.Host), ExposedPorts: img.ExposedPorts,
+		Volumes: configVolumes(img, c.State.Host), ExposedPorts: spec.ExposedPorts(img.ExposedPorts, o),
 		AttachStdin: o.Interactive && !o.Detach, AttachStdout: !o.Detach, AttachStderr: !o.Detach,
 	}
 	if c.spec, err = spec.Write(c.Dir, sp); err != nil {
@@ -210,16 +212,30 @@ func configVolumes(img v1.Config, h state.Host) map[string]struct{} {
 	return vols
 }
 
-// hostResolvConf is the host's resolv.conf, copied verbatim. With only
-// loopback networking in the container so far no nameserver is reachable
-// anyway; once bridges land, loopback resolvers (127.0.0.53) must be
-// replaced as docker does.
-func hostResolvConf() string {
-	b, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil {
-		return ""
+// resolvConf is the container's /etc/resolv.conf: made from the host's
+// (systemd-resolved's upstream list where /etc/resolv.conf names only
+// its stub) and the --dns flags, as docker makes it.
+func resolvConf(o spec.Options, hostNetwork bool) string {
+	etc, _ := os.ReadFile(spec.ResolvConfPath)
+	host := etc
+	if src := spec.ResolvConfSource(etc, hostNetwork); src != spec.ResolvConfPath {
+		if b, err := os.ReadFile(src); err == nil {
+			host = b
+		}
 	}
-	return string(b)
+	return spec.ResolvConf(host, o, hostNetwork)
+}
+
+// hostsAtCreate is the container's /etc/hosts until a start on the bridge
+// writes its address in: docker's fixed entries and --add-host's; with
+// --network host the host's own file, as docker copies it.
+func hostsAtCreate(hostname string, o spec.Options, hostNetwork bool) string {
+	if hostNetwork {
+		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+			return string(b) + spec.ExtraHosts(o.ExtraHosts, "")
+		}
+	}
+	return spec.Hosts(spec.HostsInput{Hostname: hostname, Domainname: o.Domainname, ExtraHosts: o.ExtraHosts})
 }
 
 // initConfig is the message the init gets: the spec plus the overlay
@@ -289,10 +305,4 @@ func (c *Container) update(fn func(*state.Container)) error {
 	fn(cur)
 	c.State = cur
 	return state.Save(c.store.Root, cur)
-}
-
-// HostNetwork reports whether the container shares the host's network
-// namespace (build's RUN --network host).
-func (c *Container) HostNetwork() bool {
-	return slices.Contains(c.State.Host.Networks, spec.NetworkHost)
 }

@@ -40,7 +40,7 @@ func (s Store) Reconcile(c *state.Container) (*state.Container, error) {
 		cur.FinishedAt = time.Now().UTC()
 	}
 	cur.Status, cur.Pid, cur.PidStartTime = state.Exited, 0, 0
-	cur.MonitorPid, cur.MonitorStartTime, cur.Orphaned = 0, 0, false
+	cur.MonitorPid, cur.MonitorStartTime, cur.Orphaned, cur.Network = 0, 0, false, nil
 	if cg, err := cgroup.Load(cur.ID); err == nil {
 		cg.Delete()
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/run"
@@ -23,19 +24,31 @@ import (
 // process as the monitor. On failure the container is left "created" with
 // the exit code docker would report, and the error is a *run.StartError.
 func (c *Container) Start(streams run.Stdio) error {
-	return c.start(func() (*run.Process, error) { return run.StartInit(c.State.ID, c.initConfig(), streams) })
+	return c.start(func(net run.Network) (*run.Process, error) {
+		return run.StartInit(c.State.ID, c.initConfig(), streams, net)
+	})
 }
 
 // StartPending is Start for an init the monitor started before the record
 // existed (run.PrestartInit, with the container's streams): it gets its
-// config from the record now.
+// config from the record now. Such an init was born in a new network
+// namespace: the caller starts a container without one
+// (OwnNetworkNamespace false) by Start instead.
 func (c *Container) StartPending(pre *run.PendingInit) error {
-	return c.start(func() (*run.Process, error) { return pre.Start(c.initConfig()) })
+	return c.start(func(net run.Network) (*run.Process, error) {
+		return pre.Start(c.initConfig(), net.Setup)
+	})
 }
 
-func (c *Container) start(startInit func() (*run.Process, error)) error {
-	p, err := startInit()
+func (c *Container) start(startInit func(run.Network) (*run.Process, error)) error {
+	net, done, err := c.networkFor()
+	var p *run.Process
+	if err == nil {
+		p, err = startInit(net)
+		done()
+	}
 	if err != nil {
+		c.detach()
 		var se *run.StartError
 		if !errors.As(err, &se) {
 			se = &run.StartError{Code: 125, Err: err}
@@ -50,6 +63,7 @@ func (c *Container) start(startInit func() (*run.Process, error)) error {
 		s.Status, s.Pid, s.PidStartTime, s.StartedAt = state.Running, pid, start, time.Now().UTC()
 		s.ExitCode, s.FinishedAt = 0, time.Time{}
 		s.MonitorPid, s.MonitorStartTime = proc.Self()
+		s.Network = c.networkStatus()
 	})
 	if err != nil {
 		// The process runs; only the record lags. Say so and carry on.
@@ -59,8 +73,18 @@ func (c *Container) start(startInit func() (*run.Process, error)) error {
 }
 
 // Wait waits for the container's process and returns its exit status as
-// docker reports it (128+n when killed by signal n).
-func (c *Container) Wait() int { return c.proc.Wait() }
+// docker reports it (128+n when killed by signal n). Its published ports
+// are withdrawn at once (the next container may take them); the rest of
+// its network attachment goes with DetachNetwork, once the exit is told.
+func (c *Container) Wait() int {
+	code := c.proc.Wait()
+	if c.endpoint != nil {
+		if err := c.endpoint.Unpublish(); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
+		}
+	}
+	return code
+}
 
 // Cleanup removes the cgroup and records the exit; with --rm it removes
 // the container and its anonymous volumes instead.
@@ -93,6 +117,7 @@ func (c *Container) Cleanup(code int) error {
 		}
 		s.Pid, s.PidStartTime, s.ExitCode, s.FinishedAt = 0, 0, code, time.Now().UTC()
 		s.MonitorPid, s.MonitorStartTime = 0, 0
+		s.Network = nil
 	}))
 	return errors.Join(errs...)
 }

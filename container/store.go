@@ -4,13 +4,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/state"
 )
 
 // Store is where containers live: Root holds their records and
 // directories, RunRoot their locks, monitor locks and sockets
 // (config.Paths). A command builds it once from its globals.
-type Store struct{ Root, RunRoot string }
+type Store struct {
+	Root, RunRoot string
+	// Networks is the bridge's run dir (network.Config.RunDir) when it is
+	// not under RunRoot: build's containers, kept apart in their own
+	// store, share the one bridge and address allocator of the run root.
+	Networks string
+}
+
+// bridge is the default bridge's config for a start: where its settings
+// and address allocations are.
+func (s Store) bridge() network.Config {
+	if s.Networks != "" {
+		return network.Config{RunDir: s.Networks}
+	}
+	return network.Config{RunDir: network.RunDir(s.RunRoot)}
+}
 
 // Lookup finds ref (full id, name, or unique id prefix, in docker's order
 // of precedence) and returns its true record: a dead monitor's leftovers

@@ -126,9 +126,9 @@ func TestI7ValidateRunFlags(t *testing.T) {
 		{[]string{"--restart", "always:3"}, "invalid restart policy: maximum retry count can only be used with 'on-failure'"},
 		{[]string{"--restart", "on-failure:-1"}, "invalid restart policy: maximum retry count cannot be negative"},
 		{[]string{"--stop-timeout", "-5"}, "invalid --stop-timeout -5: use -1 to wait for ever, or 0 or more seconds"},
-		{[]string{"--network", "host"}, "--network host is not supported yet (only none)"},
-		{[]string{"--net", "bridge"}, "--network bridge is not supported yet (only none)"},
-		{[]string{"--network", "mynet"}, "--network mynet is not supported yet (only none)"},
+		{[]string{"--network", "host", "--mac-address", "92:d0:c6:0a:29:33"}, "conflicting options: mac-address and the network mode"},
+		{[]string{"--net", "bridge", "--ip", "172.17.0.5"}, "user specified IP address is supported on user defined networks only"},
+		{[]string{"--network", "mynet"}, "network mynet not found"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.flags, " "), func(t *testing.T) {

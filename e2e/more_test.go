@@ -135,7 +135,7 @@ func TestBadConfigFile(t *testing.T) {
 func TestUnsupportedRunFlags(t *testing.T) {
 	s := shared(t)
 	for _, args := range [][]string{
-		{"-p", "8080:80"}, {"-c", "512"}, {"--network", "host"},
+		{"--pid", "host"}, {"-c", "512"}, {"--ipc", "host"},
 		{"-m", "64m"}, {"--privileged"}, {"--cap-add", "SYS_ADMIN"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -86,7 +86,10 @@ type Endpoint struct {
 	MTU       int
 	Ports     []PortMap // as Request.Ports, random host ports resolved
 
-	closers []func() error // reservations, forwarders: closed by Detach
+	closers     []func() error // reservations, forwarders: closed by Unpublish or Detach
+	runDir      string         // Config.RunDir: where the address is released
+	detached    bool
+	unpublished bool // Unpublish ran: rules and reservations are gone
 }
 
 // ErrNoNftables is the error of bridge networking on a kernel without
@@ -101,26 +104,34 @@ var ErrPoolExhausted = errors.New("no available IPv4 addresses on the bridge net
 // address, forwarding on, skiff's nftables table with its masquerade
 // and forward rules; saves what it chose under cfg.RunDir. It is cheap
 // when all is there (one netlink lookup), so every start may call it.
-func EnsureBridge(cfg Config) error { return errors.New("network: not implemented") }
+func EnsureBridge(cfg Config) error {
+	_, err := ensureBridge(cfg)
+	return err
+}
 
 // Attach wires container req.ID into the bridge: its address from the
 // file-locked allocator, a veth pair (eth0 inside, MTU of the host's
 // default route), default route, the MAC, published ports (reserved,
 // then DNAT'd). On failure nothing of it is left.
-func Attach(cfg Config, req Request) (*Endpoint, error) {
-	return nil, errors.New("network: not implemented")
-}
+func Attach(cfg Config, req Request) (*Endpoint, error) { return attach(cfg, req) }
+
+// Unpublish withdraws the container's published ports: their rules, then
+// the host ports' reservations and forwarders. The monitor calls it as
+// soon as the process exits, before it reports the exit, so that the next
+// container may publish the same ports at once; Detach does the slower
+// rest (the veth's removal waits for a kernel grace period) afterwards.
+func (e *Endpoint) Unpublish() error { return e.unpublish() }
 
 // Detach undoes Attach: rules, veth, reservations and forwarders gone,
 // address released. It is safe to call twice.
-func (e *Endpoint) Detach() error { return errors.New("network: not implemented") }
+func (e *Endpoint) Detach() error { return e.detach() }
 
 // Sweep removes what containers whose monitor is gone left (rules,
 // veths, addresses): alive says whether id's monitor still runs. With
 // nothing allocated it costs one failed open.
-func Sweep(cfg Config, alive func(id string) bool) error { return nil }
+func Sweep(cfg Config, alive func(id string) bool) error { return sweep(cfg, alive) }
 
 // ForwardBlocked names a forward-hook chain of another table that drops
 // skiff0's traffic by policy (docker's iptables FORWARD DROP, a host
 // firewall), as one line saying how to allow skiff0; "" if none does.
-func ForwardBlocked() string { return "" }
+func ForwardBlocked() string { return forwardBlocked() }

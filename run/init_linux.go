@@ -160,6 +160,11 @@ func finishRoot(spec *specs.Spec, hostNetwork bool) error {
 			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
 		}
 	}
+	if spec.Domainname != "" { // --domainname, in the container's own UTS namespace
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("set domain name %q: %w", spec.Domainname, err)
+		}
+	}
 	if !hostNetwork { // never the host's: a RUN --network host shares it
 		if err := network.LoopbackUp(); err != nil {
 			return err

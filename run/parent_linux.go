@@ -7,6 +7,8 @@ package run
 import (
 	"os"
 	"syscall"
+
+	"github.com/skiff-dev/skiff/ns"
 )
 
 // StartError is a failure with docker's exit status for it: 125 skiff (or
@@ -28,18 +30,32 @@ type Stdio struct{ In, Out, Err *os.File }
 // Process is a container's started init as its parent sees it.
 type Process struct{ p *process }
 
+// Network says which network namespace a container's init is born in, and
+// what is done to it before the init may exec.
+type Network struct {
+	// Host: the host's namespace (InitConfig.HostNetwork). Join: that
+	// running process's (--network container:NAME; the caller closes it).
+	// Neither: a new one.
+	Host bool
+	Join *ns.Target
+	// Setup runs once the init has its config, before it may exec (pid:
+	// the init's): the monitor wires the new namespace then, while the
+	// init builds its root. Its error aborts the start.
+	Setup func(pid int) error
+}
+
 // StartInit starts container id's init with cfg and streams as its stdio
 // (with -t the init makes its pty slave the stdio instead, and Pty returns
 // the master). On failure nothing of it is left, and the error is what
 // the child reported (a *StartError with docker's status) or skiff's own.
-func StartInit(id string, cfg *InitConfig, streams Stdio) (*Process, error) {
+func StartInit(id string, cfg *InitConfig, streams Stdio, net Network) (*Process, error) {
 	s := initSpawn(id, streams)
-	s.hostNetwork = cfg.HostNetwork
+	s.hostNetwork, s.netOf = cfg.HostNetwork || net.Host, net.Join
 	b, err := s.begin()
 	if err != nil {
 		return nil, err
 	}
-	return (&PendingInit{b: b}).Start(cfg)
+	return (&PendingInit{b: b}).Start(cfg, net.Setup)
 }
 
 func initSpawn(id string, streams Stdio) *spawn {
@@ -64,8 +80,10 @@ func PrestartInit(id string, streams Stdio) (*PendingInit, error) {
 	return &PendingInit{b: b}, nil
 }
 
-// Start gives the init its config and lets it exec, as StartInit.
-func (p *PendingInit) Start(cfg *InitConfig) (*Process, error) {
+// Start gives the init its config and lets it exec, as StartInit; setup
+// (may be nil) runs before it may exec, as Network.Setup.
+func (p *PendingInit) Start(cfg *InitConfig, setup func(pid int) error) (*Process, error) {
+	p.b.s.beforeGo = setup
 	proc, err := p.b.finish(cfg)
 	if err != nil {
 		return nil, err

@@ -46,8 +46,14 @@ type spawn struct {
 	// join is the running container an exec'd process is born in; nil
 	// makes the container: new namespaces and a new cgroup.
 	join *ns.Target
-	// hostNetwork leaves a new container in the host's network namespace.
+	// hostNetwork leaves a new container in the host's network namespace;
+	// netOf puts it in another container's (--network container:NAME).
 	hostNetwork bool
+	netOf       *ns.Target
+	// beforeGo runs once the child has its config and before it may exec
+	// (the monitor wires the container's network meanwhile, while the
+	// init builds its root); its error aborts the start.
+	beforeGo func(pid int) error
 }
 
 // process is a started process in a container as its parent sees it.
@@ -131,7 +137,7 @@ func (s *spawn) command(exe *sealedExe, end *os.File) *exec.Cmd {
 	}
 	if s.join == nil {
 		cmd.SysProcAttr.Cloneflags = ns.ContainerCloneFlags
-		if s.hostNetwork {
+		if s.hostNetwork || s.netOf != nil {
 			cmd.SysProcAttr.Cloneflags &^= unix.CLONE_NEWNET
 		}
 	}
@@ -157,6 +163,11 @@ func (s *spawn) startIn(cg *cgroup.Cgroup, newCmd func() *exec.Cmd) (*exec.Cmd, 
 		}
 		if s.join != nil {
 			if err := s.join.Join(ns.JoinFlags); err != nil {
+				return err
+			}
+		}
+		if s.netOf != nil {
+			if err := s.netOf.Join(unix.CLONE_NEWNET); err != nil {
 				return err
 			}
 		}
@@ -199,6 +210,11 @@ func (b *begun) finish(config any) (p *process, err error) {
 	}()
 	if err := b.conn.sendJSON(msgConfig, config); err != nil {
 		return nil, err
+	}
+	if b.s.beforeGo != nil {
+		if err := b.s.beforeGo(b.p.cmd.Process.Pid); err != nil {
+			return nil, err
+		}
 	}
 	// A child that already failed has closed its end; its msgError is
 	// still queued for awaitExec, so an error here is moot.

@@ -235,9 +235,10 @@ func Build(in Input) (*specs.Spec, error) {
 				Effective: caps,
 			},
 		},
-		Root:     &specs.Root{Path: in.Rootfs, Readonly: in.ReadonlyRootfs},
-		Hostname: host,
-		Mounts:   mounts,
+		Root:       &specs.Root{Path: in.Rootfs, Readonly: in.ReadonlyRootfs},
+		Hostname:   host,
+		Domainname: in.Opts.Domainname, // --domainname: the init sets it in the UTS namespace
+		Mounts:     mounts,
 		Linux: &specs.Linux{
 			CgroupsPath:   "/skiff/" + in.ID,
 			Namespaces:    namespaces(in.Opts.Network == NetworkHost),
@@ -284,17 +285,11 @@ func generatedMounts(hostnameFile, hostsFile, resolvFile string, readOnly bool) 
 	return ms
 }
 
-// HostsFile is the container's /etc/hosts: docker's fixed entries and the
-// hostname. There is only loopback networking so far, so the hostname maps
-// to 127.0.0.1 rather than to a bridge address.
+// HostsFile is the /etc/hosts of a container without an address of its
+// own (loopback only, build's RUN containers): docker's fixed entries and
+// the hostname on 127.0.0.1.
 func HostsFile(hostname string) string {
-	return "127.0.0.1\tlocalhost\n" +
-		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
-		"fe00::0\tip6-localnet\n" +
-		"ff00::0\tip6-mcastprefix\n" +
-		"ff02::1\tip6-allnodes\n" +
-		"ff02::2\tip6-allrouters\n" +
-		"127.0.0.1\t" + hostname + "\n"
+	return Hosts(HostsInput{Hostname: hostname, IP: "127.0.0.1"})
 }
 
 // Options.Network's modes (docker's --network values without a user

@@ -98,7 +98,7 @@ func TestBuildSpec(t *testing.T) {
 		err      string
 	}{
 		{"defaults", v1.Config{Cmd: []string{"sh"}}, Options{}, "0123456789ab", "/", false, ""},
-		{"flags override", v1.Config{Cmd: []string{"sh"}, WorkingDir: "/img"}, Options{Hostname: "web", Workdir: "/w", Tty: true}, "web", "/w", true, ""},
+		{"flags override", v1.Config{Cmd: []string{"sh"}, WorkingDir: "/img"}, Options{Hostname: "web", Domainname: "example.com", Workdir: "/w", Tty: true}, "web", "/w", true, ""},
 		{"image workdir", v1.Config{Cmd: []string{"sh"}, WorkingDir: "/img/"}, Options{}, "0123456789ab", "/img", false, ""},
 		{"relative -w", v1.Config{Cmd: []string{"sh"}}, Options{Workdir: "rel"}, "", "", false, "the working directory 'rel' is invalid, it needs to be an absolute path"},
 		{"no command", v1.Config{}, Options{}, "", "", false, "no command specified"},
@@ -114,6 +114,9 @@ func TestBuildSpec(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if s.Domainname != tt.opts.Domainname {
+				t.Errorf("domainname %q, want --domainname %q", s.Domainname, tt.opts.Domainname)
 			}
 			if s.Hostname != tt.host || s.Process.Cwd != tt.cwd || s.Process.Terminal != tt.terminal {
 				t.Fatalf("hostname %q cwd %q terminal %v", s.Hostname, s.Process.Cwd, s.Process.Terminal)

@@ -60,6 +60,7 @@ type Config struct {
 	WorkingDir string   `json:"workingDir,omitempty"`
 	User       string   `json:"user,omitempty"`
 	Hostname   string   `json:"hostname,omitempty"`
+	Domainname string   `json:"domainname,omitempty"`
 	Tty        bool     `json:"tty,omitempty"`
 	OpenStdin  bool     `json:"openStdin,omitempty"`
 	AutoRemove bool     `json:"autoRemove,omitempty"`
@@ -448,6 +449,7 @@ func (c *Container) refresh() {
 	c.Status = Exited
 	c.ExitCode = UnknownExit
 	c.Pid = 0
+	c.Network = nil
 	c.Orphaned = true
 }
 

@@ -166,6 +166,7 @@ func (m *server) run(first *client, pre *monitor.Prestart) int {
 			return m.finish(c, code)
 		}
 		m.broadcastExit(code)
+		c.DetachNetwork()
 		if !m.sleep(delay.next(time.Since(began))) {
 			return m.finish(c, code)
 		}
@@ -264,6 +265,7 @@ func (m *server) finish(c *container.Container, code int) int {
 	}
 	timeline.Mark("recorded")
 	m.broadcastExit(code)
+	c.DetachNetwork() // the slow part, once nobody waits for it
 	return 0
 }
 
@@ -276,6 +278,7 @@ func (m *server) fail(c *container.Container, code int, err error) {
 	}
 	if c != nil {
 		c.Cleanup(code)
+		c.DetachNetwork()
 	}
 	m.broadcast(attach.Error, attach.ErrorPayload(code, err.Error()))
 	m.closeClients()
@@ -301,7 +304,7 @@ func (m *server) recordRestarting(code int) error {
 		return err
 	}
 	rec.Status, rec.ExitCode, rec.FinishedAt = state.Restarting, code, time.Now().UTC()
-	rec.Pid, rec.PidStartTime, rec.Orphaned = 0, 0, false
+	rec.Pid, rec.PidStartTime, rec.Orphaned, rec.Network = 0, 0, false, nil
 	rec.RestartCount++
 	return state.Save(m.root, rec)
 }

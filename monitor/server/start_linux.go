@@ -87,7 +87,7 @@ func (m *server) startInit(c *container.Container) (*stdio, error) {
 	pre := m.pending
 	m.pending = nil
 	cfg := c.State.Config
-	if pre != nil && (pre.hint != monitor.Prestart{Tty: cfg.Tty, OpenStdin: cfg.OpenStdin} || c.HostNetwork()) {
+	if pre != nil && (pre.hint != monitor.Prestart{Tty: cfg.Tty, OpenStdin: cfg.OpenStdin} || !c.OwnNetworkNamespace()) {
 		pre.abort()
 		pre = nil
 	}

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestLoadFileNetwork(t *testing.T) {
+	tests := []struct {
+		json    string
+		bip     string
+		pools   []ParsedPool
+		wantErr string
+	}{
+		{`{}`, "", nil, ""},
+		{`{"bip": "172.30.0.1/16"}`, "172.30.0.1/16", nil, ""},
+		{`{"default-address-pools": [{"base": "10.10.0.0/16", "size": 24}]}`, "",
+			[]ParsedPool{{Base: netip.MustParsePrefix("10.10.0.0/16"), Size: 24}}, ""},
+		{`{"default-address-pools": [{"base": "10.10.1.7/16", "size": 16}]}`, "",
+			[]ParsedPool{{Base: netip.MustParsePrefix("10.10.0.0/16"), Size: 16}}, ""},
+		{`{"bip": "172.30.0.1"}`, "", nil, `"bip" "172.30.0.1": want the bridge's IPv4 address and prefix length, as "172.17.0.1/16"`},
+		{`{"bip": "fd00::1/64"}`, "", nil, `"bip" "fd00::1/64": want the bridge's IPv4 address and prefix length`},
+		{`{"bip": "172.30.0.0/16"}`, "", nil, `"bip" "172.30.0.0/16": the bridge needs a host address, not the network's own (as "172.30.0.1/16")`},
+		{`{"bip": "172.30.0.1/31"}`, "", nil, `the prefix /31 leaves no address for a container`},
+		{`{"default-address-pools": [{"base": "10.10.0.0", "size": 24}]}`, "", nil, `"default-address-pools": base "10.10.0.0": want an IPv4 subnet`},
+		{`{"default-address-pools": [{"base": "10.10.0.0/16", "size": 8}]}`, "", nil, `"default-address-pools": size 8 for base 10.10.0.0/16: want a prefix length from 16 to 30`},
+		{`{"default-address-pools": [{"base": "10.10.0.0/16", "size": 31}]}`, "", nil, `size 31`},
+	}
+	dir := t.TempDir()
+	for i, tt := range tests {
+		path := filepath.Join(dir, "c.json")
+		if err := os.WriteFile(path, []byte(tt.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := LoadFile(path)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
+				t.Errorf("%d: LoadFile(%s) err = %v; want %q naming the file", i, tt.json, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%d: LoadFile(%s): %v", i, tt.json, err)
+			continue
+		}
+		var wantBIP netip.Prefix
+		if tt.bip != "" {
+			wantBIP = netip.MustParsePrefix(tt.bip)
+		}
+		if f.BridgeIP() != wantBIP || !reflect.DeepEqual(f.Pools(), tt.pools) {
+			t.Errorf("%d: LoadFile(%s) = bip %v pools %v; want %v %v", i, tt.json, f.BridgeIP(), f.Pools(), wantBIP, tt.pools)
+		}
+	}
+}

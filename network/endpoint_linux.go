@@ -1,0 +1,276 @@
+package network
+
+// Attaching a container to the bridge, in order (each step pushes its undo,
+// and a failure runs them backwards, so nothing is left half-made):
+//   1. the bridge (cheap when it is there) and its settings;
+//   2. the host ports reserved (a port in use fails before anything else);
+//   3. the address from the allocator;
+//   4. the veth pair: the host end in skiff0, up; the peer made directly
+//      in the container's namespace as eth0 with the MTU and MAC;
+//   5. inside (a netlink handle in that namespace, no thread of ours
+//      switches): eth0's address, eth0 and lo up, default route;
+//   6. the DNAT rules, tagged with the id;
+//   7. the ::1 forwarders.
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// containerIf is the container's end of the pair.
+const containerIf = "eth0"
+
+// vethName is the host end's name: "veth" and the id's first 8 hex digits
+// (12 characters of IFNAMSIZ's 15).
+func vethName(id string) string {
+	if len(id) > 8 {
+		id = id[:8]
+	}
+	return "veth" + id
+}
+
+// dockerMAC is docker's MAC for addr: 02:42 and the address's bytes.
+func dockerMAC(addr netip.Addr) net.HardwareAddr {
+	b := addr.As4()
+	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
+}
+
+func attach(cfg Config, req Request) (ep *Endpoint, err error) {
+	if req.ID == "" || req.Pid <= 0 {
+		return nil, fmt.Errorf("attach to %s: no container id or pid", BridgeName)
+	}
+	var mac net.HardwareAddr
+	if req.MAC != "" {
+		if mac, err = net.ParseMAC(req.MAC); err != nil {
+			return nil, fmt.Errorf("invalid MAC address: %s", req.MAC)
+		}
+	}
+	s, err := ensureBridge(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var undo []func() error
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+
+	ports, reservations, err := reservePorts(req.Ports)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, reservations...)
+
+	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID)
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() error { return release(cfg.RunDir, addr, req.ID) })
+	if held {
+		// A monitor killed before its Detach (and no Sweep since) left
+		// this id's veth and rules: theirs to replace.
+		if err := errors.Join(deleteVeth(vethName(req.ID)), deleteRulesOf(map[string]bool{req.ID: true})); err != nil {
+			return nil, err
+		}
+	}
+	if mac == nil {
+		mac = dockerMAC(addr)
+	}
+	ep = &Endpoint{
+		ID: req.ID, Interface: BridgeInterface, HostVeth: vethName(req.ID),
+		Addr: netip.PrefixFrom(addr, s.Subnet.Bits()), Gateway: s.Gateway,
+		MAC: mac.String(), MTU: s.MTU, Ports: ports,
+		runDir: cfg.RunDir,
+	}
+
+	if err := addVeth(ep, req.Pid, mac); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() error { return deleteVeth(ep.HostVeth) })
+
+	if err := addPortRules(req.ID, addr, ports); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() error { return deleteRulesOf(map[string]bool{req.ID: true}) })
+
+	forwarders, err := startForwarders(addr, ports)
+	if err != nil {
+		return nil, err
+	}
+	ep.closers = append(reservations, forwarders...)
+	return ep, nil
+}
+
+// addVeth makes the pair and configures the container's end inside pid's
+// namespace.
+func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
+	bridge, err := netlink.LinkByName(BridgeInterface)
+	if err != nil {
+		return fmt.Errorf("find bridge %s: %w", BridgeInterface, err)
+	}
+	nsPath := "/proc/" + strconv.Itoa(pid) + "/ns/net"
+	nsFd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the container's network namespace: %w", err)
+	}
+	ns := netns.NsHandle(nsFd)
+	defer ns.Close()
+
+	veth := &netlink.Veth{
+		LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth, MTU: ep.MTU, MasterIndex: bridge.Attrs().Index},
+		PeerName:  containerIf, PeerMTU: uint32(ep.MTU), PeerHardwareAddr: mac,
+		PeerNamespace: netlink.NsFd(nsFd),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth pair %s: %w", ep.HostVeth, err)
+	}
+	if err := setupHostEnd(ep.HostVeth); err != nil {
+		deleteVeth(ep.HostVeth)
+		return err
+	}
+	if err := setupContainerEnd(ns, ep); err != nil {
+		deleteVeth(ep.HostVeth)
+		return err
+	}
+	return nil
+}
+
+// setupHostEnd sets the host end up, with hairpin on so a container
+// reaches its own published port through the host's address.
+func setupHostEnd(name string) error {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := netlink.LinkSetHairpin(link, true); err != nil {
+		return fmt.Errorf("set hairpin mode on %s: %w", name, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set %s up: %w", name, err)
+	}
+	return nil
+}
+
+func setupContainerEnd(ns netns.NsHandle, ep *Endpoint) error {
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("enter the container's network namespace: %w", err)
+	}
+	defer h.Close()
+	eth, err := h.LinkByName(containerIf)
+	if err != nil {
+		return fmt.Errorf("find the container's %s: %w", containerIf, err)
+	}
+	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(ep.Addr)}); err != nil {
+		return fmt.Errorf("set the container's address %s: %w", ep.Addr, err)
+	}
+	if err := h.LinkSetUp(eth); err != nil {
+		return fmt.Errorf("set the container's %s up: %w", containerIf, err)
+	}
+	if lo, err := h.LinkByName("lo"); err != nil {
+		return fmt.Errorf("find the container's lo: %w", err)
+	} else if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("set the container's lo up: %w", err)
+	}
+	route := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: ep.Gateway.AsSlice()}
+	if err := h.RouteAdd(route); err != nil {
+		return fmt.Errorf("add the container's default route via %s: %w", ep.Gateway, err)
+	}
+	return nil
+}
+
+// deleteVeth deletes the pair by its host end; a pair already gone (its
+// namespace died with the container) is no error.
+func deleteVeth(name string) error {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		var notFound netlink.LinkNotFoundError
+		if errors.As(err, &notFound) {
+			return nil
+		}
+		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return nil
+}
+
+// detach undoes attach: rules, veth, reservations and forwarders, address.
+func (e *Endpoint) detach() error {
+	if e.detached {
+		return nil
+	}
+	e.detached = true
+	// Both wait for a kernel grace period (~10 and ~25 ms here): at once.
+	rulesErr := make(chan error, 1)
+	go func() { rulesErr <- e.unpublish() }()
+	errs := []error{deleteVeth(e.HostVeth), <-rulesErr}
+	errs = append(errs, release(e.runDir, e.Addr.Addr(), e.ID))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("detach %s from %s: %w", e.ID, BridgeName, err)
+	}
+	return nil
+}
+
+// unpublish deletes the endpoint's rules (none to look for when it
+// published no port), then closes its reservations and forwarders: in
+// that order, so a port is never free while a rule still sends it here.
+func (e *Endpoint) unpublish() error {
+	if e.unpublished {
+		return nil
+	}
+	e.unpublished = true
+	var err error
+	if len(e.Ports) > 0 {
+		err = deleteRulesOf(map[string]bool{e.ID: true})
+	}
+	for _, c := range e.closers {
+		c()
+	}
+	e.closers = nil
+	return err
+}
+
+// sweep frees what dead owners hold: their rules, veths and addresses.
+// Nothing allocated costs one failed open of the allocations' directory.
+func sweep(cfg Config, alive func(id string) bool) error {
+	owners, err := readOwners(cfg.RunDir)
+	if err != nil || len(owners) == 0 {
+		return err
+	}
+	dead := map[string]bool{}
+	for _, id := range owners {
+		if !dead[id] && !alive(id) {
+			dead[id] = true
+		}
+	}
+	if len(dead) == 0 {
+		return nil
+	}
+	errs := []error{deleteRulesOf(dead)}
+	for id := range dead {
+		errs = append(errs, deleteVeth(vethName(id)))
+	}
+	unlock, err := lockAddresses(cfg.RunDir)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	defer unlock()
+	for a, id := range owners {
+		if dead[id] {
+			errs = append(errs, releaseLocked(cfg.RunDir, a, id))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,301 @@
+package network
+
+// skiff's nftables table, the only one it ever changes (other tools' rules
+// stay as they are):
+//
+//	table ip skiff {
+//	  chain prerouting  { type nat hook prerouting priority dstnat; jump published }
+//	  chain output      { type nat hook output priority dstnat; jump published }
+//	  chain published   { one DNAT rule per published port or range, its comment the container's id }
+//	  chain postrouting { type nat hook postrouting priority srcnat
+//	    ip saddr <subnet> oifname != skiff0 masquerade            # outbound NAT
+//	    ct status dnat ip saddr <subnet> oifname skiff0 masquerade # hairpin
+//	    ip saddr 127.0.0.0/8 oifname skiff0 masquerade             # 127.0.0.1:port
+//	  }
+//	  chain forward { type filter hook forward priority filter; policy drop|accept
+//	    iifname skiff0 accept
+//	    oifname skiff0 ct state established,related accept
+//	    oifname skiff0 ct status dnat accept
+//	  }
+//	}
+//
+// A published rule: `fib daddr type local` (no host IP: every local
+// address, 127.0.0.1 included, as the output chain sees it) or `ip daddr
+// <host IP>`, then `meta l4proto tcp|udp th dport <port or range>`, then
+// `dnat to <container>` (a range with equal ports keeps the port: one
+// rule for a whole range) or `dnat to <container>:<port>` (one rule per
+// port when host and container ports differ).
+// The base chains are flushed and written again whenever the bridge is
+// made; the published chain is left alone, so running containers keep
+// their ports.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	tableName      = "skiff"
+	publishedChain = "published"
+	ipsDstNAT      = 1 << 5 // conntrack's IPS_DST_NAT status bit
+)
+
+var skiffTable = &nftables.Table{Name: tableName, Family: nftables.TableFamilyIPv4}
+
+func publishedChainRef() *nftables.Chain {
+	return &nftables.Chain{Name: publishedChain, Table: skiffTable}
+}
+
+// setupTable writes skiff's table for s in one batch; a kernel without
+// nf_tables fails it with ErrNoNftables.
+func setupTable(s settings) error {
+	c, err := nftables.New()
+	if err != nil {
+		return nftError(err)
+	}
+	policy := nftables.ChainPolicyAccept
+	if s.ForwardDrop {
+		policy = nftables.ChainPolicyDrop
+	}
+	c.AddTable(skiffTable)
+	published := c.AddChain(publishedChainRef())
+	pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: skiffTable, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+	out := c.AddChain(&nftables.Chain{Name: "output", Table: skiffTable, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest})
+	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: skiffTable, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: skiffTable, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &policy})
+	for _, ch := range []*nftables.Chain{pre, out, post, fwd} {
+		c.FlushChain(ch)
+	}
+	jump := []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: published.Name}}
+	c.AddRule(&nftables.Rule{Table: skiffTable, Chain: pre, Exprs: jump})
+	c.AddRule(&nftables.Rule{Table: skiffTable, Chain: out, Exprs: jump})
+
+	masq := &expr.Masq{}
+	for _, r := range [][]expr.Any{
+		concat(saddrIn(s.Subnet), ifname(expr.MetaKeyOIFNAME, expr.CmpOpNeq), masq),
+		concat(ctStatusDNAT(), saddrIn(s.Subnet), ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), masq),
+		concat(saddrIn(netip.MustParsePrefix("127.0.0.0/8")), ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), masq),
+	} {
+		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: post, Exprs: r})
+	}
+	accept := &expr.Verdict{Kind: expr.VerdictAccept}
+	for _, r := range [][]expr.Any{
+		concat(ifname(expr.MetaKeyIIFNAME, expr.CmpOpEq), accept),
+		concat(ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), accept),
+		concat(ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), ctStatusDNAT(), accept),
+	} {
+		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: fwd, Exprs: r})
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("write nftables table ip %s: %w", tableName, nftError(err))
+	}
+	return nil
+}
+
+// nftError is ErrNoNftables for the errors of a kernel without nf_tables
+// (no nfnetlink: the socket fails; no nf_tables: the batch is refused).
+func nftError(err error) error {
+	for _, no := range []error{unix.EPROTONOSUPPORT, unix.EAFNOSUPPORT, unix.EOPNOTSUPP} {
+		if errors.Is(err, no) {
+			return fmt.Errorf("%w (%v)", ErrNoNftables, err)
+		}
+	}
+	return err
+}
+
+// addPortRules adds the DNAT rules of ports to addr, tagged with id, in
+// one batch.
+func addPortRules(id string, addr netip.Addr, ports []PortMap) error {
+	c, err := nftables.New()
+	if err != nil {
+		return nftError(err)
+	}
+	chain := publishedChainRef()
+	n := 0
+	for _, pm := range ports {
+		for _, r := range portRules(addr, pm) {
+			c.AddRule(&nftables.Rule{Table: skiffTable, Chain: chain, Exprs: r, UserData: idTag(id)})
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("add the published ports' rules: %w", nftError(err))
+	}
+	return nil
+}
+
+// portRules are pm's DNAT rules: one for a range whose host and container
+// ports are equal (the port is kept), one per port otherwise; none for an
+// IPv6 host address (served by the ::1 forwarder only).
+func portRules(addr netip.Addr, pm PortMap) [][]expr.Any {
+	var match []expr.Any
+	switch {
+	case !pm.HostIP.IsValid():
+		match = localDaddr()
+	case pm.HostIP.Is4():
+		match = daddrIs(pm.HostIP)
+	default:
+		return nil
+	}
+	match = append(match, l4proto(pm.Proto)...)
+	count := max(pm.Count, 1)
+	if pm.HostPort == pm.ContainerPort {
+		return [][]expr.Any{concat(match, dport(pm.HostPort, pm.HostPort+count-1), dnat(addr, 0))}
+	}
+	rules := make([][]expr.Any, 0, count)
+	for i := range count {
+		rules = append(rules, concat(match, dport(pm.HostPort+i, pm.HostPort+i), dnat(addr, pm.ContainerPort+i)))
+	}
+	return rules
+}
+
+// deleteRulesOf removes every rule of skiff's published chain whose tag is
+// one of ids; a missing table or chain has none.
+func deleteRulesOf(ids map[string]bool) error {
+	c, err := nftables.New()
+	if err != nil {
+		return nftError(err)
+	}
+	rules, err := c.GetRules(skiffTable, publishedChainRef())
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("list the published ports' rules: %w", nftError(err))
+	}
+	n := 0
+	for _, r := range rules {
+		if id, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && ids[id] {
+			if err := c.DelRule(r); err != nil {
+				return fmt.Errorf("delete rule %d: %w", r.Handle, err)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("delete the published ports' rules: %w", err)
+	}
+	return nil
+}
+
+// idTag is the rule's comment: the container's id (`nft list table ip
+// skiff` shows whose rule it is).
+func idTag(id string) []byte { return userdata.AppendString(nil, userdata.TypeComment, id) }
+
+func concat(parts ...any) []expr.Any {
+	var out []expr.Any
+	for _, p := range parts {
+		switch p := p.(type) {
+		case []expr.Any:
+			out = append(out, p...)
+		case expr.Any:
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ifname matches the input or output interface's name against skiff0.
+func ifname(key expr.MetaKey, op expr.CmpOp) []expr.Any {
+	name := make([]byte, unix.IFNAMSIZ)
+	copy(name, BridgeInterface)
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: op, Register: 1, Data: name},
+	}
+}
+
+// saddrIn is `ip saddr <p>`.
+func saddrIn(p netip.Prefix) []expr.Any {
+	p = p.Masked()
+	mask := ipNet(p).Mask
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Addr().AsSlice()},
+	}
+}
+
+// daddrIs is `ip daddr <a>`.
+func daddrIs(a netip.Addr) []expr.Any {
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
+	}
+}
+
+// localDaddr is `fib daddr type local`: any address of this host.
+func localDaddr() []expr.Any {
+	return []expr.Any{
+		&expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binary.NativeEndian.AppendUint32(nil, unix.RTN_LOCAL)},
+	}
+}
+
+func l4proto(proto string) []expr.Any {
+	p := byte(unix.IPPROTO_TCP)
+	if proto == "udp" {
+		p = unix.IPPROTO_UDP
+	}
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{p}},
+	}
+}
+
+// dport is `th dport <from>` or `th dport <from>-<to>`.
+func dport(from, to uint16) []expr.Any {
+	load := &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}
+	if from == to {
+		return []expr.Any{load, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(from)}}
+	}
+	return []expr.Any{load, &expr.Range{Op: expr.CmpOpEq, Register: 1, FromData: be16(from), ToData: be16(to)}}
+}
+
+// dnat is `dnat to <addr>` (port 0: the packet's port kept) or
+// `dnat to <addr>:<port>`.
+func dnat(addr netip.Addr, port uint16) []expr.Any {
+	out := []expr.Any{&expr.Immediate{Register: 1, Data: addr.AsSlice()}}
+	nat := &expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1}
+	if port != 0 {
+		out = append(out, &expr.Immediate{Register: 2, Data: be16(port)})
+		nat.RegProtoMin = 2
+		nat.Specified = true
+	}
+	return append(out, nat)
+}
+
+// ctStatusDNAT is `ct status dnat`.
+func ctStatusDNAT() []expr.Any {
+	return ctBits(expr.CtKeySTATUS, ipsDstNAT)
+}
+
+// ctState is `ct state <bits>`.
+func ctState(bits uint32) []expr.Any { return ctBits(expr.CtKeySTATE, bits) }
+
+func ctBits(key expr.CtKey, bits uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: key},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binary.NativeEndian.AppendUint32(nil, bits), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }

@@ -1,0 +1,236 @@
+package network
+
+// Published ports on the host side: a socket bound to each host port for
+// as long as the container runs (conmon's way: no other process can take
+// the port, and a second container asking for it fails as docker's does),
+// and the ::1 forwarder. The traffic itself never reaches these sockets on
+// IPv4: nftables DNATs it to the container first.
+//
+// Why a forwarder for ::1: the container has only an IPv4 address, and
+// nftables cannot NAT an IPv6 connection to an IPv4 address, yet clients
+// resolve `localhost` to ::1 first. So a goroutine of the Endpoint's
+// accepts on [::1]:port (v6only) and splices to the container's address;
+// only loopback clients are served this way, so no client outside the
+// host loses its source address to it.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// reservePorts binds every host port of ports, resolving host port 0 to a
+// port the kernel chooses; the closers release them. On an error nothing
+// stays bound.
+func reservePorts(ports []PortMap) ([]PortMap, []func() error, error) {
+	resolved := make([]PortMap, 0, len(ports))
+	var closers []func() error
+	undo := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	for _, pm := range ports {
+		if pm.HostPort == 0 && pm.Count > 1 {
+			undo()
+			return nil, nil, fmt.Errorf("a range of %d ports needs its host ports", pm.Count)
+		}
+		for i := range max(pm.Count, 1) {
+			fd, port, err := reservePort(pm.Proto, pm.HostIP, pm.HostPort+i)
+			if err != nil {
+				undo()
+				return nil, nil, err
+			}
+			closers = append(closers, func() error { return unix.Close(fd) })
+			if pm.HostPort == 0 {
+				pm.HostPort = port
+			}
+		}
+		resolved = append(resolved, pm)
+	}
+	return resolved, closers, nil
+}
+
+// reservePort binds a socket of proto to ip:port (ip zero: 0.0.0.0; port
+// 0: the kernel's choice, returned). No SO_REUSEADDR: two skiff
+// reservations of one port must collide; nothing is ever accepted on it.
+func reservePort(proto string, ip netip.Addr, port uint16) (fd int, bound uint16, err error) {
+	if !ip.IsValid() {
+		ip = netip.IPv4Unspecified()
+	}
+	family, typ := unix.AF_INET, unix.SOCK_STREAM
+	if ip.Is6() {
+		family = unix.AF_INET6
+	}
+	if proto == "udp" {
+		typ = unix.SOCK_DGRAM
+	}
+	fd, err = unix.Socket(family, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, 0, fmt.Errorf("reserve host port %d/%s: %w", port, proto, err)
+	}
+	if err = bindTo(fd, ip, port); err == nil {
+		bound, err = boundPort(fd)
+	}
+	if err != nil {
+		unix.Close(fd)
+		// docker 28's wording for a port another process holds
+		return -1, 0, fmt.Errorf("failed to bind host port %s/%s: %w", netip.AddrPortFrom(ip, port), proto, err)
+	}
+	return fd, bound, nil
+}
+
+func bindTo(fd int, ip netip.Addr, port uint16) error {
+	if ip.Is4() {
+		return unix.Bind(fd, &unix.SockaddrInet4{Port: int(port), Addr: ip.As4()})
+	}
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+		return err
+	}
+	return unix.Bind(fd, &unix.SockaddrInet6{Port: int(port), Addr: ip.As16()})
+}
+
+func boundPort(fd int) (uint16, error) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return 0, err
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return uint16(sa.Port), nil
+	case *unix.SockaddrInet6:
+		return uint16(sa.Port), nil
+	}
+	return 0, errors.New("unexpected socket address")
+}
+
+// startForwarders serves [::1]:hostPort for every TCP port published on
+// all addresses (or on ::1), to addr:containerPort. A host without IPv6
+// on lo gets none.
+func startForwarders(addr netip.Addr, ports []PortMap) ([]func() error, error) {
+	var closers []func() error
+	for _, pm := range ports {
+		if pm.Proto == "udp" || (pm.HostIP.IsValid() && pm.HostIP != netip.IPv6Loopback()) {
+			continue
+		}
+		for i := range max(pm.Count, 1) {
+			listen := netip.AddrPortFrom(netip.IPv6Loopback(), pm.HostPort+i).String()
+			ln, err := net.Listen("tcp6", listen) // "tcp6": IPV6_V6ONLY
+			if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.EAFNOSUPPORT) {
+				return closers, nil
+			} else if err != nil {
+				for _, c := range closers {
+					c()
+				}
+				return nil, fmt.Errorf("failed to bind host port %s/tcp: %w", listen, unwrapErrno(err))
+			}
+			f := &forwarder{ln: ln, target: net.JoinHostPort(addr.String(), strconv.Itoa(int(pm.ContainerPort+i))), conns: map[net.Conn]struct{}{}}
+			go f.serve()
+			closers = append(closers, f.close)
+		}
+	}
+	return closers, nil
+}
+
+// unwrapErrno is err's errno if it has one, for docker's short wording.
+func unwrapErrno(err error) error {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return errno
+	}
+	return err
+}
+
+// forwarder splices each connection accepted on ln to target.
+type forwarder struct {
+	ln     net.Listener
+	target string
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (f *forwarder) serve() {
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		if !f.track(c) {
+			return
+		}
+		go f.splice(c)
+	}
+}
+
+func (f *forwarder) splice(client net.Conn) {
+	defer f.wg.Done()
+	defer f.untrack(client)
+	up, err := net.DialTimeout("tcp4", f.target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	if !f.track(up) {
+		return
+	}
+	defer f.wg.Done()
+	defer f.untrack(up)
+	done := make(chan struct{})
+	go func() {
+		copyHalf(up, client)
+		close(done)
+	}()
+	copyHalf(client, up)
+	<-done
+}
+
+// copyHalf copies until EOF, then closes dst's write side so the peer
+// sees the EOF too (io.Copy splices between TCP sockets).
+func copyHalf(dst, src net.Conn) {
+	io.Copy(dst, src)
+	if tc, ok := dst.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+}
+
+// track records c to be closed by close; false (c closed) once closing.
+func (f *forwarder) track(c net.Conn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		c.Close()
+		return false
+	}
+	f.conns[c] = struct{}{}
+	f.wg.Add(1)
+	return true
+}
+
+func (f *forwarder) untrack(c net.Conn) {
+	c.Close()
+	f.mu.Lock()
+	delete(f.conns, c)
+	f.mu.Unlock()
+}
+
+// close stops accepting, cuts every connection and waits for them.
+func (f *forwarder) close() error {
+	err := f.ln.Close()
+	f.mu.Lock()
+	f.closed = true
+	for c := range f.conns {
+		c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+	return err
+}

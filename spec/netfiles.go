@@ -1,0 +1,216 @@
+package spec
+
+import (
+	"bufio"
+	"bytes"
+	"net/netip"
+	"strings"
+)
+
+// A container's generated /etc/resolv.conf and /etc/hosts, by docker's
+// rules (moby's libnetwork/internal/resolvconf and etchosts). Pure: the
+// caller reads the host's files and writes the results.
+
+// Where docker reads the host's resolver configuration.
+const (
+	ResolvConfPath = "/etc/resolv.conf"
+	// ResolvConfResolvedPath is systemd-resolved's list of the real
+	// upstream servers, read instead of ResolvConfPath when that names
+	// only resolved's stub (127.0.0.53), which a container cannot reach.
+	ResolvConfResolvedPath = "/run/systemd/resolve/resolv.conf"
+	resolvedStub           = "127.0.0.53"
+)
+
+// DefaultDNS are docker's fallback name servers, used when a container
+// with its own network namespace is left with none (the host's are all
+// loopback addresses, which are the container's own loopback there).
+var DefaultDNS = []string{"8.8.8.8", "8.8.4.4"}
+
+// ResolvConfSource is the host file a container's resolv.conf is made
+// from, given /etc/resolv.conf's content: systemd-resolved's upstream list
+// when /etc/resolv.conf names only its stub (and not in host mode, where
+// the stub is reachable), as docker does.
+func ResolvConfSource(etc []byte, hostNetwork bool) string {
+	if !hostNetwork {
+		if ns := resolvLines(etc, "nameserver"); len(ns) == 1 && ns[0] == resolvedStub {
+			return ResolvConfResolvedPath
+		}
+	}
+	return ResolvConfPath
+}
+
+// ResolvConf is a container's /etc/resolv.conf made from the host's file
+// host: --dns, --dns-search and --dns-option (o.DNS, o.DNSSearch,
+// o.DNSOptions) replace the host's nameserver, search and options lines
+// (--dns-search . means no search list). In its own network namespace
+// (hostNetwork false) the host's loopback and IPv6 name servers are
+// dropped, as they cannot be reached from the container's IPv4-only
+// network, and DefaultDNS are used when none remains; --dns is kept as
+// given. In host mode without any of the flags the host's file is kept
+// as it is.
+func ResolvConf(host []byte, o Options, hostNetwork bool) string {
+	if hostNetwork && len(o.DNS)+len(o.DNSSearch)+len(o.DNSOptions) == 0 {
+		return string(host)
+	}
+	servers := resolvLines(host, "nameserver")
+	if len(o.DNS) > 0 {
+		servers = o.DNS
+	} else if !hostNetwork {
+		servers = reachableServers(servers)
+	}
+	search := resolvLines(host, "search")
+	if len(o.DNSSearch) > 0 {
+		search = nil
+		if !(len(o.DNSSearch) == 1 && o.DNSSearch[0] == ".") {
+			search = o.DNSSearch
+		}
+	}
+	options := resolvLines(host, "options")
+	if len(o.DNSOptions) > 0 {
+		options = o.DNSOptions
+	}
+	var b strings.Builder
+	for _, s := range servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	if len(search) > 0 {
+		b.WriteString("search " + strings.Join(search, " ") + "\n")
+	}
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
+	}
+	for _, l := range otherResolvLines(host, len(o.DNSSearch) > 0) {
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+// reachableServers drops loopback and IPv6 name servers (docker's
+// legacy-network transform with IPv6 off); none left: DefaultDNS.
+func reachableServers(servers []string) []string {
+	var out []string
+	for _, s := range servers {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.IsLoopback() || (a.Is6() && !a.Is4In6()) {
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return append([]string{}, DefaultDNS...)
+	}
+	return out
+}
+
+// resolvLines are the values of every line of directive key: each
+// nameserver's address; the words of search and options lines (later
+// lines adding to earlier ones, as the resolver takes them).
+func resolvLines(file []byte, key string) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(file))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || f[0] != key {
+			continue
+		}
+		if key == "nameserver" {
+			out = append(out, f[1])
+			continue
+		}
+		if key == "search" {
+			out = out[:0] // the resolver uses the last search line
+		}
+		out = append(out, f[1:]...)
+	}
+	return out
+}
+
+// otherResolvLines are the host's directives other than nameserver,
+// search and options (sortlist, domain...), kept as they are; domain is
+// dropped when --dns-search replaces the search list it would set.
+func otherResolvLines(file []byte, searchReplaced bool) []string {
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(file))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		f := strings.Fields(line)
+		if len(f) == 0 || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		switch f[0] {
+		case "nameserver", "search", "options":
+			continue
+		case "domain":
+			if searchReplaced {
+				continue
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// HostGateway is --add-host's name for the host's address as the
+// container reaches it (docker's host-gateway).
+const HostGateway = "host-gateway"
+
+// HostsInput is what a container's /etc/hosts is made of.
+type HostsInput struct {
+	Hostname, Domainname string
+	// IP is the container's address, mapped to its names; "" writes no
+	// line for them, as docker's --network none.
+	IP string
+	// ExtraHosts are --add-host's "name:ip" entries.
+	ExtraHosts []string
+	// Gateway replaces host-gateway in ExtraHosts; "" drops such entries
+	// (no bridge to reach the host through).
+	Gateway string
+}
+
+// Hosts is a container's /etc/hosts as docker writes it: its fixed
+// localhost entries, --add-host's entries, then the container's address
+// with its fully qualified name and its short name.
+func Hosts(in HostsInput) string {
+	var b strings.Builder
+	b.WriteString("127.0.0.1\tlocalhost\n" +
+		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::\tip6-localnet\n" +
+		"ff00::\tip6-mcastprefix\n" +
+		"ff02::1\tip6-allnodes\n" +
+		"ff02::2\tip6-allrouters\n")
+	b.WriteString(ExtraHosts(in.ExtraHosts, in.Gateway))
+	if in.IP != "" && in.Hostname != "" {
+		b.WriteString(in.IP + "\t" + hostsNames(in.Hostname, in.Domainname) + "\n")
+	}
+	return b.String()
+}
+
+// ExtraHosts are --add-host's /etc/hosts lines ("name:ip" entries),
+// host-gateway replaced by gateway (dropped when gateway is "").
+func ExtraHosts(entries []string, gateway string) string {
+	var b strings.Builder
+	for _, h := range entries {
+		name, ip, _ := strings.Cut(h, ":")
+		if ip == HostGateway {
+			if gateway == "" {
+				continue
+			}
+			ip = gateway
+		}
+		b.WriteString(ip + "\t" + name + "\n")
+	}
+	return b.String()
+}
+
+// hostsNames is docker's "fqdn short" pair: hostname.domainname and the
+// hostname's first label (just the name when there is no dot).
+func hostsNames(hostname, domainname string) string {
+	fqdn := hostname
+	if domainname != "" {
+		fqdn += "." + domainname
+	}
+	if short, _, ok := strings.Cut(fqdn, "."); ok {
+		return fqdn + " " + short
+	}
+	return fqdn
+}

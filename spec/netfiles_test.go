@@ -1,0 +1,87 @@
+package spec
+
+import "testing"
+
+func TestResolvConfSource(t *testing.T) {
+	tests := []struct {
+		etc  string
+		host bool
+		want string
+	}{
+		{"nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n", false, ResolvConfResolvedPath},
+		{"nameserver 127.0.0.53\n", true, ResolvConfPath},
+		{"nameserver 127.0.0.53\nnameserver 10.0.0.1\n", false, ResolvConfPath},
+		{"nameserver 10.0.0.1\n", false, ResolvConfPath},
+		{"", false, ResolvConfPath},
+	}
+	for _, tt := range tests {
+		if got := ResolvConfSource([]byte(tt.etc), tt.host); got != tt.want {
+			t.Errorf("ResolvConfSource(%q, host %v) = %s; want %s", tt.etc, tt.host, got, tt.want)
+		}
+	}
+}
+
+func TestResolvConf(t *testing.T) {
+	const hostFile = "# made by hand\nnameserver 10.0.0.1\nnameserver 127.0.0.1\nnameserver fd00::1\nsearch a.example b.example\ndomain example\noptions ndots:2\nsortlist 10.0.0.0/255.0.0.0\n"
+	tests := []struct {
+		name    string
+		host    string
+		o       Options
+		hostNet bool
+		want    string
+	}{
+		{"bridge drops loopback and IPv6 servers", hostFile, Options{}, false,
+			"nameserver 10.0.0.1\nsearch a.example b.example\noptions ndots:2\ndomain example\nsortlist 10.0.0.0/255.0.0.0\n"},
+		{"only loopback servers: docker's fallbacks", "nameserver 127.0.0.53\nnameserver ::1\noptions edns0\n", Options{}, false,
+			"nameserver 8.8.8.8\nnameserver 8.8.4.4\noptions edns0\n"},
+		{"no host file", "", Options{}, false, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"},
+		{"host mode keeps the host's file", hostFile, Options{}, true, hostFile},
+		{"--dns replaces servers, loopback kept", hostFile, Options{DNS: []string{"127.0.0.11", "10.9.9.9"}}, false,
+			"nameserver 127.0.0.11\nnameserver 10.9.9.9\nsearch a.example b.example\noptions ndots:2\ndomain example\nsortlist 10.0.0.0/255.0.0.0\n"},
+		{"--dns-search replaces search and domain", hostFile, Options{DNSSearch: []string{"c.example"}}, false,
+			"nameserver 10.0.0.1\nsearch c.example\noptions ndots:2\nsortlist 10.0.0.0/255.0.0.0\n"},
+		{"--dns-search . clears it", hostFile, Options{DNSSearch: []string{"."}}, false,
+			"nameserver 10.0.0.1\noptions ndots:2\nsortlist 10.0.0.0/255.0.0.0\n"},
+		{"--dns-option replaces options", hostFile, Options{DNSOptions: []string{"ndots:5", "timeout:1"}}, false,
+			"nameserver 10.0.0.1\nsearch a.example b.example\noptions ndots:5 timeout:1\ndomain example\nsortlist 10.0.0.0/255.0.0.0\n"},
+		{"host mode with --dns keeps loopback", hostFile, Options{DNS: []string{"10.1.1.1"}}, true,
+			"nameserver 10.1.1.1\nsearch a.example b.example\noptions ndots:2\ndomain example\nsortlist 10.0.0.0/255.0.0.0\n"},
+		{"last search line wins", "nameserver 10.0.0.1\nsearch x\nsearch y z\n", Options{}, false,
+			"nameserver 10.0.0.1\nsearch y z\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ResolvConf([]byte(tt.host), tt.o, tt.hostNet); got != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHosts(t *testing.T) {
+	const fixed = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	tests := []struct {
+		name string
+		in   HostsInput
+		want string
+	}{
+		{"bridge", HostsInput{Hostname: "abc123", IP: "172.17.0.2"}, fixed + "172.17.0.2\tabc123\n"},
+		{"domainname", HostsInput{Hostname: "web", Domainname: "example.com", IP: "172.17.0.2"}, fixed + "172.17.0.2\tweb.example.com web\n"},
+		{"dotted hostname", HostsInput{Hostname: "web.example.com", IP: "172.17.0.2"}, fixed + "172.17.0.2\tweb.example.com web\n"},
+		{"none: no line for the container", HostsInput{Hostname: "abc123"}, fixed},
+		{"extra hosts before the container", HostsInput{Hostname: "h", IP: "172.17.0.3", Gateway: "172.17.0.1",
+			ExtraHosts: []string{"db:10.0.0.5", "v6:fd00::5", "host.docker.internal:host-gateway"}},
+			fixed + "10.0.0.5\tdb\nfd00::5\tv6\n172.17.0.1\thost.docker.internal\n172.17.0.3\th\n"},
+		{"host-gateway without a gateway", HostsInput{Hostname: "h", ExtraHosts: []string{"gw:host-gateway"}}, fixed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Hosts(tt.in); got != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+	if got := HostsFile("box"); got != fixed+"127.0.0.1\tbox\n" {
+		t.Errorf("HostsFile(box) =\n%s", got)
+	}
+}
