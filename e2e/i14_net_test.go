@@ -130,6 +130,31 @@ func TestI14PublishTCP(t *testing.T) {
 	})
 }
 
+// -p 127.0.0.1:hostPort:80 answers on 127.0.0.1 only: neither the
+// harness's address nor the upstream reaches it (docker's way to keep a
+// port off the network).
+func TestI14PublishOnHostIP(t *testing.T) {
+	up := i14e2eUpstream(t)
+	st, img := shared(t), i14e2eImage(t)
+	hp, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i14e2eRunD(t, st, "-p", fmt.Sprintf("127.0.0.1:%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	if reply, _, err := i14e2eDialTCP(fmt.Sprintf("127.0.0.1:%d", hp)); err != nil || !strings.HasSuffix(strings.TrimSpace(reply), ":80") {
+		t.Fatalf("127.0.0.1:%d: %q, %v", hp, reply, err)
+	}
+	harness := fmt.Sprintf("%s:%d", i14e2eHarnessIP.Addr(), hp)
+	if reply, _, err := i14e2eDialOnce(harness); err == nil && reply != "" {
+		t.Errorf("the harness reached %s on its own address: %q", harness, reply)
+	}
+	var reply string
+	up.Do(func() error { reply, _, _ = i14e2eDialOnce(harness); return nil })
+	if reply != "" {
+		t.Errorf("the upstream reached a port published on 127.0.0.1 only: %q", reply)
+	}
+}
+
 // The busybox httpd, published with -p, answers a plain HTTP GET
 // from the harness and from the upstream.
 func TestI14PublishHttpd(t *testing.T) {
