@@ -331,7 +331,7 @@ func TestForwardBlocked(t *testing.T) {
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want := "skiff: warning: chain FORWARD of table ip filter drops forwarded packets by policy; allow skiff0 with: iptables -I FORWARD -i skiff0 -j ACCEPT && iptables -I FORWARD -o skiff0 -j ACCEPT"
+	want := "chain FORWARD of table ip filter drops forwarded packets by policy; allow skiff0 with: iptables -I FORWARD -i skiff0 -j ACCEPT && iptables -I FORWARD -o skiff0 -j ACCEPT"
 	if got := ForwardBlocked(); got != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}

@@ -93,6 +93,6 @@ func blockedWarning(ch *nftables.Chain) string {
 	if family == "ip" && ch.Table.Name == "filter" && ch.Name == "FORWARD" {
 		fix = fmt.Sprintf("iptables -I FORWARD -i %[1]s -j ACCEPT && iptables -I FORWARD -o %[1]s -j ACCEPT", BridgeInterface)
 	}
-	return fmt.Sprintf("skiff: warning: chain %s of table %s %s drops forwarded packets by policy; allow %s with: %s",
+	return fmt.Sprintf("chain %s of table %s %s drops forwarded packets by policy; allow %s with: %s",
 		ch.Name, family, ch.Table.Name, BridgeInterface, fix)
 }
