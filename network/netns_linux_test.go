@@ -40,7 +40,10 @@ func inFreshNetns(tb testing.TB) bool {
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), netnsEnv+"="+tb.Name())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: it fires when the forking thread ends, and a test's
+	// threads end whenever a goroutine that locked one (inNetnsOf) exits:
+	// the "container" died under the tests at random. Cleanup kills it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		tb.Fatalf("%s in its own netns: %v\n%s", tb.Name(), err, out)
@@ -56,7 +59,10 @@ func inFreshNetns(tb testing.TB) bool {
 func fakeContainer(t testing.TB) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "60")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: it fires when the forking thread ends, and a test's
+	// threads end whenever a goroutine that locked one (inNetnsOf) exits:
+	// the "container" died under the tests at random. Cleanup kills it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
