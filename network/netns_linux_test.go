@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netns"
 )
@@ -121,11 +122,12 @@ func serveGreeting(t *testing.T, pid int, port int, greeting string) {
 
 // readGreeting dials addr and returns the first line it gets.
 func readGreeting(addr string) (string, error) {
-	c, err := net.Dial("tcp", addr)
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
 	b := make([]byte, 200)
 	n, err := c.Read(b)
 	if err != nil {
