@@ -508,3 +508,64 @@ func TestNftErrorNoKernelSupport(t *testing.T) {
 		t.Errorf("EPERM taken for a kernel without nf_tables")
 	}
 }
+
+// Outbound NAT and inbound DNAT through a routed uplink, with skiff's
+// forward chain dropping by policy: the container reaches a fake upstream
+// host as the host's address, and the upstream reaches the published port
+// keeping its own source address (no userland proxy in between).
+func TestUplinkNATKeepsClientAddress(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	if err := os.WriteFile(ipForward, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upstream := fakeContainer(t)
+	upNs, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", upstream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upNs.Close()
+	pair := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "up0"}, PeerName: "up1", PeerNamespace: netlink.NsFd(int(upNs.Fd()))}
+	if err := netlink.LinkAdd(pair); err != nil {
+		t.Fatal(err)
+	}
+	up0, _ := netlink.LinkByName("up0")
+	addr, _ := netlink.ParseAddr("10.200.0.1/24")
+	if err := errors.Join(netlink.AddrAdd(up0, addr), netlink.LinkSetUp(up0)); err != nil {
+		t.Fatal(err)
+	}
+	err = inNetnsOf(upstream, func() error {
+		up1, err := netlink.LinkByName("up1")
+		if err != nil {
+			return err
+		}
+		addr, _ := netlink.ParseAddr("10.200.0.2/24")
+		return errors.Join(netlink.AddrAdd(up1, addr), netlink.LinkSetUp(up1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveGreeting(t, upstream, 9999, "upstream")
+
+	cfg := testConfig(t)
+	pid := fakeContainer(t)
+	serveGreeting(t, pid, 80, "web")
+	ep, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Detach()
+	if policy := forwardPolicy(t); policy != nftables.ChainPolicyDrop {
+		t.Fatalf("forward policy %v, want drop", policy)
+	}
+	var got string
+	err = inNetnsOf(pid, func() (err error) { got, err = readGreeting("10.200.0.2:9999"); return err })
+	if err != nil || !strings.HasPrefix(got, "upstream from 10.200.0.1:") {
+		t.Errorf("container to upstream: %q %v, want it masqueraded as 10.200.0.1", got, err)
+	}
+	err = inNetnsOf(upstream, func() (err error) { got, err = readGreeting("10.200.0.1:8080"); return err })
+	if err != nil || !strings.HasPrefix(got, "web from 10.200.0.2:") {
+		t.Errorf("upstream to the published port: %q %v, want the client's own address 10.200.0.2", got, err)
+	}
+}

@@ -41,7 +41,7 @@ func inFreshNetns(tb testing.TB) bool {
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), netnsEnv+"="+tb.Name())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		tb.Fatalf("%s in its own netns: %v\n%s", tb.Name(), err, out)
@@ -57,7 +57,9 @@ func inFreshNetns(tb testing.TB) bool {
 func fakeContainer(t testing.TB) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "60")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
+	// No Pdeathsig: it fires when the forking thread exits, and
+	// inNetnsOf's locked threads do exit.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
