@@ -359,15 +359,22 @@ func BenchmarkAttachDetach(b *testing.B) {
 	}
 	cfg := Config{RunDir: b.TempDir()}
 	pid := fakeContainer(b)
+	var attach, detach time.Duration
+	n := 0
 	for b.Loop() {
+		t0 := time.Now()
 		ep, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
 		if err != nil {
 			b.Fatal(err)
 		}
+		t1 := time.Now()
 		if err := ep.Detach(); err != nil {
 			b.Fatal(err)
 		}
+		attach, detach, n = attach+t1.Sub(t0), detach+time.Since(t1), n+1
 	}
+	b.ReportMetric(float64(attach.Microseconds())/float64(n), "attach-µs/op")
+	b.ReportMetric(float64(detach.Microseconds())/float64(n), "detach-µs/op")
 }
 
 // checkContainerSide: eth0 in pid's namespace has its address, is up, and
@@ -567,5 +574,35 @@ func TestUplinkNATKeepsClientAddress(t *testing.T) {
 	err = inNetnsOf(upstream, func() (err error) { got, err = readGreeting("10.200.0.1:8080"); return err })
 	if err != nil || !strings.HasPrefix(got, "web from 10.200.0.2:") {
 		t.Errorf("upstream to the published port: %q %v, want the client's own address 10.200.0.2", got, err)
+	}
+}
+
+// Commands making the bridge at once agree: one bridge, one set of base
+// rules, and the drop policy of forwarding skiff turned on.
+func TestEnsureBridgeConcurrent(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	if err := os.WriteFile(ipForward, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() { errs <- EnsureBridge(cfg) }()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if policy := forwardPolicy(t); policy != nftables.ChainPolicyDrop {
+		t.Fatalf("forward policy %v, want drop", policy)
+	}
+	if s, err := loadSettings(cfg.RunDir); err != nil || !s.ForwardDrop {
+		t.Fatalf("settings %+v %v, want ForwardDrop", s, err)
+	}
+	if n := countRules(t); n != 8 {
+		t.Fatalf("%d base rules, want 8 (2 jumps, 3 masquerades, 3 forward)", n)
 	}
 }

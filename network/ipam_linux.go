@@ -121,9 +121,15 @@ func lockAddresses(runDir string) (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Join(runDir, addressesDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create the address allocator: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(runDir, addressLock), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	return lockFile(filepath.Join(runDir, addressLock))
+}
+
+// lockFile takes the exclusive flock of path, created if missing; unlock
+// closes it, which drops the lock (a dead holder's lock goes with it).
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open the address allocator's lock: %w", err)
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
@@ -133,9 +139,9 @@ func lockAddresses(runDir string) (unlock func(), err error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock the address allocator: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return func() { f.Close() }, nil // closing the file drops the lock
+	return func() { f.Close() }, nil
 }
 
 // lastAddr is subnet's broadcast address.
