@@ -204,29 +204,43 @@ func TestAttachUDPAndMappedPorts(t *testing.T) {
 	ep, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{
 		{Proto: "udp", HostPort: 53, ContainerPort: 5353},
 		{Proto: "tcp", HostPort: 8000, ContainerPort: 7000, Count: 3},
+		{Proto: "tcp", HostIP: netip.IPv6Loopback(), HostPort: 8090, ContainerPort: 7002},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ep.Detach()
 	if n := rulesOf(t, testID); n != 4 {
-		t.Fatalf("%d rules, want 4 (a range with other container ports: one per port)", n)
+		t.Fatalf("%d rules, want 4 (a range with other container ports: one per port; none for ::1)", n)
 	}
-	if got, err := readGreeting("127.0.0.1:8002"); err != nil || !strings.HasPrefix(got, "mapped") {
-		t.Errorf("8002 -> 7002: %q %v", got, err)
+	for _, addr := range []string{"127.0.0.1:8002", "[::1]:8002", "[::1]:8090"} {
+		if got, err := readGreeting(addr); err != nil || !strings.HasPrefix(got, "mapped") {
+			t.Errorf("%s -> 7002: %q %v", addr, got, err)
+		}
 	}
-	c, err := net.Dial("udp4", "172.17.0.1:53")
+	if _, err := readGreeting("127.0.0.1:8090"); err == nil {
+		t.Error("a port published on ::1 answers on 127.0.0.1")
+	}
+	for _, addr := range []string{"172.17.0.1:53", "127.0.0.1:53", "[::1]:53"} {
+		if got, err := udpEcho(addr, "ping"); err != nil || got != "echo ping" {
+			t.Errorf("udp %s: %q %v", addr, got, err)
+		}
+	}
+}
+
+func udpEcho(addr, msg string) (string, error) {
+	c, err := net.Dial("udp", addr)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Second))
-	c.Write([]byte("ping"))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return "", err
+	}
 	b := make([]byte, 100)
 	n, err := c.Read(b)
-	if err != nil || string(b[:n]) != "echo ping" {
-		t.Fatalf("udp: %q %v", b[:n], err)
-	}
+	return string(b[:n]), err
 }
 
 func TestAttachPortInUseLeavesNothing(t *testing.T) {

@@ -43,15 +43,22 @@ func reservePorts(ports []PortMap) ([]PortMap, []func() error, error) {
 			return nil, nil, fmt.Errorf("a range of %d ports needs its host ports", pm.Count)
 		}
 		for i := range max(pm.Count, 1) {
+			if pm.HostIP == netip.IPv6Loopback() && pm.HostPort != 0 {
+				continue // the ::1 forwarder's own socket holds it
+			}
 			fd, port, err := reservePort(pm.Proto, pm.HostIP, pm.HostPort+i)
 			if err != nil {
 				undo()
 				return nil, nil, err
 			}
-			closers = append(closers, func() error { return unix.Close(fd) })
 			if pm.HostPort == 0 {
 				pm.HostPort = port
+				if pm.HostIP == netip.IPv6Loopback() {
+					unix.Close(fd) // only chose the port; the forwarder binds it next
+					continue
+				}
 			}
+			closers = append(closers, func() error { return unix.Close(fd) })
 		}
 		resolved = append(resolved, pm)
 	}
@@ -111,32 +118,52 @@ func boundPort(fd int) (uint16, error) {
 	return 0, errors.New("unexpected socket address")
 }
 
-// startForwarders serves [::1]:hostPort for every TCP port published on
-// all addresses (or on ::1), to addr:containerPort. A host without IPv6
-// on lo gets none.
+// startForwarders serves [::1]:hostPort for every port published on all
+// addresses (or on ::1), to addr:containerPort, TCP and UDP. A host
+// without IPv6 on lo gets none.
 func startForwarders(addr netip.Addr, ports []PortMap) ([]func() error, error) {
 	var closers []func() error
 	for _, pm := range ports {
-		if pm.Proto == "udp" || (pm.HostIP.IsValid() && pm.HostIP != netip.IPv6Loopback()) {
+		if pm.HostIP.IsValid() && pm.HostIP != netip.IPv6Loopback() {
 			continue
 		}
 		for i := range max(pm.Count, 1) {
 			listen := netip.AddrPortFrom(netip.IPv6Loopback(), pm.HostPort+i).String()
-			ln, err := net.Listen("tcp6", listen) // "tcp6": IPV6_V6ONLY
+			target := net.JoinHostPort(addr.String(), strconv.Itoa(int(pm.ContainerPort+i)))
+			closer, err := startForwarder(pm.Proto, listen, target)
 			if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.EAFNOSUPPORT) {
-				return closers, nil
+				return closers, nil // no ::1 here
 			} else if err != nil {
 				for _, c := range closers {
 					c()
 				}
-				return nil, fmt.Errorf("failed to bind host port %s/tcp: %w", listen, unwrapErrno(err))
+				return nil, fmt.Errorf("failed to bind host port %s/%s: %w", listen, pm.Proto, unwrapErrno(err))
 			}
-			f := &forwarder{ln: ln, target: net.JoinHostPort(addr.String(), strconv.Itoa(int(pm.ContainerPort+i))), conns: map[net.Conn]struct{}{}}
-			go f.serve()
-			closers = append(closers, f.close)
+			closers = append(closers, closer)
 		}
 	}
 	return closers, nil
+}
+
+// startForwarder listens on listen ("tcp6"/"udp6": IPV6_V6ONLY) and
+// forwards to target until the returned closer runs.
+func startForwarder(proto, listen, target string) (func() error, error) {
+	if proto == "udp" {
+		pc, err := net.ListenPacket("udp6", listen)
+		if err != nil {
+			return nil, err
+		}
+		f := &udpForwarder{pc: pc.(*net.UDPConn), target: target, sessions: map[netip.AddrPort]*net.UDPConn{}}
+		go f.serve()
+		return f.close, nil
+	}
+	ln, err := net.Listen("tcp6", listen)
+	if err != nil {
+		return nil, err
+	}
+	f := &forwarder{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	go f.serve()
+	return f.close, nil
 }
 
 // unwrapErrno is err's errno if it has one, for docker's short wording.
@@ -229,6 +256,85 @@ func (f *forwarder) close() error {
 	f.closed = true
 	for c := range f.conns {
 		c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+	return err
+}
+
+// udpForwarder relays datagrams between clients of [::1]:port and the
+// container: one socket to the container per client, dropped after
+// udpIdle without traffic (conntrack's UDP timeout is of that order).
+type udpForwarder struct {
+	pc     *net.UDPConn
+	target string
+
+	mu       sync.Mutex
+	sessions map[netip.AddrPort]*net.UDPConn
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+const udpIdle = 60 * time.Second
+
+func (f *udpForwarder) serve() {
+	b := make([]byte, 64<<10)
+	for {
+		n, client, err := f.pc.ReadFromUDPAddrPort(b)
+		if err != nil {
+			return // closed
+		}
+		up := f.session(client)
+		if up != nil {
+			up.Write(b[:n])
+		}
+	}
+}
+
+// session is client's socket to the container, dialled on its first
+// datagram; nil once closing or if the dial fails.
+func (f *udpForwarder) session(client netip.AddrPort) *net.UDPConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if up, ok := f.sessions[client]; ok || f.closed {
+		return up
+	}
+	c, err := net.Dial("udp4", f.target)
+	if err != nil {
+		return nil
+	}
+	up := c.(*net.UDPConn)
+	f.sessions[client] = up
+	f.wg.Add(1)
+	go f.replies(client, up)
+	return up
+}
+
+// replies sends the container's datagrams back to client until the
+// session idles out or the forwarder closes.
+func (f *udpForwarder) replies(client netip.AddrPort, up *net.UDPConn) {
+	defer f.wg.Done()
+	b := make([]byte, 64<<10)
+	for {
+		up.SetReadDeadline(time.Now().Add(udpIdle))
+		n, err := up.Read(b)
+		if err != nil {
+			break
+		}
+		f.pc.WriteToUDPAddrPort(b[:n], client)
+	}
+	f.mu.Lock()
+	delete(f.sessions, client)
+	f.mu.Unlock()
+	up.Close()
+}
+
+func (f *udpForwarder) close() error {
+	err := f.pc.Close()
+	f.mu.Lock()
+	f.closed = true
+	for _, up := range f.sessions {
+		up.Close()
 	}
 	f.mu.Unlock()
 	f.wg.Wait()
