@@ -620,3 +620,35 @@ func TestEnsureBridgeConcurrent(t *testing.T) {
 		t.Fatalf("%d base rules, want 8 (2 jumps, 3 masquerades, 3 forward)", n)
 	}
 }
+
+// Someone flushed the ruleset (`nft flush ruleset`): Detach still frees
+// the rest and reports no error for rules already gone.
+func TestDetachAfterRulesetFlushed(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	cfg := testConfig(t)
+	ep, err := Attach(cfg, Request{ID: testID, Pid: fakeContainer(t), Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := nftables.New()
+	c.FlushRuleset()
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Detach(); err != nil {
+		t.Fatalf("Detach: %v", err)
+	}
+	checkNothingLeft(t, cfg, testID)
+	pid := fakeContainer(t)
+	serveGreeting(t, pid, 80, "web")
+	ep, err = Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
+	if err != nil {
+		t.Fatalf("Attach with skiff's table gone: %v", err)
+	}
+	defer ep.Detach()
+	if got, err := readGreeting("127.0.0.1:8080"); err != nil || !strings.HasPrefix(got, "web") {
+		t.Errorf("the port with the table written again: %q %v", got, err)
+	}
+}

@@ -98,7 +98,16 @@ func attach(cfg Config, req Request) (ep *Endpoint, err error) {
 	}
 	undo = append(undo, func() error { return deleteVeth(ep.HostVeth) })
 
-	if err := addPortRules(req.ID, addr, ports); err != nil {
+	if err := addPortRules(req.ID, addr, ports); errors.Is(err, unix.ENOENT) {
+		// skiff's table is gone (`nft flush ruleset`) while skiff0 stayed:
+		// write it again rather than fail every start until a reboot.
+		if err := setupTable(s); err != nil {
+			return nil, err
+		}
+		if err := addPortRules(req.ID, addr, ports); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() error { return deleteRulesOf(map[string]bool{req.ID: true}) })
