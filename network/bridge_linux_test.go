@@ -277,6 +277,22 @@ func TestAttachPortInUseLeavesNothing(t *testing.T) {
 			c.Close()
 		}
 	}
+	// The last step failing (::1's port taken) undoes every other.
+	ln6, err := net.Listen("tcp6", "[::1]:8082")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln6.Close()
+	_, err = Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8082, ContainerPort: 80}}})
+	if err == nil || err.Error() != "failed to bind host port [::1]:8082/tcp: address already in use" {
+		t.Fatalf("Attach with ::1's port in use: %v", err)
+	}
+	checkNothingLeft(t, cfg, testID)
+	if c, err := net.Listen("tcp4", "0.0.0.0:8082"); err != nil {
+		t.Errorf("reservation of 0.0.0.0:8082 left: %v", err)
+	} else {
+		c.Close()
+	}
 	// A tiny pool's exhaustion fails as cleanly.
 	cfg = Config{RunDir: t.TempDir()}
 	if err := saveSettings(cfg.RunDir, settings{Subnet: netip.MustParsePrefix("172.17.0.0/30"), Gateway: netip.MustParseAddr("172.17.0.1"), MTU: 1500}); err != nil {

@@ -42,7 +42,7 @@ func dockerMAC(addr netip.Addr) net.HardwareAddr {
 	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
 }
 
-func attach(cfg Config, req Request) (ep *Endpoint, err error) {
+func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 	if req.ID == "" || req.Pid <= 0 {
 		return nil, fmt.Errorf("attach to %s: no container id or pid", BridgeName)
 	}
@@ -86,7 +86,7 @@ func attach(cfg Config, req Request) (ep *Endpoint, err error) {
 	if mac == nil {
 		mac = dockerMAC(addr)
 	}
-	ep = &Endpoint{
+	ep := &Endpoint{
 		ID: req.ID, Interface: BridgeInterface, HostVeth: vethName(req.ID),
 		Addr: netip.PrefixFrom(addr, s.Subnet.Bits()), Gateway: s.Gateway,
 		MAC: mac.String(), MTU: s.MTU, Ports: ports,
@@ -96,7 +96,8 @@ func attach(cfg Config, req Request) (ep *Endpoint, err error) {
 	if err := addVeth(ep, req.Pid, mac); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() error { return deleteVeth(ep.HostVeth) })
+	veth := ep.HostVeth // not ep's: a failed return has set ep to nil
+	undo = append(undo, func() error { return deleteVeth(veth) })
 
 	if err := addPortRules(req.ID, addr, ports); errors.Is(err, unix.ENOENT) {
 		// skiff's table is gone (`nft flush ruleset`) while skiff0 stayed:
