@@ -96,8 +96,7 @@ func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 	if err := addVeth(ep, req.Pid, mac); err != nil {
 		return nil, err
 	}
-	veth := ep.HostVeth // not ep's: a failed return has set ep to nil
-	undo = append(undo, func() error { return deleteVeth(veth) })
+	undo = append(undo, func() error { return deleteVeth(ep.HostVeth) })
 
 	if err := addPortRules(req.ID, addr, ports); errors.Is(err, unix.ENOENT) {
 		// skiff's table is gone (`nft flush ruleset`) while skiff0 stayed:
