@@ -100,3 +100,26 @@ func TestFreeSubnetSkipsTaken(t *testing.T) {
 		t.Fatal("a subnet of a taken pool was chosen")
 	}
 }
+
+func TestReservePortsChecksRanges(t *testing.T) {
+	for _, pm := range []PortMap{
+		{Proto: "tcp", HostPort: 65530, ContainerPort: 80, Count: 10},
+		{Proto: "tcp", HostPort: 80, ContainerPort: 65530, Count: 10},
+		{Proto: "tcp", HostPort: 0, ContainerPort: 80, Count: 2},
+		{Proto: "sctp", HostPort: 80, ContainerPort: 80},
+	} {
+		if _, _, err := reservePorts([]PortMap{pm}); err == nil {
+			t.Errorf("%+v reserved", pm)
+		}
+	}
+	ports, closers, err := reservePorts([]PortMap{{HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: 80}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range closers {
+		c()
+	}
+	if ports[0].Proto != "tcp" || ports[0].HostPort == 0 {
+		t.Errorf("resolved %+v, want tcp and a chosen port", ports[0])
+	}
+}

@@ -38,9 +38,12 @@ func reservePorts(ports []PortMap) ([]PortMap, []func() error, error) {
 		}
 	}
 	for _, pm := range ports {
-		if pm.HostPort == 0 && pm.Count > 1 {
+		if pm.Proto == "" {
+			pm.Proto = "tcp" // docker's default
+		}
+		if err := checkRange(pm); err != nil {
 			undo()
-			return nil, nil, fmt.Errorf("a range of %d ports needs its host ports", pm.Count)
+			return nil, nil, err
 		}
 		for i := range max(pm.Count, 1) {
 			if pm.HostIP == netip.IPv6Loopback() && pm.HostPort != 0 {
@@ -63,6 +66,22 @@ func reservePorts(ports []PortMap) ([]PortMap, []func() error, error) {
 		resolved = append(resolved, pm)
 	}
 	return resolved, closers, nil
+}
+
+// checkRange refuses what would wrap past port 65535 or pick a random
+// port for a range.
+func checkRange(pm PortMap) error {
+	count := int(max(pm.Count, 1))
+	if pm.HostPort == 0 && count > 1 {
+		return fmt.Errorf("a range of %d ports needs its host ports", count)
+	}
+	if pm.Proto != "tcp" && pm.Proto != "udp" {
+		return fmt.Errorf("invalid proto: %s", pm.Proto)
+	}
+	if int(pm.HostPort)+count-1 > 65535 || int(pm.ContainerPort)+count-1 > 65535 || pm.ContainerPort == 0 {
+		return fmt.Errorf("invalid port range %d-%d:%d", pm.HostPort, int(pm.HostPort)+count-1, pm.ContainerPort)
+	}
+	return nil
 }
 
 // reservePort binds a socket of proto to ip:port (ip zero: 0.0.0.0; port
