@@ -155,7 +155,7 @@ func TestAttachPublishedPorts(t *testing.T) {
 	}
 
 	again, err := Attach(cfg, Request{ID: strings.Repeat("f", 64), Pid: fakeContainer(t), Ports: []PortMap{{Proto: "tcp", HostPort: 9005, ContainerPort: 80}}})
-	if err == nil || err.Error() != "failed to bind host port 0.0.0.0:9005/tcp: address already in use" {
+	if err == nil || err.Error() != "Bind for 0.0.0.0:9005 failed: port is already allocated" || !errors.Is(err, unix.EADDRINUSE) {
 		t.Fatalf("a port another container publishes: %v", err)
 	}
 	if again != nil {

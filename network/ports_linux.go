@@ -107,11 +107,31 @@ func reservePort(proto string, ip netip.Addr, port uint16) (fd int, bound uint16
 	}
 	if err != nil {
 		unix.Close(fd)
-		// docker 28's wording for a port another process holds
-		return -1, 0, fmt.Errorf("failed to bind host port %s/%s: %w", netip.AddrPortFrom(ip, port), proto, err)
+		return -1, 0, bindError(proto, netip.AddrPortFrom(ip, port), err)
 	}
 	return fd, bound, nil
 }
+
+// bindError is docker's wording for a host port in use: "Bind for ...
+// failed: port is already allocated" when one of its own containers
+// publishes it (skiff: a rule of its table has the port), else the
+// kernel's error as docker 28 prints it.
+func bindError(proto string, hostPort netip.AddrPort, err error) error {
+	if errors.Is(err, unix.EADDRINUSE) && skiffPublishes(proto, hostPort.Port()) {
+		return portAllocatedError{hostPort}
+	}
+	return fmt.Errorf("failed to bind host port %s/%s: %w", hostPort, proto, err)
+}
+
+// portAllocatedError is a host port another skiff container publishes;
+// it is EADDRINUSE for errors.Is.
+type portAllocatedError struct{ hostPort netip.AddrPort }
+
+func (e portAllocatedError) Error() string {
+	return "Bind for " + e.hostPort.String() + " failed: port is already allocated"
+}
+
+func (e portAllocatedError) Unwrap() error { return unix.EADDRINUSE }
 
 func bindTo(fd int, ip netip.Addr, port uint16) error {
 	if ip.Is4() {
