@@ -228,8 +228,11 @@ type forwarder struct {
 func (f *forwarder) serve() {
 	for {
 		c, err := f.ln.Accept()
-		if err != nil {
-			return // closed
+		if errors.Is(err, net.ErrClosed) {
+			return
+		} else if err != nil {
+			time.Sleep(10 * time.Millisecond) // out of fds, say: the listener stays
+			continue
 		}
 		if !f.track(c) {
 			return
@@ -320,8 +323,10 @@ func (f *udpForwarder) serve() {
 	b := make([]byte, 64<<10)
 	for {
 		n, client, err := f.pc.ReadFromUDPAddrPort(b)
-		if err != nil {
-			return // closed
+		if errors.Is(err, net.ErrClosed) {
+			return
+		} else if err != nil {
+			continue
 		}
 		up := f.session(client)
 		if up != nil {
