@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -666,5 +667,35 @@ func TestDetachAfterRulesetFlushed(t *testing.T) {
 	defer ep.Detach()
 	if got, err := readGreeting("127.0.0.1:8080"); err != nil || !strings.HasPrefix(got, "web") {
 		t.Errorf("the port with the table written again: %q %v", got, err)
+	}
+}
+
+// docker's own FORWARD DROP, made by iptables-nft as docker makes it, and
+// the fix the warning names: what ForwardBlocked reads is what that tool
+// writes (skipped without iptables-nft).
+func TestForwardBlockedByIptablesNft(t *testing.T) {
+	if _, err := exec.LookPath("iptables-nft"); err != nil {
+		t.Skip("no iptables-nft")
+	}
+	if !inFreshNetns(t) {
+		return
+	}
+	if err := EnsureBridge(testConfig(t)); err != nil {
+		t.Fatal(err)
+	}
+	iptables := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("iptables-nft", args...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables-nft %v: %v\n%s", args, err, out)
+		}
+	}
+	iptables("-P", "FORWARD", "DROP")
+	if got := ForwardBlocked(); !strings.Contains(got, "iptables -I FORWARD -i skiff0 -j ACCEPT && iptables -I FORWARD -o skiff0 -j ACCEPT") {
+		t.Fatalf("iptables' FORWARD DROP: %q", got)
+	}
+	iptables("-I", "FORWARD", "-i", "skiff0", "-j", "ACCEPT")
+	iptables("-I", "FORWARD", "-o", "skiff0", "-j", "ACCEPT")
+	if got := ForwardBlocked(); got != "" {
+		t.Fatalf("after the fix it names: %q", got)
 	}
 }
