@@ -408,6 +408,32 @@ func BenchmarkAttachDetach(b *testing.B) {
 	b.ReportMetric(float64(detach.Microseconds())/float64(n), "detach-µs/op")
 }
 
+// EnsureBridge with the bridge there: what every bridge start's CLI pays.
+func BenchmarkEnsureBridgeReady(b *testing.B) {
+	if !inFreshNetns(b) {
+		b.SkipNow()
+	}
+	cfg := Config{RunDir: b.TempDir()}
+	if err := EnsureBridge(cfg); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := EnsureBridge(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Sweep with nothing allocated: what every skiff command pays.
+func BenchmarkSweepNothing(b *testing.B) {
+	cfg := Config{RunDir: b.TempDir()}
+	for b.Loop() {
+		if err := Sweep(cfg, func(string) bool { return true }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // checkContainerSide: eth0 in pid's namespace has its address, is up, and
 // routes by default through the gateway.
 func checkContainerSide(t *testing.T, pid int) {
