@@ -126,4 +126,5 @@ func Sweep(cfg Config, alive func(id string) bool) error { return sweep(cfg, ali
 // ForwardBlocked names a forward-hook chain of another table that drops
 // skiff0's traffic by policy (docker's iptables FORWARD DROP, a host
 // firewall), as one line saying how to allow skiff0; "" if none does.
+// The line starts with "skiff: warning: ": print it as it is.
 func ForwardBlocked() string { return forwardBlocked() }
