@@ -299,7 +299,7 @@ func TestAttachPortInUseLeavesNothing(t *testing.T) {
 	if err := saveSettings(cfg.RunDir, settings{Subnet: netip.MustParsePrefix("172.17.0.0/30"), Gateway: netip.MustParseAddr("172.17.0.1"), MTU: 1500}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := allocate(cfg.RunDir, netip.MustParsePrefix("172.17.0.0/30"), netip.MustParseAddr("172.17.0.1"), "other"); err != nil {
+	if _, _, err := allocate(cfg.RunDir, netip.MustParsePrefix("172.17.0.0/30"), netip.MustParseAddr("172.17.0.1"), "other", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8079, ContainerPort: 80}}}); !errors.Is(err, ErrPoolExhausted) {
@@ -723,5 +723,27 @@ func TestForwardBlockedByIptablesNft(t *testing.T) {
 	iptables("-I", "FORWARD", "-o", "skiff0", "-j", "ACCEPT")
 	if got := ForwardBlocked(); got != "" {
 		t.Fatalf("after the fix it names: %q", got)
+	}
+}
+
+// Two run roots in one network namespace share skiff0 but not the
+// allocator's files: the kernel's record (the host veths' aliases) keeps
+// their containers' addresses apart.
+func TestTwoRunRootsShareTheBridge(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	a, err := Attach(testConfig(t), Request{ID: strings.Repeat("a", 64), Pid: fakeContainer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Detach()
+	b, err := Attach(testConfig(t), Request{ID: strings.Repeat("b", 64), Pid: fakeContainer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Detach()
+	if a.Addr == b.Addr || a.Gateway != b.Gateway {
+		t.Fatalf("run roots' containers: %s via %s and %s via %s", a.Addr, a.Gateway, b.Addr, b.Gateway)
 	}
 }

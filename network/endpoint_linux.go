@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -71,7 +72,7 @@ func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 	}
 	undo = append(undo, reservations...)
 
-	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID)
+	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID, bridgePortAddrs(req.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -137,13 +138,13 @@ func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
 
 	veth := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth, MTU: ep.MTU, MasterIndex: bridge.Attrs().Index},
-		PeerName:  containerIf, PeerMTU: uint32(ep.MTU), PeerHardwareAddr: mac,
+		PeerName: containerIf, PeerMTU: uint32(ep.MTU), PeerHardwareAddr: mac,
 		PeerNamespace: netlink.NsFd(nsFd),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth pair %s: %w", ep.HostVeth, err)
 	}
-	if err := setupHostEnd(ep.HostVeth); err != nil {
+	if err := setupHostEnd(ep.HostVeth, portAlias(ep.Addr.Addr(), ep.ID)); err != nil {
 		deleteVeth(ep.HostVeth)
 		return err
 	}
@@ -154,12 +155,47 @@ func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
 	return nil
 }
 
-// setupHostEnd sets the host end up, with hairpin on so a container
-// reaches its own published port through the host's address.
-func setupHostEnd(name string) error {
+// portAlias is the host end's alias: the container's address and id, so
+// the kernel itself says which addresses skiff0's ports hold.
+func portAlias(addr netip.Addr, id string) string { return "skiff " + addr.String() + " " + id }
+
+// bridgePortAddrs are the addresses skiff0's ports hold by their alias,
+// id's own excepted: containers of another run root share skiff0 (one per
+// network namespace) but not the allocator's files, and must not get the
+// same address.
+func bridgePortAddrs(id string) map[netip.Addr]bool {
+	bridge, err := netlink.LinkByName(BridgeInterface)
+	if err != nil {
+		return nil
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil
+	}
+	inUse := map[netip.Addr]bool{}
+	for _, l := range links {
+		attrs := l.Attrs()
+		f := strings.Fields(attrs.Alias)
+		if attrs.MasterIndex != bridge.Attrs().Index || len(f) != 3 || f[0] != "skiff" || f[2] == id {
+			continue
+		}
+		if a, err := netip.ParseAddr(f[1]); err == nil {
+			inUse[a] = true
+		}
+	}
+	return inUse
+}
+
+// setupHostEnd sets the host end's alias (the kernel ignores one given at
+// creation) and hairpin on, so a container reaches its own published
+// port through the host's address, and sets it up.
+func setupHostEnd(name, alias string) error {
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := netlink.LinkSetAlias(link, alias); err != nil {
+		return fmt.Errorf("set %s's alias: %w", name, err)
 	}
 	if err := netlink.LinkSetHairpin(link, true); err != nil {
 		return fmt.Errorf("set hairpin mode on %s: %w", name, err)

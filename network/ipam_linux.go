@@ -24,9 +24,9 @@ const (
 )
 
 // allocate gives id the lowest free address of subnet after its network
-// address, never the gateway nor the broadcast address; an id that holds
-// one already gets it back, with held true.
-func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string) (addr netip.Addr, held bool, err error) {
+// address, never the gateway, the broadcast address nor one of inUse; an
+// id that holds one already gets it back, with held true.
+func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string, inUse map[netip.Addr]bool) (addr netip.Addr, held bool, err error) {
 	unlock, err := lockAddresses(runDir)
 	if err != nil {
 		return netip.Addr{}, false, err
@@ -45,7 +45,7 @@ func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string)
 	}
 	last := lastAddr(subnet)
 	for a := subnet.Masked().Addr().Next(); a.IsValid() && a.Less(last); a = a.Next() {
-		if a == gateway || taken[a] {
+		if a == gateway || taken[a] || inUse[a] {
 			continue
 		}
 		path := filepath.Join(runDir, addressesDir, a.String())
