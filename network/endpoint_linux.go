@@ -138,7 +138,7 @@ func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
 
 	veth := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth, MTU: ep.MTU, MasterIndex: bridge.Attrs().Index},
-		PeerName: containerIf, PeerMTU: uint32(ep.MTU), PeerHardwareAddr: mac,
+		PeerName:  containerIf, PeerMTU: uint32(ep.MTU), PeerHardwareAddr: mac,
 		PeerNamespace: netlink.NsFd(nsFd),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
