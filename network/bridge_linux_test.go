@@ -733,6 +733,9 @@ func TestTwoRunRootsShareTheBridge(t *testing.T) {
 	if !inFreshNetns(t) {
 		return
 	}
+	if err := os.WriteFile(ipForward, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	a, err := Attach(testConfig(t), Request{ID: strings.Repeat("a", 64), Pid: fakeContainer(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -745,5 +748,8 @@ func TestTwoRunRootsShareTheBridge(t *testing.T) {
 	defer b.Detach()
 	if a.Addr == b.Addr || a.Gateway != b.Gateway {
 		t.Fatalf("run roots' containers: %s via %s and %s via %s", a.Addr, a.Gateway, b.Addr, b.Gateway)
+	}
+	if policy := forwardPolicy(t); policy != nftables.ChainPolicyDrop {
+		t.Fatalf("forward policy %v after the second run root made its bridge, want the first's drop", policy)
 	}
 }

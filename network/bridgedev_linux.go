@@ -102,7 +102,9 @@ func makeBridge(cfg Config, saved *settings) (settings, error) {
 	if err != nil {
 		return settings{}, err
 	}
-	s.ForwardDrop = s.ForwardDrop || turnedOn
+	// Forwarding on already may be skiff's own doing, by another run root
+	// in this namespace: its drop policy stays.
+	s.ForwardDrop = s.ForwardDrop || turnedOn || forwardDrops()
 	if err := setupTable(s); err != nil {
 		return settings{}, err
 	}

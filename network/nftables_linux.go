@@ -103,6 +103,16 @@ func setupTable(s settings) error {
 	return nil
 }
 
+// forwardDrops: skiff's forward chain exists with policy drop.
+func forwardDrops() bool {
+	c, err := nftables.New()
+	if err != nil {
+		return false
+	}
+	ch, err := c.ListChain(skiffTable, "forward")
+	return err == nil && ch.Policy != nil && *ch.Policy == nftables.ChainPolicyDrop
+}
+
 // nftError is ErrNoNftables for the errors of a kernel without nf_tables
 // (no nfnetlink: the socket fails; no nf_tables: the batch is refused).
 func nftError(err error) error {
