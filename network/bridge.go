@@ -134,4 +134,5 @@ func Sweep(cfg Config, alive func(id string) bool) error { return sweep(cfg, ali
 // ForwardBlocked names a forward-hook chain of another table that drops
 // skiff0's traffic by policy (docker's iptables FORWARD DROP, a host
 // firewall), as one line saying how to allow skiff0; "" if none does.
+// The caller prefixes it (the CLI prints "skiff: warning: " and the line).
 func ForwardBlocked() string { return forwardBlocked() }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +156,7 @@ func TestAttachPublishedPorts(t *testing.T) {
 	}
 
 	again, err := Attach(cfg, Request{ID: strings.Repeat("f", 64), Pid: fakeContainer(t), Ports: []PortMap{{Proto: "tcp", HostPort: 9005, ContainerPort: 80}}})
-	if err == nil || err.Error() != "failed to bind host port 0.0.0.0:9005/tcp: address already in use" {
+	if err == nil || err.Error() != "Bind for 0.0.0.0:9005 failed: port is already allocated" || !errors.Is(err, unix.EADDRINUSE) {
 		t.Fatalf("a port another container publishes: %v", err)
 	}
 	if again != nil {
@@ -204,29 +205,43 @@ func TestAttachUDPAndMappedPorts(t *testing.T) {
 	ep, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{
 		{Proto: "udp", HostPort: 53, ContainerPort: 5353},
 		{Proto: "tcp", HostPort: 8000, ContainerPort: 7000, Count: 3},
+		{Proto: "tcp", HostIP: netip.IPv6Loopback(), HostPort: 8090, ContainerPort: 7002},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ep.Detach()
 	if n := rulesOf(t, testID); n != 4 {
-		t.Fatalf("%d rules, want 4 (a range with other container ports: one per port)", n)
+		t.Fatalf("%d rules, want 4 (a range with other container ports: one per port; none for ::1)", n)
 	}
-	if got, err := readGreeting("127.0.0.1:8002"); err != nil || !strings.HasPrefix(got, "mapped") {
-		t.Errorf("8002 -> 7002: %q %v", got, err)
+	for _, addr := range []string{"127.0.0.1:8002", "[::1]:8002", "[::1]:8090"} {
+		if got, err := readGreeting(addr); err != nil || !strings.HasPrefix(got, "mapped") {
+			t.Errorf("%s -> 7002: %q %v", addr, got, err)
+		}
 	}
-	c, err := net.Dial("udp4", "172.17.0.1:53")
+	if _, err := readGreeting("127.0.0.1:8090"); err == nil {
+		t.Error("a port published on ::1 answers on 127.0.0.1")
+	}
+	for _, addr := range []string{"172.17.0.1:53", "127.0.0.1:53", "[::1]:53"} {
+		if got, err := udpEcho(addr, "ping"); err != nil || got != "echo ping" {
+			t.Errorf("udp %s: %q %v", addr, got, err)
+		}
+	}
+}
+
+func udpEcho(addr, msg string) (string, error) {
+	c, err := net.Dial("udp", addr)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(2 * time.Second))
-	c.Write([]byte("ping"))
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return "", err
+	}
 	b := make([]byte, 100)
 	n, err := c.Read(b)
-	if err != nil || string(b[:n]) != "echo ping" {
-		t.Fatalf("udp: %q %v", b[:n], err)
-	}
+	return string(b[:n]), err
 }
 
 func TestAttachPortInUseLeavesNothing(t *testing.T) {
@@ -263,12 +278,28 @@ func TestAttachPortInUseLeavesNothing(t *testing.T) {
 			c.Close()
 		}
 	}
+	// The last step failing (::1's port taken) undoes every other.
+	ln6, err := net.Listen("tcp6", "[::1]:8082")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln6.Close()
+	_, err = Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8082, ContainerPort: 80}}})
+	if err == nil || err.Error() != "failed to bind host port [::1]:8082/tcp: address already in use" {
+		t.Fatalf("Attach with ::1's port in use: %v", err)
+	}
+	checkNothingLeft(t, cfg, testID)
+	if c, err := net.Listen("tcp4", "0.0.0.0:8082"); err != nil {
+		t.Errorf("reservation of 0.0.0.0:8082 left: %v", err)
+	} else {
+		c.Close()
+	}
 	// A tiny pool's exhaustion fails as cleanly.
 	cfg = Config{RunDir: t.TempDir()}
 	if err := saveSettings(cfg.RunDir, settings{Subnet: netip.MustParsePrefix("172.17.0.0/30"), Gateway: netip.MustParseAddr("172.17.0.1"), MTU: 1500}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := allocate(cfg.RunDir, netip.MustParsePrefix("172.17.0.0/30"), netip.MustParseAddr("172.17.0.1"), "other"); err != nil {
+	if _, _, err := allocate(cfg.RunDir, netip.MustParsePrefix("172.17.0.0/30"), netip.MustParseAddr("172.17.0.1"), "other", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8079, ContainerPort: 80}}}); !errors.Is(err, ErrPoolExhausted) {
@@ -359,12 +390,45 @@ func BenchmarkAttachDetach(b *testing.B) {
 	}
 	cfg := Config{RunDir: b.TempDir()}
 	pid := fakeContainer(b)
+	var attach, detach time.Duration
+	n := 0
 	for b.Loop() {
+		t0 := time.Now()
 		ep, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
 		if err != nil {
 			b.Fatal(err)
 		}
+		t1 := time.Now()
 		if err := ep.Detach(); err != nil {
+			b.Fatal(err)
+		}
+		attach, detach, n = attach+t1.Sub(t0), detach+time.Since(t1), n+1
+	}
+	b.ReportMetric(float64(attach.Microseconds())/float64(n), "attach-µs/op")
+	b.ReportMetric(float64(detach.Microseconds())/float64(n), "detach-µs/op")
+}
+
+// EnsureBridge with the bridge there: what every bridge start's CLI pays.
+func BenchmarkEnsureBridgeReady(b *testing.B) {
+	if !inFreshNetns(b) {
+		b.SkipNow()
+	}
+	cfg := Config{RunDir: b.TempDir()}
+	if err := EnsureBridge(cfg); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := EnsureBridge(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Sweep with nothing allocated: what every skiff command pays.
+func BenchmarkSweepNothing(b *testing.B) {
+	cfg := Config{RunDir: b.TempDir()}
+	for b.Loop() {
+		if err := Sweep(cfg, func(string) bool { return true }); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -506,5 +570,186 @@ func TestNftErrorNoKernelSupport(t *testing.T) {
 	}
 	if err := nftError(unix.EPERM); errors.Is(err, ErrNoNftables) {
 		t.Errorf("EPERM taken for a kernel without nf_tables")
+	}
+}
+
+// Outbound NAT and inbound DNAT through a routed uplink, with skiff's
+// forward chain dropping by policy: the container reaches a fake upstream
+// host as the host's address, and the upstream reaches the published port
+// keeping its own source address (no userland proxy in between).
+func TestUplinkNATKeepsClientAddress(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	if err := os.WriteFile(ipForward, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	upstream := fakeContainer(t)
+	upNs, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", upstream))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer upNs.Close()
+	pair := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "up0"}, PeerName: "up1", PeerNamespace: netlink.NsFd(int(upNs.Fd()))}
+	if err := netlink.LinkAdd(pair); err != nil {
+		t.Fatal(err)
+	}
+	up0, _ := netlink.LinkByName("up0")
+	addr, _ := netlink.ParseAddr("10.200.0.1/24")
+	if err := errors.Join(netlink.AddrAdd(up0, addr), netlink.LinkSetUp(up0)); err != nil {
+		t.Fatal(err)
+	}
+	err = inNetnsOf(upstream, func() error {
+		up1, err := netlink.LinkByName("up1")
+		if err != nil {
+			return err
+		}
+		addr, _ := netlink.ParseAddr("10.200.0.2/24")
+		return errors.Join(netlink.AddrAdd(up1, addr), netlink.LinkSetUp(up1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveGreeting(t, upstream, 9999, "upstream")
+
+	cfg := testConfig(t)
+	pid := fakeContainer(t)
+	serveGreeting(t, pid, 80, "web")
+	ep, err := Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Detach()
+	if policy := forwardPolicy(t); policy != nftables.ChainPolicyDrop {
+		t.Fatalf("forward policy %v, want drop", policy)
+	}
+	var got string
+	err = inNetnsOf(pid, func() (err error) { got, err = readGreeting("10.200.0.2:9999"); return err })
+	if err != nil || !strings.HasPrefix(got, "upstream from 10.200.0.1:") {
+		t.Errorf("container to upstream: %q %v, want it masqueraded as 10.200.0.1", got, err)
+	}
+	err = inNetnsOf(upstream, func() (err error) { got, err = readGreeting("10.200.0.1:8080"); return err })
+	if err != nil || !strings.HasPrefix(got, "web from 10.200.0.2:") {
+		t.Errorf("upstream to the published port: %q %v, want the client's own address 10.200.0.2", got, err)
+	}
+}
+
+// Commands making the bridge at once agree: one bridge, one set of base
+// rules, and the drop policy of forwarding skiff turned on.
+func TestEnsureBridgeConcurrent(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	if err := os.WriteFile(ipForward, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() { errs <- EnsureBridge(cfg) }()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if policy := forwardPolicy(t); policy != nftables.ChainPolicyDrop {
+		t.Fatalf("forward policy %v, want drop", policy)
+	}
+	if s, err := loadSettings(cfg.RunDir); err != nil || !s.ForwardDrop {
+		t.Fatalf("settings %+v %v, want ForwardDrop", s, err)
+	}
+	if n := countRules(t); n != 8 {
+		t.Fatalf("%d base rules, want 8 (2 jumps, 3 masquerades, 3 forward)", n)
+	}
+}
+
+// Someone flushed the ruleset (`nft flush ruleset`): Detach still frees
+// the rest and reports no error for rules already gone.
+func TestDetachAfterRulesetFlushed(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	cfg := testConfig(t)
+	ep, err := Attach(cfg, Request{ID: testID, Pid: fakeContainer(t), Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := nftables.New()
+	c.FlushRuleset()
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Detach(); err != nil {
+		t.Fatalf("Detach: %v", err)
+	}
+	checkNothingLeft(t, cfg, testID)
+	pid := fakeContainer(t)
+	serveGreeting(t, pid, 80, "web")
+	ep, err = Attach(cfg, Request{ID: testID, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}})
+	if err != nil {
+		t.Fatalf("Attach with skiff's table gone: %v", err)
+	}
+	defer ep.Detach()
+	if got, err := readGreeting("127.0.0.1:8080"); err != nil || !strings.HasPrefix(got, "web") {
+		t.Errorf("the port with the table written again: %q %v", got, err)
+	}
+}
+
+// docker's own FORWARD DROP, made by iptables-nft as docker makes it, and
+// the fix the warning names: what ForwardBlocked reads is what that tool
+// writes (skipped without iptables-nft).
+func TestForwardBlockedByIptablesNft(t *testing.T) {
+	if _, err := exec.LookPath("iptables-nft"); err != nil {
+		t.Skip("no iptables-nft")
+	}
+	if !inFreshNetns(t) {
+		return
+	}
+	if err := EnsureBridge(testConfig(t)); err != nil {
+		t.Fatal(err)
+	}
+	iptables := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("iptables-nft", args...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables-nft %v: %v\n%s", args, err, out)
+		}
+	}
+	iptables("-P", "FORWARD", "DROP")
+	if got := ForwardBlocked(); !strings.Contains(got, "iptables -I FORWARD -i skiff0 -j ACCEPT && iptables -I FORWARD -o skiff0 -j ACCEPT") {
+		t.Fatalf("iptables' FORWARD DROP: %q", got)
+	}
+	iptables("-I", "FORWARD", "-i", "skiff0", "-j", "ACCEPT")
+	iptables("-I", "FORWARD", "-o", "skiff0", "-j", "ACCEPT")
+	if got := ForwardBlocked(); got != "" {
+		t.Fatalf("after the fix it names: %q", got)
+	}
+}
+
+// Two run roots in one network namespace share skiff0 but not the
+// allocator's files: the kernel's record (the host veths' aliases) keeps
+// their containers' addresses apart.
+func TestTwoRunRootsShareTheBridge(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	if err := os.WriteFile(ipForward, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Attach(testConfig(t), Request{ID: strings.Repeat("a", 64), Pid: fakeContainer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Detach()
+	b, err := Attach(testConfig(t), Request{ID: strings.Repeat("b", 64), Pid: fakeContainer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Detach()
+	if a.Addr == b.Addr || a.Gateway != b.Gateway {
+		t.Fatalf("run roots' containers: %s via %s and %s via %s", a.Addr, a.Gateway, b.Addr, b.Gateway)
+	}
+	if policy := forwardPolicy(t); policy != nftables.ChainPolicyDrop {
+		t.Fatalf("forward policy %v after the second run root made its bridge, want the first's drop", policy)
 	}
 }

@@ -44,20 +44,46 @@ func (s settings) prefix() netip.Prefix {
 
 const (
 	settingsFile = "bridge.json"
+	bridgeLock   = "bridge.lock"
 	ipForward    = "/proc/sys/net/ipv4/ip_forward"
 	defaultMTU   = 1500
 )
 
 func ensureBridge(cfg Config) (settings, error) {
-	if s, err := loadSettings(cfg.RunDir); err == nil {
-		if _, err := netlink.LinkByName(BridgeInterface); err == nil {
-			return s, nil
-		}
-		return makeBridge(cfg, &s)
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if s, ok, err := bridgeReady(cfg.RunDir); ok || err != nil {
+		return s, err
+	}
+	// Two skiff commands making the bridge at once would both see
+	// forwarding off, or one see the other turn it on: one at a time.
+	if err := os.MkdirAll(cfg.RunDir, 0o700); err != nil {
+		return settings{}, fmt.Errorf("create %s: %w", cfg.RunDir, err)
+	}
+	unlock, err := lockFile(filepath.Join(cfg.RunDir, bridgeLock))
+	if err != nil {
 		return settings{}, err
 	}
+	defer unlock()
+	s, ok, err := bridgeReady(cfg.RunDir)
+	if ok || err != nil {
+		return s, err
+	}
+	if s.Subnet.IsValid() {
+		return makeBridge(cfg, &s)
+	}
 	return makeBridge(cfg, nil)
+}
+
+// bridgeReady is the cheap check: bridge.json read (its settings, valid
+// if saved) and skiff0 there.
+func bridgeReady(runDir string) (s settings, ok bool, err error) {
+	s, err = loadSettings(runDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return settings{}, false, nil
+	} else if err != nil {
+		return settings{}, false, err
+	}
+	_, err = netlink.LinkByName(BridgeInterface)
+	return s, err == nil, nil
 }
 
 // makeBridge makes (or completes) the bridge: with saved settings those,
@@ -76,7 +102,9 @@ func makeBridge(cfg Config, saved *settings) (settings, error) {
 	if err != nil {
 		return settings{}, err
 	}
-	s.ForwardDrop = s.ForwardDrop || turnedOn
+	// Forwarding on already may be skiff's own doing, by another run root
+	// in this namespace: its drop policy stays.
+	s.ForwardDrop = s.ForwardDrop || turnedOn || forwardDrops()
 	if err := setupTable(s); err != nil {
 		return settings{}, err
 	}

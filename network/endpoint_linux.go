@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -42,7 +43,7 @@ func dockerMAC(addr netip.Addr) net.HardwareAddr {
 	return net.HardwareAddr{0x02, 0x42, b[0], b[1], b[2], b[3]}
 }
 
-func attach(cfg Config, req Request) (ep *Endpoint, err error) {
+func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 	if req.ID == "" || req.Pid <= 0 {
 		return nil, fmt.Errorf("attach to %s: no container id or pid", BridgeName)
 	}
@@ -71,7 +72,7 @@ func attach(cfg Config, req Request) (ep *Endpoint, err error) {
 	}
 	undo = append(undo, reservations...)
 
-	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID)
+	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID, bridgePortAddrs(req.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func attach(cfg Config, req Request) (ep *Endpoint, err error) {
 	if mac == nil {
 		mac = dockerMAC(addr)
 	}
-	ep = &Endpoint{
+	ep := &Endpoint{
 		ID: req.ID, Interface: BridgeInterface, HostVeth: vethName(req.ID),
 		Addr: netip.PrefixFrom(addr, s.Subnet.Bits()), Gateway: s.Gateway,
 		MAC: mac.String(), MTU: s.MTU, Ports: ports,
@@ -98,7 +99,16 @@ func attach(cfg Config, req Request) (ep *Endpoint, err error) {
 	}
 	undo = append(undo, func() error { return deleteVeth(ep.HostVeth) })
 
-	if err := addPortRules(req.ID, addr, ports); err != nil {
+	if err := addPortRules(req.ID, addr, ports); errors.Is(err, unix.ENOENT) {
+		// skiff's table is gone (`nft flush ruleset`) while skiff0 stayed:
+		// write it again rather than fail every start until a reboot.
+		if err := setupTable(s); err != nil {
+			return nil, err
+		}
+		if err := addPortRules(req.ID, addr, ports); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() error { return deleteRulesOf(map[string]bool{req.ID: true}) })
@@ -134,7 +144,7 @@ func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth pair %s: %w", ep.HostVeth, err)
 	}
-	if err := setupHostEnd(ep.HostVeth); err != nil {
+	if err := setupHostEnd(ep.HostVeth, portAlias(ep.Addr.Addr(), ep.ID)); err != nil {
 		deleteVeth(ep.HostVeth)
 		return err
 	}
@@ -145,12 +155,47 @@ func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
 	return nil
 }
 
-// setupHostEnd sets the host end up, with hairpin on so a container
-// reaches its own published port through the host's address.
-func setupHostEnd(name string) error {
+// portAlias is the host end's alias: the container's address and id, so
+// the kernel itself says which addresses skiff0's ports hold.
+func portAlias(addr netip.Addr, id string) string { return "skiff " + addr.String() + " " + id }
+
+// bridgePortAddrs are the addresses skiff0's ports hold by their alias,
+// id's own excepted: containers of another run root share skiff0 (one per
+// network namespace) but not the allocator's files, and must not get the
+// same address.
+func bridgePortAddrs(id string) map[netip.Addr]bool {
+	bridge, err := netlink.LinkByName(BridgeInterface)
+	if err != nil {
+		return nil
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil
+	}
+	inUse := map[netip.Addr]bool{}
+	for _, l := range links {
+		attrs := l.Attrs()
+		f := strings.Fields(attrs.Alias)
+		if attrs.MasterIndex != bridge.Attrs().Index || len(f) != 3 || f[0] != "skiff" || f[2] == id {
+			continue
+		}
+		if a, err := netip.ParseAddr(f[1]); err == nil {
+			inUse[a] = true
+		}
+	}
+	return inUse
+}
+
+// setupHostEnd sets the host end's alias (the kernel ignores one given at
+// creation) and hairpin on, so a container reaches its own published
+// port through the host's address, and sets it up.
+func setupHostEnd(name, alias string) error {
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", name, err)
+	}
+	if err := netlink.LinkSetAlias(link, alias); err != nil {
+		return fmt.Errorf("set %s's alias: %w", name, err)
 	}
 	if err := netlink.LinkSetHairpin(link, true); err != nil {
 		return fmt.Errorf("set hairpin mode on %s: %w", name, err)

@@ -24,9 +24,9 @@ const (
 )
 
 // allocate gives id the lowest free address of subnet after its network
-// address, never the gateway nor the broadcast address; an id that holds
-// one already gets it back, with held true.
-func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string) (addr netip.Addr, held bool, err error) {
+// address, never the gateway, the broadcast address nor one of inUse; an
+// id that holds one already gets it back, with held true.
+func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string, inUse map[netip.Addr]bool) (addr netip.Addr, held bool, err error) {
 	unlock, err := lockAddresses(runDir)
 	if err != nil {
 		return netip.Addr{}, false, err
@@ -45,7 +45,7 @@ func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string)
 	}
 	last := lastAddr(subnet)
 	for a := subnet.Masked().Addr().Next(); a.IsValid() && a.Less(last); a = a.Next() {
-		if a == gateway || taken[a] {
+		if a == gateway || taken[a] || inUse[a] {
 			continue
 		}
 		path := filepath.Join(runDir, addressesDir, a.String())
@@ -121,9 +121,15 @@ func lockAddresses(runDir string) (unlock func(), err error) {
 	if err := os.MkdirAll(filepath.Join(runDir, addressesDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create the address allocator: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(runDir, addressLock), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	return lockFile(filepath.Join(runDir, addressLock))
+}
+
+// lockFile takes the exclusive flock of path, created if missing; unlock
+// closes it, which drops the lock (a dead holder's lock goes with it).
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open the address allocator's lock: %w", err)
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
@@ -133,9 +139,9 @@ func lockAddresses(runDir string) (unlock func(), err error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock the address allocator: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return func() { f.Close() }, nil // closing the file drops the lock
+	return func() { f.Close() }, nil
 }
 
 // lastAddr is subnet's broadcast address.

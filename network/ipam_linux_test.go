@@ -15,7 +15,7 @@ func TestAllocateLowestFreeAndReuse(t *testing.T) {
 	subnet, gw := netip.MustParsePrefix("10.99.0.0/29"), netip.MustParseAddr("10.99.0.1")
 	var got []string
 	for i := range 5 {
-		a, held, err := allocate(dir, subnet, gw, fmt.Sprintf("id%d", i))
+		a, held, err := allocate(dir, subnet, gw, fmt.Sprintf("id%d", i), nil)
 		if err != nil || held {
 			t.Fatal(err)
 		}
@@ -24,10 +24,10 @@ func TestAllocateLowestFreeAndReuse(t *testing.T) {
 	if want := "[10.99.0.2 10.99.0.3 10.99.0.4 10.99.0.5 10.99.0.6]"; fmt.Sprint(got) != want {
 		t.Fatalf("allocated %v, want %s (after the gateway, before the broadcast)", got, want)
 	}
-	if _, _, err := allocate(dir, subnet, gw, "id5"); !errors.Is(err, ErrPoolExhausted) {
+	if _, _, err := allocate(dir, subnet, gw, "id5", nil); !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("7th address of a /29: %v, want ErrPoolExhausted", err)
 	}
-	if a, held, err := allocate(dir, subnet, gw, "id3"); err != nil || !held || a.String() != "10.99.0.5" {
+	if a, held, err := allocate(dir, subnet, gw, "id3", nil); err != nil || !held || a.String() != "10.99.0.5" {
 		t.Fatalf("id3 again: %v %v, want its own 10.99.0.5 back", a, err)
 	}
 	if err := release(dir, netip.MustParseAddr("10.99.0.3"), "id1"); err != nil {
@@ -39,7 +39,7 @@ func TestAllocateLowestFreeAndReuse(t *testing.T) {
 	if err := release(dir, netip.MustParseAddr("10.99.0.4"), "someone-else"); err != nil {
 		t.Fatal(err)
 	}
-	if a, _, err := allocate(dir, subnet, gw, "id6"); err != nil || a.String() != "10.99.0.3" {
+	if a, _, err := allocate(dir, subnet, gw, "id6", nil); err != nil || a.String() != "10.99.0.3" {
 		t.Fatalf("after a release: %v %v, want the freed 10.99.0.3", a, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, addressesDir, "10.99.0.4")); err != nil {
@@ -50,10 +50,10 @@ func TestAllocateLowestFreeAndReuse(t *testing.T) {
 func TestAllocateTinyPoolExhausted(t *testing.T) {
 	dir := t.TempDir()
 	subnet, gw := netip.MustParsePrefix("10.99.0.0/30"), netip.MustParseAddr("10.99.0.1")
-	if a, _, err := allocate(dir, subnet, gw, "a"); err != nil || a.String() != "10.99.0.2" {
+	if a, _, err := allocate(dir, subnet, gw, "a", nil); err != nil || a.String() != "10.99.0.2" {
 		t.Fatalf("first: %v %v", a, err)
 	}
-	if _, _, err := allocate(dir, subnet, gw, "b"); !errors.Is(err, ErrPoolExhausted) {
+	if _, _, err := allocate(dir, subnet, gw, "b", nil); !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("second of a /30: %v, want ErrPoolExhausted", err)
 	}
 }
@@ -66,7 +66,7 @@ func TestAllocateConcurrentDistinct(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { addrs[i], _, errs[i] = allocate(dir, subnet, gw, fmt.Sprintf("c%02d", i)) })
+		wg.Go(func() { addrs[i], _, errs[i] = allocate(dir, subnet, gw, fmt.Sprintf("c%02d", i), nil) })
 	}
 	wg.Wait()
 	seen := map[netip.Addr]bool{}
@@ -98,5 +98,28 @@ func TestFreeSubnetSkipsTaken(t *testing.T) {
 	}
 	if _, ok := freeSubnet(pools, []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16")}); ok {
 		t.Fatal("a subnet of a taken pool was chosen")
+	}
+}
+
+func TestReservePortsChecksRanges(t *testing.T) {
+	for _, pm := range []PortMap{
+		{Proto: "tcp", HostPort: 65530, ContainerPort: 80, Count: 10},
+		{Proto: "tcp", HostPort: 80, ContainerPort: 65530, Count: 10},
+		{Proto: "tcp", HostPort: 0, ContainerPort: 80, Count: 2},
+		{Proto: "sctp", HostPort: 80, ContainerPort: 80},
+	} {
+		if _, _, err := reservePorts([]PortMap{pm}); err == nil {
+			t.Errorf("%+v reserved", pm)
+		}
+	}
+	ports, closers, err := reservePorts([]PortMap{{HostIP: netip.MustParseAddr("127.0.0.1"), ContainerPort: 80}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range closers {
+		c()
+	}
+	if ports[0].Proto != "tcp" || ports[0].HostPort == 0 {
+		t.Errorf("resolved %+v, want tcp and a chosen port", ports[0])
 	}
 }

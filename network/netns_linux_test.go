@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netns"
 )
@@ -40,9 +41,6 @@ func inFreshNetns(tb testing.TB) bool {
 	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), netnsEnv+"="+tb.Name())
-	// No Pdeathsig: it fires when the forking thread ends, and a test's
-	// threads end whenever a goroutine that locked one (inNetnsOf) exits:
-	// the "container" died under the tests at random. Cleanup kills it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -59,9 +57,8 @@ func inFreshNetns(tb testing.TB) bool {
 func fakeContainer(t testing.TB) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "60")
-	// No Pdeathsig: it fires when the forking thread ends, and a test's
-	// threads end whenever a goroutine that locked one (inNetnsOf) exits:
-	// the "container" died under the tests at random. Cleanup kills it.
+	// No Pdeathsig: it fires when the forking thread exits, and
+	// inNetnsOf's locked threads do exit.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -127,11 +124,12 @@ func serveGreeting(t *testing.T, pid int, port int, greeting string) {
 
 // readGreeting dials addr and returns the first line it gets.
 func readGreeting(addr string) (string, error) {
-	c, err := net.Dial("tcp", addr)
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
 	b := make([]byte, 200)
 	n, err := c.Read(b)
 	if err != nil {

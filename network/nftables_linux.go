@@ -103,6 +103,16 @@ func setupTable(s settings) error {
 	return nil
 }
 
+// forwardDrops: skiff's forward chain exists with policy drop.
+func forwardDrops() bool {
+	c, err := nftables.New()
+	if err != nil {
+		return false
+	}
+	ch, err := c.ListChain(skiffTable, "forward")
+	return err == nil && ch.Policy != nil && *ch.Policy == nftables.ChainPolicyDrop
+}
+
 // nftError is ErrNoNftables for the errors of a kernel without nf_tables
 // (no nfnetlink: the socket fails; no nf_tables: the batch is refused).
 func nftError(err error) error {
@@ -299,3 +309,53 @@ func ctBits(key expr.CtKey, bits uint32) []expr.Any {
 }
 
 func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+
+// skiffPublishes: a rule of skiff's published chain DNATs proto's port
+// (only asked when binding the port failed, to word the error).
+func skiffPublishes(proto string, port uint16) bool {
+	c, err := nftables.New()
+	if err != nil {
+		return false
+	}
+	rules, err := c.GetRules(skiffTable, publishedChainRef())
+	if err != nil {
+		return false
+	}
+	want := l4proto(proto)[1].(*expr.Cmp).Data
+	for _, r := range rules {
+		if ruleProto(r) == string(want) && ruleCoversPort(r, port) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleProto is the protocol byte a published rule matches, "" if none.
+func ruleProto(r *nftables.Rule) string {
+	for i, e := range r.Exprs {
+		if m, ok := e.(*expr.Meta); ok && m.Key == expr.MetaKeyL4PROTO && i+1 < len(r.Exprs) {
+			if c, ok := r.Exprs[i+1].(*expr.Cmp); ok {
+				return string(c.Data)
+			}
+		}
+	}
+	return ""
+}
+
+// ruleCoversPort: the rule's `th dport` equals port or its range holds it.
+func ruleCoversPort(r *nftables.Rule, port uint16) bool {
+	for i, e := range r.Exprs {
+		p, ok := e.(*expr.Payload)
+		if !ok || p.Base != expr.PayloadBaseTransportHeader || p.Offset != 2 || i+1 >= len(r.Exprs) {
+			continue
+		}
+		switch m := r.Exprs[i+1].(type) {
+		case *expr.Cmp:
+			return len(m.Data) == 2 && binary.BigEndian.Uint16(m.Data) == port
+		case *expr.Range:
+			return len(m.FromData) == 2 && len(m.ToData) == 2 &&
+				binary.BigEndian.Uint16(m.FromData) <= port && port <= binary.BigEndian.Uint16(m.ToData)
+		}
+	}
+	return false
+}

@@ -38,24 +38,50 @@ func reservePorts(ports []PortMap) ([]PortMap, []func() error, error) {
 		}
 	}
 	for _, pm := range ports {
-		if pm.HostPort == 0 && pm.Count > 1 {
+		if pm.Proto == "" {
+			pm.Proto = "tcp" // docker's default
+		}
+		if err := checkRange(pm); err != nil {
 			undo()
-			return nil, nil, fmt.Errorf("a range of %d ports needs its host ports", pm.Count)
+			return nil, nil, err
 		}
 		for i := range max(pm.Count, 1) {
+			if pm.HostIP == netip.IPv6Loopback() && pm.HostPort != 0 {
+				continue // the ::1 forwarder's own socket holds it
+			}
 			fd, port, err := reservePort(pm.Proto, pm.HostIP, pm.HostPort+i)
 			if err != nil {
 				undo()
 				return nil, nil, err
 			}
-			closers = append(closers, func() error { return unix.Close(fd) })
 			if pm.HostPort == 0 {
 				pm.HostPort = port
+				if pm.HostIP == netip.IPv6Loopback() {
+					unix.Close(fd) // only chose the port; the forwarder binds it next
+					continue
+				}
 			}
+			closers = append(closers, func() error { return unix.Close(fd) })
 		}
 		resolved = append(resolved, pm)
 	}
 	return resolved, closers, nil
+}
+
+// checkRange refuses what would wrap past port 65535 or pick a random
+// port for a range.
+func checkRange(pm PortMap) error {
+	count := int(max(pm.Count, 1))
+	if pm.HostPort == 0 && count > 1 {
+		return fmt.Errorf("a range of %d ports needs its host ports", count)
+	}
+	if pm.Proto != "tcp" && pm.Proto != "udp" {
+		return fmt.Errorf("invalid proto: %s", pm.Proto)
+	}
+	if int(pm.HostPort)+count-1 > 65535 || int(pm.ContainerPort)+count-1 > 65535 || pm.ContainerPort == 0 {
+		return fmt.Errorf("invalid port range %d-%d:%d", pm.HostPort, int(pm.HostPort)+count-1, pm.ContainerPort)
+	}
+	return nil
 }
 
 // reservePort binds a socket of proto to ip:port (ip zero: 0.0.0.0; port
@@ -81,11 +107,31 @@ func reservePort(proto string, ip netip.Addr, port uint16) (fd int, bound uint16
 	}
 	if err != nil {
 		unix.Close(fd)
-		// docker 28's wording for a port another process holds
-		return -1, 0, fmt.Errorf("failed to bind host port %s/%s: %w", netip.AddrPortFrom(ip, port), proto, err)
+		return -1, 0, bindError(proto, netip.AddrPortFrom(ip, port), err)
 	}
 	return fd, bound, nil
 }
+
+// bindError is docker's wording for a host port in use: "Bind for ...
+// failed: port is already allocated" when one of its own containers
+// publishes it (skiff: a rule of its table has the port), else the
+// kernel's error as docker 28 prints it.
+func bindError(proto string, hostPort netip.AddrPort, err error) error {
+	if errors.Is(err, unix.EADDRINUSE) && skiffPublishes(proto, hostPort.Port()) {
+		return portAllocatedError{hostPort}
+	}
+	return fmt.Errorf("failed to bind host port %s/%s: %w", hostPort, proto, err)
+}
+
+// portAllocatedError is a host port another skiff container publishes;
+// it is EADDRINUSE for errors.Is.
+type portAllocatedError struct{ hostPort netip.AddrPort }
+
+func (e portAllocatedError) Error() string {
+	return "Bind for " + e.hostPort.String() + " failed: port is already allocated"
+}
+
+func (e portAllocatedError) Unwrap() error { return unix.EADDRINUSE }
 
 func bindTo(fd int, ip netip.Addr, port uint16) error {
 	if ip.Is4() {
@@ -111,32 +157,52 @@ func boundPort(fd int) (uint16, error) {
 	return 0, errors.New("unexpected socket address")
 }
 
-// startForwarders serves [::1]:hostPort for every TCP port published on
-// all addresses (or on ::1), to addr:containerPort. A host without IPv6
-// on lo gets none.
+// startForwarders serves [::1]:hostPort for every port published on all
+// addresses (or on ::1), to addr:containerPort, TCP and UDP. A host
+// without IPv6 on lo gets none.
 func startForwarders(addr netip.Addr, ports []PortMap) ([]func() error, error) {
 	var closers []func() error
 	for _, pm := range ports {
-		if pm.Proto == "udp" || (pm.HostIP.IsValid() && pm.HostIP != netip.IPv6Loopback()) {
+		if pm.HostIP.IsValid() && pm.HostIP != netip.IPv6Loopback() {
 			continue
 		}
 		for i := range max(pm.Count, 1) {
 			listen := netip.AddrPortFrom(netip.IPv6Loopback(), pm.HostPort+i).String()
-			ln, err := net.Listen("tcp6", listen) // "tcp6": IPV6_V6ONLY
+			target := net.JoinHostPort(addr.String(), strconv.Itoa(int(pm.ContainerPort+i)))
+			closer, err := startForwarder(pm.Proto, listen, target)
 			if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.EAFNOSUPPORT) {
-				return closers, nil
+				return closers, nil // no ::1 here
 			} else if err != nil {
 				for _, c := range closers {
 					c()
 				}
-				return nil, fmt.Errorf("failed to bind host port %s/tcp: %w", listen, unwrapErrno(err))
+				return nil, fmt.Errorf("failed to bind host port %s/%s: %w", listen, pm.Proto, unwrapErrno(err))
 			}
-			f := &forwarder{ln: ln, target: net.JoinHostPort(addr.String(), strconv.Itoa(int(pm.ContainerPort+i))), conns: map[net.Conn]struct{}{}}
-			go f.serve()
-			closers = append(closers, f.close)
+			closers = append(closers, closer)
 		}
 	}
 	return closers, nil
+}
+
+// startForwarder listens on listen ("tcp6"/"udp6": IPV6_V6ONLY) and
+// forwards to target until the returned closer runs.
+func startForwarder(proto, listen, target string) (func() error, error) {
+	if proto == "udp" {
+		pc, err := net.ListenPacket("udp6", listen)
+		if err != nil {
+			return nil, err
+		}
+		f := &udpForwarder{pc: pc.(*net.UDPConn), target: target, sessions: map[netip.AddrPort]*net.UDPConn{}}
+		go f.serve()
+		return f.close, nil
+	}
+	ln, err := net.Listen("tcp6", listen)
+	if err != nil {
+		return nil, err
+	}
+	f := &forwarder{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	go f.serve()
+	return f.close, nil
 }
 
 // unwrapErrno is err's errno if it has one, for docker's short wording.
@@ -162,8 +228,11 @@ type forwarder struct {
 func (f *forwarder) serve() {
 	for {
 		c, err := f.ln.Accept()
-		if err != nil {
-			return // closed
+		if errors.Is(err, net.ErrClosed) {
+			return
+		} else if err != nil {
+			time.Sleep(10 * time.Millisecond) // out of fds, say: the listener stays
+			continue
 		}
 		if !f.track(c) {
 			return
@@ -229,6 +298,87 @@ func (f *forwarder) close() error {
 	f.closed = true
 	for c := range f.conns {
 		c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+	return err
+}
+
+// udpForwarder relays datagrams between clients of [::1]:port and the
+// container: one socket to the container per client, dropped after
+// udpIdle without traffic (conntrack's UDP timeout is of that order).
+type udpForwarder struct {
+	pc     *net.UDPConn
+	target string
+
+	mu       sync.Mutex
+	sessions map[netip.AddrPort]*net.UDPConn
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+const udpIdle = 60 * time.Second
+
+func (f *udpForwarder) serve() {
+	b := make([]byte, 64<<10)
+	for {
+		n, client, err := f.pc.ReadFromUDPAddrPort(b)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		} else if err != nil {
+			continue
+		}
+		up := f.session(client)
+		if up != nil {
+			up.Write(b[:n])
+		}
+	}
+}
+
+// session is client's socket to the container, dialled on its first
+// datagram; nil once closing or if the dial fails.
+func (f *udpForwarder) session(client netip.AddrPort) *net.UDPConn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if up, ok := f.sessions[client]; ok || f.closed {
+		return up
+	}
+	c, err := net.Dial("udp4", f.target)
+	if err != nil {
+		return nil
+	}
+	up := c.(*net.UDPConn)
+	f.sessions[client] = up
+	f.wg.Add(1)
+	go f.replies(client, up)
+	return up
+}
+
+// replies sends the container's datagrams back to client until the
+// session idles out or the forwarder closes.
+func (f *udpForwarder) replies(client netip.AddrPort, up *net.UDPConn) {
+	defer f.wg.Done()
+	b := make([]byte, 64<<10)
+	for {
+		up.SetReadDeadline(time.Now().Add(udpIdle))
+		n, err := up.Read(b)
+		if err != nil {
+			break
+		}
+		f.pc.WriteToUDPAddrPort(b[:n], client)
+	}
+	f.mu.Lock()
+	delete(f.sessions, client)
+	f.mu.Unlock()
+	up.Close()
+}
+
+func (f *udpForwarder) close() error {
+	err := f.pc.Close()
+	f.mu.Lock()
+	f.closed = true
+	for _, up := range f.sessions {
+		up.Close()
 	}
 	f.mu.Unlock()
 	f.wg.Wait()
