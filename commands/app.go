@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-dev/skiff/internal/rolesbin"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/network"
+	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -42,6 +43,8 @@ type Globals struct {
 	// Bridge is how the default bridge network is made (the config
 	// file's bip and default-address-pools) and where it keeps its state.
 	Bridge network.Config
+	// DNS is the config file's "dns", "dns-search" and "dns-opts".
+	DNS spec.DNSDefaults
 
 	bridgeChecked bool // ensureBridge ran once in this command
 }
@@ -72,6 +75,7 @@ func globals(c *cli.Context) (*Globals, error) {
 	}
 	g.InsecureRegistries = append(f.InsecureRegistries, c.StringSlice("insecure-registry")...)
 	g.Bridge = bridgeConfig(f, g.Paths.RunRoot)
+	g.DNS = spec.DNSDefaults{Servers: f.DNS, Search: f.DNSSearch, Options: f.DNSOpts}
 	rolesbin.SetRunRoot(g.Paths.RunRoot) // installed there on a start's first use
 	// What a killed build left (its containers, their processes, cgroups
 	// and volumes) goes with the next command; none: one failed ReadDir.

@@ -345,6 +345,7 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 	if err := mountOptions(c, &o); err != nil {
 		return o, err
 	}
+	o.Default = g.DNS
 	if err := networkOptions(c, &o); err != nil {
 		return o, err
 	}

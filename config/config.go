@@ -46,6 +46,13 @@ type File struct {
 	// DefaultAddressPools is "default-address-pools": where the default
 	// bridge's subnet is chosen from; empty: docker's defaults.
 	DefaultAddressPools []AddressPool `json:"default-address-pools,omitempty"`
+	// DNS, DNSSearch and DNSOpts are "dns", "dns-search" and "dns-opts":
+	// the name servers, search domains and resolver options of every
+	// container that does not set its own with --dns, --dns-search,
+	// --dns-option, as docker's daemon.json keys.
+	DNS       []string `json:"dns,omitempty"`
+	DNSSearch []string `json:"dns-search,omitempty"`
+	DNSOpts   []string `json:"dns-opts,omitempty"`
 }
 
 // AddressPool is one of "default-address-pools": subnets of Size bits
@@ -122,6 +129,11 @@ func (f File) checkNetwork() error {
 			return fmt.Errorf(`"bip" %q: the prefix /%d leaves no address for a container (at most /30)`, f.BIP, p.Bits())
 		case p.Addr() == p.Masked().Addr():
 			return fmt.Errorf(`"bip" %q: the bridge needs a host address, not the network's own (as "%s/%d")`, f.BIP, p.Addr().Next(), p.Bits())
+		}
+	}
+	for _, s := range f.DNS {
+		if _, err := netip.ParseAddr(s); err != nil {
+			return fmt.Errorf(`"dns": %q is not an IP address`, s)
 		}
 	}
 	for _, pool := range f.DefaultAddressPools {

@@ -29,6 +29,8 @@ func TestLoadFileNetwork(t *testing.T) {
 		{`{"default-address-pools": [{"base": "10.10.0.0", "size": 24}]}`, "", nil, `"default-address-pools": base "10.10.0.0": want an IPv4 subnet`},
 		{`{"default-address-pools": [{"base": "10.10.0.0/16", "size": 8}]}`, "", nil, `"default-address-pools": size 8 for base 10.10.0.0/16: want a prefix length from 16 to 30`},
 		{`{"default-address-pools": [{"base": "10.10.0.0/16", "size": 31}]}`, "", nil, `size 31`},
+		{`{"dns": ["10.200.0.2", "fd00::53"], "dns-search": ["example.com"], "dns-opts": ["ndots:2"]}`, "", nil, ""},
+		{`{"dns": ["resolver.example"]}`, "", nil, `"dns": "resolver.example" is not an IP address`},
 	}
 	dir := t.TempDir()
 	for i, tt := range tests {

@@ -223,6 +223,16 @@ func resolvConf(o spec.Options, hostNetwork bool) string {
 			host = b
 		}
 	}
+	// The config file's settings stand in for the flags not given.
+	if len(o.DNS) == 0 {
+		o.DNS = o.Default.Servers
+	}
+	if len(o.DNSSearch) == 0 {
+		o.DNSSearch = o.Default.Search
+	}
+	if len(o.DNSOptions) == 0 {
+		o.DNSOptions = o.Default.Options
+	}
 	return spec.ResolvConf(host, o, hostNetwork)
 }
 

@@ -263,3 +263,24 @@ func TestI14CliBridgeShows(t *testing.T) {
 		t.Errorf("port of a stopped container: %q", got)
 	}
 }
+
+// TestI14CliConfigDNS: the config file's "dns" is every container's name
+// server unless --dns says otherwise (the suite's stores name the fake
+// upstream, so no test container sees the host's resolvers).
+func TestI14CliConfigDNS(t *testing.T) {
+	s := shared(t)
+	tests := []struct {
+		flags []string
+		want  string
+	}{
+		{nil, "nameserver " + i14e2eUpstreamDNS + "\n"},
+		{[]string{"--dns", "10.200.0.9"}, "nameserver 10.200.0.9\n"},
+	}
+	for _, tt := range tests {
+		args := append(append([]string{"run", "--rm", "--network", "none"}, tt.flags...), fx.busybox, "cat", "/etc/resolv.conf")
+		r := s.must(t, args...)
+		if !strings.Contains(r.stdout, tt.want) || strings.Count(r.stdout, "nameserver") != 1 {
+			t.Errorf("%v: resolv.conf %q, want exactly %q", tt.flags, r.stdout, tt.want)
+		}
+	}
+}

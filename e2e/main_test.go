@@ -107,7 +107,22 @@ type store struct {
 func newStore(t *testing.T) *store {
 	t.Helper()
 	d := t.TempDir()
-	return &store{root: filepath.Join(d, "root"), runroot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json")}
+	s := &store{root: filepath.Join(d, "root"), runroot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json")}
+	if err := writeTestConfig(s.config); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeTestConfig gives a store the config every test starts from: its
+// containers' name server is the fake upstream's address, in the suite's
+// own namespaces, never one of the host's resolvers. A test that writes
+// its own config file says the same or passes --dns.
+func writeTestConfig(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(`{"dns": ["`+i14e2eUpstreamDNS+`"]}`), 0o644)
 }
 
 var (
@@ -123,6 +138,9 @@ func shared(t *testing.T) *store {
 	sharedOnce.Do(func() {
 		d := filepath.Join(workDir, "shared")
 		sharedStore = &store{root: filepath.Join(d, "root"), runroot: filepath.Join(d, "run"), config: filepath.Join(d, "config.json")}
+		if sharedErr = writeTestConfig(sharedStore.config); sharedErr != nil {
+			return
+		}
 		r := sharedStore.skiff(nil, "pull", fx.busybox)
 		if r.code != 0 {
 			sharedErr = fmt.Errorf("pull %s: exit %d: %s", fx.busybox, r.code, r.stderr)

@@ -213,6 +213,9 @@ func (b *begun) finish(config any) (p *process, err error) {
 	}
 	if b.s.beforeGo != nil {
 		if err := b.s.beforeGo(b.p.cmd.Process.Pid); err != nil {
+			if childErr := b.failedFirst(); childErr != nil {
+				return nil, childErr
+			}
 			return nil, err
 		}
 	}
@@ -230,6 +233,27 @@ func (b *begun) finish(config any) (p *process, err error) {
 // abort kills and reaps a child that will not run, and removes a cgroup
 // made for it.
 func (b *begun) abort() { b.p.abort(b.s.join == nil) }
+
+// failedFirst is the child's own report when it has already given up (its
+// end of the socket is closed): a setup before Go that failed because the
+// child is gone (its network namespace with it) must report why the child
+// went (a refused mount, say), not that its namespace was missing. nil
+// while the child still waits for Go.
+func (b *begun) failedFirst() error {
+	fds := []unix.PollFd{{Fd: int32(b.conn), Events: unix.POLLIN}}
+	if n, err := unix.Poll(fds, 0); err != nil || n == 0 || fds[0].Revents&unix.POLLHUP == 0 {
+		return nil
+	}
+	pty, err := awaitExec(b.conn, b.p.cmd)
+	if pty != nil {
+		pty.Close()
+	}
+	var se *StartError
+	if errors.As(err, &se) {
+		return se
+	}
+	return nil
+}
 
 // marks names this start's phase marks (-D): the fork of the child (for
 // an exec, on the thread that joined the container), and its execve.

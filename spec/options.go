@@ -50,6 +50,10 @@ type Options struct {
 	DNS        []string
 	DNSSearch  []string
 	DNSOptions []string
+	// Default is the config file's "dns", "dns-search" and "dns-opts":
+	// what resolv.conf gets where the flags say nothing (not recorded as
+	// the container's flags, as docker's HostConfig.Dns).
+	Default    DNSDefaults
 	ExtraHosts []string
 	MacAddress string // --mac-address, checked
 	Domainname string // --domainname
@@ -67,3 +71,7 @@ type Image struct {
 	LayerDirs []string // extracted layer dirs, bottom -> top
 	Config    v1.Config
 }
+
+// DNSDefaults are the config file's resolver settings for containers
+// without --dns, --dns-search or --dns-option.
+type DNSDefaults struct{ Servers, Search, Options []string }
