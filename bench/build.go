@@ -102,7 +102,7 @@ func (e *env) buildSections(st store) []*section {
 	limit := &bcase{name: "(100 ms)", durs: []time.Duration{100 * time.Millisecond}}
 	notes := []string{
 		fmt.Sprintf("Dockerfile: FROM busybox, COPY of %d files (%d KB), RUN find|wc, ENV, WORKDIR, CMD; busybox already in each store", buildDirs*buildFilesPerDir, buildDirs*buildFilesPerDir*len(strings.Repeat("file 00/000\n", 40))/1000),
-		"podman and buildah: --layers, overlay store on this filesystem, their default RUN isolation and network; skiff: RUN with loopback only",
+		"podman and buildah: --layers, overlay store on this filesystem, their default RUN isolation and network; skiff: RUN on the default bridge, as docker's",
 	}
 	return []*section{
 		{

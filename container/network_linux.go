@@ -141,12 +141,19 @@ func (c *Container) attach(pid int) error {
 // again.
 func (c *Container) DetachNetwork() { c.detach() }
 
-// detach undoes attach (the process has exited, or never ran).
+// detach undoes attach (the process has exited, or never ran). The
+// kernel removes the veth with the namespace (DetachAfterExit) unless a
+// container started with --network container:<this> keeps the namespace:
+// then skiff removes it, as docker takes such a container's network away.
 func (c *Container) detach() {
 	if c.endpoint == nil {
 		return
 	}
-	if err := c.endpoint.Detach(); err != nil {
+	detach := c.endpoint.DetachAfterExit
+	if c.joinedByOthers() {
+		detach = c.endpoint.Detach
+	}
+	if err := detach(); err != nil {
 		fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
 	}
 	c.endpoint = nil
@@ -226,4 +233,21 @@ func (s Store) recordNetwork(h *state.Host, img v1.Config, o *spec.Options) erro
 	h.DNS, h.DNSSearch, h.DNSOptions = o.DNS, o.DNSSearch, o.DNSOptions
 	h.ExtraHosts, h.MacAddress = o.ExtraHosts, o.MacAddress
 	return nil
+}
+
+// joinedByOthers reports whether a running container shares this one's
+// network namespace (--network container:<id>); an unreadable list says
+// yes, the safe answer (skiff then removes the veth itself).
+func (c *Container) joinedByOthers() bool {
+	all, err := c.store.List()
+	if err != nil {
+		return true
+	}
+	mode := spec.NetworkContainerPrefix + c.State.ID
+	for _, o := range all {
+		if o.Host.NetworkMode == mode && o.Status.Up() {
+			return true
+		}
+	}
+	return false
 }

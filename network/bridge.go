@@ -126,6 +126,13 @@ func (e *Endpoint) Unpublish() error { return e.unpublish() }
 // address released. It is safe to call twice.
 func (e *Endpoint) Detach() error { return e.detach() }
 
+// DetachAfterExit is Detach once the container's processes are all gone
+// and no other container shares its network namespace: the kernel removes
+// the veth pair with the namespace, asynchronously, so skiff does not wait
+// for it; the address is released at once (the veth's alias keeps it from
+// other containers until the kernel is done).
+func (e *Endpoint) DetachAfterExit() error { return e.detachAfterExit() }
+
 // Sweep removes what containers whose monitor is gone left (rules,
 // veths, addresses): alive says whether id's monitor still runs. With
 // nothing allocated it costs one failed open.

@@ -83,6 +83,10 @@ func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 		if err := errors.Join(deleteVeth(vethName(req.ID)), deleteRulesOf(map[string]bool{req.ID: true})); err != nil {
 			return nil, err
 		}
+	} else if err := deleteVeth(vethName(req.ID)); err != nil {
+		// A restart right after an exit: the last start's veth, left to
+		// the kernel (DetachAfterExit), may not be gone yet.
+		return nil, err
 	}
 	if mac == nil {
 		mac = dockerMAC(addr)
@@ -262,6 +266,25 @@ func (e *Endpoint) detach() error {
 	go func() { rulesErr <- e.unpublish() }()
 	errs := []error{deleteVeth(e.HostVeth), <-rulesErr}
 	errs = append(errs, release(e.runDir, e.Addr.Addr(), e.ID))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("detach %s from %s: %w", e.ID, BridgeName, err)
+	}
+	return nil
+}
+
+// detachAfterExit is Detach for a container whose processes are all
+// gone, its network namespace with them: the kernel deletes the veth pair
+// when it frees the namespace, so skiff does not wait the ~25 ms its own
+// deletion takes. The address is released at once; until the kernel has
+// deleted the veth its alias keeps the address from another container
+// (bridgePortAddrs), and the same container's next start deletes it
+// (attach).
+func (e *Endpoint) detachAfterExit() error {
+	if e.detached {
+		return nil
+	}
+	e.detached = true
+	errs := []error{e.unpublish(), release(e.runDir, e.Addr.Addr(), e.ID)}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("detach %s from %s: %w", e.ID, BridgeName, err)
 	}
