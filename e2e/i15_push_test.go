@@ -125,6 +125,7 @@ func TestI15PushCommitted(t *testing.T) {
 
 	r := c.run("", "push", repo+":v1")
 	digest := i15pushDigest(t, r, "v1")
+	t.Logf("push:\n%s", r.stdout)
 	if !strings.Contains(r.stdout, "The push refers to repository ["+repo+"]\n") {
 		t.Errorf("push: want docker's first line naming %s; %v", repo, r)
 	}
@@ -152,6 +153,7 @@ func TestI15PushCommitted(t *testing.T) {
 		other := reg.Addr + "/i15push/" + uniqueName(t) + ":v2"
 		c.mustRun(t, "tag", repo+":v1", other)
 		r := c.run("", "push", other)
+		t.Logf("push to another repository:\n%s", r.stdout)
 		if d := i15pushDigest(t, r, "v2"); d != digest {
 			t.Errorf("push to another repository: digest %s, want %s", d, digest)
 		}
