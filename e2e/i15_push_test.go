@@ -537,3 +537,49 @@ func TestI15PushInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestI15PushTerminal: on a terminal, push redraws one line per layer
+// (the final screen shows each once, with its outcome), and an interactive
+// login prompts for the username and, without echo, the password.
+func TestI15PushTerminal(t *testing.T) {
+	requireEnv(t)
+	authReg := i15pushAuthRegistry(t)
+	dir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dir) // the ptys' commands take the test's environment
+	s := newStore(t)
+	s.must(t, "pull", fx.big)
+	ref := authReg.Addr + "/i15push/term:1"
+	s.must(t, "tag", fx.big, ref)
+
+	out, code := runOnPtyWith(t, s, nil, func(master *os.File) {
+		time.Sleep(500 * time.Millisecond)
+		master.WriteString(i15pushUser + "\n")
+		time.Sleep(500 * time.Millisecond)
+		master.WriteString(i15pushPassword + "\n")
+	}, "login", authReg.Addr)
+	if code != 0 || !strings.Contains(out, "Username: ") || !strings.Contains(out, "Password: ") || !strings.Contains(out, "Login Succeeded") {
+		t.Fatalf("interactive login: exit %d, terminal %q", code, out)
+	}
+	if strings.Contains(out, i15pushPassword) {
+		t.Errorf("interactive login echoed the password: %q", out)
+	}
+
+	out, code = i7pullOnPty(t, s, 100, 24, nil, "push", ref)
+	if code != 0 {
+		t.Fatalf("push on a terminal: exit %d: %q", code, out)
+	}
+	screen := i7pullEmulate(out, 100, 24).screen()
+	id := hexOf(fx.bigDiffID)[:12]
+	var rows []string
+	for _, l := range screen {
+		if strings.HasPrefix(l, id+":") {
+			rows = append(rows, l)
+		}
+	}
+	if len(rows) != 1 || rows[0] != id+": Pushed" {
+		t.Errorf("layer %s on the final screen: %q, want once as Pushed; screen:\n%s", id, rows, strings.Join(screen, "\n"))
+	}
+	if !strings.Contains(out, "Pushing  [") {
+		t.Errorf("push on a terminal drew no progress bar: %q", out)
+	}
+}
