@@ -157,7 +157,7 @@ func loginError(host string, err error) error {
 // unauthorized is docker's line for a registry's 401: "unauthorized: " and
 // the registry's message.
 func unauthorized(te *transport.Error) error {
-	msg := "incorrect username or password"
+	msg := "authentication required" // a HEAD's 401 has no body to say more
 	for _, d := range te.Errors {
 		if d.Message != "" {
 			msg = d.Message
