@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 
@@ -292,16 +294,41 @@ func pushLayer(ctx context.Context, s *store.Store, sess *session, id string, de
 		p.set(id, "Mounted from "+mountedFrom, 0)
 		return nil
 	}
+	err = uploadBlob(ctx, s, sess, upload, id, digest, p, false)
+	if retryable(ctx, err) {
+		// A bearer token that expired mid-upload is refreshed by the
+		// transport, which then re-sends a body already read: send it
+		// again, from the start, in a new upload.
+		err = uploadBlob(ctx, s, sess, nil, id, digest, p, true)
+	}
+	if err != nil {
+		return err
+	}
+	p.set(id, "Pushed", 0)
+	return nil
+}
+
+// uploadBlob sends the store's copy of a blob to an upload (nil: a new one).
+func uploadBlob(ctx context.Context, s *store.Store, sess *session, upload *url.URL, id, digest string, p *progress, retry bool) error {
 	f, size, err := openBlob(s, digest)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	p.set(id, "Pushing", size)
-	body := &pushReader{r: f, w: counter{p, id}}
-	if err := sess.upload(ctx, upload, digest, body, size); err != nil {
-		return err
+	return sess.upload(ctx, upload, digest, &pushReader{r: f, w: counter{p, id}, paused: retry}, size)
+}
+
+// retryable is an upload failure worth one more try: refused credentials
+// (a token that expired) or a broken connection, while the push goes on.
+func retryable(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
 	}
-	p.set(id, "Pushed", 0)
-	return nil
+	var te *transport.Error
+	if errors.As(err, &te) {
+		return te.StatusCode == http.StatusUnauthorized
+	}
+	var ue *url.Error
+	return errors.As(err, &ue)
 }
