@@ -317,6 +317,17 @@ func TestI15PushLogin(t *testing.T) {
 	if r := after.run("", "pull", ref); r.code != 1 || !strings.Contains(r.stderr, "unauthorized: ") {
 		t.Errorf("pull after logout: want unauthorized; %v", r)
 	}
+
+	// Wrong credentials in the file: push and pull get docker's line.
+	wrong := base64.StdEncoding.EncodeToString([]byte(i15pushUser + ":not-the-password"))
+	if err := os.WriteFile(cfgPath, []byte(`{"auths": {"`+authReg.Addr+`": {"auth": "`+wrong+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"push", ref}, {"pull", ref}} {
+		if r := c.run("", args...); r.code != 1 || !strings.Contains(r.stderr, "unauthorized: ") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s with a wrong password stored: want one unauthorized line; %v", args[0], r)
+		}
+	}
 }
 
 // TestI15PushLoginFlags: docker's checks of login's flags, before anything
@@ -351,18 +362,28 @@ list) echo "{}" ;;
 esac
 `
 
-// TestI15PushCredHelper: with credsStore set, login hands the credentials
-// to docker-credential-skifftest (nothing in config.json), push and pull
-// get them from it, and logout erases them there.
+// TestI15PushCredHelper: with credsStore, or credHelpers naming the
+// registry, login hands the credentials to docker-credential-skifftest
+// (nothing in config.json), push gets them from it, and logout erases them
+// there.
 func TestI15PushCredHelper(t *testing.T) {
 	authReg := i15pushAuthRegistry(t)
+	for name, cfg := range map[string]string{
+		"credsStore":  `{"credsStore": "skifftest"}`,
+		"credHelpers": `{"credHelpers": {"` + authReg.Addr + `": "skifftest"}}`,
+	} {
+		t.Run(name, func(t *testing.T) { i15pushCredHelper(t, authReg, cfg) })
+	}
+}
+
+func i15pushCredHelper(t *testing.T, authReg *testenv.Registry, config string) {
 	c := i15pushNewClient(t)
 	bin := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bin, "docker-credential-skifftest"), []byte(i15pushHelper), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cfgPath := filepath.Join(c.configDir, "config.json")
-	if err := os.WriteFile(cfgPath, []byte(`{"credsStore": "skifftest"}`), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c.env = append(c.env, "PATH="+bin+":"+os.Getenv("PATH"))
