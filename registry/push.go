@@ -109,13 +109,22 @@ func pushImages(ctx context.Context, s *store.Store, ref string, o PushOptions) 
 }
 
 // pushError is docker's wording for a registry's refusal: its 401 is
-// "unauthorized: <reason>"; the rest as a pull's.
+// "unauthorized: <reason>", a DENIED "denied: <reason>"; an unreachable
+// registry is said as a pull says it.
 func pushError(registry string, err error) error {
 	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == 401 {
+	if !errors.As(err, &te) {
+		return explain(registry, err)
+	}
+	if te.StatusCode == http.StatusUnauthorized {
 		return unauthorized(te)
 	}
-	return explain(registry, err)
+	for _, d := range te.Errors {
+		if d.Code == transport.DeniedErrorCode {
+			return fmt.Errorf("denied: %s", d.Message)
+		}
+	}
+	return fmt.Errorf("registry %s: %w", registry, err)
 }
 
 // localTag is one stored name to push and its image.
