@@ -74,6 +74,7 @@ import (
 
 type options struct {
 	runN, pullN int
+	pushN       int
 	volN        int
 	versionN    int
 	life        bool
@@ -98,6 +99,7 @@ func main() {
 	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line (0 skips the run tables)")
 	flag.IntVar(&o.volN, "vol-n", 20, "timed iterations of `run --rm` with a bind and a named volume beside the plain run (0 skips)")
 	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line, a fresh store each (0 skips the pull tables)")
+	flag.IntVar(&o.pushN, "push-n", 5, "timed iterations of each push line, an empty registry each (0 skips the push table)")
 	flag.IntVar(&o.versionN, "version-n", 40, "timed iterations of `skiff --version` beside a minimal Go binary (0 skips)")
 	flag.BoolVar(&o.life, "life", true, "measure the lifecycle tables: ps -a with 100 containers, run -d, exec, monitor RSS")
 	flag.IntVar(&o.psN, "ps-n", 20, "timed iterations of `ps -a` with 100 containers (0 skips)")
@@ -219,7 +221,7 @@ func bench(o *options) error {
 			n       int
 			flag    string
 			measure func(store) *section
-		}{{o.runN, "run-n", e.runSection}, {o.volN, "vol-n", e.volumesSection}, {o.pullN, "pull-n", e.pullSection}} {
+		}{{o.runN, "run-n", e.runSection}, {o.volN, "vol-n", e.volumesSection}, {o.pullN, "pull-n", e.pullSection}, {o.pushN, "push-n", e.pushSection}} {
 			if sc.n <= 0 {
 				fmt.Printf("\n(-%s %d: section skipped)\n", sc.flag, sc.n)
 				continue

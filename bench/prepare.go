@@ -41,8 +41,8 @@ func (e *env) prepareImages() (*testenv.Registry, error) {
 		return reg, fmt.Errorf("busybox rootfs tar: %w", err)
 	}
 
-	if e.o.pullN <= 0 {
-		return reg, nil // no pull tables: spare the generation
+	if e.o.pullN <= 0 && e.o.pushN <= 0 {
+		return reg, nil // no pull or push tables: spare the generation
 	}
 	t := time.Now()
 	dir := filepath.Join(e.work, "fat")

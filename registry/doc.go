@@ -2,8 +2,7 @@
 // them: docker's reference rules and canonical and short names (ref.go),
 // credentials and the https-or-allowed-http transport (transport.go), and
 // pulling: platform resolution and the streamed download → verify →
-// decompress → extract of layers into the store (pull.go, layer.go).
-//
-// Pushing comes next, beside pull.go: it reuses the references and
-// remoteOptions, so neither names a pull.
+// decompress → extract of layers into the store (pull.go, layer.go);
+// pushing the store's own bytes (push.go, push_session.go); and docker's
+// config.json and credential helpers for login and logout (credentials.go).
 package registry

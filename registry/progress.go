@@ -79,7 +79,7 @@ func (p *progress) set(id, status string, total int64) {
 		p.ids = append(p.ids, id)
 	}
 	l.status, l.total = status, total
-	if status != "Downloading" {
+	if !transferring(status) {
 		l.cur = 0
 	}
 	if cols := p.cols(); cols > 0 {
@@ -129,7 +129,7 @@ func (p *progress) redraw(cols int) {
 func fitLine(id string, l *line, cols int) string {
 	text := id + ": " + l.status
 	room := cols - 1
-	if l.status == "Downloading" {
+	if transferring(l.status) {
 		for _, full := range []string{text + "  " + bar(l.cur, l.total), text + "  " + sizes(l.cur, l.total)} {
 			if utf8.RuneCountInString(full) <= room {
 				return full
@@ -138,6 +138,10 @@ func fitLine(id string, l *line, cols int) string {
 	}
 	return cut(text, room)
 }
+
+// transferring is a status whose line carries a bar: a pull's download, a
+// push's upload.
+func transferring(status string) bool { return status == "Downloading" || status == "Pushing" }
 
 // cut keeps the first n runes of s.
 func cut(s string, n int) string {
@@ -172,7 +176,7 @@ func sizes(cur, total int64) string {
 	return units.HumanSize(cur) + "/" + units.HumanSize(total)
 }
 
-// counter feeds downloaded bytes to the progress display.
+// counter feeds transferred bytes to the progress display.
 type counter struct {
 	p  *progress
 	id string

@@ -109,14 +109,18 @@ func explain(registry string, err error) error {
 			switch d.Code {
 			case transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode:
 				return fmt.Errorf("manifest unknown: no such image or tag in %s (check the name and tag)", registry)
-			case transport.UnauthorizedErrorCode, transport.DeniedErrorCode:
+			case transport.UnauthorizedErrorCode:
+				return unauthorized(te) // docker's line, with the registry's reason
+			case transport.DeniedErrorCode:
 				return fmt.Errorf("access denied by %s: repository does not exist or needs docker login", registry)
 			}
 		}
 		switch te.StatusCode {
 		case http.StatusNotFound:
 			return fmt.Errorf("manifest unknown: no such image or tag in %s (check the name and tag)", registry)
-		case http.StatusUnauthorized, http.StatusForbidden:
+		case http.StatusUnauthorized:
+			return unauthorized(te)
+		case http.StatusForbidden:
 			return fmt.Errorf("access denied by %s: repository does not exist or needs docker login", registry)
 		}
 		return fmt.Errorf("registry %s: %w", registry, err)

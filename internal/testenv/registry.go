@@ -23,6 +23,7 @@ type Registry struct {
 	Log  string // the registry's stderr/stdout
 
 	cmd  *exec.Cmd
+	cfg  string
 	done chan error
 }
 
@@ -47,7 +48,11 @@ http:
 
 // StartRegistry starts docker-registry with filesystem storage under dir on a
 // free loopback port and returns once /v2/ answers.
-func StartRegistry(dir string) (*Registry, error) {
+func StartRegistry(dir string) (*Registry, error) { return StartRegistryWith(dir, "") }
+
+// StartRegistryWith is StartRegistry with more top-level config sections
+// (YAML), such as an `auth:` one.
+func StartRegistryWith(dir, extra string) (*Registry, error) {
 	if _, err := os.Stat(RegistryBinary); err != nil {
 		return nil, fmt.Errorf("start registry: %w (apt-get install docker-registry)", err)
 	}
@@ -61,29 +66,42 @@ func StartRegistry(dir string) (*Registry, error) {
 		return nil, fmt.Errorf("start registry: %w", err)
 	}
 	cfg := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(registryConfig, storage, addr)), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(registryConfig, storage, addr)+extra), 0o644); err != nil {
 		return nil, fmt.Errorf("start registry: %w", err)
 	}
-	r := &Registry{Addr: addr, Dir: storage, Log: filepath.Join(dir, "registry.log"), done: make(chan error, 1)}
-	logf, err := os.Create(r.Log)
+	r := &Registry{Addr: addr, Dir: storage, Log: filepath.Join(dir, "registry.log"), cfg: cfg}
+	if err := r.start(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Restart starts a closed registry again on its address and storage.
+func (r *Registry) Restart() error { return r.start() }
+
+func (r *Registry) start() error {
+	r.done = make(chan error, 1)
+	addr := r.Addr
+	logf, err := os.OpenFile(r.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("start registry: %w", err)
+		return fmt.Errorf("start registry: %w", err)
 	}
 	defer logf.Close()
-	r.cmd = exec.Command(RegistryBinary, "serve", cfg)
+	r.cmd = exec.Command(RegistryBinary, "serve", r.cfg)
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	// Its own process group, so a test's ^C reaches it only through Close.
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start registry: %w", err)
+		return fmt.Errorf("start registry: %w", err)
 	}
-	go func() { r.done <- r.cmd.Wait() }()
+	cmd := r.cmd
+	go func() { r.done <- cmd.Wait() }()
 	if err := r.waitReady(15 * time.Second); err != nil {
 		r.Close()
 		log, _ := os.ReadFile(r.Log)
-		return nil, fmt.Errorf("start registry on %s: %w; log: %s", addr, err, log)
+		return fmt.Errorf("start registry on %s: %w; log: %s", addr, err, log)
 	}
-	return r, nil
+	return nil
 }
 
 func (r *Registry) waitReady(timeout time.Duration) error {
@@ -99,7 +117,8 @@ func (r *Registry) waitReady(timeout time.Duration) error {
 		resp, err := c.Get("http://" + r.Addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// 401: up, and asking for the credentials its auth section wants.
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return nil
 			}
 		}
