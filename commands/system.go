@@ -343,8 +343,9 @@ func systemPruneCommand() *cli.Command {
 	}
 }
 
-// systemPruneWarning is docker's question, listing what will go.
-var systemPruneWarning = template.Must(template.New("warning").Parse(`WARNING! This will remove:
+// systemPruneWarning is docker's question, listing what will go (parsed
+// when asked: package init runs in every skiff process).
+const systemPruneWarning = `WARNING! This will remove:
 {{- range .Warnings}}
   - {{.}}
 {{- end}}
@@ -353,7 +354,7 @@ var systemPruneWarning = template.Must(template.New("warning").Parse(`WARNING! T
 {{- range .Filters}}
   - {{.}}
 {{- end}}
-{{end}}`))
+{{end}}`
 
 func runSystemPrune(c *cli.Context) error {
 	if c.NArg() != 0 {
@@ -387,7 +388,7 @@ func systemPruneQuestion(all, volumes bool, filters []string) string {
 		warnings = append(warnings, "all dangling images", "unused build cache")
 	}
 	var b strings.Builder
-	systemPruneWarning.Execute(&b, map[string]any{"Warnings": warnings, "Filters": filters})
+	template.Must(template.New("warning").Parse(systemPruneWarning)).Execute(&b, map[string]any{"Warnings": warnings, "Filters": filters})
 	return b.String() // its last line is blank: the question follows it
 }
 
