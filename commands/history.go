@@ -109,7 +109,16 @@ type historyItem struct {
 // steps were made elsewhere).
 func imageHistory(s *store.Store, img *store.Image) ([]historyItem, error) {
 	var items []historyItem
-	layer := 0
+	// A history that covers fewer layers than the image has (an image
+	// made by a tool that wrote none for its base) describes the top ones:
+	// counting from the bottom would give a step its base's size.
+	layer := len(img.Layers)
+	for _, h := range img.Config.History {
+		if !h.EmptyLayer {
+			layer--
+		}
+	}
+	layer = max(layer, 0)
 	for _, h := range img.Config.History {
 		var size int64
 		if !h.EmptyLayer {
