@@ -6,4 +6,7 @@
 //
 // Pushing comes next, beside pull.go: it reuses the references and
 // remoteOptions, so neither names a pull.
+//
+// Searching (search.go): Docker Hub's /v1/search, and a registry's
+// catalog and tag lists for REGISTRY/TERM.
 package registry
