@@ -155,23 +155,23 @@ __skiff_spec() {
 
 _skiff() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-	local path= subs flags vflags kind all nargs=0 i w
+	local cmdpath= subs flags vflags kind all nargs=0 i w
 	local -a globals=()
 	__skiff_spec ""
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		if [[ $w == -* ]]; then
 			if [[ $w != *=* && " $vflags " == *" $w "* ]]; then
-				[[ -z $path ]] && globals+=("$w" "${COMP_WORDS[i+1]}")
+				[[ -z $cmdpath ]] && globals+=("$w" "${COMP_WORDS[i+1]}")
 				((i++))
-			elif [[ -z $path && $w == --*=* ]]; then
+			elif [[ -z $cmdpath && $w == --*=* ]]; then
 				globals+=("$w")
 			fi
 			continue
 		fi
 		if [[ $nargs == 0 && " $subs " == *" $w "* ]]; then
-			path="${path:+$path }$w"
-			__skiff_spec "$path"
+			cmdpath="${cmdpath:+$cmdpath }$w"
+			__skiff_spec "$cmdpath"
 			continue
 		fi
 		((nargs++))
@@ -195,44 +195,96 @@ complete -F _skiff skiff
 
 func writeFishCompletion(w io.Writer, specs []cmdSpec) {
 	fmt.Fprint(w, `# skiff completion for fish: skiff completion fish | source
-function __skiff_path_is
-    # the words typed after skiff, less flags, start with the given path
-    set -l words (commandline -opc)[2..-1]
-    set -l words (string match -v -- '-*' $words)
+
+# __skiff_vflags PATH...: the flags of a command path that take a value.
+function __skiff_vflags
+    switch "$argv"
+`)
+	for _, s := range specs {
+		if len(s.valueFlags) > 0 {
+			fmt.Fprintf(w, "    case %s\n        printf '%%s\\n' %s\n", fishQuote(s.path), strings.Join(s.valueFlags, " "))
+		}
+	}
+	fmt.Fprint(w, `    end
+end
+# __skiff_scan words|globals: the words typed after skiff less flags and
+# their values (the command path, then operands), or the global flags
+# typed before the verb, for the name lookups.
+function __skiff_scan
+    set -l toks (commandline -opc)
+    set -e toks[1]
+    set -l words
+    set -l globals
+    set -l skip 0
+    for tok in $toks
+        if test $skip = 1
+            set skip 0
+            test -z "$words"; and set -a globals $tok
+        else if string match -q -- '-*' $tok
+            if not string match -q -- '*=*' $tok; and contains -- $tok (__skiff_vflags $words)
+                set skip 1
+                test -z "$words"; and set -a globals $tok
+            else if test -z "$words"; and string match -q -- '--*=*' $tok
+                set -a globals $tok
+            end
+        else
+            set -a words $tok
+        end
+    end
+    if test "$argv[1]" = globals
+        string join \n -- $globals
+    else
+        string join \n -- $words
+    end
+end
+# __skiff_at PATH...: the words typed are exactly PATH.
+function __skiff_at
+    set -l words (__skiff_scan words)
+    test "$words" = "$argv"
+end
+# __skiff_in PATH...: the words typed start with PATH.
+function __skiff_in
+    set -l words (__skiff_scan words)
     test (count $words) -ge (count $argv); or return 1
     for i in (seq (count $argv))
         test "$words[$i]" = "$argv[$i]"; or return 1
     end
-    test (count $words) -eq (count $argv); or test "$argv[-1]" != ""
-end
-function __skiff_at
-    # exactly at the given path: no further word typed
-    set -l words (commandline -opc)[2..-1]
-    set -l words (string match -v -- '-*' $words)
-    test "$words" = "$argv"
 end
 complete -c skiff -f
 `)
 	names := map[string]string{
-		"container": `(skiff ps -a --format '{{.Names}}' 2>/dev/null)`,
-		"image":     `(skiff images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | string match -v '*<none>*')`,
-		"volume":    `(skiff volume ls -q 2>/dev/null)`,
+		"container": `(skiff (__skiff_scan globals) ps -a --format '{{.Names}}' 2>/dev/null)`,
+		"image":     `(skiff (__skiff_scan globals) images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | string match -v '*<none>*')`,
+		"volume":    `(skiff (__skiff_scan globals) volume ls -q 2>/dev/null)`,
 	}
 	names["any"] = names["container"] + " " + names["image"]
 	for _, s := range specs {
-		cond := fmt.Sprintf("__skiff_at %s", s.path)
+		at := strings.TrimSpace("__skiff_at " + s.path)
+		in := at // the root's flags are for before a verb only
+		if s.path != "" {
+			in = "__skiff_in " + s.path
+		}
 		for _, sub := range s.subs {
-			fmt.Fprintf(w, "complete -c skiff -n %q -a %q\n", cond, sub)
+			fmt.Fprintf(w, "complete -c skiff -n %s -a %s\n", fishQuote(at), fishQuote(sub))
 		}
 		for _, f := range s.flags {
 			opt := "-l " + strings.TrimPrefix(f, "--")
 			if !strings.HasPrefix(f, "--") {
 				opt = "-s " + strings.TrimPrefix(f, "-")
 			}
-			fmt.Fprintf(w, "complete -c skiff -n %q %s\n", "__skiff_path_is "+s.path, opt)
+			fmt.Fprintf(w, "complete -c skiff -n %s %s\n", fishQuote(in), opt)
 		}
-		if s.kind != "" {
-			fmt.Fprintf(w, "complete -c skiff -n %q -a %q\n", "__skiff_path_is "+s.path, names[s.kind])
+		switch {
+		case s.kind != "" && s.allOperands:
+			fmt.Fprintf(w, "complete -c skiff -n %s -a %s\n", fishQuote(in), fishQuote(names[s.kind]))
+		case s.kind != "":
+			fmt.Fprintf(w, "complete -c skiff -n %s -a %s\n", fishQuote(at), fishQuote(names[s.kind]))
 		}
 	}
+}
+
+// fishQuote is s in fish's double quotes, where only backslash, double
+// quote and dollar are special.
+func fishQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`).Replace(s) + `"`
 }

@@ -356,12 +356,46 @@ t skiff ` + global + ` run -e A=1 ""
 			t.Errorf("completion: no %q in\n%s", want, out)
 		}
 	}
-	for _, shell := range []string{"zsh", "fish"} {
-		r := s.must(t, "completion", shell)
-		if !strings.Contains(r.stdout, "skiff") || len(r.stdout) < 1000 {
-			t.Errorf("completion %s: %v", shell, r)
-		}
-	}
+	i15miscOtherShells(t, s, bin, name)
 	r := s.skiff(nil, "completion", "tcsh")
 	oneLineError(t, r, 1)
+}
+
+// i15miscOtherShells loads the zsh and fish scripts in those shells where
+// they are installed (the machine may have neither: the check is then
+// their size only) and asks for a verb and a container name.
+func i15miscOtherShells(t *testing.T, s *store, bin, name string) {
+	t.Helper()
+	global := []string{"--root", s.root, "--runroot", s.runroot, "--config", s.config}
+	cases := map[string]string{
+		// zsh runs the bash function under bashcompinit; zsh itself
+		// filters the words by what is typed.
+		"zsh": `autoload -U compinit && compinit -u; source <(skiff completion zsh)
+emulate sh -c 't() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _skiff; echo "${COMPREPLY[*]}"; }'
+emulate sh -c 't skiff hist'
+emulate sh -c 't skiff ` + strings.Join(global, " ") + ` rm ""'`,
+		"fish": `skiff completion fish | source
+complete -C "skiff hist"
+complete -C "skiff ` + strings.Join(global, " ") + ` rm "`,
+	}
+	for shell, script := range cases {
+		r := s.must(t, "completion", shell)
+		if len(r.stdout) < 1000 {
+			t.Errorf("completion %s: %v", shell, r)
+		}
+		if _, err := exec.LookPath(shell); err != nil {
+			t.Logf("%s not installed: its script is not loaded", shell)
+			continue
+		}
+		args := []string{"-c", script}
+		if shell == "zsh" {
+			args = []string{"-f", "-c", script}
+		}
+		cmd := exec.Command(shell, args...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "history") || !strings.Contains(string(out), name) {
+			t.Errorf("%s completion: want history and %s proposed: %v\n%s", shell, name, err, out)
+		}
+	}
 }
