@@ -399,3 +399,38 @@ complete -C "skiff ` + strings.Join(global, " ") + ` rm "`,
 		}
 	}
 }
+
+// TestI15MiscHistoryOfBuild: the steps of a built image carry the ids of
+// the images the build made them as (the image itself, its intermediate
+// one, the base it started FROM), as docker's classic builder shows them;
+// the base's own older steps are <missing>.
+func TestI15MiscHistoryOfBuild(t *testing.T) {
+	s := i15miscStore(t)
+	dir := t.TempDir()
+	df := "FROM " + fx.busybox + "\nENV E2E=1\nRUN head -c 5000 /dev/zero > /made\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.must(t, "build", "-q", "-t", "e2e/built:1", dir)
+	out := s.must(t, "history", "--no-trunc", "--format", "{{.ID}}|{{.CreatedBy}}|{{.Size}}", "e2e/built:1").stdout
+	rows := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	built := strings.TrimSpace(s.must(t, "image", "inspect", "-f", "{{.Id}}", "e2e/built:1").stdout)
+	if len(rows) < 3 {
+		t.Fatalf("history of a two-step build on busybox:\n%s", out)
+	}
+	run, env, base := strings.Split(rows[0], "|"), strings.Split(rows[1], "|"), strings.Split(rows[2], "|")
+	if run[0] != built || !strings.Contains(run[1], "head -c 5000") || run[2] == "0B" {
+		t.Errorf("RUN step %q: want the built image %s and its layer's size\n%s", rows[0], built, out)
+	}
+	if env[0] == "<missing>" || env[0] == built || !strings.Contains(env[1], "E2E=1") || env[2] != "0B" {
+		t.Errorf("ENV step %q: want the intermediate image's id and no size\n%s", rows[1], out)
+	}
+	if base[0] != fx.busyboxID {
+		t.Errorf("the base's top step %q: want busybox's id %s\n%s", rows[2], fx.busyboxID, out)
+	}
+	for _, r := range rows[3:] {
+		if !strings.HasPrefix(r, "<missing>|") {
+			t.Errorf("an older step of the base %q: want <missing>\n%s", r, out)
+		}
+	}
+}
