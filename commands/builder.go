@@ -12,7 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/build"
-	"github.com/skiff-dev/skiff/internal/units"
 )
 
 // The `builder` group: docker's `builder prune`, which empties the
@@ -58,19 +57,26 @@ func builderPruneCommand() *cli.Command {
 
 // builderPrune empties the cache mounts, in docker's words.
 func builderPrune(root string, out io.Writer) error {
-	ids, space, err := build.PruneCacheMounts(root)
-	if len(ids) > 0 {
-		fmt.Fprintln(out, "Deleted build cache objects:")
-		for _, id := range ids {
-			fmt.Fprintln(out, id)
-		}
-		fmt.Fprintln(out)
-	}
+	r, err := pruneBuildCache(root)
 	if err != nil {
+		if r.output != "" {
+			fmt.Fprintln(out, r.output)
+		}
 		return &ExitError{Code: 1, Err: err}
 	}
-	fmt.Fprintln(out, "Total reclaimed space:", units.HumanSize(space))
+	r.print(out)
 	return nil
+}
+
+// pruneBuildCache empties the cache mounts no build uses (system prune's
+// share of builder prune).
+func pruneBuildCache(root string) (pruneReport, error) {
+	ids, space, err := build.PruneCacheMounts(root)
+	r := pruneReport{space: space}
+	if len(ids) > 0 {
+		r.output = "Deleted build cache objects:\n" + strings.Join(ids, "\n") + "\n"
+	}
+	return r, err
 }
 
 // buildSecrets reads --secret's values by id, with buildx's rules: src=

@@ -22,6 +22,7 @@ func imageGroupCommand() *cli.Command {
 			tagCommand("tag"),
 			inspectImageCommand("inspect"),
 			importCommand(),
+			imagePruneCommand(), historyCommand("history"),
 		},
 	}
 }

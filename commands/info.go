@@ -31,7 +31,7 @@ func systemGroupCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "system",
 		Usage:       "manage skiff",
-		Subcommands: []*cli.Command{infoCommand()},
+		Subcommands: []*cli.Command{infoCommand(), systemDfCommand(), systemPruneCommand()},
 	}
 }
 

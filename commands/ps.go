@@ -170,12 +170,23 @@ func printPs(out io.Writer, format string, cs []*state.Container, now time.Time,
 			CreatedAt:  ct.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 			RunningFor: humanDuration(now.Sub(ct.Created)) + " ago",
 			State:      string(ct.Status), Status: status(ct, now), Names: ct.Name,
-			Labels: joinLabels(ct.Config.Labels), Size: sizes[ct.ID], LocalVolumes: "0",
+			Labels: joinLabels(ct.Config.Labels), Size: sizes[ct.ID], LocalVolumes: strconv.Itoa(localVolumes(ct)),
 			Ports: displayPorts(containerPorts(ct)), Networks: containerNetwork(ct),
 			labels: ct.Config.Labels,
 		}
 	}
 	return printRows(out, format, psHeader, rows)
+}
+
+// localVolumes is docker's LOCAL VOLUMES: how many volumes the container mounts.
+func localVolumes(ct *state.Container) int {
+	n := 0
+	for _, m := range ct.Host.Mounts {
+		if m.Type == "volume" {
+			n++
+		}
+	}
+	return n
 }
 
 // containerID is docker's 12-hex CONTAINER ID unless --no-trunc.

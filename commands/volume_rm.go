@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/skiff-dev/skiff/internal/units"
 	"github.com/skiff-dev/skiff/volume"
 )
 
@@ -132,17 +131,27 @@ func volumePruneAction(c *cli.Context) error {
 // pruneVolumes removes every volume f matches that no container uses,
 // in docker's output.
 func pruneVolumes(g *Globals, f volumeFilters, out io.Writer) error {
-	vs, users, release, err := lockVolumeUsers(g)
+	r, err := pruneVolumesReport(g, f)
 	if err != nil {
 		return err
+	}
+	r.print(out)
+	return nil
+}
+
+// pruneVolumesReport removes every volume f matches that no container uses.
+func pruneVolumesReport(g *Globals, f volumeFilters) (pruneReport, error) {
+	var r pruneReport
+	vs, users, release, err := lockVolumeUsers(g)
+	if err != nil {
+		return r, err
 	}
 	defer release()
 	list, err := vs.List()
 	if err != nil {
-		return err
+		return r, err
 	}
 	var deleted []string
-	var space int64
 	for _, v := range list {
 		if len(users[v.Name]) > 0 || !f.match(v, false) {
 			continue
@@ -153,13 +162,12 @@ func pruneVolumes(g *Globals, f volumeFilters, out io.Writer) error {
 			continue
 		}
 		deleted = append(deleted, v.Name)
-		space += size
+		r.space += size
 	}
 	if len(deleted) > 0 {
-		fmt.Fprintf(out, "Deleted Volumes:\n%s\n\n", strings.Join(deleted, "\n"))
+		r.output = "Deleted Volumes:\n" + strings.Join(deleted, "\n") + "\n"
 	}
-	fmt.Fprintln(out, "Total reclaimed space:", units.HumanSize(space))
-	return nil
+	return r, nil
 }
 
 // lockVolumeUsers takes the volume store's exclusive lock (no create or

@@ -5,4 +5,7 @@
 // decompress → extract of layers into the store (pull.go, layer.go);
 // pushing the store's own bytes (push.go, push_session.go); and docker's
 // config.json and credential helpers for login and logout (credentials.go).
+//
+// Searching (search.go): Docker Hub's /v1/search, and a registry's
+// catalog and tag lists for REGISTRY/TERM.
 package registry
