@@ -22,6 +22,8 @@ func imageGroupCommand() *cli.Command {
 			tagCommand("tag"),
 			inspectImageCommand("inspect"),
 			importCommand(),
+			saveCommand("save"),
+			loadCommand("load"),
 		},
 	}
 }
