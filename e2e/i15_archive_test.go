@@ -300,6 +300,9 @@ func TestI15ArchiveHostile(t *testing.T) {
 			st := newStore(t)
 			r := st.skiff(bytes.NewReader(archive), "load")
 			oneLineError(t, r, 1)
+			if want := i15archiveWhy[strings.SplitN(name, "-", 2)[0]]; !strings.Contains(r.stderr, want) {
+				t.Errorf("refused for another reason than %q: %s", want, r.stderr)
+			}
 			if !strings.HasPrefix(r.stderr, "skiff: ") {
 				t.Errorf("stderr %q does not start with skiff: ", r.stderr)
 			}
@@ -351,6 +354,17 @@ func i15archiveRecompress(t *testing.T, blob []byte) []byte {
 	zw.Write(plain)
 	zw.Close()
 	return b.Bytes()
+}
+
+// i15archiveWhy is the cause each kind of TestI15ArchiveHostile case must be
+// refused for (by the prefix of its name).
+var i15archiveWhy = map[string]string{
+	"layer":     "extract:",
+	"entry":     "is outside the archive",
+	"wrong":     "invalid diffID",
+	"truncated": "truncated",
+	"no":        "is missing",
+	"oci":       "digest mismatch",
 }
 
 // save -o to a full disk fails with one line and leaves no file, partial or
