@@ -48,8 +48,13 @@ type Loaded struct {
 }
 
 // memLimit is the largest archive file kept in memory: indexes, manifests
-// and configs are far smaller; bigger files are layers.
-const memLimit = 1 << 20
+// and configs are far smaller; bigger files are layers. memBudget bounds
+// them all together, so an archive of many small files cannot fill memory:
+// past it, small files are spooled too.
+const (
+	memLimit  = 1 << 20
+	memBudget = 64 << 20
+)
 
 // Load stores the images of the archive read from r.
 func Load(s *store.Store, r io.Reader, o LoadOptions) ([]Loaded, error) {
@@ -95,6 +100,7 @@ type loader struct {
 	have  map[string]bool    // diffIDs extracted or already in the store
 	early *plan              // the plan as soon as the metadata is complete
 	count int                // spool file names
+	inMem int64              // bytes held in mem
 }
 
 func newLoader(s *store.Store, o LoadOptions) (*loader, error) {
@@ -159,12 +165,12 @@ func entryName(n string) (string, error) {
 // file takes one regular file: kept in memory, extracted now as the layer
 // the metadata says it is, or spooled.
 func (l *loader) file(name string, size int64, r io.Reader) error {
-	if size <= memLimit {
+	if size <= memLimit && l.inMem+size <= memBudget {
 		b, err := io.ReadAll(r)
 		if err != nil {
 			return truncated(err)
 		}
-		l.mem[name] = b
+		l.mem[name], l.inMem = b, l.inMem+int64(len(b))
 		l.early = nil
 		return nil
 	}

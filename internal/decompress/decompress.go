@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	gzipMagic  = []byte{0x1f, 0x8b}
+	zstdMagic  = []byte{0x28, 0xb5, 0x2f, 0xfd}
 	xzMagic    = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
 	bzip2Magic = []byte{'B', 'Z', 'h'}
 )
