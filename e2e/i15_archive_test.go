@@ -447,3 +447,29 @@ func TestI15ArchiveLoadPodman(t *testing.T) {
 		})
 	}
 }
+
+// save refuses a terminal as stdout and load a terminal as stdin, in
+// docker's words (script(1) gives the command a terminal).
+func TestI15ArchiveTerminal(t *testing.T) {
+	requireEnv(t)
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is not installed: no terminal to give skiff")
+	}
+	st := newStore(t)
+	st.must(t, "pull", "-q", fx.other)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"save", fx.other}, "skiff: cowardly refusing to save to a terminal. Use the -o flag or redirect"},
+		{[]string{"load"}, "skiff: requested load from stdin, but stdin is empty"},
+	} {
+		cmd := st.cmd(context.Background(), c.args...)
+		line := strings.Join(cmd.Args, " ") + "; echo exit=$?"
+		out, _ := exec.Command(scriptBin, "-qec", line, "/dev/null").CombinedOutput()
+		if !strings.Contains(string(out), c.want) || !strings.Contains(string(out), "exit=1") {
+			t.Errorf("skiff %s on a terminal printed %q, want %q and exit 1", c.args[0], out, c.want)
+		}
+	}
+}
