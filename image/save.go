@@ -205,12 +205,11 @@ type blobWriter struct {
 	written map[string]bool
 }
 
-// epoch is every entry's mtime: the same images give the same archive.
-var epoch = time.Unix(0, 0)
-
+// header starts an entry. Every entry's mtime is the epoch: the same images
+// give the same archive.
 func (b *blobWriter) header(name string, size int64) error {
 	err := b.tw.WriteHeader(&tar.Header{
-		Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: epoch, Format: tar.FormatPAX,
+		Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: time.Unix(0, 0), Format: tar.FormatPAX,
 	})
 	if err != nil {
 		return fmt.Errorf("save: %s: %w", name, err)
