@@ -40,11 +40,12 @@ var errIncomplete = errors.New("invalid archive: no manifest.json or index.json"
 // plan reads the metadata read so far.
 func (l *loader) plan() (*plan, error) {
 	p := &plan{layers: map[string]wantLayer{}}
-	oci, err := l.ociManifests()
+	legacy, hasLegacy := l.small("manifest.json")
+	oci, err := l.ociManifests(!hasLegacy)
 	if err != nil {
 		return nil, err
 	}
-	if legacy, ok := l.small("manifest.json"); ok {
+	if hasLegacy {
 		if err := l.planLegacy(p, legacy, oci); err != nil {
 			return nil, err
 		}
@@ -169,7 +170,9 @@ func ociFor(oci []*ociImage, configDigest string) *ociImage {
 
 // ociManifests reads index.json (nil when there is none) down to image
 // manifests: a nested index (a multi-platform image) gives this machine's.
-func (l *loader) ociManifests() ([]*ociImage, error) {
+// Beside a manifest.json (strict false), a manifest whose blob the archive
+// lacks (docker exports one platform of an index) is left out, not an error.
+func (l *loader) ociManifests(strict bool) ([]*ociImage, error) {
 	raw, ok := l.small("index.json")
 	if !ok {
 		return nil, nil
@@ -181,6 +184,9 @@ func (l *loader) ociManifests() ([]*ociImage, error) {
 	var out []*ociImage
 	for _, d := range idx.Manifests {
 		o, err := l.ociImage(d, 0)
+		if errors.Is(err, errIncomplete) && !strict {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
