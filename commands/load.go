@@ -46,6 +46,9 @@ func runLoad(c *cli.Context) error {
 	}
 	for _, l := range loaded {
 		for _, n := range l.Names {
+			if old, ok := l.Moved[n]; ok {
+				fmt.Fprintf(c.App.Writer, "The image %s already exists, renaming the old one with ID %s to empty string\n", registry.ShortName(n), old)
+			}
 			fmt.Fprintf(c.App.Writer, "Loaded image: %s\n", registry.ShortName(n))
 		}
 		if len(l.Names) == 0 {

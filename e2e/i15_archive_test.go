@@ -136,6 +136,14 @@ func TestI15ArchiveRoundTrip(t *testing.T) {
 			if out != "b\ny\nb\ndir\n" {
 				t.Errorf("a container of the loaded image printed %q", out)
 			}
+			// A name that points elsewhere moves to the loaded image, as
+			// docker says.
+			dst.must(t, "tag", fx.busybox, "multi:v1")
+			r = dst.skiff(bytes.NewReader(onDisk), "load")
+			moved := "The image multi:v1 already exists, renaming the old one with ID " + fx.busyboxID + " to empty string\nLoaded image: multi:v1\n"
+			if r.code != 0 || !strings.Contains(r.stdout, moved) {
+				t.Errorf("loading over a moved tag: %v; want %q", r, moved)
+			}
 		})
 	}
 }

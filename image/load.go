@@ -19,6 +19,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,9 @@ type LoadOptions struct {
 type Loaded struct {
 	Image *store.Image
 	Names []string
+	// Moved are the names that pointed at another image before: name ->
+	// that image's id (docker says it renamed it "to empty string").
+	Moved map[string]string
 }
 
 // memLimit is the largest archive file kept in memory: indexes, manifests
@@ -75,6 +79,10 @@ func Load(s *store.Store, r io.Reader, o LoadOptions) ([]Loaded, error) {
 	defer l.discard()
 	if err := l.read(tar.NewReader(plain)); err != nil {
 		return nil, err
+	}
+	// The decompressor checks its trailer only when read to its end.
+	if _, err := io.Copy(io.Discard, plain); err != nil {
+		return nil, truncated(err)
 	}
 	p, err := l.plan()
 	if err != nil {
@@ -237,7 +245,7 @@ func (l *loader) extractSpooled(p *plan) error {
 		sp, ok := l.files[name]
 		if !ok {
 			if b, ok := l.mem[name]; ok { // a small layer
-				if err := l.extract(name, want, strings.NewReader(string(b)), ""); err != nil {
+				if err := l.extract(name, want, bytes.NewReader(b), ""); err != nil {
 					return err
 				}
 				continue
@@ -293,13 +301,26 @@ func (l *loader) publish(p *plan) ([]Loaded, error) {
 	l.temps = nil
 	var out []Loaded
 	for _, pi := range p.images {
+		moved := l.moved(pi)
 		img, err := l.add(pi)
 		if err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
-		out = append(out, Loaded{Image: img, Names: pi.names})
+		out = append(out, Loaded{Image: img, Names: pi.names, Moved: moved})
 	}
 	return out, nil
+}
+
+// moved is which of pi's names point at another image now.
+func (l *loader) moved(pi *planImage) map[string]string {
+	id := digestBytes(pi.config)
+	m := map[string]string{}
+	for _, n := range pi.names {
+		if old, err := l.s.LookupImage(n); err == nil && old.ID != id {
+			m[n] = old.ID
+		}
+	}
+	return m
 }
 
 func (l *loader) add(pi *planImage) (*store.Image, error) {
