@@ -32,10 +32,16 @@ func runSave(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return &ExitError{1, errors.New("save: want at least one IMAGE")}
 	}
-	_, s, err := openStore(c)
+	g, err := globals(c)
 	if err != nil {
 		return &ExitError{1, err}
 	}
+	// rmi waits until the archive is written: no blob goes mid-save.
+	s, release, err := keepImages(g)
+	if err != nil {
+		return &ExitError{1, err}
+	}
+	defer release()
 	images, err := saveList(s, c.Args().Slice())
 	if err != nil {
 		return &ExitError{1, err}
