@@ -159,7 +159,7 @@ func saveIndexes(saved []*savedImage) (index, legacy []byte, err error) {
 			Size:      int64(len(sv.manifest)),
 			Digest:    mustHash(sv.manifestDigest),
 		}
-		e := legacyEntry{Config: blobName(sv.Image.ID), RepoTags: []string{}}
+		e := legacyEntry{Config: blobName(sv.Image.ID), RepoTags: []string{}, Layers: []string{}}
 		for _, l := range sv.layers {
 			e.Layers = append(e.Layers, blobName(l.Digest.String()))
 		}
