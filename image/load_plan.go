@@ -62,7 +62,7 @@ func (l *loader) plan() (*plan, error) {
 	return p, nil
 }
 
-// legacyManifest is one image in manifest.json.
+// legacyManifest is one image in docker-archive's manifest.json.
 type legacyManifest struct {
 	Config   string
 	RepoTags []string

@@ -141,25 +141,18 @@ func storedLayers(s *store.Store, raw []byte, img *store.Image) ([]v1.Descriptor
 	return m.Layers, true
 }
 
-// legacyEntry is one image in docker-archive's manifest.json.
-type legacyEntry struct {
-	Config   string
-	RepoTags []string
-	Layers   []string
-}
-
 // saveIndexes builds index.json (one descriptor per name, or one unnamed
 // per image saved by id) and manifest.json (one entry per image).
 func saveIndexes(saved []*savedImage) (index, legacy []byte, err error) {
 	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
-	var entries []legacyEntry
+	var entries []legacyManifest
 	for _, sv := range saved {
 		desc := v1.Descriptor{
 			MediaType: manifestMediaType(sv.manifest),
 			Size:      int64(len(sv.manifest)),
 			Digest:    mustHash(sv.manifestDigest),
 		}
-		e := legacyEntry{Config: blobName(sv.Image.ID), RepoTags: []string{}, Layers: []string{}}
+		e := legacyManifest{Config: blobName(sv.Image.ID), RepoTags: []string{}, Layers: []string{}}
 		for _, l := range sv.layers {
 			e.Layers = append(e.Layers, blobName(l.Digest.String()))
 		}
