@@ -81,6 +81,14 @@ var initWork = map[string]int{
 	"github.com/vishvananda/netlink/nl":                                           2,
 	"golang.org/x/sys/unix":                                                       1,
 
+	// load -i img.tar.xz (issue 15): xz's package-level CRC tables, ~33 KB in
+	// 6 allocations, in the skiff CLI only (skiff-roles, the container's init
+	// and monitor, does not link internal/decompress); a third-party init
+	// cannot be made lazy, and the standard library has no xz reader.
+	"github.com/ulikunitz/xz":               4,
+	"github.com/ulikunitz/xz/internal/xlog": 0,
+	"github.com/ulikunitz/xz/lzma":          2,
+
 	// skiff build and commit/import -c parse Dockerfiles with BuildKit's own
 	// packages (issue 12). Their package-level regexps and dispatch tables,
 	// and the protobuf runtime its parser's error stacks (util/stack) bring,

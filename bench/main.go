@@ -12,6 +12,8 @@
 //     the same store: volumes add at most 2 ms (issue 11);
 //   - the cold pull of a generated 8-layer ~190 MB image against podman and
 //     against a plain `pigz -dc | tar -x` of its layers (the floor).
+//   - save of that image to a file and load into an empty store, against
+//     podman save and load (issue 15: <= 0.66x).
 //
 // Run and pull are measured on a store on the root filesystem and on the
 // loop ext4 at /var/tmp/bench-ext4 when it is mounted, and the filesystem is
@@ -221,7 +223,7 @@ func bench(o *options) error {
 			n       int
 			flag    string
 			measure func(store) *section
-		}{{o.runN, "run-n", e.runSection}, {o.volN, "vol-n", e.volumesSection}, {o.pullN, "pull-n", e.pullSection}, {o.pushN, "push-n", e.pushSection}} {
+		}{{o.runN, "run-n", e.runSection}, {o.volN, "vol-n", e.volumesSection}, {o.pullN, "pull-n", e.pullSection}, {o.pushN, "push-n", e.pushSection}, {o.pullN, "pull-n", e.archiveSection}} {
 			if sc.n <= 0 {
 				fmt.Printf("\n(-%s %d: section skipped)\n", sc.flag, sc.n)
 				continue

@@ -242,7 +242,7 @@ func exportBuild(c *cli.Context, s *store.Store, img *store.Image, out *build.Ou
 		return build.ExportLocal(out.Dest, s, img)
 	}
 	if out.Dest != "-" {
-		return exportToFile(out.Dest, func(w io.Writer) error { return build.WriteImageTar(w, s, img) })
+		return writeToFile("export", out.Dest, func(w io.Writer) error { return build.WriteImageTar(w, s, img) })
 	}
 	if f, ok := c.App.Writer.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return errors.New("output file is required for tar exporter. refusing to write to console")

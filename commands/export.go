@@ -44,17 +44,18 @@ func runExport(c *cli.Context) error {
 		}
 		return exitOn(g.Containers().Export(c.App.Writer, ctr))
 	}
-	return exitOn(exportToFile(out, func(w io.Writer) error {
+	return exitOn(writeToFile("export", out, func(w io.Writer) error {
 		return g.Containers().Export(w, ctr)
 	}))
 }
 
-// exportToFile writes to a temp file renamed over path when complete, so a
-// failed export never leaves a truncated archive under the asked name.
-func exportToFile(path string, write func(io.Writer) error) error {
+// writeToFile writes to a temp file renamed over path when complete, so a
+// failed export or save never leaves a truncated archive under the asked
+// name; verb starts its errors.
+func writeToFile(verb, path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", verb, err)
 	}
 	defer os.Remove(f.Name())
 	if err := write(f); err != nil {
@@ -62,11 +63,11 @@ func exportToFile(path string, write func(io.Writer) error) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", verb, err)
 	}
 	os.Chmod(f.Name(), 0o644)
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("%s: %w", verb, err)
 	}
 	return nil
 }

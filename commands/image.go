@@ -23,6 +23,8 @@ func imageGroupCommand() *cli.Command {
 			inspectImageCommand("inspect"),
 			importCommand(),
 			imagePruneCommand(), historyCommand("history"),
+			saveCommand("save"),
+			loadCommand("load"),
 		},
 	}
 }

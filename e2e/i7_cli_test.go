@@ -54,9 +54,9 @@ func TestI7CliHelp(t *testing.T) {
 	if !strings.Contains(r.stdout, "\n   build ") {
 		t.Errorf("the help does not list build (issue 12):\n%s", r.stdout)
 	}
-	for _, missing := range []string{"push", "login", "save", "load"} {
-		if strings.Contains(r.stdout, "\n   "+missing+" ") {
-			t.Errorf("the help names %s, which does not exist yet:\n%s", missing, r.stdout)
+	for _, verb := range []string{"push", "login", "logout", "save", "load", "history", "search"} { // issue 15
+		if !strings.Contains(r.stdout, "\n   "+verb+" ") {
+			t.Errorf("the help does not list %s:\n%s", verb, r.stdout)
 		}
 	}
 	for _, verb := range []string{"run", "exec", "rm", "ps"} {

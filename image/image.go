@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -53,37 +54,63 @@ func Add(s *store.Store, parent *store.Image, cfg v1.ConfigFile, layer *store.La
 		size += layer.Size
 	}
 	cfg.RootFS = v1.RootFS{Type: "layers"}
-	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1}
 	for _, d := range diffIDs {
 		h, err := v1.NewHash(d)
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", d, err)
 		}
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, h)
-		desc, err := layerDescriptor(s, d)
-		if err != nil {
-			return nil, err
-		}
-		m.Layers = append(m.Layers, desc)
 	}
 	rawConfig, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
 	}
-	cs := sha256.Sum256(rawConfig)
-	m.Config = v1.Descriptor{
-		MediaType: types.OCIConfigJSON, Size: int64(len(rawConfig)),
-		Digest: v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", cs)},
-	}
-	rawManifest, err := json.Marshal(m)
+	rawManifest, err := manifestFor(s, rawConfig, diffIDs)
 	if err != nil {
-		return nil, fmt.Errorf("encode manifest: %w", err)
+		return nil, err
 	}
 	return s.AddImage(store.NewImage{
 		Manifest: rawManifest, Config: rawConfig, Layers: diffIDs, Size: size,
 		Created: cfg.Created.Time, Names: names,
 	})
 }
+
+// manifestFor is an OCI manifest of rawConfig and the stored layers
+// diffIDs, naming the blobs the store keeps for them.
+func manifestFor(s *store.Store, rawConfig []byte, diffIDs []string) ([]byte, error) {
+	m := v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1}
+	for _, d := range diffIDs {
+		desc, err := layerDescriptor(s, d)
+		if err != nil {
+			return nil, err
+		}
+		m.Layers = append(m.Layers, desc)
+	}
+	m.Config = v1.Descriptor{
+		MediaType: types.OCIConfigJSON, Size: int64(len(rawConfig)), Digest: mustHash(digestBytes(rawConfig)),
+	}
+	rawManifest, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	return rawManifest, nil
+}
+
+// digestBytes is data's "sha256:<hex>" digest.
+func digestBytes(data []byte) string {
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(data))
+}
+
+// mustHash parses a digest this package computed or checked.
+func mustHash(digest string) v1.Hash {
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+func hexOf(digest string) string { return strings.TrimPrefix(digest, "sha256:") }
 
 // layerDescriptor describes a stored layer's blob for a manifest.
 func layerDescriptor(s *store.Store, diffID string) (v1.Descriptor, error) {

@@ -3,22 +3,27 @@ package decompress
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"fmt"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 var (
-	gzipMagic = []byte{0x1f, 0x8b}
-	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	gzipMagic  = []byte{0x1f, 0x8b}
+	zstdMagic  = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	xzMagic    = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+	bzip2Magic = []byte{'B', 'Z', 'h'}
 )
 
 // Stream is a stream with its compression taken off.
 type Stream struct {
 	io.Reader
-	// Format is "gzip" or "zstd", or "" for a stream read as it is.
+	// Format is "gzip", "zstd", "xz" or "bzip2", or "" for a stream read
+	// as it is.
 	Format string
 	close  func()
 }
@@ -30,13 +35,21 @@ func (d *Stream) Close() {
 	}
 }
 
-// Open picks gzip, zstd or none by the stream's first bytes, as
-// docker's import and layer handling do: anything that is neither is taken
-// as a plain tar.
+// Open picks gzip, zstd, xz, bzip2 or none by the stream's first bytes, as
+// docker's DecompressStream does for import, load and layers alike:
+// anything that is none of them is taken as a plain tar.
 func Open(r io.Reader) (*Stream, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(4)
+	magic, _ := br.Peek(len(xzMagic))
 	switch {
+	case bytes.HasPrefix(magic, xzMagic):
+		zr, err := xz.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("xz: %w", err)
+		}
+		return &Stream{Reader: zr, Format: "xz"}, nil
+	case bytes.HasPrefix(magic, bzip2Magic) && len(magic) > 3 && magic[3] >= '1' && magic[3] <= '9':
+		return &Stream{Reader: bzip2.NewReader(br), Format: "bzip2"}, nil
 	case bytes.HasPrefix(magic, gzipMagic):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
