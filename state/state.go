@@ -171,12 +171,47 @@ type NetworkStatus struct {
 	Ports       []PortBinding `json:"ports,omitempty"` // Host.Ports with random host ports resolved
 }
 
-// Limits are docker's resource flags (--memory, --cpus, --pids-limit);
-// zero is no limit.
+// Limits are docker's resource flags (HostConfig's Resources), as given
+// and checked by the CLI, kept in the record for inspect, update and every
+// start (the monitor writes them into the container's cgroup before its
+// process runs). Zero is "not set" (docker's defaults).
 type Limits struct {
-	Memory    int64 `json:"memory,omitempty"`    // bytes
-	NanoCPUs  int64 `json:"nanoCpus,omitempty"`  // 1e9 per CPU
-	PidsLimit int64 `json:"pidsLimit,omitempty"` // processes
+	Memory            int64  `json:"memory,omitempty"`            // -m, bytes
+	MemorySwap        int64  `json:"memorySwap,omitempty"`        // --memory-swap, bytes of memory+swap; -1 unlimited
+	MemoryReservation int64  `json:"memoryReservation,omitempty"` // --memory-reservation, bytes
+	MemorySwappiness  *int64 `json:"memorySwappiness,omitempty"`  // --memory-swappiness 0..100 (nil: not set)
+	KernelMemory      int64  `json:"kernelMemory,omitempty"`      // --kernel-memory (deprecated, warned, not applied)
+	OomKillDisable    bool   `json:"oomKillDisable,omitempty"`    // --oom-kill-disable
+	NanoCPUs          int64  `json:"nanoCpus,omitempty"`          // --cpus, 1e9 per CPU
+	CPUShares         int64  `json:"cpuShares,omitempty"`         // -c/--cpu-shares
+	CPUPeriod         int64  `json:"cpuPeriod,omitempty"`         // --cpu-period, µs
+	CPUQuota          int64  `json:"cpuQuota,omitempty"`          // --cpu-quota, µs
+	CpusetCpus        string `json:"cpusetCpus,omitempty"`        // --cpuset-cpus
+	CpusetMems        string `json:"cpusetMems,omitempty"`        // --cpuset-mems
+	PidsLimit         int64  `json:"pidsLimit,omitempty"`         // --pids-limit; 0 or -1 unlimited
+	BlkioWeight       uint16 `json:"blkioWeight,omitempty"`       // --blkio-weight 10..1000
+	// Device throttles: --device-read-bps, --device-write-bps,
+	// --device-read-iops, --device-write-iops.
+	BlkioDeviceReadBps   []ThrottleDevice `json:"blkioDeviceReadBps,omitempty"`
+	BlkioDeviceWriteBps  []ThrottleDevice `json:"blkioDeviceWriteBps,omitempty"`
+	BlkioDeviceReadIOps  []ThrottleDevice `json:"blkioDeviceReadIOps,omitempty"`
+	BlkioDeviceWriteIOps []ThrottleDevice `json:"blkioDeviceWriteIOps,omitempty"`
+	// CgroupParent is --cgroup-parent ("": skiff's /skiff); CgroupnsMode
+	// --cgroupns, "host" or "private" ("": docker's default for the host:
+	// host on cgroup v1, private on v2).
+	CgroupParent string `json:"cgroupParent,omitempty"`
+	CgroupnsMode string `json:"cgroupnsMode,omitempty"`
+	OomScoreAdj  int    `json:"oomScoreAdj,omitempty"` // --oom-score-adj
+}
+
+// ThrottleDevice is one --device-*-bps/iops value: the host device path
+// as given and its rate (bytes or operations per second). Major and minor
+// are resolved at create (a device that does not exist is refused there).
+type ThrottleDevice struct {
+	Path  string `json:"path"`
+	Major int64  `json:"major"`
+	Minor int64  `json:"minor"`
+	Rate  uint64 `json:"rate"`
 }
 
 // Container is the record kept at <root>/containers/<id>/state.json: the
@@ -210,6 +245,9 @@ type Container struct {
 	// Network is the running container's network attachment (issue 14):
 	// written by the monitor at each start, cleared at exit.
 	Network *NetworkStatus `json:"network,omitempty"`
+	// OOMKilled says the last exit was the kernel's OOM killer's, read
+	// from the memory cgroup's events when the process exited (issue 16).
+	OOMKilled bool `json:"oomKilled,omitempty"`
 	// RestartCount counts the restart policy's restarts since the last start.
 	RestartCount int `json:"restartCount,omitempty"`
 	// ManuallyStopped is set by stop and kill, cleared by start: the restart
