@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -234,15 +235,34 @@ func (b *begun) finish(config any) (p *process, err error) {
 // made for it.
 func (b *begun) abort() { b.p.abort(b.s.join == nil) }
 
-// failedFirst is the child's own report when it has already given up (its
-// end of the socket is closed): a setup before Go that failed because the
-// child is gone (its network namespace with it) must report why the child
-// went (a refused mount, say), not that its namespace was missing. nil
-// while the child still waits for Go.
+// failedFirst is the child's own report when it has already given up: a
+// setup before Go that failed because the child is gone (its network
+// namespace with it) must report why the child went (a refused mount,
+// say), not that its namespace was missing. nil while the child still
+// waits for Go. A dying child's namespaces go before its last thread has
+// closed the socket (a Go process's threads exit one by one), so one
+// whose namespace is gone is given a moment to hang up.
 func (b *begun) failedFirst() error {
+	wait := 0
+	if _, err := os.Stat("/proc/" + strconv.Itoa(b.p.cmd.Process.Pid) + "/ns/net"); err != nil {
+		wait = 2000 // ms: it is exiting; its hang-up follows within moments
+	}
 	fds := []unix.PollFd{{Fd: int32(b.conn), Events: unix.POLLIN}}
-	if n, err := unix.Poll(fds, 0); err != nil || n == 0 || fds[0].Revents&unix.POLLHUP == 0 {
-		return nil
+	for {
+		n, err := unix.Poll(fds, wait)
+		if err == unix.EINTR {
+			continue
+		}
+		// An exiting child's report may be queued before its hang-up:
+		// then reading to EOF cannot block for long.
+		ready := fds[0].Revents & unix.POLLHUP
+		if wait > 0 {
+			ready |= fds[0].Revents & unix.POLLIN
+		}
+		if err != nil || n == 0 || ready == 0 {
+			return nil
+		}
+		break
 	}
 	pty, err := awaitExec(b.conn, b.p.cmd)
 	if pty != nil {
