@@ -24,7 +24,7 @@ export CGO_ENABLED := 0
 # in every skiff process, the re-exec'd init too; skiff never generates docs.
 TAGS       := urfave_cli_no_docs
 
-.PHONY: all build test unit e2e deps bench demo install clean
+.PHONY: all build test unit e2e e2e-v2 deps bench demo install clean
 
 all: build
 
@@ -56,6 +56,11 @@ unit:
 # e2e needs root, docker-registry and busybox-static: deps installs what is missing.
 e2e: deps bin/skiff
 	SKIFF_BIN=$(CURDIR)/bin/skiff SKIFF_EXPECT_ROLES=1 $(GO) test -count=1 -v -timeout 40m ./e2e/
+
+# The lifecycle and limits e2e subset on a real cgroup v2 host: a Debian
+# guest under qemu (software emulation), see scripts/e2e-v2.sh. Needs root.
+e2e-v2: bin/skiff
+	SKIFF_BIN=$(CURDIR)/bin/skiff GO=$(GO) ./scripts/e2e-v2.sh
 
 deps:
 	./scripts/deps.sh
