@@ -82,7 +82,9 @@ func statV1(d dir, want controllers, s *Stats) error {
 	if err != nil {
 		return err
 	}
-	var m v1stats.Metrics
+	// The library's cgroup1.Stat preallocates the CPU figures its
+	// controllers fill; so does this.
+	m := v1stats.Metrics{CPU: &v1stats.CPUStat{Throttling: &v1stats.Throttle{}, Usage: &v1stats.CPUUsage{}}}
 	probe := func(wanted bool, file string, name cgroup1.Name, ctrl v1Controller) (bool, error) {
 		if !wanted || !exists(filepath.Join(d.path, file)) {
 			return false, nil
