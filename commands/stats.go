@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/cgroup"
-	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/internal/procstat"
 	"github.com/skiff-dev/skiff/state"
 )
 
@@ -150,7 +150,7 @@ func sampleAll(ts []statsTarget) map[string]statsSample {
 // sampleOne reads a running container's cgroup and network counters; a
 // container that is not running (or stops meanwhile) has none.
 func sampleOne(ct *state.Container) statsSample {
-	if !ct.Status.Up() || !proc.Alive(ct.Pid, ct.PidStartTime) {
+	if !ct.Status.Up() || ct.Orphaned || !sameProcess(ct.Pid, ct.PidStartTime) {
 		return statsSample{}
 	}
 	cg, err := cgroup.Load(ct.ID)
@@ -165,6 +165,13 @@ func sampleOne(ct *state.Container) statsSample {
 		s.rx, s.tx = netDev(ct.Pid)
 	}
 	return s
+}
+
+// sameProcess reports whether pid is still the process that started at
+// start (a pid is recycled once its process is reaped).
+func sameProcess(pid int, start uint64) bool {
+	s, err := procstat.Read(pid)
+	return err == nil && s.StartTime == start && s.State != 'Z'
 }
 
 // netDev sums the bytes received and sent over every interface of pid's
