@@ -3,6 +3,7 @@ package commands
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -182,7 +183,12 @@ func netDev(pid int) (rx, tx uint64) {
 		return 0, 0
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseNetDev(f)
+}
+
+// parseNetDev sums a net/dev table's counters, loopback aside.
+func parseNetDev(r io.Reader) (rx, tx uint64) {
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		name, counters, ok := strings.Cut(sc.Text(), ":")
 		if !ok || strings.TrimSpace(name) == "lo" {
