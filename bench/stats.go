@@ -48,6 +48,7 @@ func (e *env) statsSection(st store) *section {
 		peers:  []peerRow{{c: cases[1], short: "podman"}},
 		notes: []string{
 			fmt.Sprintf("skiff samples all containers over one 1 s interval (CPU %% needs two readings); target: at most %s", secs(statsTarget)),
+			"podman reads once: its CPU % is the average since the container started, where docker's and skiff's are over the last interval",
 			"containers: busybox sleep, --network none, in each tool's own store",
 		},
 	}
