@@ -88,7 +88,9 @@ func statsAction(c *cli.Context) error {
 	prev := sampleAll(ts)
 	hostMem := uint64(memTotal())
 	for {
-		time.Sleep(statsInterval)
+		if len(ts) > 0 || !c.Bool("no-stream") { // nothing to sample: the header at once
+			time.Sleep(statsInterval)
+		}
 		if len(names) == 0 { // started and stopped containers come and go
 			if ts, err = targets(); err != nil {
 				return err
