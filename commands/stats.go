@@ -91,10 +91,10 @@ func statsAction(c *cli.Context) error {
 		if len(ts) > 0 || !c.Bool("no-stream") { // nothing to sample: the header at once
 			time.Sleep(statsInterval)
 		}
-		if len(names) == 0 { // started and stopped containers come and go
-			if ts, err = targets(); err != nil {
-				return err
-			}
+		// Containers start, stop and restart meanwhile (a new pid): the
+		// records are read again; one removed meanwhile keeps its last.
+		if next, err := targets(); err == nil {
+			ts = next
 		}
 		cur := sampleAll(ts)
 		rows := make([]statsRow, len(ts))
