@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -397,5 +399,28 @@ func TestI16CPUQuotaHalf(t *testing.T) {
 	row := s.i16statsOnce(t, id)[0]
 	if cpu := i16statsPercent(t, row.CPUPerc); cpu > 65 {
 		t.Errorf("stats CPU %% %s under a 0.5 CPU quota", row.CPUPerc)
+	}
+}
+
+// Without --no-stream, stats redraws docker's way (clear screen, cursor
+// home, the table) once an interval, until it is stopped.
+func TestI16StatsStreams(t *testing.T) {
+	s := shared(t)
+	name := uniqueName(t)
+	s.runD(t, "--name", name, fx.busybox, "sleep", "300")
+	ctx, cancel := context.WithTimeout(context.Background(), 3500*time.Millisecond)
+	defer cancel()
+	var out bytes.Buffer
+	c := s.cmd(ctx, "stats", "--format", "{{.Name}} {{.PIDs}}", name)
+	c.Stdout = &out
+	c.Run() // ended by the timeout
+	frames := strings.Split(out.String(), "\033[2J\033[H")
+	if len(frames) < 3 || frames[0] != "" { // "" before the first clear, then 2 or 3 frames
+		t.Fatalf("3.5 s of stats: want 2 or 3 redraws, got %q", out.String())
+	}
+	for _, f := range frames[1:] {
+		if f != name+" 1\n" {
+			t.Errorf("frame %q, want %q", f, name+" 1\n")
+		}
 	}
 }
