@@ -67,8 +67,8 @@ func (c *Cgroup) stats(want controllers) (Stats, error) {
 	return s, nil
 }
 
-// v1Controller is what the library's v1 controllers have in common.
-type v1Controller interface {
+// v1Stater is what statistics need of a cgroup1 controller.
+type v1Stater interface {
 	Stat(path string, m *v1stats.Metrics) error
 }
 
@@ -78,18 +78,19 @@ type v1Controller interface {
 // relative to that, which filepath.Join cleans.
 func statV1(d dir, want controllers, s *Stats) error {
 	root := filepath.Dir(d.h.Mount)
-	rel, err := filepath.Rel(root, d.path)
+	rel, err := filepath.Rel(d.h.Mount, d.path)
 	if err != nil {
 		return err
 	}
+	inMount := filepath.Join("..", filepath.Base(d.h.Mount), rel)
 	// The library's cgroup1.Stat preallocates the CPU figures its
 	// controllers fill; so does this.
 	m := v1stats.Metrics{CPU: &v1stats.CPUStat{Throttling: &v1stats.Throttle{}, Usage: &v1stats.CPUUsage{}}}
-	probe := func(wanted bool, file string, name cgroup1.Name, ctrl v1Controller) (bool, error) {
+	probe := func(wanted bool, file string, name cgroup1.Name, ctrl v1Stater) (bool, error) {
 		if !wanted || !exists(filepath.Join(d.path, file)) {
 			return false, nil
 		}
-		if err := ctrl.Stat(filepath.Join("..", rel), &m); err != nil {
+		if err := ctrl.Stat(inMount, &m); err != nil {
 			return false, fmt.Errorf("cgroup %s: %s statistics: %w", d.path, name, err)
 		}
 		return true, nil
