@@ -83,6 +83,7 @@ type options struct {
 	psN, runDN  int
 	execN       int
 	churnN      int
+	statsN      int
 	buildN      int
 	rss         bool
 	netN, tcpN  int
@@ -108,6 +109,7 @@ func main() {
 	flag.IntVar(&o.runDN, "rund-n", 10, "timed iterations of `run -d` (0 skips)")
 	flag.IntVar(&o.execN, "exec-n", 20, "timed iterations of `exec true` (0 skips)")
 	flag.IntVar(&o.churnN, "churn-n", 3, "timed loops of `run -d` then `rm -f` of 50 containers (0 skips)")
+	flag.IntVar(&o.statsN, "stats-n", 5, "timed iterations of `stats --no-stream` with 10 running containers (0 skips)")
 	flag.IntVar(&o.buildN, "build-n", 5, "timed iterations of each build line: first build and all-cache rebuild (0 skips)")
 	flag.BoolVar(&o.rss, "rss", true, "report the monitor's RSS beside conmon's")
 	flag.IntVar(&o.netN, "net-n", 20, "timed iterations of `run --rm` with the default bridge beside --network none (0 skips)")
@@ -258,6 +260,15 @@ func bench(o *options) error {
 		e.lifecycleSections(stores[0])
 	} else {
 		fmt.Printf("\n(-life=false: lifecycle tables skipped)\n")
+	}
+	if interrupted.Load() {
+		return errInterrupted
+	}
+	if o.statsN > 0 {
+		fmt.Printf("\n\n=== monitoring, store on %s: %s\n\n", stores[0].label, fsName(stores[0].dir))
+		e.statsSection(stores[0]).print(os.Stdout)
+	} else {
+		fmt.Printf("\n(-stats-n 0: stats table skipped)\n")
 	}
 	if interrupted.Load() {
 		return errInterrupted

@@ -26,6 +26,7 @@ func containerGroupCommand() *cli.Command {
 			containerInspectCommand(),
 			restartCommand(),
 			topCommand(),
+			statsCommand(),
 			commitCommand(), exportCommand(),
 			cpCommand(),
 			diffCommand(),

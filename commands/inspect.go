@@ -218,7 +218,7 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 		State: containerState{
 			Status:  string(ct.Status),
 			Running: ct.Status == state.Running || ct.Status == state.Restarting || ct.Status == state.Paused,
-			Paused:  ct.Status == state.Paused, Restarting: ct.Status == state.Restarting,
+			Paused:  ct.Status == state.Paused, Restarting: ct.Status == state.Restarting, OOMKilled: ct.OOMKilled,
 			ExitCode: ct.ExitCode, StartedAt: dockerTime(ct.StartedAt), FinishedAt: dockerTime(ct.FinishedAt),
 		},
 		HostConfig:      toHostConfig(cfg, ct.Host),

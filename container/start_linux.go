@@ -61,7 +61,7 @@ func (c *Container) start(startInit func(run.Network) (*run.Process, error)) err
 	start, _ := proc.StartTime(pid)
 	err = c.update(func(s *state.Container) {
 		s.Status, s.Pid, s.PidStartTime, s.StartedAt = state.Running, pid, start, time.Now().UTC()
-		s.ExitCode, s.FinishedAt = 0, time.Time{}
+		s.ExitCode, s.FinishedAt, s.OOMKilled = 0, time.Time{}, false
 		s.MonitorPid, s.MonitorStartTime = proc.Self()
 		s.Network = c.networkStatus()
 	})
@@ -90,6 +90,7 @@ func (c *Container) Wait() int {
 // the container and its anonymous volumes instead.
 func (c *Container) Cleanup(code int) error {
 	var errs []error
+	oom := c.oomKilled(code) // before the cgroup, and its counts, go
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
 	} else if cg, err := cgroup.Load(c.State.ID); err == nil {
@@ -116,6 +117,7 @@ func (c *Container) Cleanup(code int) error {
 			s.Status = state.Exited
 		}
 		s.Pid, s.PidStartTime, s.ExitCode, s.FinishedAt = 0, 0, code, time.Now().UTC()
+		s.OOMKilled = oom
 		s.MonitorPid, s.MonitorStartTime = 0, 0
 		s.Network = nil
 	}))

@@ -1,0 +1,28 @@
+package container
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
+)
+
+// sigkillExit is docker's exit status of a process killed by SIGKILL
+// (128+9), the OOM killer's signal.
+const sigkillExit = 137
+
+// oomKilled reads the container's memory cgroup for an OOM kill, at exit
+// and before the cgroup is removed (the counts go with it). A cgroup that
+// cannot be read is no OOM kill: the exit is still recorded.
+func (c *Container) oomKilled(code int) bool {
+	cg, err := cgroup.Load(c.State.ID)
+	if err != nil {
+		return false
+	}
+	oom, err := cg.OOMKilled(code == sigkillExit)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
+	}
+	return oom
+}
