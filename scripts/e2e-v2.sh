@@ -83,6 +83,7 @@ build_image() {
 	trap - EXIT
 }
 
+begin=$(date +%s)
 [ "$(uname -s)/$(uname -m)" = Linux/x86_64 ] || skip "needs Linux on x86_64, this is $(uname -s)/$(uname -m)"
 [ "$(id -u)" = 0 ] || skip "needs root (mmdebstrap and the image's file ownership): run \`sudo make e2e-v2\`"
 need_tools
@@ -94,6 +95,7 @@ mkdir -p "$cache"
 key=$(printf '%s\n' "$suite" "$packages" "$image_version" | cat - hack/e2e-v2/stage0 | sha256sum | cut -c1-16)
 img=$cache/image-$key
 [ -f "$img/root.img" ] || build_image "$img"
+echo "e2e-v2: image ready after $(($(date +%s) - begin))s" >&2
 
 run=$(mktemp -d "$cache/run.XXXXXX")
 trap 'rm -rf "$run"' EXIT
@@ -107,15 +109,20 @@ echo "e2e-v2: building the e2e test binary" >&2
 CGO_ENABLED=0 ${GO:-go} test -c -o "$share/e2e.test" ./e2e/
 qemu-img create -q -f qcow2 -F raw -b "$img/root.img" "$run/root.qcow2"
 
-accel=tcg,thread=multi
-echo "e2e-v2: booting (TCG, $cpus CPUs, ${mem} MiB); tests: $pattern" >&2
+# Software emulation; KVM where this machine offers it (not this VM: its
+# CPU has no vmx/svm), which only makes the same guest faster.
+accel=(-accel tcg,thread=multi)
+if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qE '\<(vmx|svm)\>' /proc/cpuinfo; then
+	accel=(-accel kvm "${accel[@]}")
+fi
+echo "e2e-v2: booting (${accel[*]}, $cpus CPUs, ${mem} MiB); tests: $pattern" >&2
 start=$(date +%s)
 rc=0
 timeout --foreground "$limit" qemu-system-x86_64 \
-	-machine q35 -accel "$accel" -cpu max -smp "$cpus" -m "$mem" \
+	-machine q35 "${accel[@]}" -cpu max -smp "$cpus" -m "$mem" \
 	-nographic -monitor none -serial stdio -no-reboot -nic none \
 	-kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
-	-append "root=/dev/vda rw rootfstype=ext4 console=ttyS0 quiet loglevel=4 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 init=/sbin/skiff-e2e-stage0" \
+	-append "root=/dev/vda rw rootfstype=ext4 console=ttyS0 quiet loglevel=3 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 init=/sbin/skiff-e2e-stage0" \
 	-drive "file=$run/root.qcow2,format=qcow2,if=virtio,cache=unsafe" \
 	-virtfs "local,path=$share,mount_tag=host,security_model=none,id=host" \
 	</dev/null || rc=$?
@@ -125,6 +132,7 @@ if [ ! -f "$share/rc" ]; then
 	exit 1
 fi
 cp "$share/test.log" "$cache/last-test.log" 2>/dev/null || true
+cp "$share/dmesg.log" "$cache/last-dmesg.log" 2>/dev/null || true
 guest_rc=$(cat "$share/rc")
-echo "e2e-v2: guest tests exited $guest_rc (log: $cache/last-test.log)" >&2
+echo "e2e-v2: guest tests exited $guest_rc (logs: $cache/last-test.log, last-dmesg.log); $(($(date +%s) - begin))s in all" >&2
 [ "$guest_rc" = 0 ]
