@@ -77,6 +77,7 @@ build_image() {
 	# Sparse: the tests' images, containers and registry live on it.
 	mkfs.ext4 -q -L skiff-e2e-v2 -d "$tmp/root" "$tmp/root.img" 4G
 	rm -rf "$tmp/root"
+	rm -rf "$cache"/image-* # an older package list's image
 	mkdir -p "$img"
 	mv "$tmp/root.img" "$tmp/vmlinuz" "$tmp/initrd.img" "$img/"
 	rm -rf "$tmp"
