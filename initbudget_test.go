@@ -55,7 +55,7 @@ var initWork = map[string]int{
 	"github.com/google/go-containerregistry/pkg/v1/empty":                         1,   // the empty image
 	"github.com/google/go-containerregistry/pkg/v1/remote":                        5,   // default transports
 	"github.com/google/go-containerregistry/pkg/v1/remote/internal/authchallenge": 0,
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport":              68, // default transport, scope regexps; its user agent parses the build info, one allocation a linked module (49 before BuildKit's modules)
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport":              95, // default transport, scope regexps; its user agent parses the build info, one allocation a linked module (49 before BuildKit's modules, 68 before containerd/cgroups')
 	"github.com/google/nftables":                                                  35, // set datatype lookup maps: the bridge's NAT rules (issue 14); the monitor needs them, its init() cannot be made lazy
 	"github.com/google/nftables/alignedbuff":                                      1,
 	"github.com/google/nftables/expr":                                             8,  // its expression parser registered in init()
@@ -116,6 +116,25 @@ var initWork = map[string]int{
 	"google.golang.org/protobuf/reflect/protoreflect":           0,
 	"google.golang.org/protobuf/reflect/protoregistry":          3,
 	"google.golang.org/protobuf/types/known/anypb":              20,
+
+	// Resource limits (issue 16) are written with containerd/cgroups, the
+	// issue's library, by the container's monitor (skiff-roles) before the
+	// init may exec: its cgroup1/cgroup2 packages link their protobuf stats
+	// types, cilium/ebpf (v2 device filters) and godbus (systemd), whose
+	// package-level tables cannot be made lazy (~0.8 ms per skiff-roles
+	// process, measured with GODEBUG=inittrace=1).
+	"github.com/cilium/ebpf":                         43,
+	"github.com/cilium/ebpf/asm":                     8,
+	"github.com/cilium/ebpf/btf":                     18,
+	"github.com/cilium/ebpf/internal":                4,
+	"github.com/cilium/ebpf/internal/sys":            4,
+	"github.com/cilium/ebpf/internal/tracefs":        2,
+	"github.com/cilium/ebpf/link":                    20,
+	"github.com/containerd/cgroups/v3/cgroup1/stats": 33,
+	"github.com/containerd/cgroups/v3/cgroup2/stats": 11,
+	"github.com/containerd/log":                      1,
+	"github.com/godbus/dbus/v5":                      14,
+	"github.com/moby/sys/userns":                     2,
 }
 
 // stdInitAllocs is the standard library's allocations at init in main's

@@ -137,4 +137,3 @@ func (c *Cgroup) hasFile(v1, v2 string) bool {
 func (c *Cgroup) SwapAccounting() bool {
 	return c.hasFile("memory.memsw.limit_in_bytes", "memory.swap.max")
 }
-
