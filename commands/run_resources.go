@@ -167,8 +167,9 @@ func parseMemoryFlags(a resourceArgs, l state.Limits) (state.Limits, error) {
 		} else if err := parseSize(a, "memory-swap", &l.MemorySwap); err != nil {
 			return l, err
 		}
-	} else if a.has("memory") && l.Memory > 0 && l.MemorySwap > 0 && l.MemorySwap < l.Memory {
-		l.MemorySwap = 0 // update -m above the old swap: doubled again below
+	} else if a.has("memory") && l.MemorySwap > 0 && l.Memory > l.MemorySwap {
+		// update: moby's words for a memory limit above the recorded swap.
+		return l, errors.New("Conflicting options: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time")
 	}
 	// moby: -m without --memory-swap gets twice the memory as memory+swap.
 	if l.Memory > 0 && l.MemorySwap == 0 {
