@@ -73,6 +73,25 @@ func (c *Cgroup) SetResources(r *specs.LinuxResources) error {
 				return fmt.Errorf("cgroup %s: setting limits: %w", d.path, err)
 			}
 		}
+		if err := unlimitPidsV1(d.path, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unlimitPidsV1 writes "max" for an unlimited pids limit (update
+// --pids-limit -1): the library's v1 controller writes positive limits only.
+func unlimitPidsV1(dirPath string, r *specs.LinuxResources) error {
+	if r.Pids == nil || r.Pids.Limit == nil || *r.Pids.Limit > 0 {
+		return nil
+	}
+	p := filepath.Join(dirPath, "pids.max")
+	if _, err := os.Stat(p); err != nil {
+		return nil
+	}
+	if err := writeFile(p, "max"); err != nil {
+		return fmt.Errorf("cgroup %s: setting limits: %w", dirPath, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -60,4 +61,29 @@ func UpdateLimits(id string, l state.Limits) error {
 		return err
 	}
 	return cg.SetResources(spec.Resources(l))
+}
+
+// Update is `skiff update`: change sets the new limits and restart policy
+// on container ref's record, under its lock; a running container's cgroup
+// gets the limits first, so a record never claims limits its cgroup
+// refused.
+func (s Store) Update(ref string, change func(*state.Container) error) (*state.Container, error) {
+	c, err := s.Lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	c, l, err := s.lockRecord(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	if err := change(c); err != nil {
+		return nil, err
+	}
+	if c.Status.Up() && proc.Alive(c.Pid, c.PidStartTime) {
+		if err := UpdateLimits(c.ID, c.Host.Limits); err != nil {
+			return nil, fmt.Errorf("Cannot update container %s: %w", c.ID, err)
+		}
+	}
+	return c, state.Save(s.Root, c)
 }
