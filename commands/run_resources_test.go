@@ -119,7 +119,9 @@ func limitsEqual(a, b state.Limits) bool {
 	return strings.EqualFold(fmtLimits(a), fmtLimits(b))
 }
 
-func fmtLimits(l state.Limits) string { return strings.ReplaceAll(strings.TrimSpace(fmtAny(l)), " ", "") }
+func fmtLimits(l state.Limits) string {
+	return strings.ReplaceAll(strings.TrimSpace(fmtAny(l)), " ", "")
+}
 
 // TestParseLimitsWarnings: docker's exact words.
 func TestParseLimitsWarnings(t *testing.T) {
