@@ -240,6 +240,9 @@ func parseOtherFlags(a resourceArgs, l state.Limits) (state.Limits, error) {
 	}
 	if v, ok := a.values["oom-score-adj"]; ok {
 		l.OomScoreAdj, _ = strconv.Atoi(v)
+		if err := checkOomScoreAllowed(l.OomScoreAdj); err != nil {
+			return l, err
+		}
 	}
 	for _, f := range throttleFlags {
 		vals, ok := a.lists[f.name]
@@ -454,4 +457,31 @@ func limitOptions(c *cli.Context, o *spec.Options) error {
 	o.Host.Limits = l
 	printLimitWarnings(warnings)
 	return nil
+}
+
+// checkOomScoreAllowed refuses an --oom-score-adj the caller may not set:
+// below its own score the kernel wants CAP_SYS_RESOURCE, and the monitor
+// (our child) would only fail at start.
+func checkOomScoreAllowed(v int) error {
+	if v < -1000 || v > 1000 {
+		return nil // checkLimits has docker's words for that
+	}
+	b, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return nil
+	}
+	own, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || v >= own || hasCapSysResource() {
+		return nil
+	}
+	return fmt.Errorf("Invalid value %d for --oom-score-adj: lowering it below the caller's own (%d) needs CAP_SYS_RESOURCE", v, own)
+}
+
+func hasCapSysResource() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return true // unknown: let the kernel decide
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_RESOURCE) != 0
 }

@@ -96,7 +96,7 @@ func TestParseLimitsAccepted(t *testing.T) {
 		{[]string{"cpuset-cpus", "0,1", "cpuset-mems", "0"}, state.Limits{CpusetCpus: "0,1", CpusetMems: "0"}, 0},
 		{[]string{"pids-limit", "100"}, state.Limits{PidsLimit: 100}, 0},
 		{[]string{"pids-limit", "-5"}, state.Limits{PidsLimit: -1}, 0},
-		{[]string{"oom-score-adj", "-500"}, state.Limits{OomScoreAdj: -500}, 0},
+		{[]string{"oom-score-adj", "500"}, state.Limits{OomScoreAdj: 500}, 0}, // lowering it needs CAP_SYS_RESOURCE: see e2e
 	} {
 		t.Run(strings.Join(tc.args, "="), func(t *testing.T) {
 			got, warnings, err := parseLimits(i16args(tc.args...), state.Limits{}, host)
