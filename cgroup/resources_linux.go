@@ -156,3 +156,18 @@ func (c *Cgroup) hasFile(v1, v2 string) bool {
 func (c *Cgroup) SwapAccounting() bool {
 	return c.hasFile("memory.memsw.limit_in_bytes", "memory.swap.max")
 }
+
+// Views are c's directories as the container sees them: each hierarchy
+// mounted under the host's /sys/fs/cgroup, at the same place (a pure v2
+// host's unified mount is /sys/fs/cgroup itself).
+func (c *Cgroup) Views() []View {
+	var vs []View
+	for _, d := range c.dirs {
+		rel, err := filepath.Rel(hostCgroupRoot, d.h.Mount)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		vs = append(vs, View{Dir: d.path, Target: filepath.Join(hostCgroupRoot, rel)})
+	}
+	return vs
+}

@@ -54,6 +54,7 @@ func runResourceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "memory-swappiness", Value: "-1", Usage: "tune container memory swappiness (0 to 100)"},
 		&cli.BoolFlag{Name: "oom-kill-disable", Usage: "disable OOM Killer"},
 		&cli.IntFlag{Name: "oom-score-adj", Usage: "tune host's OOM preferences (-1000 to 1000)"},
+		&cli.StringFlag{Name: "cgroupns", Usage: `cgroup namespace to use (host|private): "host" runs in the host's, "private" in its own (default: host on cgroup v1, private on v2)`},
 	)
 }
 
@@ -237,6 +238,12 @@ func parseOtherFlags(a resourceArgs, l state.Limits) (state.Limits, error) {
 			return l, limitFlagError("blkio-weight", v, err)
 		}
 		l.BlkioWeight = uint16(n)
+	}
+	if v, ok := a.values["cgroupns"]; ok {
+		if v != "" && v != "host" && v != "private" {
+			return l, errors.New("--cgroupns: invalid CGROUP mode")
+		}
+		l.CgroupnsMode = v
 	}
 	if v, ok := a.values["oom-score-adj"]; ok {
 		l.OomScoreAdj, _ = strconv.Atoi(v)
@@ -454,6 +461,9 @@ func limitOptions(c *cli.Context, o *spec.Options) error {
 	if err != nil {
 		return err
 	}
+	if l.CgroupnsMode == "" {
+		l.CgroupnsMode = defaultCgroupnsMode()
+	}
 	o.Host.Limits = l
 	printLimitWarnings(warnings)
 	return nil
@@ -484,4 +494,13 @@ func hasCapSysResource() bool {
 		return true // unknown: let the kernel decide
 	}
 	return data[0].Effective&(1<<unix.CAP_SYS_RESOURCE) != 0
+}
+
+// defaultCgroupnsMode is docker's: private on a pure cgroup v2 host (its
+// unified hierarchy at /sys/fs/cgroup), host on v1 and hybrid hosts.
+func defaultCgroupnsMode() string {
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return "private"
+	}
+	return "host"
 }

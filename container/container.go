@@ -262,6 +262,7 @@ func (c *Container) initConfig() *run.InitConfig {
 		Rootless:  os.Geteuid() != 0,
 
 		HostNetwork: c.HostNetwork(),
+		CgroupNS:    c.State.Host.Limits.CgroupnsMode == "private",
 	}
 }
 

@@ -289,3 +289,44 @@ func TestI16LimitsDeviceWriteBps(t *testing.T) {
 		t.Errorf("3 MiB of direct writes took %s under a 1 MiB/s limit: not throttled", d)
 	}
 }
+
+// TestI16LimitsSysFsCgroup: inside the container /sys/fs/cgroup is
+// read-only and shows the container's own cgroup (its limits), with the
+// host's cgroup namespace by default on v1 (as docker) or its own with
+// --cgroupns private; inspect says which.
+func TestI16LimitsSysFsCgroup(t *testing.T) {
+	i16limitsRequireV1(t)
+	s := shared(t)
+	const script = `cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ` +
+		`grep :pids: /proc/self/cgroup; touch /sys/fs/cgroup/pids/pids.max 2>&1; mkdir /sys/fs/cgroup/x 2>&1; true`
+	for _, tc := range []struct {
+		mode, wantCgroup, wantInspect string
+	}{
+		{"", ":pids:/skiff/", "host"},
+		{"host", ":pids:/skiff/", "host"},
+		{"private", ":pids:/\n", "private"},
+	} {
+		t.Run("cgroupns="+tc.mode, func(t *testing.T) {
+			args := []string{"run", "-m", "64m", "--pids-limit", "42"}
+			if tc.mode != "" {
+				args = append(args, "--cgroupns", tc.mode)
+			}
+			name := uniqueName(t)
+			r := s.must(t, append(args, "--name", name, fx.busybox, "sh", "-c", script)...)
+			s.cleanup(t, name)
+			if !strings.HasPrefix(r.stdout, "67108864\n42\n") || !strings.Contains(r.stdout, tc.wantCgroup) {
+				t.Errorf("inside: %q, want the container's own limits and %q in /proc/self/cgroup", r.stdout, tc.wantCgroup)
+			}
+			if strings.Count(r.stdout, "Read-only file system") != 2 {
+				t.Errorf("/sys/fs/cgroup writable inside: %q", r.stdout)
+			}
+			if got := strings.TrimSpace(s.must(t, "inspect", "-f", "{{.HostConfig.CgroupnsMode}}", name).stdout); got != tc.wantInspect {
+				t.Errorf("CgroupnsMode %q, want %q", got, tc.wantInspect)
+			}
+		})
+	}
+	r := s.skiff(nil, "run", "--cgroupns", "bogus", fx.busybox, "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "--cgroupns: invalid CGROUP mode") {
+		t.Errorf("--cgroupns bogus: %v", r)
+	}
+}

@@ -84,6 +84,7 @@ func PrestartInit(id string, streams Stdio) (*PendingInit, error) {
 // (may be nil) runs before it may exec, as Network.Setup.
 func (p *PendingInit) Start(cfg *InitConfig, setup func(pid int) error) (*Process, error) {
 	p.b.s.beforeGo = setup
+	cfg.Cgroups = p.b.p.cg.Views()
 	proc, err := p.b.finish(cfg)
 	if err != nil {
 		return nil, err
