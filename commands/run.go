@@ -73,8 +73,7 @@ var unsupportedRunFlags = []struct {
 }{
 	{"annotation", nil, false}, {"attach", []string{"a"}, false},
 	{"blkio-weight-device", nil, false},
-	{"cap-add", nil, false}, {"cap-drop", nil, false}, {"cgroup-parent", nil, false},
-	{"cidfile", nil, false}, {"cpu-count", nil, false},
+	{"cap-add", nil, false}, {"cap-drop", nil, false}, {"cidfile", nil, false}, {"cpu-count", nil, false},
 	{"cpu-percent", nil, false},
 	{"cpu-rt-period", nil, false}, {"cpu-rt-runtime", nil, false},
 	{"device", nil, false},

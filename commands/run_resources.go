@@ -19,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -54,6 +55,7 @@ func runResourceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "memory-swappiness", Value: "-1", Usage: "tune container memory swappiness (0 to 100)"},
 		&cli.BoolFlag{Name: "oom-kill-disable", Usage: "disable OOM Killer"},
 		&cli.IntFlag{Name: "oom-score-adj", Usage: "tune host's OOM preferences (-1000 to 1000)"},
+		&cli.StringFlag{Name: "cgroup-parent", Usage: "optional parent cgroup for the container (under each hierarchy's root)"},
 		&cli.StringFlag{Name: "cgroupns", Usage: `cgroup namespace to use (host|private): "host" runs in the host's, "private" in its own (default: host on cgroup v1, private on v2)`},
 	)
 }
@@ -238,6 +240,12 @@ func parseOtherFlags(a resourceArgs, l state.Limits) (state.Limits, error) {
 			return l, limitFlagError("blkio-weight", v, err)
 		}
 		l.BlkioWeight = uint16(n)
+	}
+	if v, ok := a.values["cgroup-parent"]; ok && v != "" {
+		if _, err := cgroup.CheckParent(v); err != nil {
+			return l, err
+		}
+		l.CgroupParent = v // as typed, as docker's inspect shows it
 	}
 	if v, ok := a.values["cgroupns"]; ok {
 		if v != "" && v != "host" && v != "private" {

@@ -35,10 +35,15 @@ func (c *Container) withLimits(setup func(pid int) error) func(pid int) error {
 	}
 }
 
+// cgroupOf names container c's existing cgroup, under its --cgroup-parent.
+func cgroupOf(c *state.Container) (*cgroup.Cgroup, error) {
+	return cgroup.LoadUnder(c.Host.Limits.CgroupParent, c.ID)
+}
+
 // applyLimits writes l into container id's cgroup, and its OOM score
 // adjustment to pid (inherited by every process the init starts).
 func applyLimits(id string, pid int, l state.Limits) error {
-	cg, err := cgroup.Load(id)
+	cg, err := cgroup.LoadUnder(l.CgroupParent, id)
 	if err != nil {
 		return err
 	}
@@ -56,7 +61,7 @@ func applyLimits(id string, pid int, l state.Limits) error {
 
 // UpdateLimits writes l into running container id's cgroup (skiff update).
 func UpdateLimits(id string, l state.Limits) error {
-	cg, err := cgroup.Load(id)
+	cg, err := cgroup.LoadUnder(l.CgroupParent, id)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/proc"
@@ -93,7 +92,7 @@ func (c *Container) Cleanup(code int) error {
 	var errs []error
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
-	} else if cg, err := cgroup.Load(c.State.ID); err == nil {
+	} else if cg, err := cgroupOf(c.State); err == nil {
 		errs = append(errs, cg.Delete())
 	}
 	// --rm removes the record under the container lock, so nothing sees it

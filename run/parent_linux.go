@@ -51,6 +51,7 @@ type Network struct {
 func StartInit(id string, cfg *InitConfig, streams Stdio, net Network) (*Process, error) {
 	s := initSpawn(id, streams)
 	s.hostNetwork, s.netOf = cfg.HostNetwork || net.Host, net.Join
+	s.cgroupParent = cfg.CgroupParent
 	b, err := s.begin()
 	if err != nil {
 		return nil, err

@@ -127,8 +127,11 @@ type InitConfig struct {
 	// namespace, rooted at its cgroup (the init unshares it, once born
 	// there). Cgroups are its cgroup's directories, bound read-only under
 	// its /sys/fs/cgroup (filled by the start from the cgroup it made).
-	CgroupNS bool          `json:"cgroupNS,omitempty"`
-	Cgroups  []cgroup.View `json:"cgroups,omitempty"`
+	CgroupNS bool `json:"cgroupNS,omitempty"`
+	// CgroupParent is --cgroup-parent: where the start makes the cgroup
+	// (under each hierarchy's root; "": skiff's /skiff).
+	CgroupParent string        `json:"cgroupParent,omitempty"`
+	Cgroups      []cgroup.View `json:"cgroups,omitempty"`
 }
 
 // ExecConfig is msgConfig's payload for an exec'd process.
