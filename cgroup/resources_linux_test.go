@@ -119,3 +119,35 @@ func TestSetResourcesV1FakeTree(t *testing.T) {
 		t.Errorf("wrote outside the mounts: %v", err)
 	}
 }
+
+// --cgroup-parent: the cgroup is made under the parent at each root (each
+// v1 cpuset level given its parent's cpus and mems), found by LoadUnder.
+func TestCgroupParentFakeTree(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "cpuset.cpus"), "0-1\n")
+	write(t, filepath.Join(root, "cpuset.mems"), "0\n")
+	hs := []Hierarchy{{Mount: root, Cpuset: true}}
+	cg, err := newAt(hs, "/a/b", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := filepath.Join(root, "a", "b", "c1")
+	if got := cg.Paths(); len(got) != 1 || got[0] != leaf {
+		t.Fatalf("paths %v, want [%s]", got, leaf)
+	}
+	for _, d := range []string{"a", "a/b", "a/b/c1"} {
+		if got := read(t, filepath.Join(root, d, "cpuset.cpus")); got != "0-1" {
+			t.Errorf("%s cpuset.cpus %q", d, got)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{{"/a/b", "a/b"}, {"a/b/", "a/b"}, {"x", "x"}} {
+		if got, err := CheckParent(tc.in); err != nil || got != tc.want {
+			t.Errorf("CheckParent(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"/", "../x", "a/../../b", "a\nb"} {
+		if _, err := CheckParent(bad); err == nil {
+			t.Errorf("CheckParent(%q) accepted", bad)
+		}
+	}
+}

@@ -330,3 +330,38 @@ func TestI16LimitsSysFsCgroup(t *testing.T) {
 		t.Errorf("--cgroupns bogus: %v", r)
 	}
 }
+
+// TestI16LimitsCgroupParent: --cgroup-parent puts the cgroup under that
+// parent at each hierarchy's root, with its limits; exec joins it there,
+// inspect shows the parent, and rm removes it.
+func TestI16LimitsCgroupParent(t *testing.T) {
+	i16limitsRequireV1(t)
+	s := shared(t)
+	parent := "i16limits-" + strings.TrimPrefix(uniqueName(t), "e2e-")
+	parent = parent[:min(len(parent), 40)]
+	t.Cleanup(func() {
+		dirs, _ := filepath.Glob(filepath.Join(i16limitsV1, "*", parent))
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	})
+	id := s.runD(t, "--cgroup-parent", "/"+parent, "-m", "64m", fx.busybox, "sleep", "300")
+	b, err := os.ReadFile(filepath.Join(i16limitsV1, "memory", parent, id, "memory.limit_in_bytes"))
+	if err != nil || strings.TrimSpace(string(b)) != "67108864" {
+		t.Fatalf("memory.limit_in_bytes under the parent: %q, %v", b, err)
+	}
+	if d := i16limitsCgroupDirs(id); len(d) != 0 {
+		t.Errorf("a cgroup under /skiff too: %v", d)
+	}
+	r := s.must(t, "exec", id, "grep", ":memory:", "/proc/self/cgroup")
+	if !strings.Contains(r.stdout, ":memory:/"+parent+"/"+id) {
+		t.Errorf("exec'd process in %q, want the container's cgroup under %s", r.stdout, parent)
+	}
+	if got := strings.TrimSpace(s.must(t, "inspect", "-f", "{{.HostConfig.CgroupParent}}", id).stdout); got != "/"+parent {
+		t.Errorf("CgroupParent %q, want /%s", got, parent)
+	}
+	s.must(t, "rm", "-f", id)
+	if dirs, _ := filepath.Glob(filepath.Join(i16limitsV1, "*", parent, id)); len(dirs) != 0 {
+		t.Errorf("cgroup left after rm -f: %v", dirs)
+	}
+}
