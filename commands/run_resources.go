@@ -78,20 +78,27 @@ type resourceArgs struct {
 
 func (a resourceArgs) has(name string) bool { _, ok := a.values[name]; return ok }
 
-// resourceArgsOf reads the resource flags given on c's command line.
+// resourceArgsOf reads the resource flags given on c's command line. The
+// flags set are listed once: urfave's IsSet scans every flag of the
+// command, and run has a hundred (see unsupportedRunFlags).
 func resourceArgsOf(c *cli.Context, flags []cli.Flag) resourceArgs {
 	a := resourceArgs{values: map[string]string{}, lists: map[string][]string{}}
+	set := map[string]bool{}
+	for _, n := range c.LocalFlagNames() {
+		set[n] = true
+	}
 	for _, f := range flags {
 		name := f.Names()[0]
+		if !slices.ContainsFunc(f.Names(), func(n string) bool { return set[n] }) {
+			continue
+		}
 		if _, list := f.(*cli.GenericFlag); list {
 			if l := listOf(c, name); len(l) > 0 {
 				a.lists[name] = l
 			}
 			continue
 		}
-		if c.IsSet(name) {
-			a.values[name] = fmt.Sprint(c.Value(name))
-		}
+		a.values[name] = fmt.Sprint(c.Value(name))
 	}
 	return a
 }

@@ -137,10 +137,7 @@ func prepareRoot(cfg *InitConfig) error {
 	if err := rootfs.MountOverlay(cfg.Rootfs, rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}, cfg.Rootless); err != nil {
 		return err
 	}
-	if err := rootfs.MountAll(cfg.Rootfs, cfg.oci.Mounts); err != nil {
-		return err
-	}
-	if err := rootfs.MountCgroupViews(cfg.Rootfs, cgroupViews(cfg.Cgroups)); err != nil {
+	if err := rootfs.MountAll(cfg.Rootfs, cfg.oci.Mounts, cgroupViews(cfg.Cgroups)...); err != nil {
 		return err
 	}
 	if err := rootfs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
