@@ -445,6 +445,9 @@ func limitWarnings(a resourceArgs, l state.Limits) []string {
 	if l.OomKillDisable && l.Memory == 0 {
 		w = append(w, "Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.")
 	}
+	if (a.has("memory") || a.has("memory-swap")) && l.Memory > 0 && !swapLimitSupported() {
+		w = append(w, "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
+	}
 	if a.has("blkio-weight") && l.BlkioWeight > 0 && !blkioWeightSupported() {
 		w = append(w, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
 	}
@@ -461,6 +464,17 @@ func blkioWeightSupported() bool {
 	}
 	b, _ := os.ReadFile("/sys/fs/cgroup/cgroup.subtree_control")
 	return slices.Contains(strings.Fields(string(b)), "io")
+}
+
+// swapLimitSupported: v1's memsw files (swap accounting on), or a pure v2
+// host (memory.swap.max in every non-root cgroup).
+func swapLimitSupported() bool {
+	for _, p := range []string{"/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", "/sys/fs/cgroup/cgroup.controllers"} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // printLimitWarnings prints docker's warnings as its CLI does.
