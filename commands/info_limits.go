@@ -27,5 +27,5 @@ func setLimitSupport(d *infoDoc) {
 	d.CPUCfsQuota = exists("cpu/cpu.cfs_quota_us")
 	d.CPUShares = exists("cpu/cpu.shares")
 	d.CPUSet = exists("cpuset/cpuset.cpus")
-	d.PidsLimit = exists("pids/pids.max")
+	d.PidsLimit = exists("pids/tasks") // the root has no pids.max: mounted is enough
 }
