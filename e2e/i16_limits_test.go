@@ -325,6 +325,12 @@ func TestI16LimitsSysFsCgroup(t *testing.T) {
 			}
 		})
 	}
+	t.Run("exec joins a private cgroup namespace", func(t *testing.T) {
+		id := s.runD(t, "--cgroupns", "private", fx.busybox, "sleep", "300")
+		if r := s.must(t, "exec", id, "grep", ":pids:", "/proc/self/cgroup"); !strings.HasSuffix(r.stdout, ":pids:/\n") {
+			t.Errorf("exec'd process sees %q, want its container's namespace root", r.stdout)
+		}
+	})
 	r := s.skiff(nil, "run", "--cgroupns", "bogus", fx.busybox, "true")
 	if r.code != 125 || !strings.Contains(r.stderr, "--cgroupns: invalid CGROUP mode") {
 		t.Errorf("--cgroupns bogus: %v", r)

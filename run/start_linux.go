@@ -51,8 +51,10 @@ type spawn struct {
 	// netOf puts it in another container's (--network container:NAME).
 	hostNetwork bool
 	netOf       *ns.Target
-	// cgroupParent is the container's --cgroup-parent ("": skiff's).
+	// cgroupParent is the container's --cgroup-parent ("": skiff's);
+	// joinCgroupNS joins its cgroup namespace too (--cgroupns private).
 	cgroupParent string
+	joinCgroupNS bool
 	// beforeGo runs once the child has its config and before it may exec
 	// (the monitor wires the container's network meanwhile, while the
 	// init builds its root); its error aborts the start.
@@ -165,7 +167,11 @@ func (s *spawn) startIn(cg *cgroup.Cgroup, newCmd func() *exec.Cmd) (*exec.Cmd, 
 			defer unix.Close(v2fd)
 		}
 		if s.join != nil {
-			if err := s.join.Join(ns.JoinFlags); err != nil {
+			flags := ns.JoinFlags
+			if s.joinCgroupNS {
+				flags |= unix.CLONE_NEWCGROUP
+			}
+			if err := s.join.Join(flags); err != nil {
 				return err
 			}
 		}
