@@ -107,8 +107,21 @@ func setV2Resources(d dir, rel string, r *specs.LinuxResources) error {
 	if err != nil {
 		return fmt.Errorf("cgroup %s: %w", d.path, err)
 	}
-	if err := m.Update(cgroup2.ToResources(r)); err != nil {
+	res := cgroup2.ToResources(r)
+	// The library turns memory+swap into swap by subtracting the memory
+	// limit, which makes --memory-swap -1 (unlimited) a negative number the
+	// kernel refuses: unlimited swap is written as "max" here instead.
+	unlimitedSwap := r.Memory != nil && r.Memory.Swap != nil && *r.Memory.Swap == -1
+	if unlimitedSwap && res.Memory != nil {
+		res.Memory.Swap = nil
+	}
+	if err := m.Update(res); err != nil {
 		return fmt.Errorf("cgroup %s: setting limits: %w", d.path, err)
+	}
+	if unlimitedSwap {
+		if err := writeFile(filepath.Join(d.path, "memory.swap.max"), "max"); err != nil {
+			return fmt.Errorf("cgroup %s: setting limits: %w", d.path, err)
+		}
 	}
 	return nil
 }

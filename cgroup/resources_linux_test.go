@@ -52,6 +52,29 @@ func TestSetResourcesV2FakeTree(t *testing.T) {
 	}
 }
 
+// --memory-swap -1 on v2: memory.swap.max "max", not the library's
+// negative difference (fake tree, as above).
+func TestSetResourcesV2UnlimitedSwap(t *testing.T) {
+	root := t.TempDir()
+	cg, err := NewAt([]Hierarchy{{Mount: root, V2: true}}, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := filepath.Join(root, "skiff", "c1")
+	write(t, filepath.Join(leaf, "cgroup.controllers"), "memory\n")
+	write(t, filepath.Join(leaf, "memory.swap.max"), "0\n")
+	limit, swap := int64(64<<20), int64(-1)
+	if err := cg.SetResources(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit, Swap: &swap}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(leaf, "memory.swap.max")); got != "max" {
+		t.Errorf("memory.swap.max %q, want max", got)
+	}
+	if got := read(t, filepath.Join(leaf, "memory.max")); got != "67108864" {
+		t.Errorf("memory.max %q", got)
+	}
+}
+
 // A v2 mount without resource controllers (this hybrid host's, hugetlb
 // only) is left alone.
 func TestSetResourcesV2NoControllers(t *testing.T) {
