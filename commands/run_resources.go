@@ -448,6 +448,15 @@ func limitWarnings(a resourceArgs, l state.Limits) []string {
 	if (a.has("memory") || a.has("memory-swap")) && l.Memory > 0 && !swapLimitSupported() {
 		w = append(w, "Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
 	}
+	if unifiedOnly() {
+		// cgroup v2 has neither knob: docker drops them with these words.
+		if l.OomKillDisable {
+			w = append(w, "Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+		}
+		if l.MemorySwappiness != nil {
+			w = append(w, "Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. Memory swappiness discarded.")
+		}
+	}
 	if a.has("blkio-weight") && l.BlkioWeight > 0 && !blkioWeightSupported() {
 		w = append(w, "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.")
 	}
@@ -525,11 +534,18 @@ func hasCapSysResource() bool {
 	return data[0].Effective&(1<<unix.CAP_SYS_RESOURCE) != 0
 }
 
-// defaultCgroupnsMode is docker's: private on a pure cgroup v2 host (its
-// unified hierarchy at /sys/fs/cgroup), host on v1 and hybrid hosts.
+// defaultCgroupnsMode is docker's: private on a pure cgroup v2 host, host
+// on v1 and hybrid hosts.
 func defaultCgroupnsMode() string {
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+	if unifiedOnly() {
 		return "private"
 	}
 	return "host"
+}
+
+// unifiedOnly reports a pure cgroup v2 host: its unified hierarchy at
+// /sys/fs/cgroup.
+func unifiedOnly() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
 }
