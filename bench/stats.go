@@ -15,7 +15,7 @@ import (
 // skiff stays as containers are added.
 
 const (
-	statsContainers = 10
+	statsContainers = 20
 	statsTarget     = 1500 * time.Millisecond // the bound for --no-stream
 )
 

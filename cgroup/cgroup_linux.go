@@ -40,6 +40,26 @@ type Cgroup struct {
 	dirs []dir
 }
 
+// parentDir is where a container's cgroup lives under each hierarchy's
+// root: --cgroup-parent (checked by the CLI), else skiff's own Parent.
+func parentDir(parent string) string {
+	if clean, err := CheckParent(parent); err == nil {
+		return clean
+	}
+	return Parent
+}
+
+// CheckParent refuses a --cgroup-parent that would leave the hierarchies'
+// roots or name nothing; the parent is relative to each root (docker's
+// cgroupfs driver), a leading "/" or not.
+func CheckParent(parent string) (string, error) {
+	clean := filepath.Clean("/" + parent)
+	if parent == "" || clean == "/" || strings.Contains(parent, "..") || strings.ContainsAny(parent, "\n") {
+		return "", fmt.Errorf("invalid cgroup parent %q: a path below the cgroup hierarchies' roots", parent)
+	}
+	return strings.TrimPrefix(clean, "/"), nil
+}
+
 type dir struct {
 	path string
 	h    Hierarchy
@@ -50,21 +70,30 @@ type dir struct {
 // mounts) are skipped: limits are not supported yet, so a missing cgroup
 // costs nothing but accounting.
 func New(id string) (*Cgroup, error) {
+	return NewUnder("", id)
+}
+
+// NewUnder is New with the container's --cgroup-parent ("": skiff's).
+func NewUnder(parent, id string) (*Cgroup, error) {
 	hs, err := Hierarchies()
 	if err != nil {
 		return nil, err
 	}
-	return NewAt(hs, id)
+	return newAt(hs, parent, id)
 }
 
 // NewAt is New over an explicit list of hierarchies (tests use fake trees).
 func NewAt(hs []Hierarchy, id string) (*Cgroup, error) {
+	return newAt(hs, "", id)
+}
+
+func newAt(hs []Hierarchy, parent, id string) (*Cgroup, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
 	cg := &Cgroup{ID: id}
 	for _, h := range hs {
-		p, err := create(h, id)
+		p, err := create(h, parentDir(parent), id)
 		if isPermission(err) {
 			continue
 		}
@@ -80,6 +109,11 @@ func NewAt(hs []Hierarchy, id string) (*Cgroup, error) {
 // Load names the existing cgroup of container id without creating anything,
 // for removing it later (skiff rm).
 func Load(id string) (*Cgroup, error) {
+	return LoadUnder("", id)
+}
+
+// LoadUnder is Load of a container with --cgroup-parent parent ("": skiff's).
+func LoadUnder(parent, id string) (*Cgroup, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
@@ -89,7 +123,7 @@ func Load(id string) (*Cgroup, error) {
 	}
 	cg := &Cgroup{ID: id}
 	for _, h := range hs {
-		p := filepath.Join(h.Mount, Parent, id)
+		p := filepath.Join(h.Mount, parentDir(parent), id)
 		if _, err := os.Stat(p); err == nil {
 			cg.dirs = append(cg.dirs, dir{path: p, h: h})
 		}
@@ -104,20 +138,25 @@ func checkID(id string) error {
 	return nil
 }
 
-func create(h Hierarchy, id string) (string, error) {
-	parent := filepath.Join(h.Mount, Parent)
-	leaf := filepath.Join(parent, id)
-	if err := mkdir(parent); err != nil {
-		return parent, err
-	}
-	switch {
-	case h.V2:
-		enableControllers(h.Mount, parent)
-	case h.Cpuset:
-		if err := copyCpuset(h.Mount, parent); err != nil {
+func create(h Hierarchy, parentRel, id string) (string, error) {
+	parent := h.Mount
+	// Each level of the parent (one for skiff's) made as the root's child.
+	for _, name := range strings.Split(parentRel, "/") {
+		above := parent
+		parent = filepath.Join(parent, name)
+		if err := mkdir(parent); err != nil {
 			return parent, err
 		}
+		switch {
+		case h.V2:
+			enableControllers(above, parent)
+		case h.Cpuset:
+			if err := copyCpuset(above, parent); err != nil {
+				return parent, err
+			}
+		}
 	}
+	leaf := filepath.Join(parent, id)
 	if err := mkdir(leaf); err != nil {
 		return leaf, err
 	}

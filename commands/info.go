@@ -208,6 +208,9 @@ func collectInfo(g *Globals) (infoDoc, error) {
 		ClientInfo: &infoClient{clientVersion: cl, Plugins: []any{}},
 	}
 	d.ClientInfo.APIVersion = "" // docker's `info` leaves the negotiated version out
+	if !rootless {
+		setLimitSupport(&d)
+	}
 	countContainers(&d, cs)
 	return d, nil
 }

@@ -287,6 +287,7 @@ func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 	if cfg.Init {
 		h.Init = &cfg.Init
 	}
+	setLimits(&h, host.Limits)
 	return h
 }
 

@@ -72,27 +72,21 @@ var unsupportedRunFlags = []struct {
 	bool    bool
 }{
 	{"annotation", nil, false}, {"attach", []string{"a"}, false},
-	{"blkio-weight", nil, false}, {"blkio-weight-device", nil, false},
-	{"cap-add", nil, false}, {"cap-drop", nil, false}, {"cgroup-parent", nil, false},
-	{"cgroupns", nil, false}, {"cidfile", nil, false}, {"cpu-count", nil, false},
-	{"cpu-percent", nil, false}, {"cpu-period", nil, false}, {"cpu-quota", nil, false},
+	{"blkio-weight-device", nil, false},
+	{"cap-add", nil, false}, {"cap-drop", nil, false}, {"cidfile", nil, false}, {"cpu-count", nil, false},
+	{"cpu-percent", nil, false},
 	{"cpu-rt-period", nil, false}, {"cpu-rt-runtime", nil, false},
-	{"cpu-shares", []string{"c"}, false}, {"cpus", nil, false}, {"cpuset-cpus", nil, false},
-	{"cpuset-mems", nil, false}, {"device", nil, false},
-	{"device-cgroup-rule", nil, false}, {"device-read-bps", nil, false},
-	{"device-read-iops", nil, false}, {"device-write-bps", nil, false},
-	{"device-write-iops", nil, false}, {"gpus", nil, false}, {"group-add", nil, false},
+	{"device", nil, false},
+	{"device-cgroup-rule", nil, false}, {"gpus", nil, false}, {"group-add", nil, false},
 	{"health-cmd", nil, false}, {"health-interval", nil, false}, {"health-retries", nil, false},
 	{"health-start-interval", nil, false}, {"health-start-period", nil, false},
 	{"health-timeout", nil, false}, {"io-maxbandwidth", nil, false},
 	{"io-maxiops", nil, false}, {"ipc", nil, false},
-	{"isolation", nil, false}, {"kernel-memory", nil, false}, {"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
+	{"isolation", nil, false}, {"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
 	{"log-driver", nil, false}, {"log-opt", nil, false},
-	{"memory", []string{"m"}, false}, {"memory-reservation", nil, false},
-	{"memory-swap", nil, false}, {"memory-swappiness", nil, false},
 	{"network-alias", []string{"net-alias"}, false},
-	{"no-healthcheck", nil, true}, {"oom-kill-disable", nil, true}, {"oom-score-adj", nil, false},
-	{"pid", nil, false}, {"pids-limit", nil, false}, {"platform", nil, false},
+	{"no-healthcheck", nil, true},
+	{"pid", nil, false}, {"platform", nil, false},
 	{"privileged", nil, true}, {"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
 	{"storage-opt", nil, false},
 	{"sysctl", nil, false}, {"ulimit", nil, false},
@@ -133,6 +127,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "disable-content-trust", Value: true, Usage: "skip image verification (always)"},
 		&cli.BoolFlag{Name: "help", Usage: "show help"},
 	)
+	fs = append(fs, runResourceFlags()...)
 	return append(fs, networkFlags()...)
 }
 
@@ -343,6 +338,9 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 		o.Entrypoint = &ep
 	}
 	if err := mountOptions(c, &o); err != nil {
+		return o, err
+	}
+	if err := limitOptions(c, &o); err != nil {
 		return o, err
 	}
 	o.Default = g.DNS

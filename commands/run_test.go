@@ -59,10 +59,17 @@ func TestRunFlags(t *testing.T) {
 			func(o spec.Options) bool { return o.Entrypoint != nil && *o.Entrypoint == "" }, ""},
 		{"no entrypoint flag", []string{"busybox"},
 			func(o spec.Options) bool { return o.Entrypoint == nil }, ""},
-		{"unsupported value flag", []string{"--cpus", "2", "busybox"}, nil, "run: --cpus is not supported yet"},
-		{"unsupported short alias", []string{"-c", "512", "busybox"}, nil, "run: --cpu-shares is not supported yet"},
+		// The resource flags became real in issue 16: others stand in.
+		{"unsupported value flag", []string{"--cpu-count", "2", "busybox"}, nil, "run: --cpu-count is not supported yet"},
+		{"unsupported short alias", []string{"-a", "stdout", "busybox"}, nil, "run: --attach is not supported yet"},
 		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "run: --privileged is not supported yet"},
-		{"unsupported flag in a cluster", []string{"-itm", "64m", "busybox"}, nil, "run: --memory is not supported yet"},
+		{"unsupported flag in a cluster", []string{"-ita", "stdout", "busybox"}, nil, "run: --attach is not supported yet"},
+		{"cpu shares short alias", []string{"-c", "512", "busybox"},
+			func(o spec.Options) bool { return o.Host.Limits.CPUShares == 512 }, ""},
+		{"memory in a cluster, swap doubled", []string{"-itm", "64m", "busybox"},
+			func(o spec.Options) bool {
+				return o.Tty && o.Host.Limits.Memory == 64<<20 && o.Host.Limits.MemorySwap == 128<<20
+			}, ""},
 		{"detach in a cluster", []string{"-itd", "busybox"},
 			func(o spec.Options) bool { return o.Detach && o.Interactive && o.Tty }, ""},
 		{"restart, init, labels, stop settings", []string{"--restart", "on-failure:2", "--init", "-l", "a=1", "--label", "b",

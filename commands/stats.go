@@ -156,7 +156,7 @@ func sampleOne(ct *state.Container) statsSample {
 	if !ct.Status.Up() || ct.Orphaned || !sameProcess(ct.Pid, ct.PidStartTime) {
 		return statsSample{}
 	}
-	cg, err := cgroup.Load(ct.ID)
+	cg, err := cgroup.LoadUnder(ct.Host.Limits.CgroupParent, ct.ID)
 	if err != nil {
 		return statsSample{}
 	}

@@ -261,7 +261,9 @@ func (c *Container) initConfig() *run.InitConfig {
 		Rootfs:    filepath.Join(c.Dir, "rootfs"),
 		Rootless:  os.Geteuid() != 0,
 
-		HostNetwork: c.HostNetwork(),
+		HostNetwork:  c.HostNetwork(),
+		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",
+		CgroupParent: c.State.Host.Limits.CgroupParent,
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 )
 
@@ -16,7 +15,7 @@ const sigkillExit = 137
 // and before the cgroup is removed (the counts go with it). A cgroup that
 // cannot be read is no OOM kill: the exit is still recorded.
 func (c *Container) oomKilled(code int) bool {
-	cg, err := cgroup.Load(c.State.ID)
+	cg, err := cgroupOf(c.State)
 	if err != nil {
 		return false
 	}

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
@@ -39,7 +38,7 @@ func (s Store) changeFrozen(ref string, freeze bool) (*state.Container, error) {
 	if err := checkFreezable(c, freeze); err != nil {
 		return nil, err
 	}
-	cg, err := cgroup.Load(c.ID)
+	cg, err := cgroupOf(c)
 	if err != nil {
 		return nil, err
 	}
@@ -84,13 +83,14 @@ func (s Store) resumeAfter(c *state.Container) func() {
 	if c.Status != state.Paused {
 		return nil
 	}
-	return func() { s.resume(c.ID) }
+	return func() { s.resume(c) }
 }
 
 // resume records a paused container running again, then thaws it. Only a
 // record still saying paused is changed: the monitor may already have
 // recorded the exit (a v2 frozen task dies of SIGKILL at once).
-func (s Store) resume(id string) {
+func (s Store) resume(paused *state.Container) {
+	id := paused.ID
 	if l, err := state.LockContainer(s.RunRoot, id); err == nil {
 		if c, err := state.Load(s.Root, id); err == nil && c.Status == state.Paused {
 			c.Status = state.Running
@@ -98,7 +98,7 @@ func (s Store) resume(id string) {
 		}
 		l.Unlock()
 	}
-	if cg, err := cgroup.Load(id); err == nil {
+	if cg, err := cgroupOf(paused); err == nil {
 		cg.Thaw()
 	}
 }

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -10,7 +9,7 @@ import (
 // process the container started, exec'd ones included), or when no cgroup
 // could be made, its init and that process's descendants.
 func Pids(c *state.Container) ([]int, error) {
-	if cg, err := cgroup.Load(c.ID); err == nil {
+	if cg, err := cgroupOf(c); err == nil {
 		if pids, err := cg.Procs(); err == nil && len(pids) > 0 {
 			return pids, nil
 		}

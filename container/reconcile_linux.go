@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -41,7 +40,7 @@ func (s Store) Reconcile(c *state.Container) (*state.Container, error) {
 	}
 	cur.Status, cur.Pid, cur.PidStartTime = state.Exited, 0, 0
 	cur.MonitorPid, cur.MonitorStartTime, cur.Orphaned, cur.Network = 0, 0, false, nil
-	if cg, err := cgroup.Load(cur.ID); err == nil {
+	if cg, err := cgroupOf(cur); err == nil {
 		cg.Delete()
 	}
 	if cur.Config.AutoRemove {

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/state"
@@ -71,7 +70,7 @@ func (s Store) deleteContainer(id string, refuseStarted bool) (*state.Container,
 		// started again between our kill and the lock: only force gets here
 		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
 	}
-	if cg, err := cgroup.Load(c.ID); err == nil {
+	if cg, err := cgroupOf(c); err == nil {
 		cg.Delete()
 	}
 	if err := state.Delete(s.Root, s.RunRoot, c); err != nil {
@@ -100,16 +99,16 @@ func (s Store) forceStop(c *state.Container) error {
 	default:
 		monitor.Signal(s.RunRoot, c, unix.SIGKILL)
 		monitor.WaitExit(s.RunRoot, c.ID, recordWait)
-		killCgroup(c.ID)
+		killCgroup(c)
 	}
 	_, err := s.settle(c)
 	return err
 }
 
-// killCgroup SIGKILLs every process in container id's cgroup: an init
+// killCgroup SIGKILLs every process in container c's cgroup: an init
 // whose pid was never recorded is found there.
-func killCgroup(id string) {
-	if cg, err := cgroup.Load(id); err == nil {
+func killCgroup(c *state.Container) {
+	if cg, err := cgroupOf(c); err == nil {
 		cg.Kill()
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/archive"
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/spec"
@@ -105,7 +104,7 @@ func FreezeFor(c *state.Container) (thaw func(), err error) {
 	if c.Status != state.Running {
 		return func() {}, nil
 	}
-	cg, err := cgroup.Load(c.ID)
+	cg, err := cgroupOf(c)
 	if err != nil {
 		return nil, fmt.Errorf("pause %s: %w", shortid.Of(c.ID), err)
 	}

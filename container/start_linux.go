@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/proc"
@@ -42,6 +41,7 @@ func (c *Container) StartPending(pre *run.PendingInit) error {
 
 func (c *Container) start(startInit func(run.Network) (*run.Process, error)) error {
 	net, done, err := c.networkFor()
+	net.Setup = c.withLimits(net.Setup)
 	var p *run.Process
 	if err == nil {
 		p, err = startInit(net)
@@ -93,7 +93,7 @@ func (c *Container) Cleanup(code int) error {
 	oom := c.oomKilled(code) // before the cgroup, and its counts, go
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
-	} else if cg, err := cgroup.Load(c.State.ID); err == nil {
+	} else if cg, err := cgroupOf(c.State); err == nil {
 		errs = append(errs, cg.Delete())
 	}
 	// --rm removes the record under the container lock, so nothing sees it

@@ -104,8 +104,8 @@ func TestI7CliFlagErrors(t *testing.T) {
 		}
 	}
 	// run still names a docker flag skiff lacks as such, in one line.
-	if r := st.skiff(nil, "run", "-itm", "64m", "busybox"); r.code != 125 || r.stderr != "skiff: run: --memory is not supported yet\n" {
-		t.Errorf("run -itm: %v", r)
+	if r := st.skiff(nil, "run", "-ita", "stdout", "busybox"); r.code != 125 || r.stderr != "skiff: run: --attach is not supported yet\n" {
+		t.Errorf("run -ita: %v", r)
 	}
 }
 

@@ -132,6 +132,12 @@ func noHostMounts(out string) string {
 			continue
 		}
 		mp := f[4]
+		// Issue 16: /sys/fs/cgroup/<hierarchy> shows the container's own
+		// cgroup (mount root /skiff/<id>), as docker's; a hierarchy's root
+		// ("/") would be the host's whole tree.
+		if strings.HasPrefix(mp, "/sys/fs/cgroup/") && strings.HasPrefix(f[3], "/skiff/") {
+			continue
+		}
 		for _, bad := range []string{"/work", "/var/lib", "/home", workDir, "/sys/fs/cgroup/memory", "/run/skiff"} {
 			if mp == bad || strings.HasPrefix(mp, bad+"/") {
 				return "host mount point visible inside: " + line

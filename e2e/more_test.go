@@ -135,8 +135,9 @@ func TestBadConfigFile(t *testing.T) {
 func TestUnsupportedRunFlags(t *testing.T) {
 	s := shared(t)
 	for _, args := range [][]string{
-		{"--pid", "host"}, {"-c", "512"}, {"--ipc", "host"},
-		{"-m", "64m"}, {"--privileged"}, {"--cap-add", "SYS_ADMIN"},
+		// -c and -m became real in issue 16: --cpu-count and -a stand in.
+		{"--pid", "host"}, {"--cpu-count", "2"}, {"--ipc", "host"},
+		{"-a", "stdout"}, {"--privileged"}, {"--cap-add", "SYS_ADMIN"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := s.skiff(nil, append(append([]string{"run", "--rm"}, args...), fx.busybox, "true")...)

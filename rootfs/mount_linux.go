@@ -86,8 +86,16 @@ func parseMountOptions(options []string) mountOpts {
 // MountAll mounts the OCI mounts in order inside rootfs (before pivot_root).
 // Targets are resolved inside rootfs and created when missing; bind sources
 // are host paths chosen by skiff itself (/etc/hosts ...), not the image.
-func MountAll(rootfs string, mounts []specs.Mount) error {
+// cgroups, when given, are what the cgroup mount shows: the container's
+// own cgroup, read-only (cgroup_view_linux.go).
+func MountAll(rootfs string, mounts []specs.Mount, cgroups ...CgroupBind) error {
 	for _, m := range mounts {
+		if (m.Type == "cgroup" || m.Type == "cgroup2") && len(cgroups) > 0 {
+			if err := mountCgroupViews(rootfs, m, cgroups); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := mountInRoot(rootfs, m); err != nil {
 			return err
 		}
@@ -99,9 +107,9 @@ func mountInRoot(rootfs string, m specs.Mount) error {
 	o := parseMountOptions(m.Options)
 	typ := m.Type
 	if typ == "cgroup" || typ == "cgroup2" {
-		// Without a cgroup namespace a cgroup mount would show the host's
-		// whole hierarchy: give the container an empty read-only tmpfs
-		// instead until skiff creates cgroup namespaces.
+		// A cgroup mount would show the host's whole hierarchy (v1, or
+		// v2 without a cgroup namespace): with no views of the container's
+		// own cgroup (MountAll's cgroups), an empty read-only tmpfs.
 		typ, o = "tmpfs", mountOpts{flags: o.flags | unix.MS_RDONLY, data: "mode=755"}
 		m.Source = "tmpfs"
 	}

@@ -88,7 +88,7 @@ func Exec(c *state.Container, dir string, o ExecOptions) (int, error) {
 	if !proc.Alive(c.Pid, c.PidStartTime) {
 		return 1, &NotRunningError{ID: c.ID}
 	}
-	p, err := startExec(target, c.ID, cfg, o)
+	p, err := startExec(target, c, cfg, o)
 	if err != nil {
 		var se *StartError
 		if !errors.As(err, &se) {
@@ -149,7 +149,7 @@ type execProc struct {
 	sigs  chan os.Signal
 }
 
-func startExec(target *ns.Target, id string, cfg *ExecConfig, o ExecOptions) (*execProc, error) {
+func startExec(target *ns.Target, c *state.Container, cfg *ExecConfig, o ExecOptions) (*execProc, error) {
 	st, err := execStdio(o)
 	if err != nil {
 		return nil, err
@@ -160,8 +160,10 @@ func startExec(target *ns.Target, id string, cfg *ExecConfig, o ExecOptions) (*e
 		signal.Notify(p.sigs, relayed...)
 	}
 	s := &spawn{
-		role: ExecArg, what: "the exec process", id: id, config: cfg,
+		role: ExecArg, what: "the exec process", id: c.ID, config: cfg,
 		stdin: st.in, stdout: st.out, stderr: st.err, join: target,
+		cgroupParent: c.Host.Limits.CgroupParent,
+		joinCgroupNS: c.Host.Limits.CgroupnsMode == "private",
 	}
 	p.process, err = s.start()
 	st.closeChildEnds()

@@ -38,6 +38,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/rootfs"
@@ -121,6 +122,12 @@ func startContainer(cfg *InitConfig) *initError {
 
 // prepareRoot builds the container's tree and pivots into it.
 func prepareRoot(cfg *InitConfig) error {
+	// Born in its cgroup already: a new cgroup namespace is rooted there.
+	if cfg.CgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fmt.Errorf("cgroup namespace: %w", os.NewSyscallError("unshare", err))
+		}
+	}
 	if err := rootfs.MakeRootSlave(); err != nil {
 		return err
 	}
@@ -130,7 +137,7 @@ func prepareRoot(cfg *InitConfig) error {
 	if err := rootfs.MountOverlay(cfg.Rootfs, rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}, cfg.Rootless); err != nil {
 		return err
 	}
-	if err := rootfs.MountAll(cfg.Rootfs, cfg.oci.Mounts); err != nil {
+	if err := rootfs.MountAll(cfg.Rootfs, cfg.oci.Mounts, cgroupViews(cfg.Cgroups)...); err != nil {
 		return err
 	}
 	if err := rootfs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
@@ -247,4 +254,12 @@ func becomeUser(u execUser, caps capSets) error {
 		return fmt.Errorf("clear keepcaps: %w", err)
 	}
 	return nil
+}
+
+func cgroupViews(vs []cgroup.View) []rootfs.CgroupBind {
+	out := make([]rootfs.CgroupBind, len(vs))
+	for i, v := range vs {
+		out[i] = rootfs.CgroupBind{Source: v.Dir, Target: v.Target}
+	}
+	return out
 }

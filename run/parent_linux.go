@@ -51,6 +51,7 @@ type Network struct {
 func StartInit(id string, cfg *InitConfig, streams Stdio, net Network) (*Process, error) {
 	s := initSpawn(id, streams)
 	s.hostNetwork, s.netOf = cfg.HostNetwork || net.Host, net.Join
+	s.cgroupParent = cfg.CgroupParent
 	b, err := s.begin()
 	if err != nil {
 		return nil, err
@@ -84,6 +85,7 @@ func PrestartInit(id string, streams Stdio) (*PendingInit, error) {
 // (may be nil) runs before it may exec, as Network.Setup.
 func (p *PendingInit) Start(cfg *InitConfig, setup func(pid int) error) (*Process, error) {
 	p.b.s.beforeGo = setup
+	cfg.Cgroups = p.b.p.cg.Views()
 	proc, err := p.b.finish(cfg)
 	if err != nil {
 		return nil, err

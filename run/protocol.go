@@ -29,6 +29,8 @@ import (
 	"encoding/json"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-dev/skiff/cgroup"
 )
 
 // syncFd is the fd number of the child's end of the sync socket: the first
@@ -121,6 +123,15 @@ type InitConfig struct {
 	// Init (--init) makes the init stay as the container's PID 1, forward
 	// signals to the user's process and reap zombies, as tini does.
 	Init bool `json:"init,omitempty"`
+	// CgroupNS (--cgroupns private) gives the container its own cgroup
+	// namespace, rooted at its cgroup (the init unshares it, once born
+	// there). Cgroups are its cgroup's directories, bound read-only under
+	// its /sys/fs/cgroup (filled by the start from the cgroup it made).
+	CgroupNS bool `json:"cgroupNS,omitempty"`
+	// CgroupParent is --cgroup-parent: where the start makes the cgroup
+	// (under each hierarchy's root; "": skiff's /skiff).
+	CgroupParent string        `json:"cgroupParent,omitempty"`
+	Cgroups      []cgroup.View `json:"cgroups,omitempty"`
 }
 
 // ExecConfig is msgConfig's payload for an exec'd process.

@@ -51,6 +51,10 @@ type spawn struct {
 	// netOf puts it in another container's (--network container:NAME).
 	hostNetwork bool
 	netOf       *ns.Target
+	// cgroupParent is the container's --cgroup-parent ("": skiff's);
+	// joinCgroupNS joins its cgroup namespace too (--cgroupns private).
+	cgroupParent string
+	joinCgroupNS bool
 	// beforeGo runs once the child has its config and before it may exec
 	// (the monitor wires the container's network meanwhile, while the
 	// init builds its root); its error aborts the start.
@@ -163,7 +167,11 @@ func (s *spawn) startIn(cg *cgroup.Cgroup, newCmd func() *exec.Cmd) (*exec.Cmd, 
 			defer unix.Close(v2fd)
 		}
 		if s.join != nil {
-			if err := s.join.Join(ns.JoinFlags); err != nil {
+			flags := ns.JoinFlags
+			if s.joinCgroupNS {
+				flags |= unix.CLONE_NEWCGROUP
+			}
+			if err := s.join.Join(flags); err != nil {
 				return err
 			}
 		}
@@ -288,9 +296,9 @@ func (s *spawn) marks() (spawning, running string) {
 // container's own.
 func (s *spawn) cgroup() (*cgroup.Cgroup, error) {
 	if s.join == nil {
-		return cgroup.New(s.id)
+		return cgroup.NewUnder(s.cgroupParent, s.id)
 	}
-	return cgroup.Load(s.id)
+	return cgroup.LoadUnder(s.cgroupParent, s.id)
 }
 
 // abort kills and reaps a child whose start failed; ownCgroup removes its

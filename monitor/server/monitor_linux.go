@@ -162,7 +162,7 @@ func (m *server) run(first *client, pre *monitor.Prestart) int {
 		if err != nil || !shouldRestart(rec, code) {
 			return m.finish(c, code)
 		}
-		if err := m.recordRestarting(code); err != nil {
+		if err := m.recordRestarting(code, rec.Host.Limits.CgroupParent); err != nil {
 			return m.finish(c, code)
 		}
 		m.broadcastExit(code)
@@ -290,8 +290,8 @@ func (m *server) broadcastExit(code int) {
 }
 
 // recordRestarting records an exit the restart policy will undo.
-func (m *server) recordRestarting(code int) error {
-	if cg, err := cgroup.Load(m.id); err == nil {
+func (m *server) recordRestarting(code int, cgroupParent string) error {
+	if cg, err := cgroup.LoadUnder(cgroupParent, m.id); err == nil {
 		cg.Delete()
 	}
 	l, err := state.LockContainer(m.runRoot, m.id)

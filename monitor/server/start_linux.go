@@ -87,7 +87,10 @@ func (m *server) startInit(c *container.Container) (*stdio, error) {
 	pre := m.pending
 	m.pending = nil
 	cfg := c.State.Config
-	if pre != nil && (pre.hint != monitor.Prestart{Tty: cfg.Tty, OpenStdin: cfg.OpenStdin} || !c.OwnNetworkNamespace()) {
+	// A prestarted init was born in skiff's own cgroup parent: a container
+	// with --cgroup-parent is started afresh under its own.
+	if pre != nil && (pre.hint != monitor.Prestart{Tty: cfg.Tty, OpenStdin: cfg.OpenStdin} || !c.OwnNetworkNamespace() ||
+		c.State.Host.Limits.CgroupParent != "") {
 		pre.abort()
 		pre = nil
 	}
