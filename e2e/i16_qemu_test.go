@@ -42,9 +42,10 @@ func i16qemuFile(t *testing.T, id, name string) string {
 }
 
 // TestI16QemuV2CgroupFiles: each flag lands in its v2 file as docker's
-// runc writes it (memory.swap.max is the swap beyond memory, cpu.weight
-// runc's conversion of the shares), and the container reads its own
-// limit at /sys/fs/cgroup as its first act.
+// runc writes it (memory.swap.max is the swap beyond memory; cpu.weight is
+// runc's quadratic conversion of the shares since opencontainers/cgroups
+// v0.0.5, 512 -> 59, the older linear one gave 20), and the container
+// reads its own limit at /sys/fs/cgroup as its first act.
 func TestI16QemuV2CgroupFiles(t *testing.T) {
 	i16qemuRequireV2(t)
 	s := shared(t)
@@ -62,7 +63,7 @@ func TestI16QemuV2CgroupFiles(t *testing.T) {
 		{"cpus", []string{"--cpus", "0.5"},
 			map[string]string{"cpu.max": "50000 100000"}},
 		{"cpu shares, period, quota", []string{"-c", "512", "--cpu-period", "50000", "--cpu-quota", "25000"},
-			map[string]string{"cpu.max": "25000 50000", "cpu.weight": "20"}},
+			map[string]string{"cpu.max": "25000 50000", "cpu.weight": "59"}},
 		{"cpuset", []string{"--cpuset-cpus", "0", "--cpuset-mems", "0"},
 			map[string]string{"cpuset.cpus": "0", "cpuset.mems": "0"}},
 		{"pids", []string{"--pids-limit", "100"},
