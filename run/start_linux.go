@@ -152,8 +152,9 @@ func (s *spawn) command(exe *sealedExe, end *os.File) *exec.Cmd {
 // startIn starts the child born in cg: forked from a thread of its own
 // that first joins cg (cgroup.JoinThread: no migration, so no RCU grace
 // period on the path) and, for an exec, the container's namespaces. A
-// kernel without clone3's CLONE_INTO_CGROUP gets a plain clone and a move
-// into cg's cgroup2 part.
+// kernel without clone3's CLONE_INTO_CGROUP, or an exec that joins the
+// container's cgroup namespace, gets a plain clone and a move into cg's
+// cgroup2 part.
 func (s *spawn) startIn(cg *cgroup.Cgroup, newCmd func() *exec.Cmd) (*exec.Cmd, error) {
 	spawning, _ := s.marks()
 	var cmd *exec.Cmd
@@ -183,6 +184,15 @@ func (s *spawn) startIn(cg *cgroup.Cgroup, newCmd func() *exec.Cmd) (*exec.Cmd, 
 		timeline.Mark(spawning)
 		cmd = newCmd()
 		if v2fd < 0 {
+			return cmd.Start()
+		}
+		if s.joinCgroupNS {
+			// In the container's cgroup namespace the thread's own cgroup2
+			// is outside the namespace's root, and with nsdelegate (as
+			// systemd mounts cgroup2) the kernel refuses CLONE_INTO_CGROUP
+			// from there (ENOENT: found on a real v2 host, make e2e-v2).
+			// The parent, in the host's cgroup namespace, moves the child.
+			moveAfter = true
 			return cmd.Start()
 		}
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, v2fd
