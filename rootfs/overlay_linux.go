@@ -137,7 +137,7 @@ func overlayLowers(fsfd int, lower []string) error {
 		}
 		return nil
 	}
-	if err := unix.FsconfigSetString(fsfd, "lowerdir", strings.Join(lower, ":")); err != nil {
+	if err := unix.FsconfigSetString(fsfd, "lowerdir", joinLowers(lower)); err != nil {
 		return fmt.Errorf("lowerdir: %w", err)
 	}
 	return nil
@@ -181,12 +181,32 @@ func mountOverlayLegacy(target string, l Layers, userxattr bool) error {
 }
 
 func overlayData(lowerdirs []string, upper, work string, userxattr bool) string {
-	d := "lowerdir=" + strings.Join(lowerdirs, ":") + ",upperdir=" + upper + ",workdir=" + work
+	d := "lowerdir=" + escapeOption(joinLowers(lowerdirs)) + ",upperdir=" + escapeOption(escapePath(upper)) +
+		",workdir=" + escapeOption(escapePath(work))
 	if userxattr {
 		d += ",userxattr"
 	}
 	return d
 }
+
+// joinLowers is overlayfs's colon-separated lower layer list, each path's
+// own colons and backslashes escaped as overlayfs reads them back: a
+// --root whose path has a colon still mounts.
+func joinLowers(lower []string) string {
+	esc := make([]string, len(lower))
+	for i, l := range lower {
+		esc[i] = strings.ReplaceAll(escapePath(l), ":", `\:`)
+	}
+	return strings.Join(esc, ":")
+}
+
+// escapePath escapes a path's backslashes for overlayfs.
+func escapePath(p string) string { return strings.ReplaceAll(p, `\`, `\\`) }
+
+// escapeOption escapes the commas of a mount(2) data value: mount's data is
+// comma-separated, and overlayfs honours a backslash before one (a --root
+// under a directory with a comma in its name, as a test's temp dir).
+func escapeOption(v string) string { return strings.ReplaceAll(v, ",", `\,`) }
 
 // commonParent is the longest directory prefix shared by all paths.
 func commonParent(paths []string) string {

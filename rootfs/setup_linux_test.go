@@ -91,3 +91,31 @@ func TestMountOverlayManyLayers(t *testing.T) {
 		})
 	}
 }
+
+// A --root under a directory whose name has a comma or a colon (a test's
+// temp dir, a user's path) mounts through mount(2) too: kernels before
+// 6.8 take that path, and its data is comma-separated.
+func TestOverlayLegacyEscapesPaths(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting an overlay needs root")
+	}
+	base := filepath.Join(t.TempDir(), "a,b:c")
+	lower, upper, work, target := filepath.Join(base, "l,1"), filepath.Join(base, "u,p"), filepath.Join(base, "w:k"), filepath.Join(base, "root")
+	for _, d := range []string{lower, upper, work, target} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(lower, "seen"), []byte("yes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inPrivateMountNS(t, func() {
+		if err := mountOverlayLegacy(target, Layers{Lower: []string{lower}, Upper: upper, Work: work}, false); err != nil {
+			t.Errorf("mount: %v", err)
+			return
+		}
+		if got, err := os.ReadFile(filepath.Join(target, "seen")); err != nil || string(got) != "yes" {
+			t.Errorf("seen = %q, %v; want the lower layer's file", got, err)
+		}
+	})
+}
