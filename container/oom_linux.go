@@ -11,10 +11,12 @@ import (
 // (128+9), the OOM killer's signal.
 const sigkillExit = 137
 
-// oomKilled reads the container's memory cgroup for an OOM kill, at exit
-// and before the cgroup is removed (the counts go with it). A cgroup that
-// cannot be read is no OOM kill: the exit is still recorded.
-func (c *Container) oomKilled(code int) bool {
+// OOMKilled reads the container's memory cgroup for an OOM kill, at exit
+// and before the cgroup is removed (the counts go with it): Cleanup's
+// final record, and the monitor's record of an exit its restart policy
+// will undo. A cgroup that cannot be read is no OOM kill: the exit is
+// still recorded.
+func (c *Container) OOMKilled(code int) bool {
 	cg, err := cgroupOf(c.State)
 	if err != nil {
 		return false

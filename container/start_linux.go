@@ -90,7 +90,7 @@ func (c *Container) Wait() int {
 // the container and its anonymous volumes instead.
 func (c *Container) Cleanup(code int) error {
 	var errs []error
-	oom := c.oomKilled(code) // before the cgroup, and its counts, go
+	oom := c.OOMKilled(code) // before the cgroup, and its counts, go
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
 	} else if cg, err := cgroupOf(c.State); err == nil {

@@ -313,6 +313,30 @@ func TestI16OOMKilled(t *testing.T) {
 	}
 }
 
+// An OOM kill its restart policy undoes is shown while the restart waits,
+// as docker shows it (the monitor reads the memory cgroup before it
+// removes it for the next start).
+func TestI16OOMKilledWhileRestarting(t *testing.T) {
+	s := shared(t)
+	id := s.runD(t, "--name", uniqueName(t), "--restart", "always", "-m", "16m", "--memory-swap", "16m",
+		fx.busybox, "sh", "-c", "x=a; while :; do x=$x$x; done")
+	defer s.skiff(nil, "rm", "-f", id)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := s.inspect(t, id).State
+		if st.Restarting && st.Status == "restarting" && st.ExitCode == 137 {
+			if !st.OOMKilled {
+				t.Fatalf("restarting after an OOM kill (exit 137) and State.OOMKilled false")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never saw the container restarting after an OOM kill: last state %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // A fork bomb under a pids limit stays at its limit, its forks fail with
 // EAGAIN (the kernel counts them in pids.events), and skiff ps answers
 // meanwhile. The bomb forks sleeps until a fork fails, which ends that

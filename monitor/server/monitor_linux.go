@@ -162,7 +162,7 @@ func (m *server) run(first *client, pre *monitor.Prestart) int {
 		if err != nil || !shouldRestart(rec, code) {
 			return m.finish(c, code)
 		}
-		if err := m.recordRestarting(code, rec.Host.Limits.CgroupParent); err != nil {
+		if err := m.recordRestarting(code, c.OOMKilled(code), rec.Host.Limits.CgroupParent); err != nil {
 			return m.finish(c, code)
 		}
 		m.broadcastExit(code)
@@ -290,7 +290,7 @@ func (m *server) broadcastExit(code int) {
 }
 
 // recordRestarting records an exit the restart policy will undo.
-func (m *server) recordRestarting(code int, cgroupParent string) error {
+func (m *server) recordRestarting(code int, oomKilled bool, cgroupParent string) error {
 	if cg, err := cgroup.LoadUnder(cgroupParent, m.id); err == nil {
 		cg.Delete()
 	}
@@ -305,6 +305,7 @@ func (m *server) recordRestarting(code int, cgroupParent string) error {
 	}
 	rec.Status, rec.ExitCode, rec.FinishedAt = state.Restarting, code, time.Now().UTC()
 	rec.Pid, rec.PidStartTime, rec.Orphaned, rec.Network = 0, 0, false, nil
+	rec.OOMKilled = oomKilled // docker shows it while the restart waits
 	rec.RestartCount++
 	return state.Save(m.root, rec)
 }
