@@ -95,11 +95,7 @@ func TestI14OutboundNAT(t *testing.T) {
 func TestI14PublishTCP(t *testing.T) {
 	up := i14e2eUpstream(t)
 	st, img := shared(t), i14e2eImage(t)
-	hp, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i14e2eRunD(t, st, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	_, hp := i14e2eServeTCP(t, st, img, "%d:80")
 	port := strconv.Itoa(hp)
 	for _, host := range []string{i14e2eHarnessIP.Addr().String(), "127.0.0.1", "::1"} {
 		t.Run("from the harness to "+host, func(t *testing.T) {
@@ -136,11 +132,7 @@ func TestI14PublishTCP(t *testing.T) {
 func TestI14PublishOnHostIP(t *testing.T) {
 	up := i14e2eUpstream(t)
 	st, img := shared(t), i14e2eImage(t)
-	hp, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i14e2eRunD(t, st, "-p", fmt.Sprintf("127.0.0.1:%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	_, hp := i14e2eServeTCP(t, st, img, "127.0.0.1:%d:80")
 	if reply, _, err := i14e2eDialTCP(fmt.Sprintf("127.0.0.1:%d", hp)); err != nil || !strings.HasSuffix(strings.TrimSpace(reply), ":80") {
 		t.Fatalf("127.0.0.1:%d: %q, %v", hp, reply, err)
 	}
@@ -202,12 +194,8 @@ func TestI14PublishHttpd(t *testing.T) {
 func TestI14RestartKeepsPorts(t *testing.T) {
 	i14e2eRequireNetns(t)
 	st, img := shared(t), i14e2eImage(t)
-	hp, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	before := i14e2eTraceOf(t, nil)
-	id := i14e2eRunD(t, st, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	id, hp := i14e2eServeTCP(t, st, img, "%d:80")
 	addr := fmt.Sprintf("127.0.0.1:%d", hp)
 	for _, step := range [][]string{nil, {"restart", "-t", "1", id}, {"stop", "-t", "1", id}, {"start", id}} {
 		if step != nil {
@@ -229,11 +217,7 @@ func TestI14RestartKeepsPorts(t *testing.T) {
 func TestI14Hairpin(t *testing.T) {
 	i14e2eUpstream(t) // the harness's address 10.200.0.1
 	st, img := shared(t), i14e2eImage(t)
-	hp, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := i14e2eRunD(t, st, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	id, hp := i14e2eServeTCP(t, st, img, "%d:80")
 	target := fmt.Sprintf("%s:%d", i14e2eHarnessIP.Addr(), hp)
 	var r result
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -339,12 +323,8 @@ func TestI14NetworkModes(t *testing.T) {
 func TestI14CleanupAfterRm(t *testing.T) {
 	i14e2eRequireNetns(t)
 	st, img := shared(t), i14e2eImage(t)
-	hp, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	before := i14e2eTraceOf(t, nil)
-	id := i14e2eRunD(t, st, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	id, hp := i14e2eServeTCP(t, st, img, "%d:80")
 	i14e2eAssertTrace(t, st, nil, before, id, true)
 	st.must(t, "rm", "-f", id)
 	i14e2eAssertNoTrace(t, st, nil, before, id)
@@ -357,12 +337,8 @@ func TestI14CleanupAfterKilledMonitor(t *testing.T) {
 	i14e2eRequireNetns(t)
 	st, img := newStore(t), i14e2eImage(t)
 	st.killLeftovers(t)
-	hp, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	before := i14e2eTraceOf(t, nil)
-	id := i14e2eRunD(t, st, "-p", fmt.Sprintf("%d:80", hp), img, "i14netprog", "tcp-serve", ":80")
+	id, hp := i14e2eServeTCP(t, st, img, "%d:80")
 	i14e2eAssertTrace(t, st, nil, before, id, true)
 	pid := st.inspect(t, id).State.Pid
 	mon := monitorOf(t, pid)

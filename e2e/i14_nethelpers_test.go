@@ -309,3 +309,16 @@ func i14e2eAssertTrace(t *testing.T, st *store, ns *i14e2eNetns, before i14e2eTr
 		t.Errorf("no file under %s names the container: where is its address allocation?", filepath.Join(st.runroot, "networks"))
 	}
 }
+
+// i14e2eServeTCP runs the test program's TCP server on :80 in a container
+// of st, published on a free host port as the -p format pub says
+// ("%d:80", "127.0.0.1:%d:80"), and returns the container's id and the
+// host port.
+func i14e2eServeTCP(t *testing.T, st *store, img, pub string) (id string, hostPort int) {
+	t.Helper()
+	hp, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i14e2eRunD(t, st, "-p", fmt.Sprintf(pub, hp), img, "i14netprog", "tcp-serve", ":80"), hp
+}
