@@ -148,6 +148,47 @@ func openStoreOnce(g *Globals, s *store.Store) (*store.Store, error) {
 	return store.Open(g.Paths.Root)
 }
 
+// inspectEach is `volume inspect` and `network inspect`: each ref's
+// document (find's doc) through --format, then one error line for each ref
+// find says is missing (its missing error), exit 1 as docker's; find's err
+// stops the command.
+func inspectEach(c *cli.Context, usage string, find func(g *Globals, ref string) (doc any, missing, err error)) error {
+	if c.NArg() == 0 {
+		return &ExitError{Code: 1, Err: errors.New(usage)}
+	}
+	g, err := globals(c)
+	if err != nil {
+		return err
+	}
+	tmpl, err := formatTemplate(c)
+	if err != nil {
+		return err
+	}
+	var docs []any
+	var missing []error
+	for _, ref := range c.Args().Slice() {
+		doc, miss, err := find(g, ref)
+		switch {
+		case err != nil:
+			return &ExitError{Code: 1, Err: err}
+		case miss != nil:
+			missing = append(missing, miss)
+		default:
+			docs = append(docs, doc)
+		}
+	}
+	if err := printDocs(os.Stdout, tmpl, docs); err != nil {
+		return &ExitError{Code: 1, Err: err}
+	}
+	for _, m := range missing {
+		printError(m)
+	}
+	if len(missing) > 0 {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
 // printDocs prints inspect documents: a JSON array, or each document
 // through the --format template as docker's CLI runs it (inspectLine).
 func printDocs(w io.Writer, tmpl *template.Template, docs []any) error {

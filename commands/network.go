@@ -246,37 +246,14 @@ type networkEndpoint struct {
 }
 
 func networkInspectAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &ExitError{Code: 1, Err: errors.New(`"network inspect" requires at least 1 argument: skiff network inspect [OPTIONS] NETWORK [NETWORK...]`)}
-	}
-	g, err := globals(c)
-	if err != nil {
-		return err
-	}
-	tmpl, err := formatTemplate(c)
-	if err != nil {
-		return err
-	}
-	var docs []any
-	var missing []string
-	for _, ref := range c.Args().Slice() {
-		n, ok := findNetwork(ref)
-		if !ok {
-			missing = append(missing, ref)
-			continue
-		}
-		docs = append(docs, networkInspectDoc(g, n))
-	}
-	if err := printDocs(os.Stdout, tmpl, docs); err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	for _, m := range missing {
-		printError(daemonError(fmt.Errorf("network %s not found", m)))
-	}
-	if len(missing) > 0 {
-		return &ExitError{Code: 1}
-	}
-	return nil
+	return inspectEach(c, `"network inspect" requires at least 1 argument: skiff network inspect [OPTIONS] NETWORK [NETWORK...]`,
+		func(g *Globals, ref string) (any, error, error) {
+			n, ok := findNetwork(ref)
+			if !ok {
+				return nil, daemonError(fmt.Errorf("network %s not found", ref)), nil
+			}
+			return networkInspectDoc(g, n), nil, nil
+		})
 }
 
 // findNetwork is a predefined network by name, id or id prefix.

@@ -120,40 +120,17 @@ func toVolumeDoc(v *volume.Volume) volumeDoc {
 // volumeInspectAction prints what it finds, then one line per volume it
 // did not find, exit 1 (as `inspect`).
 func volumeInspectAction(c *cli.Context) error {
-	if c.NArg() == 0 {
-		return &ExitError{Code: 1, Err: errors.New(`"volume inspect" requires at least 1 argument: skiff volume inspect [OPTIONS] VOLUME [VOLUME...]`)}
-	}
-	g, err := globals(c)
-	if err != nil {
-		return err
-	}
-	tmpl, err := formatTemplate(c)
-	if err != nil {
-		return err
-	}
-	var docs []any
-	var missing []string
-	for _, n := range c.Args().Slice() {
-		v, err := g.volumes().Get(n)
-		switch {
-		case errors.Is(err, volume.ErrNotFound):
-			missing = append(missing, n)
-		case err != nil:
-			return &ExitError{Code: 1, Err: err}
-		default:
-			docs = append(docs, toVolumeDoc(v))
-		}
-	}
-	if err := printDocs(os.Stdout, tmpl, docs); err != nil {
-		return &ExitError{Code: 1, Err: err}
-	}
-	for _, n := range missing {
-		printError(fmt.Errorf("No such volume: %s", n))
-	}
-	if len(missing) > 0 {
-		return &ExitError{Code: 1}
-	}
-	return nil
+	return inspectEach(c, `"volume inspect" requires at least 1 argument: skiff volume inspect [OPTIONS] VOLUME [VOLUME...]`,
+		func(g *Globals, ref string) (any, error, error) {
+			v, err := g.volumes().Get(ref)
+			switch {
+			case errors.Is(err, volume.ErrNotFound):
+				return nil, fmt.Errorf("No such volume: %s", ref), nil
+			case err != nil:
+				return nil, nil, err
+			}
+			return toVolumeDoc(v), nil, nil
+		})
 }
 
 func volumeLsCommand() *cli.Command {
