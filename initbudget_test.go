@@ -99,7 +99,8 @@ var initWork = map[string]int{
 	"github.com/moby/buildkit/frontend/dockerfile/instructions": 51,  // stage-name regexp, RUN flag hooks
 	"github.com/moby/buildkit/frontend/dockerfile/parser":       126, // line regexps, the instruction dispatch table
 	"github.com/moby/buildkit/util/stack":                       11,
-	"github.com/moby/patternmatcher":                            0, // .dockerignore: a byte table filled in init
+	"github.com/moby/patternmatcher":                            0,  // .dockerignore: a byte table filled in init
+	"github.com/moby/profiles/seccomp":                          10, // docker's seccomp profile (issue 17): two small arch-name maps; spec resolves the profile at create and the monitor links spec through container
 	"github.com/containerd/typeurl/v2":                          1,
 	"github.com/docker/go-units":                                4,
 	"github.com/planetscale/vtprotobuf/protohelpers":            3,
@@ -115,7 +116,7 @@ var initWork = map[string]int{
 	"google.golang.org/protobuf/proto":                          7,
 	"google.golang.org/protobuf/reflect/protoreflect":           0,
 	"google.golang.org/protobuf/reflect/protoregistry":          3,
-	"google.golang.org/protobuf/types/known/anypb":              20,
+	"google.golang.org/protobuf/types/known/anypb":              10,
 
 	// Resource limits (issue 16) are written with containerd/cgroups, the
 	// issue's library, by the container's monitor (skiff-roles) before the

@@ -26,8 +26,8 @@ func execCommand() *cli.Command {
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the command in the background"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+		&cli.BoolFlag{Name: "privileged", Usage: "give extended privileges to the command (every capability; the container's seccomp filter stays)"},
 		// docker's, refused with "not supported yet"; not in the help.
-		&cli.BoolFlag{Name: "privileged", Hidden: true},
 		&cli.StringFlag{Name: "detach-keys", Hidden: true},
 	)
 	return &cli.Command{
@@ -45,8 +45,6 @@ func execAction(c *cli.Context) error {
 	timeline.Mark("args")
 	fail := func(code int, err error) error { return &ExitError{Code: code, Err: err} }
 	switch {
-	case c.Bool("privileged"):
-		return fail(1, errors.New("exec: --privileged is not supported yet"))
 	case c.IsSet("detach-keys"):
 		return fail(1, errors.New("exec: --detach-keys is not supported yet"))
 	case c.NArg() < 2:
@@ -60,6 +58,7 @@ func execAction(c *cli.Context) error {
 		Args: c.Args().Tail(),
 		User: c.String("user"), Workdir: c.String("workdir"),
 		Interactive: c.Bool("interactive"), Tty: c.Bool("tty"), Detach: c.Bool("detach"),
+		Privileged: c.Bool("privileged"),
 	}
 	for _, name := range listOf(c, "env-file") {
 		vals, err := readEnvFile(name)

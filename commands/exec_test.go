@@ -45,7 +45,7 @@ func TestExecRefusals(t *testing.T) {
 		msg  string // in stderr
 	}{
 		{"no command", []string{"exec", "x"}, 1, `"exec" requires at least 2 arguments`},
-		{"privileged", []string{"exec", "--privileged", "x", "true"}, 1, "--privileged is not supported yet"},
+		{"privileged, unknown container", []string{"exec", "--privileged", "x", "true"}, 1, "Error response from daemon: No such container: x"},
 		{"unknown flag", []string{"exec", "--nosuch", "x", "true"}, 125, "unknown flag: --nosuch\nSee 'skiff exec --help'.\n"},
 		{"unknown container", []string{"exec", "nosuch", "true"}, 1, "Error response from daemon: No such container: nosuch"},
 		{"stopped container", []string{"exec", "stopped", "true"}, 1, "Error response from daemon: container " + stopped.ID + " is not running"},

@@ -258,7 +258,7 @@ func printInfo(w io.Writer, d infoDoc) error {
 	if len(d.SecurityOptions) > 0 {
 		fmt.Fprintln(&b, " Security Options:")
 		for _, o := range d.SecurityOptions {
-			fmt.Fprintln(&b, "  "+strings.TrimPrefix(o, "name="))
+			printSecurityOption(&b, o)
 		}
 	}
 	printNonEmpty(&b, " Kernel Version:", d.KernelVersion)

@@ -16,15 +16,31 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/spec"
 )
 
-// securityOptions lists only what skiff applies to every container: no
-// seccomp, AppArmor, SELinux or user-namespace remapping yet.
+// securityOptions lists what skiff applies to every container, in
+// docker's form: docker's seccomp profile (built in); no AppArmor,
+// SELinux or user-namespace remapping yet.
 func securityOptions(rootless bool) []string {
+	opts := []string{"name=seccomp,profile=" + spec.SeccompBuiltin}
 	if rootless {
-		return []string{"name=rootless"}
+		opts = append(opts, "name=rootless")
 	}
-	return []string{}
+	return opts
+}
+
+// printSecurityOption prints "name=seccomp,profile=builtin" as docker's
+// info does: the name, then each property on its own line, capitalised.
+func printSecurityOption(w io.Writer, opt string) {
+	for i, kv := range strings.Split(opt, ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		if i == 0 && k == "name" {
+			fmt.Fprintln(w, "  "+v)
+			continue
+		}
+		fmt.Fprintf(w, "   %s: %s\n", strings.ToUpper(k[:1])+k[1:], v)
+	}
 }
 
 // cgroupDriver is docker's "Cgroup Driver": skiff writes the cgroup

@@ -112,10 +112,10 @@ func TestCountContainers(t *testing.T) {
 }
 
 func TestSecurityOptions(t *testing.T) {
-	if got := securityOptions(false); len(got) != 0 {
-		t.Errorf("as root: %v, want none (skiff applies no seccomp, AppArmor or SELinux)", got)
+	if got := securityOptions(false); !reflect.DeepEqual(got, []string{"name=seccomp,profile=builtin"}) {
+		t.Errorf("as root: %v, want docker's seccomp profile only (no AppArmor or SELinux)", got)
 	}
-	if got := securityOptions(true); !reflect.DeepEqual(got, []string{"name=rootless"}) {
+	if got := securityOptions(true); !reflect.DeepEqual(got, []string{"name=seccomp,profile=builtin", "name=rootless"}) {
 		t.Errorf("rootless: %v", got)
 	}
 }
@@ -170,6 +170,9 @@ Server:
  Logging Driver: json-file
  Cgroup Driver: cgroupfs
  Cgroup Version: 1
+ Security Options:
+  seccomp
+   Profile: builtin
  Kernel Version: 6.1.0
  Operating System: Debian GNU/Linux 12 (bookworm)
  OSType: linux
@@ -196,7 +199,7 @@ Server:
 	if err := printInfo(&b, testInfoDoc(true)); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), " Cgroup Version: 1\n Security Options:\n  rootless\n Kernel Version:") {
+	if !strings.Contains(b.String(), " Cgroup Version: 1\n Security Options:\n  seccomp\n   Profile: builtin\n  rootless\n Kernel Version:") {
 		t.Errorf("rootless: want docker's Security Options section before Kernel Version:\n%s", b.String())
 	}
 }
@@ -210,7 +213,7 @@ func TestPrintFormat(t *testing.T) {
 		{"field", "{{.ContainersRunning}}", "1\n", 0},
 		{"several", "{{.Driver}} {{.CgroupVersion}} {{.NCPU}} {{.DockerRootDir}}", "overlay2 1 2 /var/lib/skiff\n", 0},
 		{"docker key skiff has as zero", "{{.Swarm.LocalNodeState}} {{.LiveRestoreEnabled}}", "inactive false\n", 0},
-		{"docker's functions", "{{json .SecurityOptions}} {{join .RegistryConfig.InsecureRegistryCIDRs \",\"}}", "[] ::1/128,127.0.0.0/8\n", 0},
+		{"docker's functions", "{{json .SecurityOptions}} {{join .RegistryConfig.InsecureRegistryCIDRs \",\"}}", "[\"name=seccomp,profile=builtin\"] ::1/128,127.0.0.0/8\n", 0},
 		{"unknown field", "{{.Foo}}", "", 1},
 		{"unparsable", "{{.Foo", "", 64},
 	}

@@ -318,9 +318,12 @@ func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 		BlkioWeightDevice: []any{}, BlkioDeviceReadBps: []any{}, BlkioDeviceWriteBps: []any{},
 		BlkioDeviceReadIOps: []any{}, BlkioDeviceWriteIOps: []any{},
 		Devices: []any{}, Ulimits: []any{},
-		MaskedPaths: spec.MaskedPaths, ReadonlyPaths: spec.ReadonlyPaths,
+		MaskedPaths: spec.MaskedPaths, ReadonlyPaths: spec.ReadonlyPaths, SecurityOpt: host.SecurityOpt,
 		Binds: host.Binds, Tmpfs: host.Tmpfs, VolumesFrom: host.VolumesFrom, ReadonlyRootfs: host.ReadonlyRootfs,
 		Mounts: toMountSpecs(host.Mounts),
+	}
+	if host.SystemPathsUnconfined {
+		h.MaskedPaths, h.ReadonlyPaths = []string{}, []string{}
 	}
 	if h.RestartPolicy.Name == "" {
 		h.RestartPolicy.Name = "no"

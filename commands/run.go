@@ -87,7 +87,7 @@ var unsupportedRunFlags = []struct {
 	{"network-alias", []string{"net-alias"}, false},
 	{"no-healthcheck", nil, true},
 	{"pid", nil, false}, {"platform", nil, false},
-	{"privileged", nil, true}, {"runtime", nil, false}, {"security-opt", nil, false}, {"shm-size", nil, false},
+	{"privileged", nil, true}, {"runtime", nil, false}, {"shm-size", nil, false},
 	{"storage-opt", nil, false},
 	{"sysctl", nil, false}, {"ulimit", nil, false},
 	{"use-api-socket", nil, true}, {"userns", nil, false}, {"uts", nil, false},
@@ -103,6 +103,7 @@ func runFlags() []cli.Flag {
 	fs = append(fs, listFlag("mount", nil, "attach a filesystem mount to the container (type=bind|volume|tmpfs,...)")...)
 	fs = append(fs, listFlag("tmpfs", nil, "mount a tmpfs directory (PATH[:OPTIONS])")...)
 	fs = append(fs, listFlag("volumes-from", nil, "mount volumes from the specified container(s) (CONTAINER[:ro|rw])")...)
+	fs = append(fs, listFlag("security-opt", nil, "security options (seccomp=unconfined|PROFILE.json, no-new-privileges, ...)")...)
 	fs = append(fs,
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
@@ -343,6 +344,10 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 	if err := limitOptions(c, &o); err != nil {
 		return o, err
 	}
+	if o.Security, o.Host.SecurityOpt, err = spec.ParseSecurityOpts(listOf(c, "security-opt"), os.ReadFile); err != nil {
+		return o, err
+	}
+	o.Host.SystemPathsUnconfined = o.Security.SystemPathsUnconfined
 	o.Default = g.DNS
 	if err := networkOptions(c, &o); err != nil {
 		return o, err

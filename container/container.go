@@ -11,8 +11,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/seccomp"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -248,9 +250,18 @@ func hostsAtCreate(hostname string, o spec.Options, hostNetwork bool) string {
 	return spec.Hosts(spec.HostsInput{Hostname: hostname, Domainname: o.Domainname, ExtraHosts: o.ExtraHosts})
 }
 
-// initConfig is the message the init gets: the spec plus the overlay
-// and what the record says of the user and --init.
-func (c *Container) initConfig() *run.InitConfig {
+// initConfig is the message the init gets: the spec plus the overlay,
+// what the record says of the user and --init, and the spec's seccomp
+// profile compiled (from the cache: the init only loads it).
+func (c *Container) initConfig() (*run.InitConfig, error) {
+	raw, err := spec.RawSeccomp(c.spec)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", shortid.Of(c.State.ID), err)
+	}
+	filter, err := seccomp.Cached(c.store.seccompCache(), raw)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: its seccomp filter: %w", shortid.Of(c.State.ID), err)
+	}
 	return &run.InitConfig{
 		Spec:      c.spec,
 		Init:      c.State.Config.Init,
@@ -264,8 +275,14 @@ func (c *Container) initConfig() *run.InitConfig {
 		HostNetwork:  c.HostNetwork(),
 		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",
 		CgroupParent: c.State.Host.Limits.CgroupParent,
-	}
+		Seccomp:      filter,
+	}, nil
 }
+
+// seccompCache is where compiled seccomp filters are kept: the run root
+// (tmpfs), so a reboot starts afresh and a skiff upgrade never loads
+// another compiler's output (seccomp.Cached keys by its version too).
+func (s Store) seccompCache() string { return filepath.Join(s.RunRoot, "seccomp") }
 
 // topFirst turns the record's bottom-first layers into overlay's order.
 func topFirst(layers []string) []string {

@@ -15,5 +15,6 @@ func (s Store) Exec(ref string, o run.ExecOptions) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	o.SeccompCache = s.seccompCache()
 	return run.Exec(c, dir, o)
 }

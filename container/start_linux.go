@@ -24,7 +24,11 @@ import (
 // the exit code docker would report, and the error is a *run.StartError.
 func (c *Container) Start(streams run.Stdio) error {
 	return c.start(func(net run.Network) (*run.Process, error) {
-		return run.StartInit(c.State.ID, c.initConfig(), streams, net)
+		cfg, err := c.initConfig()
+		if err != nil {
+			return nil, err
+		}
+		return run.StartInit(c.State.ID, cfg, streams, net)
 	})
 }
 
@@ -35,7 +39,12 @@ func (c *Container) Start(streams run.Stdio) error {
 // (OwnNetworkNamespace false) by Start instead.
 func (c *Container) StartPending(pre *run.PendingInit) error {
 	return c.start(func(net run.Network) (*run.Process, error) {
-		return pre.Start(c.initConfig(), net.Setup)
+		cfg, err := c.initConfig()
+		if err != nil {
+			pre.Abort()
+			return nil, err
+		}
+		return pre.Start(cfg, net.Setup)
 	})
 }
 

@@ -143,3 +143,21 @@ func applyCaps(s capSets) error {
 	}
 	return nil
 }
+
+// boundingCaps are the names of the capabilities in the calling process's
+// bounding set, in number order: what "every capability" (docker's
+// --privileged) can mean, since no process gets one outside it.
+func boundingCaps() []string {
+	byNumber := make(map[int]string, len(capNames))
+	for n, c := range capNames {
+		byNumber[c] = n
+	}
+	var names []string
+	for c := 0; c <= lastCap(); c++ {
+		in, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+		if name, known := byNumber[c]; err == nil && in == 1 && known {
+			names = append(names, name)
+		}
+	}
+	return names
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/seccomp"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -41,6 +42,12 @@ type ExecOptions struct {
 	Interactive bool
 	Tty         bool
 	Detach      bool
+	// Privileged (exec --privileged) gives the process every capability
+	// of skiff's bounding set; the container's seccomp filter stays, as
+	// docker's.
+	Privileged bool
+	// SeccompCache is where compiled filters are kept (seccomp.Cached).
+	SeccompCache string
 }
 
 // NotRunningError is exec's refusal of a container that is not running.
@@ -107,17 +114,25 @@ func Exec(c *state.Container, dir string, o ExecOptions) (int, error) {
 // changes: docker's exec keeps the container's env, user, working
 // directory and capabilities unless -e, -u, -w say otherwise.
 func execConfig(o ExecOptions, c *state.Container, dir string) (*ExecConfig, error) {
-	proc, err := spec.ReadProcess(dir, c.ID)
+	proc, rawFilter, err := spec.ReadExecSettings(dir, c.ID)
 	if err != nil {
 		return nil, err
 	}
 	if proc == nil {
 		proc = &specs.Process{Cwd: "/"}
 	}
+	filter, err := seccomp.Cached(o.SeccompCache, rawFilter)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: its seccomp filter: %w", c.ID, err)
+	}
 	out := &specs.Process{
 		Args: o.Args, Terminal: o.Tty && !o.Detach, Cwd: proc.Cwd,
 		Capabilities: proc.Capabilities, NoNewPrivileges: proc.NoNewPrivileges, Rlimits: proc.Rlimits,
 		Env: execEnv(proc.Env, o, os.LookupEnv),
+	}
+	if o.Privileged {
+		all := boundingCaps()
+		out.Capabilities = &specs.LinuxCapabilities{Bounding: all, Permitted: all, Effective: all}
 	}
 	if o.Workdir != "" {
 		if !filepath.IsAbs(o.Workdir) {
@@ -129,7 +144,7 @@ func execConfig(o ExecOptions, c *state.Container, dir string) (*ExecConfig, err
 	if o.User != "" {
 		user = o.User
 	}
-	return &ExecConfig{Process: out, User: user}, nil
+	return &ExecConfig{Process: out, User: user, Seccomp: filter}, nil
 }
 
 // execEnv is docker's: TERM=xterm with -t unless the container sets TERM,

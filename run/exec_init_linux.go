@@ -19,7 +19,8 @@ package run
 //   drop the bounding set; switch user; chdir and check the working
 //     directory is inside the container's root (CVE-2024-21626)
 //   find the command in the container's PATH
-//   mark every fd above 2 close-on-exec; set the capabilities; execve
+//   mark every fd above 2 close-on-exec; set the capabilities; load the
+//     container's seccomp filter (as the init: becomeProcess); execve
 //
 // Failures are reported as one msgError, as the init does (protocol.go).
 
@@ -86,7 +87,7 @@ func execProcess(cfg *ExecConfig) *initError {
 	if err := limitProcess(proc); err != nil {
 		return execSetupErr(err)
 	}
-	path, env, ierr := becomeProcess(proc, user, execRole)
+	path, env, ierr := becomeProcess(proc, user, execRole, cfg.Seccomp)
 	if ierr != nil {
 		return ierr
 	}

@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/seccomp"
 )
 
 // defaultPath is docker's PATH for a container whose env has none.
@@ -46,11 +48,20 @@ func (r childRole) fail(err error) *initError { return &initError{r.setup, err.E
 // container's PATH, mark every fd above 2 close-on-exec (the sync socket
 // too: it closes at execve), set the caps. It returns the command's path
 // and environment, ready for execve.
-func becomeProcess(proc *specs.Process, user execUser, role childRole) (string, []string, *initError) {
+//
+// The seccomp filter is loaded as runc loads it: without no_new_privs,
+// loading needs CAP_SYS_ADMIN, so first of all, while the caps are whole;
+// with it, last, so that as little as possible runs under the filter.
+func becomeProcess(proc *specs.Process, user execUser, role childRole, filter *seccomp.Program) (string, []string, *initError) {
 	env := withHome(proc.Env, user.Home)
 	caps, err := capSetsFor(proc.Capabilities)
 	if err != nil {
 		return "", nil, role.fail(err)
+	}
+	if !proc.NoNewPrivileges {
+		if err := seccomp.Load(filter); err != nil {
+			return "", nil, role.fail(err)
+		}
 	}
 	if err := becomeUser(user, caps); err != nil {
 		return "", nil, role.fail(err)
@@ -72,6 +83,11 @@ func becomeProcess(proc *specs.Process, user execUser, role childRole) (string, 
 		return "", nil, role.fail(err)
 	}
 	unix.Umask(0o022)
+	if proc.NoNewPrivileges {
+		if err := seccomp.Load(filter); err != nil {
+			return "", nil, role.fail(err)
+		}
+	}
 	return path, env, nil
 }
 

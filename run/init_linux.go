@@ -22,6 +22,8 @@ package run
 //     and check the working directory is inside the new root
 //   find the command in the container's PATH
 //   mark every fd above 2 close-on-exec; set the capabilities
+//   load the seccomp filter (first of these steps without no_new_privs,
+//     last with it: becomeProcess)
 //   wait for the parent's msgGo (it has put us in our cgroup); execve
 //
 // Any failure is sent as one msgError (125 setup, 126 cannot execute, 127
@@ -61,13 +63,29 @@ func readInitConfig(conn syncSocket) (*InitConfig, error) {
 	if err := readConfig(conn, "init", &cfg); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(cfg.Spec, &cfg.oci); err != nil {
+	var sp initSpec
+	if err := json.Unmarshal(cfg.Spec, &sp); err != nil {
 		return nil, fmt.Errorf("read init config: the container's config.json: %w", err)
+	}
+	cfg.oci = &sp.Spec
+	if sp.Linux != nil {
+		cfg.oci.Linux = &sp.Linux.Linux
 	}
 	if cfg.oci == nil || cfg.oci.Process == nil || len(cfg.oci.Process.Args) == 0 {
 		return nil, errors.New("read init config: no process to run")
 	}
 	return &cfg, nil
+}
+
+// initSpec is config.json as the init reads it: linux.seccomp, which the
+// start compiled and sent (InitConfig.Seccomp), is skipped undecoded, the
+// profile's few hundred names being most of the file.
+type initSpec struct {
+	specs.Spec
+	Linux *struct {
+		specs.Linux
+		Seccomp json.RawMessage `json:"seccomp,omitempty"`
+	} `json:"linux,omitempty"`
 }
 
 // startContainer runs the flow described at the top of this file; it
@@ -104,7 +122,7 @@ func startContainer(cfg *InitConfig) *initError {
 			return setupErr(err)
 		}
 	}
-	path, env, ierr := becomeProcess(proc, user, initRole)
+	path, env, ierr := becomeProcess(proc, user, initRole, cfg.Seccomp)
 	if ierr != nil {
 		return ierr
 	}

@@ -31,6 +31,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/seccomp"
 )
 
 // syncFd is the fd number of the child's end of the sync socket: the first
@@ -132,6 +133,9 @@ type InitConfig struct {
 	// (under each hierarchy's root; "": skiff's /skiff).
 	CgroupParent string        `json:"cgroupParent,omitempty"`
 	Cgroups      []cgroup.View `json:"cgroups,omitempty"`
+	// Seccomp is Spec's linux.seccomp compiled (seccomp.Cached, by the
+	// start, from the cache): the init only loads it. nil: unconfined.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 }
 
 // ExecConfig is msgConfig's payload for an exec'd process.
@@ -142,6 +146,9 @@ type ExecConfig struct {
 	Process *specs.Process `json:"process"`
 	// User is -u or the container's user, resolved inside the container.
 	User string `json:"user,omitempty"`
+	// Seccomp is the container's filter (its config.json's, compiled):
+	// an exec'd process must not be the way around it.
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 }
 
 // InitResult is msgError's payload: why the child cannot exec the user's

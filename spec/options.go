@@ -58,6 +58,10 @@ type Options struct {
 	MacAddress string // --mac-address, checked
 	Domainname string // --domainname
 
+	// Security is --security-opt (ParseSecurityOpts); its values as
+	// docker records them go in Host.SecurityOpt.
+	Security Security
+
 	// Host is what the mount flags asked for (ParseMounts): create
 	// resolves it (volumes, --volumes-from, the image's VOLUME) into the
 	// record's Host.

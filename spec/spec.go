@@ -222,7 +222,7 @@ func Build(in Input) (*specs.Spec, error) {
 	if in.NoDeviceCgroup {
 		caps = slices.DeleteFunc(caps, func(c string) bool { return c == "CAP_MKNOD" })
 	}
-	return &specs.Spec{
+	sp := &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
 			Terminal: in.Opts.Tty,
@@ -234,6 +234,7 @@ func Build(in Input) (*specs.Spec, error) {
 				Permitted: caps,
 				Effective: caps,
 			},
+			NoNewPrivileges: in.Opts.Security.NoNewPrivileges,
 		},
 		Root:       &specs.Root{Path: in.Rootfs, Readonly: in.ReadonlyRootfs},
 		Hostname:   host,
@@ -245,7 +246,15 @@ func Build(in Input) (*specs.Spec, error) {
 			MaskedPaths:   append([]string{}, MaskedPaths...),
 			ReadonlyPaths: append([]string{}, ReadonlyPaths...),
 		},
-	}, nil
+	}
+	if in.Opts.Security.SystemPathsUnconfined {
+		sp.Linux.MaskedPaths, sp.Linux.ReadonlyPaths = nil, nil
+	}
+	// Last: the default profile's rules depend on the capabilities.
+	if sp.Linux.Seccomp, err = seccompProfile(in.Opts.Security.Seccomp, sp); err != nil {
+		return nil, err
+	}
+	return sp, nil
 }
 
 // Mounts is docker's default mount list followed by the generated /etc

@@ -117,6 +117,13 @@ type Host struct {
 	ExtraHosts []string `json:"extraHosts,omitempty"`
 	MacAddress string   `json:"macAddress,omitempty"` // --mac-address
 	Limits     Limits   `json:"limits,omitzero"`
+	// SecurityOpt is --security-opt as docker records it (a seccomp
+	// profile file's JSON in place of its path), for inspect.
+	SecurityOpt []string `json:"securityOpt,omitempty"`
+	// SystemPathsUnconfined is --security-opt systempaths=unconfined: no
+	// masked or read-only /proc and /sys paths (docker's CLI keeps it out
+	// of SecurityOpt).
+	SystemPathsUnconfined bool `json:"systemPathsUnconfined,omitempty"`
 }
 
 // Mount is one mount of Host.Mounts: a bind (-v /host:/ctr, --mount
