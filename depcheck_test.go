@@ -30,7 +30,7 @@ var allowedImports = map[string][]string{
 	"monitor":         {"state", "proc", "internal/rolesbin"},
 	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
 	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "seccomp", "internal/timeline", "internal/rolesbin"},
-	"spec":            {"state", "internal/shortid"},
+	"spec":            {"state", "seccomp", "internal/shortid"},
 	"rootfs":          {"archive", "proc"},
 	"registry":        {"archive", "store", "internal/units", "internal/shortid", "internal/decompress"},
 	"image":           {"archive", "store", "internal/decompress"},

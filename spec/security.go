@@ -14,6 +14,8 @@ import (
 
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/skiff-dev/skiff/seccomp"
 )
 
 // Security is --security-opt, parsed (ParseSecurityOpts).
@@ -112,10 +114,16 @@ func seccompOpt(v string, readFile func(string) ([]byte, error)) (string, error)
 	if err := json.Compact(&b, body); err != nil {
 		return "", fmt.Errorf("compacting json for seccomp profile (%s) failed: %w", v, err)
 	}
-	// Resolved once against docker's default set, only to check it.
+	// Resolved and compiled once against docker's default set, only to
+	// check it: a profile the compiler refuses fails now, not at start.
 	probe := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: DefaultCaps}}}
-	if _, err := mobyseccomp.LoadProfile(b.String(), probe); err != nil {
-		return "", fmt.Errorf("seccomp profile (%s): %s", v, lowerFirst(err.Error()))
+	s, err := mobyseccomp.LoadProfile(b.String(), probe)
+	if err == nil {
+		_, err = seccomp.Compile(s)
+	}
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), "seccomp profile: ") // the compiler's own prefix
+		return "", fmt.Errorf("seccomp profile (%s): %s", v, lowerFirst(msg))
 	}
 	return b.String(), nil
 }

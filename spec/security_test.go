@@ -15,6 +15,7 @@ func TestParseSecurityOpts(t *testing.T) {
 		"/p.json":   "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\"}]\n}\n",
 		"/bad.json": `{"defaultAction": `,
 		"/typ.json": `{"defaultAction": 5}`,
+		"/act.json": `{"defaultAction": "SCMP_ACT_FOO"}`,
 	}
 	read := func(name string) ([]byte, error) {
 		if b, ok := files[name]; ok {
@@ -47,6 +48,7 @@ func TestParseSecurityOpts(t *testing.T) {
 		{"missing profile", []string{"seccomp=/nope.json"}, Security{}, nil, "opening seccomp profile (/nope.json) failed: open /nope.json: file does not exist"},
 		{"profile not JSON", []string{"seccomp=/bad.json"}, Security{}, nil, "compacting json for seccomp profile (/bad.json) failed"},
 		{"profile of the wrong shape", []string{"seccomp=/typ.json"}, Security{}, nil, "seccomp profile (/typ.json): decoding seccomp profile failed"},
+		{"profile the compiler refuses", []string{"seccomp=/act.json"}, Security{}, nil, `seccomp profile (/act.json): defaultAction: unknown action "SCMP_ACT_FOO"`},
 		{"apparmor profile", []string{"apparmor=docker-default"}, Security{}, nil, "AppArmor profiles are not supported yet"},
 		{"selinux label", []string{"label=type:svirt_t"}, Security{}, nil, "SELinux labels are not supported yet"},
 	}
