@@ -32,12 +32,13 @@ func TestI7InfoFreshStore(t *testing.T) {
 		"\n Cgroup Driver: cgroupfs\n", "\n Cgroup Version: ", "\n Kernel Version: ", "\n Operating System: ",
 		"\n OSType: linux\n", "\n Architecture: ", "\n CPUs: ", "\n Total Memory: ", "\n Docker Root Dir: " + st.root + "\n",
 		"\n Insecure Registries:\n", "\n  127.0.0.0/8\n", "\n Live Restore Enabled: false\n",
+		"\n Security Options:\n  seccomp\n   Profile: builtin\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("info lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	for _, never := range []string{"seccomp", "apparmor", "selinux", "Swarm"} {
+	for _, never := range []string{"apparmor", "selinux", "Swarm"} {
 		if strings.Contains(r.stdout, never) {
 			t.Errorf("info claims %q, which skiff does not have:\n%s", never, r.stdout)
 		}
