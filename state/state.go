@@ -124,6 +124,50 @@ type Host struct {
 	// masked or read-only /proc and /sys paths (docker's CLI keeps it out
 	// of SecurityOpt).
 	SystemPathsUnconfined bool `json:"systemPathsUnconfined,omitempty"`
+	// Security is issue 18's flags as checked by the CLI (docker's
+	// HostConfig fields of the same names, for inspect and every start).
+	Security SecurityFlags `json:"security,omitzero"`
+}
+
+// SecurityFlags are docker run's privilege, device and namespace flags.
+// Zero is docker's default for each.
+type SecurityFlags struct {
+	Privileged bool `json:"privileged,omitempty"`
+	// CapAdd and CapDrop as typed ("NET_ADMIN", "CAP_SYS_TIME", "ALL").
+	CapAdd  []string `json:"capAdd,omitempty"`
+	CapDrop []string `json:"capDrop,omitempty"`
+	// Devices are --device's mappings; DeviceCgroupRules
+	// --device-cgroup-rule's ("c 1:3 mr", "a *:* rwm").
+	Devices           []DeviceMapping `json:"devices,omitempty"`
+	DeviceCgroupRules []string        `json:"deviceCgroupRules,omitempty"`
+	// GroupAdd is --group-add as typed (names resolved in the container).
+	GroupAdd []string `json:"groupAdd,omitempty"`
+	Ulimits  []Ulimit `json:"ulimits,omitempty"`
+	// Sysctls is --sysctl (namespaced keys only, checked).
+	Sysctls map[string]string `json:"sysctls,omitempty"`
+	// ShmSize is --shm-size in bytes (0: docker's 64 MiB).
+	ShmSize int64 `json:"shmSize,omitempty"`
+	// PidMode, IpcMode, UTSMode, UsernsMode are --pid, --ipc, --uts,
+	// --userns as docker records them ("host", "container:<id>" with the
+	// id resolved at create, "private", "shareable", "none"; "": default).
+	PidMode    string `json:"pidMode,omitempty"`
+	IpcMode    string `json:"ipcMode,omitempty"`
+	UTSMode    string `json:"utsMode,omitempty"`
+	UsernsMode string `json:"usernsMode,omitempty"`
+}
+
+// DeviceMapping is one --device HOST[:CTR[:PERMS]].
+type DeviceMapping struct {
+	PathOnHost        string `json:"pathOnHost"`
+	PathInContainer   string `json:"pathInContainer"`
+	CgroupPermissions string `json:"cgroupPermissions"` // "rwm" by default
+}
+
+// Ulimit is one --ulimit NAME=SOFT[:HARD] (docker's names: nofile, nproc...).
+type Ulimit struct {
+	Name string `json:"name"`
+	Soft int64  `json:"soft"`
+	Hard int64  `json:"hard"`
 }
 
 // Mount is one mount of Host.Mounts: a bind (-v /host:/ctr, --mount
