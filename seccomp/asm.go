@@ -47,12 +47,12 @@ func (a *asm) newLabel() label {
 	return label(a.labels)
 }
 
-func (a *asm) mark(l label)               { a.code = append(a.code, insn{kind: insnLabel, target: l}) }
-func (a *asm) emit(i bpf.Instruction)     { a.code = append(a.code, insn{kind: insnPlain, plain: i}) }
-func (a *asm) ret(action uint32)          { a.emit(bpf.RetConstant{Val: action}) }
-func (a *asm) loadWord(off uint32)        { a.emit(bpf.LoadAbsolute{Off: off, Size: 4}) }
-func (a *asm) and(mask uint32)            { a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask}) }
-func (a *asm) jumpTo(l label)             { a.code = append(a.code, insn{kind: insnJA, target: l}) }
+func (a *asm) mark(l label)           { a.code = append(a.code, insn{kind: insnLabel, target: l}) }
+func (a *asm) emit(i bpf.Instruction) { a.code = append(a.code, insn{kind: insnPlain, plain: i}) }
+func (a *asm) ret(action uint32)      { a.emit(bpf.RetConstant{Val: action}) }
+func (a *asm) loadWord(off uint32)    { a.emit(bpf.LoadAbsolute{Off: off, Size: 4}) }
+func (a *asm) and(mask uint32)        { a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask}) }
+func (a *asm) jumpTo(l label)         { a.code = append(a.code, insn{kind: insnJA, target: l}) }
 func (a *asm) jump(test bpf.JumpTest, val uint32, jt, jf label) {
 	a.code = append(a.code, insn{kind: insnJump, test: test, val: val, jt: jt, jf: jf})
 }
