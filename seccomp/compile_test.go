@@ -45,37 +45,75 @@ var argCases = func() [][6]uint64 {
 	return cases
 }()
 
-// abiCases are the ABIs docker's profile covers on amd64 and the range of
-// numbers each test sweeps.
-var abiCases = []struct {
+// abiCase is an ABI whose numbers a test sweeps: from base to its
+// highest number + 50.
+type abiCase struct {
 	abi   string
 	audit uint32
 	base  uint32
-}{
-	{"SCMP_ARCH_X86_64", auditArchX86_64, 0},
-	{"SCMP_ARCH_X86", auditArchI386, 0},
-	{"SCMP_ARCH_X32", auditArchX86_64, x32Bit},
 }
 
-// compareAll runs p for every syscall number 0..max+50 of each ABI with
-// every argument case and compares with the reference.
-func compareAll(t *testing.T, s *specs.LinuxSeccomp, native *abi, p *Program) {
+var (
+	// amd64Sweep is docker's ABIs on amd64, and aarch64, which the
+	// profile does not list.
+	amd64Sweep = []abiCase{
+		{"SCMP_ARCH_X86_64", auditArchX86_64, 0},
+		{"SCMP_ARCH_X86", auditArchI386, 0},
+		{"SCMP_ARCH_X32", auditArchX86_64, x32Bit},
+		{"SCMP_ARCH_AARCH64", auditArchAarch64, 0},
+	}
+	// arm64Sweep is docker's ABIs on arm64, and x86_64.
+	arm64Sweep = []abiCase{
+		{"SCMP_ARCH_AARCH64", auditArchAarch64, 0},
+		{"SCMP_ARCH_ARM", auditArchArm, 0},
+		{"SCMP_ARCH_X86_64", auditArchX86_64, 0},
+	}
+)
+
+// edgeNumbers are numbers at the ends of the ranges, for every arch.
+var edgeNumbers = []uint32{x32Bit - 1, x32Bit, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff}
+
+// compareAll runs p for every syscall number 0..max+50 of each ABI of
+// sweep, and the edge numbers, with every argument case and compares with
+// the reference.
+func compareAll(t *testing.T, s *specs.LinuxSeccomp, native *abi, p *Program, sweep []abiCase) {
 	t.Helper()
 	v := vm(t, p)
-	for _, ac := range abiCases {
+	named := map[uint32]bool{} // numbers a rule names, on any ABI
+	for _, sc := range s.Syscalls {
+		for _, n := range sc.Names {
+			for i := range abis {
+				if nr, ok := abis[i].lookup(n); ok {
+					named[nr] = true
+				}
+			}
+		}
+	}
+	// Arguments cannot matter for a number no rule names: two vectors
+	// there, all the cases where rules are.
+	few := [][6]uint64{{}, {^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}}
+	for _, ac := range sweep {
 		a := abiByName(ac.abi)
 		var highest uint32
 		for _, row := range a.table {
 			highest = max(highest, row.nr)
 		}
-		bad := 0
+		var nrs []uint32
 		for nr := ac.base; nr <= highest+50; nr++ {
-			for _, args := range argCases {
+			nrs = append(nrs, nr)
+		}
+		bad := 0
+		for _, nr := range append(nrs, edgeNumbers...) {
+			cases := few
+			if named[nr] {
+				cases = argCases
+			}
+			for _, args := range cases {
 				d := seccompData{nr: nr, arch: ac.audit, args: args}
 				got, want := run(t, v, d), reference(t, s, native, d)
 				if got != want {
 					if bad++; bad < 10 {
-						t.Errorf("%s nr %d args %#x: filter returns %#x, the profile says %#x", ac.abi, nr-ac.base, args, got, want)
+						t.Errorf("%s nr %#x args %#x: filter returns %#x, the profile says %#x", ac.abi, nr, args, got, want)
 					}
 				}
 			}
@@ -99,7 +137,7 @@ func TestDockerProfileMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%d instructions", p.Len())
-			compareAll(t, s, native, p)
+			compareAll(t, s, native, p, amd64Sweep)
 		})
 	}
 }
@@ -118,7 +156,11 @@ func TestDockerProfileFacts(t *testing.T) {
 	}
 	v, va := vm(t, p), vm(t, admin)
 	const eperm, enosys = retErrno | 1, retErrno | 38
-	x64 := func(nr uint32, args ...uint64) seccompData {
+	x64 := func(name string, args ...uint64) seccompData {
+		nr, ok := native.lookup(name)
+		if !ok {
+			t.Fatalf("no %s on x86_64", name)
+		}
 		d := seccompData{nr: nr, arch: auditArchX86_64}
 		copy(d.args[:], args)
 		return d
@@ -128,19 +170,19 @@ func TestDockerProfileFacts(t *testing.T) {
 		d          seccompData
 		want, with uint32 // without and with CAP_SYS_ADMIN
 	}{
-		{"getpid", x64(unix.SYS_GETPID), retAllow, retAllow},
-		{"keyctl", x64(unix.SYS_KEYCTL), eperm, eperm},
-		{"clone3", x64(unix.SYS_CLONE3), enosys, retAllow},
-		{"clone thread", x64(unix.SYS_CLONE, unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND), retAllow, retAllow},
-		{"clone newuser", x64(unix.SYS_CLONE, unix.CLONE_NEWUSER), eperm, retAllow},
-		{"unshare", x64(unix.SYS_UNSHARE, unix.CLONE_NEWUSER), eperm, retAllow},
-		{"socket inet", x64(unix.SYS_SOCKET, unix.AF_INET), retAllow, retAllow},
-		{"socket vsock", x64(unix.SYS_SOCKET, unix.AF_VSOCK), eperm, eperm},
-		{"socket vsock high word", x64(unix.SYS_SOCKET, 1<<32|unix.AF_INET), eperm, eperm},
-		{"personality linux", x64(unix.SYS_PERSONALITY, 0), retAllow, retAllow},
-		{"personality query", x64(unix.SYS_PERSONALITY, 0xffffffff), retAllow, retAllow},
-		{"personality other", x64(unix.SYS_PERSONALITY, 0x0400000), eperm, eperm},
-		{"above the highest", x64(1000), enosys, enosys},
+		{"getpid", x64("getpid"), retAllow, retAllow},
+		{"keyctl", x64("keyctl"), eperm, eperm},
+		{"clone3", x64("clone3"), enosys, retAllow},
+		{"clone thread", x64("clone", unix.CLONE_VM|unix.CLONE_THREAD|unix.CLONE_SIGHAND), retAllow, retAllow},
+		{"clone newuser", x64("clone", unix.CLONE_NEWUSER), eperm, retAllow},
+		{"unshare", x64("unshare", unix.CLONE_NEWUSER), eperm, retAllow},
+		{"socket inet", x64("socket", unix.AF_INET), retAllow, retAllow},
+		{"socket vsock", x64("socket", unix.AF_VSOCK), eperm, eperm},
+		{"socket vsock high word", x64("socket", 1<<32|unix.AF_INET), eperm, eperm},
+		{"personality linux", x64("personality", 0), retAllow, retAllow},
+		{"personality query", x64("personality", 0xffffffff), retAllow, retAllow},
+		{"personality other", x64("personality", 0x0400000), eperm, eperm},
+		{"above the highest", seccompData{nr: 1000, arch: auditArchX86_64}, enosys, enosys},
 		{"x32 read", seccompData{nr: x32Bit, arch: auditArchX86_64}, retAllow, retAllow},
 		{"x32 above", seccompData{nr: x32Bit + 1000, arch: auditArchX86_64}, enosys, enosys},
 		{"i386 getpid", seccompData{nr: 20, arch: auditArchI386}, retAllow, retAllow},
@@ -213,7 +255,7 @@ func TestSmallProfiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareAll(t, s, native, p)
+			compareAll(t, s, native, p, amd64Sweep)
 		})
 	}
 }
@@ -278,5 +320,34 @@ func TestLongJumps(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d instructions", p.Len())
-	compareAll(t, s, native, p)
+	compareAll(t, s, native, p, amd64Sweep)
+}
+
+// TestArm64Tables compiles docker's rules for aarch64 with arm, as skiff
+// built for arm64 does, and checks them against the reference.
+func TestArm64Tables(t *testing.T) {
+	native := abiForGOARCH("arm64")
+	s := dockerProfile(t, dockerCaps...)
+	s.Architectures = []specs.Arch{"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"}
+	p, err := compileFor(s, native)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d instructions", p.Len())
+	compareAll(t, s, native, p, arm64Sweep)
+	v := vm(t, p)
+	for _, tc := range []struct {
+		d    seccompData
+		want uint32
+	}{
+		{seccompData{nr: 172, arch: auditArchAarch64}, retAllow},      // getpid
+		{seccompData{nr: 219, arch: auditArchAarch64}, retErrno | 1},  // keyctl
+		{seccompData{nr: 435, arch: auditArchAarch64}, retErrno | 38}, // clone3
+		{seccompData{nr: 20, arch: auditArchArm}, retAllow},           // getpid
+		{seccompData{nr: 39, arch: auditArchX86_64}, retBadArch},      // not in the filter
+	} {
+		if got := run(t, v, tc.d); got != tc.want {
+			t.Errorf("%+v: got %#x, want %#x", tc.d, got, tc.want)
+		}
+	}
 }

@@ -70,36 +70,49 @@ func reference(t testing.TB, s *specs.LinuxSeccomp, native *abi, d seccompData) 
 			inFilter = append(inFilter, a)
 		}
 	}
-	// Which ABI made the call.
-	var caller *abi
+	find := func(name string) *abi {
+		if a := abiByName(name); slices.Contains(inFilter, a) {
+			return a
+		}
+		return nil
+	}
+	// runc's ENOSYS stub runs first; on x86_64 it tells x32 by the bit.
+	var stubABI *abi
 	for _, a := range inFilter {
-		if a.audit != d.arch {
-			continue
+		if a.audit == d.arch && (a.audit != auditArchX86_64 || (a.name == "SCMP_ARCH_X32") == (d.nr&x32Bit != 0)) {
+			stubABI = a
 		}
-		if a.audit == auditArchX86_64 && (a.name == "SCMP_ARCH_X32") != (d.nr&x32Bit != 0) {
-			continue
+	}
+	stub := def != retAllow && def != retLog && def&0xffff0000 != retTrace && def != retErrno|38
+	if stubABI != nil && stub {
+		highest := highestNamed(s, stubABI)
+		if highest > 0 && d.nr > highest {
+			return retErrno | 38
 		}
-		caller = a
+	}
+	// Then libseccomp's filter: the arch, x86_64's split at the x32 bit.
+	var caller *abi
+	switch x64, x32 := find("SCMP_ARCH_X86_64"), find("SCMP_ARCH_X32"); {
+	case d.arch == auditArchX86_64 && x64 != nil && x32 == nil:
+		if d.nr >= x32Bit && d.nr != 0xffffffff {
+			return retBadArch
+		}
+		caller = x64
+	case d.arch == auditArchX86_64 && x32 != nil && x64 == nil:
+		if d.nr < x32Bit {
+			return retBadArch
+		}
+		caller = x32
+	case d.arch == auditArchX86_64 && x32 != nil && x64 != nil:
+		caller = x64
+		if d.nr&x32Bit != 0 {
+			caller = x32
+		}
+	default:
+		caller = stubABI
 	}
 	if caller == nil {
-		sameAudit := slices.ContainsFunc(inFilter, func(a *abi) bool { return a.audit == d.arch })
-		if sameAudit && d.nr == 0xffffffff && abiByName("SCMP_ARCH_X86_64") != nil && slices.Contains(inFilter, abiByName("SCMP_ARCH_X86_64")) {
-			return def // libseccomp lets a tracer's -1 through on x86_64
-		}
 		return retBadArch
-	}
-	// runc's ENOSYS stub.
-	stub := def != retAllow && def != retLog && def&0xffff0000 != retTrace && def != retErrno|38
-	var highest uint32
-	for _, sc := range s.Syscalls {
-		for _, n := range sc.Names {
-			if nr, ok := caller.lookup(n); ok && nr > highest {
-				highest = nr
-			}
-		}
-	}
-	if stub && highest > 0 && d.nr > highest {
-		return retErrno | 38
 	}
 	// The rules naming this syscall (known natively, action not the default).
 	type match struct {
@@ -107,17 +120,12 @@ func reference(t testing.TB, s *specs.LinuxSeccomp, native *abi, d seccompData) 
 		args   []specs.LinuxSeccompArg
 	}
 	var rules []match
-	for _, sc := range s.Syscalls {
-		act := mustAction(t, sc.Action, sc.ErrnoRet)
-		if act == def {
-			continue
-		}
-		for _, n := range sc.Names {
-			nr, ok := caller.lookup(n)
-			if _, native := native.lookup(n); !ok || !native || nr != d.nr {
-				continue
+	name := nameOf(caller, d.nr)
+	if _, known := native.lookup(name); name != "" && known {
+		for _, sc := range s.Syscalls {
+			if act := mustAction(t, sc.Action, sc.ErrnoRet); act != def && slices.Contains(sc.Names, name) {
+				rules = append(rules, match{act, sc.Args})
 			}
-			rules = append(rules, match{act, sc.Args})
 		}
 	}
 	// The first unconditional rule decides.
@@ -187,3 +195,44 @@ func mustAction(t testing.TB, a specs.LinuxSeccompAction, errno *uint) uint32 {
 	}
 	return v
 }
+
+// highestNamed is the highest number s names on a (memoised: the sweeps
+// ask for every number).
+func highestNamed(s *specs.LinuxSeccomp, a *abi) uint32 {
+	key := highestKey{s, a}
+	if h, ok := highestMemo[key]; ok {
+		return h
+	}
+	var h uint32
+	for _, sc := range s.Syscalls {
+		for _, n := range sc.Names {
+			if nr, ok := a.lookup(n); ok && nr > h {
+				h = nr
+			}
+		}
+	}
+	highestMemo[key] = h
+	return h
+}
+
+type highestKey struct {
+	s *specs.LinuxSeccomp
+	a *abi
+}
+
+var highestMemo = map[highestKey]uint32{}
+
+// nameOf is the name of syscall nr on a, "" if none.
+func nameOf(a *abi, nr uint32) string {
+	byNr, ok := namesMemo[a]
+	if !ok {
+		byNr = map[uint32]string{}
+		for _, row := range a.table {
+			byNr[row.nr] = row.name
+		}
+		namesMemo[a] = byNr
+	}
+	return byNr[nr]
+}
+
+var namesMemo = map[*abi]map[uint32]string{}

@@ -163,28 +163,43 @@ func (a *asm) compareHigh(c cond, pass, fail label) {
 
 // segments is the outcome of every syscall number of g, as sorted ranges.
 func (p *policy) segments(g *group) []segment {
+	if g.audit != auditArchX86_64 {
+		return overlay(p.background(g.abis[0], 0, math.MaxUint32), g.points())
+	}
+	// x86_64 and x32 share the arch and are told apart by x32's bit: the
+	// ENOSYS stub (runc's) reads the bit; the filter (libseccomp's) sends
+	// numbers from x32's bit up to the bad-arch action when x32 is not
+	// listed (but -1, which a tracer uses to skip a syscall), and numbers
+	// below it the same way when only x32 is.
+	x64, x32 := g.find("SCMP_ARCH_X86_64"), g.find("SCMP_ARCH_X32")
+	badArch := outcome{action: retBadArch}
 	var bg []segment
-	if g.audit == auditArchX86_64 {
-		x64, x32 := g.find("SCMP_ARCH_X86_64"), g.find("SCMP_ARCH_X32")
-		// x86_64 numbers are below x32's bit, x32's above it; with only
-		// one of the two, libseccomp sends the other half to the
-		// bad-arch action (except -1, which a tracer uses to skip a
-		// syscall).
+	for _, r := range []struct {
+		lo, hi uint32
+		bit    bool
+	}{{0, x32Bit - 1, false}, {x32Bit, 0x7fffffff, true}, {0x80000000, 0xbfffffff, false}, {0xc0000000, math.MaxUint32, true}} {
 		switch {
+		case r.bit && x32 != nil:
+			bg = append(bg, p.background(x32, r.lo, r.hi)...)
+		case r.bit && r.hi == math.MaxUint32:
+			bg = append(bg, segment{r.lo, r.hi - 1, badArch}, segment{r.hi, r.hi, outcome{action: p.defaultAction}})
+		case r.bit:
+			bg = append(bg, segment{r.lo, r.hi, badArch})
 		case x64 == nil:
-			bg = append(bg, segment{0, x32Bit - 1, outcome{action: retBadArch}})
+			bg = append(bg, segment{r.lo, r.hi, outcome{action: p.defaultAction}})
+			if r.lo == 0 {
+				bg[len(bg)-1].out = badArch
+			}
 		default:
-			bg = append(bg, p.background(x64, 0, x32Bit-1)...)
+			// Above x32's bit only the stub or x32's presence lets a call
+			// past the bad-arch action.
+			for _, s := range p.background(x64, r.lo, r.hi) {
+				if s.lo >= x32Bit && s.out.action == p.defaultAction && x32 == nil {
+					s.out = badArch
+				}
+				bg = append(bg, s)
+			}
 		}
-		switch {
-		case x32 != nil:
-			bg = append(bg, p.background(x32, x32Bit, math.MaxUint32)...)
-		default:
-			bg = append(bg, segment{x32Bit, math.MaxUint32 - 1, outcome{action: retBadArch}},
-				segment{math.MaxUint32, math.MaxUint32, outcome{action: p.defaultAction}})
-		}
-	} else {
-		bg = p.background(g.abis[0], 0, math.MaxUint32)
 	}
 	return overlay(bg, g.points())
 }
@@ -203,10 +218,14 @@ func (g *group) find(name string) *abiPolicy {
 // the stub applies.
 func (p *policy) background(ap *abiPolicy, lo, hi uint32) []segment {
 	def := outcome{action: p.defaultAction}
-	if !p.stub || ap.max == 0 || ap.max >= hi {
+	enosys := outcome{action: retErrno | errnoENOSYS}
+	switch {
+	case !p.stub || ap.max == 0 || ap.max >= hi:
 		return []segment{{lo, hi, def}}
+	case ap.max < lo:
+		return []segment{{lo, hi, enosys}}
 	}
-	return []segment{{lo, ap.max, def}, {ap.max + 1, hi, outcome{action: retErrno | errnoENOSYS}}}
+	return []segment{{lo, ap.max, def}, {ap.max + 1, hi, enosys}}
 }
 
 // point is a named syscall's outcome.
