@@ -187,6 +187,8 @@ func TestDockerProfileFacts(t *testing.T) {
 		{"x32 above", seccompData{nr: x32Bit + 1000, arch: auditArchX86_64}, enosys, enosys},
 		{"i386 getpid", seccompData{nr: 20, arch: auditArchI386}, retAllow, retAllow},
 		{"i386 keyctl", seccompData{nr: 288, arch: auditArchI386}, eperm, eperm},
+		{"i386 socketcall", seccompData{nr: 102, arch: auditArchI386}, retAllow, retAllow},
+		{"x32 arch_prctl", seccompData{nr: x32Bit + 158, arch: auditArchX86_64}, retAllow, retAllow},
 		{"aarch64 not in profile", seccompData{nr: 172, arch: auditArchAarch64}, retKillThread, retKillThread},
 	} {
 		if got := run(t, v, tc.d); got != tc.want {

@@ -84,8 +84,11 @@ type policy struct {
 // resolve applies runc's reading of s for the ABI native and those s
 // lists:
 //   - a rule whose action is the default action is dropped;
-//   - a name the native ABI does not know is skipped (runc ignores unknown
-//     syscalls), and so is a name on an ABI that lacks it (libseccomp);
+//   - a name is looked up on each ABI and skipped where the ABI lacks it
+//     (libseccomp); a name no table knows is skipped everywhere (runc
+//     ignores syscalls libseccomp cannot resolve: resolved on the native
+//     arch, a name of another arch's becomes a pseudo-number, so socketcall
+//     still reaches i386);
 //   - conditions of one rule are ANDed, unless two test the same argument:
 //     then each becomes a rule of its own (ORed), as runc does;
 //   - the first unconditional rule of a syscall decides it alone and
@@ -107,7 +110,7 @@ func resolve(s *specs.LinuxSeccomp, native *abi) (*policy, error) {
 		return nil, err
 	}
 	for i := range s.Syscalls {
-		if err := p.add(&s.Syscalls[i], native); err != nil {
+		if err := p.add(&s.Syscalls[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -147,7 +150,7 @@ next:
 }
 
 // add resolves one LinuxSyscall entry into the ABIs' calls.
-func (p *policy) add(sc *specs.LinuxSyscall, native *abi) error {
+func (p *policy) add(sc *specs.LinuxSyscall) error {
 	what := fmt.Sprintf("syscalls %q", sc.Names)
 	if len(sc.Names) > 0 {
 		what = fmt.Sprintf("syscall %q", sc.Names[0])
@@ -169,7 +172,7 @@ func (p *policy) add(sc *specs.LinuxSyscall, native *abi) error {
 				ap.max = nr
 			}
 		}
-		if _, ok := native.lookup(name); !ok || act == p.defaultAction {
+		if act == p.defaultAction {
 			continue
 		}
 		for _, ap := range p.abis {
