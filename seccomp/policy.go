@@ -120,7 +120,7 @@ func resolve(s *specs.LinuxSeccomp, native *abi) (*policy, error) {
 func selectABIs(names []specs.Arch, native *abi) ([]*abiPolicy, error) {
 	chosen := []*abi{native}
 	for _, n := range names {
-		if !slices.Contains(knownArches, string(n)) {
+		if !slices.Contains(knownArches, n) {
 			return nil, fmt.Errorf("architectures: unknown architecture %q", n)
 		}
 		if a := abiByName(string(n)); a != nil && !slices.Contains(chosen, a) {
