@@ -163,45 +163,48 @@ func (a *asm) compareHigh(c cond, pass, fail label) {
 
 // segments is the outcome of every syscall number of g, as sorted ranges.
 func (p *policy) segments(g *group) []segment {
-	if g.audit != auditArchX86_64 {
-		return overlay(p.background(g.abis[0], 0, math.MaxUint32), g.points())
+	if g.audit == auditArchX86_64 {
+		return overlay(p.x86Background(g.find("SCMP_ARCH_X86_64"), g.find("SCMP_ARCH_X32")), g.points())
 	}
-	// x86_64 and x32 share the arch and are told apart by x32's bit: the
-	// ENOSYS stub (runc's) reads the bit; the filter (libseccomp's) sends
-	// numbers from x32's bit up to the bad-arch action when x32 is not
-	// listed (but -1, which a tracer uses to skip a syscall), and numbers
-	// below it the same way when only x32 is.
-	x64, x32 := g.find("SCMP_ARCH_X86_64"), g.find("SCMP_ARCH_X32")
-	badArch := outcome{action: retBadArch}
+	return overlay(p.background(g.abis[0], 0, math.MaxUint32), g.points())
+}
+
+// x86Quarters are the ranges bits 30 (x32's) and 31 cut numbers into.
+var x86Quarters = [...]struct {
+	lo, hi uint32
+	x32    bool // x32's bit is set
+}{{0, x32Bit - 1, false}, {x32Bit, 0x7fffffff, true}, {0x80000000, 0xbfffffff, false}, {0xc0000000, math.MaxUint32, true}}
+
+// x86Background is background for AUDIT_ARCH_X86_64, which x86_64 and x32
+// share. The ENOSYS stub (runc's) tells them apart by x32's bit; the
+// filter (libseccomp's) sends numbers from the bit up to the bad-arch
+// action when x32 is not listed (but -1, which a tracer uses to skip a
+// syscall), and numbers below it when only x32 is.
+func (p *policy) x86Background(x64, x32 *abiPolicy) []segment {
+	def, bad := outcome{action: p.defaultAction}, outcome{action: retBadArch}
 	var bg []segment
-	for _, r := range []struct {
-		lo, hi uint32
-		bit    bool
-	}{{0, x32Bit - 1, false}, {x32Bit, 0x7fffffff, true}, {0x80000000, 0xbfffffff, false}, {0xc0000000, math.MaxUint32, true}} {
+	for _, q := range x86Quarters {
 		switch {
-		case r.bit && x32 != nil:
-			bg = append(bg, p.background(x32, r.lo, r.hi)...)
-		case r.bit && r.hi == math.MaxUint32:
-			bg = append(bg, segment{r.lo, r.hi - 1, badArch}, segment{r.hi, r.hi, outcome{action: p.defaultAction}})
-		case r.bit:
-			bg = append(bg, segment{r.lo, r.hi, badArch})
+		case q.x32 && x32 != nil:
+			bg = append(bg, p.background(x32, q.lo, q.hi)...)
+		case q.x32 && q.hi == math.MaxUint32:
+			bg = append(bg, segment{q.lo, q.hi - 1, bad}, segment{q.hi, q.hi, def})
+		case q.x32:
+			bg = append(bg, segment{q.lo, q.hi, bad})
+		case x64 == nil && q.lo == 0:
+			bg = append(bg, segment{q.lo, q.hi, bad})
 		case x64 == nil:
-			bg = append(bg, segment{r.lo, r.hi, outcome{action: p.defaultAction}})
-			if r.lo == 0 {
-				bg[len(bg)-1].out = badArch
-			}
+			bg = append(bg, segment{q.lo, q.hi, def})
 		default:
-			// Above x32's bit only the stub or x32's presence lets a call
-			// past the bad-arch action.
-			for _, s := range p.background(x64, r.lo, r.hi) {
-				if s.lo >= x32Bit && s.out.action == p.defaultAction && x32 == nil {
-					s.out = badArch
+			for _, s := range p.background(x64, q.lo, q.hi) {
+				if s.lo >= x32Bit && s.out == def && x32 == nil {
+					s.out = bad // past the stub, libseccomp's x86_64-only check
 				}
 				bg = append(bg, s)
 			}
 		}
 	}
-	return overlay(bg, g.points())
+	return bg
 }
 
 func (g *group) find(name string) *abiPolicy {
