@@ -249,6 +249,10 @@ func TestSmallProfiles(t *testing.T) {
 		specs.LinuxSyscall{Names: []string{"no_such_call", "arch_prctl", "socketcall", "getpid"}, Action: specs.ActAllow})
 	cases["x86_64 only"] = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno,
 		Syscalls: []specs.LinuxSyscall{{Names: []string{"getpid", "read"}, Action: specs.ActAllow}}}
+	cases["x86_64 only, allow default"] = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"keyctl"}, Action: specs.ActErrno}}}
+	cases["x86_64 and i386, no x32"] = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86},
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"getpid", "socketcall"}, Action: specs.ActAllow}}}
 	cases["enosys default has no stub"] = small(specs.ActErrno, specs.LinuxSyscall{Names: []string{"getpid"}, Action: specs.ActAllow})
 	cases["enosys default has no stub"].DefaultErrnoRet = uintp(38)
 	for name, s := range cases {
