@@ -151,21 +151,17 @@ next:
 
 // add resolves one LinuxSyscall entry into the ABIs' calls.
 func (p *policy) add(sc *specs.LinuxSyscall) error {
-	what := fmt.Sprintf("syscalls %q", sc.Names)
-	if len(sc.Names) > 0 {
-		what = fmt.Sprintf("syscall %q", sc.Names[0])
-	}
 	act, err := actionOf(sc.Action, sc.ErrnoRet)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", entryName(sc), err)
 	}
 	rules, err := rulesOf(act, sc.Args)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", entryName(sc), err)
 	}
 	for _, name := range sc.Names {
 		if name == "" {
-			return fmt.Errorf("%s: empty syscall name", what)
+			return fmt.Errorf("%s: empty syscall name", entryName(sc))
 		}
 		for _, ap := range p.abis {
 			if nr, ok := ap.abi.lookup(name); ok && nr > ap.max {
@@ -191,6 +187,14 @@ func (p *policy) add(sc *specs.LinuxSyscall) error {
 		}
 	}
 	return nil
+}
+
+// entryName names a LinuxSyscall entry in an error: by its first name.
+func entryName(sc *specs.LinuxSyscall) string {
+	if len(sc.Names) == 0 {
+		return "syscalls []"
+	}
+	return fmt.Sprintf("syscall %q", sc.Names[0])
 }
 
 // rulesOf splits a LinuxSyscall's arguments into rules as runc does.
