@@ -63,25 +63,31 @@ func (a *asm) assemble() (raw []byte, n int, err error) {
 	code := a.code
 	for {
 		at, labelAt, n := a.layout(code)
-		var out []insn
+		far := func(i int, l label) bool { return labelAt[l]-(at[i]+1) > 255 }
+		var grown []insn
 		for i, in := range code {
-			if in.kind != insnJump {
-				out = append(out, in)
+			if in.kind != insnJump || !far(i, in.jt) && !far(i, in.jf) {
+				if grown != nil {
+					grown = append(grown, in)
+				}
 				continue
+			}
+			if grown == nil { // the first far jump: copy what precedes it
+				grown = append(make([]insn, 0, len(code)+len(code)/4), code[:i]...)
 			}
 			// A far side jumps to a JA placed right after the test.
 			var tramp []insn
 			for _, side := range []*label{&in.jt, &in.jf} {
-				if labelAt[*side]-(at[i]+1) > 255 {
+				if far(i, *side) {
 					t := a.newLabel()
 					tramp = append(tramp, insn{kind: insnLabel, target: t}, insn{kind: insnJA, target: *side})
 					*side = t
 				}
 			}
-			out = append(append(out, in), tramp...)
+			grown = append(append(grown, in), tramp...)
 		}
-		if len(out) != len(code) {
-			code = out
+		if grown != nil {
+			code = grown // positions moved: lay out again
 			continue
 		}
 		if n > maxInsns {
