@@ -164,16 +164,14 @@ func (p *policy) add(sc *specs.LinuxSyscall) error {
 			return fmt.Errorf("%s: empty syscall name", entryName(sc))
 		}
 		for _, ap := range p.abis {
-			if nr, ok := ap.abi.lookup(name); ok && nr > ap.max {
-				ap.max = nr
-			}
-		}
-		if act == p.defaultAction {
-			continue
-		}
-		for _, ap := range p.abis {
 			nr, ok := ap.abi.lookup(name)
 			if !ok {
+				continue
+			}
+			// The stub counts every name, a rule with the default
+			// action included (runc's findLastSyscalls).
+			ap.max = max(ap.max, nr)
+			if act == p.defaultAction {
 				continue
 			}
 			c := ap.calls[nr]
