@@ -3,6 +3,8 @@ package seccomp
 import (
 	"runtime"
 	"sort"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 //go:generate go run gen_sysnum.go
@@ -27,33 +29,32 @@ const x32Bit = 0x40000000
 
 // abi is one syscall ABI a filter can name (an SCMP_ARCH_*).
 type abi struct {
-	name   string // the SCMP_ARCH_* name
-	audit  uint32 // seccomp_data.arch
-	table  []sysnum
-	is32   bool // 32-bit arguments: only the low word is compared, as libseccomp
-	family string
+	name  string // the SCMP_ARCH_* name
+	audit uint32 // seccomp_data.arch
+	table []sysnum
+	is32  bool // 32-bit arguments: only the low word is compared, as libseccomp
 }
 
 // abis are the ABIs skiff has syscall tables for. A profile may name other
 // architectures (mips, ppc…): they are left out of the filter, so their
 // calls get the bad-architecture action, as on a host without them.
 var abis = []abi{
-	{"SCMP_ARCH_X86_64", auditArchX86_64, sysX86_64, false, "amd64"},
-	{"SCMP_ARCH_X86", auditArchI386, sysI386, true, "amd64"},
-	{"SCMP_ARCH_X32", auditArchX86_64, sysX32, true, "amd64"},
-	{"SCMP_ARCH_AARCH64", auditArchAarch64, sysAarch64, false, "arm64"},
-	{"SCMP_ARCH_ARM", auditArchArm, sysArm, true, "arm64"},
+	{"SCMP_ARCH_X86_64", auditArchX86_64, sysX86_64, false},
+	{"SCMP_ARCH_X86", auditArchI386, sysI386, true},
+	{"SCMP_ARCH_X32", auditArchX86_64, sysX32, true},
+	{"SCMP_ARCH_AARCH64", auditArchAarch64, sysAarch64, false},
+	{"SCMP_ARCH_ARM", auditArchArm, sysArm, true},
 }
 
-// knownArches are the SCMP_ARCH_* names the OCI spec allows: valid in a
+// knownArches are the SCMP_ARCH_* names the OCI spec defines: valid in a
 // profile even when skiff has no table for them.
-var knownArches = []string{
-	"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM",
-	"SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
-	"SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-	"SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X",
-	"SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64", "SCMP_ARCH_LOONGARCH64",
-	"SCMP_ARCH_M68K", "SCMP_ARCH_SH", "SCMP_ARCH_SHEB",
+var knownArches = []specs.Arch{
+	specs.ArchX86, specs.ArchX86_64, specs.ArchX32, specs.ArchARM, specs.ArchAARCH64,
+	specs.ArchMIPS, specs.ArchMIPS64, specs.ArchMIPS64N32, specs.ArchMIPSEL,
+	specs.ArchMIPSEL64, specs.ArchMIPSEL64N32, specs.ArchPPC, specs.ArchPPC64,
+	specs.ArchPPC64LE, specs.ArchS390, specs.ArchS390X, specs.ArchPARISC,
+	specs.ArchPARISC64, specs.ArchRISCV64, specs.ArchLOONGARCH64, specs.ArchM68K,
+	specs.ArchSH, specs.ArchSHEB,
 }
 
 // abiByName is the ABI called name, or nil.

@@ -47,12 +47,12 @@ func (a *asm) newLabel() label {
 	return label(a.labels)
 }
 
-func (a *asm) mark(l label)               { a.code = append(a.code, insn{kind: insnLabel, target: l}) }
-func (a *asm) emit(i bpf.Instruction)     { a.code = append(a.code, insn{kind: insnPlain, plain: i}) }
-func (a *asm) ret(action uint32)          { a.emit(bpf.RetConstant{Val: action}) }
-func (a *asm) loadWord(off uint32)        { a.emit(bpf.LoadAbsolute{Off: off, Size: 4}) }
-func (a *asm) and(mask uint32)            { a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask}) }
-func (a *asm) jumpTo(l label)             { a.code = append(a.code, insn{kind: insnJA, target: l}) }
+func (a *asm) mark(l label)           { a.code = append(a.code, insn{kind: insnLabel, target: l}) }
+func (a *asm) emit(i bpf.Instruction) { a.code = append(a.code, insn{kind: insnPlain, plain: i}) }
+func (a *asm) ret(action uint32)      { a.emit(bpf.RetConstant{Val: action}) }
+func (a *asm) loadWord(off uint32)    { a.emit(bpf.LoadAbsolute{Off: off, Size: 4}) }
+func (a *asm) and(mask uint32)        { a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: mask}) }
+func (a *asm) jumpTo(l label)         { a.code = append(a.code, insn{kind: insnJA, target: l}) }
 func (a *asm) jump(test bpf.JumpTest, val uint32, jt, jf label) {
 	a.code = append(a.code, insn{kind: insnJump, test: test, val: val, jt: jt, jf: jf})
 }
@@ -63,25 +63,31 @@ func (a *asm) assemble() (raw []byte, n int, err error) {
 	code := a.code
 	for {
 		at, labelAt, n := a.layout(code)
-		var out []insn
+		far := func(i int, l label) bool { return labelAt[l]-(at[i]+1) > 255 }
+		var grown []insn
 		for i, in := range code {
-			if in.kind != insnJump {
-				out = append(out, in)
+			if in.kind != insnJump || !far(i, in.jt) && !far(i, in.jf) {
+				if grown != nil {
+					grown = append(grown, in)
+				}
 				continue
+			}
+			if grown == nil { // the first far jump: copy what precedes it
+				grown = append(make([]insn, 0, len(code)+len(code)/4), code[:i]...)
 			}
 			// A far side jumps to a JA placed right after the test.
 			var tramp []insn
 			for _, side := range []*label{&in.jt, &in.jf} {
-				if labelAt[*side]-(at[i]+1) > 255 {
+				if far(i, *side) {
 					t := a.newLabel()
 					tramp = append(tramp, insn{kind: insnLabel, target: t}, insn{kind: insnJA, target: *side})
 					*side = t
 				}
 			}
-			out = append(append(out, in), tramp...)
+			grown = append(append(grown, in), tramp...)
 		}
-		if len(out) != len(code) {
-			code = out
+		if grown != nil {
+			code = grown // positions moved: lay out again
 			continue
 		}
 		if n > maxInsns {

@@ -163,30 +163,48 @@ func (a *asm) compareHigh(c cond, pass, fail label) {
 
 // segments is the outcome of every syscall number of g, as sorted ranges.
 func (p *policy) segments(g *group) []segment {
-	var bg []segment
 	if g.audit == auditArchX86_64 {
-		x64, x32 := g.find("SCMP_ARCH_X86_64"), g.find("SCMP_ARCH_X32")
-		// x86_64 numbers are below x32's bit, x32's above it; with only
-		// one of the two, libseccomp sends the other half to the
-		// bad-arch action (except -1, which a tracer uses to skip a
-		// syscall).
-		switch {
-		case x64 == nil:
-			bg = append(bg, segment{0, x32Bit - 1, outcome{action: retBadArch}})
-		default:
-			bg = append(bg, p.background(x64, 0, x32Bit-1)...)
-		}
-		switch {
-		case x32 != nil:
-			bg = append(bg, p.background(x32, x32Bit, math.MaxUint32)...)
-		default:
-			bg = append(bg, segment{x32Bit, math.MaxUint32 - 1, outcome{action: retBadArch}},
-				segment{math.MaxUint32, math.MaxUint32, outcome{action: p.defaultAction}})
-		}
-	} else {
-		bg = p.background(g.abis[0], 0, math.MaxUint32)
+		return overlay(p.x86Background(g.find("SCMP_ARCH_X86_64"), g.find("SCMP_ARCH_X32")), g.points())
 	}
-	return overlay(bg, g.points())
+	return overlay(p.background(g.abis[0], 0, math.MaxUint32), g.points())
+}
+
+// x86Quarters are the ranges bits 30 (x32's) and 31 cut numbers into.
+var x86Quarters = [...]struct {
+	lo, hi uint32
+	x32    bool // x32's bit is set
+}{{0, x32Bit - 1, false}, {x32Bit, 0x7fffffff, true}, {0x80000000, 0xbfffffff, false}, {0xc0000000, math.MaxUint32, true}}
+
+// x86Background is background for AUDIT_ARCH_X86_64, which x86_64 and x32
+// share. The ENOSYS stub (runc's) tells them apart by x32's bit; the
+// filter (libseccomp's) sends numbers from the bit up to the bad-arch
+// action when x32 is not listed (but -1, which a tracer uses to skip a
+// syscall), and numbers below it when only x32 is.
+func (p *policy) x86Background(x64, x32 *abiPolicy) []segment {
+	def, bad := outcome{action: p.defaultAction}, outcome{action: retBadArch}
+	var bg []segment
+	for _, q := range x86Quarters {
+		switch {
+		case q.x32 && x32 != nil:
+			bg = append(bg, p.background(x32, q.lo, q.hi)...)
+		case q.x32 && q.hi == math.MaxUint32:
+			bg = append(bg, segment{q.lo, q.hi - 1, bad}, segment{q.hi, q.hi, def})
+		case q.x32:
+			bg = append(bg, segment{q.lo, q.hi, bad})
+		case x64 == nil && q.lo == 0:
+			bg = append(bg, segment{q.lo, q.hi, bad})
+		case x64 == nil:
+			bg = append(bg, segment{q.lo, q.hi, def})
+		default:
+			for _, s := range p.background(x64, q.lo, q.hi) {
+				if s.lo >= x32Bit && s.out == def && x32 == nil {
+					s.out = bad // past the stub, libseccomp's x86_64-only check
+				}
+				bg = append(bg, s)
+			}
+		}
+	}
+	return bg
 }
 
 func (g *group) find(name string) *abiPolicy {
@@ -203,10 +221,14 @@ func (g *group) find(name string) *abiPolicy {
 // the stub applies.
 func (p *policy) background(ap *abiPolicy, lo, hi uint32) []segment {
 	def := outcome{action: p.defaultAction}
-	if !p.stub || ap.max == 0 || ap.max >= hi {
+	enosys := outcome{action: retErrno | errnoENOSYS}
+	switch {
+	case !p.stub || ap.max == 0 || ap.max >= hi:
 		return []segment{{lo, hi, def}}
+	case ap.max < lo:
+		return []segment{{lo, hi, enosys}}
 	}
-	return []segment{{lo, ap.max, def}, {ap.max + 1, hi, outcome{action: retErrno | errnoENOSYS}}}
+	return []segment{{lo, ap.max, def}, {ap.max + 1, hi, enosys}}
 }
 
 // point is a named syscall's outcome.

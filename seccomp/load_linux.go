@@ -2,7 +2,6 @@ package seccomp
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"runtime"
 	"unsafe"
@@ -41,8 +40,9 @@ func Load(p *Program) error {
 	case errno != 0:
 		return fmt.Errorf("loading seccomp filter: %w", errno)
 	case r != 0:
-		// TSYNC failed: thread r runs under another filter already.
-		return fmt.Errorf("loading seccomp filter: thread %d cannot be synchronised: %w", r, errors.ErrUnsupported)
+		// TSYNC failed: thread r runs under a filter this one does not
+		// descend from.
+		return fmt.Errorf("loading seccomp filter: thread %d cannot be synchronised with the caller's filter", r)
 	}
 	return nil
 }

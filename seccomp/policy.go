@@ -84,8 +84,11 @@ type policy struct {
 // resolve applies runc's reading of s for the ABI native and those s
 // lists:
 //   - a rule whose action is the default action is dropped;
-//   - a name the native ABI does not know is skipped (runc ignores unknown
-//     syscalls), and so is a name on an ABI that lacks it (libseccomp);
+//   - a name is looked up on each ABI and skipped where the ABI lacks it
+//     (libseccomp); a name no table knows is skipped everywhere (runc
+//     ignores syscalls libseccomp cannot resolve: resolved on the native
+//     arch, a name of another arch's becomes a pseudo-number, so socketcall
+//     still reaches i386);
 //   - conditions of one rule are ANDed, unless two test the same argument:
 //     then each becomes a rule of its own (ORed), as runc does;
 //   - the first unconditional rule of a syscall decides it alone and
@@ -107,7 +110,7 @@ func resolve(s *specs.LinuxSeccomp, native *abi) (*policy, error) {
 		return nil, err
 	}
 	for i := range s.Syscalls {
-		if err := p.add(&s.Syscalls[i], native); err != nil {
+		if err := p.add(&s.Syscalls[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -117,7 +120,7 @@ func resolve(s *specs.LinuxSeccomp, native *abi) (*policy, error) {
 func selectABIs(names []specs.Arch, native *abi) ([]*abiPolicy, error) {
 	chosen := []*abi{native}
 	for _, n := range names {
-		if !slices.Contains(knownArches, string(n)) {
+		if !slices.Contains(knownArches, n) {
 			return nil, fmt.Errorf("architectures: unknown architecture %q", n)
 		}
 		if a := abiByName(string(n)); a != nil && !slices.Contains(chosen, a) {
@@ -147,34 +150,28 @@ next:
 }
 
 // add resolves one LinuxSyscall entry into the ABIs' calls.
-func (p *policy) add(sc *specs.LinuxSyscall, native *abi) error {
-	what := fmt.Sprintf("syscalls %q", sc.Names)
-	if len(sc.Names) > 0 {
-		what = fmt.Sprintf("syscall %q", sc.Names[0])
-	}
+func (p *policy) add(sc *specs.LinuxSyscall) error {
 	act, err := actionOf(sc.Action, sc.ErrnoRet)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", entryName(sc), err)
 	}
 	rules, err := rulesOf(act, sc.Args)
 	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", entryName(sc), err)
 	}
 	for _, name := range sc.Names {
 		if name == "" {
-			return fmt.Errorf("%s: empty syscall name", what)
-		}
-		for _, ap := range p.abis {
-			if nr, ok := ap.abi.lookup(name); ok && nr > ap.max {
-				ap.max = nr
-			}
-		}
-		if _, ok := native.lookup(name); !ok || act == p.defaultAction {
-			continue
+			return fmt.Errorf("%s: empty syscall name", entryName(sc))
 		}
 		for _, ap := range p.abis {
 			nr, ok := ap.abi.lookup(name)
 			if !ok {
+				continue
+			}
+			// The stub counts every name, a rule with the default
+			// action included (runc's findLastSyscalls).
+			ap.max = max(ap.max, nr)
+			if act == p.defaultAction {
 				continue
 			}
 			c := ap.calls[nr]
@@ -188,6 +185,14 @@ func (p *policy) add(sc *specs.LinuxSyscall, native *abi) error {
 		}
 	}
 	return nil
+}
+
+// entryName names a LinuxSyscall entry in an error: by its first name.
+func entryName(sc *specs.LinuxSyscall) string {
+	if len(sc.Names) == 0 {
+		return "syscalls []"
+	}
+	return fmt.Sprintf("syscall %q", sc.Names[0])
 }
 
 // rulesOf splits a LinuxSyscall's arguments into rules as runc does.
