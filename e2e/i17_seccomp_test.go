@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -94,6 +95,23 @@ func TestI17SeccompUnconfined(t *testing.T) {
 	if i17e2eKernelAtLeast(t, 6, 15) && got["highest+1"] == "ENOSYS" {
 		t.Errorf("seccomp=unconfined: highest+1 (open_tree_attr) answered ENOSYS on a kernel that has it")
 	}
+}
+
+// TestI17SeccompCompatABI: the filter holds for the i386 ABI too, which a
+// 64-bit process reaches through int $0x80 (seccomp sees AUDIT_ARCH_I386
+// and i386 numbers): keyctl is EPERM and clone3 ENOSYS there as well, and
+// an allowed call still works; unconfined, the kernel answers.
+func TestI17SeccompCompatABI(t *testing.T) {
+	st := shared(t)
+	i17e2eImage(t) // builds the probe the host check below runs
+	if out, err := exec.Command(filepath.Join(workDir, "i17probe"), "getpid-i386").CombinedOutput(); err != nil || string(out) != "getpid-i386 ok\n" {
+		t.Skipf("this kernel takes no i386 calls (ia32 emulation off?): %v %q", err, out)
+	}
+	probes := []string{"getpid-i386", "keyctl-i386", "clone3-i386", "status"}
+	i17e2eCheck(t, "i386 ABI, default filter", i17e2eRun(t, st, nil, probes...),
+		map[string]string{"getpid-i386": "ok", "keyctl-i386": "EPERM", "clone3-i386": "ENOSYS", "Seccomp": "2"})
+	i17e2eCheck(t, "i386 ABI, seccomp=unconfined", i17e2eRun(t, st, []string{"--security-opt", "seccomp=unconfined"}, probes...),
+		map[string]string{"getpid-i386": "ok", "clone3-i386": "EINVAL", "Seccomp": "0"})
 }
 
 // i17e2eKernelAtLeast reports whether the running kernel is major.minor or
