@@ -11,9 +11,11 @@
 // Every probe is harmless whatever answers it, the filter or the kernel,
 // and whatever capabilities the probe runs with: the arguments are ones
 // the kernel rejects before it acts (settime, init-module, clone3,
-// highest+1), or the call only queries (keyctl, personality-query), or
-// what it makes is the probe's own and goes with it (a bpf map, a perf
-// counter, a socket, a user namespace in a child).
+// highest+1, lsm_list_modules), or the call only queries (keyctl,
+// personality-query), or what it makes is the probe's own and goes with
+// it (a bpf map, a perf counter, a socket, a directory, a child in a user
+// namespace of its own). On x86_64 some also go through the i386 ABI
+// (i386_amd64.go).
 package main
 
 import (
