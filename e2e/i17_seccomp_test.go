@@ -107,9 +107,9 @@ func TestI17SeccompCompatABI(t *testing.T) {
 	if out, err := exec.Command(filepath.Join(workDir, "i17probe"), "getpid-i386").CombinedOutput(); err != nil || string(out) != "getpid-i386 ok\n" {
 		t.Skipf("this kernel takes no i386 calls (ia32 emulation off?): %v %q", err, out)
 	}
-	probes := []string{"getpid-i386", "keyctl-i386", "clone3-i386", "status"}
-	i17e2eCheck(t, "i386 ABI, default filter", i17e2eRun(t, st, nil, probes...),
-		map[string]string{"getpid-i386": "ok", "keyctl-i386": "EPERM", "clone3-i386": "ENOSYS", "Seccomp": "2"})
+	probes := []string{"getpid-i386", "keyctl-i386", "clone3-i386", "removexattrat-i386", "status"}
+	i17e2eCheck(t, "i386 ABI, default filter", i17e2eRun(t, st, nil, probes...), map[string]string{
+		"getpid-i386": "ok", "keyctl-i386": "EPERM", "clone3-i386": "ENOSYS", "removexattrat-i386": i17e2eKernel, "Seccomp": "2"})
 	i17e2eCheck(t, "i386 ABI, seccomp=unconfined", i17e2eRun(t, st, []string{"--security-opt", "seccomp=unconfined"}, probes...),
 		map[string]string{"getpid-i386": "ok", "clone3-i386": "EINVAL", "Seccomp": "0"})
 }

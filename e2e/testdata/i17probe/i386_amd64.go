@@ -15,6 +15,7 @@ func init() {
 		return i386(288, unix.KEYCTL_GET_KEYRING_ID, uintptr(0xfffffffd) /* KEY_SPEC_SESSION_KEYRING */, 0)
 	}
 	probes["clone3-i386"] = func() error { return i386(435, 0, 0) } // size 0: the kernel's EINVAL
+	probes["removexattrat-i386"] = func() error { return i386(466, 0xffffffff, 0, 0) }
 }
 
 func i386(nr uintptr, args ...uintptr) error {
