@@ -163,6 +163,17 @@ func TestI17SeccompProfileFile(t *testing.T) {
 	}
 	i17e2eCheckSecurityOpt(t, st, name, []string{"seccomp=" + compact.String()})
 
+	// create keeps the profile in the container, not the path: the file
+	// may go before start, and a second start loads the same filter.
+	id := st.create(t, "--network", "none", "--security-opt", "seccomp="+profile, img, "i17probe", "mkdir", "keyctl", "status")
+	if err := os.Remove(profile); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		i17e2eCheck(t, "create, then start -a", i17e2eParse(t, st.must(t, "start", "-a", id).stdout),
+			map[string]string{"mkdir": "EXDEV", "keyctl": "ok", "Seccomp": "2"})
+	}
+
 	missing := filepath.Join(dir, "missing.json")
 	malformed := filepath.Join(dir, "malformed.json")
 	badAction := filepath.Join(dir, "bad-action.json")
