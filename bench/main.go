@@ -79,6 +79,7 @@ type options struct {
 	pushN       int
 	volN        int
 	limitsN     int
+	seccompN    int
 	versionN    int
 	life        bool
 	psN, runDN  int
@@ -103,6 +104,7 @@ func main() {
 	flag.IntVar(&o.runN, "run-n", 20, "timed iterations of each run line (0 skips the run tables)")
 	flag.IntVar(&o.volN, "vol-n", 20, "timed iterations of `run --rm` with a bind and a named volume beside the plain run (0 skips)")
 	flag.IntVar(&o.limitsN, "limits-n", 20, "timed iterations of `run --rm` with --cpus, -m and --pids-limit beside the plain run (0 skips)")
+	flag.IntVar(&o.seccompN, "seccomp-n", 20, "timed iterations of `run --rm` under the default seccomp filter beside seccomp=unconfined (0 skips)")
 	flag.IntVar(&o.pullN, "pull-n", 5, "timed iterations of each pull line, a fresh store each (0 skips the pull tables)")
 	flag.IntVar(&o.pushN, "push-n", 5, "timed iterations of each push line, an empty registry each (0 skips the push table)")
 	flag.IntVar(&o.versionN, "version-n", 40, "timed iterations of `skiff --version` beside a minimal Go binary (0 skips)")
@@ -227,7 +229,7 @@ func bench(o *options) error {
 			n       int
 			flag    string
 			measure func(store) *section
-		}{{o.runN, "run-n", e.runSection}, {o.volN, "vol-n", e.volumesSection}, {o.limitsN, "limits-n", e.limitsSection}, {o.pullN, "pull-n", e.pullSection}, {o.pushN, "push-n", e.pushSection}, {o.pullN, "pull-n", e.archiveSection}} {
+		}{{o.runN, "run-n", e.runSection}, {o.volN, "vol-n", e.volumesSection}, {o.limitsN, "limits-n", e.limitsSection}, {o.seccompN, "seccomp-n", e.seccompSection}, {o.pullN, "pull-n", e.pullSection}, {o.pushN, "push-n", e.pushSection}, {o.pullN, "pull-n", e.archiveSection}} {
 			if sc.n <= 0 {
 				fmt.Printf("\n(-%s %d: section skipped)\n", sc.flag, sc.n)
 				continue
