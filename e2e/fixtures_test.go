@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -246,4 +250,43 @@ func tarNames(files []testenv.File) string {
 		n = append(n, s)
 	}
 	return strings.Join(n, ", ")
+}
+
+// testProgImages holds, per test program, its image's reference or error.
+var testProgImages sync.Map // prog name -> func() (string, error)
+
+// testProgImage is busybox with /bin/PROG, the static test program built
+// here from testdata/PROG, pushed to the test registry as
+// library/PROG once per run: the tools busybox lacks (network clients and
+// servers, system-call probes).
+func testProgImage(t *testing.T, prog string) string {
+	t.Helper()
+	requireEnv(t)
+	build, _ := testProgImages.LoadOrStore(prog, sync.OnceValues(func() (string, error) { return buildTestProgImage(prog) }))
+	ref, err := build.(func() (string, error))()
+	if err != nil {
+		t.Fatalf("the %s test image: %v", prog, err)
+	}
+	return ref
+}
+
+func buildTestProgImage(prog string) (string, error) {
+	_, file, _, _ := runtime.Caller(0)
+	bin := filepath.Join(workDir, prog)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/"+prog)
+	cmd.Dir = filepath.Dir(file)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", prog, err, out)
+	}
+	body, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	bb, err := testenv.BusyboxImage()
+	if err != nil {
+		return "", err
+	}
+	return pushOnBusybox(bb, reg.Addr+"/library/"+prog+":latest",
+		[]testenv.File{{Name: "bin/" + prog, Body: string(body), Mode: 0o755}})
 }

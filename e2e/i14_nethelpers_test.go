@@ -11,58 +11,20 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
-
-	"github.com/skiff-dev/skiff/internal/testenv"
 )
 
-var (
-	i14e2eImageOnce sync.Once
-	i14e2eImageRef  string
-	i14e2eImageErr  error
-)
-
-// i14e2eImage is busybox with /bin/i14netprog (testdata/i14netprog, built
-// static here), pushed to the test registry once.
+// i14e2eImage is busybox with /bin/i14netprog (testdata/i14netprog).
 func i14e2eImage(t *testing.T) string {
 	t.Helper()
-	requireEnv(t)
-	i14e2eImageOnce.Do(func() { i14e2eImageRef, i14e2eImageErr = i14e2eBuildImage() })
-	if i14e2eImageErr != nil {
-		t.Fatalf("the network test image: %v", i14e2eImageErr)
-	}
-	return i14e2eImageRef
-}
-
-func i14e2eBuildImage() (string, error) {
-	_, file, _, _ := runtime.Caller(0)
-	bin := filepath.Join(workDir, "i14netprog")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/i14netprog")
-	cmd.Dir = filepath.Dir(file)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build i14netprog: %v\n%s", err, out)
-	}
-	body, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	bb, err := testenv.BusyboxImage()
-	if err != nil {
-		return "", err
-	}
-	return pushOnBusybox(bb, reg.Addr+"/library/i14net:latest",
-		[]testenv.File{{Name: "bin/i14netprog", Body: string(body), Mode: 0o755}})
+	return testProgImage(t, "i14netprog")
 }
 
 // i14e2eRunD is run -d with --dns in a test namespace (never the host's

@@ -5,56 +5,16 @@ package e2e
 // docker's default filter gives.
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/skiff-dev/skiff/internal/testenv"
 )
 
-var (
-	i17e2eImageOnce sync.Once
-	i17e2eImageRef  string
-	i17e2eImageErr  error
-)
-
-// i17e2eImage is busybox with /bin/i17probe (testdata/i17probe, built
-// static here), pushed to the test registry once.
+// i17e2eImage is busybox with /bin/i17probe (testdata/i17probe).
 func i17e2eImage(t *testing.T) string {
 	t.Helper()
-	requireEnv(t)
-	i17e2eImageOnce.Do(func() { i17e2eImageRef, i17e2eImageErr = i17e2eBuildImage() })
-	if i17e2eImageErr != nil {
-		t.Fatalf("the seccomp probe's image: %v", i17e2eImageErr)
-	}
-	return i17e2eImageRef
-}
-
-func i17e2eBuildImage() (string, error) {
-	_, file, _, _ := runtime.Caller(0)
-	bin := filepath.Join(workDir, "i17probe")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/i17probe")
-	cmd.Dir = filepath.Dir(file)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build i17probe: %v\n%s", err, out)
-	}
-	body, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	bb, err := testenv.BusyboxImage()
-	if err != nil {
-		return "", err
-	}
-	return pushOnBusybox(bb, reg.Addr+"/library/i17probe:latest",
-		[]testenv.File{{Name: "bin/i17probe", Body: string(body), Mode: 0o755}})
+	return testProgImage(t, "i17probe")
 }
 
 // i17e2eDefault is what docker's default profile answers each probe in a
