@@ -53,7 +53,11 @@ func (c *Container) start(startInit func(run.Network) (*run.Process, error)) err
 	net.Setup = c.withLimits(net.Setup)
 	var p *run.Process
 	if err == nil {
-		p, err = startInit(net)
+		var doneShared func()
+		if net.Shared, doneShared, err = c.sharedNamespaces(); err == nil {
+			p, err = startInit(net)
+			doneShared()
+		}
 		done()
 	}
 	if err != nil {

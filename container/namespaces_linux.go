@@ -1,0 +1,125 @@
+package container
+
+// The namespaces other than the network one that a container shares
+// (--pid, --ipc, --uts): "container:<name>" resolved to the id at create;
+// at each start the host's left out of the init's clone flags, and a
+// running container's pinned (by pidfd) for the init to be born in.
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/ns"
+	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/spec"
+	"github.com/skiff-dev/skiff/state"
+)
+
+// recordNamespaces resolves --pid and --ipc container:<name|id> to the
+// container's id, in o (for the config) and in the record h.
+func (s Store) recordNamespaces(h *state.Host, o *spec.Options) error {
+	sec := &o.Host.Security
+	for _, mode := range []*string{&sec.PidMode, &sec.IpcMode} {
+		ref := spec.ModeContainer(*mode)
+		if ref == "" {
+			continue
+		}
+		target, err := s.Lookup(ref)
+		if err != nil {
+			return err
+		}
+		*mode = spec.NetworkContainerPrefix + target.ID
+	}
+	h.Security = *sec
+	return nil
+}
+
+// OwnNamespaces reports whether the container's init is born in new
+// namespaces of every kind, as a prestarted init is.
+func (c *Container) OwnNamespaces() bool {
+	sec := c.State.Host.Security
+	return c.OwnNetworkNamespace() && sec.UTSMode == "" && sec.PidMode == "" &&
+		sec.IpcMode != spec.ModeHost && spec.ModeContainer(sec.IpcMode) == ""
+}
+
+// sharedNamespaces are this start's namespaces shared with the host or
+// another container; done releases the pinned containers.
+func (c *Container) sharedNamespaces() (sh run.Shared, done func(), err error) {
+	done = func() {
+		for _, j := range sh.Join {
+			j.Target.Close()
+		}
+	}
+	sec := c.State.Host.Security
+	for _, m := range []struct {
+		mode string
+		flag int
+	}{{sec.PidMode, unix.CLONE_NEWPID}, {sec.IpcMode, unix.CLONE_NEWIPC}, {sec.UTSMode, unix.CLONE_NEWUTS}} {
+		if m.mode == spec.ModeHost {
+			sh.Host |= uintptr(m.flag)
+			continue
+		}
+		id := spec.ModeContainer(m.mode)
+		if id == "" {
+			continue
+		}
+		t, err := c.namespaceDonor(id, m.flag)
+		if err != nil {
+			done()
+			return run.Shared{}, func() {}, err
+		}
+		sh.Join = append(sh.Join, run.Joined{Flag: m.flag, Target: t})
+	}
+	return sh, done, nil
+}
+
+// namespaceDonor pins the init of container id, whose pid or IPC
+// namespace (flag) this one joins, with docker's refusals: it must run,
+// and share its IPC namespace only if it said so (--ipc shareable).
+func (c *Container) namespaceDonor(id string, flag int) (*ns.Target, error) {
+	notRunning := fmt.Errorf("cannot join PID of a non running container: %s", id)
+	if flag == unix.CLONE_NEWIPC {
+		notRunning = fmt.Errorf("container %s is not running", id)
+	}
+	rec, err := state.Load(c.store.Root, id)
+	if err != nil {
+		return nil, notRunning
+	}
+	t, ok := pinRunning(rec)
+	if !ok {
+		return nil, notRunning
+	}
+	if flag == unix.CLONE_NEWIPC && rec.Host.Security.IpcMode != spec.IpcShareable {
+		t.Close()
+		return nil, fmt.Errorf("container %s: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", id)
+	}
+	return t, nil
+}
+
+// pinRunning holds rec's init by pidfd if it runs and is still the
+// process the record names (pid and start time).
+func pinRunning(rec *state.Container) (*ns.Target, bool) {
+	if !rec.Status.Up() || rec.Pid == 0 {
+		return nil, false
+	}
+	t, err := ns.Open(rec.Pid)
+	if err != nil {
+		return nil, false
+	}
+	if st, err := proc.StartTime(rec.Pid); err != nil || st != rec.PidStartTime {
+		t.Close()
+		return nil, false
+	}
+	return t, true
+}
+
+// allCaps is spec.Input's AllCaps: read only for the flags that need it
+// (the bounding set costs a syscall per capability).
+func allCaps(sec state.SecurityFlags) []string {
+	if !spec.NeedsAllCaps(sec) {
+		return nil
+	}
+	return run.BoundingCaps()
+}
