@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // i18flagsRun is `run --rm busybox sh -c script` with flags.
@@ -125,6 +128,23 @@ func TestI18FlagsGroupsAndUlimits(t *testing.T) {
 	if r.code != 0 || r.stdout != "512\n1024\n" {
 		t.Errorf("ulimit: %v, want 512 and 1024", r)
 	}
+	// Above our own hard limit, without CAP_SYS_RESOURCE (this VM's
+	// case): refused before anything is made, saying why.
+	var ours unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &ours); err != nil {
+		t.Fatal(err)
+	}
+	status, _ := os.ReadFile("/proc/self/status")
+	if eff, _ := strconv.ParseUint(i18flagsCap(t, string(status), "CapEff"), 16, 64); eff&(1<<unix.CAP_SYS_RESOURCE) != 0 {
+		return
+	}
+	above := fmt.Sprintf("nofile=100:%d", ours.Max+1)
+	r = i18flagsRun(s, []string{"--ulimit", above}, "true")
+	runError(t, r, 125)
+	want := fmt.Sprintf("skiff: run: ulimit nofile: hard limit %d is above skiff's own (%d), which it may not raise without CAP_SYS_RESOURCE", ours.Max+1, ours.Max)
+	if strings.TrimSpace(r.stderr) != want {
+		t.Errorf("ulimit %s: %q, want %q", above, r.stderr, want)
+	}
 }
 
 // TestI18FlagsSysctl: namespaced sysctls are set in the container's own
@@ -191,6 +211,11 @@ func TestI18FlagsHostNamespaces(t *testing.T) {
 	}
 	if r := i18flagsRun(s, []string{"--uts", "host"}, "hostname"); r.code != 0 || r.stdout != host+"\n" {
 		t.Errorf("uts host: %v, want %q", r, host)
+	}
+	// exec joins the same namespaces.
+	id := s.runD(t, "--pid", "host", "--uts", "host", fx.busybox, "sleep", "300")
+	if r := s.skiff(nil, "exec", id, "sh", "-c", "hostname; "+script); r.code != 0 || r.stdout != host+"\nseen\n" {
+		t.Errorf("exec in a pid and uts host container: %v", r)
 	}
 }
 
