@@ -192,6 +192,21 @@ func TestI18FlagsShm(t *testing.T) {
 	if r := i18flagsRun(s, []string{"--ipc", "none"}, "test -e /dev/shm"); r.code != 1 {
 		t.Errorf("ipc none: %v, want no /dev/shm", r)
 	}
+	// --ipc host: the host's IPC namespace and its /dev/shm.
+	hostIPC, err := os.Readlink("/proc/self/ns/ipc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, err := os.CreateTemp("/dev/shm", "i18flags-")
+	if err != nil {
+		t.Skipf("no host /dev/shm to share: %v", err)
+	}
+	mark.Close()
+	defer os.Remove(mark.Name())
+	r = i18flagsRun(s, []string{"--ipc", "host"}, "readlink /proc/self/ns/ipc; ls "+mark.Name())
+	if r.code != 0 || r.stdout != hostIPC+"\n"+mark.Name()+"\n" {
+		t.Errorf("ipc host: %v, want %s and the host's %s", r, hostIPC, mark.Name())
+	}
 }
 
 // TestI18FlagsHostNamespaces: --pid host sees this test's process;
