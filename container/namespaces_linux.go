@@ -123,3 +123,13 @@ func allCaps(sec state.SecurityFlags) []string {
 	}
 	return run.BoundingCaps()
 }
+
+// killOrphans SIGKILLs what is left in the cgroup of a container that has
+// no pid namespace of its own (--pid host or container:): its init's
+// exit takes no namespace, and so none of its processes, with it. runc
+// does the same; the cgroup's removal then waits for them to go.
+func (c *Container) killOrphans() {
+	if c.State.Host.Security.PidMode != "" {
+		killCgroup(c.State)
+	}
+}

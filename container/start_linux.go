@@ -104,6 +104,7 @@ func (c *Container) Wait() int {
 func (c *Container) Cleanup(code int) error {
 	var errs []error
 	oom := c.OOMKilled(code) // before the cgroup, and its counts, go
+	c.killOrphans()
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
 	} else if cg, err := cgroupOf(c.State); err == nil {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -226,6 +227,15 @@ func TestI18FlagsHostNamespaces(t *testing.T) {
 	}
 	if r := i18flagsRun(s, []string{"--uts", "host"}, "hostname"); r.code != 0 || r.stdout != host+"\n" {
 		t.Errorf("uts host: %v, want %q", r, host)
+	}
+	// No pid namespace dies with the process: what it left behind is
+	// killed at its exit, as runc does, and the cgroup goes.
+	r := i18flagsRun(s, []string{"--pid", "host"}, "sleep 300 >/dev/null 2>&1 & echo $!")
+	if pid, err := strconv.Atoi(strings.TrimSpace(r.stdout)); err != nil || r.code != 0 {
+		t.Errorf("pid host, background sleep: %v", r)
+	} else if !waitGone(pid, 5*time.Second) {
+		t.Errorf("the container's background process %d outlived it", pid)
+		kill9(pid)
 	}
 	// exec joins the same namespaces.
 	id := s.runD(t, "--pid", "host", "--uts", "host", fx.busybox, "sleep", "300")
