@@ -109,6 +109,14 @@ func TestI18FlagsPrivilegedPaths(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, " ro,") || strings.Contains(r.stdout, "/proc/kcore") || !strings.Contains(r.stdout, " /sys sysfs rw,") {
 		t.Errorf("privileged: %v, want /sys rw, no /proc/sys bind, nothing masked", r)
 	}
+	// /proc/sys is writable (in the container's own network namespace).
+	const write = "echo 1 >/proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward"
+	if r := i18flagsRun(s, nil, write); r.code == 0 {
+		t.Errorf("default container wrote /proc/sys: %v", r)
+	}
+	if r := i18flagsRun(s, []string{"--privileged"}, write); r.code != 0 || r.stdout != "1\n" {
+		t.Errorf("privileged /proc/sys write: %v", r)
+	}
 }
 
 // TestI18FlagsGroupsAndUlimits: --group-add's groups show in id, by name
