@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -271,6 +272,24 @@ func TestI18FlagsJoinContainer(t *testing.T) {
 	if r := i18flagsRun(s, nil, "ls /dev/mqueue"); strings.Contains(r.stdout, "i18q") {
 		t.Errorf("a default container sees the donor's queue: %v", r)
 	}
+	// A SysV shared memory segment made in the donor's IPC namespace (by
+	// this test, from a thread that joined it: busybox has no ipcmk) is
+	// listed in the joiner's, not in a default container's.
+	pid, err := strconv.Atoi(strings.TrimSpace(s.must(t, "inspect", "-f", "{{.State.Pid}}", donor).stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shmKey = 0x18f1a9
+	if err := i18flagsShmIn(pid, shmKey); err != nil {
+		t.Fatalf("a segment in the donor's IPC namespace: %v", err)
+	}
+	const listed = "awk '{print $1}' /proc/sysvipc/shm"
+	if r := i18flagsRun(s, []string{"--ipc", "container:" + donor}, listed); !strings.Contains(r.stdout, strconv.Itoa(shmKey)) {
+		t.Errorf("ipc container: %v, want the donor's SysV segment %d", r, shmKey)
+	}
+	if r := i18flagsRun(s, nil, listed); strings.Contains(r.stdout, strconv.Itoa(shmKey)) {
+		t.Errorf("a default container sees the donor's SysV segment: %v", r)
+	}
 	private := uniqueName(t)
 	privID := s.runD(t, "--name", private, fx.busybox, "sleep", "300")
 	r = i18flagsRun(s, []string{"--ipc", "container:" + private}, "true")
@@ -302,4 +321,27 @@ func TestI18FlagsInspect(t *testing.T) {
 	if got := s.must(t, "inspect", "-f", format, id).stdout; got != want {
 		t.Errorf("inspect:\n got %q\nwant %q", got, want)
 	}
+}
+
+// i18flagsShmIn makes a SysV shared memory segment with key in process
+// pid's IPC namespace, from a thread that joins it and is then discarded
+// (its goroutine never unlocks it). The segment goes with the namespace.
+func i18flagsShmIn(pid, key int) error {
+	done := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/ipc", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWIPC); err != nil {
+			done <- fmt.Errorf("setns: %w", err)
+			return
+		}
+		_, err = unix.SysvShmGet(key, 4096, unix.IPC_CREAT|0o600)
+		done <- err
+	}()
+	return <-done
 }
