@@ -76,12 +76,10 @@ func namespaceModes(c *cli.Context) (pid, ipc, uts, userns string, err error) {
 	if uts != "" && uts != "host" {
 		return "", "", "", "", errors.New("--uts: invalid UTS mode")
 	}
-	switch userns {
-	case "", "host":
-	case "private":
-		return "", "", "", "", errors.New("--userns private is not supported yet (only --userns host)")
-	default:
-		return "", "", "", "", errors.New("--userns: invalid USER mode")
+	// docker itself takes "host" alone (without a daemon remapping
+	// users, the default is the host's too); skiff has no remapping yet.
+	if userns != "" && userns != "host" {
+		return "", "", "", "", fmt.Errorf("--userns %s is not supported yet (only --userns host)", userns)
 	}
 	switch ipc {
 	case "", "host", "private", "shareable", "none":

@@ -38,7 +38,7 @@ func TestRunSecurityFlags(t *testing.T) {
 		{args: []string{"--uts", "private"}, err: "--uts: invalid UTS mode"},
 		{args: []string{"--ipc", "bogus"}, err: "invalid IPC mode: bogus"},
 		{args: []string{"--userns", "private"}, err: "--userns private is not supported yet (only --userns host)"},
-		{args: []string{"--userns", "x"}, err: "--userns: invalid USER mode"},
+		{args: []string{"--userns", "x"}, err: "--userns x is not supported yet (only --userns host)"},
 		{args: []string{"--uts", "host", "-h", "web"}, err: "conflicting options: hostname and the UTS mode"},
 	}
 	for _, tt := range tests {
