@@ -7,6 +7,7 @@ package container
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -51,6 +52,9 @@ func (c *Container) sharedNamespaces() (sh run.Shared, done func(), err error) {
 		for _, j := range sh.Join {
 			j.Target.Close()
 		}
+		if sh.ShmTree != nil {
+			sh.ShmTree.Close()
+		}
 	}
 	sec := c.State.Host.Security
 	for _, m := range []struct {
@@ -71,8 +75,50 @@ func (c *Container) sharedNamespaces() (sh run.Shared, done func(), err error) {
 			return run.Shared{}, func() {}, err
 		}
 		sh.Join = append(sh.Join, run.Joined{Flag: m.flag, Target: t})
+		if m.flag == unix.CLONE_NEWIPC {
+			if sh.ShmTree, err = donorShm(t, id); err != nil {
+				done()
+				return run.Shared{}, func() {}, err
+			}
+		}
 	}
 	return sh, done, nil
+}
+
+// donorShm is a detached copy of the /dev/shm mount of t (container id's
+// init), which a container joining its IPC namespace gets as its own, as
+// docker binds the donor's. It is looked up in the donor's mount
+// namespace, from a thread discarded afterwards, with no symlink followed,
+// and must be a tmpfs: what the donor's processes did to their /dev can
+// give the joiner nothing but a tmpfs of theirs.
+func donorShm(t *ns.Target, id string) (*os.File, error) {
+	var tree int
+	err := ns.OnDiscardedThread(func() error {
+		if err := t.Join(unix.CLONE_NEWNS); err != nil {
+			return err
+		}
+		dir, err := unix.Openat2(unix.AT_FDCWD, "/dev/shm", &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err != nil {
+			return err
+		}
+		defer unix.Close(dir)
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(dir, &st); err != nil {
+			return err
+		}
+		if st.Type != unix.TMPFS_MAGIC {
+			return fmt.Errorf("not a tmpfs (filesystem type %#x)", st.Type)
+		}
+		tree, err = unix.OpenTree(dir, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("container %s: its /dev/shm: %w", id, err)
+	}
+	return os.NewFile(uintptr(tree), "shm of "+id), nil
 }
 
 // namespaceDonor pins the init of container id, whose pid or IPC

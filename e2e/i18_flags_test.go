@@ -260,14 +260,14 @@ func TestI18FlagsJoinContainer(t *testing.T) {
 	s := shared(t)
 	donor := uniqueName(t)
 	s.runD(t, "--name", donor, "--ipc", "shareable", "--sysctl", "kernel.shmmax=7654321",
-		fx.busybox, "sh", "-c", "touch /dev/mqueue/i18q && exec sleep 300")
+		fx.busybox, "sh", "-c", "touch /dev/mqueue/i18q /dev/shm/i18shm && exec sleep 300")
 	r := i18flagsRun(s, []string{"--pid", "container:" + donor}, "tr '\\0' ' ' </proc/1/cmdline")
 	if r.code != 0 || !strings.Contains(r.stdout, "sleep 300") {
 		t.Errorf("pid container: %v, want the donor's sleep as pid 1", r)
 	}
-	r = i18flagsRun(s, []string{"--ipc", "container:" + donor}, "ls /dev/mqueue; cat /proc/sys/kernel/shmmax")
-	if r.code != 0 || r.stdout != "i18q\n7654321\n" {
-		t.Errorf("ipc container: %v, want the donor's queue and shmmax", r)
+	r = i18flagsRun(s, []string{"--ipc", "container:" + donor}, "ls /dev/mqueue /dev/shm; cat /proc/sys/kernel/shmmax")
+	if r.code != 0 || r.stdout != "/dev/mqueue:\ni18q\n\n/dev/shm:\ni18shm\n7654321\n" {
+		t.Errorf("ipc container: %v, want the donor's queue, /dev/shm and shmmax", r)
 	}
 	if r := i18flagsRun(s, nil, "ls /dev/mqueue"); strings.Contains(r.stdout, "i18q") {
 		t.Errorf("a default container sees the donor's queue: %v", r)

@@ -1,6 +1,14 @@
 package run
 
-import "github.com/skiff-dev/skiff/ns"
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/ns"
+	"github.com/skiff-dev/skiff/rootfs"
+)
 
 // Shared are the namespaces a new container's init is not given of its
 // own (--pid, --ipc, --uts): the host's, or another running container's,
@@ -12,7 +20,15 @@ type Shared struct {
 	// Join are namespaces of running containers (the caller closes each
 	// Target once the start is over).
 	Join []Joined
+	// ShmTree is a detached copy of the IPC donor's /dev/shm mount
+	// (--ipc container:, open_tree), which the init attaches as its own
+	// /dev/shm, as docker binds the donor's; the caller closes it.
+	ShmTree *os.File
 }
+
+// shmTreeFd is ShmTree's fd in the init: the ExtraFiles entry after the
+// sync socket.
+const shmTreeFd = syncFd + 1
 
 // Joined is one namespace (Flag, a CLONE_NEW* flag) of a running process.
 type Joined struct {
@@ -36,6 +52,22 @@ func (s Shared) join() error {
 		if err := j.Target.Join(j.Flag); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// attachSharedShm puts the donor's /dev/shm (fd shmTreeFd, a detached
+// mount) on the container's /dev/shm, resolved inside its root, and
+// closes the fd.
+func attachSharedShm(root string) error {
+	defer unix.Close(shmTreeFd)
+	target, err := rootfs.OpenInRoot(root, "/dev/shm", rootfs.Dir)
+	if err != nil {
+		return fmt.Errorf("shared /dev/shm: %w", err)
+	}
+	defer unix.Close(target)
+	if err := unix.MoveMount(shmTreeFd, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("shared /dev/shm: %w", os.NewSyscallError("move_mount", err))
 	}
 	return nil
 }

@@ -56,6 +56,7 @@ func StartInit(id string, cfg *InitConfig, streams Stdio, net Network) (*Process
 	s := initSpawn(id, streams)
 	s.hostNetwork, s.netOf = cfg.HostNetwork || net.Host, net.Join
 	s.shared = net.Shared
+	cfg.SharedShm = net.Shared.ShmTree != nil
 	s.cgroupParent = cfg.CgroupParent
 	b, err := s.begin()
 	if err != nil {

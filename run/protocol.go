@@ -136,6 +136,9 @@ type InitConfig struct {
 	// (under each hierarchy's root; "": skiff's /skiff).
 	CgroupParent string        `json:"cgroupParent,omitempty"`
 	Cgroups      []cgroup.View `json:"cgroups,omitempty"`
+	// SharedShm (--ipc container:) says fd 4 is a detached copy of the
+	// donor's /dev/shm mount, for the init to attach as its /dev/shm.
+	SharedShm bool `json:"sharedShm,omitempty"`
 	// Seccomp is Spec's linux.seccomp compiled (seccomp.Cached, by the
 	// start, from the cache): the init only loads it. nil: unconfined.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`

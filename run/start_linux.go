@@ -143,6 +143,9 @@ func (s *spawn) command(exe *sealedExe, end *os.File) *exec.Cmd {
 		// terminal (exec -d) never.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
+	if s.shared.ShmTree != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, s.shared.ShmTree) // shmTreeFd
+	}
 	if s.join == nil {
 		cmd.SysProcAttr.Cloneflags = ns.ContainerCloneFlags
 		if s.hostNetwork || s.netOf != nil {

@@ -162,14 +162,16 @@ func rlimitValue(v int64) uint64 {
 
 // shmMount is /dev/shm as the IPC mode and --shm-size make it: docker's
 // 64 MiB tmpfs or --shm-size's; none without it (--ipc none); the host's
-// with --ipc host.
+// with --ipc host; with --ipc container: none here, the start attaches
+// the donor's.
 func shmMount(ms []specs.Mount, sec state.SecurityFlags) []specs.Mount {
 	i := slices.IndexFunc(ms, func(m specs.Mount) bool { return m.Destination == shmMountPoint && m.Source == "shm" })
 	if i < 0 {
 		return ms
 	}
 	switch {
-	case sec.IpcMode == IpcNone:
+	case sec.IpcMode == IpcNone, ModeContainer(sec.IpcMode) != "":
+		// none has none; a joiner gets the donor's at start.
 		return slices.Delete(slices.Clone(ms), i, i+1)
 	case sec.IpcMode == ModeHost:
 		ms = slices.Clone(ms)

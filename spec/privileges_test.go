@@ -86,12 +86,20 @@ func TestBuildNamespacesShmRlimits(t *testing.T) {
 	if diff := cmp.Diff(want, sp.Process.Rlimits); diff != "" {
 		t.Errorf("rlimits (-want +got)\n%s", diff)
 	}
+	hasShm := func(sp *specs.Spec) bool {
+		return slices.ContainsFunc(sp.Mounts, func(m specs.Mount) bool { return m.Destination == "/dev/shm" })
+	}
+	if hasShm(sp) {
+		t.Error("--ipc container: kept its own /dev/shm (the donor's is attached at start)")
+	}
+	in.Opts.Host.Security = state.SecurityFlags{ShmSize: 1 << 20}
+	sp, _ = Build(in)
 	i := slices.IndexFunc(sp.Mounts, func(m specs.Mount) bool { return m.Destination == "/dev/shm" })
 	if i < 0 || !slices.Contains(sp.Mounts[i].Options, "size=1048576") {
 		t.Errorf("/dev/shm: %+v", sp.Mounts)
 	}
 	in.Opts.Host.Security = state.SecurityFlags{IpcMode: "none"}
-	if sp, _ = Build(in); slices.ContainsFunc(sp.Mounts, func(m specs.Mount) bool { return m.Destination == "/dev/shm" }) {
+	if sp, _ = Build(in); hasShm(sp) {
 		t.Error("--ipc none kept /dev/shm")
 	}
 }
