@@ -123,7 +123,7 @@ func donorShm(t *ns.Target, id string) (*os.File, error) {
 
 // namespaceDonor pins the init of container id, whose pid or IPC
 // namespace (flag) this one joins, with docker's refusals: it must run,
-// and share its IPC namespace only if it said so (--ipc shareable).
+// and share its IPC namespace only if it can (shareableIPC).
 func (c *Container) namespaceDonor(id string, flag int) (*ns.Target, error) {
 	notRunning := fmt.Errorf("cannot join PID of a non running container: %s", id)
 	if flag == unix.CLONE_NEWIPC {
@@ -137,11 +137,18 @@ func (c *Container) namespaceDonor(id string, flag int) (*ns.Target, error) {
 	if !ok {
 		return nil, notRunning
 	}
-	if flag == unix.CLONE_NEWIPC && rec.Host.Security.IpcMode != spec.IpcShareable {
+	if flag == unix.CLONE_NEWIPC && !shareableIPC(rec.Host.Security.IpcMode) {
 		t.Close()
 		return nil, fmt.Errorf("container %s: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", id)
 	}
 	return t, nil
+}
+
+// shareableIPC reports whether a container in IPC mode may be joined:
+// docker's rule is that its /dev/shm is one others can have, so
+// shareable, the host's, or one it joined itself.
+func shareableIPC(mode string) bool {
+	return mode == spec.IpcShareable || mode == spec.ModeHost || spec.ModeContainer(mode) != ""
 }
 
 // pinRunning holds rec's init by pidfd if it runs and is still the
