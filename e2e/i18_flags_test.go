@@ -129,6 +129,11 @@ func TestI18FlagsGroupsAndUlimits(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "1000(app)") || !strings.Contains(r.stdout, "4321") {
 		t.Errorf("group-add: %v, want app and 4321 among the groups", r)
 	}
+	// exec'd processes get them too, as docker's.
+	id := s.runD(t, "--group-add", "4321", fx.busybox, "sleep", "300")
+	if r := s.skiff(nil, "exec", "-u", "app", id, "id", "-G"); r.code != 0 || r.stdout != "1000 4321\n" {
+		t.Errorf("exec in a group-add container: %v, want 1000 4321", r)
+	}
 	r = i18flagsRun(s, []string{"--group-add", "nope"}, "id")
 	runError(t, r, 125)
 	if !strings.Contains(r.stderr, "unable to find group nope: no matching entries in group file") {
