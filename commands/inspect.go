@@ -332,6 +332,7 @@ func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 		h.Init = &cfg.Init
 	}
 	setLimits(&h, host.Limits)
+	setSecurity(&h, host.Security)
 	return h
 }
 

@@ -73,24 +73,23 @@ var unsupportedRunFlags = []struct {
 }{
 	{"annotation", nil, false}, {"attach", []string{"a"}, false},
 	{"blkio-weight-device", nil, false},
-	{"cap-add", nil, false}, {"cap-drop", nil, false}, {"cidfile", nil, false}, {"cpu-count", nil, false},
+	{"cidfile", nil, false}, {"cpu-count", nil, false},
 	{"cpu-percent", nil, false},
 	{"cpu-rt-period", nil, false}, {"cpu-rt-runtime", nil, false},
 	{"device", nil, false},
-	{"device-cgroup-rule", nil, false}, {"gpus", nil, false}, {"group-add", nil, false},
+	{"device-cgroup-rule", nil, false}, {"gpus", nil, false},
 	{"health-cmd", nil, false}, {"health-interval", nil, false}, {"health-retries", nil, false},
 	{"health-start-interval", nil, false}, {"health-start-period", nil, false},
 	{"health-timeout", nil, false}, {"io-maxbandwidth", nil, false},
-	{"io-maxiops", nil, false}, {"ipc", nil, false},
+	{"io-maxiops", nil, false},
 	{"isolation", nil, false}, {"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
 	{"log-driver", nil, false}, {"log-opt", nil, false},
 	{"network-alias", []string{"net-alias"}, false},
 	{"no-healthcheck", nil, true},
-	{"pid", nil, false}, {"platform", nil, false},
-	{"privileged", nil, true}, {"runtime", nil, false}, {"shm-size", nil, false},
+	{"platform", nil, false},
+	{"runtime", nil, false},
 	{"storage-opt", nil, false},
-	{"sysctl", nil, false}, {"ulimit", nil, false},
-	{"use-api-socket", nil, true}, {"userns", nil, false}, {"uts", nil, false},
+	{"use-api-socket", nil, true},
 	{"volume-driver", nil, false},
 }
 
@@ -129,6 +128,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "help", Usage: "show help"},
 	)
 	fs = append(fs, runResourceFlags()...)
+	fs = append(fs, securityFlags()...)
 	return append(fs, networkFlags()...)
 }
 
@@ -348,6 +348,9 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 		return o, err
 	}
 	o.Host.SystemPathsUnconfined = o.Security.SystemPathsUnconfined
+	if err := privilegeOptions(c, &o); err != nil {
+		return o, err
+	}
 	o.Default = g.DNS
 	if err := networkOptions(c, &o); err != nil {
 		return o, err

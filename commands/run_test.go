@@ -62,7 +62,10 @@ func TestRunFlags(t *testing.T) {
 		// The resource flags became real in issue 16: others stand in.
 		{"unsupported value flag", []string{"--cpu-count", "2", "busybox"}, nil, "run: --cpu-count is not supported yet"},
 		{"unsupported short alias", []string{"-a", "stdout", "busybox"}, nil, "run: --attach is not supported yet"},
-		{"unsupported bool flag", []string{"--privileged", "busybox"}, nil, "run: --privileged is not supported yet"},
+		// --privileged became real in issue 18: --no-healthcheck stands in.
+		{"unsupported bool flag", []string{"--no-healthcheck", "busybox"}, nil, "run: --no-healthcheck is not supported yet"},
+		{"privileged", []string{"--privileged", "busybox"},
+			func(o spec.Options) bool { return o.Host.Security.Privileged }, ""},
 		{"unsupported flag in a cluster", []string{"-ita", "stdout", "busybox"}, nil, "run: --attach is not supported yet"},
 		{"cpu shares short alias", []string{"-c", "512", "busybox"},
 			func(o spec.Options) bool { return o.Host.Limits.CPUShares == 512 }, ""},

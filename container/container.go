@@ -118,6 +118,9 @@ func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container
 	if err := s.recordNetwork(&rec.Host, img.Config, &o); err != nil {
 		return nil, err
 	}
+	if err := s.recordNamespaces(&rec.Host, &o); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			removeAnonymous(s.Root, rec.Host.Mounts)
@@ -173,7 +176,7 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 		HostnameFile: hostnameFile, HostsFile: hostsFile, ResolvConfFile: resolvFile,
 		LookupEnv: os.LookupEnv, NoDeviceCgroup: !cgroup.CanRestrictDevices(),
 		Mounts: c.State.Host.Mounts, VolumeSource: volumeSource(c.store.Root),
-		ReadonlyRootfs: c.State.Host.ReadonlyRootfs,
+		ReadonlyRootfs: c.State.Host.ReadonlyRootfs, AllCaps: allCaps(o.Host.Security),
 	})
 	if err != nil {
 		return err
@@ -266,6 +269,7 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 		Spec:      c.spec,
 		Init:      c.State.Config.Init,
 		User:      c.State.Config.User,
+		GroupAdd:  c.State.Host.Security.GroupAdd,
 		Lowerdirs: topFirst(c.State.Layers),
 		Upper:     filepath.Join(c.Dir, "upper"),
 		Work:      filepath.Join(c.Dir, "work"),

@@ -18,7 +18,6 @@ import (
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/ns"
-	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -74,15 +73,11 @@ func (c *Container) networkFor() (net run.Network, done func(), err error) {
 // /etc/resolv.conf and /etc/hostname as docker does.
 func (c *Container) joinTarget(id string) (*ns.Target, error) {
 	rec, err := state.Load(c.store.Root, id)
-	if err != nil || !rec.Status.Up() || rec.Pid == 0 {
-		return nil, fmt.Errorf("cannot join network of a non running container: %s", id)
-	}
-	t, err := ns.Open(rec.Pid)
 	if err != nil {
 		return nil, fmt.Errorf("cannot join network of a non running container: %s", id)
 	}
-	if st, err := proc.StartTime(rec.Pid); err != nil || st != rec.PidStartTime {
-		t.Close()
+	t, ok := pinRunning(rec)
+	if !ok {
 		return nil, fmt.Errorf("cannot join network of a non running container: %s", id)
 	}
 	dir, err := state.Dir(c.store.Root, id)

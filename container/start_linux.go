@@ -53,7 +53,11 @@ func (c *Container) start(startInit func(run.Network) (*run.Process, error)) err
 	net.Setup = c.withLimits(net.Setup)
 	var p *run.Process
 	if err == nil {
-		p, err = startInit(net)
+		var doneShared func()
+		if net.Shared, doneShared, err = c.sharedNamespaces(); err == nil {
+			p, err = startInit(net)
+			doneShared()
+		}
 		done()
 	}
 	if err != nil {
@@ -100,6 +104,7 @@ func (c *Container) Wait() int {
 func (c *Container) Cleanup(code int) error {
 	var errs []error
 	oom := c.OOMKilled(code) // before the cgroup, and its counts, go
+	c.killOrphans()
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
 	} else if cg, err := cgroupOf(c.State); err == nil {

@@ -144,7 +144,7 @@ func execConfig(o ExecOptions, c *state.Container, dir string) (*ExecConfig, err
 	if o.User != "" {
 		user = o.User
 	}
-	return &ExecConfig{Process: out, User: user, Seccomp: filter}, nil
+	return &ExecConfig{Process: out, User: user, GroupAdd: c.Host.Security.GroupAdd, Seccomp: filter}, nil
 }
 
 // execEnv is docker's: TERM=xterm with -t unless the container sets TERM,

@@ -12,7 +12,8 @@ package run
 //     skiff binary running as the host's root)
 //   read the msgConfig (an ExecConfig); wait for the CLI's msgGo (it has
 //     put us in the container's cgroup)
-//   resolve the user against the container's /etc/passwd and /etc/group
+//   resolve the user against the container's /etc/passwd and /etc/group,
+//     with the container's --group-add groups
 //   with a terminal: open a pty in the container's devpts, send the master
 //     to the CLI (msgPty), make the slave our stdio and controlling terminal
 //   rlimits; no_new_privs
@@ -76,6 +77,9 @@ func readExecConfig(conn syncSocket) (*ExecConfig, error) {
 func execProcess(cfg *ExecConfig) *initError {
 	proc := cfg.Process
 	user, err := lookupUser(cfg.User)
+	if err == nil {
+		user, err = addGroups(user, cfg.GroupAdd)
+	}
 	if err != nil {
 		return execSetupErr(err)
 	}

@@ -8,13 +8,15 @@ package run
 //   make / rslave (nothing propagates either way from now on)
 //   mount the overlay at Rootfs
 //   mount Spec.Mounts in order, each target resolved inside Rootfs
-//   fill /dev: device nodes, fd/std* links, ptmx -> pts/ptmx
+//   fill /dev: device nodes, fd/std* links, ptmx -> pts/ptmx; with --ipc
+//     container: the donor's /dev/shm (a detached mount, fd 4)
 //   pivot_root into Rootfs and detach the old root
-//   resolve the user against the container's /etc/passwd and /etc/group
+//   resolve the user against the container's /etc/passwd and /etc/group,
+//     with --group-add's groups
 //   with a terminal: open a pty in the container's devpts, bind the slave
 //     on /dev/console, send the master to the parent (msgPty), make the slave our
 //     stdio and controlling terminal
-//   mask and read-only paths; hostname; lo up; rlimits; no_new_privs
+//   sysctls (rootfs.WriteProcSys); mask and read-only paths; hostname; lo up; rlimits; no_new_privs
 //   create the working directory, owned by the user
 //   with --read-only: make the root read-only (its mounts keep their own)
 //   give a non-root user the stdio pipes
@@ -96,6 +98,9 @@ func startContainer(cfg *InitConfig) *initError {
 		return setupErr(err)
 	}
 	user, err := lookupUser(cfg.User)
+	if err == nil {
+		user, err = addGroups(user, cfg.GroupAdd)
+	}
 	if err != nil {
 		return setupErr(err)
 	}
@@ -161,6 +166,11 @@ func prepareRoot(cfg *InitConfig) error {
 	if err := rootfs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
 		return err
 	}
+	if cfg.SharedShm {
+		if err := attachSharedShm(cfg.Rootfs); err != nil {
+			return err
+		}
+	}
 	timeline.Mark("rootfs")
 	if err := rootfs.PivotRoot(cfg.Rootfs); err != nil {
 		return err
@@ -173,6 +183,10 @@ func prepareRoot(cfg *InitConfig) error {
 // /proc: masks, read-only paths, hostname, lo, rlimits, no_new_privs.
 func finishRoot(spec *specs.Spec, hostNetwork bool) error {
 	if l := spec.Linux; l != nil {
+		// Before /proc/sys is made read-only.
+		if err := writeSysctls(l.Sysctl); err != nil {
+			return err
+		}
 		if err := rootfs.MaskPaths(l.MaskedPaths); err != nil {
 			return err
 		}

@@ -42,6 +42,10 @@ type Network struct {
 	// the init's): the monitor wires the new namespace then, while the
 	// init builds its root. Its error aborts the start.
 	Setup func(pid int) error
+	// Shared are the other namespaces not new to the init (--pid, --ipc,
+	// --uts): a prestarted init has all its own, so such a container is
+	// started by StartInit.
+	Shared Shared
 }
 
 // StartInit starts container id's init with cfg and streams as its stdio
@@ -51,6 +55,8 @@ type Network struct {
 func StartInit(id string, cfg *InitConfig, streams Stdio, net Network) (*Process, error) {
 	s := initSpawn(id, streams)
 	s.hostNetwork, s.netOf = cfg.HostNetwork || net.Host, net.Join
+	s.shared = net.Shared
+	cfg.SharedShm = net.Shared.ShmTree != nil
 	s.cgroupParent = cfg.CgroupParent
 	b, err := s.begin()
 	if err != nil {

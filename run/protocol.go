@@ -109,6 +109,9 @@ type InitConfig struct {
 	// "uid", "uid:gid", "name:group"): the init resolves it against the
 	// container's own /etc/passwd and /etc/group after pivot_root.
 	User string `json:"user,omitempty"`
+	// GroupAdd is --group-add as typed: names and gids the init resolves
+	// against the container's /etc/group, added to the user's groups.
+	GroupAdd []string `json:"groupAdd,omitempty"`
 	// Lowerdirs are the image's layer dirs, top layer first (overlay order).
 	Lowerdirs []string `json:"lowerdirs"`
 	// Upper and Work are the container's overlay upper and work dirs.
@@ -133,6 +136,9 @@ type InitConfig struct {
 	// (under each hierarchy's root; "": skiff's /skiff).
 	CgroupParent string        `json:"cgroupParent,omitempty"`
 	Cgroups      []cgroup.View `json:"cgroups,omitempty"`
+	// SharedShm (--ipc container:) says fd 4 is a detached copy of the
+	// donor's /dev/shm mount, for the init to attach as its /dev/shm.
+	SharedShm bool `json:"sharedShm,omitempty"`
 	// Seccomp is Spec's linux.seccomp compiled (seccomp.Cached, by the
 	// start, from the cache): the init only loads it. nil: unconfined.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
@@ -146,6 +152,8 @@ type ExecConfig struct {
 	Process *specs.Process `json:"process"`
 	// User is -u or the container's user, resolved inside the container.
 	User string `json:"user,omitempty"`
+	// GroupAdd is the container's --group-add, as InitConfig's.
+	GroupAdd []string `json:"groupAdd,omitempty"`
 	// Seccomp is the container's filter (its config.json's, compiled):
 	// an exec'd process must not be the way around it.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`

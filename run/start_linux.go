@@ -51,6 +51,9 @@ type spawn struct {
 	// netOf puts it in another container's (--network container:NAME).
 	hostNetwork bool
 	netOf       *ns.Target
+	// shared are the init's namespaces other than the network one that
+	// are the host's or another container's (--pid, --ipc, --uts).
+	shared Shared
 	// cgroupParent is the container's --cgroup-parent ("": skiff's);
 	// joinCgroupNS joins its cgroup namespace too (--cgroupns private).
 	cgroupParent string
@@ -140,11 +143,15 @@ func (s *spawn) command(exe *sealedExe, end *os.File) *exec.Cmd {
 		// terminal (exec -d) never.
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
+	if s.shared.ShmTree != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, s.shared.ShmTree) // shmTreeFd
+	}
 	if s.join == nil {
 		cmd.SysProcAttr.Cloneflags = ns.ContainerCloneFlags
 		if s.hostNetwork || s.netOf != nil {
 			cmd.SysProcAttr.Cloneflags &^= unix.CLONE_NEWNET
 		}
+		cmd.SysProcAttr.Cloneflags &^= s.shared.notNew()
 	}
 	return cmd
 }
@@ -180,6 +187,9 @@ func (s *spawn) startIn(cg *cgroup.Cgroup, newCmd func() *exec.Cmd) (*exec.Cmd, 
 			if err := s.netOf.Join(unix.CLONE_NEWNET); err != nil {
 				return err
 			}
+		}
+		if err := s.shared.join(); err != nil {
+			return err
 		}
 		timeline.Mark(spawning)
 		cmd = newCmd()

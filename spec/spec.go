@@ -65,6 +65,10 @@ type Input struct {
 	// ReadonlyRootfs is --read-only: the init makes the root read-only
 	// once everything is mounted.
 	ReadonlyRootfs bool
+	// AllCaps are the capabilities in the caller's bounding set: what
+	// --privileged and --cap-add ALL give (NeedsAllCaps says when the
+	// caller must fill it).
+	AllCaps []string
 }
 
 // Hostname is -h, or docker's default: the first 12 hex of the id.
@@ -250,8 +254,16 @@ func Build(in Input) (*specs.Spec, error) {
 	if in.Opts.Security.SystemPathsUnconfined {
 		sp.Linux.MaskedPaths, sp.Linux.ReadonlyPaths = nil, nil
 	}
-	// Last: the default profile's rules depend on the capabilities.
-	if sp.Linux.Seccomp, err = seccompProfile(in.Opts.Security.Seccomp, sp); err != nil {
+	if err := applyPrivileges(sp, in); err != nil {
+		return nil, err
+	}
+	// Last: the default profile's rules depend on the capabilities. A
+	// privileged container is unconfined, whatever seccomp= says (docker).
+	profile := in.Opts.Security.Seccomp
+	if in.Opts.Host.Security.Privileged {
+		profile = SeccompUnconfined
+	}
+	if sp.Linux.Seccomp, err = seccompProfile(profile, sp); err != nil {
 		return nil, err
 	}
 	return sp, nil

@@ -89,7 +89,7 @@ func (m *server) startInit(c *container.Container) (*stdio, error) {
 	cfg := c.State.Config
 	// A prestarted init was born in skiff's own cgroup parent: a container
 	// with --cgroup-parent is started afresh under its own.
-	if pre != nil && (pre.hint != monitor.Prestart{Tty: cfg.Tty, OpenStdin: cfg.OpenStdin} || !c.OwnNetworkNamespace() ||
+	if pre != nil && (pre.hint != monitor.Prestart{Tty: cfg.Tty, OpenStdin: cfg.OpenStdin} || !c.OwnNamespaces() ||
 		c.State.Host.Limits.CgroupParent != "") {
 		pre.abort()
 		pre = nil
