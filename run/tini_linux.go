@@ -21,6 +21,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/rootfs"
 )
 
 // notForwarded are the signals tini leaves alone: SIGCHLD is the reaper's
@@ -68,8 +70,10 @@ func runTini(path string, args, env []string, tty bool, u execUser) *initError {
 		return execFailure(args[0], err)
 	}
 	// ps in the container would show the sealed binary's fd number
-	// ("100") as PID 1's name.
-	os.WriteFile("/proc/self/comm", []byte("skiff-init"), 0)
+	// ("100") as PID 1's name. Through a checked procfs, not the
+	// container's /proc, where a file bound over comm would take the
+	// write (CVE-2025-52881); a failure only leaves the name.
+	rootfs.WriteProcFile("self/comm", []byte("skiff-init"))
 	if err := dropInitPrivileges(u); err != nil {
 		unix.Kill(child, unix.SIGKILL)
 		return setupErr(err)
