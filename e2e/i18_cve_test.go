@@ -21,6 +21,7 @@ package e2e
 // core_pattern and a canary file are checked unchanged after each test.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -357,11 +358,20 @@ echo done`
 }
 
 // TestI18CVENoSkiffFds is CVE-2024-21626's class: no fd of skiff's (the
-// sealed binary, the sync socket, the init's directories) is open in a
-// container: pid 1, with and without --init and -t, has 0, 1 and 2 only,
-// and an exec'd process has 0, 1, 2 and its listing's own.
+// sealed binary, the sync socket, the init's directories, the runtime's
+// cgroup files) and none of its caller's is open in a container. pid 1 has
+// 0, 1 and 2 only, an exec'd process 0, 1, 2 and its listing's own. With
+// --init pid 1 is skiff-init, a Go program: beyond 0, 1 and 2 it may hold
+// only its runtime's poller (an epoll and an eventfd, which lead nowhere),
+// and the container cannot read its links (it is not dumpable). skiff is
+// handed an extra fd without close-on-exec, as a careless caller would.
 func TestI18CVENoSkiffFds(t *testing.T) {
 	s := shared(t)
+	stray, err := os.Open(workDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stray.Close()
 	for _, tc := range []struct {
 		name  string
 		flags []string
@@ -369,25 +379,56 @@ func TestI18CVENoSkiffFds(t *testing.T) {
 		{"plain", nil}, {"--init", []string{"--init"}}, {"-t", []string{"-t"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append(append([]string{"--network", "none"}, tc.flags...), fx.busybox, "sleep", "60")
-			id := s.runD(t, args...)
-			pid1 := s.must(t, "exec", id, "ls", "/proc/1/fd").stdout
-			if got := strings.Join(strings.Fields(pid1), " "); got != "0 1 2" {
+			args := append(append([]string{"run", "-d", "--network", "none"}, tc.flags...), fx.busybox, "sleep", "60")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			c := s.cmd(ctx, args...)
+			// fds 3 to 5 in skiff, not close-on-exec; the monitor's own
+			// fds 3 and 4 replace the first two in it, 5 would pass on.
+			c.ExtraFiles = []*os.File{stray, stray, stray}
+			out, err := c.Output()
+			if err != nil {
+				t.Fatalf("run -d: %v: %s", err, out)
+			}
+			id := strings.TrimSpace(string(out))
+			s.cleanup(t, id)
+			pid1 := strings.Fields(s.must(t, "exec", id, "ls", "/proc/1/fd").stdout)
+			if tc.name == "--init" {
+				i18cveInitFds(t, s, id, pid1)
+			} else if got := strings.Join(pid1, " "); got != "0 1 2" {
 				t.Errorf("pid 1's fds: %q, want 0 1 2", got)
 			}
-			long := s.must(t, "exec", id, "ls", "-l", "/proc/1/fd").stdout
 			self := s.must(t, "exec", id, "ls", "/proc/self/fd").stdout
 			if got := strings.Join(strings.Fields(self), " "); got != "0 1 2 3" {
 				t.Errorf("an exec'd process's fds: %q, want 0 1 2 3 (3 is ls's own)", got)
 			}
-			selfLong := s.must(t, "exec", id, "ls", "-l", "/proc/self/fd").stdout
-			for _, out := range []string{long, selfLong} {
-				for _, bad := range []string{"skiff", workDir, s.root, s.runroot, "/work/"} {
-					if strings.Contains(out, bad) {
-						t.Errorf("a host fd (%s) is open in the container:\n%s", bad, out)
-					}
+			long := s.skiff(nil, "exec", id, "ls", "-l", "/proc/1/fd", "/proc/self/fd")
+			for _, bad := range []string{"skiff", workDir, s.root, s.runroot, "/work/", "cgroup"} {
+				if strings.Contains(long.stdout, bad) {
+					t.Errorf("a host fd (%s) is open in the container:\n%s", bad, long.stdout)
 				}
 			}
 		})
+	}
+}
+
+// i18cveInitFds checks a --init container's pid 1 (listed inside as fds)
+// from the host: 0, 1, 2 and the Go runtime's poller only, none of whose
+// links the container can read.
+func i18cveInitFds(t *testing.T, s *store, id string, fds []string) {
+	t.Helper()
+	pid := s.inspect(t, id).State.Pid
+	poller := map[string]bool{"anon_inode:[eventpoll]": true, "anon_inode:[eventfd]": true}
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd))
+		if err != nil {
+			continue // closed since the listing
+		}
+		if fd != "0" && fd != "1" && fd != "2" && !poller[link] {
+			t.Errorf("skiff-init (pid 1) holds fd %s -> %s", fd, link)
+		}
+	}
+	if r := s.skiff(nil, "exec", id, "readlink", "/proc/1/fd/0"); r.code == 0 {
+		t.Errorf("the container reads skiff-init's fd links: %v", r)
 	}
 }
