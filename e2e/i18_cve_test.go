@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/skiff-dev/skiff/internal/testenv"
 )
 
@@ -431,4 +433,28 @@ func i18cveInitFds(t *testing.T, s *store, id string, fds []string) {
 	if r := s.skiff(nil, "exec", id, "readlink", "/proc/1/fd/0"); r.code == 0 {
 		t.Errorf("the container reads skiff-init's fd links: %v", r)
 	}
+}
+
+// TestI18CVEStdioChown: for a non-root user the init gives the container's
+// stdio to that user, leaving the null device alone. Told which device is
+// null by the container's own /dev/null, a link there (a volume on /dev,
+// no masks to refuse it) made it chown the host's /dev/null, the init's
+// stdin, to the container's user.
+func TestI18CVEStdioChown(t *testing.T) {
+	s := shared(t)
+	var before unix.Stat_t
+	if err := unix.Stat("/dev/null", &before); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var after unix.Stat_t
+		if err := unix.Stat("/dev/null", &after); err != nil || after.Uid != before.Uid || after.Gid != before.Gid {
+			t.Errorf("the host's /dev/null changed owner: %d:%d, was %d:%d (%v); restored", after.Uid, after.Gid, before.Uid, before.Gid, err)
+			os.Chown("/dev/null", int(before.Uid), int(before.Gid))
+		}
+	})
+	vol := i18cveVolume(t, s)
+	s.must(t, "run", "--rm", "--network", "none", "-v", vol+":/x", fx.busybox, "ln", "-s", "/etc/hostname", "/x/null")
+	id := s.runD(t, "--network", "none", "-u", "1000", "--security-opt", "systempaths=unconfined", "-v", vol+":/dev", fx.busybox, "sleep", "30")
+	s.waitStatus(t, id, "running", 10*time.Second)
 }

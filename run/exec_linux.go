@@ -248,12 +248,11 @@ func chdirInRoot(dir string) error {
 
 // chownStdio gives the user the container's stdio (pipes the parent made
 // as root), so reopening /dev/stdout works after the switch, as runc does.
-// /dev/null and anything we may not change are left alone.
+// A device (the null device the parent opened: the host's /dev/null) and
+// anything we may not change are left alone. Which device is null is not
+// asked of the container's /dev/null: a link there made this chown the
+// host's /dev/null to the container's user.
 func chownStdio(uid, gid uint32) error {
-	var null unix.Stat_t
-	if err := unix.Stat("/dev/null", &null); err != nil {
-		return fmt.Errorf("stat /dev/null: %w", err)
-	}
 	for fd := 0; fd <= 2; fd++ {
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
@@ -262,7 +261,7 @@ func chownStdio(uid, gid uint32) error {
 			}
 			return fmt.Errorf("stat fd %d: %w", fd, err)
 		}
-		if (st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == null.Rdev) || st.Uid == uid {
+		if t := st.Mode & unix.S_IFMT; t == unix.S_IFCHR || t == unix.S_IFBLK || st.Uid == uid {
 			continue
 		}
 		err := unix.Fchown(fd, int(uid), int(gid))
