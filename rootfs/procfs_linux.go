@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -155,4 +156,31 @@ func WriteProcFile(rel string, data []byte) error {
 		return fmt.Errorf("write %s: %w", f.Name(), err)
 	}
 	return nil
+}
+
+// ProcSelfFds lists the calling process's open fds from a checked procfs
+// (not the container's /proc, whose listing a container could fake to
+// keep an fd of skiff's open across exec).
+func ProcSelfFds() ([]int, error) {
+	p, err := OpenProc()
+	if err != nil {
+		return nil, fmt.Errorf("list fds: %w", err)
+	}
+	defer p.Close()
+	d, err := p.OpenFile("self/fd", unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, fmt.Errorf("list fds: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list fds: %w", err)
+	}
+	fds := make([]int, 0, len(names))
+	for _, n := range names {
+		if fd, err := strconv.Atoi(n); err == nil {
+			fds = append(fds, fd)
+		}
+	}
+	return fds, nil
 }

@@ -162,3 +162,22 @@ func TestMountAllProcRules(t *testing.T) {
 		})
 	}
 }
+
+func TestProcSelfFds(t *testing.T) {
+	f, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fds, err := ProcSelfFds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, fd := range fds {
+		seen[fd] = true
+	}
+	if !seen[0] || !seen[int(f.Fd())] {
+		t.Errorf("ProcSelfFds() = %v: lacks 0 or the open directory's %d", fds, f.Fd())
+	}
+}

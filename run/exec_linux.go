@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/seccomp"
 )
 
@@ -172,14 +171,13 @@ func closeExtraFds() error {
 	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("close_range: %w", err)
 	}
-	// Before 5.11: walk /proc/self/fd instead.
-	ents, err := os.ReadDir("/proc/self/fd")
+	// Before 5.11: walk the fds a checked procfs lists instead.
+	fds, err := rootfs.ProcSelfFds()
 	if err != nil {
-		return fmt.Errorf("list fds: %w", err)
+		return err
 	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err == nil && fd > 2 {
+	for _, fd := range fds {
+		if fd > 2 {
 			unix.CloseOnExec(fd)
 		}
 	}
