@@ -464,3 +464,28 @@ func TestI18CVEStdioChown(t *testing.T) {
 	id := s.runD(t, "--network", "none", "-u", "1000", "--security-opt", "systempaths=unconfined", "-v", vol+":/dev", fx.busybox, "sleep", "30")
 	s.waitStatus(t, id, "running", 10*time.Second)
 }
+
+// TestI18CVEWorkdirProcFd is CVE-2024-21626's other half: a working
+// directory of /proc/self/fd/N enters whatever directory the init's fd N
+// is. Every N the init could hold is tried, for run and for exec: each
+// start fails cleanly or works inside the container, never in a host
+// directory.
+func TestI18CVEWorkdirProcFd(t *testing.T) {
+	s := shared(t)
+	id := s.runD(t, "--network", "none", fx.busybox, "sleep", "60")
+	for fd := 3; fd <= 12; fd++ {
+		wd := fmt.Sprintf("/proc/self/fd/%d", fd)
+		for _, args := range [][]string{
+			{"run", "--rm", "--network", "none", "-w", wd, fx.busybox, "sh", "-c", "pwd; ls"},
+			{"exec", "-w", wd, id, "sh", "-c", "pwd; ls"},
+		} {
+			r := s.skiff(nil, args...)
+			if r.code == 0 && (!strings.HasPrefix(r.stdout, "/") || strings.Contains(r.stdout, "(unreachable)")) {
+				t.Errorf("%s -w %s ran outside the container: %v", args[0], wd, r)
+			}
+			if r.code != 0 && (r.code < 125 || strings.Contains(strings.TrimSpace(r.stderr), "\n")) {
+				t.Errorf("%s -w %s: %v", args[0], wd, r)
+			}
+		}
+	}
+}
