@@ -66,9 +66,6 @@ func i18cveImage(t *testing.T) i18cveImageSet {
 	if i18cveErr != nil {
 		t.Fatalf("pushing the test images: %v", i18cveErr)
 	}
-	if err := os.WriteFile(i18cveCanary(), []byte(i18cveCanaryContent), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	return i18cveImages
 }
 
@@ -105,6 +102,9 @@ func i18cvePushImages() (i18cveImageSet, error) {
 // canary changed since before.
 func i18cveHostUnchanged(t *testing.T) {
 	t.Helper()
+	if err := os.WriteFile(i18cveCanary(), []byte(i18cveCanaryContent), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	before, err := os.ReadFile(i18cveCorePattern)
 	if err != nil {
 		t.Fatal(err)
@@ -451,6 +451,7 @@ func i18cveInitFds(t *testing.T, s *store, id string, fds []string) {
 // stdin, to the container's user.
 func TestI18CVEStdioChown(t *testing.T) {
 	s := shared(t)
+	i18cveHostUnchanged(t)
 	var before unix.Stat_t
 	if err := unix.Stat("/dev/null", &before); err != nil {
 		t.Fatal(err)
