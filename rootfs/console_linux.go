@@ -33,6 +33,10 @@ func OpenPtmx() (int, error) {
 		return -1, fmt.Errorf("open /dev/pts/ptmx: %w", err)
 	}
 	defer unix.Close(root)
+	return openPtmxIn(root)
+}
+
+func openPtmxIn(root int) (int, error) {
 	h, err := openStrict(root, "/dev/pts/ptmx", unix.O_PATH)
 	if err != nil {
 		return -1, fmt.Errorf("open /dev/pts/ptmx: %w", err)
@@ -73,14 +77,18 @@ func checkPtmx(fd int) (*unix.Stat_t, error) {
 // MountConsole binds the pty slave open as slave on the (already pivoted)
 // root's /dev/console, as docker does for -t.
 func MountConsole(slave int) error {
-	if err := checkPtySlave(slave); err != nil {
-		return fmt.Errorf("mount the pty on /dev/console: %w", err)
-	}
 	root, err := openRoot()
 	if err != nil {
 		return fmt.Errorf("mount the pty on /dev/console: %w", err)
 	}
 	defer unix.Close(root)
+	return mountConsoleIn(root, slave)
+}
+
+func mountConsoleIn(root, slave int) error {
+	if err := checkPtySlave(slave); err != nil {
+		return fmt.Errorf("mount the pty on /dev/console: %w", err)
+	}
 	target, err := openConsoleTarget(root)
 	if err != nil {
 		return fmt.Errorf("mount the pty on /dev/console: %w", err)

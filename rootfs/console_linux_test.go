@@ -10,13 +10,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// inConsoleRoot runs fn chrooted (this thread only: inPrivateMountNS
-// unshared its fs) into a root whose /dev is a tmpfs and /dev/pts a new
-// devpts instance, after setup prepared the root.
-func inConsoleRoot(t *testing.T, setup func(root string) error, fn func()) {
+// inConsoleRoot runs fn with a root (its path and an O_PATH fd) whose
+// /dev is a tmpfs and /dev/pts a new devpts instance, after setup
+// prepared it, in a private mount namespace.
+func inConsoleRoot(t *testing.T, setup func(root string) error, fn func(root string, rootfd int)) {
 	t.Helper()
 	inPrivateMountNS(t, func() {
-		root, _, ok := cveRoot(t)
+		root, rootfd, ok := cveRoot(t)
 		if !ok {
 			return
 		}
@@ -35,18 +35,14 @@ func inConsoleRoot(t *testing.T, setup func(root string) error, fn func()) {
 				return
 			}
 		}
-		if err := unix.Chroot(root); err != nil {
-			t.Error(err)
-			return
-		}
-		fn()
+		fn(root, rootfd)
 	})
 }
 
 // newPty opens a pty the way the init does and returns its slave.
-func newPty(t *testing.T) (master, slave int, ok bool) {
+func newPty(t *testing.T, rootfd int) (master, slave int, ok bool) {
 	t.Helper()
-	master, err := OpenPtmx()
+	master, err := openPtmxIn(rootfd)
 	if err != nil {
 		t.Errorf("OpenPtmx: %v", err)
 		return -1, -1, false
@@ -82,14 +78,14 @@ func TestMountConsole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			inConsoleRoot(t, tt.setup, func() {
-				master, slave, ok := newPty(t)
+			inConsoleRoot(t, tt.setup, func(root string, rootfd int) {
+				master, slave, ok := newPty(t, rootfd)
 				if !ok {
 					return
 				}
 				defer unix.Close(master)
 				defer unix.Close(slave)
-				err := MountConsole(slave)
+				err := mountConsoleIn(rootfd, slave)
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 						t.Errorf("MountConsole: %v, want an error with %q", err, tt.wantErr)
@@ -98,12 +94,12 @@ func TestMountConsole(t *testing.T) {
 					t.Errorf("MountConsole: %v", err)
 				} else {
 					var st unix.Stat_t
-					if err := unix.Stat("/dev/console", &st); err != nil || unix.Major(st.Rdev) != ptySlaveMajor {
+					if err := unix.Stat(filepath.Join(root, "dev/console"), &st); err != nil || unix.Major(st.Rdev) != ptySlaveMajor {
 						t.Errorf("/dev/console: %v, rdev %d:%d; want the pty", err, unix.Major(st.Rdev), unix.Minor(st.Rdev))
 					}
 				}
 				var fs unix.Statfs_t
-				if unix.Statfs("/secret", &fs) != nil || fs.Type == unix.DEVPTS_SUPER_MAGIC {
+				if unix.Statfs(filepath.Join(root, "secret"), &fs) != nil || fs.Type == unix.DEVPTS_SUPER_MAGIC {
 					t.Error("the pty landed on what /dev/console's link names")
 				}
 			})
@@ -112,17 +108,17 @@ func TestMountConsole(t *testing.T) {
 }
 
 func TestMountConsoleRefusesNonPty(t *testing.T) {
-	inConsoleRoot(t, mknodNull, func() {
-		fd, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	inConsoleRoot(t, mknodNull, func(root string, rootfd int) {
+		fd, err := unix.Open(filepath.Join(root, "dev/null"), unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		defer unix.Close(fd)
-		if err := MountConsole(fd); err == nil || !strings.Contains(err.Error(), "not a pty on a devpts") {
+		if err := mountConsoleIn(rootfd, fd); err == nil || !strings.Contains(err.Error(), "not a pty on a devpts") {
 			t.Errorf("MountConsole(/dev/null): %v, want a refusal", err)
 		}
-		if _, err := os.Stat("/dev/console"); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(root, "dev/console")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("/dev/console after the refusal: %v", err)
 		}
 	})
@@ -151,8 +147,8 @@ func TestOpenPtmxRefuses(t *testing.T) {
 				}
 				return tt.make(filepath.Join(pts, "ptmx"))
 			}
-			inConsoleRoot(t, setup, func() {
-				fd, err := OpenPtmx()
+			inConsoleRoot(t, setup, func(_ string, rootfd int) {
+				fd, err := openPtmxIn(rootfd)
 				if err == nil {
 					unix.Close(fd)
 				}
