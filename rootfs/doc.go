@@ -1,5 +1,7 @@
 // Package rootfs owns the mounts and views of a container's root: its
 // overlay and the init's setup of it (OCI mounts, /dev, pivot_root, masked
-// and read-only paths), lookups inside a root (RESOLVE_IN_ROOT), the
-// detached views that cp, export and commit read, and docker diff.
+// and read-only paths, the console, each mounted fd to fd from checked
+// sources), lookups inside a root (RESOLVE_IN_ROOT), the checked procfs the
+// init writes /proc through, the detached views that cp, export and commit
+// read, and docker diff.
 package rootfs

@@ -90,6 +90,9 @@ func parseMountOptions(options []string) mountOpts {
 // own cgroup, read-only (cgroup_view_linux.go).
 func MountAll(rootfs string, mounts []specs.Mount, cgroups ...CgroupBind) error {
 	for _, m := range mounts {
+		if err := checkKernelFsTarget(rootfs, m); err != nil { // procmount_linux.go
+			return err
+		}
 		if (m.Type == "cgroup" || m.Type == "cgroup2") && len(cgroups) > 0 {
 			if err := mountCgroupViews(rootfs, m, cgroups); err != nil {
 				return err
@@ -134,6 +137,9 @@ func mountInRoot(rootfs string, m specs.Mount) error {
 		// An image symlink (/data -> /, -> ../..) would put the mount over
 		// the whole root, which pivot_root would then enter.
 		return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, ErrTargetIsRoot)
+	}
+	if err := checkProcTarget(rootfs, fd, m); err != nil {
+		return err
 	}
 	fail := func(err error) error {
 		return fmt.Errorf("mount %s on %s: %w", describe(m.Source, typ), m.Destination, err)

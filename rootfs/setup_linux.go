@@ -3,7 +3,6 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -115,69 +114,8 @@ func PivotRoot(rootfs string) error {
 	return nil
 }
 
-// MaskPaths hides paths of the (already pivoted) root: /dev/null over
-// files, an empty read-only tmpfs over directories. Absent paths are fine.
-func MaskPaths(paths []string) error {
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("mask %s: %w", p, err)
-		}
-		if fi.IsDir() {
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "")
-		} else {
-			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
-		}
-		if err != nil {
-			return fmt.Errorf("mask %s: %w", p, err)
-		}
-	}
-	return nil
-}
-
 // statfsMountFlags are the statfs(2) flags that equal their mount(2)
 // twins and must be kept when remounting a bind (the kernel refuses to
 // clear locked ones).
 const statfsMountFlags = unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC |
 	unix.ST_NOATIME | unix.ST_NODIRATIME | unix.ST_RELATIME
-
-// ReadonlyPaths makes paths of the (already pivoted) root read-only by
-// binding each onto itself and remounting the bind ro. Absent paths are fine.
-func ReadonlyPaths(paths []string) error {
-	for _, p := range paths {
-		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				continue
-			}
-			return fmt.Errorf("make %s read-only: %w", p, err)
-		}
-		var st unix.Statfs_t
-		if err := unix.Statfs(p, &st); err != nil {
-			return fmt.Errorf("make %s read-only: %w", p, err)
-		}
-		flags := uintptr(st.Flags&statfsMountFlags) | unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY
-		if err := unix.Mount(p, p, "", flags, ""); err != nil {
-			return fmt.Errorf("make %s read-only: %w", p, err)
-		}
-	}
-	return nil
-}
-
-// MountConsole binds the pty slave at slavePath onto /dev/console (after
-// pivot_root), as docker does for -t.
-func MountConsole(slavePath string) error {
-	// O_EXCL: never open what the image may have put there (a device).
-	fd, err := unix.Open("/dev/console", unix.O_CREAT|unix.O_EXCL|unix.O_RDONLY|unix.O_CLOEXEC, 0o600)
-	if err == nil {
-		unix.Close(fd)
-	} else if !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("create /dev/console: %w", err)
-	}
-	if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("mount %s on /dev/console: %w", slavePath, err)
-	}
-	return nil
-}

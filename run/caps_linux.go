@@ -2,7 +2,6 @@ package run
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -90,17 +89,25 @@ func capSetsFor(c *specs.LinuxCapabilities) (capSets, error) {
 	return s, nil
 }
 
-// lastCap is the highest capability the running kernel knows.
+// lastCap is the highest capability the running kernel knows: the last
+// number PR_CAPBSET_READ accepts, asked of the kernel (two or three calls
+// from the number x/sys knows) rather than read from
+// /proc/sys/kernel/cap_last_cap, which for the init and an exec'd process
+// is the container's /proc: a file faked there would have left every
+// capability above its number in the bounding set (CVE-2025-52881's class).
 func lastCap() int {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return unix.CAP_LAST_CAP
+	known := func(c int) bool {
+		_, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+		return err == nil
 	}
-	var n int
-	if _, err := fmt.Sscanf(string(b), "%d", &n); err != nil {
-		return unix.CAP_LAST_CAP
+	c := unix.CAP_LAST_CAP
+	for c < 63 && known(c+1) {
+		c++
 	}
-	return n
+	for c > 0 && !known(c) {
+		c--
+	}
+	return c
 }
 
 // dropBounding removes from the bounding set every capability not in keep,

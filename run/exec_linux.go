@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/seccomp"
 )
 
@@ -172,14 +171,13 @@ func closeExtraFds() error {
 	if !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("close_range: %w", err)
 	}
-	// Before 5.11: walk /proc/self/fd instead.
-	ents, err := os.ReadDir("/proc/self/fd")
+	// Before 5.11: walk the fds a checked procfs lists instead.
+	fds, err := rootfs.ProcSelfFds()
 	if err != nil {
-		return fmt.Errorf("list fds: %w", err)
+		return err
 	}
-	for _, e := range ents {
-		fd, err := strconv.Atoi(e.Name())
-		if err == nil && fd > 2 {
+	for _, fd := range fds {
+		if fd > 2 {
 			unix.CloseOnExec(fd)
 		}
 	}
@@ -248,12 +246,11 @@ func chdirInRoot(dir string) error {
 
 // chownStdio gives the user the container's stdio (pipes the parent made
 // as root), so reopening /dev/stdout works after the switch, as runc does.
-// /dev/null and anything we may not change are left alone.
+// A device (the null device the parent opened: the host's /dev/null) and
+// anything we may not change are left alone. Which device is null is not
+// asked of the container's /dev/null: a link there made this chown the
+// host's /dev/null to the container's user.
 func chownStdio(uid, gid uint32) error {
-	var null unix.Stat_t
-	if err := unix.Stat("/dev/null", &null); err != nil {
-		return fmt.Errorf("stat /dev/null: %w", err)
-	}
 	for fd := 0; fd <= 2; fd++ {
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
@@ -262,7 +259,7 @@ func chownStdio(uid, gid uint32) error {
 			}
 			return fmt.Errorf("stat fd %d: %w", fd, err)
 		}
-		if (st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == null.Rdev) || st.Uid == uid {
+		if t := st.Mode & unix.S_IFMT; t == unix.S_IFCHR || t == unix.S_IFBLK || st.Uid == uid {
 			continue
 		}
 		err := unix.Fchown(fd, int(uid), int(gid))

@@ -17,9 +17,11 @@ import (
 // controlling terminal, owned by the container's user. With console the
 // slave is also bound on /dev/console: the init's; an exec'd process keeps it.
 func setupPty(uid uint32, console bool) error {
-	master, err := unix.Open("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	// Checked to be the devpts's own ptmx, never a node or link the
+	// container put there (CVE-2025-52565).
+	master, err := rootfs.OpenPtmx()
 	if err != nil {
-		return fmt.Errorf("open /dev/pts/ptmx: %w", err)
+		return err
 	}
 	defer unix.Close(master)
 	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
@@ -37,11 +39,7 @@ func setupPty(uid uint32, console bool) error {
 		return fmt.Errorf("chown pty slave: %w", err)
 	}
 	if console {
-		n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
-		if err != nil {
-			return fmt.Errorf("get pty number: %w", err)
-		}
-		if err := rootfs.MountConsole(fmt.Sprintf("/dev/pts/%d", n)); err != nil {
+		if err := rootfs.MountConsole(slave); err != nil {
 			return err
 		}
 	}

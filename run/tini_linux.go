@@ -21,6 +21,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/rootfs"
 )
 
 // notForwarded are the signals tini leaves alone: SIGCHLD is the reaper's
@@ -57,6 +59,13 @@ func runTini(path string, args, env []string, tty bool, u execUser) *initError {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return setupErr(fmt.Errorf("set non-dumpable: %w", err))
 	}
+	// ps in the container would show the sealed binary's fd number
+	// ("100") as PID 1's name (the child's becomes its program's at
+	// exec). Through a checked procfs, not the container's /proc, where a
+	// file bound over comm would take the write (CVE-2025-52881); a
+	// failure only leaves the name. Before the fork, so nothing of ours
+	// (the sync socket) stays open longer once the user's process runs.
+	rootfs.WriteProcFile("self/comm", []byte("skiff-init"))
 	child, err := syscall.ForkExec(path, args, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
@@ -67,9 +76,6 @@ func runTini(path string, args, env []string, tty bool, u execUser) *initError {
 	if err != nil {
 		return execFailure(args[0], err)
 	}
-	// ps in the container would show the sealed binary's fd number
-	// ("100") as PID 1's name.
-	os.WriteFile("/proc/self/comm", []byte("skiff-init"), 0)
 	if err := dropInitPrivileges(u); err != nil {
 		unix.Kill(child, unix.SIGKILL)
 		return setupErr(err)
