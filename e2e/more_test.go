@@ -135,9 +135,10 @@ func TestBadConfigFile(t *testing.T) {
 func TestUnsupportedRunFlags(t *testing.T) {
 	s := shared(t)
 	for _, args := range [][]string{
-		// -c and -m became real in issue 16: --cpu-count and -a stand in.
-		{"--pid", "host"}, {"--cpu-count", "2"}, {"--ipc", "host"},
-		{"-a", "stdout"}, {"--privileged"}, {"--cap-add", "SYS_ADMIN"},
+		// -c and -m became real in issue 16, the privilege and namespace
+		// flags in issue 18: flags still to come stand in.
+		{"--link", "x"}, {"--cpu-count", "2"}, {"--gpus", "all"},
+		{"-a", "stdout"}, {"--no-healthcheck"}, {"--runtime", "crun"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := s.skiff(nil, append(append([]string{"run", "--rm"}, args...), fx.busybox, "true")...)
