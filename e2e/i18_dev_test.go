@@ -83,18 +83,57 @@ func i18devReadBlock(majMin string) string {
 	return "mknod /dev/disk b " + majMin + " && head -c 15 /dev/disk"
 }
 
+// i18devDetachAll detaches every device program of the cgroup2 directory
+// dir, from outside, leaving only the v1 list to decide.
+func i18devDetachAll(t *testing.T, dir string) {
+	t.Helper()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	res, err := link.QueryPrograms(link.QueryOptions{Target: fd, Attach: ebpf.AttachCGroupDevice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Programs {
+		prog, err := ebpf.NewProgramFromID(p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = link.RawDetachProgram(link.RawDetachProgramOptions{Target: fd, Program: prog, Attach: ebpf.AttachCGroupDevice})
+		prog.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A block device node made under /dev by a default container cannot be
-// opened: once with the v1 list in force, and once with the container's
-// v1 list opened from outside ("a *:* rwm" written while it runs), so that
-// only the eBPF program of its cgroup2 directory denies.
+// opened: with both the v1 list and the cgroup2 program in force; with the
+// program detached from outside, so that the v1 list alone denies; and with
+// the container's v1 list opened from outside ("a *:* rwm" written while
+// it runs), so that only the eBPF program denies.
 func TestI18DevBlockDenied(t *testing.T) {
 	s := shared(t)
 	_, majMin := i18devLoop(t)
-	t.Run("v1 list and program", func(t *testing.T) {
-		r := inside(t, s, i18devReadBlock(majMin))
+	denied := func(t *testing.T, r result, what string) {
+		t.Helper()
 		if r.code == 0 || strings.Contains(r.stdout, "host disk data") || !strings.Contains(r.stderr, "not permitted") {
-			t.Fatalf("a default container read a host block device through a node it made: %v", r)
+			t.Fatalf("%s: a default container read a host block device through a node it made: %v", what, r)
 		}
+	}
+	t.Run("v1 list and program", func(t *testing.T) {
+		denied(t, inside(t, s, i18devReadBlock(majMin)), "both in force")
+	})
+	t.Run("v1 list only", func(t *testing.T) {
+		id := s.runD(t, "--network", "none", fx.busybox, "sleep", "300")
+		v2 := i18devCgroupDir(t, id, true)
+		i18devDetachAll(t, v2)
+		if n := i18devPrograms(t, v2); n != 0 {
+			t.Fatalf("%d device programs left on %s", n, v2)
+		}
+		denied(t, s.skiff(nil, "exec", id, "sh", "-c", i18devReadBlock(majMin)), "the v1 list alone")
 	})
 	t.Run("program only", func(t *testing.T) {
 		id := s.runD(t, "--network", "none", fx.busybox, "sleep", "300")
@@ -109,11 +148,8 @@ func TestI18DevBlockDenied(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(v1, "devices.list")); strings.TrimSpace(string(b)) != "a *:* rwm" {
 			t.Fatalf("the v1 list was not opened: %q", b)
 		}
-		r := s.skiff(nil, "exec", id, "sh", "-c", i18devReadBlock(majMin))
-		if r.code == 0 || strings.Contains(r.stdout, "host disk data") || !strings.Contains(r.stderr, "not permitted") {
-			t.Fatalf("with the v1 list open, the cgroup2 program must deny the block device: %v", r)
-		}
-		r = s.skiff(nil, "exec", id, "sh", "-c", "head -c 4 /dev/zero | wc -c && echo x > /dev/null && echo null-ok")
+		denied(t, s.skiff(nil, "exec", id, "sh", "-c", i18devReadBlock(majMin)), "the cgroup2 program alone")
+		r := s.skiff(nil, "exec", id, "sh", "-c", "head -c 4 /dev/zero | wc -c && echo x > /dev/null && echo null-ok")
 		if r.code != 0 || !strings.Contains(r.stdout, "null-ok") {
 			t.Fatalf("the program must allow docker's list: %v", r)
 		}
