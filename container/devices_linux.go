@@ -41,10 +41,9 @@ func resolveDevices(sec state.SecurityFlags) (deviceSet, error) {
 		if err != nil {
 			return set, err
 		}
-		set.nodes, set.rules = nodes, []specs.LinuxDeviceCgroup{cgroup.AllowAll()}
-	} else {
-		set.rules = cgroup.DefaultDevices()
+		set.nodes = nodes
 	}
+	var mapped []specs.LinuxDeviceCgroup
 	for _, m := range sec.Devices {
 		nodes, err := mappedDevices(m)
 		if err != nil {
@@ -52,14 +51,14 @@ func resolveDevices(sec state.SecurityFlags) (deviceSet, error) {
 		}
 		for _, n := range nodes {
 			set.nodes = append(set.nodes, n)
-			if !sec.Privileged {
-				set.rules = append(set.rules, cgroup.Rule(true, n.Type, n.Major, n.Minor, m.CgroupPermissions))
-			}
+			mapped = append(mapped, cgroup.Rule(true, n.Type, n.Major, n.Minor, m.CgroupPermissions))
 		}
 	}
-	if sec.Privileged {
+	if sec.Privileged { // docker's: every device, whatever else was asked
+		set.rules = []specs.LinuxDeviceCgroup{cgroup.AllowAll()}
 		return set, nil
 	}
+	set.rules = append(cgroup.DefaultDevices(), mapped...)
 	for _, s := range sec.DeviceCgroupRules {
 		r, err := cgroup.ParseRule(s)
 		if err != nil {
