@@ -187,6 +187,12 @@ func TestI18DevDevice(t *testing.T) {
 			t.Fatalf("--device %s:/dev/xvdc: %v", dev, r)
 		}
 	})
+	t.Run("outside /dev, on the nodev root", func(t *testing.T) {
+		r := s.skiff(nil, "run", "--rm", "--network", "none", "--device", dev+":/xvdc", fx.busybox, "head", "-c", "15", "/xvdc")
+		if r.code != 0 || r.stdout != "host disk data\n" {
+			t.Fatalf("--device %s:/xvdc: %v", dev, r)
+		}
+	})
 	t.Run("read only", func(t *testing.T) {
 		r := s.skiff(nil, "run", "--rm", "--network", "none", "--device", dev+":/dev/xvdc:r", fx.busybox,
 			"sh", "-c", "head -c 15 /dev/xvdc; echo x > /dev/xvdc && echo wrote")

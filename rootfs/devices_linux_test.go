@@ -60,3 +60,42 @@ func TestMakeDevices(t *testing.T) {
 		t.Errorf("second time: %v", err)
 	}
 }
+
+// On a nodev mount (the overlay root is one) a node made in place could
+// not be opened: it is made in /dev and bound over an empty file instead.
+func TestMakeDevicesOnNodev(t *testing.T) {
+	inPrivateMountNS(t, func() {
+		root := t.TempDir()
+		for _, m := range []struct {
+			dir   string
+			flags uintptr
+		}{{"", unix.MS_NODEV}, {"dev", 0}} {
+			dir := filepath.Join(root, m.dir)
+			os.MkdirAll(dir, 0o755)
+			if err := unix.Mount("tmpfs", dir, "tmpfs", m.flags, ""); err != nil {
+				t.Errorf("mount tmpfs on %s: %v", dir, err)
+				return
+			}
+		}
+		mode := os.FileMode(0o666)
+		devs := []specs.LinuxDevice{
+			{Path: "/xvdc", Type: "c", Major: 1, Minor: 5, FileMode: &mode},   // zero, on the nodev root
+			{Path: "/dev/zz", Type: "c", Major: 1, Minor: 5, FileMode: &mode}, // in /dev: made in place
+		}
+		if err := MakeDevices(root, devs); err != nil {
+			t.Error(err)
+			return
+		}
+		for _, p := range []string{"xvdc", "dev/zz"} {
+			f, err := os.Open(filepath.Join(root, p))
+			if err != nil {
+				t.Errorf("open %s: %v", p, err)
+				continue
+			}
+			f.Close()
+		}
+		if _, err := os.Lstat(filepath.Join(root, "dev", stagedNode)); err == nil {
+			t.Error("the staged node was left in /dev")
+		}
+	})
+}
