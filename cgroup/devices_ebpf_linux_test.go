@@ -208,3 +208,43 @@ func TestParseRule(t *testing.T) {
 		}
 	}
 }
+
+// On v1, SetDevices adds the container's rules to the list New wrote.
+func TestSetDevicesV1(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	hs, err := Hierarchies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v1 []Hierarchy
+	for _, h := range hs {
+		if h.Devices {
+			v1 = append(v1, h)
+		}
+	}
+	if len(v1) == 0 {
+		t.Skip("no v1 devices hierarchy")
+	}
+	cg, err := NewAt(v1, fmt.Sprintf("devtest-v1-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.Delete()
+	rules := append(DefaultDevices(), Rule(true, "b", 7, 250, "r"), Rule(true, "c", 4, -1, "rw"))
+	if err := cg.SetDevices(rules); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Fields(strings.ReplaceAll(read(t, filepath.Join(cg.Paths()[0], "devices.list")), "\n", " "))
+	want := strings.Fields(strings.Join(append(append([]string{}, allowedDevices...), "b 7:250 r", "c 4:* rw"), " "))
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("devices.list\n%v\nwant\n%v", got, want)
+	}
+	if err := cg.SetDevices([]specs.LinuxDeviceCgroup{AllowAll()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(cg.Paths()[0], "devices.list")); got != "a *:* rwm" {
+		t.Errorf("--privileged's rule: devices.list %q", got)
+	}
+}
