@@ -109,6 +109,7 @@ func ruleBlock(r specs.LinuxDeviceCgroup, label, next string) (block asm.Instruc
 	return block, final, nil
 }
 
+// accessBits are a rule's access letters (r, w, m) as BPF_DEVCG_ACC_* bits.
 func accessBits(s string) (int32, error) {
 	var bits int32
 	for _, c := range s {
