@@ -3,6 +3,7 @@ module github.com/skiff-dev/skiff
 go 1.26.8
 
 require (
+	github.com/cilium/ebpf v0.16.0
 	github.com/containerd/cgroups/v3 v3.1.3
 	github.com/docker/cli v29.8.2+incompatible
 	github.com/docker/go-units v0.5.0
@@ -28,7 +29,6 @@ require (
 
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect
-	github.com/cilium/ebpf v0.16.0 // indirect
 	github.com/containerd/log v0.2.0 // indirect
 	github.com/containerd/typeurl/v2 v2.3.0 // indirect
 	github.com/coreos/go-systemd/v22 v22.7.0 // indirect

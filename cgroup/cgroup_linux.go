@@ -183,29 +183,29 @@ var allowedDevices = []string{
 	"c 10:200 rwm", // net/tun
 }
 
-// restrictDevices denies every device in a v1 devices cgroup, then allows
-// docker's list. Deny first: a new cgroup inherits its parent's "a *:* rwm".
+// restrictDevices denies every device in a new v1 devices cgroup, then
+// allows docker's list: what the init is born under. Deny first: a new
+// cgroup inherits its parent's "a *:* rwm". The container's own rules
+// (--device, --device-cgroup-rule, --privileged) follow before its process
+// runs (SetDevices, from the start's pre-exec hook).
 func restrictDevices(leaf string) error {
 	if err := writeFile(filepath.Join(leaf, "devices.deny"), "a"); err != nil {
 		return err
 	}
-	for _, rule := range allowedDevices {
-		if err := writeFile(filepath.Join(leaf, "devices.allow"), rule); err != nil {
-			return fmt.Errorf("allow device %q: %w", rule, err)
-		}
-	}
-	return nil
+	return writeDeviceRules(leaf, DefaultDevices())
 }
 
-// CanRestrictDevices reports whether New will give a container docker's
-// device allow-list: a v1 devices hierarchy is mounted and we may write it.
+// CanRestrictDevices reports whether a container's cgroup will hold it to
+// its device rules: a v1 devices hierarchy (New writes docker's list) or a
+// cgroup2 one (SetDevices attaches an eBPF program) is mounted and we may
+// write it.
 func CanRestrictDevices() bool {
 	hs, err := Hierarchies()
 	if err != nil {
 		return false
 	}
 	for _, h := range hs {
-		if h.Devices && !h.V2 && unix.Access(h.Mount, unix.W_OK) == nil {
+		if (h.V2 || h.Devices) && unix.Access(h.Mount, unix.W_OK) == nil {
 			return true
 		}
 	}
@@ -213,12 +213,12 @@ func CanRestrictDevices() bool {
 }
 
 // DevicesRestricted reports whether the container's device access is
-// limited to docker's allow-list: true where a v1 devices cgroup was made.
-// On cgroup v2 that takes an eBPF program, which skiff does not load yet;
-// callers then keep devices out by other means (no CAP_MKNOD, nodev).
+// limited to its rules: true where a v1 devices cgroup (docker's list from
+// its creation) or a cgroup2 directory (the device program SetDevices
+// attaches) was made.
 func (c *Cgroup) DevicesRestricted() bool {
 	for _, d := range c.dirs {
-		if d.h.Devices && !d.h.V2 {
+		if d.h.Devices || d.h.V2 {
 			return true
 		}
 	}

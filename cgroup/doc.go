@@ -1,4 +1,6 @@
 // Package cgroup owns a container's cgroup on v1 and v2 hierarchies: created at
 // the root of each hierarchy as /skiff/<id> (never under the caller's cgroup),
-// joined by the container's init, and removed when the container is gone.
+// joined by the container's init, holding it to its limits and device rules
+// (the v1 list, the cgroup2 eBPF device program), and removed when the
+// container is gone.
 package cgroup

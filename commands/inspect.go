@@ -317,7 +317,8 @@ func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 		ShmSize:           64 << 20,
 		BlkioWeightDevice: []any{}, BlkioDeviceReadBps: []any{}, BlkioDeviceWriteBps: []any{},
 		BlkioDeviceReadIOps: []any{}, BlkioDeviceWriteIOps: []any{},
-		Devices: []any{}, Ulimits: []any{},
+		Devices: inspectDevices(host.Security.Devices), DeviceCgroupRules: host.Security.DeviceCgroupRules,
+		Ulimits:     []any{},
 		MaskedPaths: spec.MaskedPaths, ReadonlyPaths: spec.ReadonlyPaths, SecurityOpt: host.SecurityOpt,
 		Binds: host.Binds, Tmpfs: host.Tmpfs, VolumesFrom: host.VolumesFrom, ReadonlyRootfs: host.ReadonlyRootfs,
 		Mounts: toMountSpecs(host.Mounts),
@@ -363,4 +364,16 @@ func formatTemplate(c *cli.Context) (*template.Template, error) {
 		return nil, &ExitError{Code: 1, Err: err}
 	}
 	return tmpl, nil
+}
+
+// deviceMapping is docker's HostConfig.Devices entry.
+type deviceMapping struct{ PathOnHost, PathInContainer, CgroupPermissions string }
+
+// inspectDevices are --device's mappings as docker shows them ([] for none).
+func inspectDevices(ms []state.DeviceMapping) []any {
+	out := make([]any, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, deviceMapping{m.PathOnHost, m.PathInContainer, m.CgroupPermissions})
+	}
+	return out
 }

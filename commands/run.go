@@ -76,8 +76,7 @@ var unsupportedRunFlags = []struct {
 	{"cidfile", nil, false}, {"cpu-count", nil, false},
 	{"cpu-percent", nil, false},
 	{"cpu-rt-period", nil, false}, {"cpu-rt-runtime", nil, false},
-	{"device", nil, false},
-	{"device-cgroup-rule", nil, false}, {"gpus", nil, false},
+	{"gpus", nil, false},
 	{"health-cmd", nil, false}, {"health-interval", nil, false}, {"health-retries", nil, false},
 	{"health-start-interval", nil, false}, {"health-start-period", nil, false},
 	{"health-timeout", nil, false}, {"io-maxbandwidth", nil, false},
@@ -103,6 +102,7 @@ func runFlags() []cli.Flag {
 	fs = append(fs, listFlag("tmpfs", nil, "mount a tmpfs directory (PATH[:OPTIONS])")...)
 	fs = append(fs, listFlag("volumes-from", nil, "mount volumes from the specified container(s) (CONTAINER[:ro|rw])")...)
 	fs = append(fs, listFlag("security-opt", nil, "security options (seccomp=unconfined|PROFILE.json, no-new-privileges, ...)")...)
+	fs = append(fs, deviceFlags()...)
 	fs = append(fs,
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
@@ -349,6 +349,9 @@ func runOptions(c *cli.Context, g *Globals) (spec.Options, error) {
 	}
 	o.Host.SystemPathsUnconfined = o.Security.SystemPathsUnconfined
 	if err := privilegeOptions(c, &o); err != nil {
+		return o, err
+	}
+	if err := deviceOptions(c, &o); err != nil {
 		return o, err
 	}
 	o.Default = g.DNS

@@ -32,6 +32,7 @@ type Container struct {
 	store    Store
 	proc     *run.Process      // set by Start (start_linux.go)
 	endpoint *network.Endpoint // on the bridge, while the process runs (network_linux.go)
+	devices  *deviceSet        // resolved by initConfig at each start (devices_linux.go)
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -265,6 +266,11 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %s: its seccomp filter: %w", shortid.Of(c.State.ID), err)
 	}
+	devices, err := resolveDevices(c.State.Host.Security)
+	if err != nil {
+		return nil, err
+	}
+	c.devices = &devices
 	return &run.InitConfig{
 		Spec:      c.spec,
 		Init:      c.State.Config.Init,
@@ -280,6 +286,7 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",
 		CgroupParent: c.State.Host.Limits.CgroupParent,
 		Seccomp:      filter,
+		Devices:      devices.nodes,
 	}, nil
 }
 

@@ -50,7 +50,7 @@ func (c *Container) StartPending(pre *run.PendingInit) error {
 
 func (c *Container) start(startInit func(run.Network) (*run.Process, error)) error {
 	net, done, err := c.networkFor()
-	net.Setup = c.withLimits(net.Setup)
+	net.Setup = c.withDevices(c.withLimits(net.Setup))
 	var p *run.Process
 	if err == nil {
 		var doneShared func()

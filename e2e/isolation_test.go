@@ -356,10 +356,10 @@ func TestTerminal(t *testing.T) {
 }
 
 // isolationCaps is docker's default capability set as skiff gives it: all
-// of it where a devices cgroup holds the container to docker's device
-// allow-list (cgroup v1), else without CAP_MKNOD (bit 27): skiff has no
-// eBPF device filter for cgroup v2 and is stricter there rather than looser
-// (spec.Input.NoDeviceCgroup). The e2e-v2 guest is such a host.
+// of it where a cgroup holds the container to docker's device allow-list
+// (the v1 devices list, or the eBPF device program on cgroup2), else
+// without CAP_MKNOD (bit 27): stricter rather than looser
+// (spec.Input.NoDeviceCgroup).
 func isolationCaps() string {
 	if cgroup.CanRestrictDevices() {
 		return "00000000a80425fb"

@@ -8,8 +8,9 @@ package run
 //   make / rslave (nothing propagates either way from now on)
 //   mount the overlay at Rootfs
 //   mount Spec.Mounts in order, each target resolved inside Rootfs
-//   fill /dev: device nodes, fd/std* links, ptmx -> pts/ptmx; with --ipc
-//     container: the donor's /dev/shm (a detached mount, fd 4)
+//   fill /dev: device nodes, fd/std* links, ptmx -> pts/ptmx; the
+//     container's own nodes (--device, --privileged's copy of the host's);
+//     with --ipc container: the donor's /dev/shm (a detached mount, fd 4)
 //   pivot_root into Rootfs and detach the old root
 //   resolve the user against the container's /etc/passwd and /etc/group,
 //     with --group-add's groups
@@ -164,6 +165,9 @@ func prepareRoot(cfg *InitConfig) error {
 		return err
 	}
 	if err := rootfs.SetupDev(cfg.Rootfs, cfg.Rootless); err != nil {
+		return err
+	}
+	if err := rootfs.MakeDevices(cfg.Rootfs, cfg.Devices); err != nil {
 		return err
 	}
 	if cfg.SharedShm {

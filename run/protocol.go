@@ -142,6 +142,10 @@ type InitConfig struct {
 	// Seccomp is Spec's linux.seccomp compiled (seccomp.Cached, by the
 	// start, from the cache): the init only loads it. nil: unconfined.
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// Devices are the device nodes the init makes in the container's tree
+	// (--device's, and the host's with --privileged), resolved by the
+	// start from the host's nodes; its cgroup's rules say what it may open.
+	Devices []specs.LinuxDevice `json:"devices,omitempty"`
 }
 
 // ExecConfig is msgConfig's payload for an exec'd process.

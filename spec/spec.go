@@ -52,10 +52,11 @@ type Input struct {
 	HostnameFile, HostsFile, ResolvConfFile string
 	// LookupEnv resolves "-e VAR" with no value (os.LookupEnv outside tests).
 	LookupEnv func(string) (string, bool)
-	// NoDeviceCgroup is set where no devices cgroup will hold the container
-	// to docker's device allow-list (cgroup v2, which needs eBPF for it, or
-	// rootless): it then gets no CAP_MKNOD, so it cannot make a node in its
-	// /dev tmpfs for a host device. Stricter than docker, never looser.
+	// NoDeviceCgroup is set where no cgroup will hold the container to its
+	// device rules (neither a v1 devices hierarchy nor a cgroup2 one for
+	// the eBPF device program is writable: rootless): it then gets no
+	// CAP_MKNOD, so it cannot make a node in its /dev tmpfs for a host
+	// device. Stricter than docker, never looser.
 	NoDeviceCgroup bool
 	// Mounts are the record's resolved Host.Mounts (container.Create);
 	// VolumeSource says how a volume among them is mounted (nil: a bind
