@@ -310,15 +310,11 @@ func TestI18DevRestartNoLeak(t *testing.T) {
 }
 
 // --privileged: every host device node in the container's /dev and "a *:*
-// rwm" on v1 and in the program, as docker: the loop device reads. Skipped
-// until --privileged is a flag of this build (another part of issue 18).
+// rwm" on v1 and in the program, as docker: the loop device reads.
 func TestI18DevPrivileged(t *testing.T) {
 	s := shared(t)
 	dev, _ := i18devLoop(t)
 	r := s.skiff(nil, "run", "--rm", "--network", "none", "--privileged", fx.busybox, "sh", "-c", "ls -l "+dev+" && head -c 15 "+dev)
-	if strings.Contains(r.stderr, "not supported yet") {
-		t.Skip("--privileged is not a flag of this build yet")
-	}
 	if r.code != 0 || !strings.Contains(r.stdout, "host disk data\n") || !strings.HasPrefix(r.stdout, "brw") {
 		t.Fatalf("--privileged must see and read the host's %s: %v", dev, r)
 	}
