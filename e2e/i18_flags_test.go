@@ -110,6 +110,15 @@ func TestI18FlagsPrivilegedPaths(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stdout, " ro,") || strings.Contains(r.stdout, "/proc/kcore") || !strings.Contains(r.stdout, " /sys sysfs rw,") {
 		t.Errorf("privileged: %v, want /sys rw, no /proc/sys bind, nothing masked", r)
 	}
+	// /sys/fs/cgroup (the container's own cgroup) is writable only with
+	// --privileged, as docker's.
+	const cgroups = "grep ' /sys/fs/cgroup' /proc/self/mounts"
+	if r := i18flagsRun(s, nil, cgroups); r.code != 0 || strings.Count(r.stdout, " ro,") != strings.Count(r.stdout, "\n") {
+		t.Errorf("default: %v, want every /sys/fs/cgroup mount read-only", r)
+	}
+	if r := i18flagsRun(s, []string{"--privileged"}, cgroups); r.code != 0 || r.stdout == "" || strings.Contains(r.stdout, " ro,") {
+		t.Errorf("privileged: %v, want /sys/fs/cgroup writable", r)
+	}
 	// /proc/sys is writable (in the container's own network namespace).
 	const write = "echo 1 >/proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward"
 	if r := i18flagsRun(s, nil, write); r.code == 0 {

@@ -1,6 +1,7 @@
 package rootfs
 
-// A container's /sys/fs/cgroup showing its own cgroup, read-only: its
+// A container's /sys/fs/cgroup showing its own cgroup, read-only (writable
+// only when the spec's mount says so: --privileged, as docker's): its
 // cgroup's directory of each hierarchy bound where the host mounts that
 // hierarchy, on a tmpfs (runc's layout on v1; on a pure v2 host the one
 // directory is /sys/fs/cgroup itself).
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -18,9 +20,9 @@ import (
 // host path skiff chose) and where the container sees it.
 type CgroupBind struct{ Source, Target string }
 
-// cgroupAttrs are every cgroup view's: read-only, nothing to execute, no
-// device or set-id files.
-const cgroupAttrs = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
+// cgroupAttrs are every cgroup view's: nothing to execute, no device or
+// set-id files; and read-only unless the spec's mount drops "ro".
+const cgroupAttrs = unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
 
 // mountCgroupViews replaces the spec's cgroup mount m: a writable tmpfs
 // while the binds' mount points are made, then the tmpfs and every bind
@@ -38,7 +40,7 @@ func mountCgroupViews(rootfs string, m specs.Mount, binds []CgroupBind) error {
 		if err := bindCgroup(rootfs, binds[0]); err != nil {
 			return err
 		}
-		return sealCgroupViews(rootfs, dest, binds)
+		return sealCgroupViews(rootfs, dest, binds, slices.Contains(m.Options, "ro"))
 	}
 	tmpfs := specs.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "noexec", "nodev", "mode=755"}}
 	if err := mountInRoot(rootfs, tmpfs); err != nil {
@@ -52,7 +54,7 @@ func mountCgroupViews(rootfs string, m specs.Mount, binds []CgroupBind) error {
 			return err
 		}
 	}
-	return sealCgroupViews(rootfs, dest, binds)
+	return sealCgroupViews(rootfs, dest, binds, slices.Contains(m.Options, "ro"))
 }
 
 func bindCgroup(rootfs string, b CgroupBind) error {
@@ -67,15 +69,21 @@ func bindCgroup(rootfs string, b CgroupBind) error {
 	return nil
 }
 
-// sealCgroupViews makes dest and every mount under it read-only; a kernel
-// without mount_setattr (before 5.12) gets a remount of each.
-func sealCgroupViews(rootfs, dest string, binds []CgroupBind) error {
+// sealCgroupViews sets cgroupAttrs on dest and every mount under it, and
+// read-only with readOnly; a kernel without mount_setattr (before 5.12)
+// gets a remount of each.
+func sealCgroupViews(rootfs, dest string, binds []CgroupBind, readOnly bool) error {
 	fd, err := OpenInRoot(rootfs, dest, MustExist)
 	if err != nil {
 		return fmt.Errorf("read-only %s: %w", dest, err)
 	}
 	defer unix.Close(fd)
 	attr := &unix.MountAttr{Attr_set: cgroupAttrs}
+	flags := uintptr(unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if readOnly {
+		attr.Attr_set |= unix.MOUNT_ATTR_RDONLY
+		flags |= unix.MS_RDONLY
+	}
 	err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr)
 	if !errors.Is(err, unix.ENOSYS) {
 		if err != nil {
@@ -83,7 +91,6 @@ func sealCgroupViews(rootfs, dest string, binds []CgroupBind) error {
 		}
 		return nil
 	}
-	flags := uintptr(unix.MS_REMOUNT | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
 	for _, b := range binds {
 		if err := remountInRoot(rootfs, b.Target, flags|unix.MS_BIND); err != nil {
 			return fmt.Errorf("read-only %s: %w", b.Target, err)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e-v2: runs the lifecycle and limits e2e subset on a real cgroup v2 host.
+# e2e-v2: runs the lifecycle, limits, seccomp, device and privilege e2e subset on a real cgroup v2 host.
 # This machine is a cgroup v1 hybrid; Debian 12 and most distributions boot
 # with cgroup v2 only. So: a Debian kernel (linux-image-amd64) and a small
 # Debian root file system (mmdebstrap: busybox-static, docker-registry) boot
@@ -28,7 +28,7 @@ mirror=${SKIFF_E2E_V2_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
 # The lifecycle tests, pause/freeze, exec, kill, isolation, and issue 16's
 # limits and stats tests.
-pattern=${E2E_V2_RUN:-'^(TestRunDetached|TestCreateStart|TestStop|TestRestartCommand|TestKill|TestKillCLI|TestKillMonitor|TestRm|TestWait|TestExec|TestTop|TestInspect|TestParallelLifecycle|TestNoDaemonLeft|TestContainerLifecycle|TestRunExitCodes|TestPause|TestStartPausedRefused|TestIsolation|TestSignalsReachTheContainer|TestRestartPolicy|TestInit|TestI16.*)$'}
+pattern=${E2E_V2_RUN:-'^(TestRunDetached|TestCreateStart|TestStop|TestRestartCommand|TestKill|TestKillCLI|TestKillMonitor|TestRm|TestWait|TestExec|TestTop|TestInspect|TestParallelLifecycle|TestNoDaemonLeft|TestContainerLifecycle|TestRunExitCodes|TestPause|TestStartPausedRefused|TestIsolation|TestSignalsReachTheContainer|TestRestartPolicy|TestInit|TestI16.*|TestI17.*|TestI18Dev.*|TestI18Flags.*)$'}
 mem=${E2E_V2_MEM:-3072}
 cpus=${E2E_V2_CPUS:-2}
 limit=${E2E_V2_TIMEOUT:-3600}
