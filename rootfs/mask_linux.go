@@ -25,15 +25,20 @@ import (
 // over files, an empty read-only tmpfs over directories. Absent paths are
 // fine.
 func MaskPaths(paths []string) error {
+	return eachInRoot("mask paths", paths, maskPathsIn)
+}
+
+// eachInRoot applies apply to paths of the (already pivoted) root, opened once.
+func eachInRoot(what string, paths []string, apply func(root int, paths []string) error) error {
 	if len(paths) == 0 {
 		return nil
 	}
 	root, err := openRoot()
 	if err != nil {
-		return fmt.Errorf("mask paths: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer unix.Close(root)
-	return maskPathsIn(root, paths)
+	return apply(root, paths)
 }
 
 func maskPathsIn(root int, paths []string) error {
@@ -145,15 +150,7 @@ func mountEmptyDir(target int) error {
 // recursive clone of each, made read-only while still detached, mounted
 // over it. Absent paths are fine.
 func ReadonlyPaths(paths []string) error {
-	if len(paths) == 0 {
-		return nil
-	}
-	root, err := openRoot()
-	if err != nil {
-		return fmt.Errorf("read-only paths: %w", err)
-	}
-	defer unix.Close(root)
-	return readonlyPathsIn(root, paths)
+	return eachInRoot("read-only paths", paths, readonlyPathsIn)
 }
 
 func readonlyPathsIn(root int, paths []string) error {
