@@ -65,6 +65,11 @@ const (
 	// must never enter; the sync socket closes at execve, so nothing the
 	// container runs can send one.
 	msgMark msgKind = 6
+	// msgSeccomp (parent -> child, before msgConfig, only for a filtered
+	// container): the compiled seccomp filter, raw (8 big-endian bytes of
+	// SECCOMP_FILTER_FLAG_* bits, then the sock_filter array), kept out of
+	// msgConfig's JSON, where its base64 cost the init's start ~0.3 ms.
+	msgSeccomp msgKind = 7
 )
 
 func (k msgKind) String() string {
@@ -81,6 +86,8 @@ func (k msgKind) String() string {
 		return "timeline"
 	case msgMark:
 		return "mark"
+	case msgSeccomp:
+		return "seccomp"
 	}
 	return "unknown"
 }
@@ -141,7 +148,8 @@ type InitConfig struct {
 	SharedShm bool `json:"sharedShm,omitempty"`
 	// Seccomp is Spec's linux.seccomp compiled (seccomp.Cached, by the
 	// start, from the cache): the init only loads it. nil: unconfined.
-	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// It travels as msgSeccomp.
+	Seccomp *seccomp.Program `json:"-"`
 	// Devices are the device nodes the init makes in the container's tree
 	// (--device's, and the host's with --privileged), resolved by the
 	// start from the host's nodes; its cgroup's rules say what it may open.
@@ -159,9 +167,18 @@ type ExecConfig struct {
 	// GroupAdd is the container's --group-add, as InitConfig's.
 	GroupAdd []string `json:"groupAdd,omitempty"`
 	// Seccomp is the container's filter (its config.json's, compiled):
-	// an exec'd process must not be the way around it.
-	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// an exec'd process must not be the way around it. It travels as
+	// msgSeccomp.
+	Seccomp *seccomp.Program `json:"-"`
 }
+
+// filtered is a config that may carry a seccomp filter (msgSeccomp).
+type filtered interface {
+	filter() **seccomp.Program
+}
+
+func (c *InitConfig) filter() **seccomp.Program { return &c.Seccomp }
+func (c *ExecConfig) filter() **seccomp.Program { return &c.Seccomp }
 
 // InitResult is msgError's payload: why the child cannot exec the user's
 // process.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/internal/timeline"
+	"github.com/skiff-dev/skiff/seccomp"
 )
 
 // syncSocket is one end of the sync socket: the parent's, or syncFd in
@@ -62,11 +63,17 @@ type message struct {
 	fd      *os.File // msgPty's file, close-on-exec
 }
 
-// recv reads one message whose payload is at most max bytes. io.EOF: the
+// recv reads one message whose payload is at most limit bytes. io.EOF: the
 // peer closed its end (for the parent: the child exec'd). A file passed
 // with any message but msgPty, or several, is closed and an error.
-func (s syncSocket) recv(max int) (message, error) {
-	buf := make([]byte, 1+max)
+func (s syncSocket) recv(limit int) (message, error) {
+	size, err := s.nextSize()
+	if err != nil {
+		return message{}, err
+	}
+	// Exactly the message's size: a 1 MiB buffer per receive (the
+	// config's bound) cost a fresh init a garbage collection.
+	buf := make([]byte, max(1, min(size, 1+limit)))
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
 		n, oobn, flags, _, err := unix.Recvmsg(int(s), buf, oob, unix.MSG_CMSG_CLOEXEC)
@@ -80,7 +87,7 @@ func (s syncSocket) recv(max int) (message, error) {
 		switch {
 		case flags&unix.MSG_TRUNC != 0:
 			closeAll(fds)
-			return message{}, fmt.Errorf("message larger than %d bytes", max)
+			return message{}, fmt.Errorf("message larger than %d bytes", limit)
 		case n == 0:
 			closeAll(fds)
 			return message{}, io.EOF
@@ -95,6 +102,20 @@ func (s syncSocket) recv(max int) (message, error) {
 		}
 		m.fd = os.NewFile(uintptr(fds[0]), "pty-master")
 		return m, nil
+	}
+}
+
+// nextSize is the size of the next message, read without taking it
+// (MSG_PEEK|MSG_TRUNC answers a datagram's whole length); 0 at EOF. No
+// control buffer is given, so a passed file is not received twice.
+func (s syncSocket) nextSize() (int, error) {
+	var b [1]byte
+	for {
+		n, _, _, _, err := unix.Recvmsg(int(s), b[:], nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return n, err
 	}
 }
 
@@ -194,11 +215,16 @@ func childSync(who string, code int) syncSocket {
 // readConfig reads the parent's msgConfig into v; who ("init", "exec")
 // names the child in errors and in its phase marks. A msgTimeline before
 // it (-D) turns marks on: they go back to the parent as msgMark.
-func readConfig(s syncSocket, who string, v any) error {
+func readConfig(s syncSocket, who string, v filtered) error {
 	what := who + " config"
 	m, err := s.recv(maxConfigSize)
 	if err == nil && m.kind == msgTimeline {
 		if err = joinTimeline(s, who, m.payload); err == nil {
+			m, err = s.recv(maxConfigSize)
+		}
+	}
+	if err == nil && m.kind == msgSeccomp {
+		if *v.filter(), err = decodeFilter(m.payload); err == nil {
 			m, err = s.recv(maxConfigSize)
 		}
 	}
@@ -216,6 +242,25 @@ func readConfig(s syncSocket, who string, v any) error {
 	}
 	timeline.Mark("config")
 	return nil
+}
+
+// sendFilter sends the filter of config, if it has one, as msgSeccomp.
+func (s syncSocket) sendFilter(config filtered) error {
+	p := *config.filter()
+	if p == nil {
+		return nil
+	}
+	payload := make([]byte, 8, 8+len(p.Insns))
+	binary.BigEndian.PutUint64(payload, uint64(p.Flags))
+	return s.send(msgSeccomp, append(payload, p.Insns...), -1)
+}
+
+// decodeFilter reads msgSeccomp's payload (sendFilter).
+func decodeFilter(payload []byte) (*seccomp.Program, error) {
+	if len(payload) <= 8 || (len(payload)-8)%8 != 0 {
+		return nil, fmt.Errorf("seccomp message of %d bytes: not flags and whole instructions", len(payload))
+	}
+	return &seccomp.Program{Flags: uint(binary.BigEndian.Uint64(payload)), Insns: payload[8:]}, nil
 }
 
 // joinTimeline starts the child's marks from msgTimeline's payload: the

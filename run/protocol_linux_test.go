@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/internal/timeline"
+	"github.com/skiff-dev/skiff/seccomp"
 )
 
 func testSyncPair(t *testing.T) (syncSocket, syncSocket) {
@@ -217,5 +218,34 @@ func TestReadConfigWithoutTimeline(t *testing.T) {
 	unix.SetNonblock(int(child), true)
 	if m, err := child.recv(maxConfigSize); err == nil {
 		t.Fatalf("sendTimeline off sent a %s message", m.kind)
+	}
+}
+
+// The filter travels raw as msgSeccomp before msgConfig and comes out as
+// sent; a payload that is not flags plus whole instructions is refused.
+func TestReadConfigFilter(t *testing.T) {
+	parent, child := testSyncPair(t)
+	sent := &ExecConfig{User: "z", Seccomp: &seccomp.Program{Flags: 2, Insns: []byte("12345678abcdefgh")}}
+	if err := parent.sendFilter(sent); err != nil {
+		t.Fatal(err)
+	}
+	if err := parent.sendJSON(msgConfig, sent); err != nil {
+		t.Fatal(err)
+	}
+	var cfg ExecConfig
+	if err := readConfig(child, "exec", &cfg); err != nil || cfg.User != "z" || cfg.Seccomp == nil ||
+		cfg.Seccomp.Flags != 2 || string(cfg.Seccomp.Insns) != "12345678abcdefgh" {
+		t.Fatalf("readConfig = %+v (filter %+v), %v; want the filter as sent", cfg, cfg.Seccomp, err)
+	}
+	if err := parent.sendFilter(&ExecConfig{}); err != nil {
+		t.Fatal(err) // no filter: nothing sent
+	}
+	for _, bad := range [][]byte{nil, []byte("12345678"), []byte("12345678abc")} {
+		if err := parent.send(msgSeccomp, bad, -1); err != nil {
+			t.Fatal(err)
+		}
+		if err := readConfig(child, "exec", &cfg); err == nil {
+			t.Errorf("a %d-byte msgSeccomp was accepted", len(bad))
+		}
 	}
 }

@@ -36,10 +36,10 @@ import (
 
 // spawn is what one start needs.
 type spawn struct {
-	role   string // InitArg or ExecArg: the child's hidden first argument
-	what   string // names the child in errors
-	id     string // the container, whose cgroup the child joins
-	config any    // msgConfig's payload: *InitConfig or *ExecConfig
+	role   string   // InitArg or ExecArg: the child's hidden first argument
+	what   string   // names the child in errors
+	id     string   // the container, whose cgroup the child joins
+	config filtered // msgConfig's payload: *InitConfig or *ExecConfig
 	// stdin, stdout and stderr are the child's stdio. An exec passes no
 	// nil: os/exec would open /dev/null on the joined thread, inside the
 	// container's mount namespace.
@@ -230,13 +230,16 @@ func (s *spawn) dropCgroup(cg *cgroup.Cgroup) {
 
 // finish sends the child its config, says go and waits for its execve. On
 // failure nothing of the child is left.
-func (b *begun) finish(config any) (p *process, err error) {
+func (b *begun) finish(config filtered) (p *process, err error) {
 	defer b.sock.Close()
 	defer func() {
 		if err != nil {
 			b.abort()
 		}
 	}()
+	if err := b.conn.sendFilter(config); err != nil {
+		return nil, err
+	}
 	if err := b.conn.sendJSON(msgConfig, config); err != nil {
 		return nil, err
 	}
