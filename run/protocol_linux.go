@@ -72,7 +72,8 @@ func (s syncSocket) recv(limit int) (message, error) {
 		return message{}, err
 	}
 	// Exactly the message's size: a 1 MiB buffer per receive (the
-	// config's bound) cost a fresh init a garbage collection.
+	// config's bound) grew a fresh init's heap toward its first garbage
+	// collection.
 	buf := make([]byte, max(1, min(size, 1+limit)))
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
