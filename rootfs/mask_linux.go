@@ -62,22 +62,12 @@ func (m *masker) close() {
 }
 
 func (m *masker) mask(path string) error {
-	target, err := openStrict(m.root, path, unix.O_PATH)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if err != nil {
+	target, mode, err := openTarget(m.root, path)
+	if target < 0 || err != nil {
 		return err
 	}
 	defer unix.Close(target)
-	var st unix.Stat_t
-	if err := unix.Fstat(target, &st); err != nil {
-		return fmt.Errorf("fstat: %w", err)
-	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFLNK:
-		return fmt.Errorf("%s: %w", path, ErrSymlinkOnPath)
-	case unix.S_IFDIR:
+	if mode == unix.S_IFDIR {
 		return mountEmptyDir(target)
 	}
 	if m.null < 0 {
@@ -163,20 +153,33 @@ func readonlyPathsIn(root int, paths []string) error {
 }
 
 func readonlyPath(root int, path string) error {
-	target, err := openStrict(root, path, unix.O_PATH)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if err != nil {
+	target, _, err := openTarget(root, path)
+	if target < 0 || err != nil {
 		return err
 	}
 	defer unix.Close(target)
+	return bindFdOnto(target, target, true, unix.MOUNT_ATTR_RDONLY)
+}
+
+// openTarget opens path under root (O_PATH, no link followed anywhere) as
+// a mask or read-only path's target, with its file type; a link there is
+// refused. An absent path is fd -1 and no error: nothing to hide.
+func openTarget(root int, path string) (fd int, mode uint32, err error) {
+	fd, err = openStrict(root, path, unix.O_PATH)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, 0, nil
+	}
+	if err != nil {
+		return -1, 0, err
+	}
 	var st unix.Stat_t
-	if err := unix.Fstat(target, &st); err != nil {
-		return fmt.Errorf("fstat: %w", err)
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, 0, fmt.Errorf("fstat: %w", err)
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		return fmt.Errorf("%s: %w", path, ErrSymlinkOnPath)
+		unix.Close(fd)
+		return -1, 0, fmt.Errorf("%s: %w", path, ErrSymlinkOnPath)
 	}
-	return bindFdOnto(target, target, true, unix.MOUNT_ATTR_RDONLY)
+	return fd, st.Mode & unix.S_IFMT, nil
 }
