@@ -32,7 +32,7 @@ func openStrict(rootfd int, path string, flags int) (int, error) {
 		rel = "."
 	}
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: strictInRoot}
-	fd, err := unix.Openat2(rootfd, rel, how)
+	fd, err := openat2(rootfd, rel, how)
 	if errors.Is(err, unix.ELOOP) {
 		return -1, fmt.Errorf("%s: %w", "/"+rel, ErrSymlinkOnPath)
 	}

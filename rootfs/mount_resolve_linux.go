@@ -91,7 +91,7 @@ func OpenInRoot(root, path string, kind Kind) (int, error) {
 	if clean == "/" {
 		parts = nil
 	}
-	dir, err := unix.Openat2(rootfd, ".", &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: uint64(inRoot)})
+	dir, err := openat2(rootfd, ".", &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: uint64(inRoot)})
 	if err != nil {
 		return -1, fmt.Errorf("open %s: %w", root, err)
 	}
@@ -119,7 +119,7 @@ func InRoot(rootfd int, path string, flags int) (int, error) {
 	if p == "" {
 		p = "."
 	}
-	fd, err := unix.Openat2(rootfd, p, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: uint64(inRoot)})
+	fd, err := openat2(rootfd, p, &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: uint64(inRoot)})
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: "/" + strings.TrimPrefix(path, "/"), Err: err}
 	}
@@ -130,7 +130,7 @@ func InRoot(rootfd int, path string, flags int) (int, error) {
 // parent; when missing it creates name in parent as k says and retries.
 func openChild(rootfd, parent int, rel, name string, k Kind) (int, error) {
 	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: uint64(inRoot)}
-	fd, err := unix.Openat2(rootfd, rel, how)
+	fd, err := openat2(rootfd, rel, how)
 	if err == nil || !errors.Is(err, unix.ENOENT) || k == MustExist {
 		return fd, err
 	}
@@ -147,7 +147,7 @@ func openChild(rootfd, parent int, rel, name string, k Kind) (int, error) {
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		return -1, fmt.Errorf("create %s: %w", rel, err)
 	}
-	return unix.Openat2(rootfd, rel, how)
+	return openat2(rootfd, rel, how)
 }
 
 // fdPath names an open fd for the mount(2) family, which takes paths.

@@ -125,7 +125,7 @@ const procBeneath = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_N
 func (p *Proc) OpenFile(rel string, flags int) (*os.File, error) {
 	rel = strings.TrimLeft(rel, "/")
 	name := "/proc/" + rel
-	fd, err := unix.Openat2(p.fd, rel, &unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: procBeneath})
+	fd, err := openat2(p.fd, rel, &unix.OpenHow{Flags: uint64(flags | unix.O_NOFOLLOW | unix.O_CLOEXEC), Resolve: procBeneath})
 	if errors.Is(err, unix.EXDEV) {
 		return nil, fmt.Errorf("open %s: something is mounted over it or on its path: %w", name, err)
 	}
