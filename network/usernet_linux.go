@@ -1,0 +1,511 @@
+package network
+
+// User networks (`skiff network create`), the records only: what docker
+// keeps of a network, stored per network as <root>/networks/<id>.json
+// (they outlive reboots, as docker's do), each written whole by a rename
+// and changed only under the flock of <root>/networks/networks.lock. A
+// record present is a network complete: Create's last step is the rename,
+// Remove's first the unlink, so a kill -9 at any point leaves a network
+// either fully there or not visible at all (a temporary file at most,
+// ignored by readers and deleted by the next locked command).
+//
+// What changes while containers run (membership, addresses) is under
+// <runroot>/networks/user/<id>/ (usernetmembers_linux.go): it dies with a
+// reboot, as the containers do. No bridge, veth or rule is made here.
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Docker's option keys of a bridge network (`-o`), and skiff's short form
+// of the MTU's (`--opt mtu=1400`, as the issue names it).
+const (
+	OptBridgeName = "com.docker.network.bridge.name"
+	OptMTU        = "com.docker.network.driver.mtu"
+	optMTUShort   = "mtu"
+	DriverBridge  = "bridge"
+)
+
+// UserNetwork is one user network's record.
+type UserNetwork struct {
+	Name    string       `json:"name"`
+	ID      string       `json:"id"` // 64 hex, as docker's
+	Created time.Time    `json:"created"`
+	Driver  string       `json:"driver"` // "bridge", the only one
+	Subnet  netip.Prefix `json:"subnet"`
+	Gateway netip.Addr   `json:"gateway"`
+	IPRange netip.Prefix `json:"ipRange,omitzero"` // zero: the whole subnet
+	// SubnetConfigured: --subnet was given. Docker takes --ip only on such
+	// networks (a chosen pool may differ after a restart).
+	SubnetConfigured bool              `json:"subnetConfigured"`
+	Internal         bool              `json:"internal"`
+	Labels           map[string]string `json:"labels,omitempty"`
+	Options          map[string]string `json:"options,omitempty"` // as given, docker's inspect shows them so
+	Bridge           string            `json:"bridge"`            // the device: OptBridgeName, else "br-" + ID[:12]
+	MTU              int               `json:"mtu,omitempty"`     // OptMTU; 0: the host's default route's
+}
+
+// CreateOptions are `network create`'s flags, as strings the way the CLI
+// has them: Create parses and validates them with docker's errors.
+type CreateOptions struct {
+	Name     string
+	Driver   string // "": bridge
+	Subnet   string // "": chosen from the pools
+	Gateway  string // "": the subnet's first address
+	IPRange  string
+	Internal bool
+	Labels   map[string]string
+	Options  map[string]string
+}
+
+// UserNetworks is the store of user networks of one root and run root.
+type UserNetworks struct {
+	Dir    string // <root>/networks: the records
+	RunDir string // <runroot>/networks (Config.RunDir): bridge.json, members, addresses
+	Pools  []Pool // nil: DefaultPools
+	BIP    netip.Prefix
+	// routes lists the host's routes (hostRoutes); tests replace it.
+	routes func() ([]netip.Prefix, error)
+}
+
+// NewUserNetworks is the store under root and runRoot with cfg's pools
+// and bip (the default bridge's, which user networks avoid).
+func NewUserNetworks(root string, cfg Config) *UserNetworks {
+	return &UserNetworks{Dir: filepath.Join(root, "networks"), RunDir: cfg.RunDir, Pools: cfg.Pools, BIP: cfg.BIP}
+}
+
+const (
+	networksLock  = "networks.lock"
+	recordSuffix  = ".json"
+	userRunSubdir = "user"
+)
+
+// predefinedNetworks are docker's (runconfig.IsPreDefinedNetwork).
+var predefinedNetworks = []string{"bridge", "host", "none", "default"}
+
+// ErrPoolOverlap is docker's IPAM error for a subnet another network has.
+var ErrPoolOverlap = errors.New("invalid pool request: Pool overlaps with other one on this address space")
+
+// ErrNoFreePool is docker's: no pool subnet left that nothing overlaps.
+var ErrNoFreePool = errors.New("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+
+// NotFoundError is a network no name or id prefix names.
+type NotFoundError struct{ Ref string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("network %s not found", e.Ref) }
+
+// InUseError is Remove of a network with members.
+type InUseError struct{ Name, ID string }
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("error while removing network: network %s id %s has active endpoints", e.Name, e.ID)
+}
+
+// Create validates o as docker does and records the network; the subnet
+// is o.Subnet or the first pool subnet that overlaps no network (the
+// default bridge's included) and no host route.
+func (s *UserNetworks) Create(o CreateOptions) (*UserNetwork, error) {
+	n, err := parseCreate(o)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	existing, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUnique(n, existing); err != nil {
+		return nil, err
+	}
+	if err := s.placeSubnet(n, existing); err != nil {
+		return nil, err
+	}
+	if n.ID, err = s.newID(existing); err != nil {
+		return nil, err
+	}
+	if n.Bridge == "" {
+		n.Bridge = "br-" + n.ID[:12]
+	}
+	n.Created = time.Now().UTC()
+	b, err := json.MarshalIndent(n, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(s.recordPath(n.ID), b); err != nil {
+		return nil, fmt.Errorf("create network %s: %w", n.Name, err)
+	}
+	return n, nil
+}
+
+// parseCreate checks what needs no other network: name, driver, CIDRs,
+// gateway and range inside the subnet, options.
+func parseCreate(o CreateOptions) (*UserNetwork, error) {
+	if o.Name == "" {
+		return nil, errors.New("network name is required")
+	}
+	if slices.Contains(predefinedNetworks, o.Name) {
+		return nil, fmt.Errorf("operation is not permitted on predefined %s network", o.Name)
+	}
+	n := &UserNetwork{Name: o.Name, Driver: o.Driver, Internal: o.Internal, Labels: o.Labels, Options: o.Options}
+	if n.Driver == "" {
+		n.Driver = DriverBridge
+	}
+	if n.Driver != DriverBridge {
+		return nil, fmt.Errorf("plugin %q not found", n.Driver)
+	}
+	if err := parseAddressing(n, o); err != nil {
+		return nil, err
+	}
+	if err := parseOptions(n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func parseAddressing(n *UserNetwork, o CreateOptions) error {
+	if o.Subnet == "" {
+		if o.Gateway != "" || o.IPRange != "" {
+			return errors.New("every ip-range or gateway must have a corresponding subnet")
+		}
+		return nil
+	}
+	subnet, err := parseCIDR(o.Subnet)
+	if err != nil {
+		return err
+	}
+	if subnet != subnet.Masked() {
+		return fmt.Errorf("invalid subnet %s : it should be %s", subnet, subnet.Masked())
+	}
+	if subnet.Bits() > 30 {
+		return fmt.Errorf("invalid subnet %s: no room for a gateway and a container", subnet)
+	}
+	n.Subnet, n.SubnetConfigured = subnet, true
+	if o.IPRange != "" {
+		r, err := parseCIDR(o.IPRange)
+		if err != nil {
+			return err
+		}
+		if !subnet.Contains(r.Addr()) || r.Bits() < subnet.Bits() {
+			return fmt.Errorf("no matching subnet for range %s", o.IPRange)
+		}
+		n.IPRange = r.Masked()
+	}
+	if o.Gateway == "" {
+		n.Gateway = subnet.Addr().Next()
+		return nil
+	}
+	gw, err := netip.ParseAddr(o.Gateway)
+	if err != nil || !gw.Is4() {
+		return fmt.Errorf("invalid argument %q for \"--gateway\" flag: not an IPv4 address", o.Gateway)
+	}
+	if !subnet.Contains(gw) {
+		return fmt.Errorf("no matching subnet for gateway %s", o.Gateway)
+	}
+	n.Gateway = gw
+	return nil
+}
+
+// parseCIDR is an IPv4 CIDR, with the error docker's CLI gives for a
+// malformed one (net.ParseCIDR's).
+func parseCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("invalid CIDR address: %s", s)
+	}
+	if !p.Addr().Is4() {
+		return netip.Prefix{}, fmt.Errorf("invalid CIDR address: %s: skiff's networks are IPv4 only", s)
+	}
+	return p, nil
+}
+
+// parseOptions takes the bridge's name and MTU out of the driver options.
+func parseOptions(n *UserNetwork) error {
+	for k, v := range n.Options {
+		switch k {
+		case OptBridgeName:
+			if v == "" || len(v) > 15 || strings.ContainsAny(v, "/ \t\n:") {
+				return fmt.Errorf("invalid bridge name %q: at most 15 characters, no '/', ':' or space", v)
+			}
+			n.Bridge = v
+		case OptMTU, optMTUShort:
+			mtu, err := strconv.Atoi(v)
+			if err != nil || mtu < 68 || mtu > 65535 {
+				return fmt.Errorf("invalid MTU number: %s", v)
+			}
+			n.MTU = mtu
+		}
+	}
+	return nil
+}
+
+// checkUnique refuses a name (or bridge device) another network has.
+func checkUnique(n *UserNetwork, existing []*UserNetwork) error {
+	for _, e := range existing {
+		if e.Name == n.Name {
+			return fmt.Errorf("network with name %s already exists", n.Name)
+		}
+		if n.Bridge != "" && e.Bridge == n.Bridge {
+			return fmt.Errorf("bridge name %s is already in use by network %s", n.Bridge, e.Name)
+		}
+	}
+	if n.Bridge == BridgeInterface {
+		return fmt.Errorf("bridge name %s is already in use by network %s", n.Bridge, BridgeName)
+	}
+	return nil
+}
+
+// placeSubnet checks a configured subnet against the other networks (as
+// docker's IPAM: host routes do not refuse an explicit subnet), or picks
+// the first pool subnet free of networks and host routes.
+func (s *UserNetworks) placeSubnet(n *UserNetwork, existing []*UserNetwork) error {
+	taken := []netip.Prefix{s.defaultBridgeSubnet()}
+	for _, e := range existing {
+		taken = append(taken, e.Subnet)
+	}
+	if n.SubnetConfigured {
+		if overlapsAny(n.Subnet, taken) {
+			return ErrPoolOverlap
+		}
+		return nil
+	}
+	routesOf := s.routes
+	if routesOf == nil {
+		routesOf = hostRoutes
+	}
+	routes, err := routesOf()
+	if err != nil {
+		return err
+	}
+	pools := s.Pools
+	if pools == nil {
+		pools = DefaultPools
+	}
+	subnet, ok := freeSubnet(pools, append(taken, routes...))
+	if !ok {
+		return ErrNoFreePool
+	}
+	n.Subnet, n.Gateway = subnet, subnet.Addr().Next()
+	return nil
+}
+
+// defaultBridgeSubnet is skiff0's subnet: as made (bridge.json), else
+// bip, else the first pool's first subnet, which EnsureBridge takes on a
+// host whose routes leave it free (docker's 172.17.0.0/16).
+func (s *UserNetworks) defaultBridgeSubnet() netip.Prefix {
+	if st, err := loadSettings(s.RunDir); err == nil {
+		return st.Subnet
+	}
+	if s.BIP.IsValid() {
+		return s.BIP.Masked()
+	}
+	pools := s.Pools
+	if pools == nil {
+		pools = DefaultPools
+	}
+	p, _ := freeSubnet(pools[:1], nil)
+	return p
+}
+
+// newID is docker's network id: 32 random bytes in hex, drawn again if
+// its 12-character short form reads as a number (it would be taken for
+// one) or starts an existing id.
+func (s *UserNetworks) newID(existing []*UserNetwork) (string, error) {
+	for {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("generate a network id: %w", err)
+		}
+		id := hex.EncodeToString(b[:])
+		if _, err := strconv.ParseUint(id[:12], 10, 64); err == nil {
+			continue
+		}
+		if !slices.ContainsFunc(existing, func(e *UserNetwork) bool { return e.ID[:12] == id[:12] }) {
+			return id, nil
+		}
+	}
+}
+
+// List is every user network, by name.
+func (s *UserNetworks) List() ([]*UserNetwork, error) { return s.list() }
+
+func (s *UserNetworks) list() ([]*UserNetwork, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read networks: %w", err)
+	}
+	var nets []*UserNetwork
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), recordSuffix)
+		if !ok || !isNetworkID(id) {
+			continue // the lock, a temporary file
+		}
+		n, err := s.read(id)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // removed meanwhile
+		} else if err != nil {
+			return nil, err
+		}
+		nets = append(nets, n)
+	}
+	slices.SortFunc(nets, func(a, b *UserNetwork) int { return strings.Compare(a.Name, b.Name) })
+	return nets, nil
+}
+
+func (s *UserNetworks) read(id string) (*UserNetwork, error) {
+	b, err := os.ReadFile(s.recordPath(id))
+	if err != nil {
+		return nil, err
+	}
+	var n UserNetwork
+	if err := json.Unmarshal(b, &n); err != nil {
+		return nil, fmt.Errorf("read network %s: %w", id, err)
+	}
+	return &n, nil
+}
+
+func isNetworkID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
+// Lookup finds ref as docker's daemon does: a full id, then a name, then
+// an id prefix, which must be unique.
+func (s *UserNetworks) Lookup(ref string) (*UserNetwork, error) {
+	nets, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	return lookupIn(nets, ref)
+}
+
+func lookupIn(nets []*UserNetwork, ref string) (*UserNetwork, error) {
+	var byName, byPrefix []*UserNetwork
+	for _, n := range nets {
+		if n.ID == ref {
+			return n, nil
+		}
+		if n.Name == ref {
+			byName = append(byName, n)
+		}
+		if ref != "" && strings.HasPrefix(n.ID, ref) {
+			byPrefix = append(byPrefix, n)
+		}
+	}
+	switch {
+	case len(byName) == 1:
+		return byName[0], nil
+	case len(byName) > 1:
+		return nil, fmt.Errorf("network %s is ambiguous (%d matches found on name)", ref, len(byName))
+	case len(byPrefix) == 1:
+		return byPrefix[0], nil
+	case len(byPrefix) > 1:
+		return nil, fmt.Errorf("network %s is ambiguous (%d matches found based on ID prefix)", ref, len(byPrefix))
+	}
+	return nil, &NotFoundError{Ref: ref}
+}
+
+// Remove deletes the network ref names, refused while it has members
+// (sweep dead ones first: SweepMembers). The record goes first, so a
+// kill after it leaves only run-time leftovers, which SweepMembers
+// deletes.
+func (s *UserNetworks) Remove(ref string) (*UserNetwork, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	n, err := s.Lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	return n, s.removeLocked(n)
+}
+
+func (s *UserNetworks) removeLocked(n *UserNetwork) error {
+	members, err := s.members(n.ID)
+	if err != nil {
+		return err
+	}
+	if len(members) > 0 {
+		return &InUseError{Name: n.Name, ID: n.ID}
+	}
+	if err := os.Remove(s.recordPath(n.ID)); err != nil {
+		return fmt.Errorf("remove network %s: %w", n.Name, err)
+	}
+	if err := os.RemoveAll(s.netRunDir(n.ID)); err != nil {
+		return fmt.Errorf("remove network %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// Prune removes every network without members that keep (nil: all)
+// accepts, as `docker network prune` (its filters are keep's); it returns
+// what it removed.
+func (s *UserNetworks) Prune(keep func(*UserNetwork) bool) ([]*UserNetwork, error) {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	nets, err := s.list()
+	if err != nil {
+		return nil, err
+	}
+	var removed []*UserNetwork
+	var errs []error
+	for _, n := range nets {
+		if keep != nil && !keep(n) {
+			continue
+		}
+		err := s.removeLocked(n)
+		var inUse *InUseError
+		switch {
+		case errors.As(err, &inUse):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			removed = append(removed, n)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+func (s *UserNetworks) recordPath(id string) string { return filepath.Join(s.Dir, id+recordSuffix) }
+
+// lock takes the store's flock and deletes what a killed writer left
+// (temporary files: only a holder of the lock writes records).
+func (s *UserNetworks) lock() (unlock func(), err error) {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", s.Dir, err)
+	}
+	unlock, err = lockFile(filepath.Join(s.Dir, networksLock))
+	if err != nil {
+		return nil, err
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(s.Dir, ".*"+recordSuffix+".*")); len(tmps) > 0 {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
+	return unlock, nil
+}
