@@ -285,11 +285,11 @@ func TestUserNetMembers(t *testing.T) {
 		t.Fatalf("--ip on a chosen subnet: %v", err)
 	}
 	b, err := s.Join(fixed.ID, Member{ContainerID: memberB, Name: "b", MAC: "02:00:00:00:00:01"})
-	if err != nil || b.Addr.String() != "10.7.0.129" || b.MAC != "02:00:00:00:00:01" {
-		t.Fatalf("join in an ip-range: %+v %v, want 10.7.0.129 (the range's first after its network address)", b, err)
+	if err != nil || b.Addr.String() != "10.7.0.128" || b.MAC != "02:00:00:00:00:01" {
+		t.Fatalf("join in an ip-range: %+v %v, want 10.7.0.128 (the range's first address: docker gives it out)", b, err)
 	}
 	for _, tc := range []struct{ ip, wantErr string }{
-		{"10.7.0.129", "Address already in use"},
+		{"10.7.0.128", "Address already in use"},
 		{"10.7.0.1", "Address already in use"},
 		{"10.8.0.5", "invalid address 10.8.0.5: It does not belong to any of this network's subnets"},
 		{"10.7.0.255", "invalid address 10.7.0.255: It does not belong to any of this network's subnets"},
@@ -332,8 +332,8 @@ func TestUserNetMembers(t *testing.T) {
 	if err := s.Leave(fixed.ID, memberB); err != nil {
 		t.Fatalf("second leave: %v", err)
 	}
-	if d, err := s.Join(fixed.ID, Member{ContainerID: memberA, Name: "a"}); err != nil || d.Addr.String() != "10.7.0.129" {
-		t.Fatalf("join after a leave: %+v %v, want the freed 10.7.0.129", d, err)
+	if d, err := s.Join(fixed.ID, Member{ContainerID: memberA, Name: "a"}); err != nil || d.Addr.String() != "10.7.0.128" {
+		t.Fatalf("join after a leave: %+v %v, want the freed 10.7.0.128", d, err)
 	}
 
 	// c's monitor dies, a is alive: the sweep takes c's names and address only.
@@ -521,4 +521,22 @@ func checkUserNetsWhole(t *testing.T, s *UserNetworks) int {
 		}
 	}
 	return len(nets)
+}
+
+func TestUserNetAllocatable(t *testing.T) {
+	for _, tc := range []struct{ subnet, ipRange, want string }{
+		{"10.7.0.0/24", "", "10.7.0.1-10.7.0.254"},
+		{"10.7.0.0/24", "10.7.0.128/25", "10.7.0.128-10.7.0.254"}, // not the subnet's broadcast
+		{"10.7.0.0/24", "10.7.0.0/25", "10.7.0.1-10.7.0.127"},     // not the subnet's network address
+		{"10.7.0.0/24", "10.7.0.64/26", "10.7.0.64-10.7.0.127"},
+		{"10.7.0.0/24", "10.7.0.9/32", "10.7.0.9-10.7.0.9"},
+	} {
+		n := &UserNetwork{Subnet: netip.MustParsePrefix(tc.subnet)}
+		if tc.ipRange != "" {
+			n.IPRange = netip.MustParsePrefix(tc.ipRange)
+		}
+		if first, last := n.allocatable(); fmt.Sprint(first, "-", last) != tc.want {
+			t.Errorf("%s %s: %s-%s, want %s", tc.subnet, tc.ipRange, first, last, tc.want)
+		}
+	}
 }

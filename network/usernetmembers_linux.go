@@ -26,8 +26,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Member is one container on a user network.
@@ -79,15 +77,12 @@ func (s *UserNetworks) Join(netID string, m Member) (Member, error) {
 }
 
 // memberAddr is m's address on n: the requested one, checked and claimed
-// as docker's IPAM does, or the allocator's next.
+// as docker's IPAM does, or the allocator's next in the network's range.
 func (s *UserNetworks) memberAddr(n *UserNetwork, m Member) (netip.Addr, error) {
 	runDir := s.netRunDir(n.ID)
 	if !m.Addr.IsValid() {
-		pool := n.Subnet
-		if n.IPRange.IsValid() {
-			pool = n.IPRange
-		}
-		a, _, err := allocate(runDir, pool, n.Gateway, m.ContainerID, nil)
+		first, last := n.allocatable()
+		a, _, err := allocateIn(runDir, first, last, n.Gateway, m.ContainerID, nil)
 		if errors.Is(err, ErrPoolExhausted) {
 			return netip.Addr{}, fmt.Errorf("no available IPv4 addresses on this network's address pools: %s (%s): %w", n.Name, n.ID, err)
 		}
@@ -99,37 +94,27 @@ func (s *UserNetworks) memberAddr(n *UserNetwork, m Member) (netip.Addr, error) 
 	if !n.Subnet.Contains(m.Addr) || m.Addr == n.Subnet.Addr() || m.Addr == lastAddr(n.Subnet) {
 		return netip.Addr{}, fmt.Errorf("invalid address %s: It does not belong to any of this network's subnets", m.Addr)
 	}
-	if m.Addr == n.Gateway {
-		return netip.Addr{}, ErrAddressInUse
+	a, _, err := allocateIn(runDir, m.Addr, m.Addr, n.Gateway, m.ContainerID, nil)
+	if errors.Is(err, ErrPoolExhausted) {
+		return netip.Addr{}, ErrAddressInUse // another's, or the gateway
 	}
-	return m.Addr, claim(runDir, m.Addr, m.ContainerID)
+	return a, err
 }
 
-// claim allocates addr itself to id, under the allocator's lock and in
-// its format (ipam_linux.go); id's own claim again is no error.
-func claim(runDir string, addr netip.Addr, id string) error {
-	unlock, err := lockAddresses(runDir)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	path := filepath.Join(runDir, addressesDir, addr.String())
-	if b, err := os.ReadFile(path); err == nil {
-		if strings.TrimSpace(string(b)) == id {
-			return nil
+// allocatable are the first and last address containers get: the
+// subnet's without its network and broadcast addresses, narrowed to
+// --ip-range, whose own first and last docker gives out too.
+func (n *UserNetwork) allocatable() (first, last netip.Addr) {
+	first, last = n.Subnet.Addr().Next(), lastAddr(n.Subnet).Prev()
+	if n.IPRange.IsValid() {
+		if a := n.IPRange.Addr(); first.Less(a) {
+			first = a
 		}
-		return ErrAddressInUse
+		if a := lastAddr(n.IPRange); a.Less(last) {
+			last = a
+		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return fmt.Errorf("allocate %s: %w", addr, err)
-	}
-	_, werr := f.WriteString(id)
-	if err := errors.Join(werr, f.Close()); err != nil {
-		os.Remove(path)
-		return fmt.Errorf("allocate %s: %w", addr, err)
-	}
-	return nil
+	return first, last
 }
 
 func (s *UserNetworks) writeMember(netID string, m Member) error {
