@@ -75,14 +75,17 @@ type UserNetworks struct {
 	RunDir string // <runroot>/networks (Config.RunDir): bridge.json, members, addresses
 	Pools  []Pool // nil: DefaultPools
 	BIP    netip.Prefix
-	// routes lists the host's routes (hostRoutes); tests replace it.
+	// routes lists the host's routes (hostRoutes) and skiff0 reads the
+	// default bridge device's address (bridgeAddr): tests replace both.
 	routes func() ([]netip.Prefix, error)
+	skiff0 func() netip.Prefix
 }
 
 // NewUserNetworks is the store under root and runRoot with cfg's pools
 // and bip (the default bridge's, which user networks avoid).
 func NewUserNetworks(root string, cfg Config) *UserNetworks {
-	return &UserNetworks{Dir: filepath.Join(root, "networks"), RunDir: cfg.RunDir, Pools: cfg.Pools, BIP: cfg.BIP}
+	return &UserNetworks{Dir: filepath.Join(root, "networks"), RunDir: cfg.RunDir, Pools: cfg.Pools, BIP: cfg.BIP,
+		routes: hostRoutes, skiff0: bridgeAddr}
 }
 
 const (
@@ -93,6 +96,11 @@ const (
 
 // predefinedNetworks are docker's (runconfig.IsPreDefinedNetwork).
 var predefinedNetworks = []string{"bridge", "host", "none", "default"}
+
+// IsPredefined says whether name is one of docker's own networks, which
+// no user network may be named and `network rm` refuses ("%s is a
+// pre-defined network and cannot be removed", the CLI's to say).
+func IsPredefined(name string) bool { return slices.Contains(predefinedNetworks, name) }
 
 // ErrPoolOverlap is docker's IPAM error for a subnet another network has.
 var ErrPoolOverlap = errors.New("invalid pool request: Pool overlaps with other one on this address space")
@@ -158,7 +166,7 @@ func parseCreate(o CreateOptions) (*UserNetwork, error) {
 	if o.Name == "" {
 		return nil, errors.New("network name is required")
 	}
-	if slices.Contains(predefinedNetworks, o.Name) {
+	if IsPredefined(o.Name) {
 		return nil, fmt.Errorf("operation is not permitted on predefined %s network", o.Name)
 	}
 	n := &UserNetwork{Name: o.Name, Driver: o.Driver, Internal: o.Internal, Labels: o.Labels, Options: o.Options}
@@ -283,11 +291,7 @@ func (s *UserNetworks) placeSubnet(n *UserNetwork, existing []*UserNetwork) erro
 		}
 		return nil
 	}
-	routesOf := s.routes
-	if routesOf == nil {
-		routesOf = hostRoutes
-	}
-	routes, err := routesOf()
+	routes, err := s.routes()
 	if err != nil {
 		return err
 	}
@@ -304,11 +308,15 @@ func (s *UserNetworks) placeSubnet(n *UserNetwork, existing []*UserNetwork) erro
 }
 
 // defaultBridgeSubnet is skiff0's subnet: as made (bridge.json), else
-// bip, else the first pool's first subnet, which EnsureBridge takes on a
-// host whose routes leave it free (docker's 172.17.0.0/16).
+// the device's address (its bridge.json wiped), else bip, else the first
+// pool's first subnet, which EnsureBridge takes on a host whose routes
+// leave it free (docker's 172.17.0.0/16).
 func (s *UserNetworks) defaultBridgeSubnet() netip.Prefix {
 	if st, err := loadSettings(s.RunDir); err == nil {
 		return st.Subnet
+	}
+	if p := s.skiff0(); p.IsValid() {
+		return p.Masked()
 	}
 	if s.BIP.IsValid() {
 		return s.BIP.Masked()

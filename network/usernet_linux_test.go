@@ -19,6 +19,7 @@ func testUserNetworks(t *testing.T, routes ...string) *UserNetworks {
 	t.Helper()
 	dir := t.TempDir()
 	s := NewUserNetworks(filepath.Join(dir, "root"), Config{RunDir: RunDir(filepath.Join(dir, "run"))})
+	s.skiff0 = func() netip.Prefix { return netip.Prefix{} }
 	s.routes = func() ([]netip.Prefix, error) {
 		var out []netip.Prefix
 		for _, r := range routes {
@@ -72,6 +73,7 @@ func TestUserNetCreateValidates(t *testing.T) {
 		{name: "bridge", opts: CreateOptions{Name: "bridge"}, wantErr: "operation is not permitted on predefined bridge network"},
 		{name: "host", opts: CreateOptions{Name: "host"}, wantErr: "operation is not permitted on predefined host network"},
 		{name: "none", opts: CreateOptions{Name: "none"}, wantErr: "operation is not permitted on predefined none network"},
+		{name: "default", opts: CreateOptions{Name: "default"}, wantErr: "operation is not permitted on predefined default network"},
 		{name: "driver", opts: CreateOptions{Name: "n", Driver: "overlayx"}, wantErr: `plugin "overlayx" not found`},
 		{name: "malformed subnet", opts: CreateOptions{Name: "n", Subnet: "10.0.0/33"}, wantErr: "invalid CIDR address: 10.0.0/33"},
 		{name: "not a cidr", opts: CreateOptions{Name: "n", Subnet: "foo"}, wantErr: "invalid CIDR address: foo"},
@@ -158,6 +160,13 @@ func TestUserNetPoolsSkipOverlaps(t *testing.T) {
 		}
 		if _, err := s.Create(CreateOptions{Name: "m", Subnet: "172.18.1.0/24"}); !errors.Is(err, ErrPoolOverlap) {
 			t.Fatalf("a subnet inside the bridge's: %v", err)
+		}
+	})
+	t.Run("skiff0's address without bridge.json", func(t *testing.T) {
+		s := testUserNetworks(t)
+		s.skiff0 = func() netip.Prefix { return netip.MustParsePrefix("172.18.0.1/16") }
+		if n := mustCreate(t, s, CreateOptions{Name: "n"}); n.Subnet.String() != "172.17.0.0/16" {
+			t.Fatalf("got %s beside skiff0 on 172.18.0.1/16", n.Subnet)
 		}
 	})
 	t.Run("bip", func(t *testing.T) {
@@ -335,6 +344,13 @@ func TestUserNetMembers(t *testing.T) {
 	if d, err := s.Join(fixed.ID, Member{ContainerID: memberA, Name: "a"}); err != nil || d.Addr.String() != "10.7.0.128" {
 		t.Fatalf("join after a leave: %+v %v, want the freed 10.7.0.128", d, err)
 	}
+	on, err := s.ContainerNetworks(memberA)
+	if err != nil || len(on) != 2 || on[auto.ID].Addr.String() != "172.18.0.2" || on[fixed.ID].Addr.String() != "10.7.0.128" {
+		t.Fatalf("a's networks: %+v %v, want auto and fixed", on, err)
+	}
+	if on, err := s.ContainerNetworks(memberB); err != nil || len(on) != 0 {
+		t.Fatalf("b left, yet is on %+v %v", on, err)
+	}
 
 	// c's monitor dies, a is alive: the sweep takes c's names and address only.
 	alive := func(id string) bool { return id == memberA }
@@ -377,8 +393,22 @@ func TestUserNetSweepOrphans(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(s.netRunDir(gone), membersDir), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// A member's record whose writer was killed before its rename.
+	tmp := filepath.Join(s.netRunDir(n.ID), membersDir, "."+memberB+".json.42")
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, []byte(`{"containerID":"bb`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if members, err := s.Members(n.ID); err != nil || len(members) != 0 {
+		t.Fatalf("a half-written member is visible: %+v %v", members, err)
+	}
 	if err := s.SweepMembers(func(id string) bool { return id == memberA }); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the sweep left a half-written member: %v", err)
 	}
 	if owners, _ := readOwners(s.netRunDir(n.ID)); len(owners) != 1 {
 		t.Fatalf("a live owner's address was swept: %v", owners)
@@ -443,6 +473,7 @@ func TestUserNetKill9(t *testing.T) {
 	root, run := filepath.Join(dir, "root"), filepath.Join(dir, "run")
 	s := NewUserNetworks(root, Config{RunDir: RunDir(run)})
 	s.routes = func() ([]netip.Prefix, error) { return nil, nil }
+	s.skiff0 = func() netip.Prefix { return netip.Prefix{} }
 	seen := 0
 	for round := range 12 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestUserNetKill9$", "-test.count=1")
@@ -477,6 +508,7 @@ func TestUserNetKill9(t *testing.T) {
 func userNetChurn(root, run string) {
 	s := NewUserNetworks(root, Config{RunDir: RunDir(run)})
 	s.routes = func() ([]netip.Prefix, error) { return nil, nil }
+	s.skiff0 = func() netip.Prefix { return netip.Prefix{} }
 	for i := 0; ; i++ {
 		name := fmt.Sprint("k", os.Getpid(), "-", i%5)
 		n, err := s.Create(CreateOptions{Name: name, Labels: map[string]string{"i": fmt.Sprint(i)}})

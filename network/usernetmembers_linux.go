@@ -153,6 +153,31 @@ func (s *UserNetworks) leaveLocked(netID, containerID string) error {
 	return release(s.netRunDir(netID), m.Addr, containerID)
 }
 
+// ContainerNetworks are the user networks containerID is a member of,
+// by network id: what its inspect shows and what its DNS answers from.
+func (s *UserNetworks) ContainerNetworks(containerID string) (map[string]Member, error) {
+	out := map[string]Member{}
+	if !isShortHex(containerID) {
+		return out, nil
+	}
+	entries, err := os.ReadDir(filepath.Join(s.RunDir, userRunSubdir))
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read user networks' members: %w", err)
+	}
+	for _, e := range entries {
+		m, err := readMember(s.memberPath(e.Name(), containerID))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = m
+	}
+	return out, nil
+}
+
 // Members are network netID's members, by name; read without a lock
 // (each record is whole), for the DNS responder and inspect.
 func (s *UserNetworks) Members(netID string) ([]Member, error) { return s.members(netID) }
@@ -252,6 +277,11 @@ func (s *UserNetworks) sweepNeeded(entries []os.DirEntry, alive func(string) boo
 func (s *UserNetworks) sweepNetwork(netID string, alive func(string) bool) error {
 	if _, err := os.Stat(s.recordPath(netID)); errors.Is(err, os.ErrNotExist) {
 		return os.RemoveAll(s.netRunDir(netID)) // a removal killed after its first step
+	}
+	// A killed writer's temporary file (only holders of the lock write).
+	tmps, _ := filepath.Glob(filepath.Join(s.netRunDir(netID), membersDir, ".*"))
+	for _, t := range tmps {
+		os.Remove(t)
 	}
 	members, err := s.members(netID)
 	if err != nil {
