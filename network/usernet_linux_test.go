@@ -317,6 +317,12 @@ func TestUserNetMembers(t *testing.T) {
 	if _, err := s.Join(auto.ID, Member{ContainerID: "../../x", Name: "x"}); err == nil {
 		t.Fatal("a container id that is a path was accepted")
 	}
+	if _, err := s.Join("../"+auto.ID, Member{ContainerID: memberC, Name: "c"}); !errors.As(err, new(*NotFoundError)) {
+		t.Fatalf("a network id that is a path: %v", err)
+	}
+	if got := fmt.Sprint(Member{ContainerID: memberA, Name: "a", Aliases: []string{"web", "a"}}.DNSNames()); got != "[a aaaa00000000 web]" {
+		t.Fatalf("DNS names %s", got)
+	}
 
 	members, err := s.Members(fixed.ID)
 	if err != nil || len(members) != 2 || members[0].Name != "b" || members[1].Name != "c" {

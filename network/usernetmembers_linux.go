@@ -46,8 +46,11 @@ var ErrAddressInUse = errors.New("Address already in use")
 // (m.Addr if given, else the lowest free one of the network's range) and
 // MAC are filled in the returned member.
 func (s *UserNetworks) Join(netID string, m Member) (Member, error) {
-	if !isShortHex(m.ContainerID) {
-		return Member{}, fmt.Errorf("join network: bad container id %q", m.ContainerID)
+	if !isShortHex(m.ContainerID) || m.Name == "" {
+		return Member{}, fmt.Errorf("join network: no container name or a bad id %q", m.ContainerID)
+	}
+	if !isNetworkID(netID) {
+		return Member{}, &NotFoundError{Ref: netID}
 	}
 	unlock, err := s.lock()
 	if err != nil {
@@ -128,9 +131,27 @@ func (s *UserNetworks) writeMember(netID string, m Member) error {
 	return nil
 }
 
+// DNSNames are the names m answers to on its network, as docker's
+// inspect lists them: its name, its short id, its aliases.
+func (m Member) DNSNames() []string {
+	names := []string{m.Name}
+	if len(m.ContainerID) >= 12 {
+		names = append(names, m.ContainerID[:12])
+	}
+	for _, a := range m.Aliases {
+		if !slices.Contains(names, a) {
+			names = append(names, a)
+		}
+	}
+	return names
+}
+
 // Leave removes containerID from network netID: its record (its names
 // stop answering), then its address. Leaving twice is no error.
 func (s *UserNetworks) Leave(netID, containerID string) error {
+	if !isNetworkID(netID) || !isShortHex(containerID) {
+		return nil // no such member
+	}
 	unlock, err := s.lock()
 	if err != nil {
 		return err
@@ -183,6 +204,9 @@ func (s *UserNetworks) ContainerNetworks(containerID string) (map[string]Member,
 func (s *UserNetworks) Members(netID string) ([]Member, error) { return s.members(netID) }
 
 func (s *UserNetworks) members(netID string) ([]Member, error) {
+	if !isNetworkID(netID) {
+		return nil, nil
+	}
 	dir := filepath.Join(s.netRunDir(netID), membersDir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -249,7 +273,9 @@ func (s *UserNetworks) SweepMembers(alive func(containerID string) bool) error {
 }
 
 // sweepNeeded is the lock-free look: a network's directory without a
-// record, or a member or an address owner that is dead.
+// record, or an address owner that is dead. Owners suffice for members:
+// a member's address is allocated before its record is written and
+// released after it is removed, so every record has its address.
 func (s *UserNetworks) sweepNeeded(entries []os.DirEntry, alive func(string) bool) bool {
 	for _, e := range entries {
 		if !isNetworkID(e.Name()) {
@@ -261,12 +287,6 @@ func (s *UserNetworks) sweepNeeded(entries []os.DirEntry, alive func(string) boo
 		owners, _ := readOwners(s.netRunDir(e.Name()))
 		for _, id := range owners {
 			if !alive(id) {
-				return true
-			}
-		}
-		members, _ := s.members(e.Name())
-		for _, m := range members {
-			if !alive(m.ContainerID) {
 				return true
 			}
 		}
