@@ -578,3 +578,87 @@ func TestUserNetAllocatable(t *testing.T) {
 		}
 	}
 }
+
+// TestUserNetConcurrentJoins: many containers starting at once on one
+// network get distinct addresses and all their records; a join racing
+// the network's removal either joins (and the removal is refused) or
+// finds no network, never a member of a removed network.
+func TestUserNetConcurrentJoins(t *testing.T) {
+	s := testUserNetworks(t)
+	n := mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.9.0.0/24"})
+	const count = 24
+	got := make([]Member, count)
+	errs := make([]error, count)
+	var wg sync.WaitGroup
+	for i := range count {
+		wg.Go(func() {
+			got[i], errs[i] = s.Join(n.ID, Member{ContainerID: fmt.Sprintf("%064x", i+1), Name: fmt.Sprint("c", i)})
+		})
+	}
+	wg.Wait()
+	seen := map[netip.Addr]bool{}
+	for i := range count {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if seen[got[i].Addr] {
+			t.Fatalf("%s given twice", got[i].Addr)
+		}
+		seen[got[i].Addr] = true
+	}
+	if members, err := s.Members(n.ID); err != nil || len(members) != count {
+		t.Fatalf("%d members recorded (%v), want %d", len(members), err, count)
+	}
+
+	for i := range 20 {
+		race := mustCreate(t, s, CreateOptions{Name: fmt.Sprint("race", i)})
+		var joinErr, rmErr error
+		var rw sync.WaitGroup
+		rw.Go(func() { _, joinErr = s.Join(race.ID, Member{ContainerID: memberA, Name: "a"}) })
+		rw.Go(func() { _, rmErr = s.Remove(race.ID) })
+		rw.Wait()
+		switch {
+		case joinErr == nil && errors.As(rmErr, new(*InUseError)):
+			if err := s.Leave(race.ID, memberA); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Remove(race.ID); err != nil {
+				t.Fatal(err)
+			}
+		case errors.As(joinErr, new(*NotFoundError)) && rmErr == nil:
+			if _, err := os.Stat(s.netRunDir(race.ID)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("a join after the removal left run-time state: %v", err)
+			}
+		default:
+			t.Fatalf("join %v, rm %v: want one of them refused", joinErr, rmErr)
+		}
+	}
+}
+
+func BenchmarkUserNetJoinLeave(b *testing.B) {
+	dir := b.TempDir()
+	s := NewUserNetworks(filepath.Join(dir, "root"), Config{RunDir: RunDir(filepath.Join(dir, "run"))})
+	s.routes = func() ([]netip.Prefix, error) { return nil, nil }
+	n, err := s.Create(CreateOptions{Name: "n"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Join(n.ID, Member{ContainerID: memberA, Name: "a"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Leave(n.ID, memberA); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUserNetSweepNothing(b *testing.B) {
+	dir := b.TempDir()
+	s := NewUserNetworks(filepath.Join(dir, "root"), Config{RunDir: RunDir(filepath.Join(dir, "run"))})
+	for b.Loop() {
+		if err := s.SweepMembers(func(string) bool { return true }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
