@@ -334,11 +334,10 @@ func (s *UserNetworks) defaultBridgeSubnet() netip.Prefix {
 // one) or starts an existing id.
 func (s *UserNetworks) newID(existing []*UserNetwork) (string, error) {
 	for {
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", fmt.Errorf("generate a network id: %w", err)
+		id, err := randomHexID()
+		if err != nil {
+			return "", err
 		}
-		id := hex.EncodeToString(b[:])
 		if _, err := strconv.ParseUint(id[:12], 10, 64); err == nil {
 			continue
 		}
@@ -346,6 +345,16 @@ func (s *UserNetworks) newID(existing []*UserNetwork) (string, error) {
 			return id, nil
 		}
 	}
+}
+
+// randomHexID is 32 random bytes in hex: docker's ids of networks and
+// endpoints.
+func randomHexID() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate an id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // List is every user network, by name.

@@ -283,7 +283,7 @@ func TestUserNetMembers(t *testing.T) {
 	fixed := mustCreate(t, s, CreateOptions{Name: "fixed", Subnet: "10.7.0.0/24", IPRange: "10.7.0.128/25"})
 
 	a, err := s.Join(auto.ID, Member{ContainerID: memberA, Name: "a", Aliases: []string{"web", "www"}})
-	if err != nil || a.Addr.String() != "172.18.0.2" || a.MAC != "02:42:ac:12:00:02" {
+	if err != nil || a.Addr.String() != "172.18.0.2" || a.MAC != "02:42:ac:12:00:02" || !isNetworkID(a.EndpointID) {
 		t.Fatalf("join: %+v %v, want 172.18.0.2 and docker's MAC", a, err)
 	}
 	if _, err := s.Join(auto.ID, Member{ContainerID: memberA, Name: "a"}); err == nil || err.Error() != "endpoint with name a already exists in network auto" {

@@ -33,8 +33,9 @@ type Member struct {
 	ContainerID string     `json:"containerID"` // 64 hex
 	Name        string     `json:"name"`        // the container's name, without docker's leading '/'
 	Aliases     []string   `json:"aliases,omitempty"`
-	Addr        netip.Addr `json:"addr"` // on Join: a requested --ip, or zero for the next free one
-	MAC         string     `json:"mac"`  // on Join: --mac-address, or "" for docker's 02:42 + address
+	Addr        netip.Addr `json:"addr"`       // on Join: a requested --ip, or zero for the next free one
+	MAC         string     `json:"mac"`        // on Join: --mac-address, or "" for docker's 02:42 + address
+	EndpointID  string     `json:"endpointID"` // set by Join: 64 hex, as inspect's EndpointID
 }
 
 const membersDir = "members"
@@ -72,6 +73,9 @@ func (s *UserNetworks) Join(netID string, m Member) (Member, error) {
 	}
 	if m.MAC == "" {
 		m.MAC = dockerMAC(m.Addr).String()
+	}
+	if m.EndpointID, err = randomHexID(); err != nil {
+		return Member{}, errors.Join(err, release(runDir, m.Addr, m.ContainerID))
 	}
 	if err := s.writeMember(n.ID, m); err != nil {
 		return Member{}, errors.Join(err, release(runDir, m.Addr, m.ContainerID))
