@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
 )
 
 // testUserNetworks is a store in a temporary root whose host has routes.
@@ -660,5 +662,42 @@ func BenchmarkUserNetSweepNothing(b *testing.B) {
 		if err := s.SweepMembers(func(string) bool { return true }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUserNetRealHostRoutes: in a namespace of its own, with the host's
+// real routes and skiff0 read by netlink (no bridge.json): a chosen
+// subnet skips both; skiff0 on 172.20.0.0/16 leaves 172.17.0.0/16 free.
+func TestUserNetRealHostRoutes(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	for name, cidr := range map[string]string{"taken0": "172.18.3.1/16", BridgeInterface: "172.20.0.1/16"} {
+		dev := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
+		if err := netlink.LinkAdd(dev); err != nil {
+			t.Fatal(err)
+		}
+		addr, _ := netlink.ParseAddr(cidr)
+		if err := netlink.AddrAdd(dev, addr); err != nil {
+			t.Fatal(err)
+		}
+		if err := netlink.LinkSetUp(dev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	s := NewUserNetworks(filepath.Join(dir, "root"), Config{RunDir: RunDir(filepath.Join(dir, "run"))})
+	var got []string
+	for i := range 3 {
+		got = append(got, mustCreate(t, s, CreateOptions{Name: fmt.Sprint("n", i)}).Subnet.String())
+	}
+	if want := "[172.17.0.0/16 172.19.0.0/16 172.21.0.0/16]"; fmt.Sprint(got) != want {
+		t.Fatalf("subnets %v, want %s", got, want)
+	}
+	if _, err := s.Create(CreateOptions{Name: "x", Subnet: "172.20.128.0/17"}); !errors.Is(err, ErrPoolOverlap) {
+		t.Fatalf("a subnet inside skiff0's: %v", err)
+	}
+	if _, err := s.Create(CreateOptions{Name: "routed", Subnet: "172.18.100.0/24"}); err != nil {
+		t.Fatalf("an explicit subnet over a host route (docker takes it): %v", err)
 	}
 }
