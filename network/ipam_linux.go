@@ -27,6 +27,13 @@ const (
 // address, never the gateway, the broadcast address nor one of inUse; an
 // id that holds one already gets it back, with held true.
 func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string, inUse map[netip.Addr]bool) (addr netip.Addr, held bool, err error) {
+	return allocateIn(runDir, subnet.Masked().Addr().Next(), lastAddr(subnet).Prev(), gateway, id, inUse)
+}
+
+// allocateIn is allocate from the addresses first .. last (a user
+// network's --ip-range, or one --ip): the lowest free one, never the
+// gateway nor one of inUse; an id that holds one of them gets it back.
+func allocateIn(runDir string, first, last, gateway netip.Addr, id string, inUse map[netip.Addr]bool) (addr netip.Addr, held bool, err error) {
 	unlock, err := lockAddresses(runDir)
 	if err != nil {
 		return netip.Addr{}, false, err
@@ -38,13 +45,12 @@ func allocate(runDir string, subnet netip.Prefix, gateway netip.Addr, id string,
 	}
 	taken := make(map[netip.Addr]bool, len(owners))
 	for a, owner := range owners {
-		if owner == id && subnet.Contains(a) {
+		if owner == id && !a.Less(first) && !last.Less(a) {
 			return a, true, nil
 		}
 		taken[a] = true
 	}
-	last := lastAddr(subnet)
-	for a := subnet.Masked().Addr().Next(); a.IsValid() && a.Less(last); a = a.Next() {
+	for a := first; a.IsValid() && !last.Less(a); a = a.Next() {
 		if a == gateway || taken[a] || inUse[a] {
 			continue
 		}
