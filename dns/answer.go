@@ -68,11 +68,15 @@ func parseQuery(pkt []byte, tcp bool) (q query, rcode dnsmessage.RCode, ok bool)
 	if h.OpCode != 0 {
 		return q, dnsmessage.RCodeNotImplemented, true
 	}
-	qs, err := p.AllQuestions()
-	if err != nil || len(qs) != 1 {
+	if h := pkt[4:6]; h[0] != 0 || h[1] != 1 { // QDCOUNT: one question, as every server takes
 		return q, dnsmessage.RCodeFormatError, true
 	}
-	q.question = qs[0]
+	if q.question, err = p.Question(); err != nil {
+		return q, dnsmessage.RCodeFormatError, true
+	}
+	if err := p.SkipAllQuestions(); err != nil {
+		return q, dnsmessage.RCodeFormatError, true
+	}
 	q.limit = maxTCPSize
 	if !tcp {
 		size, err := ednsSize(&p)

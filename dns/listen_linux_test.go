@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -22,8 +23,10 @@ func TestListenInOwnNamespace(t *testing.T) {
 	go func() {
 		// The thread is left in the namespace and dies with the goroutine
 		// (no UnlockOSThread): no other goroutine ever runs on it.
+		err := errors.New("a helper's t.Fatal ended the namespace's goroutine")
+		defer func() { errs <- err }()
 		runtime.LockOSThread()
-		errs <- inNewNetns(t, skip)
+		err = inNewNetns(t, skip)
 	}()
 	if err := <-errs; err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -16,8 +17,9 @@ const maxUDPQuery = 65535
 // goroutine, or is dropped when there is none.
 func (s *Server) serveUDP(conn net.PacketConn) error {
 	buf := make([]byte, maxUDPQuery)
+	read, write := packetIO(conn)
 	for {
-		n, from, err := conn.ReadFrom(buf)
+		n, from, err := read(buf)
 		if err != nil {
 			if s.isClosed() {
 				return nil
@@ -30,7 +32,7 @@ func (s *Server) serveUDP(conn net.PacketConn) error {
 		}
 		reply, q, forward := s.answerLocally(buf[:n], false)
 		if reply != nil {
-			conn.WriteTo(reply, from) // a lost reply is a lost datagram: the client retries
+			write(reply, from) // a lost reply is a lost datagram: the client retries
 		}
 		if !forward {
 			continue
@@ -47,11 +49,32 @@ func (s *Server) serveUDP(conn net.PacketConn) error {
 			defer s.wg.Done()
 			defer func() { <-s.inflight }()
 			if reply := s.forward(pkt, q, false); reply != nil {
-				conn.WriteTo(reply, from)
+				write(reply, from)
 			}
 		}()
 	}
 }
+
+// packetIO reads and writes conn's datagrams, without allocating the
+// peer's address per datagram when conn is a *net.UDPConn.
+func packetIO(conn net.PacketConn) (read func([]byte) (int, net.Addr, error), write func([]byte, net.Addr)) {
+	uc, ok := conn.(*net.UDPConn)
+	if !ok {
+		return conn.ReadFrom, func(b []byte, to net.Addr) { conn.WriteTo(b, to) }
+	}
+	read = func(b []byte) (int, net.Addr, error) {
+		n, from, err := uc.ReadFromUDPAddrPort(b)
+		return n, addrPort(from), err
+	}
+	write = func(b []byte, to net.Addr) { uc.WriteToUDPAddrPort(b, netip.AddrPort(to.(addrPort))) }
+	return read, write
+}
+
+// addrPort is a netip.AddrPort as a net.Addr: a value, no allocation.
+type addrPort netip.AddrPort
+
+func (a addrPort) Network() string { return "udp" }
+func (a addrPort) String() string  { return netip.AddrPort(a).String() }
 
 // serveTCP accepts connections until the listener closes; each takes a
 // connection slot, or is closed at once when there is none.
