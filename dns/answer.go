@@ -23,14 +23,16 @@ type query struct {
 // answerLocally reads a client's message and answers what needs no
 // upstream: a known name, or an error for a message it cannot take.
 // forward says the query goes upstream; reply is nil when there is
-// nothing to send (a response, or fewer bytes than a header).
-func (s *Server) answerLocally(pkt []byte, tcp bool) (reply []byte, q query, forward bool) {
+// nothing to send (a response, or fewer bytes than a header). The reply is
+// written into out's array when it fits: the caller's buffer, reused per
+// query, so that answering a member's name makes next to no garbage.
+func (s *Server) answerLocally(pkt []byte, tcp bool, out []byte) (reply []byte, q query, forward bool) {
 	q, rcode, ok := parseQuery(pkt, tcp)
 	if !ok {
 		return nil, q, false
 	}
 	if rcode != dnsmessage.RCodeSuccess {
-		return errorReply(q, rcode), q, false
+		return errorReply(q, rcode, out), q, false
 	}
 	if q.question.Class != dnsmessage.ClassINET || s.Names == nil {
 		return nil, q, true
@@ -41,11 +43,11 @@ func (s *Server) answerLocally(pkt []byte, tcp bool) (reply []byte, q query, for
 	}
 	switch q.question.Type {
 	case dnsmessage.TypeA:
-		return s.addressReply(q, v4), q, false
+		return s.addressReply(q, v4, out), q, false
 	case dnsmessage.TypeAAAA:
-		return s.addressReply(q, v6), q, false
+		return s.addressReply(q, v6, out), q, false
 	default:
-		return s.addressReply(q, nil), q, false
+		return s.addressReply(q, nil, out), q, false
 	}
 }
 
@@ -135,9 +137,9 @@ func replyHeader(q query, rcode dnsmessage.RCode) dnsmessage.Header {
 
 // errorReply is a header-only reply with rcode. A FORMERR echoes no
 // question: the client's could not be read.
-func errorReply(q query, rcode dnsmessage.RCode) []byte {
+func errorReply(q query, rcode dnsmessage.RCode, out []byte) []byte {
 	h := replyHeader(q, rcode)
-	b := dnsmessage.NewBuilder(make([]byte, 0, headerLen), h)
+	b := dnsmessage.NewBuilder(out[:0], h)
 	msg, err := b.Finish()
 	if err != nil {
 		return nil
@@ -148,44 +150,54 @@ func errorReply(q query, rcode dnsmessage.RCode) []byte {
 // serverFailure is SERVFAIL for a readable question, as a client expects
 // it: the question echoed.
 func serverFailure(q query) []byte {
-	msg, _ := buildAnswer(q, dnsmessage.RCodeServerFailure, nil, 0, 0, false)
+	msg, _ := buildAnswer(nil, q, dnsmessage.RCodeServerFailure, nil, 0, 0, false)
 	return msg
 }
 
 // addressReply answers a known name with addrs, rotated by one place per
 // reply, as many as fit the client's limit (TC set when some do not).
-func (s *Server) addressReply(q query, addrs []netip.Addr) []byte {
+func (s *Server) addressReply(q query, addrs []netip.Addr, out []byte) []byte {
 	start := 0
 	if len(addrs) > 1 {
 		start = int(s.rotation.Add(1) % uint32(len(addrs)))
 	}
-	msg, err := buildAnswer(q, dnsmessage.RCodeSuccess, addrs, start, len(addrs), false)
+	msg, err := buildAnswer(out, q, dnsmessage.RCodeSuccess, addrs, start, len(addrs), false)
 	if err != nil {
 		return serverFailure(q)
 	}
 	if len(msg) <= q.limit {
 		return msg
 	}
-	// With compression every record of one name and family has the same
-	// size: keep as many as fit.
-	empty, _ := buildAnswer(q, dnsmessage.RCodeSuccess, nil, 0, 0, true)
-	per := (len(msg) - len(empty)) / len(addrs)
-	fit := (q.limit - len(empty)) / per
-	msg, err = buildAnswer(q, dnsmessage.RCodeSuccess, addrs, start, fit, true)
+	// Every record of one name and family has the same size: keep as
+	// many as fit.
+	per := (len(msg) - emptyAnswerLen(q)) / len(addrs)
+	fit := (q.limit - emptyAnswerLen(q)) / per
+	msg, err = buildAnswer(out, q, dnsmessage.RCodeSuccess, addrs, start, fit, true)
 	if err != nil {
 		return serverFailure(q)
 	}
 	return msg
 }
 
+// emptyAnswerLen is the size of a reply to q without records: the header
+// and the question (a name's wire form is its text and one byte more, the
+// root's one byte).
+func emptyAnswerLen(q query) int {
+	name := int(q.question.Name.Length) + 1
+	if q.question.Name.Length <= 1 {
+		name = 1
+	}
+	return headerLen + name + 4
+}
+
 // buildAnswer writes a reply echoing the question with n of addrs,
 // starting at start and wrapping around, each as the record of its
-// family.
-func buildAnswer(q query, rcode dnsmessage.RCode, addrs []netip.Addr, start, n int, truncated bool) ([]byte, error) {
+// family, into out's array (a new one when out is nil or short). Like
+// docker's, the reply is not compressed: no name table to allocate.
+func buildAnswer(out []byte, q query, rcode dnsmessage.RCode, addrs []netip.Addr, start, n int, truncated bool) ([]byte, error) {
 	h := replyHeader(q, rcode)
 	h.Truncated = truncated
-	b := dnsmessage.NewBuilder(make([]byte, 0, minUDPSize), h)
-	b.EnableCompression()
+	b := dnsmessage.NewBuilder(out[:0], h)
 	if err := b.StartQuestions(); err != nil {
 		return nil, err
 	}

@@ -297,7 +297,7 @@ func FuzzAnswerLocally(f *testing.F) {
 	s := &Server{Names: members}
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		for _, tcp := range []bool{false, true} {
-			reply, _, _ := s.answerLocally(pkt, tcp)
+			reply, _, _ := s.answerLocally(pkt, tcp, nil)
 			if len(pkt) < headerLen && reply != nil {
 				t.Errorf("reply to %d bytes", len(pkt))
 			}

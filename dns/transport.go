@@ -13,10 +13,12 @@ import (
 const maxUDPQuery = 65535
 
 // serveUDP reads queries until the socket closes. A known name is
-// answered right here; a forwarded query takes an in-flight slot and a
-// goroutine, or is dropped when there is none.
+// answered right here, into a reply buffer reused per query; a forwarded
+// query takes an in-flight slot and a goroutine, or is dropped when there
+// is none.
 func (s *Server) serveUDP(conn net.PacketConn) error {
 	buf := make([]byte, maxUDPQuery)
+	out := make([]byte, 0, minUDPSize)
 	read, write := packetIO(conn)
 	for {
 		n, from, err := read(buf)
@@ -30,51 +32,60 @@ func (s *Server) serveUDP(conn net.PacketConn) error {
 			}
 			return err
 		}
-		reply, q, forward := s.answerLocally(buf[:n], false)
+		reply, q, forward := s.answerLocally(buf[:n], false, out)
 		if reply != nil {
 			write(reply, from) // a lost reply is a lost datagram: the client retries
 		}
-		if !forward {
-			continue
+		if forward {
+			s.forwardUDP(buf[:n], q, from, write)
 		}
-		select {
-		case s.inflight <- struct{}{}:
-		default:
-			s.dropped.Add(1)
-			continue
-		}
-		pkt := append([]byte(nil), buf[:n]...)
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer func() { <-s.inflight }()
-			if reply := s.forward(pkt, q, false); reply != nil {
-				write(reply, from)
-			}
-		}()
 	}
 }
 
-// packetIO reads and writes conn's datagrams, without allocating the
-// peer's address per datagram when conn is a *net.UDPConn.
-func packetIO(conn net.PacketConn) (read func([]byte) (int, net.Addr, error), write func([]byte, net.Addr)) {
-	uc, ok := conn.(*net.UDPConn)
-	if !ok {
-		return conn.ReadFrom, func(b []byte, to net.Addr) { conn.WriteTo(b, to) }
+// forwardUDP forwards a query on a goroutine of its own if an in-flight
+// slot is free, and drops it otherwise. Only a query that goes out is
+// copied to the heap (the goroutine's own q and pkt): a flood of dropped
+// ones makes no garbage.
+func (s *Server) forwardUDP(pkt []byte, q query, from netip.AddrPort, write func([]byte, netip.AddrPort)) {
+	select {
+	case s.inflight <- struct{}{}:
+	default:
+		s.dropped.Add(1)
+		return
 	}
-	read = func(b []byte) (int, net.Addr, error) {
-		n, from, err := uc.ReadFromUDPAddrPort(b)
-		return n, addrPort(from), err
+	out := &forwarded{q: q, pkt: append([]byte(nil), pkt...)}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-s.inflight }()
+		if reply := s.forward(out.pkt, out.q, false); reply != nil {
+			write(reply, from)
+		}
+	}()
+}
+
+// packetIO reads and writes conn's datagrams, the peer as a value: no
+// address allocated per datagram when conn is a *net.UDPConn.
+func packetIO(conn net.PacketConn) (read func([]byte) (int, netip.AddrPort, error), write func([]byte, netip.AddrPort)) {
+	if uc, ok := conn.(*net.UDPConn); ok {
+		return uc.ReadFromUDPAddrPort, func(b []byte, to netip.AddrPort) { uc.WriteToUDPAddrPort(b, to) }
 	}
-	write = func(b []byte, to net.Addr) { uc.WriteToUDPAddrPort(b, netip.AddrPort(to.(addrPort))) }
+	read = func(b []byte) (int, netip.AddrPort, error) {
+		n, from, err := conn.ReadFrom(b)
+		if ua, ok := from.(*net.UDPAddr); ok {
+			return n, ua.AddrPort(), err
+		}
+		return n, netip.AddrPort{}, err
+	}
+	write = func(b []byte, to netip.AddrPort) { conn.WriteTo(b, net.UDPAddrFromAddrPort(to)) }
 	return read, write
 }
 
-// addrPort is a netip.AddrPort as a net.Addr: a value, no allocation.
-type addrPort netip.AddrPort
-
-func (a addrPort) Network() string { return "udp" }
-func (a addrPort) String() string  { return netip.AddrPort(a).String() }
+// forwarded is a query handed to a forwarding goroutine.
+type forwarded struct {
+	q   query
+	pkt []byte
+}
 
 // serveTCP accepts connections until the listener closes; each takes a
 // connection slot, or is closed at once when there is none.
@@ -122,7 +133,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if err != nil {
 			return
 		}
-		reply, q, forward := s.answerLocally(pkt, true)
+		reply, q, forward := s.answerLocally(pkt, true, nil)
 		if forward {
 			reply = s.forward(pkt, q, true)
 		}
