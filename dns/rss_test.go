@@ -26,8 +26,8 @@ func TestRSSUnderFlood(t *testing.T) {
 		rssChild()
 		return
 	}
-	if testing.Short() {
-		t.Skip("measures memory over 100,000 queries")
+	if testing.Short() || raceEnabled {
+		t.Skip("measures memory over 100,000 queries, without the race detector's")
 	}
 	child := exec.Command(os.Args[0], "-test.run=^TestRSSUnderFlood$")
 	child.Env = append(os.Environ(), rssChildEnv+"=1")
