@@ -17,13 +17,15 @@
 // server rotates them, so each address comes first equally often.
 //
 // Names: the records are asked for the question's name lowercased and
-// without its trailing dot. docker answers a member by its container name,
-// its aliases and its short id, each also as NAME.NETWORK (moby's
-// sandbox ResolveName tries the name with a network's name as suffix): the
-// Resolver, which knows the networks, answers those forms.
+// without its trailing dot (docker matches names without regard to case),
+// so they keep their names lowercase. docker answers a member by its
+// container name, its aliases and its short id, each also as NAME.NETWORK:
+// moby's sandbox ResolveName tries a.b.c.d on every network of the
+// container, then a.b.c on network d, a.b on network c.d, a on network
+// b.c.d. The Resolver, which knows the networks, answers those forms.
 //
 // Bounds, so that a flood cannot grow the monitor: known names are answered
-// on the reading goroutine without allocation beyond the reply; forwarded
+// on the reading goroutine into a reply buffer it reuses; forwarded
 // queries each take a slot of a semaphore (MaxInFlight) and are dropped
 // when none is free (the client retries, as with a lost datagram); TCP
 // connections take a slot of their own (MaxConns), answer one query at a
