@@ -75,8 +75,12 @@ func (s *Server) tryUpstream(up netip.AddrPort, pkt []byte, q query, tcp bool) (
 func (s *Server) exchange(up netip.AddrPort, network string, msg []byte, id uint16, q query) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.TryTimeout)
 	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, network, up.String())
+	dial := s.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	c, err := dial(ctx, network, up.String())
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,9 @@ import (
 // Resolver is the caller's membership records: the addresses of name on
 // the container's networks. name is lowercase without a trailing dot; ok
 // says the name exists (then its missing family is answered empty, not
-// forwarded).
+// forwarded). Lookup is called from several goroutines at once, and on
+// the goroutine that reads the UDP socket: an in-memory read that never
+// blocks.
 type Resolver interface {
 	Lookup(name string) (v4 []netip.Addr, v6 []netip.Addr, ok bool)
 }
@@ -33,6 +35,13 @@ const (
 type Server struct {
 	Names     Resolver         // the names of the container's networks
 	Upstreams []netip.AddrPort // where other names go, in order (the first 3)
+
+	// Dial connects to an upstream ("udp" or "tcp"). nil is net.Dialer's,
+	// in the network namespace of whichever thread runs the forwarding
+	// goroutine: the caller sets Dial when its process spans namespaces
+	// (a monitor in the host's with one thread in the container's) to
+	// choose where forwarded queries leave from.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 
 	MaxInFlight int           // forwarded queries at once (DefaultMaxInFlight)
 	MaxConns    int           // TCP connections at once (DefaultMaxConns)

@@ -1,9 +1,12 @@
 package dns
 
 import (
+	"context"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,5 +347,23 @@ func TestRedirectRules(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("rules lack %q:\n%s", want, got)
 		}
+	}
+}
+
+// Forwarded queries leave through the caller's Dial when it sets one.
+func TestForwardThroughDial(t *testing.T) {
+	up := startUpstream(t, func(q dnsmessage.Message, _ string) *dnsmessage.Message { return answerA(q, "192.0.2.9") })
+	var dials atomic.Int32
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		dials.Add(1)
+		var d net.Dialer
+		return d.DialContext(ctx, network, address)
+	}
+	ep := serve(t, &Server{Upstreams: []netip.AddrPort{up.addrPort()}, Dial: dial})
+	if got := answerAddrs(ask(t, "udp", ep.udp, "out.example.", dnsmessage.TypeA)); !slices.Equal(got, []string{"192.0.2.9"}) {
+		t.Errorf("answers %v", got)
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("Dial called %d times, want 1", n)
 	}
 }
