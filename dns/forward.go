@@ -111,11 +111,9 @@ func (s *Server) exchange(up netip.AddrPort, network string, msg []byte, id uint
 		if err != nil {
 			return nil, err
 		}
-		if n == len(buf) { // more than the buffer: take it as truncated, TCP brings it whole
-			answer := buf[:n]
-			answer[2] |= 0x02
-			if answers(answer[:headerLen], id, query{}) {
-				return answer, nil
+		if n == len(buf) { // more than the buffer: a truncated answer, TCP brings it whole
+			if answers(buf[:headerLen], id, query{}) {
+				return truncatedReply(q, id), nil
 			}
 			continue
 		}
@@ -145,6 +143,16 @@ func answers(msg []byte, id uint16, q query) bool {
 	}
 	return got.Type == q.question.Type && got.Class == q.question.Class &&
 		strings.EqualFold(got.Name.String(), q.question.Name.String())
+}
+
+// truncatedReply is an empty answer to q under id with TC set: what the
+// client gets of an answer too large to read, so that it asks over TCP.
+func truncatedReply(q query, id uint16) []byte {
+	msg, _ := buildAnswer(nil, q, dnsmessage.RCodeSuccess, nil, 0, 0, true)
+	if msg != nil {
+		binary.BigEndian.PutUint16(msg, id)
+	}
+	return msg
 }
 
 // truncated says msg's TC bit is set.

@@ -367,3 +367,43 @@ func TestForwardThroughDial(t *testing.T) {
 		t.Errorf("Dial called %d times, want 1", n)
 	}
 }
+
+// An upstream's UDP answer larger than the server reads (a client that
+// advertised 65,000 bytes): retried over TCP; when TCP fails too, the
+// client gets a clean truncated reply and asks over TCP itself.
+func TestOversizedUDPAnswer(t *testing.T) {
+	big := func(q dnsmessage.Message, network string) *dnsmessage.Message {
+		if network == "tcp" {
+			return nil // TCP silent: the fallback fails
+		}
+		var ss []string
+		for i := range 300 { // about 300*16 bytes: more than maxUDPAnswer
+			ss = append(ss, netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}).String())
+		}
+		return answerA(q, ss...)
+	}
+	up := startUpstream(t, big)
+	ep := serve(t, &Server{Upstreams: []netip.AddrPort{up.addrPort()}, TryTimeout: 300 * time.Millisecond})
+	q := dnsmessage.Message{
+		Header:    dnsmessage.Header{ID: 0x1234, RecursionDesired: true},
+		Questions: []dnsmessage.Question{{Name: dnsmessage.MustNewName("huge.example."), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET}},
+	}
+	var opt dnsmessage.ResourceHeader
+	opt.SetEDNS0(65000, dnsmessage.RCodeSuccess, false)
+	q.Additionals = []dnsmessage.Resource{{Header: opt, Body: &dnsmessage.OPTResource{}}}
+	pkt, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := exchangeRaw(t, "udp", ep.udp, pkt, 3*time.Second)
+	var m dnsmessage.Message
+	if err := m.Unpack(raw); err != nil {
+		t.Fatalf("reply %d bytes: %v", len(raw), err)
+	}
+	if !m.Truncated || len(m.Answers) != 0 || m.ID != 0x1234 || len(m.Questions) != 1 {
+		t.Errorf("reply %+v with %d answers, want an empty truncated answer to id 0x1234", m.Header, len(m.Answers))
+	}
+	if got, want := up.queries(), "udp huge.example.,tcp huge.example."; got != want {
+		t.Errorf("upstream saw %q, want %q", got, want)
+	}
+}
