@@ -35,7 +35,7 @@ var allowedImports = map[string][]string{
 	"registry":        {"archive", "store", "internal/units", "internal/shortid", "internal/decompress"},
 	"image":           {"archive", "store", "internal/decompress"},
 	"archive":         {}, "ns": {}, "seccomp": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
-	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"},
+	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"}, "dns": {},
 	// Helpers below the leaves, one job each: they import no project package.
 	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {}, "internal/rolesbin": {},
 	"internal/testenv": {},
