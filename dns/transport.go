@@ -23,14 +23,10 @@ func (s *Server) serveUDP(conn net.PacketConn) error {
 	for {
 		n, from, err := read(buf)
 		if err != nil {
-			if s.isClosed() {
-				return nil
+			if retry, ret := s.loopErr(err); !retry {
+				return ret
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
+			continue
 		}
 		reply, q, forward := s.answerLocally(buf[:n], false, out)
 		if reply != nil {
@@ -93,14 +89,10 @@ func (s *Server) serveTCP(l net.Listener) error {
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if s.isClosed() {
-				return nil
+			if retry, ret := s.loopErr(err); !retry {
+				return ret
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
+			continue
 		}
 		select {
 		case s.connSem <- struct{}{}:
@@ -199,3 +191,16 @@ var (
 	errShort   = errors.New("dns message shorter than its header")
 	errTooLong = errors.New("dns message longer than 65535 bytes")
 )
+
+// loopErr is what a serve loop's read or accept error means: go on after
+// a timeout; end, without an error once the server is closed.
+func (s *Server) loopErr(err error) (retry bool, ret error) {
+	if s.isClosed() {
+		return false, nil
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true, nil
+	}
+	return false, err
+}
