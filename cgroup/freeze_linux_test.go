@@ -131,6 +131,9 @@ func TestFreezeRealHost(t *testing.T) {
 	if _, _, err := cg.freezerDir(); err != nil {
 		t.Skip(err)
 	}
+	// Running first: under load (other packages' tests share 2 cores) a
+	// fixed sleep may pass before the loop gets a tick.
+	waitTicks(t, cmd.Process.Pid, 0)
 	if err := cg.Freeze(); err != nil {
 		t.Fatal(err)
 	}
@@ -142,13 +145,20 @@ func TestFreezeRealHost(t *testing.T) {
 	if err := cg.Thaw(); err != nil {
 		t.Fatal(err)
 	}
-	before = cpuTicks(t, cmd.Process.Pid)
-	time.Sleep(200 * time.Millisecond)
-	if after := cpuTicks(t, cmd.Process.Pid); after == before {
-		t.Errorf("thawed process did not run: %d ticks", after)
-	}
+	waitTicks(t, cmd.Process.Pid, cpuTicks(t, cmd.Process.Pid))
 	cmd.Process.Kill()
 	cmd.Wait()
+}
+
+// waitTicks waits up to 5 s for pid's CPU time to pass ticks: it runs.
+func waitTicks(t *testing.T, pid, ticks int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cpuTicks(t, pid) > ticks {
+			return
+		}
+	}
+	t.Fatalf("process %d did not run: still %d ticks after 5 s", pid, ticks)
 }
 
 // cpuTicks is utime+stime from /proc/<pid>/stat.
