@@ -26,7 +26,7 @@ var allowedImports = map[string][]string{
 	"cmd/skiff-roles": {"roles"},             // the embedded program of the re-exec'd roles
 	"roles":           {"run", "monitor", "monitor/server"},
 	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "network", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin"},
-	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "seccomp", "internal/shortid", "internal/timeline"},
+	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "seccomp", "dns", "internal/shortid", "internal/timeline"},
 	"monitor":         {"state", "proc", "internal/rolesbin"},
 	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
 	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "seccomp", "internal/timeline", "internal/rolesbin"},

@@ -85,6 +85,12 @@ type Endpoint struct {
 	MAC       string
 	MTU       int
 	Ports     []PortMap // as Request.Ports, random host ports resolved
+	// On a user network (UserNetworks.Attach): the network's id, the
+	// container's end of the pair (eth0, eth1 ...) and its member record
+	// (aliases, endpoint id); zero on the default bridge.
+	NetworkID string
+	IfName    string
+	Member    Member
 
 	closers     []func() error // reservations, forwarders: closed by Unpublish or Detach
 	runDir      string         // Config.RunDir: where the address is released

@@ -36,6 +36,11 @@ type Member struct {
 	Addr        netip.Addr `json:"addr"`       // on Join: a requested --ip, or zero for the next free one
 	MAC         string     `json:"mac"`        // on Join: --mac-address, or "" for docker's 02:42 + address
 	EndpointID  string     `json:"endpointID"` // set by Join: 64 hex, as inspect's EndpointID
+	// HostVeth and Interface are the pair's host end (in the network's
+	// bridge) and the container's end (eth0, eth1 ...), set by Attach:
+	// what a live disconnect deletes.
+	HostVeth  string `json:"hostVeth,omitempty"`
+	Interface string `json:"interface,omitempty"`
 }
 
 const membersDir = "members"

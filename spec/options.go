@@ -38,6 +38,14 @@ type Options struct {
 	// packages below the CLI) is the container's own namespace with
 	// loopback only, as NetworkNone.
 	Network string
+	// ExtraNetworks are further --network values (user networks joined
+	// after the first, docker 25's repeated flag); NetworkAliases
+	// (--network-alias) and IP (--ip) apply to the first user network;
+	// Links are --link NAME[:ALIAS] as typed (create resolves them).
+	ExtraNetworks  []string
+	NetworkAliases []string
+	IP             string
+	Links          []string
 	// Publish are -p's parsed bindings; PublishAll is -P (create binds
 	// every exposed port to a random host port); Expose is --expose's
 	// ports ("80/tcp", ranges expanded), merged with the image's EXPOSE.

@@ -127,6 +127,32 @@ type Host struct {
 	// Security is issue 18's flags as checked by the CLI (docker's
 	// HostConfig fields of the same names, for inspect and every start).
 	Security SecurityFlags `json:"security,omitzero"`
+	// Endpoints are the user networks the container is connected to, in
+	// the order it joins them at a start (after the default bridge if
+	// NetworkMode is "bridge"): run's --network NAME (--network-alias and
+	// --ip apply to the first), connect's; disconnect removes one. With
+	// one, NetworkMode is the first's name (issue 19).
+	Endpoints []EndpointConfig `json:"endpoints,omitempty"`
+	// Links are --link's, the targets resolved at create (issue 19).
+	Links []Link `json:"links,omitempty"`
+}
+
+// EndpointConfig is a container's configuration on one user network
+// (docker's EndpointSettings as given: inspect's NetworkSettings shows
+// the live address from the network's member record).
+type EndpointConfig struct {
+	NetworkID   string   `json:"networkID"`   // 64 hex
+	NetworkName string   `json:"networkName"` // as when connected (docker's networks are never renamed)
+	Aliases     []string `json:"aliases,omitempty"`
+	IPv4Address string   `json:"ipv4Address,omitempty"` // --ip / connect --ip; "": the next free
+}
+
+// Link is one --link NAME[:ALIAS]: docker's HostConfig.Links entry
+// "/NAME:/SELF/ALIAS".
+type Link struct {
+	ID    string `json:"id"`    // the linked container
+	Name  string `json:"name"`  // its name at create, without docker's '/'
+	Alias string `json:"alias"` // ALIAS, or NAME when none was given
 }
 
 // SecurityFlags are docker run's privilege, device and namespace flags.
