@@ -4,7 +4,10 @@ package container
 // bridge: an /etc/hosts entry and environment variables for each linked
 // container, read at every start.
 
-import "github.com/skiff-dev/skiff/state"
+import (
+	"github.com/skiff-dev/skiff/network"
+	"github.com/skiff-dev/skiff/state"
+)
 
 // resolveLinks checks run's --link values (as typed) and records them in
 // h.Links, the targets resolved to ids, with docker's errors.
@@ -18,3 +21,8 @@ func (c *Container) linkHosts() ([]string, error) { return nil, nil }
 // linkEnv are docker's link environment variables (ALIAS_PORT_80_TCP ...,
 // ALIAS_NAME, ALIAS_ENV_...), added to the process's at a start.
 func (c *Container) linkEnv() ([]string, error) { return nil, nil }
+
+// nameLinks are the container's links as names its DNS responder answers
+// on a user network (docker: a link there is an alias only the linking
+// container resolves).
+func (c *Container) nameLinks() []network.NameLink { return nil }

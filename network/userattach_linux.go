@@ -2,7 +2,7 @@ package network
 
 // Containers on user networks (issue 19): each network's bridge device
 // and its nftables rules, a container's veth pair into it, and the DNS
-// redirect in a container's namespace. The API is fixed here; the
+// redirect in a container's namespace (dnsredirect_linux.go). The API is fixed here; the
 // implementation follows it (see docs/design.md, "User networks").
 
 import (
@@ -60,9 +60,3 @@ func (s *UserNetworks) Disconnect(n *UserNetwork, containerID string) error { re
 // without a record, which the next EnsureBridge of a network of the same
 // bridge name reuses and a later RemoveBridge takes).
 func (s *UserNetworks) RemoveBridge(n *UserNetwork) error { return errNotYet }
-
-// RedirectDNS writes, in pid's network namespace, the nftables table that
-// DNATs the container's queries to 127.0.0.11:53 (UDP and TCP) to `to`
-// (the monitor's DNS responder, dns.Listen's address and port): the rules
-// dns.RedirectRules spells in nft's syntax.
-func RedirectDNS(pid int, to netip.AddrPort) error { return errNotYet }
