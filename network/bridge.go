@@ -94,6 +94,9 @@ type Endpoint struct {
 
 	closers     []func() error // reservations, forwarders: closed by Unpublish or Detach
 	runDir      string         // Config.RunDir: where the address is released
+	network     string         // the network's name, for errors
+	leave       func() error   // a user network's Leave of this member; nil on the default bridge
+	left        bool
 	detached    bool
 	unpublished bool // Unpublish ran: rules and reservations are gone
 }

@@ -248,26 +248,33 @@ func forwardingOn() (bool, error) {
 // 127.0.0.0/8 sources (route_localnet), which the DNAT of 127.0.0.1:port
 // to a container needs.
 func setupDevice(s settings) error {
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: BridgeInterface, MTU: s.MTU}}
+	_, err := setupBridgeDevice(BridgeInterface, s.prefix(), s.MTU)
+	return err
+}
+
+// setupBridgeDevice makes bridge device name (or takes the one there) with
+// address gw, up, route_localnet on: skiff0 and every user network's.
+func setupBridgeDevice(name string, gw netip.Prefix, mtu int) (netlink.Link, error) {
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, MTU: mtu}}
 	if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
-		return fmt.Errorf("create bridge %s: %w", BridgeInterface, err)
+		return nil, fmt.Errorf("create bridge %s: %w", name, err)
 	}
-	link, err := netlink.LinkByName(BridgeInterface)
+	link, err := netlink.LinkByName(name)
 	if err != nil {
-		return fmt.Errorf("find bridge %s: %w", BridgeInterface, err)
+		return nil, fmt.Errorf("find bridge %s: %w", name, err)
 	}
-	addr := &netlink.Addr{IPNet: ipNet(s.prefix())}
+	addr := &netlink.Addr{IPNet: ipNet(gw)}
 	if err := netlink.AddrReplace(link, addr); err != nil {
-		return fmt.Errorf("set %s's address %s: %w", BridgeInterface, s.prefix(), err)
+		return nil, fmt.Errorf("set %s's address %s: %w", name, gw, err)
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("set %s up: %w", BridgeInterface, err)
+		return nil, fmt.Errorf("set %s up: %w", name, err)
 	}
-	localnet := "/proc/sys/net/ipv4/conf/" + BridgeInterface + "/route_localnet"
+	localnet := "/proc/sys/net/ipv4/conf/" + name + "/route_localnet"
 	if err := os.WriteFile(localnet, []byte("1\n"), 0o644); err != nil {
-		return fmt.Errorf("allow 127.0.0.1 to be forwarded to containers: %w", err)
+		return nil, fmt.Errorf("allow 127.0.0.1 to be forwarded to containers: %w", err)
 	}
-	return nil
+	return link, nil
 }
 
 func loadSettings(runDir string) (settings, error) {

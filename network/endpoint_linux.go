@@ -1,7 +1,8 @@
 package network
 
 // Attaching a container to the bridge, in order (each step pushes its undo,
-// and a failure runs them backwards, so nothing is left half-made):
+// and a failure runs them backwards, so nothing is left half-made; a user
+// network's Attach, userattach_linux.go, shares steps 2 and 4-7):
 //   1. the bridge (cheap when it is there) and its settings;
 //   2. the host ports reserved (a port in use fails before anything else);
 //   3. the address from the allocator;
@@ -47,22 +48,18 @@ func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 	if req.ID == "" || req.Pid <= 0 {
 		return nil, fmt.Errorf("attach to %s: no container id or pid", BridgeName)
 	}
-	var mac net.HardwareAddr
-	if req.MAC != "" {
-		if mac, err = net.ParseMAC(req.MAC); err != nil {
-			return nil, fmt.Errorf("invalid MAC address: %s", req.MAC)
-		}
+	mac, err := parseMAC(req.MAC)
+	if err != nil {
+		return nil, err
 	}
 	s, err := ensureBridge(cfg)
 	if err != nil {
 		return nil, err
 	}
-	var undo []func() error
+	var undo undoList
 	defer func() {
 		if err != nil {
-			for i := len(undo) - 1; i >= 0; i-- {
-				undo[i]()
-			}
+			undo.run()
 		}
 	}()
 
@@ -72,11 +69,11 @@ func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 	}
 	undo = append(undo, reservations...)
 
-	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID, bridgePortAddrs(req.ID))
+	addr, held, err := allocate(cfg.RunDir, s.Subnet, s.Gateway, req.ID, portAddrs(BridgeInterface, req.ID))
 	if err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() error { return release(cfg.RunDir, addr, req.ID) })
+	undo.push(func() error { return release(cfg.RunDir, addr, req.ID) })
 	if held {
 		// A monitor killed before its Detach (and no Sweep since) left
 		// this id's veth and rules: theirs to replace.
@@ -95,42 +92,81 @@ func attach(cfg Config, req Request) (_ *Endpoint, err error) {
 		ID: req.ID, Interface: BridgeInterface, HostVeth: vethName(req.ID),
 		Addr: netip.PrefixFrom(addr, s.Subnet.Bits()), Gateway: s.Gateway,
 		MAC: mac.String(), MTU: s.MTU, Ports: ports,
-		runDir: cfg.RunDir,
+		runDir: cfg.RunDir, network: BridgeName,
 	}
-
-	if err := addVeth(ep, req.Pid, mac); err != nil {
+	if err := wire(ep, req.Pid, mac, true, &undo, func() error { return setupTable(s) }); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() error { return deleteVeth(ep.HostVeth) })
-
-	if err := addPortRules(req.ID, addr, ports); errors.Is(err, unix.ENOENT) {
-		// skiff's table is gone (`nft flush ruleset`) while skiff0 stayed:
-		// write it again rather than fail every start until a reboot.
-		if err := setupTable(s); err != nil {
-			return nil, err
-		}
-		if err := addPortRules(req.ID, addr, ports); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	undo = append(undo, func() error { return deleteRulesOf(map[string]bool{req.ID: true}) })
-
-	forwarders, err := startForwarders(addr, ports)
-	if err != nil {
-		return nil, err
-	}
-	ep.closers = append(reservations, forwarders...)
+	ep.closers = append(reservations, ep.closers...)
 	return ep, nil
 }
 
-// addVeth makes the pair and configures the container's end inside pid's
-// namespace.
-func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
-	bridge, err := netlink.LinkByName(BridgeInterface)
+// undoList is what a multi-step setup has made so far, undone backwards
+// when a later step fails.
+type undoList []func() error
+
+func (u *undoList) push(f func() error) { *u = append(*u, f) }
+
+func (u undoList) run() {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
+}
+
+// parseMAC is --mac-address parsed; "" is nil (docker's MAC from the
+// address).
+func parseMAC(s string) (net.HardwareAddr, error) {
+	if s == "" {
+		return nil, nil
+	}
+	mac, err := net.ParseMAC(s)
 	if err != nil {
-		return fmt.Errorf("find bridge %s: %w", BridgeInterface, err)
+		return nil, fmt.Errorf("invalid MAC address: %s", s)
+	}
+	return mac, nil
+}
+
+// wire is the steps every attachment shares once ep's address is
+// chosen and its host ports reserved: the veth pair into pid's namespace
+// (the default route through ep.Gateway if defaultRoute), the DNAT rules
+// of ep.Ports (rewrite writes skiff's table again if someone deleted it),
+// the ::1 forwarders (in ep.closers). Each step's undo is pushed on undo.
+func wire(ep *Endpoint, pid int, mac net.HardwareAddr, defaultRoute bool, undo *undoList, rewrite func() error) error {
+	if err := addVeth(ep, pid, mac, defaultRoute); err != nil {
+		return err
+	}
+	undo.push(func() error { return deleteVeth(ep.HostVeth) })
+
+	addr := ep.Addr.Addr()
+	err := addPortRules(ep.ID, addr, ep.Ports)
+	if errors.Is(err, unix.ENOENT) {
+		// skiff's table is gone (`nft flush ruleset`) while the bridge
+		// stayed: write it again rather than fail every start until a
+		// reboot.
+		if err := rewrite(); err != nil {
+			return err
+		}
+		err = addPortRules(ep.ID, addr, ep.Ports)
+	}
+	if err != nil {
+		return err
+	}
+	undo.push(func() error { return deleteRulesOf(map[string]bool{ep.ID: true}) })
+
+	forwarders, err := startForwarders(addr, ep.Ports)
+	if err != nil {
+		return err
+	}
+	ep.closers = forwarders
+	return nil
+}
+
+// addVeth makes the pair (the host end in ep.Interface, the bridge) and
+// configures the container's end inside pid's namespace.
+func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr, defaultRoute bool) error {
+	bridge, err := netlink.LinkByName(ep.Interface)
+	if err != nil {
+		return fmt.Errorf("find bridge %s: %w", ep.Interface, err)
 	}
 	nsPath := "/proc/" + strconv.Itoa(pid) + "/ns/net"
 	nsFd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -142,7 +178,7 @@ func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
 
 	veth := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: ep.HostVeth, MTU: ep.MTU, MasterIndex: bridge.Attrs().Index},
-		PeerName:  containerIf, PeerMTU: uint32(ep.MTU), PeerHardwareAddr: mac,
+		PeerName:  ep.containerIf(), PeerMTU: uint32(ep.MTU), PeerHardwareAddr: mac,
 		PeerNamespace: netlink.NsFd(nsFd),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
@@ -152,23 +188,33 @@ func addVeth(ep *Endpoint, pid int, mac net.HardwareAddr) error {
 		deleteVeth(ep.HostVeth)
 		return err
 	}
-	if err := setupContainerEnd(ns, ep); err != nil {
+	if err := setupContainerEnd(ns, ep, defaultRoute); err != nil {
 		deleteVeth(ep.HostVeth)
 		return err
 	}
 	return nil
 }
 
+// containerIf is the container's end of the pair: IfName on a user
+// network, eth0 on the default bridge.
+func (e *Endpoint) containerIf() string {
+	if e.IfName != "" {
+		return e.IfName
+	}
+	return containerIf
+}
+
 // portAlias is the host end's alias: the container's address and id, so
 // the kernel itself says which addresses skiff0's ports hold.
 func portAlias(addr netip.Addr, id string) string { return "skiff " + addr.String() + " " + id }
 
-// bridgePortAddrs are the addresses skiff0's ports hold by their alias,
-// id's own excepted: containers of another run root share skiff0 (one per
+// portAddrs are the addresses bridge's ports hold by their alias, id's
+// own excepted: containers of another run root share skiff0 (one per
 // network namespace) but not the allocator's files, and must not get the
-// same address.
-func bridgePortAddrs(id string) map[netip.Addr]bool {
-	bridge, err := netlink.LinkByName(BridgeInterface)
+// same address; and a veth the kernel has not yet deleted with its dead
+// namespace keeps its address from the next container.
+func portAddrs(bridgeName, id string) map[netip.Addr]bool {
+	bridge, err := netlink.LinkByName(bridgeName)
 	if err != nil {
 		return nil
 	}
@@ -210,26 +256,30 @@ func setupHostEnd(name, alias string) error {
 	return nil
 }
 
-func setupContainerEnd(ns netns.NsHandle, ep *Endpoint) error {
+func setupContainerEnd(ns netns.NsHandle, ep *Endpoint, defaultRoute bool) error {
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return fmt.Errorf("enter the container's network namespace: %w", err)
 	}
 	defer h.Close()
-	eth, err := h.LinkByName(containerIf)
+	name := ep.containerIf()
+	eth, err := h.LinkByName(name)
 	if err != nil {
-		return fmt.Errorf("find the container's %s: %w", containerIf, err)
+		return fmt.Errorf("find the container's %s: %w", name, err)
 	}
 	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(ep.Addr)}); err != nil {
 		return fmt.Errorf("set the container's address %s: %w", ep.Addr, err)
 	}
 	if err := h.LinkSetUp(eth); err != nil {
-		return fmt.Errorf("set the container's %s up: %w", containerIf, err)
+		return fmt.Errorf("set the container's %s up: %w", name, err)
 	}
 	if lo, err := h.LinkByName("lo"); err != nil {
 		return fmt.Errorf("find the container's lo: %w", err)
 	} else if err := h.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("set the container's lo up: %w", err)
+	}
+	if !defaultRoute {
+		return nil // a second network, or an --internal one
 	}
 	route := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: ep.Gateway.AsSlice()}
 	if err := h.RouteAdd(route); err != nil {
@@ -240,7 +290,11 @@ func setupContainerEnd(ns netns.NsHandle, ep *Endpoint) error {
 
 // deleteVeth deletes the pair by its host end; a pair already gone (its
 // namespace died with the container) is no error.
-func deleteVeth(name string) error {
+func deleteVeth(name string) error { return deleteLink(name) }
+
+// deleteLink deletes device name (a veth pair goes whole); one already
+// gone is no error.
+func deleteLink(name string) error {
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		var notFound netlink.LinkNotFoundError
@@ -265,11 +319,26 @@ func (e *Endpoint) detach() error {
 	rulesErr := make(chan error, 1)
 	go func() { rulesErr <- e.unpublish() }()
 	errs := []error{deleteVeth(e.HostVeth), <-rulesErr}
-	errs = append(errs, release(e.runDir, e.Addr.Addr(), e.ID))
+	errs = append(errs, e.free())
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("detach %s from %s: %w", e.ID, BridgeName, err)
+		return fmt.Errorf("detach %s from %s: %w", e.ID, e.network, err)
 	}
 	return nil
+}
+
+// free gives the endpoint's address back: on the default bridge to the
+// allocator, on a user network by leaving it (the member record first, so
+// the container's names stop answering, then the address). Once only: a
+// later member of the same id (a restart) is not this endpoint's.
+func (e *Endpoint) free() error {
+	if e.leave == nil {
+		return release(e.runDir, e.Addr.Addr(), e.ID)
+	}
+	if e.left {
+		return nil
+	}
+	e.left = true
+	return e.leave()
 }
 
 // detachAfterExit is Detach for a container whose processes are all
@@ -284,9 +353,9 @@ func (e *Endpoint) detachAfterExit() error {
 		return nil
 	}
 	e.detached = true
-	errs := []error{e.unpublish(), release(e.runDir, e.Addr.Addr(), e.ID)}
+	errs := []error{e.unpublish(), e.free()}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("detach %s from %s: %w", e.ID, BridgeName, err)
+		return fmt.Errorf("detach %s from %s: %w", e.ID, e.network, err)
 	}
 	return nil
 }
@@ -294,6 +363,8 @@ func (e *Endpoint) detachAfterExit() error {
 // unpublish deletes the endpoint's rules (none to look for when it
 // published no port), then closes its reservations and forwarders: in
 // that order, so a port is never free while a rule still sends it here.
+// On a user network it leaves it too: the monitor unpublishes as soon as
+// the process exits, and the container's names should go then.
 func (e *Endpoint) unpublish() error {
 	if e.unpublished {
 		return nil
@@ -307,6 +378,9 @@ func (e *Endpoint) unpublish() error {
 		c()
 	}
 	e.closers = nil
+	if e.leave != nil {
+		err = errors.Join(err, e.free())
+	}
 	return err
 }
 

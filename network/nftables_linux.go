@@ -13,11 +13,18 @@ package network
 //	    ip saddr 127.0.0.0/8 oifname skiff0 masquerade             # 127.0.0.1:port
 //	  }
 //	  chain forward { type filter hook forward priority filter; policy drop|accept
+//	    jump user-isolation                       # once a user network was made
 //	    iifname skiff0 accept
 //	    oifname skiff0 ct state established,related accept
 //	    oifname skiff0 ct status dnat accept
+//	    jump user-forward                         # once a user network was made
 //	  }
+//	  chain user-isolation { ... }  # user networks' rules (usernft_linux.go),
+//	  chain user-forward { ... }    # each tagged with its network: setupTable
+//	  chain user-nat { ... }        # never flushes these
 //	}
+//
+// postrouting ends with `jump user-nat` once a user network was made.
 //
 // A published rule: `fib daddr type local` (no host IP: every local
 // address, 127.0.0.1 included, as the output chain sees it) or `ip daddr
@@ -26,10 +33,14 @@ package network
 // rule for a whole range) or `dnat to <container>:<port>` (one rule per
 // port when host and container ports differ).
 // The base chains are flushed and written again whenever the bridge is
-// made; the published chain is left alone, so running containers keep
-// their ports.
+// made; the published chain and the user networks' chains are left alone,
+// so running containers keep their ports and user networks their rules.
+// The jumps to the user chains are written only once those chains exist
+// (the first user network's bridge makes them), so a host without user
+// networks has issue 14's table exactly.
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -64,6 +75,7 @@ func setupTable(s settings) error {
 	if s.ForwardDrop {
 		policy = nftables.ChainPolicyDrop
 	}
+	users := userChainsExist(c)
 	c.AddTable(skiffTable)
 	published := c.AddChain(publishedChainRef())
 	pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: skiffTable, Type: nftables.ChainTypeNAT,
@@ -81,26 +93,52 @@ func setupTable(s settings) error {
 	c.AddRule(&nftables.Rule{Table: skiffTable, Chain: pre, Exprs: jump})
 	c.AddRule(&nftables.Rule{Table: skiffTable, Chain: out, Exprs: jump})
 
-	masq := &expr.Masq{}
-	for _, r := range [][]expr.Any{
-		concat(saddrIn(s.Subnet), ifname(expr.MetaKeyOIFNAME, expr.CmpOpNeq), masq),
-		concat(ctStatusDNAT(), saddrIn(s.Subnet), ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), masq),
-		concat(saddrIn(netip.MustParsePrefix("127.0.0.0/8")), ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), masq),
-	} {
+	for _, r := range bridgeNATRules(BridgeInterface, s.Subnet) {
 		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: post, Exprs: r})
 	}
-	accept := &expr.Verdict{Kind: expr.VerdictAccept}
-	for _, r := range [][]expr.Any{
-		concat(ifname(expr.MetaKeyIIFNAME, expr.CmpOpEq), accept),
-		concat(ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), accept),
-		concat(ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq), ctStatusDNAT(), accept),
-	} {
+	// The user networks' drops come before every accept, skiff0's and
+	// theirs: what one bridge accepts out may be what another refuses in.
+	if users {
+		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: fwd, Exprs: jumpTo(isolationChain)})
+	}
+	for _, r := range bridgeForwardRules(BridgeInterface) {
 		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: fwd, Exprs: r})
+	}
+	if users {
+		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: fwd, Exprs: jumpTo(userForwardChain)})
+		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: post, Exprs: jumpTo(userNATChain)})
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("write nftables table ip %s: %w", tableName, nftError(err))
 	}
 	return nil
+}
+
+// bridgeNATRules are a bridge's masquerades: what leaves its subnet for
+// elsewhere, hairpin (a container reaching a published port of its own
+// bridge through the host's address) and 127.0.0.1's published ports.
+func bridgeNATRules(bridge string, subnet netip.Prefix) [][]expr.Any {
+	masq := &expr.Masq{}
+	return [][]expr.Any{
+		concat(saddrIn(subnet), ifnameCmp(expr.MetaKeyOIFNAME, expr.CmpOpNeq, bridge), masq),
+		concat(ctStatusDNAT(), saddrIn(subnet), ifnameCmp(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), masq),
+		concat(saddrIn(netip.MustParsePrefix("127.0.0.0/8")), ifnameCmp(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), masq),
+	}
+}
+
+// bridgeForwardRules are a bridge's accepts: what it sends anywhere (the
+// isolation drops ran before), replies to it, and published ports.
+func bridgeForwardRules(bridge string) [][]expr.Any {
+	accept := &expr.Verdict{Kind: expr.VerdictAccept}
+	return [][]expr.Any{
+		concat(ifnameCmp(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge), accept),
+		concat(ifnameCmp(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), accept),
+		concat(ifnameCmp(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), ctStatusDNAT(), accept),
+	}
+}
+
+func jumpTo(chain string) []expr.Any {
+	return []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: chain}}
 }
 
 // forwardDrops: skiff's forward chain exists with policy drop.
@@ -176,6 +214,32 @@ func portRules(addr netip.Addr, pm PortMap) [][]expr.Any {
 // deleteRulesOf removes every rule of skiff's published chain whose tag is
 // one of ids; a missing table or chain has none.
 func deleteRulesOf(ids map[string]bool) error {
+	return deletePublished(func(id string, _ *nftables.Rule) bool { return ids[id] })
+}
+
+// deleteRulesTo removes id's published rules that DNAT to addr: its ports
+// on one network of several.
+func deleteRulesTo(id string, addr netip.Addr) error {
+	return deletePublished(func(tag string, r *nftables.Rule) bool { return tag == id && dnatsTo(r, addr) })
+}
+
+// dnatsTo: r is a DNAT to addr (its address loaded by an immediate).
+func dnatsTo(r *nftables.Rule, addr netip.Addr) bool {
+	to, nat := false, false
+	for _, e := range r.Exprs {
+		switch e := e.(type) {
+		case *expr.Immediate:
+			to = to || bytes.Equal(e.Data, addr.AsSlice())
+		case *expr.NAT:
+			nat = e.Type == expr.NATTypeDestNAT
+		}
+	}
+	return to && nat
+}
+
+// deletePublished removes the published rules match accepts (given each
+// rule's tag).
+func deletePublished(match func(tag string, r *nftables.Rule) bool) error {
 	c, err := nftables.New()
 	if err != nil {
 		return nftError(err)
@@ -188,7 +252,7 @@ func deleteRulesOf(ids map[string]bool) error {
 	}
 	n := 0
 	for _, r := range rules {
-		if id, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && ids[id] {
+		if id, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok && match(id, r) {
 			if err := c.DelRule(r); err != nil {
 				return fmt.Errorf("delete rule %d: %w", r.Handle, err)
 			}
@@ -223,8 +287,13 @@ func concat(parts ...any) []expr.Any {
 
 // ifname matches the input or output interface's name against skiff0.
 func ifname(key expr.MetaKey, op expr.CmpOp) []expr.Any {
+	return ifnameCmp(key, op, BridgeInterface)
+}
+
+// ifnameCmp matches the input or output interface's name against dev.
+func ifnameCmp(key expr.MetaKey, op expr.CmpOp, dev string) []expr.Any {
 	name := make([]byte, unix.IFNAMSIZ)
-	copy(name, BridgeInterface)
+	copy(name, dev)
 	return []expr.Any{
 		&expr.Meta{Key: key, Register: 1},
 		&expr.Cmp{Op: op, Register: 1, Data: name},
@@ -299,12 +368,22 @@ func ctStatusDNAT() []expr.Any {
 // ctState is `ct state <bits>`.
 func ctState(bits uint32) []expr.Any { return ctBits(expr.CtKeySTATE, bits) }
 
-func ctBits(key expr.CtKey, bits uint32) []expr.Any {
+// ctStateNot and ctStatusNotDNAT are the negations: `ct state !=
+// established,related` (new, invalid, untracked) and `ct status != dnat`.
+func ctStateNot(bits uint32) []expr.Any { return ctBitsCmp(expr.CtKeySTATE, bits, expr.CmpOpEq) }
+func ctStatusNotDNAT() []expr.Any       { return ctBitsCmp(expr.CtKeySTATUS, ipsDstNAT, expr.CmpOpEq) }
+
+// ctBits: one of bits is set.
+func ctBits(key expr.CtKey, bits uint32) []expr.Any { return ctBitsCmp(key, bits, expr.CmpOpNeq) }
+
+// ctBitsCmp compares key's bits masked by bits with zero: Neq, one is
+// set; Eq, none is.
+func ctBitsCmp(key expr.CtKey, bits uint32, op expr.CmpOp) []expr.Any {
 	return []expr.Any{
 		&expr.Ct{Register: 1, Key: key},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
 			Mask: binary.NativeEndian.AppendUint32(nil, bits), Xor: make([]byte, 4)},
-		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+		&expr.Cmp{Op: op, Register: 1, Data: make([]byte, 4)},
 	}
 }
 

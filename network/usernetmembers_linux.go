@@ -51,7 +51,11 @@ var ErrAddressInUse = errors.New("Address already in use")
 // Join records m on network netID (a full id, from Lookup): its address
 // (m.Addr if given, else the lowest free one of the network's range) and
 // MAC are filled in the returned member.
-func (s *UserNetworks) Join(netID string, m Member) (Member, error) {
+func (s *UserNetworks) Join(netID string, m Member) (Member, error) { return s.join(netID, m, nil) }
+
+// join is Join skipping the addresses of inUse too (Attach's: those the
+// bridge's veths still hold).
+func (s *UserNetworks) join(netID string, m Member, inUse map[netip.Addr]bool) (Member, error) {
 	if !isShortHex(m.ContainerID) || m.Name == "" {
 		return Member{}, fmt.Errorf("join network: no container name or a bad id %q", m.ContainerID)
 	}
@@ -73,7 +77,7 @@ func (s *UserNetworks) Join(netID string, m Member) (Member, error) {
 		return Member{}, fmt.Errorf("endpoint with name %s already exists in network %s", m.Name, n.Name)
 	}
 	runDir := s.netRunDir(n.ID)
-	if m.Addr, err = s.memberAddr(n, m); err != nil {
+	if m.Addr, err = s.memberAddr(n, m, inUse); err != nil {
 		return Member{}, err
 	}
 	if m.MAC == "" {
@@ -90,11 +94,11 @@ func (s *UserNetworks) Join(netID string, m Member) (Member, error) {
 
 // memberAddr is m's address on n: the requested one, checked and claimed
 // as docker's IPAM does, or the allocator's next in the network's range.
-func (s *UserNetworks) memberAddr(n *UserNetwork, m Member) (netip.Addr, error) {
+func (s *UserNetworks) memberAddr(n *UserNetwork, m Member, inUse map[netip.Addr]bool) (netip.Addr, error) {
 	runDir := s.netRunDir(n.ID)
 	if !m.Addr.IsValid() {
 		first, last := n.allocatable()
-		a, _, err := allocateIn(runDir, first, last, n.Gateway, m.ContainerID, nil)
+		a, _, err := allocateIn(runDir, first, last, n.Gateway, m.ContainerID, inUse)
 		if errors.Is(err, ErrPoolExhausted) {
 			return netip.Addr{}, fmt.Errorf("no available IPv4 addresses on this network's address pools: %s (%s): %w", n.Name, n.ID, err)
 		}
@@ -317,10 +321,21 @@ func (s *UserNetworks) sweepNetwork(netID string, alive func(string) bool) error
 		return err
 	}
 	var errs []error
+	attached := map[string]bool{}
 	for _, m := range members {
-		if !alive(m.ContainerID) {
-			errs = append(errs, s.leaveLocked(netID, m.ContainerID))
+		if alive(m.ContainerID) {
+			continue
 		}
+		if m.HostVeth != "" {
+			// Attach made it: a veth (unless the kernel took it with the
+			// namespace) and maybe published ports' rules.
+			attached[m.ContainerID] = true
+			errs = append(errs, deleteVeth(m.HostVeth))
+		}
+		errs = append(errs, s.leaveLocked(netID, m.ContainerID))
+	}
+	if len(attached) > 0 {
+		errs = append(errs, deleteRulesOf(attached))
 	}
 	runDir := s.netRunDir(netID)
 	owners, err := readOwners(runDir)
