@@ -73,11 +73,11 @@ func fakeUpstream(t *testing.T) int {
 }
 
 // uaDial is what pid's namespace gets from addr's greeting server: its
-// line, or an error (a drop: nothing within a second).
-func uaDial(pid int, addr string) (string, error) {
+// line, or an error (a drop: nothing within timeout).
+func uaDial(pid int, addr string, timeout time.Duration) (string, error) {
 	var got string
 	err := inNetnsOf(pid, func() error {
-		c, err := net.DialTimeout("tcp4", addr, time.Second)
+		c, err := net.DialTimeout("tcp4", addr, timeout)
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,8 @@ func userNetIsolation(t *testing.T, forwarding string) {
 		{"a1", "10.3.0.2:80", ""}, // nor in
 		{"up", "10.3.0.2:80", ""},
 	}
-	// At once: each drop waits out uaDial's second.
+	// At once: each drop waits out its timeout (a second; what should
+	// pass gets five, the machine may be busy).
 	type result struct {
 		got string
 		err error
@@ -186,8 +187,12 @@ func userNetIsolation(t *testing.T, forwarding string) {
 	results := make([]chan result, len(cases))
 	for i, c := range cases {
 		results[i] = make(chan result, 1)
+		timeout := 5 * time.Second
+		if c.want == "" {
+			timeout = time.Second
+		}
 		go func() {
-			got, err := uaDial(pids[c.from], c.to)
+			got, err := uaDial(pids[c.from], c.to, timeout)
 			results[i] <- result{got, err}
 		}()
 	}
