@@ -663,7 +663,7 @@ func BenchmarkUserAttachVsBridge(b *testing.B) {
 		b.StopTimer()
 		pids := [2]int{fakeContainer(b), fakeContainer(b)}
 		b.StartTimer()
-		id := fmt.Sprintf("%08x", i) + strings.Repeat("0", 56)
+		id := fmt.Sprintf("%07x", i) + strings.Repeat("0", 57) // the first 7 digits name the user veth
 		t0 := time.Now()
 		ep, err := Attach(cfg, Request{ID: id, Pid: pids[0]})
 		if err == nil {
