@@ -1,8 +1,9 @@
 // Package network owns container networking: the loopback interface of a
 // fresh network namespace, and the default bridge (skiff0, skiff's own
 // nftables table, the address allocator, a container's veth and published
-// ports); user networks' records, members and addresses (their devices
-// and rules not yet); the rootless stack later.
+// ports); user networks (records, members and addresses, their bridges,
+// isolation and NAT rules, a container's veths into them); the rootless
+// stack later.
 //
 // Why "network": it names the subject as docker does (`docker network`,
 // moby's libnetwork). It is not "net": that would shadow the standard

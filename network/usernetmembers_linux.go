@@ -258,8 +258,9 @@ func readMember(path string) (Member, error) {
 
 // SweepMembers removes what dead containers left on user networks (alive
 // says whether a container's monitor runs): their records, their
-// addresses, and the run-time directory of a network whose removal was
-// killed. With no user network it costs one failed open.
+// addresses, the host veths and published ports' rules of those Attach
+// made, and the run-time directory of a network whose removal was killed.
+// With no user network it costs one failed open.
 func (s *UserNetworks) SweepMembers(alive func(containerID string) bool) error {
 	root := filepath.Join(s.RunDir, userRunSubdir)
 	entries, err := os.ReadDir(root)
