@@ -12,19 +12,15 @@ package network
 //	    ct status dnat ip saddr <subnet> oifname skiff0 masquerade # hairpin
 //	    ip saddr 127.0.0.0/8 oifname skiff0 masquerade             # 127.0.0.1:port
 //	  }
+//	  set bridges { type ifname; elements = { skiff0, <user networks' bridges> } }
 //	  chain forward { type filter hook forward priority filter; policy drop|accept
-//	    jump user-isolation                       # once a user network was made
-//	    iifname skiff0 accept
-//	    oifname skiff0 ct state established,related accept
-//	    oifname skiff0 ct status dnat accept
-//	    jump user-forward                         # once a user network was made
+//	    iifname @bridges accept
+//	    oifname @bridges ct state established,related accept
+//	    oifname @bridges ct status dnat accept
 //	  }
-//	  chain user-isolation { ... }  # user networks' rules (usernft_linux.go),
-//	  chain user-forward { ... }    # each tagged with its network: setupTable
-//	  chain user-nat { ... }        # never flushes these
+//	  chain user-isolation { ... } # user networks' drops and masquerades, in
+//	  chain user-nat { ... }       # base chains of their own (usernft_linux.go)
 //	}
-//
-// postrouting ends with `jump user-nat` once a user network was made.
 //
 // A published rule: `fib daddr type local` (no host IP: every local
 // address, 127.0.0.1 included, as the output chain sees it) or `ip daddr
@@ -33,11 +29,10 @@ package network
 // rule for a whole range) or `dnat to <container>:<port>` (one rule per
 // port when host and container ports differ).
 // The base chains are flushed and written again whenever the bridge is
-// made; the published chain and the user networks' chains are left alone,
-// so running containers keep their ports and user networks their rules.
-// The jumps to the user chains are written only once those chains exist
-// (the first user network's bridge makes them), so a host without user
-// networks has issue 14's table exactly.
+// made; the published chain, the bridges set and the user networks'
+// chains are left alone, so running containers keep their ports and user
+// networks their rules. The forward chain accepts for every bridge of the
+// set, so a user network adds its bridge there rather than rules here.
 
 import (
 	"bytes"
@@ -75,8 +70,10 @@ func setupTable(s settings) error {
 	if s.ForwardDrop {
 		policy = nftables.ChainPolicyDrop
 	}
-	users := userChainsExist(c)
 	c.AddTable(skiffTable)
+	if err := c.AddSet(bridgesSet(), []nftables.SetElement{{Key: ifnameKey(BridgeInterface)}}); err != nil {
+		return fmt.Errorf("write nftables set %s: %w", bridgesSetName, err)
+	}
 	published := c.AddChain(publishedChainRef())
 	pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: skiffTable, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
@@ -96,17 +93,13 @@ func setupTable(s settings) error {
 	for _, r := range bridgeNATRules(BridgeInterface, s.Subnet) {
 		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: post, Exprs: r})
 	}
-	// The user networks' drops come before every accept, skiff0's and
-	// theirs: what one bridge accepts out may be what another refuses in.
-	if users {
-		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: fwd, Exprs: jumpTo(isolationChain)})
-	}
-	for _, r := range bridgeForwardRules(BridgeInterface) {
+	accept := &expr.Verdict{Kind: expr.VerdictAccept}
+	for _, r := range [][]expr.Any{
+		concat(inBridges(expr.MetaKeyIIFNAME), accept),
+		concat(inBridges(expr.MetaKeyOIFNAME), ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), accept),
+		concat(inBridges(expr.MetaKeyOIFNAME), ctStatusDNAT(), accept),
+	} {
 		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: fwd, Exprs: r})
-	}
-	if users {
-		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: fwd, Exprs: jumpTo(userForwardChain)})
-		c.AddRule(&nftables.Rule{Table: skiffTable, Chain: post, Exprs: jumpTo(userNATChain)})
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("write nftables table ip %s: %w", tableName, nftError(err))
@@ -126,19 +119,29 @@ func bridgeNATRules(bridge string, subnet netip.Prefix) [][]expr.Any {
 	}
 }
 
-// bridgeForwardRules are a bridge's accepts: what it sends anywhere (the
-// isolation drops ran before), replies to it, and published ports.
-func bridgeForwardRules(bridge string) [][]expr.Any {
-	accept := &expr.Verdict{Kind: expr.VerdictAccept}
-	return [][]expr.Any{
-		concat(ifnameCmp(expr.MetaKeyIIFNAME, expr.CmpOpEq, bridge), accept),
-		concat(ifnameCmp(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), ctState(expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), accept),
-		concat(ifnameCmp(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), ctStatusDNAT(), accept),
-	}
+const bridgesSetName = "bridges"
+
+// bridgesSet is the set of skiff's bridges: skiff0 and every user
+// network's, whose traffic the forward chain accepts (what crosses from
+// one to another the user networks' isolation chain dropped before).
+func bridgesSet() *nftables.Set {
+	return &nftables.Set{Table: skiffTable, Name: bridgesSetName, KeyType: nftables.TypeIFName}
 }
 
-func jumpTo(chain string) []expr.Any {
-	return []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: chain}}
+// ifnameKey is name as the kernel compares interface names: IFNAMSIZ
+// bytes, zero-padded.
+func ifnameKey(name string) []byte {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, name)
+	return b
+}
+
+// inBridges is `iifname @bridges` or `oifname @bridges`.
+func inBridges(key expr.MetaKey) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Lookup{SourceRegister: 1, SetName: bridgesSetName},
+	}
 }
 
 // forwardDrops: skiff's forward chain exists with policy drop.

@@ -12,8 +12,8 @@ package network
 //      takes both, a hand-deleted device is made again);
 //   3. under bridge.lock (the default bridge's makers' lock: one maker of
 //      any bridge of a run root at a time), again 2, then n's rules
-//      (replacing stale ones of its device's name) and the base chains'
-//      jumps to them, the device with the gateway's address, up,
+//      (replacing stale ones of its device's name) and its bridge in the
+//      bridges set, the device with the gateway's address, up,
 //      route_localnet, other addresses removed;
 //   4. the marker (MTU chosen), written last.
 //
@@ -89,7 +89,7 @@ func (s *UserNetworks) ensureBridge(cfg Config, n *UserNetwork) (settings, userB
 	if b, ok := s.bridgeReady(n); ok {
 		return base, b, nil
 	}
-	b, err := s.makeBridge(base, n)
+	b, err := s.makeBridge(n)
 	return base, b, err
 }
 
@@ -107,7 +107,7 @@ func (s *UserNetworks) bridgeReady(n *UserNetwork) (userBridge, bool) {
 }
 
 // makeBridge writes n's rules, then its device, then its marker.
-func (s *UserNetworks) makeBridge(base settings, n *UserNetwork) (userBridge, error) {
+func (s *UserNetworks) makeBridge(n *UserNetwork) (userBridge, error) {
 	if n.Bridge == "" || n.Bridge == BridgeInterface || !n.Subnet.IsValid() || !n.Gateway.IsValid() {
 		return userBridge{}, fmt.Errorf("network %s: no bridge, subnet or gateway recorded", n.Name)
 	}
@@ -115,7 +115,7 @@ func (s *UserNetworks) makeBridge(base settings, n *UserNetwork) (userBridge, er
 	if b.MTU == 0 {
 		b.MTU = defaultRouteMTU()
 	}
-	if err := writeNetworkRules(base, n); err != nil {
+	if err := writeNetworkRules(n); err != nil {
 		return userBridge{}, err
 	}
 	gw := netip.PrefixFrom(n.Gateway, n.Subnet.Bits())
@@ -223,7 +223,12 @@ func (s *UserNetworks) Attach(cfg Config, n *UserNetwork, req UserRequest) (_ *E
 		NetworkID: n.ID, IfName: ifName, Member: m,
 		runDir: s.netRunDir(n.ID), network: n.Name, leave: leave,
 	}
-	rewrite := func() error { return writeNetworkRules(base, n) }
+	rewrite := func() error {
+		if err := setupTable(base); err != nil {
+			return err
+		}
+		return writeNetworkRules(n)
+	}
 	if err := wire(ep, req.Pid, mac, req.DefaultRoute, &undo, rewrite); err != nil {
 		return nil, err
 	}
@@ -269,7 +274,7 @@ func (s *UserNetworks) RemoveBridge(n *UserNetwork) error {
 		return err
 	}
 	defer unlock()
-	errs := []error{deleteNetworkRules(func(id, bridge string) bool { return id == n.ID || bridge == n.Bridge })}
+	errs := []error{deleteNetworkRules(n)}
 	if n.Bridge != "" && n.Bridge != BridgeInterface {
 		errs = append(errs, deleteLink(n.Bridge))
 	}

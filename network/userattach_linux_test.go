@@ -7,13 +7,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netlink"
 )
 
@@ -417,11 +417,14 @@ func TestUserRemoveBridge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := uaNetRules(t, gone.ID); got != 8 {
-		t.Fatalf("%d rules of the network, want 8 (2 drops, 3 accepts, 3 masquerades)", got)
+	if got := uaNetRules(t, gone.ID); got != 5 {
+		t.Fatalf("%d rules of the network, want 5 (2 drops, 3 masquerades)", got)
 	}
-	if got := uaNetRules(t, kept.ID); got != 3 {
-		t.Fatalf("%d rules of the --internal network, want 3 (2 drops, 1 accept)", got)
+	if got := uaNetRules(t, kept.ID); got != 2 {
+		t.Fatalf("%d rules of the --internal network, want 2 drops", got)
+	}
+	if got, want := uaBridgesSet(t), uaSorted(BridgeInterface, gone.Bridge, kept.Bridge); got != want {
+		t.Fatalf("bridges set %s", got)
 	}
 	if _, err := s.Remove("gone"); err != nil {
 		t.Fatal(err)
@@ -435,10 +438,13 @@ func TestUserRemoveBridge(t *testing.T) {
 	if got := uaNetRules(t, gone.ID); got != 0 {
 		t.Errorf("%d rules left", got)
 	}
+	if got := uaBridgesSet(t); got != uaSorted(BridgeInterface, kept.Bridge) {
+		t.Errorf("bridges set %s", got)
+	}
 	if _, err := os.Stat(s.netRunDir(gone.ID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("run directory left: %v", err)
 	}
-	if _, err := netlink.LinkByName(kept.Bridge); err != nil || uaNetRules(t, kept.ID) != 3 {
+	if _, err := netlink.LinkByName(kept.Bridge); err != nil || uaNetRules(t, kept.ID) != 2 {
 		t.Errorf("the other network's device (%v) or rules (%d) went too", err, uaNetRules(t, kept.ID))
 	}
 	if err := s.RemoveBridge(gone); err != nil {
@@ -482,14 +488,14 @@ func TestUserRulesSurviveTableRewrite(t *testing.T) {
 	if err := EnsureBridge(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if got := uaNetRules(t, n.ID); got != 8 {
-		t.Fatalf("%d rules of the network after skiff0's table was rewritten, want 8", got)
+	if got := uaNetRules(t, n.ID); got != 5 {
+		t.Fatalf("%d rules of the network after skiff0's table was rewritten, want 5", got)
 	}
 	if got := countRules(t); got != base {
 		t.Fatalf("%d rules after the rewrite, %d before", got, base)
 	}
-	if jumps := uaJumps(t); jumps != "forward:user-isolation forward:user-forward postrouting:user-nat" {
-		t.Fatalf("jumps %q", jumps)
+	if got := uaBridgesSet(t); got != "[mybr0 skiff0]" {
+		t.Fatalf("bridges set %s after the rewrite", got)
 	}
 
 	// The record goes, the device stays (killed before RemoveBridge).
@@ -500,7 +506,7 @@ func TestUserRulesSurviveTableRewrite(t *testing.T) {
 	if err := s.EnsureBridge(cfg, again); err != nil {
 		t.Fatal(err)
 	}
-	if old, now := uaNetRules(t, n.ID), uaNetRules(t, again.ID); old != 0 || now != 8 {
+	if old, now := uaNetRules(t, n.ID), uaNetRules(t, again.ID); old != 0 || now != 5 {
 		t.Fatalf("%d stale rules, %d new ones", old, now)
 	}
 	if got := uaBridgeAddrs(t, "mybr0"); got != "[10.9.0.1/24]" {
@@ -508,25 +514,28 @@ func TestUserRulesSurviveTableRewrite(t *testing.T) {
 	}
 }
 
-// uaJumps lists the base chains' jumps as chain:target.
-func uaJumps(t *testing.T) string {
+// uaBridgesSet lists the bridges set's elements, sorted.
+func uaBridgesSet(t *testing.T) string {
 	t.Helper()
 	c, _ := nftables.New()
-	var out []string
-	for _, ch := range []string{"forward", "postrouting"} {
-		rules, err := c.GetRules(skiffTable, &nftables.Chain{Name: ch, Table: skiffTable})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rules {
-			for _, e := range r.Exprs {
-				if v, ok := e.(*expr.Verdict); ok && v.Kind == expr.VerdictJump {
-					out = append(out, ch+":"+v.Chain)
-				}
-			}
-		}
+	set, err := c.GetSetByName(skiffTable, bridgesSetName)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return strings.Join(out, " ")
+	elems, err := c.GetSetElements(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range elems {
+		out = append(out, strings.TrimRight(string(e.Key), "\x00"))
+	}
+	return uaSorted(out...)
+}
+
+func uaSorted(names ...string) string {
+	slices.Sort(names)
+	return fmt.Sprint(names)
 }
 
 func uaBridgeAddrs(t *testing.T, name string) string {
