@@ -28,9 +28,9 @@ package network
 // `dnat to <container>` (a range with equal ports keeps the port: one
 // rule for a whole range) or `dnat to <container>:<port>` (one rule per
 // port when host and container ports differ).
-// The base chains are flushed and written again whenever the bridge is
-// made; the published chain, the bridges set and the user networks'
-// chains are left alone, so running containers keep their ports and user
+// skiff0's base chains (prerouting, output, postrouting, forward) are
+// flushed and written again whenever the bridge is made; the published
+// chain, the bridges set and the user networks' chains are left alone, so running containers keep their ports and user
 // networks their rules. The forward chain accepts for every bridge of the
 // set, so a user network adds its bridge there rather than rules here.
 
