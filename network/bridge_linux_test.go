@@ -584,32 +584,7 @@ func TestUplinkNATKeepsClientAddress(t *testing.T) {
 	if err := os.WriteFile(ipForward, []byte("0"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	upstream := fakeContainer(t)
-	upNs, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", upstream))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer upNs.Close()
-	pair := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "up0"}, PeerName: "up1", PeerNamespace: netlink.NsFd(int(upNs.Fd()))}
-	if err := netlink.LinkAdd(pair); err != nil {
-		t.Fatal(err)
-	}
-	up0, _ := netlink.LinkByName("up0")
-	addr, _ := netlink.ParseAddr("10.200.0.1/24")
-	if err := errors.Join(netlink.AddrAdd(up0, addr), netlink.LinkSetUp(up0)); err != nil {
-		t.Fatal(err)
-	}
-	err = inNetnsOf(upstream, func() error {
-		up1, err := netlink.LinkByName("up1")
-		if err != nil {
-			return err
-		}
-		addr, _ := netlink.ParseAddr("10.200.0.2/24")
-		return errors.Join(netlink.AddrAdd(up1, addr), netlink.LinkSetUp(up1))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	upstream := fakeUpstream(t)
 	serveGreeting(t, upstream, 9999, "upstream")
 
 	cfg := testConfig(t)
