@@ -11,9 +11,10 @@ package network
 //      <runroot>/networks/user/<id>/bridge.json is there -> done (a reboot
 //      takes both, a hand-deleted device is made again);
 //   3. under bridge.lock (the default bridge's makers' lock: one maker of
-//      any bridge of a run root at a time), again 2, then n's rules
-//      (replacing stale ones of its device's name) and its bridge in the
-//      bridges set, the device with the gateway's address, up,
+//      any bridge of a run root at a time), again 2, then skiff0's base
+//      chains written again (an older skiff's may not accept through the
+//      bridges set), n's rules (replacing stale ones of its device's name)
+//      and its bridge in the bridges set, the device with the gateway's address, up,
 //      route_localnet, other addresses removed;
 //   4. the marker (MTU chosen), written last.
 //
@@ -89,7 +90,7 @@ func (s *UserNetworks) ensureBridge(cfg Config, n *UserNetwork) (settings, userB
 	if b, ok := s.bridgeReady(n); ok {
 		return base, b, nil
 	}
-	b, err := s.makeBridge(n)
+	b, err := s.makeBridge(base, n)
 	return base, b, err
 }
 
@@ -106,8 +107,10 @@ func (s *UserNetworks) bridgeReady(n *UserNetwork) (userBridge, bool) {
 	return b, true
 }
 
-// makeBridge writes n's rules, then its device, then its marker.
-func (s *UserNetworks) makeBridge(n *UserNetwork) (userBridge, error) {
+// makeBridge writes the rules (skiff0's base chains with base, so that
+// they accept through the bridges set even if an older skiff wrote them,
+// then n's), then n's device, then its marker.
+func (s *UserNetworks) makeBridge(base settings, n *UserNetwork) (userBridge, error) {
 	if n.Bridge == "" || n.Bridge == BridgeInterface || !n.Subnet.IsValid() || !n.Gateway.IsValid() {
 		return userBridge{}, fmt.Errorf("network %s: no bridge, subnet or gateway recorded", n.Name)
 	}
@@ -115,7 +118,7 @@ func (s *UserNetworks) makeBridge(n *UserNetwork) (userBridge, error) {
 	if b.MTU == 0 {
 		b.MTU = defaultRouteMTU()
 	}
-	if err := writeNetworkRules(n); err != nil {
+	if err := writeTables(base, n); err != nil {
 		return userBridge{}, err
 	}
 	gw := netip.PrefixFrom(n.Gateway, n.Subnet.Bits())
@@ -134,6 +137,15 @@ func (s *UserNetworks) makeBridge(n *UserNetwork) (userBridge, error) {
 		return userBridge{}, err
 	}
 	return b, nil
+}
+
+// writeTables writes skiff's table with skiff0's settings base, then n's
+// rules in it.
+func writeTables(base settings, n *UserNetwork) error {
+	if err := setupTable(base); err != nil {
+		return err
+	}
+	return writeNetworkRules(n)
 }
 
 // dropOtherAddrs removes link's IPv4 addresses but keep: a device a
@@ -223,12 +235,7 @@ func (s *UserNetworks) Attach(cfg Config, n *UserNetwork, req UserRequest) (_ *E
 		NetworkID: n.ID, IfName: ifName, Member: m,
 		runDir: s.netRunDir(n.ID), network: n.Name, leave: leave,
 	}
-	rewrite := func() error {
-		if err := setupTable(base); err != nil {
-			return err
-		}
-		return writeNetworkRules(n)
-	}
+	rewrite := func() error { return writeTables(base, n) }
 	if err := wire(ep, req.Pid, mac, req.DefaultRoute, &undo, rewrite); err != nil {
 		return nil, err
 	}
