@@ -13,9 +13,9 @@ package network
 //   3. under bridge.lock (the default bridge's makers' lock: one maker of
 //      any bridge of a run root at a time), again 2, then skiff0's base
 //      chains written again (an older skiff's may not accept through the
-//      bridges set), n's rules (replacing stale ones of its device's name)
-//      and its bridge in the bridges set, the device with the gateway's address, up,
-//      route_localnet, other addresses removed;
+//      bridges set), n's rules (replacing stale ones of its device's
+//      name) and its bridge in the bridges set, the device with the
+//      gateway's address, up, route_localnet, other addresses removed;
 //   4. the marker (MTU chosen), written last.
 //
 // Attach, in order (undone backwards on failure, as the default bridge's):
