@@ -698,3 +698,111 @@ func BenchmarkUserAttachVsBridge(b *testing.B) {
 	b.ReportMetric(float64(onBridge.Microseconds())/float64(i), "bridge-µs/op")
 	b.ReportMetric(float64(onUser.Microseconds())/float64(i), "user-µs/op")
 }
+
+// Makers at once (several networks, each several times) agree: one
+// device and one set of rules per network; a device gone (a reboot, by
+// hand) is made again, and a marker gone rewrites the rules without
+// doubling them.
+func TestUserEnsureBridgeConcurrentAndAgain(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	s := testUserNetworks(t)
+	cfg := Config{RunDir: s.RunDir}
+	var nets []*UserNetwork
+	for i := range 3 {
+		nets = append(nets, mustCreate(t, s, CreateOptions{Name: fmt.Sprint("n", i), Subnet: fmt.Sprintf("10.%d.0.0/24", i+1)}))
+	}
+	errs := make(chan error, 4*len(nets))
+	for range 4 {
+		for _, n := range nets {
+			go func() { errs <- s.EnsureBridge(cfg, n) }()
+		}
+	}
+	for range 4 * len(nets) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range nets {
+		if got := uaNetRules(t, n.ID); got != 5 {
+			t.Errorf("%s: %d rules, want 5", n.Name, got)
+		}
+		if got := uaBridgeAddrs(t, n.Bridge); got != fmt.Sprintf("[%s/24]", n.Gateway) {
+			t.Errorf("%s: addresses %s", n.Bridge, got)
+		}
+	}
+	total := countRules(t)
+	n := nets[0]
+	if err := deleteLink(n.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(s.netRunDir(nets[1].ID), userBridgeFile)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets {
+		if err := s.EnsureBridge(cfg, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := netlink.LinkByName(n.Bridge); err != nil {
+		t.Fatalf("the deleted device was not made again: %v", err)
+	}
+	if got := countRules(t); got != total {
+		t.Fatalf("%d rules after making again, %d before", got, total)
+	}
+	if b, err := os.ReadFile(filepath.Join(s.netRunDir(n.ID), userBridgeFile)); err != nil || string(b) != `{"bridge":"`+n.Bridge+`","mtu":1500}` {
+		t.Fatalf("marker %s %v", b, err)
+	}
+}
+
+// Someone flushed the ruleset: an Attach publishing a port finds skiff's
+// table gone and writes it again with its network's rules, isolation
+// included.
+func TestUserAttachAfterRulesetFlushed(t *testing.T) {
+	if !inFreshNetns(t) {
+		return
+	}
+	s := testUserNetworks(t)
+	cfg := Config{RunDir: s.RunDir}
+	n := mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.1.0.0/24"})
+	if err := s.EnsureBridge(cfg, n); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := nftables.New()
+	c.FlushRuleset()
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := uaAttach(t, s, cfg, n, uaID("c1"), "c1", true, PortMap{Proto: "tcp", HostPort: 8080, ContainerPort: 80})
+	serveGreeting(t, pid, 80, "web")
+	if got := uaNetRules(t, n.ID); got != 5 {
+		t.Fatalf("%d rules of the network, want 5", got)
+	}
+	if got, err := readGreeting("127.0.0.1:8080"); err != nil || !strings.HasPrefix(got, "web") {
+		t.Fatalf("the published port: %q %v", got, err)
+	}
+}
+
+// EnsureBridge with all there: what every start on a user network pays
+// beyond the default bridge's own check.
+func BenchmarkUserEnsureBridgeReady(b *testing.B) {
+	if !inFreshNetns(b) {
+		b.SkipNow()
+	}
+	dir := b.TempDir()
+	s := NewUserNetworks(filepath.Join(dir, "root"), Config{RunDir: RunDir(filepath.Join(dir, "run"))})
+	cfg := Config{RunDir: s.RunDir}
+	n, err := s.Create(CreateOptions{Name: "n", Subnet: "10.1.0.0/24"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.EnsureBridge(cfg, n); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := s.EnsureBridge(cfg, n); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
