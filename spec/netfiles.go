@@ -123,6 +123,38 @@ func (e ExtServer) String() string {
 	return e.Addr.String()
 }
 
+// ParseExtServers reads back the ExtServers comment InternalResolvConf
+// wrote in file; ok is false without one. The file is the container's
+// (it may have rewritten it): a caller trusts a host(...) entry only if
+// the host's own file lists it.
+func ParseExtServers(file []byte) (servers []ExtServer, ok bool) {
+	sc := bufio.NewScanner(bytes.NewReader(file))
+	for sc.Scan() {
+		list, found := strings.CutPrefix(sc.Text(), extServersComment)
+		if !found {
+			continue
+		}
+		list, _ = strings.CutPrefix(list, "[")
+		list, _ = strings.CutSuffix(list, "]")
+		for _, f := range strings.Fields(list) {
+			inner, host := strings.CutPrefix(f, "host(")
+			if host {
+				var closed bool
+				if inner, closed = strings.CutSuffix(inner, ")"); !closed {
+					continue
+				}
+			}
+			if a, err := netip.ParseAddr(inner); err == nil {
+				servers = append(servers, ExtServer{Addr: a, HostLoopback: host})
+			}
+		}
+		return servers, true
+	}
+	return nil, false
+}
+
+const extServersComment = "# ExtServers: "
+
 // ExtServers are the servers a container on a user network forwards to:
 // dns (--dns, or the config file's) if given, else the host file's
 // nameservers, else DefaultDNS (usedDefault). invalid are the nameserver
@@ -201,7 +233,7 @@ func InternalResolvConf(host []byte, source string, o Options) string {
 	if usedDefault {
 		b.WriteString("# Used default nameservers.\n")
 	}
-	fmt.Fprintf(&b, "# ExtServers: %v\n", ext)
+	fmt.Fprintf(&b, extServersComment+"%v\n", ext)
 	if len(invalid) > 0 {
 		fmt.Fprintf(&b, "# Invalid nameservers: %v\n", invalid)
 	}

@@ -1,6 +1,10 @@
 package spec
 
-import "testing"
+import (
+	"net/netip"
+	"slices"
+	"testing"
+)
 
 func TestResolvConfSource(t *testing.T) {
 	tests := []struct {
@@ -152,5 +156,27 @@ func TestInternalResolvConf(t *testing.T) {
 				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseExtServers(t *testing.T) {
+	file := InternalResolvConf([]byte("nameserver 10.0.0.1\nnameserver 127.0.0.53\nnameserver fd00::1\n"), ResolvConfPath, Options{})
+	got, ok := ParseExtServers([]byte(file))
+	want := []ExtServer{{netip.MustParseAddr("10.0.0.1"), false}, {netip.MustParseAddr("127.0.0.53"), true}, {netip.MustParseAddr("fd00::1"), true}}
+	if !ok || !slices.Equal(got, want) {
+		t.Errorf("ParseExtServers(InternalResolvConf(...)) = %v %v, want %v", got, ok, want)
+	}
+	for _, tc := range []struct {
+		file string
+		want []ExtServer
+		ok   bool
+	}{
+		{"nameserver 10.0.0.1\n", nil, false},
+		{"# ExtServers: []\n", nil, true},
+		{"# ExtServers: [bogus host(x) host(127.0.0.1 1.2.3.4]\n", []ExtServer{{netip.MustParseAddr("1.2.3.4"), false}}, true},
+	} {
+		if got, ok := ParseExtServers([]byte(tc.file)); ok != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("ParseExtServers(%q) = %v %v, want %v %v", tc.file, got, ok, tc.want, tc.ok)
+		}
 	}
 }
