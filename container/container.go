@@ -33,6 +33,7 @@ type Container struct {
 	proc     *run.Process      // set by Start (start_linux.go)
 	endpoint *network.Endpoint // on the bridge, while the process runs (network_linux.go)
 	devices  *deviceSet        // resolved by initConfig at each start (devices_linux.go)
+	dns      *dnsResponder     // on user networks, while the process runs (dns_linux.go)
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
