@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,9 +41,15 @@ import (
 
 // dnsResponder is a container's running responder: what stopDNS ends.
 type dnsResponder struct {
-	server  *dns.Server
-	served  chan error        // Serve's return
-	sockets *netnsSocketMaker // upstream sockets in the container's namespace; nil if none is asked there
+	server *dns.Server
+	names  *network.Names // the server's Names: its descriptors closed at the end
+	served chan error     // Serve's return
+	pid    int            // the init, whose namespace the container-side upstreams are asked from
+	// fromHost: the upstreams asked from the monitor's namespace.
+	fromHost map[netip.Addr]bool
+
+	mu      sync.Mutex
+	sockets *netnsSocketMaker // made at the first query forwarded from the container's namespace
 }
 
 // serveDNS starts the container's responder for the init pid, whose
@@ -53,6 +60,10 @@ type dnsResponder struct {
 // only when the container is on at least one user network.
 func (c *Container) serveDNS(pid int) error {
 	c.stopDNS() // a restart's: the old namespace is gone
+	upstreams, err := c.dnsUpstreams()
+	if err != nil {
+		return fmt.Errorf("serve DNS: %w", err)
+	}
 	udp, tcp, port, err := listenInNetns(pid)
 	if err != nil {
 		return fmt.Errorf("serve DNS: %w", err)
@@ -62,39 +73,13 @@ func (c *Container) serveDNS(pid int) error {
 		tcp.Close()
 		return fmt.Errorf("serve DNS: %w", err)
 	}
-	r := &dnsResponder{served: make(chan error, 1)}
-	upstreams, err := c.dnsUpstreams()
-	if err != nil {
-		udp.Close()
-		tcp.Close()
-		return fmt.Errorf("serve DNS: %w", err)
-	}
-	r.server = &dns.Server{
-		Names:     c.store.UserNetworks().NamesFor(c.State.ID, c.nameLinks()),
-		Upstreams: make([]netip.AddrPort, 0, len(upstreams)),
-	}
-	fromHost := map[netip.Addr]bool{}
+	r := &dnsResponder{served: make(chan error, 1), pid: pid}
+	r.names = c.store.UserNetworks().NamesFor(c.State.ID, c.nameLinks())
+	r.server = &dns.Server{Names: r.names, Upstreams: make([]netip.AddrPort, 0, len(upstreams)), Dial: r.dial}
+	r.fromHost = map[netip.Addr]bool{}
 	for _, u := range upstreams {
 		r.server.Upstreams = append(r.server.Upstreams, netip.AddrPortFrom(u.Addr, 53))
-		fromHost[u.Addr] = u.HostLoopback
-		if !u.HostLoopback && r.sockets == nil {
-			if r.sockets, err = newNetnsSocketMaker(pid); err != nil {
-				udp.Close()
-				tcp.Close()
-				return fmt.Errorf("serve DNS: %w", err)
-			}
-		}
-	}
-	r.server.Dial = func(ctx context.Context, network, address string) (net.Conn, error) {
-		ap, err := netip.ParseAddrPort(address)
-		if err != nil {
-			return nil, err
-		}
-		if fromHost[ap.Addr()] {
-			var d net.Dialer // the monitor's goroutines run in its own namespace
-			return d.DialContext(ctx, network, address)
-		}
-		return r.sockets.dial(ctx, network, ap)
+		r.fromHost[u.Addr] = u.HostLoopback
 	}
 	go func() { r.served <- r.server.Serve(udp, tcp) }()
 	c.dns = r
@@ -113,9 +98,47 @@ func (c *Container) stopDNS() {
 	if err := <-r.served; err != nil {
 		fmt.Fprintln(os.Stderr, "skiff: warning: DNS responder:", err)
 	}
+	r.names.Close()
+	r.mu.Lock()
 	if r.sockets != nil {
 		r.sockets.close()
 	}
+	r.mu.Unlock()
+}
+
+// dial is the server's Dial: an upstream of the host's loopback from the
+// monitor's namespace (its goroutines run there), every other from the
+// container's.
+func (r *dnsResponder) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil, err
+	}
+	if r.fromHost[ap.Addr()] {
+		var d net.Dialer
+		return d.DialContext(ctx, network, address)
+	}
+	sockets, err := r.containerSockets()
+	if err != nil {
+		return nil, err
+	}
+	return sockets.dial(ctx, network, ap)
+}
+
+// containerSockets is the socket maker in the container's namespace,
+// started at the first query that needs it: a container that never asks
+// for another name costs no thread.
+func (r *dnsResponder) containerSockets() (*netnsSocketMaker, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sockets == nil {
+		m, err := newNetnsSocketMaker(r.pid)
+		if err != nil {
+			return nil, err
+		}
+		r.sockets = m
+	}
+	return r.sockets, nil
 }
 
 // listenInNetns is dns.Listen in pid's network namespace, from a thread

@@ -23,7 +23,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -57,13 +56,18 @@ type Names struct {
 	containerID string
 	links       []NameLink
 
-	table    atomic.Pointer[nameTable]
-	mu       sync.Mutex        // one reload at a time
-	netNames map[string]string // network id -> lowercase name (never renamed); under mu
+	// mu: queries check the table's directories under the read lock; a
+	// reading of the records (the write lock) replaces the table and
+	// closes the descriptors of directories gone.
+	mu       sync.RWMutex
+	table    *nameTable
+	dirFDs   map[string]int    // path -> O_PATH descriptor of each directory the table watches
+	netNames map[string]string // network id -> lowercase name (never renamed)
+	closed   bool
 }
 
 // nameTable is one reading of the records: the names, and the directories
-// it was read from as they were then.
+// it was read from as they were then. Never changed once made.
 type nameTable struct {
 	dirs      []dirStamp
 	links     map[string][]netip.Addr // link aliases
@@ -71,19 +75,20 @@ type nameTable struct {
 	qualified map[string][]netip.Addr // NAME.NETWORK, link aliases' too
 }
 
-// dirStamp is a directory as a reading saw it; racy (or an error reading
-// what is in it) makes the next Lookup read again.
+// dirStamp is a directory as a reading saw it, checked through a
+// descriptor (fstat: no path to walk, nothing allocated); racy (or an
+// error reading what is in it) makes the next Lookup read again.
 type dirStamp struct {
 	path  string
+	fd    int // -1: it was missing
 	ino   uint64
 	mtime unix.Timespec
-	found bool
 	racy  bool
 }
 
-// NamesFor is containerID's Names.
+// NamesFor is containerID's Names. Close releases its descriptors.
 func (s *UserNetworks) NamesFor(containerID string, links []NameLink) *Names {
-	return &Names{s: s, containerID: containerID, links: links, netNames: map[string]string{}}
+	return &Names{s: s, containerID: containerID, links: links, dirFDs: map[string]int{}, netNames: map[string]string{}}
 }
 
 // Lookup is dns.Resolver's: the addresses of name (lowercase, no trailing
@@ -91,6 +96,9 @@ func (s *UserNetworks) NamesFor(containerID string, links []NameLink) *Names {
 // are the table's: the caller only reads them.
 func (n *Names) Lookup(name string) (v4, v6 []netip.Addr, ok bool) {
 	t := n.current()
+	if t == nil {
+		return nil, nil, false
+	}
 	name = strings.ToLower(name) // no copy when it is lowercase already
 	if addrs, ok := t.links[name]; ok {
 		return addrs, nil, true
@@ -102,21 +110,36 @@ func (n *Names) Lookup(name string) (v4, v6 []netip.Addr, ok bool) {
 	return addrs, nil, ok
 }
 
+// Close releases the directories' descriptors; Lookup knows no name
+// after.
+func (n *Names) Close() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for path, fd := range n.dirFDs {
+		unix.Close(fd)
+		delete(n.dirFDs, path)
+	}
+	n.table, n.closed = nil, true
+}
+
 // current is the table, read again first if the records changed since.
 func (n *Names) current() *nameTable {
-	if t := n.table.Load(); t != nil && !t.stale() {
+	n.mu.RLock()
+	t, closed := n.table, n.closed
+	fresh := t != nil && !t.stale()
+	n.mu.RUnlock()
+	if fresh || closed {
 		return t
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	// Another query may have read them meanwhile, but perhaps from before
 	// the change this one saw: check again, and read if still stale.
-	if t := n.table.Load(); t != nil && !t.stale() {
-		return t
+	if n.closed || (n.table != nil && !n.table.stale()) {
+		return n.table
 	}
-	t := n.load()
-	n.table.Store(t)
-	return t
+	n.table = n.load()
+	return n.table
 }
 
 // stale says a directory the table was read from changed, or was racy.
@@ -134,24 +157,60 @@ func (d *dirStamp) changed() bool {
 		return true
 	}
 	var st unix.Stat_t
-	err := unix.Stat(d.path, &st)
-	if err != nil {
-		return d.found
+	if d.fd < 0 { // missing then: there now?
+		return unix.Stat(d.path, &st) == nil
 	}
-	return !d.found || st.Ino != d.ino || st.Mtim != d.mtime
+	if err := unix.Fstat(d.fd, &st); err != nil {
+		return true
+	}
+	// Nlink 0: removed (the path may name a new directory now).
+	return st.Nlink == 0 || st.Ino != d.ino || st.Mtim != d.mtime
 }
 
-// stampDir records how dir is before it is read.
-func stampDir(dir string) dirStamp {
-	d := dirStamp{path: dir}
+// stampDir records how dir is before it is read, through a descriptor
+// kept for the next checks (opened again if its directory was removed).
+// Called with the write lock held.
+func (n *Names) stampDir(dir string) dirStamp {
+	d := dirStamp{path: dir, fd: -1}
 	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		d.racy = !errors.Is(err, unix.ENOENT) // missing is a state; anything else, try again
-		return d
+	if fd, ok := n.dirFDs[dir]; ok {
+		if err := unix.Fstat(fd, &st); err == nil && st.Nlink > 0 {
+			d.fd = fd
+		} else {
+			unix.Close(fd)
+			delete(n.dirFDs, dir)
+		}
 	}
-	d.ino, d.mtime, d.found = st.Ino, st.Mtim, true
+	if d.fd < 0 {
+		fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			d.racy = !errors.Is(err, unix.ENOENT) // missing is a state; anything else, try again
+			return d
+		}
+		n.dirFDs[dir], d.fd = fd, fd
+		if err := unix.Fstat(fd, &st); err != nil {
+			d.racy = true
+			return d
+		}
+	}
+	d.ino, d.mtime = st.Ino, st.Mtim
 	d.racy = time.Since(time.Unix(st.Mtim.Unix())) < racyWindow
 	return d
+}
+
+// closeUnwatched closes the descriptors of directories t does not watch
+// (networks removed). Called with the write lock held.
+func (n *Names) closeUnwatched(t *nameTable) {
+	watched := make(map[string]bool, len(t.dirs))
+	for _, d := range t.dirs {
+		watched[d.path] = true
+	}
+	for path, fd := range n.dirFDs {
+		if !watched[path] {
+			unix.Close(fd)
+			delete(n.dirFDs, path)
+		}
+	}
 }
 
 // networkMembers is one of the container's networks as read.
@@ -166,7 +225,7 @@ type networkMembers struct {
 func (n *Names) load() *nameTable {
 	t := &nameTable{}
 	root := filepath.Join(n.s.RunDir, userRunSubdir)
-	t.dirs = append(t.dirs, stampDir(root))
+	t.dirs = append(t.dirs, n.stampDir(root))
 	entries, err := os.ReadDir(root)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.dirs[0].racy = true
@@ -176,7 +235,7 @@ func (n *Names) load() *nameTable {
 		if !isNetworkID(e.Name()) {
 			continue
 		}
-		stamp := stampDir(filepath.Join(root, e.Name(), membersDir))
+		stamp := n.stampDir(filepath.Join(root, e.Name(), membersDir))
 		members, err := n.s.members(e.Name())
 		if err != nil {
 			stamp.racy = true // a record unreadable now: the next query reads again
@@ -193,6 +252,7 @@ func (n *Names) load() *nameTable {
 		return strings.Compare(a.name, b.name)
 	})
 	t.fill(mine, n.links)
+	n.closeUnwatched(t)
 	return t
 }
 

@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -155,7 +156,7 @@ func TestNamesReadOnlyOnChange(t *testing.T) {
 	var first *nameTable
 	for i := 0; ; i++ {
 		names.Lookup("web")
-		t0 := names.table.Load()
+		t0 := names.table
 		if !slices.ContainsFunc(t0.dirs, func(d dirStamp) bool { return d.racy }) {
 			first = t0
 			break
@@ -167,12 +168,12 @@ func TestNamesReadOnlyOnChange(t *testing.T) {
 	for range 100 {
 		names.Lookup("web")
 	}
-	if names.table.Load() != first {
+	if names.table != first {
 		t.Error("the table was read again with nothing changed")
 	}
 	mustJoin(t, f.s, f.front, Member{ContainerID: memberF, Name: "late"})
 	names.Lookup("web")
-	if names.table.Load() == first {
+	if names.table == first {
 		t.Error("a join did not make the table be read again")
 	}
 }
@@ -237,7 +238,7 @@ func BenchmarkNamesLookup(b *testing.B) {
 	if _, _, ok := names.Lookup("c5"); !ok {
 		b.Fatal("c5 unknown")
 	}
-	for names.table.Load().stale() { // let the racy window pass
+	for names.table.stale() { // let the racy window pass
 		names.Lookup("c5")
 	}
 	b.ReportAllocs()
@@ -245,4 +246,45 @@ func BenchmarkNamesLookup(b *testing.B) {
 	for range b.N {
 		names.Lookup("c5")
 	}
+}
+
+// Names keeps one descriptor per directory it watches, closes those of a
+// removed network at the next reading, and all of them at Close.
+func TestNamesDescriptors(t *testing.T) {
+	f := newNamesFixture(t)
+	names := f.s.NamesFor(memberA, nil)
+	before := openFDCount(t)
+	names.Lookup("web")
+	if got := openFDCount(t) - before; got != 4 { // the networks' directory, three members directories
+		t.Errorf("%d descriptors after a lookup, want 4", got)
+	}
+	if err := f.s.Leave(f.other.ID, memberE); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Remove(f.other.ID); err != nil {
+		t.Fatal(err)
+	}
+	names.Lookup("web")
+	if got := openFDCount(t) - before; got != 3 {
+		t.Errorf("%d descriptors after a network's removal, want 3", got)
+	}
+	names.Close()
+	if got := openFDCount(t) - before; got != 0 {
+		t.Errorf("%d descriptors after Close, want none", got)
+	}
+	if got := lookupString(names, "web"); got != "unknown" {
+		t.Errorf("Lookup after Close: %s", got)
+	}
+	if got := openFDCount(t) - before; got != 0 {
+		t.Errorf("%d descriptors after a Lookup after Close, want none", got)
+	}
+}
+
+func openFDCount(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
