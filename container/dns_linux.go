@@ -14,7 +14,9 @@ package container
 //     resolv.conf names (written at create: the config file's dns, else
 //     the host's), none when every network of the container is
 //     --internal; a server of the host's own loopback is asked from the
-//     monitor's namespace, every other from the container's, as docker;
+//     monitor's namespace, every other from the container's (sockets made
+//     by a thread that stays there, started at the first such query), as
+//     docker;
 //  4. serve: dns.Server over the networks' member records until stopDNS.
 
 import (

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -388,5 +390,58 @@ func TestResolvConfUserNetwork(t *testing.T) {
 	}
 	if got := resolvConf(spec.Options{Network: "bridge"}, false); strings.Contains(got, "127.0.0.11") {
 		t.Errorf("a bridge container's resolv.conf names the internal resolver:\n%s", got)
+	}
+}
+
+// The socket maker's dial: sockets of the container's namespace, a
+// refused TCP connect an error at once, a connect that never completes
+// bounded by the context.
+func TestNetnsSocketMakerDial(t *testing.T) {
+	if !inDNSTestNamespaces(t) {
+		return
+	}
+	pid := dnsFakeInit(t)
+	var ln net.Listener
+	if err := inNetnsOfPid(pid, func() (err error) {
+		ln, err = net.Listen("tcp4", "127.0.0.1:0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	m, err := newNetnsSocketMaker(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := m.dial(ctx, "tcp", netip.MustParseAddrPort(ln.Addr().String()))
+	if err != nil {
+		t.Fatalf("dial the container's listener: %v", err)
+	}
+	c.Close()
+	// The same port in the test's own namespace has no listener: the
+	// socket was the container's.
+	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		t.Error("the listener is reachable from the monitor's namespace: the test proves nothing")
+	}
+	start := time.Now()
+	if _, err := m.dial(ctx, "tcp", netip.MustParseAddrPort("127.0.0.1:1")); !errors.Is(err, unix.ECONNREFUSED) {
+		t.Errorf("dial a closed port: %v, want connection refused", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a refused connect took %v", d)
+	}
+	// An address nobody answers (no route in the container's namespace
+	// either: unreachable at once, or a timeout within the context).
+	short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancelShort()
+	start = time.Now()
+	if _, err := m.dial(short, "tcp", netip.MustParseAddrPort("10.255.255.1:53")); err == nil {
+		t.Error("dial of an unreachable address succeeded")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("an unreachable connect took %v, past its context", d)
 	}
 }
