@@ -173,12 +173,14 @@ func listenInNetns(pid int) (udp net.PacketConn, tcp net.Listener, port uint16, 
 		if backErr := netns.Set(own); backErr != nil {
 			// Never unlocked: the thread ends with this goroutine rather
 			// than run other goroutines in the container's namespace.
-			done <- errors.Join(err, fmt.Errorf("back to the monitor's network namespace: %w", backErr))
 			if err == nil {
 				udp.Close()
 				tcp.Close()
 				udp, tcp = nil, nil
+				done <- fmt.Errorf("back to the monitor's network namespace: %w", backErr)
+				return
 			}
+			done <- fmt.Errorf("%v, and back to the monitor's network namespace: %w", err, backErr)
 			return
 		}
 		runtime.UnlockOSThread()
