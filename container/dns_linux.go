@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -216,7 +217,7 @@ func (c *Container) dnsUpstreams() ([]spec.ExtServer, error) {
 	}
 	var out []spec.ExtServer
 	for _, e := range own {
-		if !e.HostLoopback || containsExt(hostExt, e) {
+		if !e.HostLoopback || slices.Contains(hostExt, e) {
 			out = append(out, e)
 		}
 	}
@@ -234,15 +235,6 @@ func readExtServers(path string) ([]spec.ExtServer, bool) {
 		return nil, false
 	}
 	return spec.ParseExtServers(b)
-}
-
-func containsExt(list []spec.ExtServer, e spec.ExtServer) bool {
-	for _, l := range list {
-		if l == e {
-			return true
-		}
-	}
-	return false
 }
 
 // allNetworksInternal says every user network of the container is
