@@ -33,6 +33,7 @@ type Container struct {
 	proc     *run.Process      // set by Start (start_linux.go)
 	endpoint *network.Endpoint // on the bridge, while the process runs (network_linux.go)
 	devices  *deviceSet        // resolved by initConfig at each start (devices_linux.go)
+	dns      *dnsResponder     // on user networks, while the process runs (dns_linux.go)
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -220,15 +221,10 @@ func configVolumes(img v1.Config, h state.Host) map[string]struct{} {
 
 // resolvConf is the container's /etc/resolv.conf: made from the host's
 // (systemd-resolved's upstream list where /etc/resolv.conf names only
-// its stub) and the --dns flags, as docker makes it.
+// its stub) and the --dns flags, as docker makes it; on a user network
+// docker's file for its internal resolver (the monitor's, 127.0.0.11).
 func resolvConf(o spec.Options, hostNetwork bool) string {
-	etc, _ := os.ReadFile(spec.ResolvConfPath)
-	host := etc
-	if src := spec.ResolvConfSource(etc, hostNetwork); src != spec.ResolvConfPath {
-		if b, err := os.ReadFile(src); err == nil {
-			host = b
-		}
-	}
+	host, source := hostResolvConf(hostNetwork)
 	// The config file's settings stand in for the flags not given.
 	if len(o.DNS) == 0 {
 		o.DNS = o.Default.Servers
@@ -239,7 +235,23 @@ func resolvConf(o spec.Options, hostNetwork bool) string {
 	if len(o.DNSOptions) == 0 {
 		o.DNSOptions = o.Default.Options
 	}
+	if spec.UsesInternalResolver(o.Network) {
+		return spec.InternalResolvConf(host, source, o)
+	}
 	return spec.ResolvConf(host, o, hostNetwork)
+}
+
+// hostResolvConf is the host's resolver configuration a container's is
+// made from, and the path it was read from: spec.ResolvConfSource's
+// choice, else /etc/resolv.conf.
+func hostResolvConf(hostNetwork bool) (content []byte, path string) {
+	etc, _ := os.ReadFile(spec.ResolvConfPath)
+	if src := spec.ResolvConfSource(etc, hostNetwork); src != spec.ResolvConfPath {
+		if b, err := os.ReadFile(src); err == nil {
+			return b, src
+		}
+	}
+	return etc, spec.ResolvConfPath
 }
 
 // hostsAtCreate is the container's /etc/hosts until a start on the bridge

@@ -37,9 +37,9 @@ func Listen() (net.PacketConn, net.Listener, uint16, error) {
 
 // RedirectRules is the nftables table, in nft's syntax, that sends the
 // container's queries to 127.0.0.11:53 to the server's port, for network/
-// to write in the container's namespace (with github.com/google/nftables,
-// as its table `ip skiff`). docker writes the same as iptables DNAT rules
-// in the container's namespace (moby's setupIPTable); its SNAT rules for
+// to write in the container's namespace (network.RedirectDNS, with
+// github.com/google/nftables). docker writes the same as iptables DNAT
+// rules in the container's namespace (moby's setupIPTable); its SNAT rules for
 // the replies are left out: conntrack undoes a DNAT on the replies of the
 // connection it made. Only 127.0.0.11 is matched, so a server the
 // container runs on its own port 53 keeps every other address.

@@ -3,7 +3,10 @@ package spec
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -83,6 +86,179 @@ func ResolvConf(host []byte, o Options, hostNetwork bool) string {
 		b.WriteString(l + "\n")
 	}
 	return b.String()
+}
+
+// InternalResolverAddress is where a container on a user network sends
+// its queries: docker's embedded server's address, which the container's
+// monitor answers (package dns).
+const InternalResolverAddress = "127.0.0.11"
+
+// UsesInternalResolver says a container of --network mode (Options.Network)
+// is on a user network, so its resolv.conf names the internal resolver:
+// any mode but docker's predefined ones and container:X.
+func UsesInternalResolver(mode string) bool {
+	switch mode {
+	case "", "default", NetworkBridge, NetworkHost, NetworkNone:
+		return false
+	}
+	return !strings.HasPrefix(mode, NetworkContainerPrefix)
+}
+
+// ExtServer is a name server the internal resolver forwards to (moby's
+// ExtDNSEntry).
+type ExtServer struct {
+	Addr netip.Addr
+	// HostLoopback: read from the host's file and unreachable from the
+	// container's IPv4 network (loopback, IPv6, scoped): asked from the
+	// host's namespace. --dns servers are asked from the container's
+	// (--dns 127.0.0.53 is the container's own loopback), as docker's.
+	HostLoopback bool
+}
+
+// String is docker's spelling in resolv.conf's ExtServers comment.
+func (e ExtServer) String() string {
+	if e.HostLoopback {
+		return "host(" + e.Addr.String() + ")"
+	}
+	return e.Addr.String()
+}
+
+// ParseExtServers reads back the ExtServers comment InternalResolvConf
+// wrote in file; ok is false without one. The file is the container's
+// (it may have rewritten it): a caller trusts a host(...) entry only if
+// the host's own file lists it.
+func ParseExtServers(file []byte) (servers []ExtServer, ok bool) {
+	sc := bufio.NewScanner(bytes.NewReader(file))
+	for sc.Scan() {
+		list, found := strings.CutPrefix(sc.Text(), extServersComment)
+		if !found {
+			continue
+		}
+		list, _ = strings.CutPrefix(list, "[")
+		list, _ = strings.CutSuffix(list, "]")
+		for _, f := range strings.Fields(list) {
+			inner, host := strings.CutPrefix(f, "host(")
+			if host {
+				var closed bool
+				if inner, closed = strings.CutSuffix(inner, ")"); !closed {
+					continue
+				}
+			}
+			if a, err := netip.ParseAddr(inner); err == nil {
+				servers = append(servers, ExtServer{Addr: a, HostLoopback: host})
+			}
+		}
+		return servers, true
+	}
+	return nil, false
+}
+
+const extServersComment = "# ExtServers: "
+
+// ExtServers are the servers a container on a user network forwards to:
+// dns (--dns, or the config file's) if given, else the host file's
+// nameservers, else DefaultDNS (usedDefault). invalid are the nameserver
+// values that are no address (skipped, listed in the file's comment).
+func ExtServers(host []byte, dns []string) (servers []ExtServer, usedDefault bool, invalid []string) {
+	override := len(dns) > 0
+	if !override {
+		dns = resolvLines(host, "nameserver")
+	}
+	for _, s := range dns {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			invalid = append(invalid, s)
+			continue
+		}
+		unreachable := a.IsLoopback() || (a.Is6() && !a.Is4In6()) || a.Zone() != ""
+		servers = append(servers, ExtServer{Addr: a, HostLoopback: !override && unreachable})
+	}
+	if len(servers) == 0 {
+		for _, s := range DefaultDNS {
+			servers = append(servers, ExtServer{Addr: netip.MustParseAddr(s)})
+		}
+		usedDefault = true
+	}
+	return servers, usedDefault, invalid
+}
+
+// InternalResolvConf is the resolv.conf of a container on a user network,
+// as docker writes it for its embedded server (moby's resolvconf
+// TransformForIntNS and Generate): the one nameserver 127.0.0.11, the
+// search list and options as ResolvConf takes them (host's file, source
+// its path, or --dns-search, --dns-option), "ndots:0" added unless a valid
+// ndots option is there, then docker's trailing comments: where the file
+// came from, the servers the resolver forwards to (ExtServers), what the
+// flags overrode, where ndots came from.
+func InternalResolvConf(host []byte, source string, o Options) string {
+	ext, usedDefault, invalid := ExtServers(host, o.DNS)
+	search := resolvLines(host, "search")
+	if len(o.DNSSearch) > 0 {
+		search = slices.DeleteFunc(slices.Clone(o.DNSSearch), func(s string) bool { return s == "." })
+	}
+	options, ndotsFrom := resolvLines(host, "options"), ""
+	if len(o.DNSOptions) > 0 {
+		options = slices.Clone(o.DNSOptions)
+	}
+	if hasOption(options, "ndots") {
+		ndotsFrom = "host"
+		if len(o.DNSOptions) > 0 {
+			ndotsFrom = "override"
+		}
+	}
+	options = slices.DeleteFunc(options, invalidNDots)
+	if !hasOption(options, "ndots") {
+		options, ndotsFrom = append(options, "ndots:0"), "internal"
+	}
+	var overrides []string
+	for _, o := range []struct {
+		given bool
+		name  string
+	}{{len(o.DNS) > 0, "nameservers"}, {len(o.DNSSearch) > 0, "search"}, {len(o.DNSOptions) > 0, "options"}} {
+		if o.given {
+			overrides = append(overrides, o.name)
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString("nameserver " + InternalResolverAddress + "\n")
+	if len(search) > 0 {
+		b.WriteString("search " + strings.Join(search, " ") + "\n")
+	}
+	b.WriteString("options " + strings.Join(options, " ") + "\n")
+	for _, l := range otherResolvLines(host, len(o.DNSSearch) > 0) {
+		b.WriteString(l + "\n")
+	}
+	fmt.Fprintf(&b, "\n# Based on host file: '%s' (internal resolver)\n", source)
+	if usedDefault {
+		b.WriteString("# Used default nameservers.\n")
+	}
+	fmt.Fprintf(&b, extServersComment+"%v\n", ext)
+	if len(invalid) > 0 {
+		fmt.Fprintf(&b, "# Invalid nameservers: %v\n", invalid)
+	}
+	fmt.Fprintf(&b, "# Overrides: %v\n", overrides)
+	fmt.Fprintf(&b, "# Option ndots from: %s\n", ndotsFrom)
+	return b.String()
+}
+
+// hasOption says options has option name ("name" or "name:value").
+func hasOption(options []string, name string) bool {
+	return slices.ContainsFunc(options, func(o string) bool {
+		k, _, _ := strings.Cut(o, ":")
+		return k == name
+	})
+}
+
+// invalidNDots is an ndots option whose value is no count, which docker
+// drops for its own.
+func invalidNDots(o string) bool {
+	k, v, _ := strings.Cut(o, ":")
+	if k != "ndots" {
+		return false
+	}
+	n, err := strconv.Atoi(v)
+	return err != nil || n < 0
 }
 
 // reachableServers drops loopback and IPv6 name servers (docker's

@@ -1,6 +1,10 @@
 package spec
 
-import "testing"
+import (
+	"net/netip"
+	"slices"
+	"testing"
+)
 
 func TestResolvConfSource(t *testing.T) {
 	tests := []struct {
@@ -83,5 +87,96 @@ func TestHosts(t *testing.T) {
 	}
 	if got := HostsFile("box"); got != fixed+"127.0.0.1\tbox\n" {
 		t.Errorf("HostsFile(box) =\n%s", got)
+	}
+}
+
+func TestUsesInternalResolver(t *testing.T) {
+	for mode, want := range map[string]bool{
+		"": false, "default": false, "bridge": false, "host": false, "none": false,
+		"container:abc": false, "mynet": true, "Front-1": true, "host2": true,
+	} {
+		if got := UsesInternalResolver(mode); got != want {
+			t.Errorf("UsesInternalResolver(%q) = %v, want %v", mode, got, want)
+		}
+	}
+}
+
+// A user network's resolv.conf, as docker 25+ writes it (moby's
+// resolvconf Generate after TransformForIntNS, IPv6 off).
+func TestInternalResolvConf(t *testing.T) {
+	const hostFile = "# made by hand\nnameserver 10.0.0.1\nnameserver 127.0.0.53\nnameserver fd00::1\nnameserver bogus\nsearch a.example b.example\noptions edns0 trust-ad\nsortlist 10.0.0.0/255.0.0.0\n"
+	tests := []struct {
+		name   string
+		host   string
+		source string
+		o      Options
+		want   string
+	}{
+		{"the host's servers, loopback and IPv6 asked from the host", hostFile, ResolvConfPath, Options{},
+			"nameserver 127.0.0.11\nsearch a.example b.example\noptions edns0 trust-ad ndots:0\nsortlist 10.0.0.0/255.0.0.0\n\n" +
+				"# Based on host file: '/etc/resolv.conf' (internal resolver)\n" +
+				"# ExtServers: [10.0.0.1 host(127.0.0.53) host(fd00::1)]\n" +
+				"# Invalid nameservers: [bogus]\n" +
+				"# Overrides: []\n" +
+				"# Option ndots from: internal\n"},
+		{"systemd-resolved's list", "nameserver 192.168.1.1\nsearch lan\n", ResolvConfResolvedPath, Options{},
+			"nameserver 127.0.0.11\nsearch lan\noptions ndots:0\n\n" +
+				"# Based on host file: '/run/systemd/resolve/resolv.conf' (internal resolver)\n" +
+				"# ExtServers: [192.168.1.1]\n# Overrides: []\n# Option ndots from: internal\n"},
+		{"no servers: docker's defaults", "", ResolvConfPath, Options{},
+			"nameserver 127.0.0.11\noptions ndots:0\n\n" +
+				"# Based on host file: '/etc/resolv.conf' (internal resolver)\n" +
+				"# Used default nameservers.\n" +
+				"# ExtServers: [8.8.8.8 8.8.4.4]\n# Overrides: []\n# Option ndots from: internal\n"},
+		{"--dns, even loopback, asked from the container", hostFile, ResolvConfPath,
+			Options{DNS: []string{"127.0.0.1", "10.9.9.9"}, DNSSearch: []string{"c.example"}},
+			"nameserver 127.0.0.11\nsearch c.example\noptions edns0 trust-ad ndots:0\nsortlist 10.0.0.0/255.0.0.0\n\n" +
+				"# Based on host file: '/etc/resolv.conf' (internal resolver)\n" +
+				"# ExtServers: [127.0.0.1 10.9.9.9]\n# Overrides: [nameservers search]\n# Option ndots from: internal\n"},
+		{"--dns-option's ndots kept", "nameserver 10.0.0.1\n", ResolvConfPath, Options{DNSOptions: []string{"ndots:3", "timeout:1"}},
+			"nameserver 127.0.0.11\noptions ndots:3 timeout:1\n\n" +
+				"# Based on host file: '/etc/resolv.conf' (internal resolver)\n" +
+				"# ExtServers: [10.0.0.1]\n# Overrides: [options]\n# Option ndots from: override\n"},
+		{"the host's ndots kept", "nameserver 10.0.0.1\noptions ndots:2\n", ResolvConfPath, Options{},
+			"nameserver 127.0.0.11\noptions ndots:2\n\n" +
+				"# Based on host file: '/etc/resolv.conf' (internal resolver)\n" +
+				"# ExtServers: [10.0.0.1]\n# Overrides: []\n# Option ndots from: host\n"},
+		{"an invalid ndots replaced", "nameserver 10.0.0.1\noptions ndots:x rotate\n", ResolvConfPath, Options{},
+			"nameserver 127.0.0.11\noptions rotate ndots:0\n\n" +
+				"# Based on host file: '/etc/resolv.conf' (internal resolver)\n" +
+				"# ExtServers: [10.0.0.1]\n# Overrides: []\n# Option ndots from: internal\n"},
+		{"--dns-search . clears the list", "nameserver 10.0.0.1\nsearch x\n", ResolvConfPath, Options{DNSSearch: []string{"."}},
+			"nameserver 127.0.0.11\noptions ndots:0\n\n" +
+				"# Based on host file: '/etc/resolv.conf' (internal resolver)\n" +
+				"# ExtServers: [10.0.0.1]\n# Overrides: [search]\n# Option ndots from: internal\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := InternalResolvConf([]byte(tt.host), tt.source, tt.o); got != tt.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseExtServers(t *testing.T) {
+	file := InternalResolvConf([]byte("nameserver 10.0.0.1\nnameserver 127.0.0.53\nnameserver fd00::1\n"), ResolvConfPath, Options{})
+	got, ok := ParseExtServers([]byte(file))
+	want := []ExtServer{{netip.MustParseAddr("10.0.0.1"), false}, {netip.MustParseAddr("127.0.0.53"), true}, {netip.MustParseAddr("fd00::1"), true}}
+	if !ok || !slices.Equal(got, want) {
+		t.Errorf("ParseExtServers(InternalResolvConf(...)) = %v %v, want %v", got, ok, want)
+	}
+	for _, tc := range []struct {
+		file string
+		want []ExtServer
+		ok   bool
+	}{
+		{"nameserver 10.0.0.1\n", nil, false},
+		{"# ExtServers: []\n", nil, true},
+		{"# ExtServers: [bogus host(x) host(127.0.0.1 1.2.3.4]\n", []ExtServer{{netip.MustParseAddr("1.2.3.4"), false}}, true},
+	} {
+		if got, ok := ParseExtServers([]byte(tc.file)); ok != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("ParseExtServers(%q) = %v %v, want %v %v", tc.file, got, ok, tc.want, tc.ok)
+		}
 	}
 }
