@@ -44,6 +44,7 @@ func TestRecordUserNetworks(t *testing.T) {
 			eps: []state.EndpointConfig{{NetworkID: back.ID, NetworkName: "back"}}},
 		{name: "unknown", o: spec.Options{Network: "nope"}, err: "network nope not found"},
 		{name: "ip outside", o: spec.Options{Network: "front", IP: "10.99.2.5"}, err: "does not belong to any of this network's subnets"},
+		{name: "ip the gateway", o: spec.Options{Network: "front", IP: "10.99.1.1"}, err: "Address already in use"},
 		{name: "ip not v4", o: spec.Options{Network: "front", IP: "fe80::1"}, err: "invalid IPv4 address: fe80::1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

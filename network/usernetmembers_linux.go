@@ -364,5 +364,8 @@ func (n *UserNetwork) CheckAddr(a netip.Addr) error {
 	if !n.Subnet.Contains(a) || a == n.Subnet.Addr() || a == lastAddr(n.Subnet) {
 		return fmt.Errorf("invalid address %s: It does not belong to any of this network's subnets", a)
 	}
+	if a == n.Gateway {
+		return ErrAddressInUse // docker's IPAM holds the gateway's
+	}
 	return nil
 }
