@@ -29,11 +29,14 @@ type Container struct {
 	// create, undecoded (spec.ReadRaw).
 	spec []byte
 
-	store    Store
-	proc     *run.Process      // set by Start (start_linux.go)
-	endpoint *network.Endpoint // on the bridge, while the process runs (network_linux.go)
-	devices  *deviceSet        // resolved by initConfig at each start (devices_linux.go)
-	dns      *dnsResponder     // on user networks, while the process runs (dns_linux.go)
+	store Store
+	proc  *run.Process // set by Start (start_linux.go)
+	// endpoints are the container's attachments while its process runs:
+	// the default bridge's first if it is on it, then its user networks'
+	// (network_linux.go); the first is the one its ports are published on.
+	endpoints []*network.Endpoint
+	devices   *deviceSet    // resolved by initConfig at each start (devices_linux.go)
+	dns       *dnsResponder // on user networks, while the process runs (dns_linux.go)
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.

@@ -2,10 +2,12 @@ package container
 
 // A container's network at each start, run by its monitor: the namespace
 // its init is born in (a new one, the host's, or another container's) and,
-// on the default bridge, its wiring (network.Attach) while the init builds
-// its root, undone when the process exits.
+// on the default bridge and user networks, its wiring (network.Attach,
+// UserNetworks.Attach, the DNS responder) while the init builds its root,
+// undone when the process exits.
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -32,6 +34,10 @@ func (c *Container) HostNetwork() bool {
 // Bridged reports whether the container is on the default bridge.
 func (c *Container) Bridged() bool { return c.State.Host.NetworkMode == spec.NetworkBridge }
 
+// onUserNetworks reports whether the container is configured on a user
+// network (run --network NAME, connect).
+func (c *Container) onUserNetworks() bool { return len(c.State.Host.Endpoints) > 0 }
+
 // OwnNetworkNamespace reports whether the container's init is born in a
 // new network namespace: what a prestarted init has.
 func (c *Container) OwnNetworkNamespace() bool {
@@ -54,7 +60,7 @@ func (c *Container) networkFor() (net run.Network, done func(), err error) {
 	switch {
 	case c.HostNetwork():
 		net.Host = true
-	case c.Bridged():
+	case c.Bridged() || c.onUserNetworks():
 		net.Setup = c.attach
 	default:
 		if id := joinedContainer(c.State.Host.NetworkMode); id != "" {
@@ -98,71 +104,177 @@ func (c *Container) joinTarget(id string) (*ns.Target, error) {
 	return t, nil
 }
 
-// attach wires the init (pid) into the default bridge and writes the
-// container's /etc/hosts with its address: network.Setup, run while the
-// init builds its root.
+// attach wires the init (pid) into its networks: the default bridge
+// (eth0) if it is on it, then each user network in the record's order
+// (the next ethN), the published ports on the first, the default route
+// through the first that is not --internal; then the DNS responder when it
+// is on a user network, and /etc/hosts with its first address.
+// network.Setup, run while the init builds its root; on failure nothing
+// of it is left.
 func (c *Container) attach(pid int) error {
-	h := c.State.Host
-	ports := make([]network.PortMap, 0, len(h.Ports))
-	for _, p := range h.Ports {
-		m := network.PortMap{Proto: p.Proto, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Count: p.Count}
-		if p.HostIP != "" {
-			ip, err := netip.ParseAddr(p.HostIP)
-			if err != nil {
-				return fmt.Errorf("published port %d: bad host address %q", p.ContainerPort, p.HostIP)
-			}
-			m.HostIP = ip
-		}
-		ports = append(ports, m)
-	}
-	ep, err := network.Attach(c.store.bridge(), network.Request{
-		ID: c.State.ID, Pid: pid, MAC: h.MacAddress, Ports: ports,
-	})
+	ports, err := c.portMaps()
 	if err != nil {
 		return err
 	}
-	c.endpoint = ep
-	timeline.Mark("net-attached")
-	if err := rewriteInPlace(filepath.Join(c.Dir, "hosts"), []byte(c.hostsFile(ep))); err != nil {
+	if c.Bridged() {
+		ep, err := network.Attach(c.store.bridge(), network.Request{
+			ID: c.State.ID, Pid: pid, MAC: c.State.Host.MacAddress, Ports: ports,
+		})
+		if err != nil {
+			return err
+		}
+		c.endpoints = append(c.endpoints, ep)
+		timeline.Mark("net-attached")
+	}
+	if c.onUserNetworks() {
+		if err := c.attachUser(pid, ports); err != nil {
+			c.detach()
+			return err
+		}
+	}
+	if len(c.endpoints) == 0 {
+		return nil
+	}
+	if err := rewriteInPlace(filepath.Join(c.Dir, "hosts"), []byte(c.hostsFile(c.endpoints[0]))); err != nil {
 		c.detach()
 		return fmt.Errorf("write /etc/hosts: %w", err)
 	}
 	return nil
 }
 
-// DetachNetwork removes what the last start attached (its veth, its
-// address): the monitor calls it once the exit is recorded and told, as
+// attachUser attaches the init to the record's user networks after the
+// default bridge's eth0 (if any) and starts its DNS responder.
+func (c *Container) attachUser(pid int, ports []network.PortMap) error {
+	h := c.State.Host
+	nets := c.store.UserNetworks()
+	route, mac := !c.Bridged(), h.MacAddress
+	if c.Bridged() {
+		ports, mac = nil, ""
+	}
+	for _, e := range h.Endpoints {
+		n, err := nets.Lookup(e.NetworkID)
+		if err != nil {
+			return fmt.Errorf("network %s not found", e.NetworkName)
+		}
+		req := network.UserRequest{
+			Request: network.Request{ID: c.State.ID, Pid: pid, MAC: mac, Ports: ports},
+			Name:    c.State.Name, Aliases: e.Aliases,
+			Interface:    fmt.Sprintf("eth%d", len(c.endpoints)),
+			DefaultRoute: route && !n.Internal,
+		}
+		if e.IPv4Address != "" {
+			if req.IP, err = netip.ParseAddr(e.IPv4Address); err != nil {
+				return fmt.Errorf("invalid IPv4 address: %s", e.IPv4Address)
+			}
+		}
+		ep, err := nets.Attach(c.store.bridge(), n, req)
+		if err != nil {
+			return err
+		}
+		c.endpoints = append(c.endpoints, ep)
+		route = route && !req.DefaultRoute
+		ports, mac = nil, ""
+	}
+	timeline.Mark("usernet-attached")
+	if err := c.serveDNS(pid); err != nil {
+		return fmt.Errorf("start the DNS responder: %w", err)
+	}
+	timeline.Mark("dns-serving")
+	return nil
+}
+
+// portMaps are the record's published ports as network.PortMap.
+func (c *Container) portMaps() ([]network.PortMap, error) {
+	ports := make([]network.PortMap, 0, len(c.State.Host.Ports))
+	for _, p := range c.State.Host.Ports {
+		m := network.PortMap{Proto: p.Proto, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Count: p.Count}
+		if p.HostIP != "" {
+			ip, err := netip.ParseAddr(p.HostIP)
+			if err != nil {
+				return nil, fmt.Errorf("published port %d: bad host address %q", p.ContainerPort, p.HostIP)
+			}
+			m.HostIP = ip
+		}
+		ports = append(ports, m)
+	}
+	return ports, nil
+}
+
+// DetachNetwork removes what the last start attached (its veths, its
+// addresses): the monitor calls it once the exit is recorded and told, as
 // the veth's removal waits for a kernel grace period. A restart attaches
 // again.
 func (c *Container) DetachNetwork() { c.detach() }
 
-// detach undoes attach (the process has exited, or never ran). The
-// kernel removes the veth with the namespace (DetachAfterExit) unless a
-// container started with --network container:<this> keeps the namespace:
-// then skiff removes it, as docker takes such a container's network away.
-func (c *Container) detach() {
-	if c.endpoint == nil {
-		return
+// exited withdraws, as soon as the process has exited, what others see
+// of it at once: its published ports (the next container may take them),
+// its DNS responder, and its membership of user networks (its names stop
+// answering in other containers), including those a live `network
+// connect` added, which the monitor holds no endpoint of.
+func (c *Container) exited() {
+	c.stopDNS()
+	for _, ep := range c.endpoints {
+		if err := ep.Unpublish(); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
+		}
 	}
-	detach := c.endpoint.DetachAfterExit
-	if c.joinedByOthers() {
-		detach = c.endpoint.Detach
+	c.leaveUserNetworks()
+}
+
+// leaveUserNetworks removes the container's member records of every user
+// network (a stopped container is on none).
+func (c *Container) leaveUserNetworks() {
+	nets := c.store.UserNetworks()
+	joined, err := nets.ContainerNetworks(c.State.ID)
+	for id := range joined {
+		err = errors.Join(err, nets.Leave(id, c.State.ID))
 	}
-	if err := detach(); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
 	}
-	c.endpoint = nil
+}
+
+// detach undoes attach (the process has exited, or never ran). The
+// kernel removes the veths with the namespace (DetachAfterExit) unless a
+// container started with --network container:<this> keeps the namespace:
+// then skiff removes them, as docker takes such a container's network
+// away.
+func (c *Container) detach() {
+	if len(c.endpoints) == 0 {
+		return
+	}
+	c.stopDNS()
+	joined := c.joinedByOthers()
+	for _, ep := range c.endpoints {
+		detach := ep.DetachAfterExit
+		if joined {
+			detach = ep.Detach
+		}
+		if err := detach(); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
+		}
+	}
+	c.endpoints = nil
+	// Also what a `network connect` racing the exit joined after exited
+	// looked (it held the container's lock, which Cleanup waited for).
+	c.leaveUserNetworks()
 }
 
 // networkStatus is what the record says of the running container's
-// attachment (nil off the bridge).
+// first attachment, the one its ports are published on: the default
+// bridge, else its first user network (nil without either). inspect
+// reads the others' from the user networks' member records.
 func (c *Container) networkStatus() *state.NetworkStatus {
-	ep := c.endpoint
-	if ep == nil {
+	if len(c.endpoints) == 0 {
 		return nil
 	}
+	ep := c.endpoints[0]
+	name := network.BridgeName
+	if ep.NetworkID != "" {
+		name = c.State.Host.Endpoints[0].NetworkName
+	}
 	st := &state.NetworkStatus{
-		Network: network.BridgeName, Interface: ep.Interface, HostVeth: ep.HostVeth,
+		Network: name, Interface: ep.Interface, HostVeth: ep.HostVeth,
 		IPAddress: ep.Addr.Addr().String(), IPPrefixLen: ep.Addr.Bits(),
 		Gateway: ep.Gateway.String(), MacAddress: ep.MAC,
 	}
@@ -202,8 +314,10 @@ func (c *Container) hostsFile(ep *network.Endpoint) string {
 
 // recordNetwork puts run's network flags into the record's Host:
 // NetworkMode (container:NAME resolved to the id, which must exist, and
-// whose host and domain name the container takes, as docker's),
-// Networks, the published ports and the DNS and host entries.
+// whose host and domain name the container takes, as docker's; a user
+// network's name), Networks, Endpoints (user networks resolved, the
+// first one's --network-alias and --ip checked), Links, the published
+// ports and the DNS and host entries.
 func (s Store) recordNetwork(h *state.Host, img v1.Config, o *spec.Options) error {
 	mode := o.Network
 	if name, ok := strings.CutPrefix(mode, spec.NetworkContainerPrefix); ok {
@@ -221,6 +335,12 @@ func (s Store) recordNetwork(h *state.Host, img v1.Config, o *spec.Options) erro
 	if mode != "" {
 		h.Networks = []string{mode}
 	}
+	if err := s.recordUserNetworks(h, o); err != nil {
+		return err
+	}
+	if err := s.resolveLinks(h, o.Links); err != nil {
+		return err
+	}
 	h.Ports, h.PublishAll = o.Publish, o.PublishAll
 	if o.PublishAll { // -P: every exposed port -p left, to a random host port
 		h.Ports = append(h.Ports, spec.PublishAll(spec.ExposedPorts(img.ExposedPorts, *o), o.Publish)...)
@@ -228,6 +348,54 @@ func (s Store) recordNetwork(h *state.Host, img v1.Config, o *spec.Options) erro
 	h.DNS, h.DNSSearch, h.DNSOptions = o.DNS, o.DNSSearch, o.DNSOptions
 	h.ExtraHosts, h.MacAddress = o.ExtraHosts, o.MacAddress
 	return nil
+}
+
+// recordUserNetworks resolves --network's user networks (the first value
+// if it names one, then the repeated flag's others) into h.Endpoints, in
+// order; the first names NetworkMode, as docker's.
+func (s Store) recordUserNetworks(h *state.Host, o *spec.Options) error {
+	refs := o.ExtraNetworks
+	if spec.IsUserNetwork(o.Network) {
+		refs = append([]string{o.Network}, refs...)
+		h.Networks = nil
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	nets := s.UserNetworks()
+	for i, ref := range refs {
+		n, err := nets.Lookup(ref)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(h.Endpoints, func(e state.EndpointConfig) bool { return e.NetworkID == n.ID }) {
+			continue // docker merges a network named twice
+		}
+		e := state.EndpointConfig{NetworkID: n.ID, NetworkName: n.Name}
+		if i == 0 && spec.IsUserNetwork(o.Network) {
+			if e.IPv4Address, err = checkRequestedIP(n, o.IP); err != nil {
+				return err
+			}
+			e.Aliases = o.NetworkAliases
+			h.NetworkMode = n.Name
+		}
+		h.Endpoints = append(h.Endpoints, e)
+		h.Networks = append(h.Networks, n.Name)
+	}
+	return nil
+}
+
+// checkRequestedIP is --ip on network n, checked at create as docker's
+// IPAM checks it at the start (so a bad one leaves no container).
+func checkRequestedIP(n *network.UserNetwork, ip string) (string, error) {
+	if ip == "" {
+		return "", nil
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is4() {
+		return "", fmt.Errorf("invalid IPv4 address: %s", ip)
+	}
+	return a.String(), n.CheckAddr(a)
 }
 
 // joinedByOthers reports whether a running container shares this one's

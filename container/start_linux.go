@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/run"
@@ -86,16 +85,13 @@ func (c *Container) start(startInit func(run.Network) (*run.Process, error)) err
 }
 
 // Wait waits for the container's process and returns its exit status as
-// docker reports it (128+n when killed by signal n). Its published ports
-// are withdrawn at once (the next container may take them); the rest of
-// its network attachment goes with DetachNetwork, once the exit is told.
+// docker reports it (128+n when killed by signal n). Its published ports,
+// DNS responder and user networks' names are withdrawn at once (exited);
+// the rest of its network attachment goes with DetachNetwork, once the
+// exit is told.
 func (c *Container) Wait() int {
 	code := c.proc.Wait()
-	if c.endpoint != nil {
-		if err := c.endpoint.Unpublish(); err != nil {
-			fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
-		}
-	}
+	c.exited()
 	return code
 }
 

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -102,7 +103,15 @@ func (s Store) Rename(ref, newName string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return state.Rename(s.Root, s.RunRoot, c.ID, newName)
+	old, err := state.Rename(s.Root, s.RunRoot, c.ID, newName)
+	if err != nil {
+		return "", err
+	}
+	// A running container's names on its user networks follow at once.
+	if err := s.UserNetworks().RenameMember(c.ID, newName); err != nil {
+		return old, fmt.Errorf("rename %s on its networks: %w", old, err)
+	}
+	return old, nil
 }
 
 // LowerDirs are c's image layers in overlay's order, top layer first

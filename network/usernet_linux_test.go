@@ -701,3 +701,25 @@ func TestUserNetRealHostRoutes(t *testing.T) {
 		t.Fatalf("an explicit subnet over a host route (docker takes it): %v", err)
 	}
 }
+
+func TestRenameMember(t *testing.T) {
+	s := testUserNetworks(t)
+	n, err := s.Create(CreateOptions{Name: "front", Subnet: "10.98.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Repeat("c", 64)
+	if _, err := s.Join(n.ID, Member{ContainerID: id, Name: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenameMember(id, "new"); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.Members(n.ID)
+	if err != nil || len(ms) != 1 || ms[0].Name != "new" || !ms[0].Addr.IsValid() {
+		t.Fatalf("members after rename: %+v, %v", ms, err)
+	}
+	if err := s.RenameMember(strings.Repeat("d", 64), "other"); err != nil {
+		t.Fatalf("rename of a container on no network: %v", err)
+	}
+}

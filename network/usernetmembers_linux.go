@@ -104,11 +104,8 @@ func (s *UserNetworks) memberAddr(n *UserNetwork, m Member, inUse map[netip.Addr
 		}
 		return a, err
 	}
-	if !n.SubnetConfigured {
-		return netip.Addr{}, errors.New("user specified IP address is supported only when connecting to networks with user configured subnets")
-	}
-	if !n.Subnet.Contains(m.Addr) || m.Addr == n.Subnet.Addr() || m.Addr == lastAddr(n.Subnet) {
-		return netip.Addr{}, fmt.Errorf("invalid address %s: It does not belong to any of this network's subnets", m.Addr)
+	if err := n.CheckAddr(m.Addr); err != nil {
+		return netip.Addr{}, err
 	}
 	a, _, err := allocateIn(runDir, m.Addr, m.Addr, n.Gateway, m.ContainerID, nil)
 	if errors.Is(err, ErrPoolExhausted) {
@@ -371,4 +368,20 @@ func isShortHex(s string) bool {
 		}
 	}
 	return true
+}
+
+// CheckAddr is docker's check of a requested address (--ip, connect
+// --ip) on n: only on a network with a configured subnet, inside it, not
+// its network or broadcast address. Whether it is free is Join's to say.
+func (n *UserNetwork) CheckAddr(a netip.Addr) error {
+	if !n.SubnetConfigured {
+		return errors.New("user specified IP address is supported only when connecting to networks with user configured subnets")
+	}
+	if !n.Subnet.Contains(a) || a == n.Subnet.Addr() || a == lastAddr(n.Subnet) {
+		return fmt.Errorf("invalid address %s: It does not belong to any of this network's subnets", a)
+	}
+	if a == n.Gateway {
+		return ErrAddressInUse // docker's IPAM holds the gateway's
+	}
+	return nil
 }

@@ -105,6 +105,12 @@ mkdir -p "$share/e2e"
 install -m 0755 "$skiff" "$share/skiff"
 install -m 0755 hack/e2e-v2/guest-init "$share/guest-init"
 cp -r e2e/testdata "$share/e2e/"
+# The tests' programs, built here: the guest has no Go toolchain.
+mkdir -p "$share/e2e/progs"
+for d in e2e/testdata/*/; do
+	prog=$(basename "$d")
+	CGO_ENABLED=0 ${GO:-go} build -trimpath -o "$share/e2e/progs/$prog" "./$d"
+done
 printf '%s\n' "$pattern" >"$share/pattern"
 echo "e2e-v2: building the e2e test binary" >&2
 CGO_ENABLED=0 ${GO:-go} test -c -o "$share/e2e.test" ./e2e/
