@@ -268,3 +268,23 @@ func TestContainerOnUserNetworks(t *testing.T) {
 		t.Errorf("member address %s outside the ip-range %s", got, f.front.IPRange)
 	}
 }
+
+// Every command sweeps the member records of containers whose monitor is
+// dead (a kill -9), so they never keep a network in use.
+func TestNetworkSweepsDeadMembers(t *testing.T) {
+	f := newUserNetFixture(t)
+	dead := strings.Repeat("cd", 32) // no monitor holds its lock
+	if _, err := f.nets.Join(f.back.ID, network.Member{ContainerID: dead, Name: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if members, _ := f.nets.Members(f.back.ID); len(members) != 1 {
+		t.Fatalf("members before: %v", members)
+	}
+	code, stdout, stderr := f.main(t, "network", "ls", "-f", "dangling=true", "--format", "{{.Name}}")
+	if code != 0 || stdout != "back\n" || stderr != "" {
+		t.Errorf("ls dangling=true: exit %d, stdout %q, stderr %q; want back, its dead member swept", code, stdout, stderr)
+	}
+	if members, _ := f.nets.Members(f.front.ID); len(members) != 1 {
+		t.Errorf("the live member was swept: %v", members)
+	}
+}
