@@ -139,8 +139,12 @@ func TestNetworkUserCommands(t *testing.T) {
 	if code, stdout, _ := f.main(t, "network", "ls", "-f", "type=custom", "--format", "{{.Name}}"); code != 0 || stdout != "front\ntmp2\n" {
 		t.Errorf("after prune: %q", stdout)
 	}
-	if _, err := os.Stat(f.nets.Dir); err != nil {
-		t.Fatal(err)
+	// system prune prunes networks after containers, as docker's.
+	if code, stdout, stderr := f.main(t, "system", "prune", "-f"); code != 0 || !strings.Contains(stdout, "Deleted Networks:\ntmp2\n\n") || dropBridgeWarnings(stderr) != "" {
+		t.Errorf("system prune: exit %d, stdout %q, stderr %q; want tmp2 deleted", code, stdout, stderr)
+	}
+	if code, stdout, _ := f.main(t, "network", "ls", "-f", "type=custom", "--format", "{{.Name}}"); code != 0 || stdout != "front\n" {
+		t.Errorf("after system prune: %q", stdout)
 	}
 }
 
