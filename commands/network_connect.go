@@ -24,9 +24,12 @@ func networkConnectCommand() *cli.Command {
 			if c.NArg() != 2 {
 				return &ExitError{Code: 1, Err: errors.New(`"network connect" requires exactly 2 arguments: skiff network connect [OPTIONS] NETWORK CONTAINER`)}
 			}
+			if _, err := parseIPFlag("ip", c.String("ip")); err != nil {
+				return flagError(c, err, false) // docker's CLI refuses it as a flag
+			}
 			ip, err := checkIPv4(c.String("ip"))
 			if err != nil {
-				return &ExitError{Code: 1, Err: err}
+				return &ExitError{Code: 1, Err: daemonError(err)}
 			}
 			switch {
 			case c.String("ip6") != "":

@@ -40,6 +40,9 @@ func networkCreateAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return &ExitError{Code: 1, Err: errors.New(`"network create" requires exactly 1 argument: skiff network create [OPTIONS] NETWORK`)}
 	}
+	if err := checkLabels(listOf(c, "label")); err != nil {
+		return flagError(c, err, false) // docker's CLI refuses it as a flag
+	}
 	o, err := networkCreateOptions(c)
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}
@@ -64,7 +67,7 @@ func networkCreateAction(c *cli.Context) error {
 }
 
 // networkCreateOptions are the flags as network.Create takes them,
-// docker's CLI checks first (labels, one subnet each).
+// docker's CLI checks first (one subnet each; the labels are checked as a flag).
 func networkCreateOptions(c *cli.Context) (network.CreateOptions, error) {
 	o := network.CreateOptions{Name: c.Args().First(), Driver: c.String("driver"), Internal: c.Bool("internal")}
 	if c.Bool("ipv6") {
@@ -72,9 +75,6 @@ func networkCreateOptions(c *cli.Context) (network.CreateOptions, error) {
 	}
 	if !c.Bool("ipv4") {
 		return o, daemonError(errors.New("IPv4 cannot be disabled: skiff's networks are IPv4 only"))
-	}
-	if err := checkLabels(listOf(c, "label")); err != nil {
-		return o, err
 	}
 	o.Labels, o.Options = keyValues(listOf(c, "label")), keyValues(listOf(c, "opt"))
 	for _, f := range []struct {

@@ -171,12 +171,11 @@ func TestNetworkCreateRefusals(t *testing.T) {
 		{[]string{"network", "create", "bridge"}, "skiff: Error response from daemon: operation is not permitted on predefined bridge network\n"},
 		{[]string{"network", "create", "-d", "overlay", "x"}, "skiff: Error response from daemon: plugin \"overlay\" not found\n"},
 		{[]string{"network", "create", "--ipv6", "x"}, "skiff: Error response from daemon: IPv6 is not supported: skiff's networks are IPv4 only\n"},
-		{[]string{"network", "create", "--label", "=v", "x"}, `skiff: invalid argument "=v" for "--label" flag: invalid label '=v': empty name` + "\n"},
 		{[]string{"network", "create", "--subnet", "10.1.0.0/24", "--subnet", "10.2.0.0/24", "x"}, "skiff: Error response from daemon: one --subnet only: skiff's networks have one IPv4 subnet\n"},
 		{[]string{"network", "create", "--subnet", "10.1.0.1/24", "x"}, "skiff: Error response from daemon: invalid subnet 10.1.0.1/24 : it should be 10.1.0.0/24\n"},
 		{[]string{"network", "create", "--gateway", "10.1.0.1", "x"}, "skiff: Error response from daemon: every ip-range or gateway must have a corresponding subnet\n"},
 		{[]string{"network", "connect", "x"}, `skiff: "network connect" requires exactly 2 arguments: skiff network connect [OPTIONS] NETWORK CONTAINER` + "\n"},
-		{[]string{"network", "connect", "--ip", "1.2.3", "x", "y"}, `skiff: invalid argument "1.2.3" for "--ip" flag: failed to parse IP: "1.2.3"` + "\n"},
+		{[]string{"network", "connect", "--ip", "fd00::1", "x", "y"}, "skiff: Error response from daemon: invalid IPv4 address: fd00::1\n"},
 		{[]string{"network", "disconnect", "x"}, `skiff: "network disconnect" requires exactly 2 arguments: skiff network disconnect [OPTIONS] NETWORK CONTAINER` + "\n"},
 		{[]string{"network", "prune", "x"}, `skiff: "network prune" accepts no arguments: skiff network prune [OPTIONS]` + "\n"},
 		{[]string{"network", "prune", "--filter", "dangling=true"}, "skiff: Error response from daemon: invalid filter 'dangling'\n"},
@@ -189,6 +188,22 @@ func TestNetworkCreateRefusals(t *testing.T) {
 		})
 		if code != 1 || stdout != "" || stderr != tt.msg {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q\nwant exit 1, stderr %q", tt.args, code, stdout, stderr, tt.msg)
+		}
+	}
+	// Flag values docker's CLI refuses: exit 125 and the pointer to help.
+	for _, tt := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"network", "create", "--label", "=v", "x"}, `skiff: invalid argument "=v" for "--label" flag: invalid label '=v': empty name` + "\nSee 'skiff network create --help'.\n"},
+		{[]string{"network", "connect", "--ip", "1.2.3", "x", "y"}, `skiff: invalid argument "1.2.3" for "--ip" flag: failed to parse IP: "1.2.3"` + "\nSee 'skiff network connect --help'.\n"},
+	} {
+		var code int
+		stdout, stderr := captureOutput(t, func() {
+			code = Main(append([]string{"skiff", "--root", root, "--runroot", runRoot, "--config", "/nonexistent"}, tt.args...))
+		})
+		if code != 125 || stdout != "" || stderr != tt.msg {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q\nwant exit 125, stderr %q", tt.args, code, stdout, stderr, tt.msg)
 		}
 	}
 	if entries, _ := os.ReadDir(root + "/networks"); len(entries) > 1 { // the lock at most

@@ -180,20 +180,30 @@ func checkLink(v string) error {
 	return nil
 }
 
-// checkIPv4 is --ip: docker's CLI parses an IP address (pflag's words),
+// checkIPv4 is --ip: docker's CLI parses an IP address (parseIPFlag),
 // its daemon wants an IPv4 one.
 func checkIPv4(v string) (string, error) {
-	if v == "" {
-		return "", nil
-	}
-	a, err := netip.ParseAddr(strings.TrimSpace(v))
-	if err != nil {
-		return "", fmt.Errorf(`invalid argument %q for "--ip" flag: failed to parse IP: %q`, v, v)
+	a, err := parseIPFlag("ip", v)
+	if err != nil || !a.IsValid() {
+		return "", err
 	}
 	if a = a.Unmap(); !a.Is4() || a.IsUnspecified() {
 		return "", fmt.Errorf("invalid IPv4 address: %s", v)
 	}
 	return a.String(), nil
+}
+
+// parseIPFlag is an IP flag's value as pflag's IPVar reads it, with its
+// words; "" is no address.
+func parseIPFlag(flag, v string) (netip.Addr, error) {
+	if v == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(v))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf(`invalid argument %q for "--%s" flag: failed to parse IP: %q`, v, flag, v)
+	}
+	return a, nil
 }
 
 // networkMode is one --network value as spec.Options.Network: "default"
