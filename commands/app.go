@@ -84,10 +84,13 @@ func globals(c *cli.Context) (*Globals, error) {
 	// likewise; with nothing allocated it is one failed open.
 	// A build's containers are its own (their locks under build's run
 	// root), on the same bridge.
+	// The same for user networks' members (their DNS names, addresses).
 	runRoot, buildRunRoot := g.Paths.RunRoot, build.BuildContainers(g.Paths.Root, g.Paths.RunRoot).RunRoot
-	network.Sweep(g.Bridge, func(id string) bool {
+	alive := func(id string) bool {
 		return state.MonitorAlive(runRoot, id) || state.MonitorAlive(buildRunRoot, id)
-	})
+	}
+	network.Sweep(g.Bridge, alive)
+	g.userNetworks().SweepMembers(alive)
 	return g, nil
 }
 

@@ -265,8 +265,9 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 		HostConfig:      toHostConfig(cfg, ct.Host),
 		GraphDriver:     containerGraphDriver(g.Paths.Root, ct),
 		Config:          toContainerConfig(ct),
-		NetworkSettings: toNetworkSettings(ct),
+		NetworkSettings: toNetworkSettings(ct, g.userNetworks()),
 	}
+	d.HostConfig.Links = hostLinks(ct)
 	if len(argv) > 0 {
 		d.Path, d.Args = argv[0], append(d.Args, argv[1:]...)
 	}

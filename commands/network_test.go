@@ -247,8 +247,8 @@ func TestNetworkLs(t *testing.T) {
 		{[]string{"network", "inspect", "-f", "{{.Name}} {{.Driver}} {{.Scope}} {{json .IPAM.Config}}", "host", "none"}, 0, "host host local []\nnone null local []\n", ""},
 		{[]string{"network", "inspect", "-f", "{{.Id}}", id("bridge")}, 0, networkID("bridge") + "\n", ""},
 		{[]string{"network", "inspect", "mynet"}, 1, "[]\n", "skiff: Error response from daemon: network mynet not found\n"},
-		{[]string{"network", "create", "mynet"}, 1, "", "skiff: network create is not supported yet (user networks come with a later issue)\n"},
-		{[]string{"network", "rm", "mynet"}, 1, "", "skiff: network rm is not supported yet (user networks come with a later issue)\n"},
+		{[]string{"network", "rm", "mynet"}, 1, "", "skiff: Error response from daemon: network mynet not found\n"},
+		{[]string{"network", "rm", "none"}, 1, "", "skiff: Error response from daemon: none is a pre-defined network and cannot be removed\n"},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := main(tt.args...)

@@ -171,7 +171,7 @@ func printPs(out io.Writer, format string, cs []*state.Container, now time.Time,
 			RunningFor: humanDuration(now.Sub(ct.Created)) + " ago",
 			State:      string(ct.Status), Status: status(ct, now), Names: ct.Name,
 			Labels: joinLabels(ct.Config.Labels), Size: sizes[ct.ID], LocalVolumes: strconv.Itoa(localVolumes(ct)),
-			Ports: displayPorts(containerPorts(ct)), Networks: containerNetwork(ct),
+			Ports: displayPorts(containerPorts(ct)), Networks: strings.Join(containerNetworks(ct), ","),
 			labels: ct.Config.Labels,
 		}
 	}
@@ -398,8 +398,7 @@ func matchOne(k, v string, ct *state.Container) bool {
 		return v == "none"
 	case "network":
 		// docker: the network's name, or a prefix of its id.
-		n := containerNetwork(ct)
-		return n != "" && (v == n || strings.HasPrefix(networkID(n), v))
+		return onNetwork(ct, v)
 	case "publish", "expose":
 		return matchPortFilter(k, v, containerPorts(ct))
 	case "is-task":

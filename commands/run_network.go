@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -28,11 +29,13 @@ func networkFlags() []cli.Flag {
 	fs = append(fs, listFlag("dns-search", nil, "set custom DNS search domains")...)
 	fs = append(fs, listFlag("dns-option", []string{"dns-opt"}, "set DNS options")...)
 	fs = append(fs, listFlag("add-host", nil, "add a custom host-to-IP mapping (host:ip, ip may be host-gateway)")...)
+	fs = append(fs, listFlag("network", []string{"net"}, "connect a container to a network: bridge (default), host, none, container:NAME|ID or a user network (repeatable)")...)
+	fs = append(fs, listFlag("network-alias", []string{"net-alias"}, "add network-scoped alias for the container")...)
+	fs = append(fs, listFlag("link", nil, "add link to another container (NAME[:ALIAS])")...)
 	return append(fs,
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish all exposed ports to random ports"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: spec.NetworkBridge, Usage: "connect a container to a network: bridge, host, none or container:NAME|ID"},
 		&cli.StringFlag{Name: "mac-address", Usage: "container MAC address (e.g., 92:d0:c6:0a:29:33)"},
-		&cli.StringFlag{Name: "ip", Usage: "IPv4 address (user defined networks only)"},
+		&cli.StringFlag{Name: "ip", Usage: "IPv4 address (e.g., 172.30.100.104; user networks only)"},
 		&cli.StringFlag{Name: "ip6", Usage: "IPv6 address (user defined networks only)"},
 		&cli.StringFlag{Name: "domainname", Usage: "container NIS domain name"},
 	)
@@ -60,15 +63,11 @@ func networkOptions(c *cli.Context, o *spec.Options) error {
 	if err := portOptions(c, o); err != nil {
 		return err
 	}
-	if o.Network, err = networkMode(c.String("network")); err != nil {
+	if err := userNetworkOptions(c, o); err != nil {
 		return err
 	}
 	if err := checkNetworkConflicts(o); err != nil {
 		return err
-	}
-	if c.String("ip") != "" || c.String("ip6") != "" {
-		// Every network skiff has is one of docker's predefined ones.
-		return errors.New("user specified IP address is supported on user defined networks only")
 	}
 	if o.Network == spec.NetworkHost && (len(o.Publish) > 0 || o.PublishAll) {
 		fmt.Fprintln(os.Stderr, "WARNING: Published ports are discarded when using host network mode")
@@ -98,9 +97,117 @@ func portOptions(c *cli.Context, o *spec.Options) error {
 	return nil
 }
 
-// networkMode is --network's value as spec.Options.Network: docker's
-// default is the bridge; a user network (a later issue) is docker's "not
-// found".
+// userNetworkOptions reads --network (repeated: docker 25's several
+// networks), --network-alias, --ip, --ip6 and --link, refused as docker's
+// CLI and daemon refuse them. Whether a user network exists is create's to
+// say (docker's "network X not found").
+func userNetworkOptions(c *cli.Context, o *spec.Options) error {
+	nets, err := networkModes(listOf(c, "network"))
+	if err != nil {
+		return err
+	}
+	o.Network, o.ExtraNetworks = nets[0], nets[1:]
+	o.NetworkAliases, o.Links = listOf(c, "network-alias"), listOf(c, "link")
+	for _, l := range o.Links {
+		if err := checkLink(l); err != nil {
+			return fmt.Errorf(`invalid argument %q for "--link" flag: %w`, l, err)
+		}
+	}
+	if o.IP, err = checkIPv4(c.String("ip")); err != nil {
+		return err
+	}
+	user := spec.IsUserNetwork(o.Network)
+	switch {
+	case !user && (o.IP != "" || c.String("ip6") != ""):
+		return errors.New("user specified IP address is supported on user defined networks only")
+	case !user && len(o.NetworkAliases) > 0:
+		// docker's CLI refuses it before its daemon would.
+		return errors.New("network-scoped aliases are only supported for user-defined networks")
+	case user && c.String("ip6") != "":
+		return errors.New("user specified IPv6 address is not supported: skiff's networks are IPv4 only")
+	case len(o.Links) > 0 && o.Network == spec.NetworkHost:
+		return errors.New("conflicting options: host type networking can't be used with links. This would result in undefined behavior")
+	case len(o.Links) > 0 && strings.HasPrefix(o.Network, spec.NetworkContainerPrefix):
+		return errors.New("conflicting options: container type network can't be used with links. This would result in undefined behavior")
+	}
+	return nil
+}
+
+// networkModes are the --network values, each as networkMode reads it, the
+// default bridge when none is given; docker's refusals of a network named
+// twice and of a mode that cannot be combined with another network.
+func networkModes(vals []string) ([]string, error) {
+	if len(vals) == 0 {
+		return []string{spec.NetworkBridge}, nil
+	}
+	out := make([]string, 0, len(vals))
+	var user, builtin []string
+	for _, v := range vals {
+		m, err := networkMode(v)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(out, m) {
+			return nil, fmt.Errorf("network %q is specified multiple times", v)
+		}
+		out = append(out, m)
+		if spec.IsUserNetwork(m) {
+			user = append(user, m)
+		} else {
+			builtin = append(builtin, m)
+		}
+	}
+	switch {
+	case len(user) > 0 && len(builtin) > 0:
+		return nil, errors.New("conflicting options: cannot attach both user-defined and non-user-defined network-modes")
+	case len(builtin) < 2:
+		return out, nil
+	case slices.Contains(builtin, spec.NetworkNone):
+		return nil, errors.New("container cannot be connected to multiple networks with one of the networks in private (none) mode")
+	}
+	// Two of bridge, host and container:X: one at least shares a namespace.
+	return nil, errors.New("container sharing network namespace with another container or host cannot be connected to any other network")
+}
+
+// checkLink is docker's --link validator: NAME or NAME:ALIAS.
+func checkLink(v string) error {
+	if v == "" {
+		return errors.New("empty string specified for links")
+	}
+	if strings.Count(v, ":") > 1 {
+		return errors.New("bad format for links: " + v)
+	}
+	return nil
+}
+
+// checkIPv4 is --ip: docker's CLI parses an IP address (parseIPFlag),
+// its daemon wants an IPv4 one.
+func checkIPv4(v string) (string, error) {
+	a, err := parseIPFlag("ip", v)
+	if err != nil || !a.IsValid() {
+		return "", err
+	}
+	if a = a.Unmap(); !a.Is4() || a.IsUnspecified() {
+		return "", fmt.Errorf("invalid IPv4 address: %s", v)
+	}
+	return a.String(), nil
+}
+
+// parseIPFlag is an IP flag's value as pflag's IPVar reads it, with its
+// words; "" is no address.
+func parseIPFlag(flag, v string) (netip.Addr, error) {
+	if v == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(v))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf(`invalid argument %q for "--%s" flag: failed to parse IP: %q`, v, flag, v)
+	}
+	return a, nil
+}
+
+// networkMode is one --network value as spec.Options.Network: "default"
+// is the bridge; any other name is a user network, passed on as typed.
 func networkMode(v string) (string, error) {
 	switch v {
 	case "", "default", spec.NetworkBridge:
@@ -116,7 +223,10 @@ func networkMode(v string) (string, error) {
 		}
 		return v, nil
 	}
-	return "", fmt.Errorf("network %s not found", v)
+	if strings.TrimSpace(v) == "" {
+		return "", errors.New("no name set for network")
+	}
+	return v, nil
 }
 
 // checkNetworkConflicts are docker's refusals of flags that the network

@@ -21,7 +21,32 @@ func TestRunNetworkFlags(t *testing.T) {
 		{"bridge is the default", nil, func(o spec.Options) bool { return o.Network == spec.NetworkBridge }, ""},
 		{"default is the bridge", []string{"--network", "default"}, func(o spec.Options) bool { return o.Network == spec.NetworkBridge }, ""},
 		{"container mode", []string{"--net", "container:web"}, func(o spec.Options) bool { return o.Network == "container:web" }, ""},
-		{"user network", []string{"--network", "mynet"}, nil, "network mynet not found"},
+		// A user network is passed on as typed: create finds it, or says
+		// docker's "network mynet not found".
+		{"user network", []string{"--network", "mynet"}, func(o spec.Options) bool { return o.Network == "mynet" && len(o.ExtraNetworks) == 0 }, ""},
+		{"several user networks", []string{"--network", "a", "--net", "b", "--network", "c", "--network-alias", "web", "--net-alias", "www", "--ip", "10.1.0.9"},
+			func(o spec.Options) bool {
+				return o.Network == "a" && reflect.DeepEqual(o.ExtraNetworks, []string{"b", "c"}) &&
+					reflect.DeepEqual(o.NetworkAliases, []string{"web", "www"}) && o.IP == "10.1.0.9"
+			}, ""},
+		{"links on the bridge", []string{"--link", "db", "--link", "cache:c"}, func(o spec.Options) bool {
+			return o.Network == spec.NetworkBridge && reflect.DeepEqual(o.Links, []string{"db", "cache:c"})
+		}, ""},
+		{"links on a user network", []string{"--network", "mynet", "--link", "db:d"}, func(o spec.Options) bool { return reflect.DeepEqual(o.Links, []string{"db:d"}) }, ""},
+		{"a network twice", []string{"--network", "a", "--network", "a"}, nil, `network "a" is specified multiple times`},
+		{"default and bridge are one", []string{"--network", "bridge", "--network", "default"}, nil, `network "default" is specified multiple times`},
+		{"user and host", []string{"--network", "a", "--network", "host"}, nil, "conflicting options: cannot attach both user-defined and non-user-defined network-modes"},
+		{"bridge and user", []string{"--network", "bridge", "--network", "a"}, nil, "conflicting options: cannot attach both user-defined and non-user-defined network-modes"},
+		{"none and bridge", []string{"--network", "none", "--network", "bridge"}, nil, "container cannot be connected to multiple networks with one of the networks in private (none) mode"},
+		{"host and bridge", []string{"--network", "host", "--network", "bridge"}, nil, "container sharing network namespace with another container or host cannot be connected to any other network"},
+		{"alias on the bridge", []string{"--network-alias", "web"}, nil, "network-scoped aliases are only supported for user-defined networks"},
+		{"alias on host", []string{"--network", "host", "--net-alias", "web"}, nil, "network-scoped aliases are only supported for user-defined networks"},
+		{"ip on host", []string{"--network", "host", "--ip", "10.0.0.2"}, nil, "user specified IP address is supported on user defined networks only"},
+		{"ip not an address", []string{"--network", "mynet", "--ip", "10.0.0"}, nil, `invalid argument "10.0.0" for "--ip" flag: failed to parse IP: "10.0.0"`},
+		{"ip not IPv4", []string{"--network", "mynet", "--ip", "fd00::2"}, nil, "invalid IPv4 address: fd00::2"},
+		{"link with host", []string{"--network", "host", "--link", "db"}, nil, "conflicting options: host type networking can't be used with links. This would result in undefined behavior"},
+		{"link with container mode", []string{"--network", "container:web", "--link", "db"}, nil, "conflicting options: container type network can't be used with links. This would result in undefined behavior"},
+		{"bad link", []string{"--link", "a:b:c"}, nil, `invalid argument "a:b:c" for "--link" flag: bad format for links: a:b:c`},
 		{"container without a name", []string{"--network", "container:"}, nil, "invalid network mode: invalid container format container:<name|id>"},
 		{"publish and expose", []string{"-p", "8080:80", "-p", "127.0.0.1::53/udp", "--expose", "9000-9001", "-P"},
 			func(o spec.Options) bool {

@@ -394,7 +394,7 @@ func systemPruneQuestion(all, volumes bool, filters []string) string {
 
 // systemPrune runs docker's prunes in docker's order (containers first,
 // so the images and volumes they held go too), each printing its list,
-// then one total. Networks: skiff has no user networks to prune.
+// then one total.
 func systemPrune(g *Globals, s *store.Store, all, volumes bool, f pruneFilter, out io.Writer) error {
 	var total int64
 	step := func(r pruneReport, err error) error {
@@ -408,6 +408,9 @@ func systemPrune(g *Globals, s *store.Store, all, volumes bool, f pruneFilter, o
 		return nil
 	}
 	if err := step(pruneContainers(g, f)); err != nil {
+		return err
+	}
+	if err := step(pruneNetworks(g, f)); err != nil {
 		return err
 	}
 	if volumes {

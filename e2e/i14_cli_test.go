@@ -122,9 +122,10 @@ func TestI14CliNetworkLs(t *testing.T) {
 	if got := s.must(t, "network", "inspect", "-f", "{{.Name}} {{.Id}} {{.Driver}} {{.Scope}}", bridgeID[:8], "none").stdout; got != "bridge "+bridgeID+" bridge local\nnone "+strings.Fields(ids)[2]+" null local\n" {
 		t.Errorf("network inspect: %q", got)
 	}
-	r = s.skiff(nil, "network", "create", "mynet")
-	if r.code != 1 || r.stderr != "skiff: network create is not supported yet (user networks come with a later issue)\n" {
-		t.Errorf("network create: %v", r)
+	// User networks came with issue 19: a predefined name is refused.
+	r = s.skiff(nil, "network", "create", "bridge")
+	if r.code != 1 || r.stderr != "skiff: Error response from daemon: operation is not permitted on predefined bridge network\n" {
+		t.Errorf("network create bridge: %v", r)
 	}
 }
 

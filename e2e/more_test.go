@@ -136,8 +136,8 @@ func TestUnsupportedRunFlags(t *testing.T) {
 	s := shared(t)
 	for _, args := range [][]string{
 		// -c and -m became real in issue 16, the privilege and namespace
-		// flags in issue 18: flags still to come stand in.
-		{"--link", "x"}, {"--cpu-count", "2"}, {"--gpus", "all"},
+		// flags in issue 18, --link in issue 19: flags still to come stand in.
+		{"--link-local-ip", "169.254.0.9"}, {"--cpu-count", "2"}, {"--gpus", "all"},
 		{"-a", "stdout"}, {"--no-healthcheck"}, {"--runtime", "crun"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
