@@ -123,9 +123,15 @@ func (c *Container) attach(pid int) error {
 	}
 	c.endpoint = ep
 	timeline.Mark("net-attached")
-	if err := rewriteInPlace(filepath.Join(c.Dir, "hosts"), []byte(c.hostsFile(ep))); err != nil {
+	hosts, err := c.hostsFile(ep)
+	if err == nil {
+		if err = rewriteInPlace(filepath.Join(c.Dir, "hosts"), []byte(hosts)); err != nil {
+			err = fmt.Errorf("write /etc/hosts: %w", err)
+		}
+	}
+	if err != nil {
 		c.detach()
-		return fmt.Errorf("write /etc/hosts: %w", err)
+		return err
 	}
 	return nil
 }
@@ -191,13 +197,18 @@ func rewriteInPlace(path string, b []byte) error {
 }
 
 // hostsFile is the container's /etc/hosts on the bridge: docker's, with
-// its address and --add-host entries (host-gateway: the bridge's
-// address).
-func (c *Container) hostsFile(ep *network.Endpoint) string {
+// its address, --add-host entries (host-gateway: the bridge's address)
+// and then its links' (linkHosts: an error when a linked container is not
+// running).
+func (c *Container) hostsFile(ep *network.Endpoint) (string, error) {
+	links, err := c.linkHosts()
+	if err != nil {
+		return "", err
+	}
 	return spec.Hosts(spec.HostsInput{
 		Hostname: c.State.Config.Hostname, Domainname: c.State.Config.Domainname,
-		IP: ep.Addr.Addr().String(), ExtraHosts: c.State.Host.ExtraHosts, Gateway: ep.Gateway.String(),
-	})
+		IP: ep.Addr.Addr().String(), ExtraHosts: append(slices.Clip(c.State.Host.ExtraHosts), links...), Gateway: ep.Gateway.String(),
+	}), nil
 }
 
 // recordNetwork puts run's network flags into the record's Host:
@@ -220,6 +231,9 @@ func (s Store) recordNetwork(h *state.Host, img v1.Config, o *spec.Options) erro
 	h.NetworkMode = mode
 	if mode != "" {
 		h.Networks = []string{mode}
+	}
+	if err := s.resolveLinks(h, o.Links); err != nil {
+		return err
 	}
 	h.Ports, h.PublishAll = o.Publish, o.PublishAll
 	if o.PublishAll { // -P: every exposed port -p left, to a random host port
