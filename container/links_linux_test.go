@@ -94,7 +94,9 @@ func TestResolveLinks(t *testing.T) {
 // it is now; docker's errors when it cannot be linked to.
 func TestBridgeLinks(t *testing.T) {
 	f := newLinkFixture(t)
-	link := func(c *state.Container, alias string) state.Link { return state.Link{ID: c.ID, Name: c.Name, Alias: alias} }
+	link := func(c *state.Container, alias string) state.Link {
+		return state.Link{ID: c.ID, Name: c.Name, Alias: alias}
+	}
 	web := func(mode string, links ...state.Link) *Container {
 		return &Container{store: f.s, State: &state.Container{ID: strings.Repeat("a", 64), Name: "web",
 			Host: state.Host{NetworkMode: mode, Links: links}}}
