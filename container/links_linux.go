@@ -36,7 +36,7 @@ func (s Store) resolveLinks(h *state.Host, links []string) error {
 		if err != nil {
 			return err
 		}
-		if userNetworkMode(h.NetworkMode) {
+		if spec.IsUserNetwork(h.NetworkMode) {
 			l := state.Link{Name: name, Alias: alias}
 			if t, err := s.Lookup(name); err == nil {
 				l.ID, l.Name = t.ID, t.Name
@@ -51,16 +51,6 @@ func (s Store) resolveLinks(h *state.Host, links []string) error {
 		h.Links = append(h.Links, state.Link{ID: t.ID, Name: t.Name, Alias: alias})
 	}
 	return nil
-}
-
-// userNetworkMode reports whether a record's NetworkMode names a user
-// network: none of docker's predefined modes.
-func userNetworkMode(mode string) bool {
-	switch mode {
-	case "", spec.NetworkBridge, spec.NetworkHost, spec.NetworkNone:
-		return false
-	}
-	return joinedContainer(mode) == ""
 }
 
 // linkedContainer is the container a link to name reaches: name's, or the
@@ -180,7 +170,7 @@ func (c *Container) specWithLinks() ([]byte, error) {
 // target's name: a link to a container that is gone or not yet created
 // answers nothing.
 func (c *Container) nameLinks() []network.NameLink {
-	if !userNetworkMode(c.State.Host.NetworkMode) {
+	if !spec.IsUserNetwork(c.State.Host.NetworkMode) {
 		return nil
 	}
 	var out []network.NameLink

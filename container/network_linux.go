@@ -123,15 +123,9 @@ func (c *Container) attach(pid int) error {
 	}
 	c.endpoint = ep
 	timeline.Mark("net-attached")
-	hosts, err := c.hostsFile(ep)
-	if err == nil {
-		if err = rewriteInPlace(filepath.Join(c.Dir, "hosts"), []byte(hosts)); err != nil {
-			err = fmt.Errorf("write /etc/hosts: %w", err)
-		}
-	}
-	if err != nil {
+	if err := rewriteInPlace(filepath.Join(c.Dir, "hosts"), []byte(c.hostsFile(ep))); err != nil {
 		c.detach()
-		return err
+		return fmt.Errorf("write /etc/hosts: %w", err)
 	}
 	return nil
 }
@@ -197,18 +191,16 @@ func rewriteInPlace(path string, b []byte) error {
 }
 
 // hostsFile is the container's /etc/hosts on the bridge: docker's, with
-// its address, --add-host entries (host-gateway: the bridge's address)
-// and then its links' (linkHosts: an error when a linked container is not
-// running).
-func (c *Container) hostsFile(ep *network.Endpoint) (string, error) {
-	links, err := c.linkHosts()
-	if err != nil {
-		return "", err
-	}
+// its address, --add-host's entries (host-gateway: the bridge's address)
+// and its links' (linkHosts). A link that cannot be made has failed the
+// start already, before its init ran (initConfig's linkEnv makes the same
+// checks); one that fails between the two only loses its line here.
+func (c *Container) hostsFile(ep *network.Endpoint) string {
+	links, _ := c.linkHosts()
 	return spec.Hosts(spec.HostsInput{
 		Hostname: c.State.Config.Hostname, Domainname: c.State.Config.Domainname,
 		IP: ep.Addr.Addr().String(), ExtraHosts: append(slices.Clip(c.State.Host.ExtraHosts), links...), Gateway: ep.Gateway.String(),
-	}), nil
+	})
 }
 
 // recordNetwork puts run's network flags into the record's Host:

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"strings"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/skiff-dev/skiff/state"
@@ -87,3 +89,13 @@ type Image struct {
 // DNSDefaults are the config file's resolver settings for containers
 // without --dns, --dns-search or --dns-option.
 type DNSDefaults struct{ Servers, Search, Options []string }
+
+// IsUserNetwork reports whether --network's value names a user network:
+// none of docker's modes (bridge, default, host, none, container:X).
+func IsUserNetwork(mode string) bool {
+	switch mode {
+	case "", "default", NetworkBridge, NetworkHost, NetworkNone:
+		return false
+	}
+	return !strings.HasPrefix(mode, NetworkContainerPrefix) && mode != "container"
+}
