@@ -164,6 +164,24 @@ func (c *Container) specWithLinks() ([]byte, error) {
 	})
 }
 
+// execLinkEnv are the link variables of a process exec'd in running
+// container rec: docker's exec makes its environment as a start does,
+// the links read anew (one not running fails the exec), the container's
+// own variables winning over a link's.
+func (s Store) execLinkEnv(rec *state.Container) ([]string, error) {
+	env, err := (&Container{State: rec, store: s}).linkEnv()
+	if err != nil {
+		return nil, err
+	}
+	out := env[:0]
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); spec.IndexEnv(rec.Config.Env, k) < 0 {
+			out = append(out, kv)
+		}
+	}
+	return out, nil
+}
+
 // nameLinks are the container's links as names its DNS responder answers
 // on a user network (docker: a link there is an alias only the linking
 // container resolves). As docker's resolver does, the alias follows the

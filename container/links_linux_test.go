@@ -1,6 +1,7 @@
 package container
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,24 @@ func TestNameLinks(t *testing.T) {
 	c.State.Host.NetworkMode = spec.NetworkBridge
 	if got := c.nameLinks(); got != nil {
 		t.Errorf("nameLinks on the bridge %v, want none", got)
+	}
+}
+
+// An exec'd process gets the links' variables as a start does; the
+// container's own win.
+func TestExecLinkEnv(t *testing.T) {
+	f := newLinkFixture(t)
+	rec := &state.Container{Name: "web", Config: state.Config{Env: []string{"PATH=/bin", "DB_NAME=mine"}},
+		Host: state.Host{NetworkMode: spec.NetworkBridge, Links: []state.Link{{ID: f.db.ID, Name: "db", Alias: "db"}}}}
+	env, err := f.s.execLinkEnv(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(env, "DB_PORT=tcp://172.17.0.2:5432") || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "DB_NAME=") }) {
+		t.Errorf("exec's link env %v: want DB_PORT, and no DB_NAME over the container's own", env)
+	}
+	rec.Host.Links = append(rec.Host.Links, state.Link{ID: f.stopped.ID, Name: "stopped", Alias: "st"})
+	if _, err := f.s.execLinkEnv(rec); err == nil || !strings.HasPrefix(err.Error(), "Cannot link to a non running container") {
+		t.Errorf("exec with a linked container stopped: error %v, want docker's", err)
 	}
 }

@@ -113,6 +113,24 @@ func TestI19LinkHostsEnvAndReach(t *testing.T) {
 	}
 }
 
+// docker's exec makes its environment as a start does: the link's
+// variables too; the container's own -e wins over a link's.
+func TestI19LinkExecEnv(t *testing.T) {
+	i14e2eRequireNetns(t)
+	st := shared(t)
+	db := uniqueName(t)
+	_, ip, _ := i19linksServe(t, st, db)
+	web := i14e2eRunD(t, st, "-e", "DBALIAS_NAME=mine", "--link", db+":dbalias", i19linksImage(t, st), "sleep", "60")
+	for _, argv := range [][]string{{"exec", web, "env"}, {"exec", "-e", "X=1", web, "env"}} {
+		env := st.must(t, argv...).stdout
+		for _, want := range []string{"DBALIAS_PORT=tcp://" + ip + ":80", "DBALIAS_NAME=mine"} {
+			if !strings.Contains("\n"+env, "\n"+want+"\n") {
+				t.Errorf("%s: no %s in\n%s", strings.Join(argv, " "), want, env)
+			}
+		}
+	}
+}
+
 // A link to a container that does not exist: docker's error, exit 125,
 // and nothing created (the name stays free).
 func TestI19LinkMissing(t *testing.T) {
