@@ -11,6 +11,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/skiff-dev/skiff/network"
@@ -35,6 +36,9 @@ func (s Store) resolveLinks(h *state.Host, links []string) error {
 		name, alias, err := spec.ParseLink(v)
 		if err != nil {
 			return err
+		}
+		if slices.ContainsFunc(h.Links, func(l state.Link) bool { return l.Alias == alias }) {
+			continue // docker keeps the first link of an alias and ignores the others
 		}
 		if spec.IsUserNetwork(h.NetworkMode) {
 			l := state.Link{Name: name, Alias: alias}

@@ -64,6 +64,8 @@ func TestResolveLinks(t *testing.T) {
 		{"no alias: the name", spec.NetworkBridge, []string{"db", "stopped"},
 			[]state.Link{{ID: f.db.ID, Name: "db", Alias: "db"}, {ID: f.stopped.ID, Name: "stopped", Alias: "stopped"}}, ""},
 		{"by id, on none", spec.NetworkNone, []string{f.db.ID[:12] + ":x"}, []state.Link{{ID: f.db.ID, Name: "db", Alias: "x"}}, ""},
+		{"an alias twice: the first", spec.NetworkBridge, []string{"db:x", "stopped:x", "stopped"},
+			[]state.Link{{ID: f.db.ID, Name: "db", Alias: "x"}, {ID: f.stopped.ID, Name: "stopped", Alias: "stopped"}}, ""},
 		{"container: followed to its owner", spec.NetworkBridge, []string{"side:s"}, []state.Link{{ID: f.db.ID, Name: "db", Alias: "s"}}, ""},
 		{"missing", spec.NetworkBridge, []string{"db", "nope:x"}, nil, "could not get container for nope: No such container: nope"},
 		{"host network", spec.NetworkBridge, []string{"hosty"}, nil, errLinkToHost.Error()},
