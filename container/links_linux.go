@@ -5,15 +5,21 @@ package container
 // default bridge then reads the linked containers' records as they are
 // now: an /etc/hosts entry and docker's environment variables for each
 // (linkHosts, linkEnv), and the start fails while one is not running, as
-// docker's does. On a user network a link is a DNS alias that only the
-// linking container resolves (nameLinks).
+// docker's does; a linked container that starts again puts its new
+// address into the entries that name it (updateLinkingHosts). On a user
+// network a link is a DNS alias that only the linking container resolves
+// (nameLinks).
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -128,8 +134,12 @@ func (c *Container) bridgeLinks() ([]bridgeLink, error) {
 // start on the default bridge, in --add-host's "NAMES:IP" form
 // (docker's "IP ALIAS HOSTNAME NAME" once written); an error when a
 // linked container is not running (docker's "Cannot link to a non
-// running container").
+// running container"). Each linked container is marked first, so that
+// its next start updates the entry (updateLinkingHosts).
 func (c *Container) linkHosts() ([]string, error) {
+	if c.Bridged() {
+		c.markLinked()
+	}
 	links, err := c.bridgeLinks()
 	if err != nil {
 		return nil, err
@@ -205,4 +215,97 @@ func (c *Container) nameLinks() []network.NameLink {
 		out = append(out, network.NameLink{Alias: strings.ToLower(l.Alias), ContainerID: t.ID})
 	}
 	return out
+}
+
+// linkedByDir is where a container keeps a mark of each container that
+// links to it on the default bridge, an empty file named by the linking
+// container's id: its start reads one directory, not every record, to
+// find the /etc/hosts entries that name it. A mark outlives its link
+// (the linking container removed, or recreated without it); the start
+// that finds it so removes it.
+const linkedByDir = "linked-by"
+
+// markLinked marks each container this one links to (linkedByDir). A
+// linked container that is gone has no directory left to mark.
+func (c *Container) markLinked() {
+	for _, l := range c.State.Host.Links {
+		dir, err := state.Dir(c.store.Root, l.ID)
+		if err != nil {
+			continue
+		}
+		dir = filepath.Join(dir, linkedByDir)
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if f, err := os.OpenFile(filepath.Join(dir, c.State.ID), os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+		}
+	}
+}
+
+// updateLinkingHosts gives the containers running with a link to this
+// one its new address in their /etc/hosts, as docker updates a link's
+// entry when the linked container starts again (skiff's addresses are
+// the lowest free at each start). Called once the start is recorded; a
+// container nobody links to costs one failed open.
+func (c *Container) updateLinkingHosts() {
+	if !c.Bridged() || c.State.Network == nil {
+		return
+	}
+	marks := filepath.Join(c.Dir, linkedByDir)
+	ents, err := os.ReadDir(marks)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		linking, err := state.Load(c.store.Root, e.Name())
+		if errors.Is(err, state.ErrNotFound) || (err == nil && !linksTo(linking, c.State.ID)) {
+			os.Remove(filepath.Join(marks, e.Name()))
+			continue
+		}
+		if err != nil || !linking.Status.Up() || linking.Host.NetworkMode != spec.NetworkBridge {
+			continue
+		}
+		if err := c.updateHostsOf(linking); err != nil {
+			fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(linking.ID), err)
+		}
+	}
+}
+
+// linksTo reports whether container rec has a link to container id.
+func linksTo(rec *state.Container, id string) bool {
+	return slices.ContainsFunc(rec.Host.Links, func(l state.Link) bool { return l.ID == id })
+}
+
+// updateHostsOf rewrites the entries of linking's /etc/hosts for its
+// links to this container with this container's address, under
+// linking's lock (two linked containers starting at once each edit it).
+func (c *Container) updateHostsOf(linking *state.Container) error {
+	l, err := state.LockContainer(c.store.RunRoot, linking.ID)
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	dir, err := state.Dir(c.store.Root, linking.ID)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "hosts")
+	hosts, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("update its /etc/hosts: %w", err)
+	}
+	updated := string(hosts)
+	for _, link := range linking.Host.Links {
+		if link.ID == c.State.ID {
+			updated = spec.UpdateHostsEntry(updated, link.Alias, c.State.Network.IPAddress)
+		}
+	}
+	if updated == string(hosts) {
+		return nil
+	}
+	if err := rewriteInPlace(path, []byte(updated)); err != nil {
+		return fmt.Errorf("update its /etc/hosts: %w", err)
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -210,5 +212,48 @@ func TestExecLinkEnv(t *testing.T) {
 	rec.Host.Links = append(rec.Host.Links, state.Link{ID: f.stopped.ID, Name: "stopped", Alias: "st"})
 	if _, err := f.s.execLinkEnv(rec); err == nil || !strings.HasPrefix(err.Error(), "Cannot link to a non running container") {
 		t.Errorf("exec with a linked container stopped: error %v, want docker's", err)
+	}
+}
+
+// A linked container that starts again puts its address into the hosts
+// entries of the running containers that link to it, found by the marks
+// their starts left; marks of containers gone or no longer linking go.
+func TestUpdateLinkingHosts(t *testing.T) {
+	f := newLinkFixture(t)
+	s := f.s
+	webID, goneID := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	web := mkContainer(t, s.Root, webID, "web", time.Unix(2, 0))
+	web.Status = state.Running
+	web.Pid, web.PidStartTime = proc.Self()
+	web.Host = state.Host{NetworkMode: spec.NetworkBridge, Links: []state.Link{{ID: f.db.ID, Name: "db", Alias: "dbalias"}}}
+	if err := state.Save(s.Root, web); err != nil {
+		t.Fatal(err)
+	}
+	webDir, _ := state.Dir(s.Root, webID)
+	const before = "127.0.0.1\tlocalhost\n172.17.0.2\tdbalias db-host db\n172.17.0.4\tweb\n"
+	if err := os.WriteFile(filepath.Join(webDir, "hosts"), []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// web's start marks db (and a container long gone marked it too; side, which
+	// does not link to db, left a mark from an older life).
+	(&Container{store: s, State: web}).markLinked()
+	dbDir, _ := state.Dir(s.Root, f.db.ID)
+	for _, id := range []string{goneID, f.side.ID} {
+		if err := os.WriteFile(filepath.Join(dbDir, linkedByDir, id), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	db := *f.db
+	db.Network = &state.NetworkStatus{Network: network.BridgeName, IPAddress: "172.17.0.3"}
+	(&Container{store: s, State: &db, Dir: dbDir}).updateLinkingHosts()
+
+	got, _ := os.ReadFile(filepath.Join(webDir, "hosts"))
+	if want := strings.Replace(before, "172.17.0.2\t", "172.17.0.3\t", 1); string(got) != want {
+		t.Errorf("web's hosts after db's start:\n%s\nwant:\n%s", got, want)
+	}
+	marks, _ := os.ReadDir(filepath.Join(dbDir, linkedByDir))
+	if len(marks) != 1 || marks[0].Name() != webID {
+		t.Errorf("marks left %v, want web's alone", marks)
 	}
 }

@@ -131,6 +131,35 @@ func TestI19LinkExecEnv(t *testing.T) {
 	}
 }
 
+// A linked container that starts again on another address: the linking
+// container's /etc/hosts entry follows, as docker updates it.
+func TestI19LinkTargetRestart(t *testing.T) {
+	i14e2eRequireNetns(t)
+	st, img := shared(t), i14e2eImage(t)
+	db := uniqueName(t)
+	dbID := i14e2eRunD(t, st, "--name", db, img, "sleep", "60")
+	web := i14e2eRunD(t, st, "--link", db+":dbalias", img, "sleep", "60")
+	old := i14e2eInspectNet(t, st, dbID).NetworkSettings.IPAddress
+	st.must(t, "stop", "-t", "0", dbID)
+	// Addresses are the lowest free at each start: containers started
+	// until one holds db's old address make db's next one another.
+	for i := 0; ; i++ {
+		id := i14e2eRunD(t, st, img, "sleep", "60")
+		if i14e2eInspectNet(t, st, id).NetworkSettings.IPAddress == old {
+			break
+		}
+		if i == 20 {
+			t.Fatalf("20 containers started and none got %s", old)
+		}
+	}
+	st.must(t, "start", dbID)
+	ip := i14e2eInspectNet(t, st, dbID).NetworkSettings.IPAddress
+	hosts := st.must(t, "exec", web, "cat", "/etc/hosts").stdout
+	if !strings.Contains(hosts, ip+"\tdbalias ") || strings.Contains(hosts, old+"\tdbalias ") {
+		t.Errorf("%s started again on %s (was %s); the linking container's /etc/hosts:\n%s", db, ip, old, hosts)
+	}
+}
+
 // A link to a container that does not exist: docker's error, exit 125,
 // and nothing created (the name stays free).
 func TestI19LinkMissing(t *testing.T) {

@@ -62,6 +62,23 @@ func LinkHost(alias string, t LinkTarget) string {
 	return names + ":" + t.IP
 }
 
+// UpdateHostsEntry is an /etc/hosts file with the address of the entries
+// whose first name is alias (a link's, LinkHost) replaced by ip: docker's
+// update of a link when the linked container starts again.
+func UpdateHostsEntry(hosts, alias, ip string) string {
+	lines := strings.SplitAfter(hosts, "\n")
+	for i, line := range lines {
+		addr, names, ok := strings.Cut(line, "\t")
+		if !ok || addr == ip {
+			continue
+		}
+		if first, _, _ := strings.Cut(strings.TrimRight(names, "\n"), " "); first == alias {
+			lines[i] = ip + "\t" + names
+		}
+	}
+	return strings.Join(lines, "")
+}
+
 // linkEnvIgnored are the target's variables docker leaves out of
 // ALIAS_ENV_*: set by docker build or by the runtime (docker's Config.Env
 // has no HOSTNAME; skiff's record does), not the target's own settings.

@@ -190,3 +190,22 @@ func TestWithLinkEnv(t *testing.T) {
 		t.Errorf("no links changed the env: %v", got)
 	}
 }
+
+func TestUpdateHostsEntry(t *testing.T) {
+	const hosts = "127.0.0.1\tlocalhost\n172.17.0.2\tdbalias abc db\n172.17.0.2\tdbalias2 abc db\n10.0.0.5\textra dbalias\n172.17.0.4\tweb\n"
+	tests := []struct {
+		alias, ip, want string
+	}{
+		{"dbalias", "172.17.0.3", "127.0.0.1\tlocalhost\n172.17.0.3\tdbalias abc db\n172.17.0.2\tdbalias2 abc db\n10.0.0.5\textra dbalias\n172.17.0.4\tweb\n"},
+		{"dbalias", "172.17.0.2", hosts}, // the same address: nothing to change
+		{"nope", "172.17.0.3", hosts},
+	}
+	for _, tt := range tests {
+		if got := UpdateHostsEntry(hosts, tt.alias, tt.ip); got != tt.want {
+			t.Errorf("UpdateHostsEntry(%s, %s):\n%s\nwant:\n%s", tt.alias, tt.ip, got, tt.want)
+		}
+	}
+	if got := UpdateHostsEntry("172.17.0.2\tdb", "db", "172.17.0.9"); got != "172.17.0.9\tdb" {
+		t.Errorf("last line without a newline: %q", got)
+	}
+}
