@@ -224,9 +224,6 @@ func (s Store) recordNetwork(h *state.Host, img v1.Config, o *spec.Options) erro
 	if mode != "" {
 		h.Networks = []string{mode}
 	}
-	if err := s.resolveLinks(h, o.Links); err != nil {
-		return err
-	}
 	h.Ports, h.PublishAll = o.Publish, o.PublishAll
 	if o.PublishAll { // -P: every exposed port -p left, to a random host port
 		h.Ports = append(h.Ports, spec.PublishAll(spec.ExposedPorts(img.ExposedPorts, *o), o.Publish)...)
