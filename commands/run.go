@@ -81,7 +81,7 @@ var unsupportedRunFlags = []struct {
 	{"health-start-interval", nil, false}, {"health-start-period", nil, false},
 	{"health-timeout", nil, false}, {"io-maxbandwidth", nil, false},
 	{"io-maxiops", nil, false},
-	{"isolation", nil, false}, {"label-file", nil, false}, {"link-local-ip", nil, false},
+	{"isolation", nil, false}, {"label-file", nil, false}, {"link", nil, false}, {"link-local-ip", nil, false},
 	{"log-driver", nil, false}, {"log-opt", nil, false},
 	{"network-alias", []string{"net-alias"}, false},
 	{"no-healthcheck", nil, true},

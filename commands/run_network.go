@@ -28,7 +28,6 @@ func networkFlags() []cli.Flag {
 	fs = append(fs, listFlag("dns-search", nil, "set custom DNS search domains")...)
 	fs = append(fs, listFlag("dns-option", []string{"dns-opt"}, "set DNS options")...)
 	fs = append(fs, listFlag("add-host", nil, "add a custom host-to-IP mapping (host:ip, ip may be host-gateway)")...)
-	fs = append(fs, listFlag("link", nil, "add link to another container (NAME[:ALIAS])")...)
 	return append(fs,
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish all exposed ports to random ports"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: spec.NetworkBridge, Usage: "connect a container to a network: bridge, host, none or container:NAME|ID"},
@@ -52,7 +51,6 @@ func networkOptions(c *cli.Context, o *spec.Options) error {
 		return err
 	}
 	o.DNSOptions = listOf(c, "dns-option")
-	o.Links = listOf(c, "link")
 	o.Domainname = c.String("domainname")
 	if o.MacAddress = c.String("mac-address"); o.MacAddress != "" {
 		if _, err := net.ParseMAC(strings.TrimSpace(o.MacAddress)); err != nil {
