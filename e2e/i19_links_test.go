@@ -160,6 +160,29 @@ func TestI19LinkTargetRestart(t *testing.T) {
 	}
 }
 
+// On a user network a link is a name that only the linking container's
+// DNS responder answers, with the linked container's address there.
+func TestI19LinkUserNetwork(t *testing.T) {
+	i14e2eRequireNetns(t)
+	st, img := shared(t), i14e2eImage(t)
+	net, db := uniqueName(t), uniqueName(t)
+	st.must(t, "network", "create", net)
+	t.Cleanup(func() { st.skiff(nil, "network", "rm", net) }) // after the containers' removal
+	// --dns 127.0.0.1: names the responder does not know fail at once,
+	// never reaching the host's resolvers.
+	id := st.runD(t, "--dns", "127.0.0.1", "--network", net, "--name", db, img, "i14netprog", "tcp-serve", ":80")
+	waitLogs(t, st, id, "listening")
+	ip := i14e2eInspectNet(t, st, id).NetworkSettings.Networks[net].IPAddress
+	dial := []string{"run", "--rm", "--dns", "127.0.0.1", "--network", net}
+	r := st.must(t, append(dial, "--link", db+":dbalias", img, "i14netprog", "tcp-dial", "dbalias:80")...)
+	if ip == "" || !strings.HasSuffix(strings.TrimSpace(r.stdout), " to "+ip+":80") {
+		t.Errorf("tcp-dial dbalias:80 with the link got %q, want the server at %s:80", r.stdout, ip)
+	}
+	if r := st.skiff(nil, append(dial, img, "i14netprog", "tcp-dial", "dbalias:80")...); r.code == 0 {
+		t.Errorf("a container without the link resolved dbalias: %v", r)
+	}
+}
+
 // A link to a container that does not exist: docker's error, exit 125,
 // and nothing created (the name stays free).
 func TestI19LinkMissing(t *testing.T) {
