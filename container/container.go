@@ -286,8 +286,12 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 		return nil, err
 	}
 	c.devices = &devices
+	sp, err := c.specWithLinks()
+	if err != nil {
+		return nil, err
+	}
 	return &run.InitConfig{
-		Spec:      c.spec,
+		Spec:      sp,
 		Init:      c.State.Config.Init,
 		User:      c.State.Config.User,
 		GroupAdd:  c.State.Host.Security.GroupAdd,

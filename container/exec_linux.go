@@ -15,6 +15,13 @@ func (s Store) Exec(ref string, o run.ExecOptions) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	if c.Status.Up() { // else run.Exec says it is not running, as docker's first
+		links, err := s.execLinkEnv(c)
+		if err != nil {
+			return 1, err
+		}
+		o.Env = append(links, o.Env...)
+	}
 	o.SeccompCache = s.seccompCache()
 	return run.Exec(c, dir, o)
 }

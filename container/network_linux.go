@@ -303,12 +303,15 @@ func rewriteInPlace(path string, b []byte) error {
 }
 
 // hostsFile is the container's /etc/hosts on the bridge: docker's, with
-// its address and --add-host entries (host-gateway: the bridge's
-// address).
+// its address, --add-host's entries (host-gateway: the bridge's address)
+// and its links' (linkHosts). A link that cannot be made has failed the
+// start already, before its init ran (initConfig's linkEnv makes the same
+// checks); one that fails between the two only loses its line here.
 func (c *Container) hostsFile(ep *network.Endpoint) string {
+	links, _ := c.linkHosts()
 	return spec.Hosts(spec.HostsInput{
 		Hostname: c.State.Config.Hostname, Domainname: c.State.Config.Domainname,
-		IP: ep.Addr.Addr().String(), ExtraHosts: c.State.Host.ExtraHosts, Gateway: ep.Gateway.String(),
+		IP: ep.Addr.Addr().String(), ExtraHosts: append(slices.Clip(c.State.Host.ExtraHosts), links...), Gateway: ep.Gateway.String(),
 	})
 }
 

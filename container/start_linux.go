@@ -81,6 +81,7 @@ func (c *Container) start(startInit func(run.Network) (*run.Process, error)) err
 		// The process runs; only the record lags. Say so and carry on.
 		fmt.Fprintln(os.Stderr, "skiff: warning:", err)
 	}
+	c.updateLinkingHosts()
 	return nil
 }
 

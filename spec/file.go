@@ -60,6 +60,34 @@ func RawSeccomp(raw []byte) (json.RawMessage, error) {
 	return sp.Linux.Seccomp, nil
 }
 
+// WithProcessEnv is raw, a config.json, with process.env replaced by
+// edit's result, for one start (the file is left as it is). Only the
+// objects on the way are decoded, as raw messages: the rest is copied
+// through, without the OCI types' reflection (see ReadRaw).
+func WithProcessEnv(raw []byte, edit func(env []string) []string) ([]byte, error) {
+	var doc, process map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%s is corrupt: %w", File, err)
+	}
+	if err := json.Unmarshal(doc["process"], &process); err != nil || process == nil {
+		return nil, fmt.Errorf("%s is corrupt: no process object", File)
+	}
+	var env []string
+	if e, ok := process["env"]; ok {
+		if err := json.Unmarshal(e, &env); err != nil {
+			return nil, fmt.Errorf("%s is corrupt: process.env: %w", File, err)
+		}
+	}
+	var err error
+	if process["env"], err = json.Marshal(edit(env)); err != nil {
+		return nil, err
+	}
+	if doc["process"], err = json.Marshal(process); err != nil {
+		return nil, err
+	}
+	return json.Marshal(doc)
+}
+
 // ReadRaw is container id's config.json as it is on disk, undecoded: the
 // monitor passes it to the init, which decodes it. Decoding the OCI types
 // the first time in a process costs ~1.5 ms of reflection, on run's path.
