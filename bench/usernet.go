@@ -79,7 +79,7 @@ func (e *env) usernetRunSection(skRoot, ref, netName string, skErr error) *secti
 		peers:  []peerRow{{c: bridge, short: "bridge", maxCost: usernetMaxCost}},
 		notes: []string{
 			"the line issue 19 holds to at most +3 ms over the default bridge (same store, alternating): the network's bridge and rules exist already; the member record, the veth in the network's bridge, the monitor's DNS responder and its redirect are per run",
-			"podman has no line here: its bridge alone costs ~200 ms a run (the issue-14 table), the same on its own networks",
+			"skiff only: podman's netavark bridge costs ~200 ms a run on its own (the issue-14 table)",
 		},
 	}
 }
