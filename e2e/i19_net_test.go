@@ -493,3 +493,36 @@ func TestI19NetCommands(t *testing.T) {
 		t.Errorf("network records left: %v", recs)
 	}
 }
+
+// A port published by a container on a user network reaches its address
+// there: from the harness on 127.0.0.1, and through the host's address
+// from a container of another network (DNAT'd traffic crosses networks,
+// as docker's).
+func TestI19NetPublish(t *testing.T) {
+	i14e2eUpstream(t) // the harness's address 10.200.0.1
+	st := shared(t)
+	netA, _ := i19e2eNetCreate(t, st)
+	netB, _ := i19e2eNetCreate(t, st)
+	hp, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName(t)
+	i19e2eHttpd(t, st, name, "--network", netA, "-p", fmt.Sprintf("%d:80", hp))
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := (&http.Client{Timeout: 3 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/", hp)); err == nil {
+			b := make([]byte, 200)
+			n, _ := resp.Body.Read(b)
+			resp.Body.Close()
+			if body = strings.TrimSpace(string(b[:n])); body == name {
+				break
+			}
+		}
+	}
+	if body != name {
+		t.Errorf("GET 127.0.0.1:%d from the harness: %q, want %q", hp, body, name)
+	}
+	other := i19e2eSleeper(t, st, uniqueName(t), "--network", netB)
+	i19e2eGetEventually(t, st, other, fmt.Sprintf("%s:%d", i14e2eHarnessIP.Addr(), hp), name)
+}
