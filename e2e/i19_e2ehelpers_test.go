@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -190,6 +191,29 @@ func i19e2eNetNames(t *testing.T, st *store) []string {
 // netID: <runroot>/networks/user/<netid>/members/<id>.json.
 func i19e2eMemberFile(st *store, netID, id string) string {
 	return filepath.Join(st.runroot, "networks", "user", netID, "members", id+".json")
+}
+
+// i19e2eMember is a member record (network/usernetmembers_linux.go),
+// the fields the tests read.
+type i19e2eMember struct {
+	Name      string `json:"name"`
+	Addr      string `json:"addr"`
+	HostVeth  string `json:"hostVeth"`
+	Interface string `json:"interface"`
+}
+
+// i19e2eReadMember reads container id's member record on network netID.
+func i19e2eReadMember(t *testing.T, st *store, netID, id string) i19e2eMember {
+	t.Helper()
+	var m i19e2eMember
+	b, err := os.ReadFile(i19e2eMemberFile(st, netID, id))
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		t.Fatalf("member record of %s on %s: %v", short(id), short(netID), err)
+	}
+	return m
 }
 
 // i19e2eBridgeOf is the device of a network without a bridge name

@@ -194,10 +194,14 @@ func TestI19NetRmInUse(t *testing.T) {
 	i14e2eRequireNetns(t)
 	st := shared(t)
 	netName, netID := i19e2eNetCreate(t, st)
+	before := i14e2eTraceOf(t, nil)
 	c := i19e2eSleeper(t, st, uniqueName(t), "--network", netName)
 	bridge := i19e2eBridgeOf(netID)
 	if !i19e2eLinkExists(bridge) {
 		t.Errorf("no bridge %s while %s has a member", bridge, netName)
+	}
+	if n := i14e2eTraceOf(t, nil).rulesOf(netID); n == 0 {
+		t.Errorf("no rule of skiff's table is tagged with the network's id %s", short(netID))
 	}
 	r := st.skiff(nil, "network", "rm", netName)
 	oneLineError(t, r, 1)
@@ -212,6 +216,7 @@ func TestI19NetRmInUse(t *testing.T) {
 		t.Errorf("the refused rm removed the bridge %s", bridge)
 	}
 	st.must(t, "rm", "-f", c)
+	i14e2eAssertNoTrace(t, st, nil, before, c)
 	if out := st.must(t, "network", "rm", netName).stdout; out != netName+"\n" {
 		t.Errorf("network rm printed %q, want the name given", out)
 	}
@@ -224,6 +229,12 @@ func TestI19NetRmInUse(t *testing.T) {
 	}
 	if i19e2eLinkExists(bridge) {
 		t.Errorf("bridge %s left after network rm", bridge)
+	}
+	if n := i14e2eTraceOf(t, nil).rulesOf(netID); n != 0 {
+		t.Errorf("%d rules tagged with the removed network's id %s left in skiff's table", n, short(netID))
+	}
+	if _, err := os.Stat(filepath.Join(st.runroot, "networks", "user", netID)); err == nil {
+		t.Errorf("the removed network's run-time directory is left")
 	}
 }
 
@@ -270,6 +281,10 @@ func TestI19NetKilledMonitor(t *testing.T) {
 	cIP := i19e2eAddrOn(t, st, ids[2], netName)
 	i19e2eLookupEventually(t, st, ids[1], names[0], "", i19e2eAddrOn(t, st, ids[0], netName))
 
+	deadMember := i19e2eReadMember(t, st, netID, ids[0])
+	if deadMember.HostVeth == "" || !i19e2eLinkExists(deadMember.HostVeth) {
+		t.Errorf("member record %+v: no host veth, or it does not exist", deadMember)
+	}
 	pid := st.inspect(t, ids[0]).State.Pid
 	mon := monitorOf(t, pid)
 	kill9(mon)
@@ -284,6 +299,18 @@ func TestI19NetKilledMonitor(t *testing.T) {
 	st.must(t, "ps")
 	if _, err := os.Stat(dead); err == nil {
 		t.Errorf("member record %s of the dead container left after `skiff ps`", dead)
+	}
+	if a := i14e2eAllocations(st, ids[0]); len(a) != 0 {
+		t.Errorf("the dead container's address allocations left after `skiff ps`: %v", a)
+	}
+	if n := i14e2eTraceOf(t, nil).rulesOf(ids[0]); n != 0 {
+		t.Errorf("%d rules of the dead container left after `skiff ps`", n)
+	}
+	for deadline := time.Now().Add(5 * time.Second); deadMember.HostVeth != "" && i19e2eLinkExists(deadMember.HostVeth) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if deadMember.HostVeth != "" && i19e2eLinkExists(deadMember.HostVeth) {
+		t.Errorf("the dead container's host veth %s left after `skiff ps`", deadMember.HostVeth)
 	}
 	for _, id := range ids[1:] {
 		if _, err := os.Stat(i19e2eMemberFile(st, netID, id)); err != nil {
