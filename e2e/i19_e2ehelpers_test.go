@@ -37,9 +37,13 @@ func i19e2eNetName(t *testing.T) string {
 
 // i19e2eNetCreate creates a network (the given flags, then a fresh name)
 // and removes it when the test ends: registered before the test's
-// containers, its removal runs after theirs.
+// containers, its removal runs after theirs. The upstream's resolver is
+// started first: a name no network has is forwarded there (the suite's
+// containers name it as their server) and is NXDOMAIN at once, where an
+// upstream that is not there would make each such lookup time out.
 func i19e2eNetCreate(t *testing.T, st *store, flags ...string) (name, id string) {
 	t.Helper()
+	i19e2eUpstreamResolver(t)
 	name = i19e2eNetName(t)
 	r := st.skiff(nil, append(append([]string{"network", "create"}, flags...), name)...)
 	id = idOf(t, r, "network create "+strings.Join(flags, " ")+" "+name)

@@ -36,28 +36,39 @@ func TestI19NetReachByNameAndAlias(t *testing.T) {
 	t.Run("the server finds the client", func(t *testing.T) { i19e2eLookupEventually(t, st, srv, cliName, "", cliIP) })
 }
 
-// A container of another network cannot reach a network's members by
-// address, nor see their names; nor can a container on the default
-// bridge. A member of the same network can (the control).
+// Networks are isolated as docker's: a container of another network
+// cannot reach a network's members by address, nor see their names, nor
+// can a container on the default bridge; and a member reaches neither of
+// them. A member of the same network can (the control), and so can the
+// others within their own network.
 func TestI19NetIsolation(t *testing.T) {
 	i14e2eRequireNetns(t)
 	st := shared(t)
 	netA, _ := i19e2eNetCreate(t, st)
 	netB, _ := i19e2eNetCreate(t, st)
-	srvName := uniqueName(t)
+	srvName, otherName, bridgeName := uniqueName(t), uniqueName(t), uniqueName(t)
 	srv := i19e2eHttpd(t, st, srvName, "--network", netA)
 	srvIP := i19e2eAddrOn(t, st, srv, netA)
 	same := i19e2eSleeper(t, st, uniqueName(t), "--network", netA)
 	i19e2eGetEventually(t, st, same, srvIP, srvName)
-	other := i19e2eSleeper(t, st, uniqueName(t), "--network", netB)
-	onBridge := i19e2eSleeper(t, st, uniqueName(t))
-	for _, c := range []struct{ what, id string }{{"another network", other}, {"the default bridge", onBridge}} {
-		t.Run("from "+c.what, func(t *testing.T) {
-			if body, r := i19e2eGet(st, c.id, srvIP); r.code == 0 {
-				t.Errorf("a container on %s reached %s's address %s: %q", c.what, netA, srvIP, body)
+	other := i19e2eHttpd(t, st, otherName, "--network", netB)
+	otherIP := i19e2eAddrOn(t, st, other, netB)
+	onBridge := i19e2eHttpd(t, st, bridgeName)
+	bridgeIP := i14e2eInspectNet(t, st, onBridge).NetworkSettings.IPAddress
+	i19e2eGetEventually(t, st, other, otherIP, otherName)
+	i19e2eGetEventually(t, st, onBridge, bridgeIP, bridgeName)
+	for _, c := range []struct{ what, from, to, toName string }{
+		{netB + " to " + netA, other, srvIP, srvName},
+		{"the default bridge to " + netA, onBridge, srvIP, srvName},
+		{netA + " to " + netB, same, otherIP, otherName},
+		{netA + " to the default bridge", same, bridgeIP, bridgeName},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			if body, r := i19e2eGet(st, c.from, c.to); r.code == 0 {
+				t.Errorf("from %s: reached %s: %q", c.what, c.to, body)
 			}
-			if got, out := i19e2eLookup(st, c.id, srvName, ""); len(got) != 0 {
-				t.Errorf("a container on %s resolved %s, a member of %s: %s", c.what, srvName, netA, out)
+			if got, out := i19e2eLookup(st, c.from, c.toName, ""); len(got) != 0 {
+				t.Errorf("from %s: resolved %s: %s", c.what, c.toName, out)
 			}
 		})
 	}
