@@ -19,7 +19,8 @@ import (
 
 // Two containers on a user network reach each other by name and by
 // alias: HTTP to busybox's httpd, and DNS at 127.0.0.11 (named, and
-// through resolv.conf).
+// through resolv.conf); docker's other names of a member, its short id
+// and NAME.NETWORK, answer too.
 func TestI19NetReachByNameAndAlias(t *testing.T) {
 	i14e2eRequireNetns(t)
 	st := shared(t)
@@ -34,6 +35,9 @@ func TestI19NetReachByNameAndAlias(t *testing.T) {
 		t.Run("nslookup "+host+" by resolv.conf", func(t *testing.T) { i19e2eLookupEventually(t, st, cli, host, "", srvIP) })
 	}
 	t.Run("the server finds the client", func(t *testing.T) { i19e2eLookupEventually(t, st, srv, cliName, "", cliIP) })
+	for _, name := range []string{short(srv), srvName + "." + netName} {
+		t.Run("nslookup "+name, func(t *testing.T) { i19e2eLookupEventually(t, st, cli, name, "", srvIP) })
+	}
 }
 
 // Networks are isolated as docker's: a container of another network
@@ -563,4 +567,26 @@ func TestI19NetPublish(t *testing.T) {
 	}
 	other := i19e2eSleeper(t, st, uniqueName(t), "--network", netB)
 	i19e2eGetEventually(t, st, other, fmt.Sprintf("%s:%d", i14e2eHarnessIP.Addr(), hp), name)
+}
+
+// network connect of a container that is not running records the
+// network; it joins at its start, as docker's, and its name answers then.
+func TestI19NetConnectStopped(t *testing.T) {
+	i14e2eRequireNetns(t)
+	st, img := shared(t), i19e2eImage(t)
+	netName, netID := i19e2eNetCreate(t, st)
+	member := i19e2eSleeper(t, st, uniqueName(t), "--network", netName)
+	name := uniqueName(t)
+	id := st.create(t, "--name", name, "--dns", i14e2eUpstreamDNS, img, "sleep", "300")
+	st.must(t, "network", "connect", "--alias", "i19later", netName, name)
+	if _, ok := i19e2eEndpoints(t, st, id)[netName]; !ok {
+		t.Errorf("inspect of the created container after connect: no %s in %v", netName, i19e2eEndpoints(t, st, id))
+	}
+	if _, ok := i19e2eNetInspect(t, st, netID).Containers[id]; ok {
+		t.Errorf("network inspect lists a container that is not running")
+	}
+	st.must(t, "start", id)
+	ip := i19e2eAddrOn(t, st, id, netName)
+	i19e2eLookupEventually(t, st, member, name, "", ip)
+	i19e2eLookupEventually(t, st, member, "i19later", "", ip)
 }
