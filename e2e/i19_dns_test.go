@@ -213,3 +213,20 @@ func i19e2eParseResolvConf(conf string) map[string][]string {
 	}
 	return out
 }
+
+// A container joined to a member's namespace (--network container:X)
+// shares its DNS as docker's: X's resolv.conf, and X's monitor answering
+// at 127.0.0.11.
+func TestI19DNSJoinedNamespace(t *testing.T) {
+	i14e2eRequireNetns(t)
+	st, img := shared(t), i19e2eImage(t)
+	netName, _ := i19e2eNetCreate(t, st)
+	peerName, xName := uniqueName(t), uniqueName(t)
+	peer := i19e2eSleeper(t, st, peerName, "--network", netName)
+	i19e2eSleeper(t, st, xName, "--network", netName)
+	joined := st.runD(t, "--network", "container:"+xName, img, "sleep", "300")
+	if ns := i19e2eParseResolvConf(i19e2eCat(t, st, joined, "/etc/resolv.conf"))["nameserver"]; strings.Join(ns, " ") != "127.0.0.11" {
+		t.Errorf("resolv.conf of a container in %s's namespace: name servers %v, want 127.0.0.11", xName, ns)
+	}
+	i19e2eLookupEventually(t, st, joined, peerName, "", i19e2eAddrOn(t, st, peer, netName))
+}
