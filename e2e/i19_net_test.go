@@ -1,9 +1,12 @@
 package e2e
 
 // Issue 19's network tests: user networks, names between containers,
-// isolation, connect and disconnect, --internal, membership through a
-// container's life and its monitor's death, and bad input, against the
-// real binary in the harness's network namespace (i14_netns_test.go).
+// isolation, several networks, connect and disconnect, --internal,
+// published ports, membership through a container's life and its
+// monitor's death, the network commands and bad input, against the real
+// binary in the harness's network namespace (i14_netns_test.go). Names
+// are looked up with busybox's nslookup and HTTP goes through
+// testdata/i19dnsprog (busybox-static's wget crashes).
 
 import (
 	"fmt"
