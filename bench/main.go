@@ -52,6 +52,13 @@
 // docker-proxy's published figures. -net-n and -tcp-n set their
 // iterations (0 skips one), -ports-rss=false skips the memory lines.
 //
+// The user network tables (issue 19), in the same namespace: `run --rm`
+// on a user network beside the default bridge (<= +3 ms), and the latency
+// of a DNS query of another member's name from inside a container,
+// skiff's monitor at 127.0.0.11 beside podman's aardvark-dns. -usernet-n
+// sets the run iterations (0 skips both), -usernet-only measures these
+// tables alone (under a minute).
+//
 // -baseline REV|BIN adds tables of this skiff beside another build of it
 // (run, a cold pull, cp out of and into a container), alternating, as
 // ratios: how a change that should keep speed shows that it did.
@@ -90,6 +97,8 @@ type options struct {
 	rss         bool
 	netN, tcpN  int
 	portsRSS    bool
+	usernetN    int
+	usernetOnly bool
 	skiff       string // prebuilt binary; empty: build the repo
 	baseline    string // another skiff (binary or git revision) to measure beside this one
 	peers       bool
@@ -119,6 +128,8 @@ func main() {
 	flag.IntVar(&o.netN, "net-n", 20, "timed iterations of `run --rm` with the default bridge beside --network none (0 skips)")
 	flag.IntVar(&o.tcpN, "tcp-n", 5, "timed iterations of each TCP throughput line, through a published port and direct (0 skips)")
 	flag.BoolVar(&o.portsRSS, "ports-rss", true, "report the monitor's RSS while 100 ports are published")
+	flag.IntVar(&o.usernetN, "usernet-n", 20, "timed iterations of `run --rm` on a user network beside the default bridge, and a quarter as many DNS bursts (0 skips)")
+	flag.BoolVar(&o.usernetOnly, "usernet-only", false, "measure only the user network tables (issue 19)")
 	flag.StringVar(&o.baseline, "baseline", "", "also measure run, pull and cp beside this skiff binary or git revision (e.g. HEAD~1), as ratios")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
@@ -127,6 +138,9 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directories")
 	flag.BoolVar(&o.verbose, "v", false, "print every iteration's time")
 	flag.Parse()
+	if o.usernetOnly {
+		o.onlyUsernet()
+	}
 	if err := enterNetns(&o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -135,6 +149,18 @@ func main() {
 	if err := bench(&o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
+	}
+}
+
+// onlyUsernet turns every other table off (-usernet-only).
+func (o *options) onlyUsernet() {
+	o.runN, o.volN, o.limitsN, o.seccompN, o.pullN, o.pushN, o.versionN = 0, 0, 0, 0, 0, 0, 0
+	o.psN, o.runDN, o.execN, o.churnN, o.statsN, o.buildN = 0, 0, 0, 0, 0, 0
+	o.life, o.rss, o.portsRSS = false, false, false
+	o.netN, o.tcpN = 0, 0
+	o.ext4 = ""
+	if o.usernetN <= 0 {
+		o.usernetN = 20
 	}
 }
 
@@ -282,6 +308,15 @@ func bench(o *options) error {
 		e.networkSections(repo, stores[0])
 	} else {
 		fmt.Printf("\n(-net-n 0 -tcp-n 0 -ports-rss=false: network tables skipped)\n")
+	}
+	if interrupted.Load() {
+		return errInterrupted
+	}
+	if o.usernetN > 0 {
+		fmt.Printf("\n\n=== user networks, store on %s: %s, in the bench's own network namespace\n", stores[0].label, fsName(stores[0].dir))
+		e.usernetSections(repo, stores[0])
+	} else {
+		fmt.Printf("\n(-usernet-n 0: user network tables skipped)\n")
 	}
 	if interrupted.Load() {
 		return errInterrupted

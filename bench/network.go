@@ -39,12 +39,19 @@ const (
 // netImage is busybox with the e2e suite's network test program, built
 // static here and pushed to the bench's registry.
 func (e *env) netImage(repo string) (string, error) {
-	bin := filepath.Join(e.work, "i14netprog")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./e2e/testdata/i14netprog")
+	return e.testProgImage(repo, "i14netprog", "bench/net:latest")
+}
+
+// testProgImage is busybox with /bin/PROG, the e2e suite's test program
+// e2e/testdata/PROG built static here, pushed to the bench's registry as
+// name.
+func (e *env) testProgImage(repo, prog, name string) (string, error) {
+	bin := filepath.Join(e.work, prog)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./e2e/testdata/"+prog)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build i14netprog: %w: %s", err, oneLine(string(out)))
+		return "", fmt.Errorf("go build %s: %w: %s", prog, err, oneLine(string(out)))
 	}
 	body, err := os.ReadFile(bin)
 	if err != nil {
@@ -54,7 +61,7 @@ func (e *env) netImage(repo string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	l, err := testenv.LayerFromFiles([]testenv.File{{Name: "bin/i14netprog", Body: string(body), Mode: 0o755}})
+	l, err := testenv.LayerFromFiles([]testenv.File{{Name: "bin/" + prog, Body: string(body), Mode: 0o755}})
 	if err != nil {
 		return "", err
 	}
@@ -66,7 +73,7 @@ func (e *env) netImage(repo string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ref := e.registry + "/bench/net:latest"
+	ref := e.registry + "/" + name
 	_, err = testenv.Push(img, ref)
 	return ref, err
 }
