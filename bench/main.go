@@ -55,7 +55,8 @@
 // The user network tables (issue 19), in the same namespace: `run --rm`
 // on a user network beside the default bridge (<= +3 ms), and the latency
 // of a DNS query of another member's name from inside a container,
-// skiff's monitor at 127.0.0.11 beside podman's aardvark-dns. -usernet-n
+// skiff's monitor at 127.0.0.11 beside podman's aardvark-dns, and that
+// monitor's RSS after answering them. -usernet-n
 // sets the run iterations (0 skips both), -usernet-only measures these
 // tables alone (under a minute).
 //

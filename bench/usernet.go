@@ -19,7 +19,8 @@ import (
 //     container's nat redirect to its port) beside podman's aardvark-dns
 //     on its network's gateway, each the median of dnsQueries one-at-a-time
 //     UDP round trips of e2e/testdata/i19dnsprog, in a container of the
-//     network.
+//     network; then that container's monitor's VmRSS beside an idle one on
+//     the default bridge (the issue's budget with DNS serving: 8 MB).
 
 const (
 	usernetMaxCost = 3 * time.Millisecond
@@ -108,6 +109,7 @@ func (e *env) dnsLatencySection(skRoot, pmRoot, ref, netName string, skErr, pmEr
 	n := max(e.o.usernetN/4, 3)
 	e.logf("user network: %d+1 warm-up bursts of %d DNS queries each", n, dnsQueries)
 	measure([]*bcase{sk, pm}, 1, n, e.progress)
+	rss := e.dnsMonitorRSS(skRoot, ref, client, sk.err, (n+1)*dnsQueries)
 	return &section{
 		title:  fmt.Sprintf("DNS: an A query of another member's name from inside a container, one round trip (median of %d bursts of %d)", n, dnsQueries),
 		fmtDur: micros,
@@ -116,8 +118,33 @@ func (e *env) dnsLatencySection(skRoot, pmRoot, ref, netName string, skErr, pmEr
 		notes: []string{
 			"client: e2e/testdata/i19dnsprog bench, UDP to resolv.conf's first name server, one query at a time; each burst's median is one figure",
 			"skiff: the container's own monitor answers on a random port, reached through the nat redirect of 127.0.0.11:53 in the container's namespace; podman: one aardvark-dns for the host, on the network's gateway address",
+			rss,
 		},
 	}
+}
+
+// dnsMonitorRSS is the note on the memory of the client's monitor after
+// it answered queries, beside an idle monitor on the default bridge
+// (issue 19's budget: 8 MB with DNS serving).
+func (e *env) dnsMonitorRSS(root, ref, client string, err error, queries int) string {
+	kb := 0
+	if err == nil {
+		var out string
+		if out, err = output(e.skiffCmd(root, "inspect", "-f", "{{.State.Pid}}", client)); err == nil {
+			var pid, mon int
+			if pid, err = strconv.Atoi(out); err == nil {
+				if mon, err = parentOf(pid); err == nil {
+					kb, err = vmRSS(mon)
+				}
+			}
+		}
+	}
+	bridge, bridgeErr := e.idleMonitorRSS(root, ref, err, "--network", "bridge")
+	if err = firstErr(err, bridgeErr); err != nil {
+		return "the monitor's VmRSS serving DNS: not measured: " + oneLine(err.Error())
+	}
+	return fmt.Sprintf("the client's monitor after answering %d queries: VmRSS %.1f MB (an idle monitor on the default bridge: %.1f MB); issue 19's budget with DNS serving: 8 MB",
+		queries, float64(kb)/1024, float64(bridge)/1024)
 }
 
 // usernetPair starts target and client (`sleep`) on network netName.
