@@ -212,12 +212,15 @@ func (c *Container) DetachNetwork() { c.detach() }
 // answering in other containers), including those a live `network
 // connect` added, which the monitor holds no endpoint of.
 func (c *Container) exited() {
+	timeline.Mark("process-exited")
 	c.stopDNS()
+	timeline.Mark("dns-stopped")
 	for _, ep := range c.endpoints {
 		if err := ep.Unpublish(); err != nil {
 			fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
 		}
 	}
+	timeline.Mark("unpublished")
 	c.leaveUserNetworks()
 }
 
