@@ -137,7 +137,7 @@ func userEndpoints(ct *state.Container, nets *network.UserNetworks) map[string]*
 func hostLinks(ct *state.Container) []string {
 	var out []string
 	for _, l := range ct.Host.Links {
-		out = append(out, "/"+l.Name+":/"+ct.Name+"/"+l.Alias)
+		out = append(out, "/"+l.Name+":"+spec.LinkName(ct.Name, l.Alias))
 	}
 	return out
 }

@@ -109,7 +109,7 @@ func userNetworkOptions(c *cli.Context, o *spec.Options) error {
 	o.Network, o.ExtraNetworks = nets[0], nets[1:]
 	o.NetworkAliases, o.Links = listOf(c, "network-alias"), listOf(c, "link")
 	for _, l := range o.Links {
-		if err := checkLink(l); err != nil {
+		if _, _, err := spec.ParseLink(l); err != nil {
 			return fmt.Errorf(`invalid argument %q for "--link" flag: %w`, l, err)
 		}
 	}
@@ -167,17 +167,6 @@ func networkModes(vals []string) ([]string, error) {
 	}
 	// Two of bridge, host and container:X: one at least shares a namespace.
 	return nil, errors.New("container sharing network namespace with another container or host cannot be connected to any other network")
-}
-
-// checkLink is docker's --link validator: NAME or NAME:ALIAS.
-func checkLink(v string) error {
-	if v == "" {
-		return errors.New("empty string specified for links")
-	}
-	if strings.Count(v, ":") > 1 {
-		return errors.New("bad format for links: " + v)
-	}
-	return nil
 }
 
 // checkIPv4 is --ip: docker's CLI parses an IP address (parseIPFlag),

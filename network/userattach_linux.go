@@ -293,6 +293,3 @@ func (s *UserNetworks) RemoveBridge(n *UserNetwork) error {
 	}
 	return nil
 }
-
-// errNotYet is the stubs' error (dnsredirect_linux.go's until it lands).
-var errNotYet = errors.New("user networks are not wired yet")
