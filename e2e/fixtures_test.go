@@ -275,11 +275,19 @@ func testProgImage(t *testing.T, prog string) string {
 // Go toolchain).
 const testProgsEnv = "SKIFF_E2E_PROGS"
 
+// testProgPath is where testdata program prog's binary is on the host
+// (once testProgImage built its image).
+func testProgPath(prog string) string {
+	if dir := os.Getenv(testProgsEnv); dir != "" {
+		return filepath.Join(dir, prog)
+	}
+	return filepath.Join(workDir, prog)
+}
+
 func buildTestProgImage(prog string) (string, error) {
-	bin := filepath.Join(os.Getenv(testProgsEnv), prog)
+	bin := testProgPath(prog)
 	if os.Getenv(testProgsEnv) == "" {
 		_, file, _, _ := runtime.Caller(0)
-		bin = filepath.Join(workDir, prog)
 		cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/"+prog)
 		cmd.Dir = filepath.Dir(file)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -104,7 +104,7 @@ func TestI17SeccompUnconfined(t *testing.T) {
 func TestI17SeccompCompatABI(t *testing.T) {
 	st := shared(t)
 	i17e2eImage(t) // builds the probe the host check below runs
-	if out, err := exec.Command(filepath.Join(workDir, "i17probe"), "getpid-i386").CombinedOutput(); err != nil || string(out) != "getpid-i386 ok\n" {
+	if out, err := exec.Command(testProgPath("i17probe"), "getpid-i386").CombinedOutput(); err != nil || string(out) != "getpid-i386 ok\n" {
 		t.Skipf("this kernel takes no i386 calls (ia32 emulation off?): %v %q", err, out)
 	}
 	probes := []string{"getpid-i386", "keyctl-i386", "clone3-i386", "removexattrat-i386", "status"}
