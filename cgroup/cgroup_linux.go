@@ -32,6 +32,9 @@ type Hierarchy struct {
 	// Devices is the v1 devices controller: a container's cgroup there gets
 	// docker's device allow-list.
 	Devices bool
+	// HostMount is where the hierarchy is mounted when Mount is a subtree
+	// delegated below it, standing for its root (rootless); "": Mount.
+	HostMount string
 }
 
 // Cgroup is a container's cgroup: one directory per hierarchy we could write.

@@ -233,7 +233,7 @@ func (d Delegation) hierarchy() (Hierarchy, error) {
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return Hierarchy{}, fmt.Errorf("cgroup: delegated subtree %s is not below the hierarchy's root %s", d.Subtree, d.Mount)
 	}
-	return Hierarchy{Mount: d.Subtree, V2: true}, nil
+	return Hierarchy{Mount: d.Subtree, V2: true, HostMount: d.Mount}, nil
 }
 
 // without is a minus b, in a's order.

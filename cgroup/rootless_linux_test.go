@@ -315,6 +315,15 @@ func TestRootlessCgroupLifecycle(t *testing.T) {
 					t.Errorf("%s's subtree_control changed from %q to %q: above the delegation", p, was, got)
 				}
 			}
+			// Limits apply there, by root's code (the leaf's controllers as
+			// the kernel would list them).
+			write(t, filepath.Join(leaf, "cgroup.controllers"), "cpu memory pids")
+			if err := cg.SetResources(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptrTo[int64](64 << 20)}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(t, filepath.Join(leaf, "memory.max")); got != "67108864" {
+				t.Errorf("memory.max %q, want 67108864", got)
+			}
 			if err := cg.Add(4243); err != nil {
 				t.Fatal(err)
 			}
@@ -328,7 +337,10 @@ func TestRootlessCgroupLifecycle(t *testing.T) {
 			if diff := cmp.Diff([]string{leaf}, loaded.Paths()); diff != "" {
 				t.Errorf("loaded paths (-want +got):\n%s", diff)
 			}
-			os.Remove(filepath.Join(leaf, "cgroup.procs")) // kernfs files do not block rmdir
+			files, _ := os.ReadDir(leaf)
+			for _, f := range files { // kernfs files do not block rmdir
+				os.Remove(filepath.Join(leaf, f.Name()))
+			}
 			if err := loaded.Delete(); err != nil {
 				t.Fatal(err)
 			}
@@ -336,6 +348,23 @@ func TestRootlessCgroupLifecycle(t *testing.T) {
 				t.Errorf("leaf still there: %v", err)
 			}
 		})
+	}
+}
+
+// The container sees its delegated cgroup where it would see root's: at
+// the unified hierarchy's place, /sys/fs/cgroup on a pure v2 host. Only
+// computed: nothing is made.
+func TestRootlessCgroupViews(t *testing.T) {
+	sub := "/sys/fs/cgroup/" + i20Service
+	d := Delegation{Mount: "/sys/fs/cgroup", Subtree: sub}
+	h, err := d.hierarchy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cg := &Cgroup{ID: "c1", dirs: []dir{{path: filepath.Join(sub, "skiff", "c1"), h: h}}}
+	want := []View{{Dir: filepath.Join(sub, "skiff", "c1"), Target: "/sys/fs/cgroup"}}
+	if diff := cmp.Diff(want, cg.Views()); diff != "" {
+		t.Errorf("views (-want +got):\n%s", diff)
 	}
 }
 
@@ -379,7 +408,11 @@ func TestRootlessDelegationOnThisHost(t *testing.T) {
 	}
 	d := Delegated()
 	t.Logf("delegation on this host: %+v", d)
-	if mount, hybrid := unifiedMount(hs); mount != "" && !hybrid {
+	v1 := false
+	for _, h := range hs {
+		v1 = v1 || !h.V2
+	}
+	if !v1 {
 		t.Skip("a pure cgroup v2 host: the delegation depends on the caller's session")
 	}
 	if !d.V1 || d.Subtree != "" || !strings.Contains(d.Reason, "v1") {
