@@ -330,7 +330,9 @@ func TestRootlessCgroupLifecycle(t *testing.T) {
 			if got := read(t, filepath.Join(leaf, "cgroup.procs")); got != "4243" {
 				t.Errorf("cgroup.procs %q, want 4243", got)
 			}
-			loaded, err := d.Load("c1")
+			// Found again from what a record keeps (the mount and the
+			// subtree), as from another session than the creator's.
+			loaded, err := Delegation{Mount: d.Mount, Subtree: d.Subtree}.Load("c1")
 			if err != nil {
 				t.Fatal(err)
 			}
