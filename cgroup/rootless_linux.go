@@ -83,12 +83,13 @@ func DelegatedAt(hs []Hierarchy, procSelfCgroup string, uid int) Delegation {
 		return d
 	}
 	d.Own = own
-	if own == "/" || strings.Contains(own, "..") {
-		// The root is the host's (root's rule); "/.." is a cgroup outside
+	if own == "/" || slices.Contains(strings.Split(own, "/"), "..") {
+		// The root is the host's (root's rule); "/../x" is a cgroup outside
 		// this cgroup namespace's view.
 		d.Reason = fmt.Sprintf("the caller's cgroup %s is the hierarchy's root or outside it", own)
 		return d
 	}
+	own = filepath.Clean(own)
 	sub, err := delegatedSubtree(mount, filepath.Join(mount, own), uid)
 	if err != nil {
 		d.Reason = fmt.Sprintf("the caller's cgroup %s is not delegated to uid %d: %v", own, uid, err)
@@ -113,11 +114,13 @@ func unifiedMount(hs []Hierarchy) (mount string, hybrid bool) {
 	return mount, hybrid && mount != ""
 }
 
-// ownCgroup reads the cgroup2 path of /proc/self/cgroup ("0::/a/b").
+// ownCgroup reads the cgroup2 path of /proc/self/cgroup ("0::/a/b"), as
+// written: cleaning would turn "/../x" (outside the caller's cgroup
+// namespace) into "/x".
 func ownCgroup(procSelfCgroup string) (string, bool) {
 	for _, line := range strings.Split(procSelfCgroup, "\n") {
 		if p, ok := strings.CutPrefix(line, "0::"); ok && strings.HasPrefix(p, "/") {
-			return filepath.Clean(p), true
+			return p, true
 		}
 	}
 	return "", false

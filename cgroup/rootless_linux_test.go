@@ -152,6 +152,15 @@ func TestRootlessDelegation(t *testing.T) {
 			reason: "the hierarchy's root",
 		},
 		{
+			// A cgroup namespace shows a cgroup outside it as "/../...":
+			// that path below this mount is someone else's.
+			name:   "outside the cgroup namespace",
+			tree:   systemdUserTree("cpu memory pids", "cpu memory pids", ""),
+			self:   "0::/../.." + i20TermScope + "\n",
+			uid:    i20TestUID,
+			reason: "outside it",
+		},
+		{
 			name: "a tree the user owns up to the root stops below it",
 			tree: []fakeCgroupDir{
 				{path: ".", uid: i20TestUID, controllers: "memory pids", subtreeControl: "memory pids"},
