@@ -32,6 +32,9 @@ type Hierarchy struct {
 	// Devices is the v1 devices controller: a container's cgroup there gets
 	// docker's device allow-list.
 	Devices bool
+	// HostMount is where the hierarchy is mounted when Mount is a subtree
+	// delegated below it, standing for its root (rootless); "": Mount.
+	HostMount string
 }
 
 // Cgroup is a container's cgroup: one directory per hierarchy we could write.
@@ -121,6 +124,11 @@ func LoadUnder(parent, id string) (*Cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	return loadAt(hs, parent, id), nil
+}
+
+// loadAt names the existing directories of container id over hs.
+func loadAt(hs []Hierarchy, parent, id string) *Cgroup {
 	cg := &Cgroup{ID: id}
 	for _, h := range hs {
 		p := filepath.Join(h.Mount, parentDir(parent), id)
@@ -128,7 +136,7 @@ func LoadUnder(parent, id string) (*Cgroup, error) {
 			cg.dirs = append(cg.dirs, dir{path: p, h: h})
 		}
 	}
-	return cg, nil
+	return cg
 }
 
 func checkID(id string) error {
@@ -241,17 +249,22 @@ func enableControllers(root, parent string) {
 	if err != nil {
 		return
 	}
-	ctrls := strings.Fields(string(b))
+	enable(parent, strings.Fields(string(b)))
+}
+
+// enable turns ctrls on in dir's subtree_control, for dir's children; best
+// effort, as what the kernel refuses only costs those limits.
+func enable(dir string, ctrls []string) {
 	if len(ctrls) == 0 {
 		return
 	}
 	all := "+" + strings.Join(ctrls, " +")
-	if writeFile(filepath.Join(parent, "cgroup.subtree_control"), all) == nil {
+	if writeFile(filepath.Join(dir, "cgroup.subtree_control"), all) == nil {
 		return
 	}
 	// One controller the kernel refuses here fails the whole write: try each.
 	for _, c := range ctrls {
-		writeFile(filepath.Join(parent, "cgroup.subtree_control"), "+"+c)
+		writeFile(filepath.Join(dir, "cgroup.subtree_control"), "+"+c)
 	}
 }
 

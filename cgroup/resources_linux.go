@@ -7,6 +7,7 @@ package cgroup
 // controller is told its own mount instead (see v1Controllers).
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -172,11 +173,12 @@ func (c *Cgroup) SwapAccounting() bool {
 
 // Views are c's directories as the container sees them: each hierarchy
 // mounted under the host's /sys/fs/cgroup, at the same place (a pure v2
-// host's unified mount is /sys/fs/cgroup itself).
+// host's unified mount is /sys/fs/cgroup itself), a delegated subtree's at
+// its hierarchy's place.
 func (c *Cgroup) Views() []View {
 	var vs []View
 	for _, d := range c.dirs {
-		rel, err := filepath.Rel(hostCgroupRoot, d.h.Mount)
+		rel, err := filepath.Rel(hostCgroupRoot, cmp.Or(d.h.HostMount, d.h.Mount))
 		if err != nil || strings.HasPrefix(rel, "..") {
 			continue
 		}
