@@ -217,6 +217,14 @@ func (e *extractor) whiteout(hdr *tar.Header, parent, name string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", hdr.Name, err)
 	}
+	if e.o.Rootless {
+		if isOpaqueFD(pfd, true) {
+			// An opaque dir hides all below already, and a userxattr
+			// overlay lists a whiteout in one (seen on 6.18).
+			return nil
+		}
+		e.whiteouts[parent] = append(e.whiteouts[parent], name)
+	}
 	if e.o.Rootless && e.o.XattrWhiteouts {
 		if err := e.xattrWhiteout(pfd, parent, name); err != nil {
 			return fmt.Errorf("%s: whiteout: %w", hdr.Name, err)
@@ -248,7 +256,7 @@ func (e *extractor) opaque(hdr *tar.Header, parent string) error {
 	if err := setOpaque(fd, e.o.Rootless); err != nil {
 		return fmt.Errorf("%s: set %s: %w", hdr.Name, OpaqueXattr(e.o.Rootless), err)
 	}
-	if err := e.dropXattrWhiteouts(fd, parent); err != nil {
+	if err := e.dropWhiteouts(fd, parent); err != nil {
 		return fmt.Errorf("%s: %w", hdr.Name, err)
 	}
 	return nil

@@ -92,12 +92,13 @@ func Extract(r io.Reader, dirfd int, o ExtractOptions) (size int64, err error) {
 		return 0, fmt.Errorf("open destination: %w", err)
 	}
 	e := &extractor{
-		o:     o,
-		dirs:  map[string]int{"": root},
-		buf:   make([]byte, 256<<10),
-		uid:   os.Geteuid(),
-		gid:   os.Getegid(),
-		umask: processUmask(),
+		o:         o,
+		dirs:      map[string]int{"": root},
+		buf:       make([]byte, 256<<10),
+		uid:       os.Geteuid(),
+		gid:       os.Getegid(),
+		umask:     processUmask(),
+		whiteouts: map[string][]string{},
 	}
 	defer e.close()
 	tr := tar.NewReader(r)
@@ -131,10 +132,10 @@ type extractor struct {
 	umask    uint32
 	size     int64
 	late     []dirMeta // applied after all contents, last seen last
-	// xwhiteouts are the xattr whiteouts made so far, by directory: an
-	// opaque mark that comes after them in the layer removes them, as an
-	// opaque ("y") directory shows them as plain empty files.
-	xwhiteouts map[string][]string
+	// whiteouts are the rootless whiteouts made so far, by directory: an
+	// opaque mark that comes after them in the layer removes them, as a
+	// userxattr overlay lists them in an opaque directory.
+	whiteouts map[string][]string
 }
 
 // dirMeta is what a directory gets once its contents stop changing it.

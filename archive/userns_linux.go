@@ -27,12 +27,8 @@ const (
 )
 
 // xattrWhiteout makes name under pfd (the directory parent) an xattr
-// whiteout. In a directory already opaque it makes nothing: everything
-// below is hidden already, and overlay would show the file there.
+// whiteout.
 func (e *extractor) xattrWhiteout(pfd int, parent, name string) error {
-	if isOpaqueFD(pfd, true) {
-		return nil
-	}
 	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW
 	fd, err := openBeneath(pfd, name, flags, 0o644)
 	if err == unix.EEXIST {
@@ -50,41 +46,45 @@ func (e *extractor) xattrWhiteout(pfd int, parent, name string) error {
 	if err := unix.Fsetxattr(pfd, OpaqueXattr(true), []byte(opaqueHasXattrWhiteout), 0); err != nil {
 		return fmt.Errorf("set %s=%s on its directory: %w", OpaqueXattr(true), opaqueHasXattrWhiteout, err)
 	}
-	if e.xwhiteouts == nil {
-		e.xwhiteouts = map[string][]string{}
-	}
-	e.xwhiteouts[parent] = append(e.xwhiteouts[parent], name)
 	return nil
 }
 
-// dropXattrWhiteouts removes the xattr whiteouts made in parent (open as
-// fd) before its opaque mark came: an opaque directory shows them as
-// files. A name a later entry took over is no whiteout any more and kept.
-func (e *extractor) dropXattrWhiteouts(fd int, parent string) error {
-	for _, name := range e.xwhiteouts[parent] {
-		if !isXattrWhiteoutAt(fd, name) {
+// dropWhiteouts removes the rootless whiteouts made in parent (open as
+// fd) before its opaque mark came: a userxattr overlay lists those of an
+// opaque directory (a 0/0 device as a name that cannot be stat'ed, an
+// xattr whiteout as an empty file). A name a later entry took over is no
+// whiteout any more and kept.
+func (e *extractor) dropWhiteouts(fd int, parent string) error {
+	for _, name := range e.whiteouts[parent] {
+		if !isWhiteoutAt(fd, name) {
 			continue
 		}
 		if err := unix.Unlinkat(fd, name, 0); err != nil && err != unix.ENOENT {
 			return fmt.Errorf("remove whiteout %s under an opaque mark: %w", name, err)
 		}
 	}
-	delete(e.xwhiteouts, parent)
+	delete(e.whiteouts, parent)
 	return nil
 }
 
-// isXattrWhiteoutAt reports whether name under pfd is a regular file
-// carrying the xattr whiteout, not following a final symlink.
-func isXattrWhiteoutAt(pfd int, name string) bool {
+// isWhiteoutAt reports whether name under pfd is a whiteout of either
+// form, not following a final symlink.
+func isWhiteoutAt(pfd int, name string) bool {
+	var st unix.Stat_t
+	if unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	if IsWhiteout(&st) {
+		return true
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
 	fd, err := openBeneath(pfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return false
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return false
-	}
 	_, err = unix.Fgetxattr(fd, xattrWhiteout, nil)
 	return err == nil
 }
