@@ -217,14 +217,12 @@ func (e *extractor) whiteout(hdr *tar.Header, parent, name string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", hdr.Name, err)
 	}
-	if e.o.Rootless {
-		if isOpaqueFD(pfd, true) {
-			// An opaque dir hides all below already, and a userxattr
-			// overlay lists a whiteout in one (seen on 6.18).
-			return nil
-		}
-		e.whiteouts[parent] = append(e.whiteouts[parent], name)
+	if isOpaqueFD(pfd, e.o.Rootless) {
+		// An opaque dir hides all below already, and overlay lists a
+		// whiteout in one as a name that cannot be stat'ed (6.18).
+		return nil
 	}
+	e.whiteouts[parent] = append(e.whiteouts[parent], name)
 	if e.o.Rootless && e.o.XattrWhiteouts {
 		if err := e.xattrWhiteout(pfd, parent, name); err != nil {
 			return fmt.Errorf("%s: whiteout: %w", hdr.Name, err)

@@ -132,9 +132,9 @@ type extractor struct {
 	umask    uint32
 	size     int64
 	late     []dirMeta // applied after all contents, last seen last
-	// whiteouts are the rootless whiteouts made so far, by directory: an
-	// opaque mark that comes after them in the layer removes them, as a
-	// userxattr overlay lists them in an opaque directory.
+	// whiteouts are the whiteouts made so far, by directory: an opaque
+	// mark that comes after them in the layer removes them, as overlay
+	// lists them in an opaque directory.
 	whiteouts map[string][]string
 }
 

@@ -49,46 +49,6 @@ func (e *extractor) xattrWhiteout(pfd int, parent, name string) error {
 	return nil
 }
 
-// dropWhiteouts removes the rootless whiteouts made in parent (open as
-// fd) before its opaque mark came: a userxattr overlay lists those of an
-// opaque directory (a 0/0 device as a name that cannot be stat'ed, an
-// xattr whiteout as an empty file). A name a later entry took over is no
-// whiteout any more and kept.
-func (e *extractor) dropWhiteouts(fd int, parent string) error {
-	for _, name := range e.whiteouts[parent] {
-		if !isWhiteoutAt(fd, name) {
-			continue
-		}
-		if err := unix.Unlinkat(fd, name, 0); err != nil && err != unix.ENOENT {
-			return fmt.Errorf("remove whiteout %s under an opaque mark: %w", name, err)
-		}
-	}
-	delete(e.whiteouts, parent)
-	return nil
-}
-
-// isWhiteoutAt reports whether name under pfd is a whiteout of either
-// form, not following a final symlink.
-func isWhiteoutAt(pfd int, name string) bool {
-	var st unix.Stat_t
-	if unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		return false
-	}
-	if IsWhiteout(&st) {
-		return true
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return false
-	}
-	fd, err := openBeneath(pfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	_, err = unix.Fgetxattr(fd, xattrWhiteout, nil)
-	return err == nil
-}
-
 func parentJoin(parent, name string) string {
 	if parent == "" {
 		return name
