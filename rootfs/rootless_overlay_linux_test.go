@@ -288,13 +288,19 @@ var (
 // childLayers extracts the two layers with s's extraction mode, mounts
 // them with an upper dir the way s says and checks the merged view.
 func childLayers(dir string, s RootlessStorage) error {
+	return layersMounted(dir, s.LayerOptions(), func(target string, l Layers) error { return MountRootless(target, l, s) })
+}
+
+// layersMounted extracts the two layers with o, mounts them with an upper
+// dir and checks the merged view.
+func layersMounted(dir string, o archive.ExtractOptions, mount func(target string, l Layers) error) error {
 	var lower []string
 	for i, layer := range [][]byte{topLayer, baseLayer} {
 		d := filepath.Join(dir, fmt.Sprintf("layer%d", i))
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return err
 		}
-		if _, err := archive.ExtractDir(bytes.NewReader(layer), d, s.LayerOptions()); err != nil {
+		if _, err := archive.ExtractDir(bytes.NewReader(layer), d, o); err != nil {
 			return fmt.Errorf("extract layer %d: %w", i, err)
 		}
 		lower = append(lower, d)
@@ -306,7 +312,7 @@ func childLayers(dir string, s RootlessStorage) error {
 			return err
 		}
 	}
-	if err := MountRootless(merged, l, s); err != nil {
+	if err := mount(merged, l); err != nil {
 		return err
 	}
 	defer unix.Unmount(merged, unix.MNT_DETACH)
@@ -375,6 +381,11 @@ func TestRootlessLayersMounted(t *testing.T) {
 				}
 				t.Fatal(err)
 			}
+			if c == "layers-xattr" {
+				if _, err := unix.Lgetxattr(filepath.Join(dir, "layer0/gone"), "user.overlay.whiteout", nil); err != nil {
+					t.Errorf("gone is no xattr whiteout: %v", err)
+				}
+			}
 			// Seen from the host, the owners are shifted into the range.
 			var st unix.Stat_t
 			if err := unix.Lstat(filepath.Join(dir, "layer0/dir/new"), &st); err != nil {
@@ -384,6 +395,18 @@ func TestRootlessLayersMounted(t *testing.T) {
 				t.Errorf("dir/new on the host is %d:%d, want %d:%d", st.Uid, st.Gid, usernsHostID+2000, usernsHostID+3000)
 			}
 		})
+	}
+}
+
+// The same layers extracted and mounted by root: a whiteout in an opaque
+// dir is not listed in the merged view either.
+func TestRootfulLayersMounted(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount overlay")
+	}
+	mount := func(target string, l Layers) error { return MountOverlay(target, l, false) }
+	if err := layersMounted(t.TempDir(), archive.LayerOptions(false), mount); err != nil {
+		t.Fatal(err)
 	}
 }
 
