@@ -43,6 +43,7 @@ var userNSCases = map[string]func(dir string) error{
 	"unmapped-uid":  func(dir string) error { return childUnmapped(dir, tar.Header{Uid: usernsSize + 4464}) },
 	"unmapped-gid":  func(dir string) error { return childUnmapped(dir, tar.Header{Gid: usernsSize}) },
 	"mapped-owners": childMappedOwners,
+	"facts":         childFacts,
 }
 
 // TestHelperUserNS is not a test: it is the child userNS starts, which
@@ -457,5 +458,115 @@ func TestRootlessExtractOwners(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// childFacts tries, in the user namespace, what the rootless overlay
+// design depends on and prints each outcome ("ok" or the errno).
+func childFacts(dir string) error {
+	facts := map[string]string{}
+	try := func(name string, err error) {
+		facts[name] = "ok"
+		var errno unix.Errno
+		if errors.As(err, &errno) {
+			facts[name] = unix.ErrnoName(errno)
+		} else if err != nil {
+			facts[name] = err.Error()
+		}
+	}
+	mk := func(p string) string {
+		os.MkdirAll(p, 0o755)
+		return p
+	}
+	lower, upper, work, mnt := mk(dir+"/lower"), mk(dir+"/upper"), mk(dir+"/work"), mk(dir+"/mnt")
+	mk(lower + "/d")
+	os.WriteFile(lower+"/d/f", nil, 0o644)
+	os.WriteFile(lower+"/f", nil, 0o644)
+	l := Layers{Lower: []string{lower}, Upper: upper, Work: work}
+	try("mknod 0/0 whiteout", unix.Mknod(dir+"/wh", unix.S_IFCHR, 0))
+	try("mknod 1/3 (a real device)", unix.Mknod(dir+"/null", unix.S_IFCHR, int(unix.Mkdev(1, 3))))
+	try("set user.overlay.opaque on a dir", unix.Setxattr(lower+"/d", "user.overlay.opaque", []byte("y"), 0))
+	try("set trusted.overlay.opaque on a dir", unix.Setxattr(lower+"/d", "trusted.overlay.opaque", []byte("y"), 0))
+	try("set user.* on a 0/0 whiteout", unix.Lsetxattr(dir+"/wh", "user.overlay.whiteout", []byte("y"), 0))
+	try("chown to an unmapped uid", unix.Lchown(lower+"/f", usernsSize, 0))
+	try("open /dev/fuse", func() error {
+		fd, err := unix.Open("/dev/fuse", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return err
+	}())
+	fd, err := fsmountOverlay(l, false, unix.MOUNT_ATTR_NODEV)
+	try("fsmount overlay without userxattr", err)
+	if err == nil {
+		unix.Close(fd)
+	}
+	fd, err = fsmountOverlay(l, true, unix.MOUNT_ATTR_NODEV)
+	try("fsmount overlay with userxattr", err)
+	if err == nil {
+		unix.Close(fd)
+	}
+	// user.overlay.opaque read only with userxattr: a top layer's d hides d/f.
+	top := mk(dir + "/top/d")
+	unix.Setxattr(top, "user.overlay.opaque", []byte("y"), 0)
+	for _, userxattr := range []bool{false, true} {
+		fd, err := fsmountOverlay(Layers{Lower: []string{dir + "/top", lower}}, userxattr, unix.MOUNT_ATTR_NODEV)
+		if err == nil {
+			facts[fmt.Sprintf("user.overlay.opaque hides, userxattr %v", userxattr)] = fmt.Sprint(!present(fd, "d/f"))
+			unix.Close(fd)
+		}
+	}
+	try("mount(2) overlay with userxattr", unix.Mount("overlay", mnt, "overlay", unix.MS_NODEV, overlayData(l.Lower, upper, work, true)))
+	unix.Unmount(mnt, 0)
+	try("mount(2) overlay with userxattr, no nodev", unix.Mount("overlay", mnt, "overlay", 0, overlayData(l.Lower, upper, work, true)))
+	unix.Unmount(mnt, 0)
+	// An xattr whiteout in the upper dir rather than a lower one.
+	os.MkdirAll(upper+"/d", 0o755)
+	os.WriteFile(upper+"/d/f", nil, 0o644)
+	unix.Setxattr(upper+"/d/f", "user.overlay.whiteout", []byte("y"), 0)
+	unix.Setxattr(upper+"/d", "user.overlay.opaque", []byte("x"), 0)
+	unix.Removexattr(lower+"/d", "user.overlay.opaque")
+	fd, err = fsmountOverlay(l, true, unix.MOUNT_ATTR_NODEV)
+	if err == nil {
+		facts["xattr whiteout in the upper dir hides"] = fmt.Sprint(!present(fd, "d/f"))
+		unix.Close(fd)
+	}
+	b, err := json.Marshal(facts)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(b)
+	return err
+}
+
+// TestRootlessOverlayFacts logs what the kernel allows in a user
+// namespace (docs/design.md, "Rootless: overlay") and holds the outcomes
+// the design relies on.
+func TestRootlessOverlayFacts(t *testing.T) {
+	dir, bin := userNSDir(t)
+	out, err := userNS(t, dir, bin, "facts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var facts map[string]string
+	if err := json.Unmarshal([]byte(out), &facts); err != nil {
+		t.Fatalf("facts %q: %v", out, err)
+	}
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	t.Logf("kernel %s", unix.ByteSliceToString(uts.Release[:]))
+	for k, v := range facts {
+		t.Logf("%-45s %s", k, v)
+	}
+	for k, want := range map[string]string{
+		"set trusted.overlay.opaque on a dir":        "EPERM",
+		"mknod 1/3 (a real device)":                  "EPERM",
+		"chown to an unmapped uid":                   "EINVAL",
+		"user.overlay.opaque hides, userxattr true":  "true",
+		"user.overlay.opaque hides, userxattr false": "false",
+	} {
+		if facts[k] != want {
+			t.Errorf("%s: %s, want %s", k, facts[k], want)
+		}
 	}
 }
