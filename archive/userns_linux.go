@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -18,11 +19,11 @@ import (
 // owner the namespace does not map (lchown's bare EINVAL is podman#12715).
 
 // The xattr whiteout (overlayfs 6.7+, read with userxattr in lower
-// layers): the entry is an empty regular file carrying xattrWhiteout, in a
+// layers): the entry is an empty regular file carrying whiteoutXattr, in a
 // directory whose opaque xattr is "x" ("holds xattr whiteouts", not
 // opaque).
 const (
-	xattrWhiteout          = "user.overlay.whiteout"
+	whiteoutXattr          = "user.overlay.whiteout"
 	opaqueHasXattrWhiteout = "x"
 )
 
@@ -32,7 +33,7 @@ func (e *extractor) xattrWhiteout(pfd int, parent, name string) error {
 	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW
 	fd, err := openBeneath(pfd, name, flags, 0o644)
 	if err == unix.EEXIST {
-		if err = e.replace(pfd, parentJoin(parent, name), name); err == nil {
+		if err = e.replace(pfd, path.Join(parent, name), name); err == nil {
 			fd, err = openBeneath(pfd, name, flags, 0o644)
 		}
 	}
@@ -40,20 +41,13 @@ func (e *extractor) xattrWhiteout(pfd int, parent, name string) error {
 		return fmt.Errorf("create: %w", err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Fsetxattr(fd, xattrWhiteout, []byte("y"), 0); err != nil {
-		return fmt.Errorf("set %s: %w", xattrWhiteout, err)
+	if err := unix.Fsetxattr(fd, whiteoutXattr, []byte("y"), 0); err != nil {
+		return fmt.Errorf("set %s: %w", whiteoutXattr, err)
 	}
 	if err := unix.Fsetxattr(pfd, OpaqueXattr(true), []byte(opaqueHasXattrWhiteout), 0); err != nil {
 		return fmt.Errorf("set %s=%s on its directory: %w", OpaqueXattr(true), opaqueHasXattrWhiteout, err)
 	}
 	return nil
-}
-
-func parentJoin(parent, name string) string {
-	if parent == "" {
-		return name
-	}
-	return parent + "/" + name
 }
 
 // UnmappedIDError is a chown the user namespace refused because the

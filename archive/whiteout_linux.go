@@ -68,12 +68,14 @@ func isAUFSMeta(rel string) bool {
 }
 
 // dropWhiteouts removes the whiteouts made in parent (open as fd) before
-// its opaque mark came: overlay lists those of an opaque directory (a 0/0 device as a name that cannot be stat'ed, an
-// xattr whiteout as an empty file). A name a later entry took over is no
-// whiteout any more and kept.
+// its opaque mark came: overlay lists those of an opaque directory (a 0/0
+// device as a name that cannot be stat'ed, an xattr whiteout as an empty
+// file). A name a later entry took over is no whiteout any more and kept.
 func (e *extractor) dropWhiteouts(fd int, parent string) error {
 	for _, name := range e.whiteouts[parent] {
-		if !isWhiteoutAt(fd, name) {
+		p := fmt.Sprintf("/proc/self/fd/%d/%s", fd, name)
+		var st unix.Stat_t
+		if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || !IsWhiteoutPath(p, &st, e.o.Rootless) {
 			continue
 		}
 		if err := unix.Unlinkat(fd, name, 0); err != nil && err != unix.ENOENT {
@@ -84,24 +86,16 @@ func (e *extractor) dropWhiteouts(fd int, parent string) error {
 	return nil
 }
 
-// isWhiteoutAt reports whether name under pfd is a whiteout of either
-// form, not following a final symlink.
-func isWhiteoutAt(pfd int, name string) bool {
-	var st unix.Stat_t
-	if unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		return false
-	}
-	if IsWhiteout(&st) {
+// IsWhiteoutPath reports whether the entry at p, lstat'ed as st, is a
+// whiteout of a layer: a 0/0 device, or with userxattr also overlay's
+// xattr form (an empty regular file with user.overlay.whiteout).
+func IsWhiteoutPath(p string, st *unix.Stat_t, userxattr bool) bool {
+	if IsWhiteout(st) {
 		return true
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if !userxattr || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != 0 {
 		return false
 	}
-	fd, err := openBeneath(pfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	_, err = unix.Fgetxattr(fd, xattrWhiteout, nil)
+	_, err := unix.Lgetxattr(p, whiteoutXattr, nil)
 	return err == nil
 }

@@ -570,3 +570,21 @@ func TestRootlessOverlayFacts(t *testing.T) {
 		}
 	}
 }
+
+// docker diff reads a lower layer's xattr whiteout as a whiteout: a path
+// it hides is new again in the upper dir, not changed.
+func TestChangesXattrWhiteout(t *testing.T) {
+	top := mkTree(t, "f data/a")
+	if err := errors.Join(unix.Setxattr(filepath.Join(top, "data/a"), "user.overlay.whiteout", []byte("y"), 0),
+		unix.Truncate(filepath.Join(top, "data/a"), 0),
+		unix.Setxattr(filepath.Join(top, "data"), "user.overlay.opaque", []byte("x"), 0)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Changes(mkTree(t, "f data/a"), []string{top, mkTree(t, "f data/a")}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[C /data A /data/a]" {
+		t.Fatalf("changes %v, want [C /data A /data/a]", got)
+	}
+}
