@@ -79,6 +79,7 @@ type overlayFacts struct {
 	MknodWhiteout    string `json:"mknodWhiteout"`
 	Native           string `json:"native"`
 	XattrWhiteoutErr string `json:"xattrWhiteout"`
+	DevFuse          string `json:"devFuse"` // opening /dev/fuse read-write
 }
 
 const overlayCacheFile = "rootless-overlay.json"
@@ -118,6 +119,8 @@ func (f overlayFacts) storage(force OverlayDriver) (RootlessStorage, error) {
 	case xattrWhiteouts:
 		// fuse-overlayfs reads 0/0 devices, not overlay's xattr form.
 		return RootlessStorage{}, fmt.Errorf("rootless overlay: fuse-overlayfs needs whiteouts as 0/0 devices and the kernel refuses mknod of one: %s", f.MknodWhiteout)
+	case f.DevFuse != "":
+		return RootlessStorage{}, fmt.Errorf("rootless overlay: fuse-overlayfs cannot open /dev/fuse: %s", f.DevFuse)
 	}
 	return RootlessStorage{Driver: FuseOverlay, FuseOverlayfs: prog}, nil
 }
@@ -190,6 +193,7 @@ func probeOverlay(dir string) (overlayFacts, error) {
 		return f, fmt.Errorf("uname: %w", err)
 	}
 	f.Kernel = unix.ByteSliceToString(uts.Release[:])
+	f.DevFuse = errString(openDevFuse())
 	scratch, err := os.MkdirTemp(dir, "overlay-probe-")
 	if err != nil {
 		return f, err
@@ -238,6 +242,16 @@ func probeOverlay(dir string) (overlayFacts, error) {
 		f.XattrWhiteoutErr = "user.overlay.opaque=x hid the lower dir's contents"
 	}
 	return f, nil
+}
+
+// openDevFuse opens /dev/fuse as fuse-overlayfs will, to see whether it
+// may (the node is 0600 root on some hosts).
+func openDevFuse() error {
+	fd, err := unix.Open("/dev/fuse", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/fuse: %w", err)
+	}
+	return unix.Close(fd)
 }
 
 // present reports whether name exists under the mount fd mfd.

@@ -214,6 +214,8 @@ func TestRootlessOverlayChoice(t *testing.T) {
 		{"no whiteout form: fuse refused too", noMknodNoXattr, "", bin, RootlessStorage{}, "fuse-overlayfs needs whiteouts as 0/0 devices"},
 		{"forced fuse missing", works, FuseOverlay, "/nonexistent", RootlessStorage{}, "fuse-overlayfs is forced but not found in PATH: install the fuse-overlayfs package"},
 		{"forced native refused", refused, NativeOverlay, bin, RootlessStorage{}, "native overlay is forced but kernel 5.10 refuses"},
+		{"forced fuse, no /dev/fuse", overlayFacts{Kernel: "6.18", DevFuse: "open /dev/fuse: permission denied (EACCES)"}, FuseOverlay, bin, RootlessStorage{},
+			"rootless overlay: fuse-overlayfs cannot open /dev/fuse: open /dev/fuse: permission denied (EACCES)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -489,13 +491,7 @@ func childFacts(dir string) error {
 	try("set trusted.overlay.opaque on a dir", unix.Setxattr(lower+"/d", "trusted.overlay.opaque", []byte("y"), 0))
 	try("set user.* on a 0/0 whiteout", unix.Lsetxattr(dir+"/wh", "user.overlay.whiteout", []byte("y"), 0))
 	try("chown to an unmapped uid", unix.Lchown(lower+"/f", usernsSize, 0))
-	try("open /dev/fuse", func() error {
-		fd, err := unix.Open("/dev/fuse", unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if err == nil {
-			unix.Close(fd)
-		}
-		return err
-	}())
+	try("open /dev/fuse", openDevFuse())
 	fd, err := fsmountOverlay(l, false, unix.MOUNT_ATTR_NODEV)
 	try("fsmount overlay without userxattr", err)
 	if err == nil {
