@@ -217,6 +217,18 @@ func (e *extractor) whiteout(hdr *tar.Header, parent, name string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", hdr.Name, err)
 	}
+	if isOpaqueFD(pfd, e.o.Rootless) {
+		// An opaque dir hides all below already, and overlay lists a
+		// whiteout in one as a name that cannot be stat'ed (6.18).
+		return nil
+	}
+	e.whiteouts[parent] = append(e.whiteouts[parent], name)
+	if e.o.Rootless && e.o.XattrWhiteouts {
+		if err := e.xattrWhiteout(pfd, parent, name); err != nil {
+			return fmt.Errorf("%s: whiteout: %w", hdr.Name, err)
+		}
+		return nil
+	}
 	rel := path.Join(parent, name)
 	err = unix.Mknodat(pfd, name, unix.S_IFCHR, 0)
 	if err == unix.EEXIST {
@@ -242,6 +254,9 @@ func (e *extractor) opaque(hdr *tar.Header, parent string) error {
 	if err := setOpaque(fd, e.o.Rootless); err != nil {
 		return fmt.Errorf("%s: set %s: %w", hdr.Name, OpaqueXattr(e.o.Rootless), err)
 	}
+	if err := e.dropWhiteouts(fd, parent); err != nil {
+		return fmt.Errorf("%s: %w", hdr.Name, err)
+	}
 	return nil
 }
 
@@ -256,7 +271,7 @@ func (e *extractor) chown(hdr *tar.Header, pfd int, base string) error {
 		return nil
 	}
 	if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("chown %d:%d: %w", hdr.Uid, hdr.Gid, err)
+		return chownError(hdr, err)
 	}
 	return nil
 }
@@ -266,7 +281,7 @@ func (e *extractor) chownFD(hdr *tar.Header, fd int) error {
 		return nil
 	}
 	if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-		return fmt.Errorf("chown %d:%d: %w", hdr.Uid, hdr.Gid, err)
+		return chownError(hdr, err)
 	}
 	return nil
 }

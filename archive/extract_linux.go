@@ -27,6 +27,12 @@ type ExtractOptions struct {
 	// opaque marks use user.overlay.opaque, and device nodes and privileged
 	// xattrs the kernel refuses are skipped, as rootless docker does.
 	Rootless bool
+	// XattrWhiteouts (with Rootless): a whiteout is overlayfs's other form
+	// (6.7+), an empty regular file with user.overlay.whiteout in a
+	// directory marked user.overlay.opaque=x, for where mknod of a 0/0
+	// character device is refused. Overlay reads this form in lower layers
+	// only, which is what a stored layer is.
+	XattrWhiteouts bool
 	// Chown gives every entry the tar's owner (a layer extracted as root,
 	// cp -a); without it what is extracted belongs to the extracting user.
 	Chown bool
@@ -46,6 +52,19 @@ type ExtractOptions struct {
 // import, load): by root, owners kept; rootless, owned by the user.
 func LayerOptions(rootless bool) ExtractOptions {
 	return ExtractOptions{Whiteouts: true, Rootless: rootless, Chown: !rootless, Xattrs: true, ReplaceDirs: true, RootAttrs: true}
+}
+
+// UserNSLayerOptions are those of an image layer extracted inside the
+// rootless user namespace (issue 20): the extractor is root there, so the
+// tar's owners are kept for every id the namespace maps (an unmapped one
+// is an error naming it and the mapped range); whiteouts take the form
+// the rootless overlay probe found the kernel reads (xattrWhiteouts where
+// mknod of a whiteout is refused).
+func UserNSLayerOptions(xattrWhiteouts bool) ExtractOptions {
+	o := LayerOptions(true)
+	o.Chown = true
+	o.XattrWhiteouts = xattrWhiteouts
+	return o
 }
 
 // maxCachedDirs bounds the dirfd cache well below any sane fd limit.
@@ -73,12 +92,13 @@ func Extract(r io.Reader, dirfd int, o ExtractOptions) (size int64, err error) {
 		return 0, fmt.Errorf("open destination: %w", err)
 	}
 	e := &extractor{
-		o:     o,
-		dirs:  map[string]int{"": root},
-		buf:   make([]byte, 256<<10),
-		uid:   os.Geteuid(),
-		gid:   os.Getegid(),
-		umask: processUmask(),
+		o:         o,
+		dirs:      map[string]int{"": root},
+		buf:       make([]byte, 256<<10),
+		uid:       os.Geteuid(),
+		gid:       os.Getegid(),
+		umask:     processUmask(),
+		whiteouts: map[string][]string{},
 	}
 	defer e.close()
 	tr := tar.NewReader(r)
@@ -112,6 +132,10 @@ type extractor struct {
 	umask    uint32
 	size     int64
 	late     []dirMeta // applied after all contents, last seen last
+	// whiteouts are the whiteouts made so far, by directory: an opaque
+	// mark that comes after them in the layer removes them, as overlay
+	// lists them in an opaque directory.
+	whiteouts map[string][]string
 }
 
 // dirMeta is what a directory gets once its contents stop changing it.

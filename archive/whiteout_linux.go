@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"fmt"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -64,4 +65,37 @@ func isAUFSMeta(rel string) bool {
 		}
 	}
 	return false
+}
+
+// dropWhiteouts removes the whiteouts made in parent (open as fd) before
+// its opaque mark came: overlay lists those of an opaque directory (a 0/0
+// device as a name that cannot be stat'ed, an xattr whiteout as an empty
+// file). A name a later entry took over is no whiteout any more and kept.
+func (e *extractor) dropWhiteouts(fd int, parent string) error {
+	for _, name := range e.whiteouts[parent] {
+		p := fmt.Sprintf("/proc/self/fd/%d/%s", fd, name)
+		var st unix.Stat_t
+		if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || !IsWhiteoutPath(p, &st, e.o.Rootless) {
+			continue
+		}
+		if err := unix.Unlinkat(fd, name, 0); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("remove whiteout %s under an opaque mark: %w", name, err)
+		}
+	}
+	delete(e.whiteouts, parent)
+	return nil
+}
+
+// IsWhiteoutPath reports whether the entry at p, lstat'ed as st, is a
+// whiteout of a layer: a 0/0 device, or with userxattr also overlay's
+// xattr form (an empty regular file with user.overlay.whiteout).
+func IsWhiteoutPath(p string, st *unix.Stat_t, userxattr bool) bool {
+	if IsWhiteout(st) {
+		return true
+	}
+	if !userxattr || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != 0 {
+		return false
+	}
+	_, err := unix.Lgetxattr(p, whiteoutXattr, nil)
+	return err == nil
 }

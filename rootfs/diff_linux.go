@@ -214,7 +214,7 @@ func existsBelow(lowers []string, rel string, userxattr bool) bool {
 			if err := unix.Lstat(p, &st); err != nil {
 				break
 			}
-			if archive.IsWhiteout(&st) {
+			if archive.IsWhiteoutPath(p, &st, userxattr) {
 				return false
 			}
 			if i == len(parts)-1 {

@@ -3,5 +3,6 @@
 // and read-only paths, the console, each mounted fd to fd from checked
 // sources), lookups inside a root (RESOLVE_IN_ROOT), the checked procfs the
 // init writes /proc through, the detached views that cp, export and commit
-// read, and docker diff.
+// read, docker diff, and how a rootless overlay is mounted here (the
+// per-boot probe of native overlay with userxattr or fuse-overlayfs).
 package rootfs
