@@ -99,9 +99,11 @@ func fsmountOverlay(l Layers, userxattr bool, attr int) (int, error) {
 		return -1, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(fsfd)
-	if err := overlayLowers(fsfd, l.Lower); err != nil {
+	closeLowers, err := overlayLowers(fsfd, l.Lower)
+	if err != nil {
 		return -1, err
 	}
+	defer closeLowers()
 	if l.Upper != "" {
 		if err := unix.FsconfigSetString(fsfd, "upperdir", l.Upper); err != nil {
 			return -1, fmt.Errorf("upperdir %s: %w", l.Upper, err)
@@ -127,21 +129,60 @@ func fsmountOverlay(l Layers, userxattr bool, attr int) (int, error) {
 
 // overlayLowers passes the layers one "lowerdir+" key each (6.8+), so the
 // number of layers is not bounded, else as one colon-separated "lowerdir".
-func overlayLowers(fsfd int, lower []string) error {
-	err := unix.FsconfigSetString(fsfd, "lowerdir+", lower[0])
-	if err == nil {
+// fsconfig takes at most 255 bytes a string, which a few layers' paths
+// exceed: then each layer goes as /proc/self/fd/N of an O_PATH descriptor,
+// which the kernel resolves to the directory when it reads the key
+// (before 6.5 only at the create: the caller closes them after it, with
+// the returned func).
+func overlayLowers(fsfd int, lower []string) (closeFDs func(), err error) {
+	closeFDs = func() {}
+	if err := unix.FsconfigSetString(fsfd, "lowerdir+", lower[0]); err == nil {
 		for _, l := range lower[1:] {
 			if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
-				return fmt.Errorf("lowerdir %s: %w", l, err)
+				return closeFDs, fmt.Errorf("lowerdir %s: %w", l, err)
 			}
 		}
-		return nil
+		return closeFDs, nil
 	}
-	if err := unix.FsconfigSetString(fsfd, "lowerdir", joinLowers(lower)); err != nil {
-		return fmt.Errorf("lowerdir: %w", err)
-	}
-	return nil
+	return overlayLowerList(fsfd, lower)
 }
+
+// overlayLowerList is the one "lowerdir" key of kernels before 6.8.
+func overlayLowerList(fsfd int, lower []string) (closeFDs func(), err error) {
+	closeFDs = func() {}
+	joined := joinLowers(lower)
+	if len(joined) > fsconfigMaxString {
+		var fds []int
+		closeFDs = func() {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		}
+		paths := make([]string, len(lower))
+		for i, l := range lower {
+			fd, err := unix.Open(l, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				closeFDs()
+				return func() {}, fmt.Errorf("lowerdir %s: %w", l, err)
+			}
+			fds = append(fds, fd)
+			paths[i] = fmt.Sprintf("/proc/self/fd/%d", fd)
+		}
+		if joined = strings.Join(paths, ":"); len(joined) > fsconfigMaxString {
+			closeFDs()
+			return func() {}, fmt.Errorf("%d layers do not fit in overlay's lowerdir on this kernel (Linux 6.8 or later takes any number)", len(lower))
+		}
+	}
+	if err := unix.FsconfigSetString(fsfd, "lowerdir", joined); err != nil {
+		closeFDs()
+		return func() {}, fmt.Errorf("lowerdir: %w", err)
+	}
+	return closeFDs, nil
+}
+
+// fsconfigMaxString is the longest string value fsconfig takes (256 bytes
+// with the terminating NUL).
+const fsconfigMaxString = 255
 
 // mountOverlayLegacy uses mount(2), whose data is one page: when the layer
 // list does not fit, it chdirs to the layers' common parent and passes

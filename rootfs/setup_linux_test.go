@@ -119,3 +119,60 @@ func TestOverlayLegacyEscapesPaths(t *testing.T) {
 		}
 	})
 }
+
+// TestOverlayLowerListLongPaths: before Linux 6.8 (no "lowerdir+") the
+// layers go as one "lowerdir" of at most 255 bytes; longer paths go as
+// /proc/self/fd/N of descriptors held until the overlay is made, and a
+// detached read-only view (cp, commit, a volume's copy-up) still mounts.
+func TestOverlayLowerListLongPaths(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	base := filepath.Join(t.TempDir(), strings.Repeat("p", 60))
+	var lowers []string
+	for i := range 4 {
+		l := filepath.Join(base, fmt.Sprintf("layer-%d-%s", i, strings.Repeat("y", 40)))
+		if err := os.MkdirAll(l, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(l, fmt.Sprint("f", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lowers = append(lowers, l)
+	}
+	if n := len(joinLowers(lowers)); n <= fsconfigMaxString {
+		t.Fatalf("fixture too small: %d bytes of lowerdir", n)
+	}
+	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fsfd)
+	closeFDs, err := overlayLowerList(fsfd, lowers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = unix.FsconfigCreate(fsfd)
+	closeFDs()
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(mfd)
+	for i := range 4 {
+		var st unix.Stat_t
+		if err := unix.Fstatat(mfd, fmt.Sprint("f", i), &st, 0); err != nil {
+			t.Errorf("layer %d's file in the view: %v", i, err)
+		}
+	}
+	many := make([]string, 20)
+	for i := range many {
+		many[i] = lowers[i%len(lowers)]
+	}
+	if _, err := overlayLowerList(fsfd, many); err == nil || !strings.Contains(err.Error(), "Linux 6.8") {
+		t.Errorf("20 layers on one lowerdir key: err = %v, want the kernel's limit named", err)
+	}
+}
