@@ -8,10 +8,10 @@ package userns
 // what will run but break some images is a warning.
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -154,15 +154,13 @@ func suggestRange(files Files, k kind) Range {
 
 // allRanges is every valid line of path, whoever it names.
 func allRanges(path string) []Range {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var all []Range
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if _, r, ok := parseLine(sc.Text()); ok && r.Count > 0 {
+	for _, line := range strings.Split(string(data), "\n") {
+		if _, r, ok := parseLine(line); ok {
 			all = append(all, r)
 		}
 	}

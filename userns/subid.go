@@ -1,10 +1,8 @@
 package userns
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -50,37 +48,34 @@ func (r Range) String() string { return fmt.Sprintf("%d-%d", r.Start, r.Last()) 
 // no ids, which grants nothing and which the kernel would refuse in a map.
 // A missing file grants nothing, as for shadow.
 func ReadRanges(path string, u User) ([]Range, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading subordinate ids: %w", err)
 	}
-	defer f.Close()
-	ranges, err := parseRanges(f, u)
-	if err != nil {
-		return nil, fmt.Errorf("reading subordinate ids from %s: %w", path, err)
-	}
-	return ranges, nil
+	return parseRanges(string(data), u), nil
 }
 
-func parseRanges(r io.Reader, u User) ([]Range, error) {
+// parseRanges is the ranges of data's lines that name u.
+func parseRanges(data string, u User) []Range {
 	uid := strconv.FormatUint(uint64(u.UID), 10)
 	var ranges []Range
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		owner, rng, ok := parseLine(sc.Text())
-		if ok && (owner == u.Name || owner == uid) && rng.Count > 0 {
-			ranges = append(ranges, rng)
+	for _, line := range strings.Split(data, "\n") {
+		owner, r, ok := parseLine(line)
+		if ok && (owner == u.Name || owner == uid) {
+			ranges = append(ranges, r)
 		}
 	}
-	return ranges, sc.Err()
+	return ranges
 }
 
 // parseLine parses `owner:start:count` as shadow's sgetsient does:
 // exactly three fields, a non-empty owner, start a valid id and the range
 // inside the 32-bit id space.
+// Only "\n" ends a line, as for shadow: a "\r" before it spoils the count.
+// A range of no ids is skipped too.
 func parseLine(line string) (owner string, r Range, ok bool) {
 	fields := strings.Split(line, ":")
 	if len(fields) != 3 || fields[0] == "" {
@@ -88,7 +83,7 @@ func parseLine(line string) (owner string, r Range, ok bool) {
 	}
 	start, ok1 := parseUlong(fields[1])
 	count, ok2 := parseUlong(fields[2])
-	if !ok1 || !ok2 || start > maxID || count > maxID+1-start || count > maxID {
+	if !ok1 || !ok2 || start > maxID || count > maxID+1-start || count > maxID || count == 0 {
 		return "", Range{}, false
 	}
 	return fields[0], Range{Start: uint32(start), Count: uint32(count)}, true
