@@ -20,6 +20,13 @@ import (
 // uids and gids are independent, as in podman: one file may grant ranges
 // and the other none. The caller runs as m.User and holds pid as its
 // unreaped child, so pid names that child.
+//
+// The child must execve after its maps are written (or not have exec'd
+// yet): the kernel gives a process its capabilities in the namespace at
+// execve, as its root only if its uid maps to 0 by then. A child that
+// exec'd with its maps unwritten stays without capabilities (a chown
+// inside fails with EPERM) until it execs again; the root test's child
+// does that.
 func Apply(pid int, m Mapping) error { return Helpers{}.Apply(pid, m) }
 
 // Apply is Apply with h's helpers.
