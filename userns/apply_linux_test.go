@@ -160,7 +160,10 @@ func TestApplyAsUser(t *testing.T) {
 		{"single-id mapping written by the user", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := i20TestUser(t, tc.ranges)
+			u := testUser(t)
+			if tc.ranges {
+				addSubIDs(t, u, Range{testSubUID, 65536}, Range{testSubGID, 65536})
+			}
 			s, err := Read(u, SystemFiles)
 			if err != nil {
 				t.Fatal(err)
@@ -215,6 +218,37 @@ func TestApplyAsUser(t *testing.T) {
 	}
 }
 
+// TestApplyOverlapRefused: a range over the user's own uid, which
+// Preflight refuses, is refused by newuidmap and the kernel too, and
+// Apply's error says so through newuidmap's own words.
+func TestApplyOverlapRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates a user with useradd")
+	}
+	if _, err := exec.LookPath("newuidmap"); err != nil {
+		t.Skip("newuidmap not installed (Debian's uidmap package)")
+	}
+	bin := userReadableCopy(t)
+	u := testUser(t)
+	addSubIDs(t, u, Range{u.UID, 10}, Range{testSubGID, 65536})
+	s, err := Read(u, SystemFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("the subordinate uids %d-%d of user %q in /etc/subuid include the user's own uid %d, which is mapped to root", u.UID, u.UID+9, u.Name, u.UID)
+	if _, err := Preflight(s, Helpers{}); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("Preflight = %v; want %q", err, want)
+	}
+	r, _ := runApplyRole(t, bin, u, s.Mapping())
+	t.Logf("Apply: %s", r.ApplyErr)
+	if !strings.HasPrefix(r.ApplyErr, "newuidmap ") || !strings.Contains(r.ApplyErr, "uid_map") {
+		t.Errorf("Apply's error %q; want newuidmap's refusal to write uid_map", r.ApplyErr)
+	}
+	if r.UIDMap != "" {
+		t.Errorf("uid_map %q after a refused Apply, want it unwritten", r.UIDMap)
+	}
+}
+
 // The test user's ranges: far above useradd's (100000 on), so that they
 // are nobody else's.
 const (
@@ -222,11 +256,11 @@ const (
 	testSubGID = 3_000_100_000
 )
 
-// i20TestUser creates a user with no home and no group of its own, with
-// the test's ranges or none (useradd's own allocation off), and removes it
-// after, checking that /etc/passwd, /etc/shadow, /etc/subuid and
+// testUser creates a user with no home, no group of its own and no
+// subordinate ids (useradd's own allocation off), and removes it after,
+// checking that /etc/passwd, /etc/shadow, /etc/group, /etc/subuid and
 // /etc/subgid are again exactly as before.
-func i20TestUser(t *testing.T, ranges bool) User {
+func testUser(t *testing.T) User {
 	t.Helper()
 	files := []string{"/etc/passwd", "/etc/shadow", "/etc/group", "/etc/subuid", "/etc/subgid"}
 	before := map[string][]byte{}
@@ -238,13 +272,7 @@ func i20TestUser(t *testing.T, ranges bool) User {
 		before[f] = b
 	}
 	name := fmt.Sprintf("skiffuns%d", os.Getpid()%1_000_000)
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("useradd", "-M", "-N", "-l", "-s", "/usr/sbin/nologin", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name)
+	run(t, "useradd", "-M", "-N", "-l", "-s", "/usr/sbin/nologin", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name)
 	t.Cleanup(func() {
 		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
 			t.Errorf("userdel %s: %v: %s", name, err, out)
@@ -256,9 +284,6 @@ func i20TestUser(t *testing.T, ranges bool) User {
 			}
 		}
 	})
-	if ranges {
-		run("usermod", "--add-subuids", Range{testSubUID, 65536}.String(), "--add-subgids", Range{testSubGID, 65536}.String(), name)
-	}
 	pw, err := user.Lookup(name)
 	if err != nil {
 		t.Fatal(err)
@@ -266,6 +291,21 @@ func i20TestUser(t *testing.T, ranges bool) User {
 	uid, _ := strconv.ParseUint(pw.Uid, 10, 32)
 	gid, _ := strconv.ParseUint(pw.Gid, 10, 32)
 	return User{Name: name, UID: uint32(uid), GID: uint32(gid)}
+}
+
+// addSubIDs gives u a line in /etc/subuid and one in /etc/subgid, through
+// usermod (shadow's locks: other tests may add users meanwhile); userdel
+// removes them with the user.
+func addSubIDs(t *testing.T, u User, uids, gids Range) {
+	t.Helper()
+	run(t, "usermod", "--add-subuids", uids.String(), "--add-subgids", gids.String(), u.Name)
+}
+
+func run(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+	}
 }
 
 // userReadableCopy is the test binary copied where the test user can run

@@ -57,7 +57,7 @@ func Preflight(s Subordinate, h Helpers) (warnings []string, err error) {
 		if _, err := h.find(k); err != nil {
 			return nil, err
 		}
-		if total := rangesTotal(ranges); total < usualCount-1 {
+		if total := rangesTotal(ranges); total < usualCount {
 			warnings = append(warnings, fmt.Sprintf("user %q has %d subordinate %ss in %s, fewer than the usual %d: images with files owned by %s %d or above will not work; add more with \"usermod %s FIRST-LAST %s\" as root",
 				s.User.Name, total, k.id, k.file(s.Files), usualCount, k.id, total+1, k.flag, s.User.Name))
 		}
