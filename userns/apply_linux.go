@@ -37,7 +37,7 @@ func (h Helpers) Apply(pid int, m Mapping) error {
 	return h.applyKind(pid, gidKind, m.GIDs)
 }
 
-func (h Helpers) applyKind(pid int, k kind, maps []specs.LinuxIDMapping) error {
+func (h Helpers) applyKind(pid int, k *kind, maps []specs.LinuxIDMapping) error {
 	if Single(maps) {
 		return writeSingle(pid, k, maps[0])
 	}
@@ -58,9 +58,9 @@ func (h Helpers) applyKind(pid int, k kind, maps []specs.LinuxIDMapping) error {
 }
 
 // writeSingle writes the single-id map of k itself.
-func writeSingle(pid int, k kind, m specs.LinuxIDMapping) error {
+func writeSingle(pid int, k *kind, m specs.LinuxIDMapping) error {
 	dir := "/proc/" + strconv.Itoa(pid) + "/"
-	if k.id == gidKind.id {
+	if k == gidKind {
 		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
 			return fmt.Errorf("single-id gid map: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // usualCount is the size of range useradd gives (login.defs' SUB_UID_COUNT)
@@ -35,8 +36,8 @@ type kind struct {
 }
 
 var (
-	uidKind = kind{"uid", func(f Files) string { return f.SubUID }, "newuidmap", 7, "--add-subuids", "uid_map"}
-	gidKind = kind{"gid", func(f Files) string { return f.SubGID }, "newgidmap", 6, "--add-subgids", "gid_map"}
+	uidKind = &kind{"uid", func(f Files) string { return f.SubUID }, "newuidmap", unix.CAP_SETUID, "--add-subuids", "uid_map"}
+	gidKind = &kind{"gid", func(f Files) string { return f.SubGID }, "newgidmap", unix.CAP_SETGID, "--add-subgids", "gid_map"}
 )
 
 // Preflight checks s before a rootless start: the ranges (none overlapping
@@ -46,7 +47,7 @@ var (
 // problem; warnings are one line each, for what will start but break some
 // images (no ranges: the single-id mapping; a range smaller than 65536).
 func Preflight(s Subordinate, h Helpers) (warnings []string, err error) {
-	for _, k := range []kind{uidKind, gidKind} {
+	for _, k := range []*kind{uidKind, gidKind} {
 		own, ranges := s.own(k), s.ranges(k)
 		if err := checkRanges(s, k, own, ranges); err != nil {
 			return nil, err
@@ -68,15 +69,15 @@ func Preflight(s Subordinate, h Helpers) (warnings []string, err error) {
 	return warnings, nil
 }
 
-func (s Subordinate) own(k kind) uint32 {
-	if k.id == uidKind.id {
+func (s Subordinate) own(k *kind) uint32 {
+	if k == uidKind {
 		return s.User.UID
 	}
 	return s.User.GID
 }
 
-func (s Subordinate) ranges(k kind) []Range {
-	if k.id == uidKind.id {
+func (s Subordinate) ranges(k *kind) []Range {
+	if k == uidKind {
 		return s.UIDs
 	}
 	return s.GIDs
@@ -93,7 +94,7 @@ func rangesTotal(ranges []Range) uint64 {
 // checkRanges refuses what the kernel would refuse in the map: a host id
 // mapped twice (a range over the user's own id, which is already the
 // container's root, or two ranges that overlap) and too many lines.
-func checkRanges(s Subordinate, k kind, own uint32, ranges []Range) error {
+func checkRanges(s Subordinate, k *kind, own uint32, ranges []Range) error {
 	file := k.file(s.Files)
 	for i, r := range ranges {
 		if own >= r.Start && own <= r.Last() {
@@ -119,7 +120,7 @@ func checkRanges(s Subordinate, k kind, own uint32, ranges []Range) error {
 func singleWarning(s Subordinate) string {
 	var files []string
 	var flags string
-	for _, k := range []kind{uidKind, gidKind} {
+	for _, k := range []*kind{uidKind, gidKind} {
 		if len(s.ranges(k)) == 0 {
 			files = append(files, k.file(s.Files))
 			flags += fmt.Sprintf(" %s %s", k.flag, suggestRange(s.Files, k))
@@ -139,7 +140,7 @@ func singleWarning(s Subordinate) string {
 // suggestRange is a range of usualCount ids from login.defs' usual
 // SUB_UID_MIN (100000) that no line of k's file gives anyone, as usermod's
 // FIRST-LAST: a suggestion that will not clash with another user's.
-func suggestRange(files Files, k kind) Range {
+func suggestRange(files Files, k *kind) Range {
 	taken := allRanges(k.file(files))
 	slices.SortFunc(taken, func(a, b Range) int { return int(int64(a.Start) - int64(b.Start)) })
 	start := uint64(100000)
@@ -191,7 +192,7 @@ func (e *InsufficientIDsError) Error() string {
 // when both fall short: one line, and the gids' fix is the same.
 func (m Mapping) CheckImage(maxUID, maxGID uint32, files Files) error {
 	for _, c := range []struct {
-		k      kind
+		k      *kind
 		maps   []specs.LinuxIDMapping
 		needed uint32
 	}{{uidKind, m.UIDs, maxUID}, {gidKind, m.GIDs, maxGID}} {

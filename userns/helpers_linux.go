@@ -18,8 +18,8 @@ type Helpers struct {
 	NewUIDMap, NewGIDMap string
 }
 
-func (h Helpers) path(k kind) string {
-	if k.id == uidKind.id {
+func (h Helpers) path(k *kind) string {
+	if k == uidKind {
 		return h.NewUIDMap
 	}
 	return h.NewGIDMap
@@ -27,7 +27,7 @@ func (h Helpers) path(k kind) string {
 
 // lookup is k's helper's path, without checking its privilege (Apply's
 // path: Preflight checked it).
-func (h Helpers) lookup(k kind) (string, error) {
+func (h Helpers) lookup(k *kind) (string, error) {
 	if p := h.path(k); p != "" {
 		return p, nil
 	}
@@ -39,7 +39,7 @@ func (h Helpers) lookup(k kind) (string, error) {
 }
 
 // find is k's helper's path once checked to have the privilege it needs.
-func (h Helpers) find(k kind) (string, error) {
+func (h Helpers) find(k *kind) (string, error) {
 	p, err := h.lookup(k)
 	if err != nil {
 		return "", err
@@ -54,7 +54,7 @@ func (h Helpers) find(k kind) (string, error) {
 // setuid root, or its security.capability xattr permits the capability
 // (Fedora ships newuidmap with file capabilities rather than setuid), on a
 // filesystem not mounted nosuid (which ignores both).
-func checkPrivileged(path string, k kind) error {
+func checkPrivileged(path string, k *kind) error {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		return fmt.Errorf("checking %s: %w", k.helper, &os.PathError{Op: "stat", Path: path, Err: err})

@@ -24,11 +24,6 @@ func vfsCap(rev uint32, permitted []uint32, rootid uint32) []byte {
 	return b
 }
 
-const (
-	capSetgid = 6
-	capSetuid = 7
-)
-
 func TestCapPermits(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -36,19 +31,19 @@ func TestCapPermits(t *testing.T) {
 		bit  int
 		want bool
 	}{
-		{"v2 cap_setuid", vfsCap(vfsCapRevision2, []uint32{1 << capSetuid, 0}, 0), capSetuid, true},
-		{"v2 cap_setuid is not cap_setgid", vfsCap(vfsCapRevision2, []uint32{1 << capSetuid, 0}, 0), capSetgid, false},
-		{"v2 both", vfsCap(vfsCapRevision2, []uint32{1<<capSetuid | 1<<capSetgid, 0}, 0), capSetgid, true},
-		{"v1 cap_setgid", vfsCap(vfsCapRevision1, []uint32{1 << capSetgid}, 0), capSetgid, true},
-		{"v3 for the host's root", vfsCap(vfsCapRevision3, []uint32{1 << capSetuid, 0}, 0), capSetuid, true},
-		{"v3 for another namespace's root", vfsCap(vfsCapRevision3, []uint32{1 << capSetuid, 0}, 100000), capSetuid, false},
+		{"v2 cap_setuid", vfsCap(vfsCapRevision2, []uint32{1 << unix.CAP_SETUID, 0}, 0), unix.CAP_SETUID, true},
+		{"v2 cap_setuid is not cap_setgid", vfsCap(vfsCapRevision2, []uint32{1 << unix.CAP_SETUID, 0}, 0), unix.CAP_SETGID, false},
+		{"v2 both", vfsCap(vfsCapRevision2, []uint32{1<<unix.CAP_SETUID | 1<<unix.CAP_SETGID, 0}, 0), unix.CAP_SETGID, true},
+		{"v1 cap_setgid", vfsCap(vfsCapRevision1, []uint32{1 << unix.CAP_SETGID}, 0), unix.CAP_SETGID, true},
+		{"v3 for the host's root", vfsCap(vfsCapRevision3, []uint32{1 << unix.CAP_SETUID, 0}, 0), unix.CAP_SETUID, true},
+		{"v3 for another namespace's root", vfsCap(vfsCapRevision3, []uint32{1 << unix.CAP_SETUID, 0}, 100000), unix.CAP_SETUID, false},
 		{"a high capability in the second word", vfsCap(vfsCapRevision2, []uint32{0, 1 << (40 - 32)}, 0), 40, true},
 		{"v1 has no second word", vfsCap(vfsCapRevision1, []uint32{0xffffffff}, 0), 40, false},
-		{"inheritable only", binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, vfsCapRevision2), 0), 1<<capSetuid), 0), 0), capSetuid, false},
-		{"truncated", vfsCap(vfsCapRevision2, []uint32{1 << capSetuid, 0}, 0)[:12], capSetuid, false},
-		{"v2 magic, v1 size", vfsCap(vfsCapRevision2, []uint32{1 << capSetuid}, 0), capSetuid, false},
-		{"unknown revision", vfsCap(0x04000000, []uint32{1 << capSetuid, 0}, 0), capSetuid, false},
-		{"empty", nil, capSetuid, false},
+		{"inheritable only", binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, vfsCapRevision2), 0), 1<<unix.CAP_SETUID), 0), 0), unix.CAP_SETUID, false},
+		{"truncated", vfsCap(vfsCapRevision2, []uint32{1 << unix.CAP_SETUID, 0}, 0)[:12], unix.CAP_SETUID, false},
+		{"v2 magic, v1 size", vfsCap(vfsCapRevision2, []uint32{1 << unix.CAP_SETUID}, 0), unix.CAP_SETUID, false},
+		{"unknown revision", vfsCap(0x04000000, []uint32{1 << unix.CAP_SETUID, 0}, 0), unix.CAP_SETUID, false},
+		{"empty", nil, unix.CAP_SETUID, false},
 	} {
 		if got := capPermits(tc.data, tc.bit); got != tc.want {
 			t.Errorf("%s: capPermits = %v, want %v", tc.name, got, tc.want)
@@ -78,8 +73,8 @@ func TestCheckPrivilegedFiles(t *testing.T) {
 		return p
 	}
 	setuid := file("setuid", 0o755|os.ModeSetuid, nil)
-	capUID := file("capuid", 0o755, vfsCap(vfsCapRevision2, []uint32{1 << capSetuid, 0}, 0))
-	capGID := file("capgid", 0o755, vfsCap(vfsCapRevision2, []uint32{1 << capSetgid, 0}, 0))
+	capUID := file("capuid", 0o755, vfsCap(vfsCapRevision2, []uint32{1 << unix.CAP_SETUID, 0}, 0))
+	capGID := file("capgid", 0o755, vfsCap(vfsCapRevision2, []uint32{1 << unix.CAP_SETGID, 0}, 0))
 	plain := file("plain", 0o755, nil)
 	notRoot := file("notroot", 0o755|os.ModeSetuid, nil)
 	if err := os.Chown(notRoot, 1, 1); err != nil {
@@ -90,7 +85,7 @@ func TestCheckPrivilegedFiles(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		path string
-		k    kind
+		k    *kind
 		want string // "" when privileged
 	}{
 		{setuid, uidKind, ""},
