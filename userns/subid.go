@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 )
@@ -25,6 +26,20 @@ var SystemFiles = Files{SubUID: "/etc/subuid", SubGID: "/etc/subgid"}
 type User struct {
 	Name     string
 	UID, GID uint32
+}
+
+// Current is the user this process runs as: its effective ids (a
+// single-id map must name the writer's own), and its name where the
+// passwd file has one. A static skiff reads /etc/passwd only (Go's
+// os/user without cgo), so a user known by NSS alone (LDAP, SSSD) has no
+// name here and only lines naming its numeric uid are found; newuidmap,
+// which asks NSS, would find lines by name too.
+func Current() User {
+	u := User{UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}
+	if pw, err := user.LookupId(strconv.FormatUint(uint64(u.UID), 10)); err == nil {
+		u.Name = pw.Username
+	}
+	return u
 }
 
 // Range is one line of /etc/subuid or /etc/subgid: Count host ids from

@@ -2,7 +2,9 @@ package userns
 
 import (
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,5 +61,15 @@ func TestReadRangesFile(t *testing.T) {
 	got, err = ReadRanges(path, u)
 	if err != nil || !cmp.Equal(got, []Range{{100000, 65536}}) {
 		t.Errorf("ReadRanges = %v, %v", got, err)
+	}
+}
+
+func TestCurrent(t *testing.T) {
+	u := Current()
+	if u.UID != uint32(os.Geteuid()) || u.GID != uint32(os.Getegid()) {
+		t.Errorf("Current() = %+v; want uid %d gid %d", u, os.Geteuid(), os.Getegid())
+	}
+	if pw, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil && u.Name != pw.Username {
+		t.Errorf("Current().Name = %q, want %q", u.Name, pw.Username)
 	}
 }
