@@ -56,6 +56,7 @@ type applyReport struct {
 	GIDMap    string
 	Setgroups string
 	Child     string // the child's own report: its ids, its chown's result
+	Current   User   // Current() as the user
 }
 
 // applyRole runs as the test's user: it starts the child in a new user
@@ -81,7 +82,7 @@ func applyRole() int {
 		fmt.Fprintln(os.Stderr, "apply role: starting the child:", err)
 		return 2
 	}
-	var r applyReport
+	r := applyReport{Current: Current()}
 	if err := Apply(child.Process.Pid, m); err != nil {
 		r.ApplyErr = err.Error()
 	}
@@ -183,6 +184,9 @@ func TestApplyAsUser(t *testing.T) {
 			r, dir := runApplyRole(t, bin, u, m)
 			if r.ApplyErr != "" {
 				t.Fatalf("Apply as %s: %s", u.Name, r.ApplyErr)
+			}
+			if r.Current != u {
+				t.Errorf("Current() as the user = %+v, want %+v", r.Current, u)
 			}
 			if want := mapText(m.UIDs); r.UIDMap != want {
 				t.Errorf("uid_map %q, want %q", r.UIDMap, want)
