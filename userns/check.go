@@ -8,6 +8,7 @@ package userns
 // what will run but break some images is a warning.
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"slices"
@@ -60,7 +61,7 @@ func Preflight(s Subordinate, h Helpers) (warnings []string, err error) {
 		}
 		if total := rangesTotal(ranges); total < usualCount {
 			warnings = append(warnings, fmt.Sprintf("user %q has %d subordinate %ss in %s, fewer than the usual %d: images with files owned by %s %d or above will not work; add more with \"usermod %s FIRST-LAST %s\" as root",
-				s.User.Name, total, k.id, k.file(s.Files), usualCount, k.id, total+1, k.flag, s.User.Name))
+				s.User, total, k.id, k.file(s.Files), usualCount, k.id, total+1, k.flag, s.User))
 		}
 	}
 	if w := singleWarning(s); w != "" {
@@ -99,18 +100,18 @@ func checkRanges(s Subordinate, k *kind, own uint32, ranges []Range) error {
 	for i, r := range ranges {
 		if own >= r.Start && own <= r.Last() {
 			return fmt.Errorf("the subordinate %ss %s of user %q in %s include the user's own %s %d, which is mapped to root: remove that range from %s",
-				k.id, r, s.User.Name, file, k.id, own, file)
+				k.id, r, s.User, file, k.id, own, file)
 		}
 		for _, o := range ranges[:i] {
 			if r.Start <= o.Last() && o.Start <= r.Last() {
 				return fmt.Errorf("the subordinate %ss %s and %s of user %q in %s overlap: the kernel maps a host %s once; remove or shrink one in %s",
-					k.id, o, r, s.User.Name, file, k.id, file)
+					k.id, o, r, s.User, file, k.id, file)
 			}
 		}
 	}
 	if len(ranges)+1 > maxMapLines {
 		return fmt.Errorf("user %q has %d subordinate %s ranges in %s; a user namespace takes at most %d: merge them",
-			s.User.Name, len(ranges), k.id, file, maxMapLines-1)
+			s.User, len(ranges), k.id, file, maxMapLines-1)
 	}
 	return nil
 }
@@ -134,7 +135,7 @@ func singleWarning(s Subordinate) string {
 		what = files[0] + " and " + files[1]
 	}
 	return fmt.Sprintf("user %q has no subordinate ids in %s: using a single-id user namespace (only the user's own ids, as root), so images with files owned by other ids will not work; add ranges as root with \"usermod%s %s\" or by editing %s",
-		s.User.Name, what, flags, s.User.Name, what)
+		s.User, what, flags, s.User, what)
 }
 
 // suggestRange is a range of usualCount ids from login.defs' usual
@@ -142,7 +143,7 @@ func singleWarning(s Subordinate) string {
 // FIRST-LAST: a suggestion that will not clash with another user's.
 func suggestRange(files Files, k *kind) Range {
 	taken := allRanges(k.file(files))
-	slices.SortFunc(taken, func(a, b Range) int { return int(int64(a.Start) - int64(b.Start)) })
+	slices.SortFunc(taken, func(a, b Range) int { return cmp.Compare(a.Start, b.Start) })
 	start := uint64(100000)
 	for _, t := range taken {
 		if start+usualCount <= uint64(t.Start) {
@@ -197,7 +198,7 @@ func (m Mapping) CheckImage(maxUID, maxGID uint32, files Files) error {
 		needed uint32
 	}{{uidKind, m.UIDs, maxUID}, {gidKind, m.GIDs, maxGID}} {
 		if top := MaxID(c.maps); c.needed > top {
-			return &InsufficientIDsError{Kind: c.k.id, Needed: c.needed, Mapped: top, User: m.User.Name, File: c.k.file(files)}
+			return &InsufficientIDsError{Kind: c.k.id, Needed: c.needed, Mapped: top, User: m.User.String(), File: c.k.file(files)}
 		}
 	}
 	return nil

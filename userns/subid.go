@@ -28,6 +28,15 @@ type User struct {
 	UID, GID uint32
 }
 
+// String is the user's name, or its uid when it has none (a user known by
+// NSS alone, see Current).
+func (u User) String() string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return strconv.FormatUint(uint64(u.UID), 10)
+}
+
 // Current is the user this process runs as: its effective ids (a
 // single-id map must name the writer's own), and its name where the
 // passwd file has one. A static skiff reads /etc/passwd only (Go's
@@ -88,9 +97,8 @@ func parseRanges(data string, u User) []Range {
 
 // parseLine parses `owner:start:count` as shadow's sgetsient does:
 // exactly three fields, a non-empty owner, start a valid id and the range
-// inside the 32-bit id space.
-// Only "\n" ends a line, as for shadow: a "\r" before it spoils the count.
-// A range of no ids is skipped too.
+// inside the 32-bit id space; and refuses a range of no ids. Only "\n"
+// ends a line, as for shadow: a "\r" before it spoils the count.
 func parseLine(line string) (owner string, r Range, ok bool) {
 	fields := strings.Split(line, ":")
 	if len(fields) != 3 || fields[0] == "" {

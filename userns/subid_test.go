@@ -73,3 +73,20 @@ func TestCurrent(t *testing.T) {
 		t.Errorf("Current().Name = %q, want %q", u.Name, pw.Username)
 	}
 }
+
+// A user known by NSS alone has no name for a static skiff: its lines by
+// uid are found, none by a name, and messages call it by its uid.
+func TestNamelessUser(t *testing.T) {
+	u := User{UID: 1000, GID: 1000}
+	got := parseRanges("alice:100000:65536\n1000:200000:65536\n", u)
+	if !cmp.Equal(got, []Range{{200000, 65536}}) {
+		t.Errorf("ranges %v, want the uid's line only", got)
+	}
+	if u.String() != "1000" || (User{Name: "alice", UID: 1000}).String() != "alice" {
+		t.Errorf("String: %q, %q", u, User{Name: "alice", UID: 1000})
+	}
+	w, err := Preflight(Subordinate{User: u, Files: testFiles(t, "", "")}, Helpers{})
+	if err != nil || len(w) != 1 || !strings.HasPrefix(w[0], `user "1000" has no subordinate ids`) {
+		t.Errorf("Preflight = %q, %v", w, err)
+	}
+}
