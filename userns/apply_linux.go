@@ -61,15 +61,29 @@ func (h Helpers) applyKind(pid int, k *kind, maps []specs.LinuxIDMapping) error 
 func writeSingle(pid int, k *kind, m specs.LinuxIDMapping) error {
 	dir := "/proc/" + strconv.Itoa(pid) + "/"
 	if k == gidKind {
-		if err := os.WriteFile(dir+"setgroups", []byte("deny"), 0); err != nil {
+		if err := writeProc(dir+"setgroups", "deny"); err != nil {
 			return fmt.Errorf("single-id gid map: %w", err)
 		}
 	}
 	line := fmt.Sprintf("%d %d %d\n", m.ContainerID, m.HostID, m.Size)
-	if err := os.WriteFile(dir+k.mapFile, []byte(line), 0); err != nil {
+	if err := writeProc(dir+k.mapFile, line); err != nil {
 		return fmt.Errorf("single-id %s map: %w", k.id, err)
 	}
 	return nil
+}
+
+// writeProc writes a /proc file in one write, as the kernel takes a map
+// (a second write is refused): opened for writing only, never created.
+func writeProc(path, data string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // firstLine keeps an error one line: a helper's stderr may have several.
