@@ -304,19 +304,23 @@ func checkRestored(t *testing.T, file, name string, before, after []byte) {
 	if bytes.Equal(before, after) {
 		return
 	}
-	kept := map[string]bool{}
+	kept, ok := map[string]bool{}, true
 	for _, line := range strings.Split(string(after), "\n") {
 		kept[line] = true
 		if strings.Contains(line, name) {
 			t.Errorf("%s still has %q after userdel", file, line)
+			ok = false
 		}
 	}
 	for _, line := range strings.Split(string(before), "\n") {
 		if !kept[line] {
 			t.Errorf("%s lost the line %q", file, line)
+			ok = false
 		}
 	}
-	t.Logf("%s was changed meanwhile by another process:\nbefore:\n%s\nafter:\n%s", file, before, after)
+	if ok {
+			t.Logf("%s was changed meanwhile by another process:\nbefore:\n%s\nafter:\n%s", file, before, after)
+	}
 }
 
 // addSubIDs gives u a line in /etc/subuid and one in /etc/subgid, through
