@@ -319,7 +319,7 @@ func checkRestored(t *testing.T, file, name string, before, after []byte) {
 		}
 	}
 	if ok {
-			t.Logf("%s was changed meanwhile by another process:\nbefore:\n%s\nafter:\n%s", file, before, after)
+		t.Logf("%s was changed meanwhile by another process:\nbefore:\n%s\nafter:\n%s", file, before, after)
 	}
 }
 
