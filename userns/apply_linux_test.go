@@ -59,40 +59,48 @@ type applyReport struct {
 	Current   User   // Current() as the user
 }
 
-// applyRole runs as the test's user: it starts the child in a new user
-// namespace, maps it with the Mapping in SKIFF_USERNS_TEST_MAPPING, and
-// prints an applyReport.
+// applyRole runs as the test's user: applyToChild with the Mapping in
+// SKIFF_USERNS_TEST_MAPPING, its report printed.
 func applyRole() int {
 	var m Mapping
 	if err := json.Unmarshal([]byte(os.Getenv("SKIFF_USERNS_TEST_MAPPING")), &m); err != nil {
 		fmt.Fprintln(os.Stderr, "apply role:", err)
 		return 2
 	}
-	child := exec.Command("/proc/self/exe")
-	child.Env = roleEnv("child")
-	child.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
-	release, err := child.StdinPipe()
+	r, err := applyToChild(m, os.Getenv("SKIFF_USERNS_TEST_DIR"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "apply role:", err)
 		return 2
 	}
+	json.NewEncoder(os.Stdout).Encode(r)
+	return 0
+}
+
+// applyToChild starts the child in a new user namespace, maps it with m,
+// reads its maps from outside, then lets it make its file in dir.
+func applyToChild(m Mapping, dir string) (applyReport, error) {
+	child := exec.Command("/proc/self/exe")
+	child.Env = append(roleEnv("child"), "SKIFF_USERNS_TEST_DIR="+dir)
+	child.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
+	release, err := child.StdinPipe()
+	if err != nil {
+		return applyReport{}, err
+	}
 	var out bytes.Buffer
 	child.Stdout, child.Stderr = &out, &out
 	if err := child.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "apply role: starting the child:", err)
-		return 2
+		return applyReport{}, fmt.Errorf("starting the child: %w", err)
 	}
 	r := applyReport{Current: Current()}
 	if err := Apply(child.Process.Pid, m); err != nil {
 		r.ApplyErr = err.Error()
 	}
-	dir := "/proc/" + strconv.Itoa(child.Process.Pid) + "/"
-	r.UIDMap, r.GIDMap, r.Setgroups = readProc(dir+"uid_map"), readProc(dir+"gid_map"), readProc(dir+"setgroups")
+	proc := "/proc/" + strconv.Itoa(child.Process.Pid) + "/"
+	r.UIDMap, r.GIDMap, r.Setgroups = readProc(proc+"uid_map"), readProc(proc+"gid_map"), readProc(proc+"setgroups")
 	release.Close()
 	child.Wait()
 	r.Child = strings.TrimSpace(out.String())
-	json.NewEncoder(os.Stdout).Encode(r)
-	return 0
+	return r, nil
 }
 
 // roleEnv is this process's environment with role as the test role: only
@@ -188,38 +196,73 @@ func TestApplyAsUser(t *testing.T) {
 			if r.Current != u {
 				t.Errorf("Current() as the user = %+v, want %+v", r.Current, u)
 			}
-			if want := mapText(m.UIDs); r.UIDMap != want {
-				t.Errorf("uid_map %q, want %q", r.UIDMap, want)
-			}
-			if want := mapText(m.GIDs); r.GIDMap != want {
-				t.Errorf("gid_map %q, want %q", r.GIDMap, want)
-			}
-			if !tc.ranges && r.Setgroups != "deny" {
-				t.Errorf("setgroups %q, want deny (a single-id gid map needs it)", r.Setgroups)
-			}
-
-			// Inside, the user is root; a chown to 1000 lands where HostID
-			// says, or fails where nothing maps 1000.
-			hostUID, mapped := HostID(m.UIDs, 1000)
-			hostGID, _ := HostID(m.GIDs, 1000)
-			wantChild := "uid=0 gid=0 chown=ok"
-			if !mapped {
-				wantChild = "uid=0 gid=0 chown=chown " + dir + "/owned: invalid argument"
-			}
-			if r.Child != wantChild {
-				t.Errorf("the child says %q, want %q", r.Child, wantChild)
-			}
-			if mapped {
-				var st syscall.Stat_t
-				if err := syscall.Stat(filepath.Join(dir, "owned"), &st); err != nil {
-					t.Fatal(err)
-				}
-				if st.Uid != hostUID || st.Gid != hostGID {
-					t.Errorf("a file chowned to 1000:1000 inside is %d:%d on the host, HostID says %d:%d", st.Uid, st.Gid, hostUID, hostGID)
-				}
-			}
+			checkApplied(t, r, m, dir)
 		})
 	}
+}
+
+// checkApplied checks a child's maps after Apply: as the kernel shows
+// them, and by what a chown inside does.
+func checkApplied(t *testing.T, r applyReport, m Mapping, dir string) {
+	t.Helper()
+	if want := mapText(m.UIDs); r.UIDMap != want {
+		t.Errorf("uid_map %q, want %q", r.UIDMap, want)
+	}
+	if want := mapText(m.GIDs); r.GIDMap != want {
+		t.Errorf("gid_map %q, want %q", r.GIDMap, want)
+	}
+	if Single(m.GIDs) && r.Setgroups != "deny" {
+		t.Errorf("setgroups %q, want deny (a single-id gid map needs it)", r.Setgroups)
+	}
+
+	// Inside, the user is root; a chown to 1000 lands where HostID
+	// says, or fails where nothing maps 1000.
+	hostUID, uidMapped := HostID(m.UIDs, 1000)
+	hostGID, gidMapped := HostID(m.GIDs, 1000)
+	mapped := uidMapped && gidMapped
+	wantChild := "uid=0 gid=0 chown=ok"
+	if !mapped {
+		wantChild = "uid=0 gid=0 chown=chown " + dir + "/owned: invalid argument"
+	}
+	if r.Child != wantChild {
+		t.Errorf("the child says %q, want %q", r.Child, wantChild)
+	}
+	if mapped {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(dir, "owned"), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != hostUID || st.Gid != hostGID {
+			t.Errorf("a file chowned to 1000:1000 inside is %d:%d on the host, HostID says %d:%d", st.Uid, st.Gid, hostUID, hostGID)
+		}
+	}
+}
+
+// TestApplyAsSelf maps a child as the user running the tests, with its own
+// lines of /etc/subuid and /etc/subgid (or none): the test a developer's
+// unprivileged go test runs, where TestApplyAsUser skips.
+func TestApplyAsSelf(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("runs as a user; as root, TestApplyAsUser makes one")
+	}
+	u := Current()
+	s, err := Read(u, SystemFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Preflight(s, Helpers{}); err != nil {
+		t.Skipf("this user's namespace cannot be made here: %v", err)
+	}
+	m := s.Mapping()
+	dir := t.TempDir()
+	r, err := applyToChild(m, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ApplyErr != "" {
+		t.Fatalf("Apply: %s", r.ApplyErr)
+	}
+	checkApplied(t, r, m, dir)
 }
 
 // TestApplyOverlapRefused: a range over the user's own uid, which
