@@ -29,12 +29,17 @@ import (
 // does that.
 func Apply(pid int, m Mapping) error { return Helpers{}.Apply(pid, m) }
 
-// Apply is Apply with h's helpers.
+// Apply is Apply with h's helpers. The uids and gids are written at once:
+// they are different files, and each helper is a setuid program's exec,
+// milliseconds that a rootless start pays on its path.
 func (h Helpers) Apply(pid int, m Mapping) error {
-	if err := h.applyKind(pid, uidKind, m.UIDs); err != nil {
+	uidErr := make(chan error, 1)
+	go func() { uidErr <- h.applyKind(pid, uidKind, m.UIDs) }()
+	gidErr := h.applyKind(pid, gidKind, m.GIDs)
+	if err := <-uidErr; err != nil {
 		return err
 	}
-	return h.applyKind(pid, gidKind, m.GIDs)
+	return gidErr
 }
 
 func (h Helpers) applyKind(pid int, k *kind, maps []specs.LinuxIDMapping) error {

@@ -57,6 +57,7 @@ type applyReport struct {
 	Setgroups string
 	Child     string // the child's own report: its ids, its chown's result
 	Current   User   // Current() as the user
+	Took      string // Apply's time: what a rootless start will pay for it
 }
 
 // applyRole runs as the test's user: applyToChild with the Mapping in
@@ -92,9 +93,11 @@ func applyToChild(m Mapping, dir string) (applyReport, error) {
 		return applyReport{}, fmt.Errorf("starting the child: %w", err)
 	}
 	r := applyReport{Current: Current()}
+	start := time.Now()
 	if err := Apply(child.Process.Pid, m); err != nil {
 		r.ApplyErr = err.Error()
 	}
+	r.Took = time.Since(start).String()
 	proc := "/proc/" + strconv.Itoa(child.Process.Pid) + "/"
 	r.UIDMap, r.GIDMap, r.Setgroups = readProc(proc+"uid_map"), readProc(proc+"gid_map"), readProc(proc+"setgroups")
 	release.Close()
@@ -193,6 +196,7 @@ func TestApplyAsUser(t *testing.T) {
 			if r.ApplyErr != "" {
 				t.Fatalf("Apply as %s: %s", u.Name, r.ApplyErr)
 			}
+			t.Logf("Apply took %s", r.Took)
 			if r.Current != u {
 				t.Errorf("Current() as the user = %+v, want %+v", r.Current, u)
 			}
