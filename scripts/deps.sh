@@ -5,6 +5,7 @@
 #   docker-registry, busybox-static  the offline registry and busybox image
 #   procps                           ps, which `skiff top` runs on the host
 #   mount                            losetup, for the device tests
+#   uidmap                           newuidmap and newgidmap (rootless skiff's user namespace)
 #   make, git                        the build and its version stamp
 #   ca-certificates                  TLS for Go's module and toolchain downloads
 #   Go >= 1.21                       see install_go
@@ -19,6 +20,7 @@ provides='
 /etc/ssl/certs/ca-certificates.crt ca-certificates
 ps procps
 losetup mount
+/usr/bin/newuidmap uidmap
 make make
 git git
 '
