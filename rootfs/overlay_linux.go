@@ -90,16 +90,36 @@ func mountOverlayFsconfig(target string, l Layers, userxattr bool) error {
 // fsmount): it returns the fd of the detached mount, which lives while an
 // fd or a mount point holds it. Without an upper dir the overlay is a
 // read-only stack of l.Lower. attr is the MOUNT_ATTR_* set of the mount.
+// The layers go one "lowerdir+" key each (Linux 6.8+: any number of
+// them); a kernel without that key refuses it with EINVAL, when it is set
+// (6.5-6.7) or only at the create (before 6.5, whose overlay still reads
+// its options the old way), and the overlay is built again with one
+// "lowerdir" list.
 func fsmountOverlay(l Layers, userxattr bool, attr int) (int, error) {
 	if len(l.Lower) == 0 {
 		return -1, errors.New("no layers")
 	}
+	mfd, err := fsmountOverlayKeys(l, userxattr, attr, true)
+	if errors.Is(err, unix.EINVAL) {
+		mfd, err = fsmountOverlayKeys(l, userxattr, attr, false)
+	}
+	return mfd, err
+}
+
+// fsmountOverlayKeys builds the overlay with the layers as "lowerdir+"
+// keys (plus) or one "lowerdir" list.
+func fsmountOverlayKeys(l Layers, userxattr bool, attr int, plus bool) (int, error) {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(fsfd)
-	closeLowers, err := overlayLowers(fsfd, l.Lower)
+	closeLowers := func() {}
+	if plus {
+		err = overlayLowersPlus(fsfd, l.Lower)
+	} else {
+		closeLowers, err = overlayLowerList(fsfd, l.Lower)
+	}
 	if err != nil {
 		return -1, err
 	}
@@ -127,27 +147,22 @@ func fsmountOverlay(l Layers, userxattr bool, attr int) (int, error) {
 	return mfd, nil
 }
 
-// overlayLowers passes the layers one "lowerdir+" key each (6.8+), so the
-// number of layers is not bounded, else as one colon-separated "lowerdir".
-// fsconfig takes at most 255 bytes a string, which a few layers' paths
-// exceed: then each layer goes as /proc/self/fd/N of an O_PATH descriptor,
-// which the kernel resolves to the directory when it reads the key
-// (before 6.5 only at the create: the caller closes them after it, with
-// the returned func).
-func overlayLowers(fsfd int, lower []string) (closeFDs func(), err error) {
-	closeFDs = func() {}
-	if err := unix.FsconfigSetString(fsfd, "lowerdir+", lower[0]); err == nil {
-		for _, l := range lower[1:] {
-			if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
-				return closeFDs, fmt.Errorf("lowerdir %s: %w", l, err)
-			}
+// overlayLowersPlus passes the layers one "lowerdir+" key each.
+func overlayLowersPlus(fsfd int, lower []string) error {
+	for _, l := range lower {
+		if err := unix.FsconfigSetString(fsfd, "lowerdir+", l); err != nil {
+			return fmt.Errorf("lowerdir+ %s: %w", l, err)
 		}
-		return closeFDs, nil
 	}
-	return overlayLowerList(fsfd, lower)
+	return nil
 }
 
-// overlayLowerList is the one "lowerdir" key of kernels before 6.8.
+// overlayLowerList is the one "lowerdir" key of kernels before 6.8: a
+// colon-separated list. fsconfig takes at most 255 bytes a string, which a
+// few layers' paths exceed: then each layer goes as /proc/self/fd/N of an
+// O_PATH descriptor, which the kernel resolves to the directory when it
+// reads the list (before 6.5 only at the create: the caller closes them
+// after it, with the returned func).
 func overlayLowerList(fsfd int, lower []string) (closeFDs func(), err error) {
 	closeFDs = func() {}
 	joined := joinLowers(lower)
