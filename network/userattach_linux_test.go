@@ -306,12 +306,10 @@ func uaCheckNothingLeft(t *testing.T, s *UserNetworks, id string, nets ...*UserN
 // A failure at any step leaves no record, address, veth, rule nor port
 // reservation.
 func TestUserAttachFailureLeavesNothing(t *testing.T) {
-	if !inFreshNetns(t) {
+	s, cfg, n, ok := uaOneNetwork(t)
+	if !ok {
 		return
 	}
-	s := testUserNetworks(t)
-	cfg := Config{RunDir: s.RunDir}
-	n := mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.1.0.0/24"})
 	ln, err := net.Listen("tcp4", "0.0.0.0:8081")
 	if err != nil {
 		t.Fatal(err)
@@ -368,12 +366,10 @@ func TestUserAttachFailureLeavesNothing(t *testing.T) {
 // Disconnect takes the container's interface, its published ports on the
 // network and its record; another container stays.
 func TestUserDisconnect(t *testing.T) {
-	if !inFreshNetns(t) {
+	s, cfg, n, ok := uaOneNetwork(t)
+	if !ok {
 		return
 	}
-	s := testUserNetworks(t)
-	cfg := Config{RunDir: s.RunDir}
-	n := mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.1.0.0/24"})
 	id := uaID("c1")
 	pid, _ := uaAttach(t, s, cfg, n, id, "c1", true, PortMap{Proto: "tcp", HostPort: 8080, ContainerPort: 80})
 	stay := uaID("c2")
@@ -555,12 +551,10 @@ func uaBridgeAddrs(t *testing.T, name string) string {
 // A monitor killed -9 leaves its members: SweepMembers takes their veths,
 // port rules, records and addresses, and only theirs.
 func TestUserSweepDeadMember(t *testing.T) {
-	if !inFreshNetns(t) {
+	s, cfg, n, ok := uaOneNetwork(t)
+	if !ok {
 		return
 	}
-	s := testUserNetworks(t)
-	cfg := Config{RunDir: s.RunDir}
-	n := mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.1.0.0/24"})
 	dead, live := uaID("dd"), uaID("aa")
 	_, killed := uaAttach(t, s, cfg, n, dead, "dead", true, PortMap{Proto: "tcp", HostPort: 8080, ContainerPort: 80})
 	for _, c := range killed.closers { // what the monitor's death closes
@@ -583,12 +577,10 @@ func TestUserSweepDeadMember(t *testing.T) {
 // once; DetachAfterExit leaves the veth to the kernel and the next start
 // of the same container replaces a veth still standing.
 func TestUserDetachAfterExit(t *testing.T) {
-	if !inFreshNetns(t) {
+	s, cfg, n, ok := uaOneNetwork(t)
+	if !ok {
 		return
 	}
-	s := testUserNetworks(t)
-	cfg := Config{RunDir: s.RunDir}
-	n := mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.1.0.0/24"})
 	id := uaID("c1")
 	pid := fakeContainer(t)
 	req := UserRequest{Request: Request{ID: id, Pid: pid, Ports: []PortMap{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}}, Name: "c1", DefaultRoute: true}
@@ -760,12 +752,10 @@ func TestUserEnsureBridgeConcurrentAndAgain(t *testing.T) {
 // table gone and writes it again with its network's rules, isolation
 // included.
 func TestUserAttachAfterRulesetFlushed(t *testing.T) {
-	if !inFreshNetns(t) {
+	s, cfg, n, ok := uaOneNetwork(t)
+	if !ok {
 		return
 	}
-	s := testUserNetworks(t)
-	cfg := Config{RunDir: s.RunDir}
-	n := mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.1.0.0/24"})
 	if err := s.EnsureBridge(cfg, n); err != nil {
 		t.Fatal(err)
 	}
@@ -805,4 +795,16 @@ func BenchmarkUserEnsureBridgeReady(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// uaOneNetwork is a test's fresh network namespace (ok false: the test
+// runs there in a child, this process returns) with one user network
+// "n", 10.1.0.0/24.
+func uaOneNetwork(t *testing.T) (s *UserNetworks, cfg Config, n *UserNetwork, ok bool) {
+	t.Helper()
+	if !inFreshNetns(t) {
+		return nil, Config{}, nil, false
+	}
+	s = testUserNetworks(t)
+	return s, Config{RunDir: s.RunDir}, mustCreate(t, s, CreateOptions{Name: "n", Subnet: "10.1.0.0/24"}), true
 }
