@@ -170,7 +170,11 @@ func listenInNetns(pid int) (udp net.PacketConn, tcp net.Listener, port uint16, 
 			done <- fmt.Errorf("enter the network namespace of %d: %w", pid, err)
 			return
 		}
-		udp, tcp, port, err = dns.Listen()
+		// lo may not be up yet (the attachments that set it up run
+		// beside this): 127.0.0.11 is on it.
+		if err = network.LoopbackUp(); err == nil {
+			udp, tcp, port, err = dns.Listen()
+		}
 		if backErr := netns.Set(own); backErr != nil {
 			// Never unlocked: the thread ends with this goroutine rather
 			// than run other goroutines in the container's namespace.

@@ -127,7 +127,16 @@ func (c *Container) attach(pid int) error {
 		timeline.Mark("net-attached")
 	}
 	if c.onUserNetworks() {
-		if err := c.attachUser(pid, ports); err != nil {
+		// The responder needs only the namespace, not the veths: it
+		// starts beside the attachments rather than after them.
+		served := make(chan error, 1)
+		go func() { served <- c.serveDNS(pid) }()
+		err := c.attachUser(pid, ports)
+		if dnsErr := <-served; err == nil && dnsErr != nil {
+			err = fmt.Errorf("start the DNS responder: %w", dnsErr)
+		}
+		timeline.Mark("dns-serving")
+		if err != nil {
 			c.detach()
 			return err
 		}
@@ -176,10 +185,6 @@ func (c *Container) attachUser(pid int, ports []network.PortMap) error {
 		ports, mac = nil, ""
 	}
 	timeline.Mark("usernet-attached")
-	if err := c.serveDNS(pid); err != nil {
-		return fmt.Errorf("start the DNS responder: %w", err)
-	}
-	timeline.Mark("dns-serving")
 	return nil
 }
 
