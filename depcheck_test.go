@@ -24,14 +24,14 @@ const module = "github.com/skiff-dev/skiff"
 var allowedImports = map[string][]string{
 	"":                {"commands", "roles"}, // main
 	"cmd/skiff-roles": {"roles"},             // the embedded program of the re-exec'd roles
-	"roles":           {"run", "monitor", "monitor/server"},
-	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "network", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin"},
-	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "seccomp", "dns", "internal/shortid", "internal/timeline"},
-	"monitor":         {"state", "proc", "internal/rolesbin"},
-	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
-	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "seccomp", "internal/timeline", "internal/rolesbin"},
+	"roles":           {"run", "monitor", "monitor/server", "userns"},
+	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "network", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin", "userns"},
+	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "seccomp", "dns", "internal/shortid", "internal/timeline", "userns"},
+	"monitor":         {"state", "proc", "internal/rolesbin", "userns"},
+	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress", "userns"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
+	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "seccomp", "internal/timeline", "internal/rolesbin", "userns"},
 	"spec":            {"state", "seccomp", "internal/shortid"},
-	"rootfs":          {"archive", "proc"},
+	"rootfs":          {"archive", "proc", "userns"},
 	"registry":        {"archive", "store", "internal/units", "internal/shortid", "internal/decompress"},
 	"image":           {"archive", "store", "internal/decompress"},
 	"archive":         {}, "ns": {}, "seccomp": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
@@ -43,7 +43,7 @@ var allowedImports = map[string][]string{
 
 	// The monitor process: package monitor spawns it and main dispatches
 	// it; it starts and records the container through container.
-	"monitor/server": {"container", "run", "monitor", "state", "cgroup", "attach", "logfile", "internal/timeline"},
+	"monitor/server": {"container", "run", "monitor", "state", "cgroup", "attach", "logfile", "internal/timeline", "userns"},
 }
 
 // tools are the packages outside the graph: tests, the benchmark and
