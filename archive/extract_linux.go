@@ -49,9 +49,11 @@ type ExtractOptions struct {
 }
 
 // LayerOptions are those of an image layer extracted into the store (pull,
-// import, load): by root, owners kept; rootless, owned by the user.
+// import, load), owners kept: by root, or by a rootless skiff inside its
+// user namespace (UserNSLayerOptions with 0/0 device whiteouts, which any
+// user may make since Linux 5.8, older than native rootless overlay).
 func LayerOptions(rootless bool) ExtractOptions {
-	return ExtractOptions{Whiteouts: true, Rootless: rootless, Chown: !rootless, Xattrs: true, ReplaceDirs: true, RootAttrs: true}
+	return ExtractOptions{Whiteouts: true, Rootless: rootless, Chown: true, Xattrs: true, ReplaceDirs: true, RootAttrs: true}
 }
 
 // UserNSLayerOptions are those of an image layer extracted inside the
@@ -62,7 +64,6 @@ func LayerOptions(rootless bool) ExtractOptions {
 // mknod of a whiteout is refused).
 func UserNSLayerOptions(xattrWhiteouts bool) ExtractOptions {
 	o := LayerOptions(true)
-	o.Chown = true
 	o.XattrWhiteouts = xattrWhiteouts
 	return o
 }

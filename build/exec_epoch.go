@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/store"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // ParseSourceDateEpoch is SOURCE_DATE_EPOCH's value (seconds since 1970)
@@ -59,7 +59,7 @@ func storeLayer(s *store.Store, epoch *time.Time, write func(io.Writer) error) (
 	if epoch != nil {
 		write = clampedTar(write, *epoch)
 	}
-	return image.StoreWrittenLayer(s, write, os.Geteuid() != 0)
+	return image.StoreWrittenLayer(s, write, userns.Rootless())
 }
 
 // clampedTar is write with every entry's mtime later than epoch set to it.

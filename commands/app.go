@@ -15,6 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/network"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // Version is set at link time by the Makefile.
@@ -57,7 +58,8 @@ func (g *Globals) Containers() container.Store {
 
 // globals builds Globals from the parsed global flags.
 func globals(c *cli.Context) (*Globals, error) {
-	def := config.DefaultPaths()
+	rootless := userns.Rootless()
+	def := config.DefaultPaths(rootless, userns.HostUser().UID)
 	g := &Globals{Paths: def}
 	if v := c.String("root"); v != "" {
 		g.Paths.Root = v
@@ -67,7 +69,7 @@ func globals(c *cli.Context) (*Globals, error) {
 	}
 	path := c.String("config")
 	if path == "" {
-		path = config.DefaultFilePath()
+		path = config.DefaultFilePath(rootless)
 	}
 	f, err := config.LoadFile(path)
 	if err != nil {
@@ -161,6 +163,9 @@ func Main(args []string) int {
 	if u != nil {
 		fmt.Fprintln(os.Stderr, "skiff:", u.msg)
 		return u.code
+	}
+	if code, ran := enterUserNS(app, args); ran {
+		return code
 	}
 	err := app.Run(args)
 	timeline.Mark("done")

@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/store"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(buildCommand) }
@@ -427,6 +428,6 @@ func buildResolver(g *Globals, s *store.Store, always, quiet bool, out io.Writer
 			}
 			return img, nil
 		}
-		return registry.Pull(ctx, s, canon, registry.PullOptions{Insecure: g.InsecureRegistries, Quiet: quiet, Out: out})
+		return registry.Pull(ctx, s, canon, registry.PullOptions{Insecure: g.InsecureRegistries, Quiet: quiet, Out: out, Rootless: userns.Rootless()})
 	}
 }

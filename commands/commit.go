@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/registry"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(commitCommand) }
@@ -72,7 +72,7 @@ func runCommit(c *cli.Context) error {
 			return &ExitError{1, err}
 		}
 	}
-	layer, err := image.StoreWrittenLayer(s, func(w io.Writer) error { return g.Containers().WriteChanges(w, ctr) }, os.Geteuid() != 0)
+	layer, err := image.StoreWrittenLayer(s, func(w io.Writer) error { return g.Containers().WriteChanges(w, ctr) }, userns.Rootless())
 	thaw()
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("commit %s: %w", ctr.Name, err)}

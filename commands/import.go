@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/image"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(importCommand) }
@@ -59,7 +60,7 @@ func runImport(c *cli.Context) error {
 		return &ExitError{1, err}
 	}
 	defer r.Close()
-	layer, err := image.StoreLayer(s, r, os.Geteuid() != 0)
+	layer, err := image.StoreLayer(s, r, userns.Rootless())
 	if err != nil {
 		return &ExitError{1, fmt.Errorf("import %s: %w", src, err)}
 	}

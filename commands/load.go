@@ -11,6 +11,7 @@ import (
 
 	"github.com/skiff-dev/skiff/image"
 	"github.com/skiff-dev/skiff/registry"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(func() *cli.Command { return loadCommand("load") }) }
@@ -40,7 +41,7 @@ func runLoad(c *cli.Context) error {
 		return &ExitError{1, err}
 	}
 	defer r.Close()
-	loaded, err := image.Load(s, r, image.LoadOptions{Rootless: os.Geteuid() != 0, Normalize: loadName})
+	loaded, err := image.Load(s, r, image.LoadOptions{Rootless: userns.Rootless(), Normalize: loadName})
 	if err != nil {
 		return &ExitError{1, err}
 	}

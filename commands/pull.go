@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/registry"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(func() *cli.Command { return pullCommand("pull") }) }
@@ -41,7 +42,7 @@ func runPull(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err = registry.Pull(ctx, s, ref, registry.PullOptions{
+	_, err = registry.Pull(ctx, s, ref, registry.PullOptions{Rootless: userns.Rootless(),
 		Insecure: g.InsecureRegistries,
 		Quiet:    c.Bool("quiet"),
 		Out:      os.Stdout,

@@ -18,6 +18,7 @@ import (
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/store"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(runCommand) }
@@ -466,7 +467,7 @@ func imageFor(ctx context.Context, g *Globals, s *store.Store, ref, policy strin
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		img, err = registry.Pull(ctx, s, canon, registry.PullOptions{Insecure: g.InsecureRegistries, Quiet: quiet, Out: os.Stderr})
+		img, err = registry.Pull(ctx, s, canon, registry.PullOptions{Insecure: g.InsecureRegistries, Quiet: quiet, Out: os.Stderr, Rootless: userns.Rootless()})
 		if err != nil {
 			return nil, err
 		}

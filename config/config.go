@@ -18,9 +18,11 @@ type Paths struct {
 }
 
 // DefaultPaths returns podman's layout: /var/lib/skiff and /run/skiff for root,
-// $XDG_DATA_HOME/skiff and $XDG_RUNTIME_DIR/skiff for any other user.
-func DefaultPaths() Paths {
-	if os.Geteuid() == 0 {
+// $XDG_DATA_HOME/skiff and $XDG_RUNTIME_DIR/skiff for any other user (uid,
+// rootless: inside its user namespace a rootless skiff is uid 0, yet its
+// paths are the user's).
+func DefaultPaths(rootless bool, uid uint32) Paths {
+	if !rootless {
 		return Paths{Root: "/var/lib/skiff", RunRoot: "/run/skiff"}
 	}
 	home, _ := os.UserHomeDir()
@@ -32,7 +34,7 @@ func DefaultPaths() Paths {
 	if rt == "" {
 		// No session runtime dir (no logind): fall back to a per-user dir in
 		// /tmp, as podman does, rather than guessing /run/user/UID exists.
-		rt = filepath.Join(os.TempDir(), fmt.Sprintf("skiff-run-%d", os.Geteuid()))
+		rt = filepath.Join(os.TempDir(), fmt.Sprintf("skiff-run-%d", uid))
 	}
 	return Paths{Root: filepath.Join(data, "skiff"), RunRoot: filepath.Join(rt, "skiff")}
 }
@@ -63,9 +65,9 @@ type AddressPool struct {
 }
 
 // DefaultFilePath is /etc/skiff/config.json for root and
-// $XDG_CONFIG_HOME/skiff/config.json otherwise.
-func DefaultFilePath() string {
-	if os.Geteuid() == 0 {
+// $XDG_CONFIG_HOME/skiff/config.json for a rootless skiff.
+func DefaultFilePath(rootless bool) string {
+	if !rootless {
 		return "/etc/skiff/config.json"
 	}
 	dir := os.Getenv("XDG_CONFIG_HOME")

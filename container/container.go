@@ -17,6 +17,7 @@ import (
 	"github.com/skiff-dev/skiff/seccomp"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // Container is one container from creation to removal. Its life is split
@@ -299,7 +300,7 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 		Upper:     filepath.Join(c.Dir, "upper"),
 		Work:      filepath.Join(c.Dir, "work"),
 		Rootfs:    filepath.Join(c.Dir, "rootfs"),
-		Rootless:  os.Geteuid() != 0,
+		Rootless:  userns.Rootless(),
 
 		HostNetwork:  c.HostNetwork(),
 		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // WriteChanges writes container c's upper dir, the container's changes to
@@ -34,7 +34,7 @@ func (s Store) WriteChanges(w io.Writer, c *state.Container) error {
 	skip := func(rel string, mode uint32, size int64) bool {
 		return mountTarget(rel, mode, size) || under.covers(rel)
 	}
-	o := archive.WriteOptions{Overlay: true, UserXattr: os.Geteuid() != 0, Xattrs: true, Skip: skip}
+	o := archive.WriteOptions{Overlay: true, UserXattr: userns.Rootless(), Xattrs: true, Skip: skip}
 	if err := archive.WriteDir(w, filepath.Join(dir, "upper"), o); err != nil {
 		return fmt.Errorf("container %s: %w", shortid.Of(c.ID), err)
 	}

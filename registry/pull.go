@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -22,6 +21,9 @@ type PullOptions struct {
 	Quiet    bool      // print nothing (the command prints the ref)
 	Out      io.Writer // progress; a terminal gets docker's redrawn bars
 	Platform string    // "os/arch[/variant]"; empty means the host's
+	// Rootless extracts layers as inside a rootless skiff's user
+	// namespace (archive.LayerOptions).
+	Rootless bool
 }
 
 // maxDownloads is docker's default max-concurrent-downloads.
@@ -100,7 +102,7 @@ func pull(ctx context.Context, s *store.Store, ref string, o PullOptions) (*stor
 	}
 	defer release()
 	s.CleanTemps()
-	size, err := fetchLayers(ctx, s, rimg, manifest, cfg, p)
+	size, err := fetchLayers(ctx, s, rimg, manifest, cfg, p, o.Rootless)
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +140,10 @@ func diffIDs(cfg *v1.ConfigFile) []string {
 
 // fetchLayers downloads the layers the store lacks, a few at a time, and
 // returns the image's total uncompressed size.
-func fetchLayers(ctx context.Context, s *store.Store, rimg v1.Image, m *v1.Manifest, cfg *v1.ConfigFile, p *progress) (int64, error) {
+func fetchLayers(ctx context.Context, s *store.Store, rimg v1.Image, m *v1.Manifest, cfg *v1.ConfigFile, p *progress, rootless bool) (int64, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxDownloads)
 	seen := map[v1.Hash]bool{}
-	rootless := os.Geteuid() != 0
 	for i, desc := range m.Layers {
 		diffID := cfg.RootFS.DiffIDs[i]
 		if seen[diffID] {

@@ -8,6 +8,7 @@ import (
 	"github.com/skiff-dev/skiff/monitor"
 	"github.com/skiff-dev/skiff/monitor/server"
 	"github.com/skiff-dev/skiff/run"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // Run runs the role args names (args is os.Args) and never returns; it
@@ -24,5 +25,7 @@ func Run(args []string) {
 		server.Main(args[2:])
 	case run.ExecArg:
 		run.ExecInit()
+	case userns.StubArg:
+		userns.StubMain(args)
 	}
 }

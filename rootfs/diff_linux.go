@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/skiff-dev/skiff/archive"
+	"github.com/skiff-dev/skiff/userns"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,7 +34,7 @@ func (c Change) String() string { return string(c.Kind) + " " + c.Path }
 // It reads the upper dir and the image's layer dirs directly: no mount is
 // needed, so it works the same whether the container runs or not.
 func Diff(l Layers, mountPoints []string) ([]Change, error) {
-	changes, err := Changes(l.Upper, l.Lower, os.Geteuid() != 0)
+	changes, err := Changes(l.Upper, l.Lower, userns.Rootless())
 	if err != nil {
 		return nil, err
 	}

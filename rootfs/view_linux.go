@@ -3,11 +3,11 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/proc"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // The views of a container's root, for cp, diff, export and commit. Each
@@ -68,7 +68,7 @@ func OpenWritable(l Layers) (rootfd int, release func(), err error) {
 }
 
 func openOverlay(l Layers, attr int) (int, func(), error) {
-	fd, err := fsmountOverlay(l, os.Geteuid() != 0, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|attr)
+	fd, err := fsmountOverlay(l, userns.Rootless(), unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|attr)
 	if err != nil {
 		return -1, nil, fmt.Errorf("mount its filesystem: %w", err)
 	}

@@ -1,0 +1,104 @@
+package commands
+
+// A rootless skiff (docs/design.md, "Rootless: the user namespace"): the
+// commands that touch the store's files run inside a fresh user and mount
+// namespace that maps the user to root and its /etc/subuid and /etc/subgid
+// ranges above; the rest stay on the host, where they cost nothing more.
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/skiff-dev/skiff/userns"
+)
+
+// hostVerbs are the commands a rootless skiff runs on the host: they read
+// records, or signal processes (which the host user may do to any process
+// of its namespaces; a sibling namespace may not), or hand the work to a
+// container's monitor (exec). Every other command, and every command of
+// the network group, is run in the namespace.
+var hostVerbs = map[string]bool{
+	"attach": true, "completion": true, "exec": true, "history": true, "images": true,
+	"info": true, "inspect": true, "kill": true, "login": true, "logout": true, "logs": true,
+	"pause": true, "unpause": true, "port": true, "ps": true, "ls": true, "rename": true,
+	"search": true, "stats": true, "stop": true, "tag": true, "top": true, "version": true,
+	"wait": true,
+}
+
+// imageVerbs are the commands that may bring an image's layers into the
+// store: the range warnings (single-id mapping, too few ids) are printed
+// for them only, before their work starts.
+var imageVerbs = map[string]bool{"pull": true, "run": true, "create": true, "build": true, "load": true, "import": true}
+
+// enterUserNS runs args in a rootless user namespace when this process is
+// a rootless skiff on the host and args' command needs one, and returns
+// that run's exit status and true; false when args run here.
+func enterUserNS(app *cli.App, args []string) (int, bool) {
+	if os.Geteuid() == 0 || userns.Inside() {
+		return 0, false
+	}
+	path := verbPath(app, args)
+	if len(path) == 0 || hostVerbs[path[len(path)-1]] || path[0] == "network" {
+		return 0, false
+	}
+	verb := path[len(path)-1]
+	failed := 1
+	if verb == "run" {
+		failed = 125
+	}
+	sub, err := userns.Read(userns.Current(), userns.SystemFiles)
+	if err != nil {
+		printError(err)
+		return failed, true
+	}
+	warnings, err := userns.Preflight(sub, userns.Helpers{})
+	if err != nil {
+		printError(err)
+		return failed, true
+	}
+	if imageVerbs[verb] {
+		for _, w := range warnings {
+			fmt.Fprintln(os.Stderr, "WARNING:", w)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		printError(fmt.Errorf("rootless: find skiff's own binary: %w", err))
+		return failed, true
+	}
+	code, err := userns.Reexec(self, self, args, sub.Mapping())
+	if err != nil {
+		printError(err)
+	}
+	return code, true
+}
+
+// verbPath is the command args name, as names of nested commands
+// ("image", "rm"): global flags are skipped, aliases resolved.
+func verbPath(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return nil
+	}
+	globals := append(slices.Clone(app.Flags), cli.HelpFlag, cli.VersionFlag)
+	_, rest, err := splitFlags(globals, nil, args[1:], true)
+	if err != nil {
+		return nil
+	}
+	var path []string
+	for cmds := app.Commands; len(rest) > 0 && !strings.HasPrefix(rest[0], "-"); rest = rest[1:] {
+		cmd := findCommand(cmds, rest[0])
+		if cmd == nil {
+			break
+		}
+		path = append(path, cmd.Name)
+		if len(cmd.Subcommands) == 0 {
+			break
+		}
+		cmds = cmd.Subcommands
+	}
+	return path
+}
