@@ -155,7 +155,7 @@ func mountInRoot(rootfs string, m specs.Mount) error {
 				return fail(err)
 			}
 		}
-	} else if err := unix.Mount(m.Source, fdPath(fd), typ, o.flags, o.data); err != nil {
+	} else if err := mountFs(m.Source, fdPath(fd), typ, o.flags, o.data); err != nil {
 		return fail(err)
 	}
 	if o.propagation != 0 {
@@ -192,13 +192,53 @@ func isInode(fd int, st *unix.Stat_t) bool {
 	return unix.Fstat(fd, &b) == nil && st.Dev == b.Dev && st.Ino == b.Ino
 }
 
+// mountFs mounts a new filesystem. devpts's gid=5 (the tty group) is
+// refused with EINVAL in a user namespace that does not map gid 5 (a
+// rootless skiff's single-id mapping): then it is mounted without, the
+// ptys' group left to the kernel, as runc does.
+func mountFs(source, target, typ string, flags uintptr, data string) error {
+	err := unix.Mount(source, target, typ, flags, data)
+	if err == unix.EINVAL && typ == "devpts" && strings.Contains(data, "gid=") {
+		var kept []string
+		for _, o := range strings.Split(data, ",") {
+			if !strings.HasPrefix(o, "gid=") {
+				kept = append(kept, o)
+			}
+		}
+		err = unix.Mount(source, target, typ, flags, strings.Join(kept, ","))
+	}
+	return err
+}
+
 func remountInRoot(rootfs, dest string, flags uintptr) error {
 	fd, err := OpenInRoot(rootfs, dest, MustExist)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	return unix.Mount("", fdPath(fd), "", flags, "")
+	err = unix.Mount("", fdPath(fd), "", flags, "")
+	if err == unix.EPERM && flags&unix.MS_BIND != 0 {
+		// In a user namespace a bind of a host mount keeps that mount's
+		// nosuid, nodev, noexec and read-only (the kernel locks them): a
+		// remount must repeat them, as runc's does.
+		var st unix.Statfs_t
+		if unix.Fstatfs(fd, &st) == nil {
+			err = unix.Mount("", fdPath(fd), "", flags|lockedFlags(st.Flags), "")
+		}
+	}
+	return err
+}
+
+// lockedFlags are the mount flags statfs reports that a user namespace
+// cannot clear on a bind of its owner's mounts.
+func lockedFlags(f int64) uintptr {
+	var out uintptr
+	for _, p := range [][2]int64{{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME}} {
+		if f&p[0] != 0 {
+			out |= uintptr(p[1])
+		}
+	}
+	return out
 }
 
 func describe(source, typ string) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -184,6 +185,15 @@ func closeExtraFds() error {
 	return nil
 }
 
+// setgroupsDenied reports whether this user namespace refuses setgroups
+// (a rootless skiff's single-id mapping, whose gid map the kernel takes
+// from an unprivileged writer only after "deny"): the process keeps the
+// groups it has, none of which the namespace maps.
+func setgroupsDenied() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && strings.TrimSpace(string(b)) == "deny"
+}
+
 // switchUser sets groups, gid and uid of this thread only (raw syscalls:
 // Go's Setuid would change every thread; we exec from this one).
 func switchUser(u execUser) error {
@@ -191,7 +201,7 @@ func switchUser(u execUser) error {
 	for i, g := range u.Groups {
 		groups[i] = int(g)
 	}
-	if err := unix.Setgroups(groups); err != nil {
+	if err := unix.Setgroups(groups); err != nil && !(err == unix.EPERM && setgroupsDenied()) {
 		return fmt.Errorf("setgroups %v: %w", u.Groups, err)
 	}
 	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
