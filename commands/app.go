@@ -67,6 +67,9 @@ func globals(c *cli.Context) (*Globals, error) {
 	if v := c.String("runroot"); v != "" {
 		g.Paths.RunRoot = v
 	}
+	if err := checkStoreOwner(g.Paths.Root, rootless); err != nil {
+		return nil, err
+	}
 	path := c.String("config")
 	if path == "" {
 		path = config.DefaultFilePath(rootless)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/userns"
 )
@@ -101,4 +102,23 @@ func verbPath(app *cli.App, args []string) []string {
 		cmds = cmd.Subcommands
 	}
 	return path
+}
+
+// checkStoreOwner keeps rootless and rootful stores apart: a rootless
+// skiff (inside its namespace, where the user is uid 0 and root's files
+// are unmapped) uses only a store its user owns, root only a store root
+// owns. A store that does not exist yet is made by whoever comes first.
+func checkStoreOwner(root string, rootless bool) error {
+	var st unix.Stat_t
+	if err := unix.Stat(root, &st); err != nil {
+		return nil
+	}
+	own := uint32(os.Geteuid()) // the user's uid on the host, 0 inside its namespace
+	switch {
+	case rootless && st.Uid != own:
+		return fmt.Errorf("%s is not this user's store (root's, or another user's): a rootless skiff keeps its own under $XDG_DATA_HOME/skiff; drop --root or choose a directory of yours", root)
+	case !rootless && st.Uid != 0:
+		return fmt.Errorf("%s is the store of uid %d, a rootless one: root keeps its own under /var/lib/skiff; drop --root or choose a directory root owns", root, st.Uid)
+	}
+	return nil
 }
