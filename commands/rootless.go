@@ -17,23 +17,32 @@ import (
 	"github.com/skiff-dev/skiff/userns"
 )
 
-// hostVerbs are the commands a rootless skiff runs on the host: they read
-// records, or signal processes (which the host user may do to any process
-// of its namespaces; a sibling namespace may not), or hand the work to a
-// container's monitor (exec). Every other command, and every command of
-// the network group, is run in the namespace.
-var hostVerbs = map[string]bool{
-	"attach": true, "completion": true, "exec": true, "history": true, "images": true,
-	"info": true, "inspect": true, "kill": true, "login": true, "logout": true, "logs": true,
-	"pause": true, "unpause": true, "port": true, "ps": true, "ls": true, "rename": true,
-	"search": true, "stats": true, "stop": true, "tag": true, "top": true, "version": true,
-	"wait": true,
+// hostVerb reports whether a rootless skiff runs verb on the host: it
+// reads records, or signals processes (which the host user may do to any
+// process of its namespaces; a sibling namespace may not), or hands the
+// work to a container's monitor (exec). Every other command, and every
+// command of the network group, runs in the namespace. (A switch, not a
+// map: a package-level map is built at every skiff process's start.)
+func hostVerb(verb string) bool {
+	switch verb {
+	case "attach", "completion", "exec", "history", "images", "info", "inspect", "kill",
+		"login", "logout", "logs", "pause", "unpause", "port", "ps", "ls", "rename",
+		"search", "stats", "stop", "tag", "top", "version", "wait":
+		return true
+	}
+	return false
 }
 
-// imageVerbs are the commands that may bring an image's layers into the
+// imageVerb reports whether verb may bring an image's layers into the
 // store: the range warnings (single-id mapping, too few ids) are printed
-// for them only, before their work starts.
-var imageVerbs = map[string]bool{"pull": true, "run": true, "create": true, "build": true, "load": true, "import": true}
+// for these only, before their work starts.
+func imageVerb(verb string) bool {
+	switch verb {
+	case "pull", "run", "create", "build", "load", "import":
+		return true
+	}
+	return false
+}
 
 // enterUserNS runs args in a rootless user namespace when this process is
 // a rootless skiff on the host and args' command needs one, and returns
@@ -43,7 +52,7 @@ func enterUserNS(app *cli.App, args []string) (int, bool) {
 		return 0, false
 	}
 	path := verbPath(app, args)
-	if len(path) == 0 || hostVerbs[path[len(path)-1]] || path[0] == "network" {
+	if len(path) == 0 || hostVerb(path[len(path)-1]) || path[0] == "network" {
 		return 0, false
 	}
 	verb := path[len(path)-1]
@@ -61,7 +70,7 @@ func enterUserNS(app *cli.App, args []string) (int, bool) {
 		printError(err)
 		return failed, true
 	}
-	if imageVerbs[verb] {
+	if imageVerb(verb) {
 		for _, w := range warnings {
 			fmt.Fprintln(os.Stderr, "WARNING:", w)
 		}
