@@ -46,6 +46,8 @@ type Globals struct {
 	Bridge network.Config
 	// DNS is the config file's "dns", "dns-search" and "dns-opts".
 	DNS spec.DNSDefaults
+	// StorageDriver is the config file's "storage-driver" (rootless).
+	StorageDriver string
 
 	bridgeChecked bool // ensureBridge ran once in this command
 }
@@ -53,7 +55,7 @@ type Globals struct {
 // Containers is the container store at the global paths: every verb's way
 // to a container.
 func (g *Globals) Containers() container.Store {
-	return container.Store{Root: g.Paths.Root, RunRoot: g.Paths.RunRoot}
+	return container.Store{Root: g.Paths.Root, RunRoot: g.Paths.RunRoot, StorageDriver: g.StorageDriver}
 }
 
 // globals builds Globals from the parsed global flags.
@@ -81,6 +83,7 @@ func globals(c *cli.Context) (*Globals, error) {
 	g.InsecureRegistries = append(f.InsecureRegistries, c.StringSlice("insecure-registry")...)
 	g.Bridge = bridgeConfig(f, g.Paths.RunRoot)
 	g.DNS = spec.DNSDefaults{Servers: f.DNS, Search: f.DNSSearch, Options: f.DNSOpts}
+	g.StorageDriver = f.StorageDriver
 	rolesbin.SetRunRoot(g.Paths.RunRoot) // installed there on a start's first use
 	// What a killed build left (its containers, their processes, cgroups
 	// and volumes) goes with the next command; none: one failed ReadDir.

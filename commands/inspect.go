@@ -255,7 +255,7 @@ func toContainerInspect(g *Globals, ct *state.Container) containerInspect {
 	d := containerInspect{
 		Id: ct.ID, Created: dockerTime(ct.Created), Args: []string{},
 		Image: ct.ImageID, LogPath: state.LogPath(g.Paths.Root, ct.ID), Name: "/" + ct.Name,
-		RestartCount: ct.RestartCount, Driver: graphDriverName, Platform: "linux", Mounts: toMountPoints(ct.Host),
+		RestartCount: ct.RestartCount, Driver: driverName(ct), Platform: "linux", Mounts: toMountPoints(ct.Host),
 		State: containerState{
 			Status:  string(ct.Status),
 			Running: ct.Status == state.Running || ct.Status == state.Restarting || ct.Status == state.Paused,
@@ -341,7 +341,7 @@ func toHostConfig(cfg state.Config, host state.Host) hostConfig {
 // containerGraphDriver is docker's GraphDriver of a container: the overlay
 // it runs on, lowerdirs top layer first as overlay lists them.
 func containerGraphDriver(root string, ct *state.Container) graphDriver {
-	d := graphDriver{Name: graphDriverName, Data: map[string]string{}}
+	d := graphDriver{Name: driverName(ct), Data: map[string]string{}}
 	dir, err := state.Dir(root, ct.ID)
 	if err != nil {
 		return d
@@ -377,4 +377,13 @@ func inspectDevices(ms []state.DeviceMapping) []any {
 		out = append(out, deviceMapping{m.PathOnHost, m.PathInContainer, m.CgroupPermissions})
 	}
 	return out
+}
+
+// driverName is docker's Driver of a container: overlay2, or the
+// fuse-overlayfs a rootless one was created on.
+func driverName(ct *state.Container) string {
+	if ct.Driver != "" {
+		return ct.Driver
+	}
+	return graphDriverName
 }

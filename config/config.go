@@ -55,6 +55,10 @@ type File struct {
 	DNS       []string `json:"dns,omitempty"`
 	DNSSearch []string `json:"dns-search,omitempty"`
 	DNSOpts   []string `json:"dns-opts,omitempty"`
+	// StorageDriver is "storage-driver": how a rootless container's root
+	// is mounted, "fuse-overlayfs" or "overlay2" (the kernel's overlay);
+	// unset, what the kernel can. Root's is always the kernel's overlay.
+	StorageDriver string `json:"storage-driver,omitempty"`
 }
 
 // AddressPool is one of "default-address-pools": subnets of Size bits

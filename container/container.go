@@ -107,6 +107,10 @@ func (s Store) CreateAs(id string, img spec.Image, o spec.Options) (c *Container
 		ID: id, ImageID: img.ID, Image: o.ImageRef, Created: time.Now().UTC(), Status: state.Created,
 		Layers: img.LayerDirs,
 	}
+	if rec.Driver, err = s.rootlessDriver(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			state.Delete(s.Root, s.RunRoot, rec)
@@ -286,21 +290,26 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	fuse, err := c.fuseOverlayfs()
+	if err != nil {
+		return nil, err
+	}
 	c.devices = &devices
 	sp, err := c.specWithLinks()
 	if err != nil {
 		return nil, err
 	}
 	return &run.InitConfig{
-		Spec:      sp,
-		Init:      c.State.Config.Init,
-		User:      c.State.Config.User,
-		GroupAdd:  c.State.Host.Security.GroupAdd,
-		Lowerdirs: topFirst(c.State.Layers),
-		Upper:     filepath.Join(c.Dir, "upper"),
-		Work:      filepath.Join(c.Dir, "work"),
-		Rootfs:    filepath.Join(c.Dir, "rootfs"),
-		Rootless:  userns.Rootless(),
+		Spec:          sp,
+		Init:          c.State.Config.Init,
+		User:          c.State.Config.User,
+		GroupAdd:      c.State.Host.Security.GroupAdd,
+		Lowerdirs:     topFirst(c.State.Layers),
+		Upper:         filepath.Join(c.Dir, "upper"),
+		Work:          filepath.Join(c.Dir, "work"),
+		Rootfs:        filepath.Join(c.Dir, "rootfs"),
+		Rootless:      userns.Rootless(),
+		FuseOverlayfs: fuse,
 
 		HostNetwork:  c.HostNetwork(),
 		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",

@@ -18,6 +18,10 @@ type Store struct {
 	// not under RunRoot: build's containers, kept apart in their own
 	// store, share the one bridge and address allocator of the run root.
 	Networks string
+	// StorageDriver is the config file's "storage-driver" for a rootless
+	// container's root: "fuse-overlayfs" or "overlay"/"overlay2" forces
+	// it, "" takes what the kernel can (rootfs.RootlessOverlay).
+	StorageDriver string
 }
 
 // bridge is the default bridge's config for a start: where its settings

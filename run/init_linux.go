@@ -158,7 +158,7 @@ func prepareRoot(cfg *InitConfig) error {
 	if err := os.MkdirAll(cfg.Rootfs, 0o700); err != nil {
 		return fmt.Errorf("create rootfs mount point: %w", err)
 	}
-	if err := rootfs.MountOverlay(cfg.Rootfs, rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}, cfg.Rootless); err != nil {
+	if err := mountRoot(cfg); err != nil {
 		return err
 	}
 	if err := rootfs.MountAll(cfg.Rootfs, cfg.oci.Mounts, cgroupViews(cfg.Cgroups)...); err != nil {
@@ -298,4 +298,15 @@ func cgroupViews(vs []cgroup.View) []rootfs.CgroupBind {
 		out[i] = rootfs.CgroupBind{Source: v.Dir, Target: v.Target}
 	}
 	return out
+}
+
+// mountRoot mounts the container's layers at cfg.Rootfs: the kernel's
+// overlay, or fuse-overlayfs (rootless), whose server then runs as this
+// init's child until the container's pid namespace ends.
+func mountRoot(cfg *InitConfig) error {
+	l := rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}
+	if cfg.FuseOverlayfs != "" {
+		return rootfs.MountRootless(cfg.Rootfs, l, rootfs.RootlessStorage{Driver: rootfs.FuseOverlay, FuseOverlayfs: cfg.FuseOverlayfs})
+	}
+	return rootfs.MountOverlay(cfg.Rootfs, l, cfg.Rootless)
 }

@@ -305,9 +305,14 @@ type Container struct {
 	// Layers are the image's extracted layer dirs, bottom layer first: the
 	// overlay's lower dirs (upper and work are in the container's dir).
 	Layers []string `json:"layers"`
-	Host   Host     `json:"host,omitzero"`
-	Status Status   `json:"status"`
-	Pid    int      `json:"pid,omitempty"`
+	// Driver is how the container's root is mounted: "" the kernel's
+	// overlay (root's, or a rootless one with userxattr), or
+	// "fuse-overlayfs" (rootless, where the kernel refuses overlay, or the
+	// config file's storage-driver says so). Chosen at create.
+	Driver string `json:"driver,omitempty"`
+	Host   Host   `json:"host,omitzero"`
+	Status Status `json:"status"`
+	Pid    int    `json:"pid,omitempty"`
 	// PidStartTime is field 22 of /proc/<pid>/stat when the process started,
 	// so a recycled pid is never taken for the container's.
 	PidStartTime uint64    `json:"pidStartTime,omitempty"`
