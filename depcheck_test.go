@@ -36,7 +36,7 @@ var allowedImports = map[string][]string{
 	"image":           {"archive", "store", "internal/decompress"},
 	"archive":         {}, "ns": {}, "seccomp": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
 	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"}, "dns": {},
-	"userns": {}, // the rootless user namespace (issue 20)
+	"userns": {"internal/timeline"}, // the rootless user namespace (issue 20)
 	// Helpers below the leaves, one job each: they import no project package.
 	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {}, "internal/rolesbin": {},
 	"internal/testenv": {},

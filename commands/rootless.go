@@ -14,6 +14,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/config"
+	"github.com/skiff-dev/skiff/internal/rolesbin"
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/userns"
 )
 
@@ -51,9 +54,12 @@ func enterUserNS(app *cli.App, args []string) (int, bool) {
 	if os.Geteuid() == 0 || userns.Inside() {
 		return 0, false
 	}
-	path := verbPath(app, args)
+	path, debug := verbPath(app, args)
 	if len(path) == 0 || hostVerb(path[len(path)-1]) || path[0] == "network" {
 		return 0, false
+	}
+	if debug {
+		timeline.StartCLI()
 	}
 	verb := path[len(path)-1]
 	failed := 1
@@ -80,7 +86,8 @@ func enterUserNS(app *cli.App, args []string) (int, bool) {
 		printError(fmt.Errorf("rootless: find skiff's own binary: %w", err))
 		return failed, true
 	}
-	code, err := userns.Reexec(self, self, args, sub.Mapping())
+	timeline.Mark("userns-checked")
+	code, err := userns.Reexec(stubBinary(args), self, args, sub.Mapping())
 	if err != nil {
 		printError(err)
 	}
@@ -88,17 +95,20 @@ func enterUserNS(app *cli.App, args []string) (int, bool) {
 }
 
 // verbPath is the command args name, as names of nested commands
-// ("image", "rm"): global flags are skipped, aliases resolved.
-func verbPath(app *cli.App, args []string) []string {
+// ("image", "rm"): global flags are skipped, aliases resolved; debug says
+// whether -D is among them.
+func verbPath(app *cli.App, args []string) (path []string, debug bool) {
 	if len(args) < 2 {
-		return nil
+		return nil, false
 	}
 	globals := append(slices.Clone(app.Flags), cli.HelpFlag, cli.VersionFlag)
-	_, rest, err := splitFlags(globals, nil, args[1:], true)
+	flags, rest, err := splitFlags(globals, nil, args[1:], true)
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	var path []string
+	for _, f := range flags {
+		debug = debug || f == "-D" || f == "--debug" || f == "-D=true" || f == "--debug=true"
+	}
 	for cmds := app.Commands; len(rest) > 0 && !strings.HasPrefix(rest[0], "-"); rest = rest[1:] {
 		cmd := findCommand(cmds, rest[0])
 		if cmd == nil {
@@ -110,7 +120,7 @@ func verbPath(app *cli.App, args []string) []string {
 		}
 		cmds = cmd.Subcommands
 	}
-	return path
+	return path, debug
 }
 
 // checkStoreOwner keeps rootless and rootful stores apart: a rootless
@@ -130,4 +140,16 @@ func checkStoreOwner(root string, rootless bool) error {
 		return fmt.Errorf("%s is the store of uid %d, a rootless one: root keeps its own under /var/lib/skiff; drop --root or choose a directory root owns", root, st.Uid)
 	}
 	return nil
+}
+
+// stubBinary is the program Reexec's stub runs as: skiff-roles, which
+// starts in a third of skiff's time, installed in the default run root
+// (Binary falls back to skiff itself; so does a --runroot: the stub is
+// only a stepping stone, not worth parsing flags for).
+func stubBinary(args []string) string {
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--runroot") }) {
+		return rolesbin.Self
+	}
+	rolesbin.SetRunRoot(config.DefaultPaths(true, userns.HostUser().UID).RunRoot)
+	return rolesbin.Binary()
 }

@@ -1,7 +1,6 @@
 package userns
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +8,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/skiff-dev/skiff/internal/timeline"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,6 +55,7 @@ func Reexec(stub, self string, args []string, m Mapping) (int, error) {
 		return 125, fmt.Errorf("enter a user namespace: %w", err)
 	}
 	r.Close()
+	timeline.Mark("userns-cloned")
 	if err := m.apply(cmd.Process.Pid); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -66,6 +67,7 @@ func Reexec(stub, self string, args []string, m Mapping) (int, error) {
 		return 125, fmt.Errorf("enter a user namespace: %w", err)
 	}
 	w.Close()
+	timeline.Mark("userns-mapped")
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -124,5 +126,3 @@ func StubMain(args []string) {
 	fmt.Fprintf(os.Stderr, "skiff: enter a user namespace: exec %s: %v\n", args[2], err)
 	os.Exit(125)
 }
-
-var _ = errors.New

@@ -43,9 +43,13 @@ func Origin() int64 { return origin }
 
 // StartCLI turns marks on in the CLI (docker's -D): the origin is this
 // process's start, exported in Env for the monitor, and marks go to stderr.
-// It marks "start".
+// It marks "start". A CLI that a rootless CLI re-executed in its user
+// namespace finds Env set and keeps that origin: one clock for the run.
 func StartCLI() {
 	start := goStart()
+	if v, err := strconv.ParseInt(os.Getenv(Env), 10, 64); err == nil && v > 0 && v <= start {
+		start = v
+	}
 	os.Setenv(Env, strconv.FormatInt(start, 10))
 	Join(start, "cli", printMark)
 }
