@@ -58,3 +58,25 @@ func TestLoadFileNetwork(t *testing.T) {
 		}
 	}
 }
+
+// Root's paths are fixed; a rootless skiff's follow XDG, with the
+// per-user /tmp fallback when there is no runtime dir (su, runuser), and
+// the uid given (inside its namespace the process's own uid is 0).
+func TestDefaultPaths(t *testing.T) {
+	t.Setenv("HOME", "/home/u")
+	for _, tc := range []struct {
+		data, runtime string
+		rootless      bool
+		want          Paths
+	}{
+		{"", "", false, Paths{Root: "/var/lib/skiff", RunRoot: "/run/skiff"}},
+		{"/d", "/run/user/1000", true, Paths{Root: "/d/skiff", RunRoot: "/run/user/1000/skiff"}},
+		{"", "", true, Paths{Root: "/home/u/.local/share/skiff", RunRoot: filepath.Join(os.TempDir(), "skiff-run-1000", "skiff")}},
+	} {
+		t.Setenv("XDG_DATA_HOME", tc.data)
+		t.Setenv("XDG_RUNTIME_DIR", tc.runtime)
+		if got := DefaultPaths(tc.rootless, 1000); got != tc.want {
+			t.Errorf("data %q runtime %q rootless %v: %+v, want %+v", tc.data, tc.runtime, tc.rootless, got, tc.want)
+		}
+	}
+}

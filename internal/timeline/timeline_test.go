@@ -54,3 +54,28 @@ func TestGoStart(t *testing.T) {
 		t.Fatalf("goStart = %d, now %d: not within the last 10 minutes", s, n)
 	}
 }
+
+// A CLI started by a rootless CLI in its namespace keeps the outer one's
+// origin from the environment (one clock for the run); without it, or
+// with one later than its own start, the origin is its own start.
+func TestStartCLIOrigin(t *testing.T) {
+	defer Stop()
+	own := goStart()
+	// goStart reads two clocks: two calls differ by microseconds.
+	near := func(o int64) bool { return o > own-1e6 && o < own+1e6 }
+	for _, tc := range []struct {
+		env  string
+		want func(int64) bool
+	}{
+		{strconv.FormatInt(own-7e6, 10), func(o int64) bool { return o == own-7e6 }},
+		{"", near},
+		{strconv.FormatInt(own+60e9, 10), near},
+		{"junk", near},
+	} {
+		t.Setenv(Env, tc.env)
+		StartCLI()
+		if !tc.want(Origin()) {
+			t.Errorf("%s=%q: origin %d (own start %d)", Env, tc.env, Origin(), own)
+		}
+	}
+}
