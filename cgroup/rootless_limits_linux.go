@@ -98,6 +98,34 @@ func requestedLimits(r *specs.LinuxResources) []limitFlag {
 	return out
 }
 
+// delegatedOnly is r without the limits whose controllers are not among
+// ctrls (a delegated cgroup's cgroup.controllers), which writing would
+// fail on: the container runs without them, as IgnoredLimits warned.
+func delegatedOnly(r *specs.LinuxResources, ctrls []string) *specs.LinuxResources {
+	out := *r
+	has := func(c string) bool { return slices.Contains(ctrls, c) }
+	if !has("memory") {
+		out.Memory = nil
+	}
+	if !has("io") {
+		out.BlockIO = nil
+	}
+	if !has("pids") {
+		out.Pids = nil
+	}
+	if c := out.CPU; c != nil {
+		cpu := *c
+		if !has("cpu") {
+			cpu.Shares, cpu.Quota, cpu.Burst, cpu.Period, cpu.RealtimePeriod, cpu.RealtimeRuntime, cpu.Idle = nil, nil, nil, nil, nil, nil, nil
+		}
+		if !has("cpuset") {
+			cpu.Cpus, cpu.Mems = "", ""
+		}
+		out.CPU = &cpu
+	}
+	return &out
+}
+
 // cfsDefaultPeriod is the kernel's CFS period (µs): asking for it changes
 // nothing.
 const cfsDefaultPeriod = 100000

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/procstat"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -156,7 +157,7 @@ func sampleOne(ct *state.Container) statsSample {
 	if !ct.Status.Up() || ct.Orphaned || !sameProcess(ct.Pid, ct.PidStartTime) {
 		return statsSample{}
 	}
-	cg, err := cgroup.LoadUnder(ct.Host.Limits.CgroupParent, ct.ID)
+	cg, err := container.CgroupOf(ct)
 	if err != nil {
 		return statsSample{}
 	}

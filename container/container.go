@@ -304,6 +304,7 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 		HostNetwork:  c.HostNetwork(),
 		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",
 		CgroupParent: c.State.Host.Limits.CgroupParent,
+		Delegation:   cgroup.Recorded(c.State.Host.Limits.CgroupMount, c.State.Host.Limits.CgroupSubtree),
 		Seccomp:      filter,
 		Devices:      devices.nodes,
 	}, nil

@@ -279,6 +279,15 @@ type Limits struct {
 	CgroupParent string `json:"cgroupParent,omitempty"`
 	CgroupnsMode string `json:"cgroupnsMode,omitempty"`
 	OomScoreAdj  int    `json:"oomScoreAdj,omitempty"` // --oom-score-adj
+	// CgroupMount and CgroupSubtree are a rootless container's delegated
+	// cgroup (issue 20, cgroup.Delegation's fields of the same names, read
+	// at create): its cgroup is CgroupSubtree/skiff/<id> in the cgroup2
+	// hierarchy mounted at CgroupMount. Kept so that every later command
+	// finds it, from wherever it runs (a login session's shell has no
+	// delegation of its own). "": root's cgroups, or a rootless container
+	// that has none.
+	CgroupMount   string `json:"cgroupMount,omitempty"`
+	CgroupSubtree string `json:"cgroupSubtree,omitempty"`
 }
 
 // ThrottleDevice is one --device-*-bps/iops value: the host device path
