@@ -218,6 +218,15 @@ type Mount struct {
 	Origin    string `json:"origin,omitempty"`
 	Anonymous bool   `json:"anonymous,omitempty"` // rm -v and --rm remove it
 	NoCopy    bool   `json:"noCopy,omitempty"`    // volume-nocopy: no copy-up of image content
+	// Chown is -v's U (podman's): the source is given to the container's
+	// user (chown -R) at create; rootless, that lands on the host ids the
+	// user namespace maps the container's user to (issue 20).
+	Chown bool `json:"chown,omitempty"`
+	// IDMap is -v's idmap (podman's): an idmapped bind mount. Refused at
+	// create, saying why (issue 20): root's containers have no user
+	// namespace to map to, and a rootless user may not idmap the host's
+	// filesystems.
+	IDMap bool `json:"idmap,omitempty"`
 	// Options are mount(8) words for the init: a tmpfs's size=, mode=.
 	Options []string `json:"options,omitempty"`
 }
