@@ -3,10 +3,13 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/procstat"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -200,5 +203,28 @@ func TestFreezeError(t *testing.T) {
 	}
 	if freezeError("pause", "web", nil) != nil {
 		t.Errorf("no error became one")
+	}
+}
+
+// A container without a cgroup (rootless without delegation) shows what
+// /proc says of its processes: their CPU time, resident memory and count.
+func TestProcStats(t *testing.T) {
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { child.Process.Kill(); child.Wait() })
+	// Our own CPU time, counted in ticks, is 0 until we have used one.
+	for {
+		if st, err := procstat.Read(os.Getpid()); err != nil || st.UTime+st.STime > 0 {
+			break
+		}
+	}
+	s := procStats([]int{os.Getpid(), child.Process.Pid, 1 << 30}, nil) // the last: no such process
+	if s.Pids != 2 || s.Memory == 0 || s.CPUNanos == 0 {
+		t.Errorf("stats %+v: want 2 processes, their memory and CPU time", s)
+	}
+	if s := procStats(nil, errors.New("gone")); s != (cgroup.Stats{}) {
+		t.Errorf("no processes: %+v", s)
 	}
 }

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,6 +193,20 @@ func errString(err error) string {
 // unprivileged host uid, as a rootless skiff's CLI runs, and returns its
 // output. arg's directory is made reachable for it.
 func runInUserNS(t *testing.T, arg, env, run string) string {
+	return runInUserNSMapped(t, arg, env, run, nil)
+}
+
+// testUID is the host uid the test namespaces map 0 to (no such user need
+// exist), testRange the start of their subordinate range, when they have one.
+const (
+	testUID   = 4242
+	testRange = 300000
+)
+
+// runInUserNSMapped is runInUserNS with ids 1.. of the namespace mapped
+// from testRange too, as a user's /etc/subuid range maps them, when
+// ranged is non-nil and true.
+func runInUserNSMapped(t *testing.T, arg, env, run string, ranged *bool) string {
 	t.Helper()
 	for d := arg; d != "/"; d = filepath.Dir(d) {
 		if strings.HasPrefix(d, os.TempDir()+"/") {
@@ -208,13 +223,16 @@ func runInUserNS(t *testing.T, arg, env, run string) string {
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	const uid = 4242
+	maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: testUID, Size: 1}}
+	if ranged != nil && *ranged {
+		maps = append(maps, syscall.SysProcIDMap{ContainerID: 1, HostID: testRange, Size: 65536})
+	}
 	cmd := exec.Command(bin, "-test.run="+run)
 	cmd.Env = append(os.Environ(), env+"="+arg)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}},
+		UidMappings: maps,
+		GidMappings: maps,
 		Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
 	}
 	out, err := cmd.CombinedOutput()
@@ -222,4 +240,64 @@ func runInUserNS(t *testing.T, arg, env, run string) string {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// Rootless, -v's U runs inside the user namespace: the container's user's
+// ids land on the host ids the user's range maps them to; without a range
+// the chown is refused, saying what to add. And a bind keeps the host's
+// owners: what the container's root makes there is the user's on the host.
+func TestChownUInUserNS(t *testing.T) {
+	if os.Getenv(chownChildEnv) != "" {
+		chownChild()
+		return
+	}
+	needRoot(t)
+	for _, ranged := range []bool{true, false} {
+		t.Run(map[bool]string{true: "subordinate range", false: "single id"}[ranged], func(t *testing.T) {
+			src := t.TempDir()
+			if err := os.WriteFile(filepath.Join(src, "f"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{src, filepath.Join(src, "f")} {
+				if err := os.Chown(p, testUID, testUID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := runInUserNSMapped(t, src, chownChildEnv, "^TestChownUInUserNS$", &ranged)
+			if got := owner(t, filepath.Join(src, "made-by-root")); got != [2]uint32{testUID, testUID} {
+				t.Errorf("a file the namespace's root made on the bind is owned by %v on the host, want the user's %d", got, testUID)
+			}
+			if !ranged {
+				want := "(the user namespace maps no host id to the container's user: add the user's ranges to /etc/subuid and /etc/subgid)"
+				if !strings.Contains(out, want) {
+					t.Errorf("single id: %q, want the hint %q", out, want)
+				}
+				return
+			}
+			if !strings.Contains(out, "child: <nil>") {
+				t.Fatalf("child: %s", out)
+			}
+			want := [2]uint32{testRange + 999, testRange + 999} // 1000 inside
+			for _, p := range []string{src, filepath.Join(src, "f")} {
+				if got := owner(t, p); got != want {
+					t.Errorf("%s owned by %v on the host, want %v", p, got, want)
+				}
+			}
+		})
+	}
+}
+
+const chownChildEnv = "SKIFF_TEST_CHOWN_CHILD"
+
+// chownChild gives the directory named in its env to uid 1000 as -v's U
+// does, then makes a file there as the namespace's root.
+func chownChild() {
+	dir := os.Getenv(chownChildEnv)
+	f := &filler{}
+	err := f.chownSources([]state.Mount{{Type: "bind", Source: dir, Destination: "/d", Chown: true}}, "1000:1000")
+	if werr := os.WriteFile(filepath.Join(dir, "made-by-root"), nil, 0o644); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	os.Stdout.WriteString("\nchild: " + strings.ReplaceAll(errString(err), "\n", " ") + "\n")
+	os.Exit(0)
 }
