@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/spec"
@@ -36,8 +37,8 @@ const errNoRootlessNet = "rootless containers have loopback networking only for 
 // rootlessNetwork makes a rootless container's network: no --network is
 // "none" (its own namespace, loopback up); what needs the bridge or a user
 // network is refused in one line saying what to do. networks and publish
-// are --network's and -p's values as typed. --network none, host and
-// container:NAME are as for root.
+// are --network's and -p's values as typed. --network none and host are
+// as for root.
 func rootlessNetwork(o *spec.Options, networks, publish []string) error {
 	if len(networks) == 0 {
 		switch {
@@ -58,6 +59,10 @@ func rootlessNetwork(o *spec.Options, networks, publish []string) error {
 			return fmt.Errorf(errNoRootlessNet+"--network %s is not available (use --network none or host, or run skiff as root)", v)
 		case spec.IsUserNetwork(m):
 			return fmt.Errorf(errNoRootlessNet+"--network %s: user networks are not available (use --network none or host, or run skiff as root)", v)
+		case strings.HasPrefix(m, spec.NetworkContainerPrefix):
+			// Each rootless create runs in a user namespace of its own,
+			// which has no say over another container's namespaces.
+			return fmt.Errorf("--network %s: a rootless container cannot join another container's network namespace (each has a user namespace of its own): drop it, or run skiff as root", v)
 		}
 	}
 	return nil

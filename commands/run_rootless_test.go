@@ -41,7 +41,7 @@ func TestRootlessNetworkFlags(t *testing.T) {
 		{"host", []string{"--network", "host"}, spec.NetworkHost, ""},
 		{"none discards -p, as docker", []string{"--network", "none", "-p", "80:80"}, spec.NetworkNone, ""},
 		{"host discards -p with docker's warning", []string{"--network", "host", "-p", "80:80"}, spec.NetworkHost, ""},
-		{"container mode as root's", []string{"--network", "container:web"}, "container:web", ""},
+		{"container mode", []string{"--network", "container:web"}, "", "--network container:web: a rootless container cannot join another container's network namespace (each has a user namespace of its own): drop it, or run skiff as root"},
 		{"publish", []string{"-p", "8080:80"}, "", lead + "-p 8080:80 cannot be published (drop -p, or run skiff as root)"},
 		{"publish twice: the first named", []string{"-p", "127.0.0.1:53:53/udp", "-p", "80"}, "", lead + "-p 127.0.0.1:53:53/udp cannot be published (drop -p, or run skiff as root)"},
 		{"publish all", []string{"-P", "--expose", "80"}, "", lead + "-P cannot publish the exposed ports (drop -P, or run skiff as root)"},
