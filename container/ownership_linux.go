@@ -7,7 +7,6 @@ package container
 // host, as the user namespace maps it.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -63,25 +61,9 @@ func (f *filler) lookupUser(user string) (uid, gid uint32, err error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		passwd, group = readInView(rootfd, "/etc/passwd"), readInView(rootfd, "/etc/group")
+		passwd, group = run.UserFiles(rootfd)
 	}
 	return run.LookupUser(user, passwd, group)
-}
-
-// readInView is the file at p in the view rootfd (its first 4 MiB), or
-// nil when there is none.
-func readInView(rootfd int, p string) io.Reader {
-	fd, err := rootfs.InRoot(rootfd, p, unix.O_RDONLY)
-	if err != nil {
-		return nil
-	}
-	file := os.NewFile(uintptr(fd), p)
-	defer file.Close()
-	b, err := io.ReadAll(io.LimitReader(file, 4<<20))
-	if err != nil {
-		return nil
-	}
-	return bytes.NewReader(b)
 }
 
 // chownTree gives dir and everything below it to uid:gid (chown -R)
