@@ -3,11 +3,11 @@ package cgroup
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/skiff-dev/skiff/internal/testenv"
 )
 
 // A rootless skiff reads its delegation inside its user namespace (the
@@ -24,39 +24,13 @@ func TestDelegatedInsideUserNS(t *testing.T) {
 	}
 	needChown(t)
 	mount := t.TempDir()
-	// The child, unprivileged on the host, must reach the fake tree.
-	for _, d := range []string{filepath.Dir(mount), mount} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	makeFakeCgroups(t, mount, systemdUserTree("cpu memory pids", "cpu memory pids", ""))
-
-	// Nor can it exec the test binary where go test built it (0700).
-	bin := filepath.Join(filepath.Dir(mount), "cgroup.test")
-	b, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestDelegatedInsideUserNS$")
-	cmd.Env = append(os.Environ(), delegatedChildEnv+"="+mount)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: i20TestUID, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: i20TestUID, Size: 1}},
-		// Become the mapped 0 (host i20TestUID): cloned, the child is
-		// still the host's root, which the namespace does not map.
-		Credential: &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
-	}
-	out, err := cmd.Output()
+	out, err := testenv.UserNS{UID: i20TestUID}.RunTest(mount, delegatedChildEnv, "^TestDelegatedInsideUserNS$")
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 	var got delegatedReport
-	line := out[strings.LastIndexByte(strings.TrimSpace(string(out)), '\n')+1:]
+	line := []byte(out[strings.LastIndexByte(strings.TrimSpace(out), '\n')+1:])
 	if err := json.Unmarshal(line, &got); err != nil {
 		t.Fatalf("child's report %q: %v", out, err)
 	}

@@ -3,7 +3,6 @@ package container
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -11,6 +10,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/skiff-dev/skiff/internal/testenv"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -162,7 +162,7 @@ func TestIDMapRefused(t *testing.T) {
 		t.Errorf("no idmap: %v", err)
 	}
 	needRoot(t)
-	out := runInUserNS(t, src, idmapChildEnv, "^TestIDMapRefused$")
+	out := runInUserNS(t, src, idmapChildEnv, "^TestIDMapRefused$", false)
 	want := "volume option idmap on /d: the kernel refuses an unprivileged idmapped mount of " + src +
 		" (its filesystem belongs to the host's user namespace): drop idmap (the bind keeps the host's owners as the user namespace maps them), or use U to give it to the container's user"
 	if !strings.Contains(out, want) {
@@ -188,58 +188,26 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// runInUserNS runs the test run in a copy of the test binary (its child
-// mode set by env=arg) in a new user and mount namespace mapping 0 to an
-// unprivileged host uid, as a rootless skiff's CLI runs, and returns its
-// output. arg's directory is made reachable for it.
-func runInUserNS(t *testing.T, arg, env, run string) string {
-	return runInUserNSMapped(t, arg, env, run, nil)
-}
-
-// testUID is the host uid the test namespaces map 0 to (no such user need
-// exist), testRange the start of their subordinate range, when they have one.
+// testUID is the host uid the test namespaces map 0 to, testRange the
+// start of their subordinate range when they have one.
 const (
 	testUID   = 4242
 	testRange = 300000
 )
 
-// runInUserNSMapped is runInUserNS with ids 1.. of the namespace mapped
-// from testRange too, as a user's /etc/subuid range maps them, when
-// ranged is non-nil and true.
-func runInUserNSMapped(t *testing.T, arg, env, run string, ranged *bool) string {
+// runInUserNS runs the test run as the root of a user namespace (ranged:
+// with a subordinate range) with env=dir, as a rootless skiff's CLI runs.
+func runInUserNS(t *testing.T, dir, env, run string, ranged bool) string {
 	t.Helper()
-	for d := arg; d != "/"; d = filepath.Dir(d) {
-		if strings.HasPrefix(d, os.TempDir()+"/") {
-			if err := os.Chmod(d, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
+	ns := testenv.UserNS{UID: testUID}
+	if ranged {
+		ns.Range = testRange
 	}
-	b, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(filepath.Dir(arg), "container.test")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: testUID, Size: 1}}
-	if ranged != nil && *ranged {
-		maps = append(maps, syscall.SysProcIDMap{ContainerID: 1, HostID: testRange, Size: 65536})
-	}
-	cmd := exec.Command(bin, "-test.run="+run)
-	cmd.Env = append(os.Environ(), env+"="+arg)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
-		UidMappings: maps,
-		GidMappings: maps,
-		Credential:  &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true},
-	}
-	out, err := cmd.CombinedOutput()
+	out, err := ns.RunTest(dir, env, run)
 	if err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
-	return string(out)
+	return out
 }
 
 // Rootless, -v's U runs inside the user namespace: the container's user's
@@ -263,7 +231,7 @@ func TestChownUInUserNS(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			out := runInUserNSMapped(t, src, chownChildEnv, "^TestChownUInUserNS$", &ranged)
+			out := runInUserNS(t, src, chownChildEnv, "^TestChownUInUserNS$", ranged)
 			if got := owner(t, filepath.Join(src, "made-by-root")); got != [2]uint32{testUID, testUID} {
 				t.Errorf("a file the namespace's root made on the bind is owned by %v on the host, want the user's %d", got, testUID)
 			}
