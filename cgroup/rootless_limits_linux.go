@@ -68,7 +68,10 @@ func requestedLimits(r *specs.LinuxResources) []limitFlag {
 	}
 	if m := r.Memory; m != nil {
 		add(m.Limit != nil, "--memory", "memory")
-		add(m.Swap != nil && *m.Swap != -1, "--memory-swap", "memory")
+		// -m alone gets twice its value as memory+swap (moby's default):
+		// that is -m's, not a --memory-swap the user typed.
+		derived := m.Limit != nil && m.Swap != nil && *m.Swap == 2**m.Limit
+		add(m.Swap != nil && *m.Swap != -1 && !derived, "--memory-swap", "memory")
 		add(m.Reservation != nil, "--memory-reservation", "memory")
 		add(m.Swappiness != nil, "--memory-swappiness", "memory")
 		add(m.DisableOOMKiller != nil && *m.DisableOOMKiller, "--oom-kill-disable", "memory")
