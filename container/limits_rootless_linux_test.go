@@ -2,16 +2,19 @@ package container
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -26,12 +29,99 @@ import (
 // delegation: root's code is what runs inside the user namespace.
 func TestDelegatedCgroupStart(t *testing.T) {
 	img := newTestImage(t)
-	sub := delegatedSubtreeForTest(t)
 	image := spec.Image{ID: "sha256:" + strings.Repeat("1", 64), LayerDirs: []string{img.layer},
 		Config: v1.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}}
-	o := spec.Options{Args: []string{"sh", "-c", "sleep 30"}}
-	o.Host.Limits = state.Limits{CgroupMount: sub.mount, CgroupSubtree: sub.dir, PidsLimit: 50}
-	s, c, out := startContainer(t, image, o)
+	options := func(sub testSubtree) spec.Options {
+		o := spec.Options{Args: []string{"sh", "-c", "sleep 30"}}
+		o.Host.Limits = state.Limits{CgroupMount: sub.mount, CgroupSubtree: sub.dir, PidsLimit: 50}
+		return o
+	}
+	t.Run("started", func(t *testing.T) {
+		if os.Getenv(unifiedOnlyEnv) != "" {
+			t.Skip("the copy runs the prestarted case only")
+		}
+		sub := delegatedSubtreeForTest(t)
+		s, c, out := startContainer(t, image, options(sub))
+		checkDelegatedStart(t, s, c, out, sub, true)
+	})
+	// The monitor of a run prestarts its init before the record says
+	// where its cgroup goes: the start moves it there. Rootless the init
+	// was born in no cgroup (none is the user's to write); as root it
+	// would be in root's v1 ones too, which the move cannot leave: so the
+	// test runs where the v1 hierarchies are not mounted.
+	t.Run("prestarted", func(t *testing.T) {
+		if !seeOnlyUnifiedHierarchy(t) {
+			return
+		}
+		sub := delegatedSubtreeForTest(t)
+		s := Store{Root: t.TempDir(), RunRoot: t.TempDir()}
+		c, err := s.Create(image, options(sub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := monitorStdio(t)
+		pre, err := run.PrestartInit(c.State.ID, out.child)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.StartPending(pre); err != nil {
+			t.Fatal(err)
+		}
+		out.closeChild()
+		checkDelegatedStart(t, s, c, out, sub, false)
+	})
+}
+
+const unifiedOnlyEnv = "SKIFF_TEST_UNIFIED_ONLY"
+
+// seeOnlyUnifiedHierarchy makes the calling test see only the cgroup2
+// hierarchy, as a rootless skiff has only that one to write: with v1
+// hierarchies mounted, it runs the test again in a copy of the test binary
+// in a mount namespace of its own, where they are unmounted, and reports
+// false (the copy's result is the test's); in the copy, or with none, it
+// unmounts them if need be and reports true: go on.
+func seeOnlyUnifiedHierarchy(t *testing.T) bool {
+	t.Helper()
+	hs, err := cgroup.Hierarchies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v1s []string
+	for _, h := range hs {
+		if !h.V2 {
+			v1s = append(v1s, h.Mount)
+		}
+	}
+	if len(v1s) == 0 {
+		return true
+	}
+	if os.Getenv(unifiedOnlyEnv) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+strings.ReplaceAll(t.Name(), "/", "$/^")+"$", "-test.v")
+		cmd.Env = append(os.Environ(), unifiedOnlyEnv+"=1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+			t.Fatalf("in a mount namespace without the v1 hierarchies: %v\n%s", err, out)
+		}
+		return false
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range v1s {
+		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return true
+}
+
+// checkDelegatedStart checks that started container c's init is in its
+// cgroup below sub, that CgroupOf finds it there, that it goes at cleanup,
+// and, in no root's v1 cgroup, when v1 is set (the v1 hierarchies are
+// mounted).
+func checkDelegatedStart(t *testing.T, s Store, c *Container, out *testStdio, sub testSubtree, v1 bool) {
+	t.Helper()
 	rec, err := state.Load(s.Root, c.State.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +136,7 @@ func TestDelegatedCgroupStart(t *testing.T) {
 		switch {
 		case isV2 && filepath.Join(sub.mount, p) != leaf:
 			t.Errorf("the init's cgroup2 is %s, want %s", p, leaf)
-		case !isV2 && strings.Contains(line, c.State.ID):
+		case !isV2 && v1 && strings.Contains(line, c.State.ID):
 			t.Errorf("the init is in root's v1 cgroup %s too", line)
 		}
 	}
@@ -63,7 +153,6 @@ func TestDelegatedCgroupStart(t *testing.T) {
 	if _, err := os.Stat(leaf); !os.IsNotExist(err) {
 		t.Errorf("the container's cgroup is left: %v", err)
 	}
-	checkGone(t, c.State.ID)
 }
 
 // testSubtree is a directory of the real cgroup2 hierarchy standing for
