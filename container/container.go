@@ -17,6 +17,7 @@ import (
 	"github.com/skiff-dev/skiff/seccomp"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // Container is one container from creation to removal. Its life is split
@@ -179,7 +180,7 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 	sp, err := spec.Build(spec.Input{
 		ID: id, Rootfs: filepath.Join(c.Dir, "rootfs"), Image: img, Opts: o,
 		HostnameFile: hostnameFile, HostsFile: hostsFile, ResolvConfFile: resolvFile,
-		LookupEnv: os.LookupEnv, NoDeviceCgroup: !cgroup.CanRestrictDevices(),
+		LookupEnv: os.LookupEnv, NoDeviceCgroup: !cgroup.CanRestrictDevices(), Rootless: userns.Rootless(),
 		Mounts: c.State.Host.Mounts, VolumeSource: volumeSource(c.store.Root),
 		ReadonlyRootfs: c.State.Host.ReadonlyRootfs, AllCaps: allCaps(o.Host.Security),
 	})

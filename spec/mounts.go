@@ -614,6 +614,9 @@ func allMounts(in Input) ([]specs.Mount, error) {
 		if user[d.Destination] || (user["/dev"] && strings.HasPrefix(d.Destination, "/dev/")) {
 			continue
 		}
+		if d.Type == "sysfs" && in.Rootless && in.Opts.Network == NetworkHost {
+			d = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+		}
 		out = append(out, d)
 	}
 	return append(out, sorted...), nil

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -234,5 +235,36 @@ func TestMergeTmpfsOptions(t *testing.T) {
 	want := []string{"nosuid", "nodev", "exec", "size=2m", "ro"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// A rootless container on the host's network cannot mount a sysfs (the
+// network namespace is the host's user namespace's): /sys is the host's,
+// bound read-only. With a network namespace of its own, or as root, it is
+// docker's sysfs.
+func TestRootlessSysfs(t *testing.T) {
+	bound := specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+	sysfs := specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}}
+	tests := []struct {
+		name     string
+		rootless bool
+		network  string
+		want     specs.Mount
+	}{
+		{"rootless, host network", true, NetworkHost, bound},
+		{"rootless, own namespace", true, NetworkNone, sysfs},
+		{"root, host network", false, NetworkHost, sysfs},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := allMounts(Input{Rootless: tt.rootless, Opts: Options{Network: tt.network}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(got, func(m specs.Mount) bool { return m.Destination == "/sys" })
+			if i < 0 || !reflect.DeepEqual(got[i], tt.want) {
+				t.Errorf("/sys: %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
