@@ -109,3 +109,21 @@ func rootlessUpdateWarning(l state.Limits) string {
 	}
 	return cgroup.IgnoredLimits(spec.Resources(l), d)
 }
+
+// rootlessNamespaces refuses, in one line saying what to do, the --pid
+// and --ipc modes a rootless container cannot have: another container's
+// namespaces belong to that container's user namespace, a sibling of ours
+// (setns is refused), and a /proc for the host's PID namespace cannot be
+// mounted from a user namespace (the kernel wants CAP_SYS_ADMIN over the
+// host's). --ipc host works: its /dev/mqueue is the host's, bound.
+func rootlessNamespaces(pid, ipc string) error {
+	for _, m := range []struct{ flag, mode string }{{"--pid", pid}, {"--ipc", ipc}} {
+		if strings.HasPrefix(m.mode, spec.NetworkContainerPrefix) {
+			return fmt.Errorf("%s %s: a rootless container cannot join another container's namespaces (each has a user namespace of its own): drop it, or run skiff as root", m.flag, m.mode)
+		}
+	}
+	if pid == "host" {
+		return errors.New("--pid host: a rootless container cannot mount a /proc of the host's PID namespace (it belongs to the host's user namespace): drop it, or run skiff as root")
+	}
+	return nil
+}

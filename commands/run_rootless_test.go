@@ -228,3 +228,27 @@ func TestProcStats(t *testing.T) {
 		t.Errorf("no processes: %+v", s)
 	}
 }
+
+// --pid and --ipc modes a rootless container cannot have are refused at
+// create in one line; --ipc host and --uts host are as for root.
+func TestRootlessNamespaceFlags(t *testing.T) {
+	asRootless(t, cgroup.Delegation{V1: true})
+	tests := []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--ipc", "host", "--uts", "host"}, ""},
+		{[]string{"--ipc", "private"}, ""},
+		{[]string{"--pid", "host"}, "--pid host: a rootless container cannot mount a /proc of the host's PID namespace (it belongs to the host's user namespace): drop it, or run skiff as root"},
+		{[]string{"--pid", "container:web"}, "--pid container:web: a rootless container cannot join another container's namespaces (each has a user namespace of its own): drop it, or run skiff as root"},
+		{[]string{"--ipc", "container:web"}, "--ipc container:web: a rootless container cannot join another container's namespaces (each has a user namespace of its own): drop it, or run skiff as root"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, err := parseRun(t, append(tt.args, "busybox")...)
+			if fmt.Sprint(err) != fmt.Sprint(errOrNil(tt.err)) {
+				t.Fatalf("err %v, want %q", err, tt.err)
+			}
+		})
+	}
+}

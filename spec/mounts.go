@@ -579,6 +579,21 @@ func mergeTmpfsOptions(opts []string) []string {
 	return out
 }
 
+// rootlessMount is docker's default mount d as a rootless container on
+// the host's network or IPC namespace has it: a sysfs or an mqueue cannot
+// be mounted for a namespace of the host's user namespace (the kernel
+// wants CAP_SYS_ADMIN over that one), so the host's is bound, as runc's
+// rootless spec does for /sys.
+func rootlessMount(d specs.Mount, o Options) specs.Mount {
+	switch {
+	case d.Type == "sysfs" && o.Network == NetworkHost:
+		return specs.Mount{Destination: d.Destination, Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+	case d.Type == "mqueue" && o.Host.Security.IpcMode == ModeHost:
+		return specs.Mount{Destination: d.Destination, Type: "bind", Source: "/dev/mqueue", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+	}
+	return d
+}
+
 // depth is a destination's number of components, docker's mount order.
 func depth(dest string) int { return strings.Count(path.Clean(dest), "/") }
 
@@ -614,8 +629,8 @@ func allMounts(in Input) ([]specs.Mount, error) {
 		if user[d.Destination] || (user["/dev"] && strings.HasPrefix(d.Destination, "/dev/")) {
 			continue
 		}
-		if d.Type == "sysfs" && in.Rootless && in.Opts.Network == NetworkHost {
-			d = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+		if in.Rootless {
+			d = rootlessMount(d, in.Opts)
 		}
 		out = append(out, d)
 	}

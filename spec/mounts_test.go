@@ -238,32 +238,39 @@ func TestMergeTmpfsOptions(t *testing.T) {
 	}
 }
 
-// A rootless container on the host's network cannot mount a sysfs (the
-// network namespace is the host's user namespace's): /sys is the host's,
-// bound read-only. With a network namespace of its own, or as root, it is
-// docker's sysfs.
-func TestRootlessSysfs(t *testing.T) {
-	bound := specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+// A rootless container on the host's network or IPC namespace cannot
+// mount a sysfs or an mqueue for it (the namespace is the host's user
+// namespace's): the host's is bound. With a namespace of its own, or as
+// root, the mount is docker's.
+func TestRootlessDefaultMounts(t *testing.T) {
+	boundSys := specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
 	sysfs := specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}}
+	boundMq := specs.Mount{Destination: "/dev/mqueue", Type: "bind", Source: "/dev/mqueue", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+	mqueue := specs.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}}
 	tests := []struct {
-		name     string
-		rootless bool
-		network  string
-		want     specs.Mount
+		name         string
+		rootless     bool
+		network, ipc string
+		sys, mq      specs.Mount
 	}{
-		{"rootless, host network", true, NetworkHost, bound},
-		{"rootless, own namespace", true, NetworkNone, sysfs},
-		{"root, host network", false, NetworkHost, sysfs},
+		{"rootless, host network", true, NetworkHost, "", boundSys, mqueue},
+		{"rootless, host IPC", true, NetworkNone, ModeHost, sysfs, boundMq},
+		{"rootless, own namespaces", true, NetworkNone, "", sysfs, mqueue},
+		{"root, host namespaces", false, NetworkHost, ModeHost, sysfs, mqueue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := allMounts(Input{Rootless: tt.rootless, Opts: Options{Network: tt.network}})
+			o := Options{Network: tt.network}
+			o.Host.Security.IpcMode = tt.ipc
+			got, err := allMounts(Input{Rootless: tt.rootless, Opts: o})
 			if err != nil {
 				t.Fatal(err)
 			}
-			i := slices.IndexFunc(got, func(m specs.Mount) bool { return m.Destination == "/sys" })
-			if i < 0 || !reflect.DeepEqual(got[i], tt.want) {
-				t.Errorf("/sys: %+v, want %+v", got, tt.want)
+			for _, want := range []specs.Mount{tt.sys, tt.mq} {
+				i := slices.IndexFunc(got, func(m specs.Mount) bool { return m.Destination == want.Destination })
+				if i < 0 || !reflect.DeepEqual(got[i], want) {
+					t.Errorf("%s: %+v, want %+v", want.Destination, got, want)
+				}
 			}
 		})
 	}
