@@ -115,7 +115,7 @@ func rootlessUpdateWarning(l state.Limits) string {
 // namespaces belong to that container's user namespace, a sibling of ours
 // (setns is refused), and a /proc for the host's PID namespace cannot be
 // mounted from a user namespace (the kernel wants CAP_SYS_ADMIN over the
-// host's). --ipc host works: its /dev/mqueue is the host's, bound.
+// host's). --ipc host works (without a /dev/mqueue: spec.rootlessMount).
 func rootlessNamespaces(pid, ipc string) error {
 	for _, m := range []struct{ flag, mode string }{{"--pid", pid}, {"--ipc", ipc}} {
 		if strings.HasPrefix(m.mode, spec.NetworkContainerPrefix) {

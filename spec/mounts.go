@@ -580,18 +580,20 @@ func mergeTmpfsOptions(opts []string) []string {
 }
 
 // rootlessMount is docker's default mount d as a rootless container on
-// the host's network or IPC namespace has it: a sysfs or an mqueue cannot
-// be mounted for a namespace of the host's user namespace (the kernel
-// wants CAP_SYS_ADMIN over that one), so the host's is bound, as runc's
-// rootless spec does for /sys.
-func rootlessMount(d specs.Mount, o Options) specs.Mount {
+// the host's network or IPC namespace has it (ok false: none). A sysfs or
+// an mqueue cannot be mounted for a namespace of the host's user
+// namespace (the kernel wants CAP_SYS_ADMIN over that one): /sys is the
+// host's, bound, as runc's rootless spec has it; /dev/mqueue is left out,
+// as a host need not mount one to bind (message queues work without it:
+// it only lists them).
+func rootlessMount(d specs.Mount, o Options) (_ specs.Mount, ok bool) {
 	switch {
 	case d.Type == "sysfs" && o.Network == NetworkHost:
-		return specs.Mount{Destination: d.Destination, Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+		return specs.Mount{Destination: d.Destination, Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}, true
 	case d.Type == "mqueue" && o.Host.Security.IpcMode == ModeHost:
-		return specs.Mount{Destination: d.Destination, Type: "bind", Source: "/dev/mqueue", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+		return specs.Mount{}, false
 	}
-	return d
+	return d, true
 }
 
 // depth is a destination's number of components, docker's mount order.
@@ -630,7 +632,10 @@ func allMounts(in Input) ([]specs.Mount, error) {
 			continue
 		}
 		if in.Rootless {
-			d = rootlessMount(d, in.Opts)
+			var ok bool
+			if d, ok = rootlessMount(d, in.Opts); !ok {
+				continue
+			}
 		}
 		out = append(out, d)
 	}

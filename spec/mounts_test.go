@@ -240,12 +240,12 @@ func TestMergeTmpfsOptions(t *testing.T) {
 
 // A rootless container on the host's network or IPC namespace cannot
 // mount a sysfs or an mqueue for it (the namespace is the host's user
-// namespace's): the host's is bound. With a namespace of its own, or as
-// root, the mount is docker's.
+// namespace's): the host's /sys is bound, no /dev/mqueue is mounted. With
+// a namespace of its own, or as root, the mount is docker's.
 func TestRootlessDefaultMounts(t *testing.T) {
 	boundSys := specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
 	sysfs := specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}}
-	boundMq := specs.Mount{Destination: "/dev/mqueue", Type: "bind", Source: "/dev/mqueue", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+	none := specs.Mount{Destination: "/dev/mqueue"} // not mounted
 	mqueue := specs.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}}
 	tests := []struct {
 		name         string
@@ -254,7 +254,7 @@ func TestRootlessDefaultMounts(t *testing.T) {
 		sys, mq      specs.Mount
 	}{
 		{"rootless, host network", true, NetworkHost, "", boundSys, mqueue},
-		{"rootless, host IPC", true, NetworkNone, ModeHost, sysfs, boundMq},
+		{"rootless, host IPC", true, NetworkNone, ModeHost, sysfs, none},
 		{"rootless, own namespaces", true, NetworkNone, "", sysfs, mqueue},
 		{"root, host namespaces", false, NetworkHost, ModeHost, sysfs, mqueue},
 	}
@@ -268,6 +268,9 @@ func TestRootlessDefaultMounts(t *testing.T) {
 			}
 			for _, want := range []specs.Mount{tt.sys, tt.mq} {
 				i := slices.IndexFunc(got, func(m specs.Mount) bool { return m.Destination == want.Destination })
+				if want.Type == "" && i < 0 {
+					continue
+				}
 				if i < 0 || !reflect.DeepEqual(got[i], want) {
 					t.Errorf("%s: %+v, want %+v", want.Destination, got, want)
 				}
