@@ -229,7 +229,7 @@ func (e *executor) owner(rootfd int, chown string) (owner, error) {
 	if chown == "" {
 		return owner{}, nil
 	}
-	passwd, group := readInRoot(rootfd, "etc/passwd"), readInRoot(rootfd, "etc/group")
+	passwd, group := run.UserFiles(rootfd)
 	uid, gid, err := run.LookupOwner(chown, passwd, group)
 	if err != nil {
 		return owner{}, fmt.Errorf("--chown=%s: %w", chown, err)

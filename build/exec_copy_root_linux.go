@@ -6,11 +6,8 @@ package build
 
 import (
 	"archive/tar"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -180,19 +177,4 @@ func isDirInRoot(rootfd int, p string) bool {
 	}
 	unix.Close(fd)
 	return true
-}
-
-// readInRoot is a small file of the image, nil if it has none.
-func readInRoot(rootfd int, p string) io.Reader {
-	fd, err := rootfs.InRoot(rootfd, p, unix.O_RDONLY)
-	if err != nil {
-		return nil
-	}
-	f := os.NewFile(uintptr(fd), p)
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
-	if err != nil {
-		return nil
-	}
-	return bytes.NewReader(b)
 }

@@ -104,6 +104,11 @@ func setV2Resources(d dir, rel string, r *specs.LinuxResources) error {
 	if !slices.ContainsFunc(strings.Fields(string(b)), isResourceController) {
 		return nil
 	}
+	if d.h.HostMount != "" {
+		// A rootless container's delegated cgroup: the create warned that
+		// what its controllers cannot hold is ignored (IgnoredLimits).
+		r = delegatedOnly(r, strings.Fields(string(b)))
+	}
 	m, err := cgroup2.Load("/"+rel, cgroup2.WithMountpoint(d.h.Mount))
 	if err != nil {
 		return fmt.Errorf("cgroup %s: %w", d.path, err)

@@ -68,7 +68,10 @@ func requestedLimits(r *specs.LinuxResources) []limitFlag {
 	}
 	if m := r.Memory; m != nil {
 		add(m.Limit != nil, "--memory", "memory")
-		add(m.Swap != nil && *m.Swap != -1, "--memory-swap", "memory")
+		// -m alone gets twice its value as memory+swap (moby's default):
+		// that is -m's, not a --memory-swap the user typed.
+		derived := m.Limit != nil && m.Swap != nil && *m.Swap == 2**m.Limit
+		add(m.Swap != nil && *m.Swap != -1 && !derived, "--memory-swap", "memory")
 		add(m.Reservation != nil, "--memory-reservation", "memory")
 		add(m.Swappiness != nil, "--memory-swappiness", "memory")
 		add(m.DisableOOMKiller != nil && *m.DisableOOMKiller, "--oom-kill-disable", "memory")
@@ -96,6 +99,34 @@ func requestedLimits(r *specs.LinuxResources) []limitFlag {
 		add(p.Limit != nil && *p.Limit > 0, "--pids-limit", "pids")
 	}
 	return out
+}
+
+// delegatedOnly is r without the limits whose controllers are not among
+// ctrls (a delegated cgroup's cgroup.controllers), which writing would
+// fail on: the container runs without them, as IgnoredLimits warned.
+func delegatedOnly(r *specs.LinuxResources, ctrls []string) *specs.LinuxResources {
+	out := *r
+	has := func(c string) bool { return slices.Contains(ctrls, c) }
+	if !has("memory") {
+		out.Memory = nil
+	}
+	if !has("io") {
+		out.BlockIO = nil
+	}
+	if !has("pids") {
+		out.Pids = nil
+	}
+	if c := out.CPU; c != nil {
+		cpu := *c
+		if !has("cpu") {
+			cpu.Shares, cpu.Quota, cpu.Burst, cpu.Period, cpu.RealtimePeriod, cpu.RealtimeRuntime, cpu.Idle = nil, nil, nil, nil, nil, nil, nil
+		}
+		if !has("cpuset") {
+			cpu.Cpus, cpu.Mems = "", ""
+		}
+		out.CPU = &cpu
+	}
+	return &out
 }
 
 // cfsDefaultPeriod is the kernel's CFS period (µs): asking for it changes

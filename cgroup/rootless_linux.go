@@ -249,3 +249,36 @@ func without(a, b []string) []string {
 	}
 	return out
 }
+
+// Recorded is the delegation a container's record names (its Mount and
+// Subtree, kept from the create), with the subtree's controllers read
+// again now, as New needs them; nil when the record names none (root's
+// containers, a rootless one without a cgroup). It checks no ownership:
+// the kernel refuses what the caller may not write.
+func Recorded(mount, subtree string) *Delegation {
+	if subtree == "" {
+		return nil
+	}
+	d := &Delegation{Mount: mount, Subtree: subtree}
+	d.Controllers = readFields(filepath.Join(subtree, "cgroup.controllers"))
+	d.Enableable = enableable(subtree, d.Controllers)
+	return d
+}
+
+// Admits refuses, in one line saying what to do, a caller (its
+// /proc/self/cgroup) outside the delegated subtree: the kernel lets a
+// process be born in (or moved to) a cgroup only by one that may write the
+// procs file of both cgroups' common ancestor, which above the subtree is
+// root's. A shell of a login session (its scope root's) is such a caller.
+func (d Delegation) Admits(procSelfCgroup string) error {
+	own, ok := ownCgroup(procSelfCgroup)
+	rel, err := filepath.Rel(d.Mount, d.Subtree)
+	sub := "/" + rel
+	if err != nil || strings.HasPrefix(rel, "..") {
+		sub = d.Subtree
+	}
+	if ok && !slices.Contains(strings.Split(own, "/"), "..") && (own == sub || strings.HasPrefix(own, sub+"/")) {
+		return nil
+	}
+	return fmt.Errorf("cgroup: the container's cgroup is in %s, delegated to this user, and skiff runs outside it (in %s): run skiff from that delegation, e.g. through systemd-run --user --scope", sub, own)
+}

@@ -252,6 +252,10 @@ func TestIgnoredLimits(t *testing.T) {
 		{"no delegation", memPids, Delegation{Reason: "the caller's cgroup /x is not delegated to uid 1000: /sys/fs/cgroup/x is owned by uid 0"},
 			"Resource limits are not supported and ignored without a delegated cgroup (the caller's cgroup /x is not delegated to uid 1000: /sys/fs/cgroup/x is owned by uid 0): --memory, --pids-limit"},
 		{"all delegated", memPids, delegated, ""},
+		// -m alone records twice its value as memory+swap (moby's default):
+		// no --memory-swap was typed, so none is named.
+		{"-m's own swap", &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptrTo[int64](64 << 20), Swap: ptrTo[int64](128 << 20)}},
+			Delegation{V1: true}, "Resource limits are not supported and ignored on cgroups V1 rootless systems: --memory"},
 		{"controllers not delegated", &specs.LinuxResources{
 			Memory:  &specs.LinuxMemory{Limit: ptrTo[int64](1 << 30), DisableOOMKiller: ptrTo(false)},
 			CPU:     &specs.LinuxCPU{Shares: ptrTo[uint64](512), Quota: ptrTo[int64](50000), Period: ptrTo[uint64](100000), Cpus: "0", Mems: "0"},
@@ -259,7 +263,7 @@ func TestIgnoredLimits(t *testing.T) {
 		}, delegated,
 			"Resource limits are not supported and ignored for cgroup controllers not delegated to this user (cpuset, io): --cpuset-cpus, --cpuset-mems, --blkio-weight, --device-read-bps"},
 		{"every flag on v1", &specs.LinuxResources{
-			Memory:  &specs.LinuxMemory{Limit: ptrTo[int64](1), Swap: ptrTo[int64](2), Reservation: ptrTo[int64](1), Swappiness: ptrTo[uint64](10), DisableOOMKiller: ptrTo(true)},
+			Memory:  &specs.LinuxMemory{Limit: ptrTo[int64](1), Swap: ptrTo[int64](3), Reservation: ptrTo[int64](1), Swappiness: ptrTo[uint64](10), DisableOOMKiller: ptrTo(true)},
 			CPU:     &specs.LinuxCPU{Shares: ptrTo[uint64](2), Quota: ptrTo[int64](1000), Period: ptrTo[uint64](5000), RealtimePeriod: ptrTo[uint64](1), RealtimeRuntime: ptrTo[int64](1), Cpus: "0", Mems: "0"},
 			BlockIO: &specs.LinuxBlockIO{Weight: ptrTo[uint16](10), WeightDevice: []specs.LinuxWeightDevice{{}}, ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{}}, ThrottleWriteBpsDevice: []specs.LinuxThrottleDevice{{}}, ThrottleReadIOPSDevice: []specs.LinuxThrottleDevice{{}}, ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{}}},
 			Pids:    &specs.LinuxPids{Limit: ptrTo[int64](5)},

@@ -66,6 +66,11 @@ func networkOptions(c *cli.Context, o *spec.Options) error {
 	if err := userNetworkOptions(c, o); err != nil {
 		return err
 	}
+	if rootless() {
+		if err := rootlessNetwork(o, listOf(c, "network"), listOf(c, "publish")); err != nil {
+			return err
+		}
+	}
 	if err := checkNetworkConflicts(o); err != nil {
 		return err
 	}

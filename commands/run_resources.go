@@ -502,8 +502,13 @@ func limitOptions(c *cli.Context, o *spec.Options) error {
 	if l.CgroupnsMode == "" {
 		l.CgroupnsMode = defaultCgroupnsMode()
 	}
-	o.Host.Limits = l
 	printLimitWarnings(warnings)
+	if rootless() {
+		if err := printRootlessLimits(&l); err != nil {
+			return err
+		}
+	}
+	o.Host.Limits = l
 	return nil
 }
 
@@ -526,6 +531,11 @@ func checkOomScoreAllowed(v int) error {
 }
 
 func hasCapSysResource() bool {
+	if rootless() {
+		// Inside the user namespace the capability is the namespace's:
+		// oom_score_adj wants the host's.
+		return false
+	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {

@@ -59,6 +59,11 @@ func privilegeOptions(c *cli.Context, o *spec.Options) error {
 	if s.PidMode, s.IpcMode, s.UTSMode, s.UsernsMode, err = namespaceModes(c); err != nil {
 		return err
 	}
+	if rootless() {
+		if err := rootlessNamespaces(s.PidMode, s.IpcMode); err != nil {
+			return err
+		}
+	}
 	if err := checkSecurity(s, o); err != nil {
 		return err
 	}

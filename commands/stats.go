@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/procstat"
 	"github.com/skiff-dev/skiff/state"
 )
@@ -156,13 +157,17 @@ func sampleOne(ct *state.Container) statsSample {
 	if !ct.Status.Up() || ct.Orphaned || !sameProcess(ct.Pid, ct.PidStartTime) {
 		return statsSample{}
 	}
-	cg, err := cgroup.LoadUnder(ct.Host.Limits.CgroupParent, ct.ID)
+	cg, err := container.CgroupOf(ct)
 	if err != nil {
 		return statsSample{}
 	}
 	s := statsSample{at: time.Now(), up: true}
 	if s.cg, err = cg.Stats(); err != nil {
 		return statsSample{}
+	}
+	if len(cg.Paths()) == 0 {
+		// No cgroup (rootless without a delegated one): what /proc says.
+		s.cg = procStats(container.Pids(ct))
 	}
 	if ct.Host.NetworkMode != "host" { // docker counts the container's own interfaces only
 		s.rx, s.tx = netDev(ct.Pid)
@@ -237,4 +242,37 @@ func statsLine(t statsTarget, prev, cur statsSample, hostMem uint64, noTrunc boo
 		BlockIO:  units.HumanSizeWithPrecision(float64(cur.cg.BlockRead), 3) + " / " + units.HumanSizeWithPrecision(float64(cur.cg.BlockWrite), 3),
 		PIDs:     strconv.FormatUint(cur.cg.Pids, 10),
 	}
+}
+
+// userHZ is the unit of /proc's CPU times (USER_HZ, 100 on every Linux
+// ABI whatever the kernel's own HZ).
+const userHZ = 100
+
+// procStats are the figures /proc gives of a container without a cgroup
+// (pids: its processes, or their error): CPU time and resident memory
+// summed over them (shared pages counted once per process), and their
+// count. Block I/O stays 0: /proc/<pid>/io of a process running as
+// another uid (a rootless container's, mapped into the user's range) is
+// not readable.
+func procStats(pids []int, err error) cgroup.Stats {
+	var s cgroup.Stats
+	if err != nil {
+		return s
+	}
+	page := uint64(os.Getpagesize())
+	for _, pid := range pids {
+		st, err := procstat.Read(pid)
+		if err != nil || st.State == 'Z' {
+			continue
+		}
+		s.Pids++
+		s.CPUNanos += (st.UTime + st.STime) * (1e9 / userHZ)
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm"); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 1 {
+				rss, _ := strconv.ParseUint(f[1], 10, 64)
+				s.Memory += rss * page
+			}
+		}
+	}
+	return s
 }

@@ -60,6 +60,11 @@ func updateAction(c *cli.Context) error {
 				return err
 			}
 			if !warned {
+				if len(args.values) > 0 && rootless() {
+					if w := rootlessUpdateWarning(l); w != "" {
+						warnings = append(warnings, w)
+					}
+				}
 				printLimitWarnings(warnings)
 				warned = true
 			}

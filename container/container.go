@@ -184,7 +184,7 @@ func (c *Container) writeConfig(img v1.Config, o spec.Options) error {
 	sp, err := spec.Build(spec.Input{
 		ID: id, Rootfs: filepath.Join(c.Dir, "rootfs"), Image: img, Opts: o,
 		HostnameFile: hostnameFile, HostsFile: hostsFile, ResolvConfFile: resolvFile,
-		LookupEnv: os.LookupEnv, NoDeviceCgroup: !cgroup.CanRestrictDevices(),
+		LookupEnv: os.LookupEnv, NoDeviceCgroup: !cgroup.CanRestrictDevices(), Rootless: userns.Rootless(),
 		Mounts: c.State.Host.Mounts, VolumeSource: volumeSource(c.store.Root),
 		ReadonlyRootfs: c.State.Host.ReadonlyRootfs, AllCaps: allCaps(o.Host.Security),
 	})
@@ -314,6 +314,7 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 		HostNetwork:  c.HostNetwork(),
 		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",
 		CgroupParent: c.State.Host.Limits.CgroupParent,
+		Delegation:   cgroup.Recorded(c.State.Host.Limits.CgroupMount, c.State.Host.Limits.CgroupSubtree),
 		Seccomp:      filter,
 		Devices:      devices.nodes,
 	}, nil

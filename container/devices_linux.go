@@ -161,7 +161,7 @@ func (c *Container) withDevices(setup func(pid int) error) func(pid int) error {
 		if c.devices == nil {
 			return errors.New("start: the container's devices were not resolved")
 		}
-		cg, err := cgroupOf(c.State)
+		cg, err := CgroupOf(c.State)
 		if err != nil {
 			return err
 		}

@@ -35,15 +35,28 @@ func (c *Container) withLimits(setup func(pid int) error) func(pid int) error {
 	}
 }
 
-// cgroupOf names container c's existing cgroup, under its --cgroup-parent.
-func cgroupOf(c *state.Container) (*cgroup.Cgroup, error) {
-	return cgroup.LoadUnder(c.Host.Limits.CgroupParent, c.ID)
+// CgroupOf names container c's existing cgroup, under its --cgroup-parent
+// or, rootless, its delegated subtree.
+func CgroupOf(c *state.Container) (*cgroup.Cgroup, error) {
+	return limitsCgroup(c.ID, c.Host.Limits)
+}
+
+// limitsCgroup names container id's existing cgroup, where its limits l
+// say it is: below the delegated subtree recorded at a rootless create,
+// else under the --cgroup-parent at each hierarchy's root. A rootless
+// container without delegation has none there: an empty cgroup, which
+// reads as zeros and is set to nothing.
+func limitsCgroup(id string, l state.Limits) (*cgroup.Cgroup, error) {
+	if d := cgroup.Recorded(l.CgroupMount, l.CgroupSubtree); d != nil {
+		return d.Load(id)
+	}
+	return cgroup.LoadUnder(l.CgroupParent, id)
 }
 
 // applyLimits writes l into container id's cgroup, and its OOM score
 // adjustment to pid (inherited by every process the init starts).
 func applyLimits(id string, pid int, l state.Limits) error {
-	cg, err := cgroup.LoadUnder(l.CgroupParent, id)
+	cg, err := limitsCgroup(id, l)
 	if err != nil {
 		return err
 	}
@@ -61,7 +74,7 @@ func applyLimits(id string, pid int, l state.Limits) error {
 
 // UpdateLimits writes l into running container id's cgroup (skiff update).
 func UpdateLimits(id string, l state.Limits) error {
-	cg, err := cgroup.LoadUnder(l.CgroupParent, id)
+	cg, err := limitsCgroup(id, l)
 	if err != nil {
 		return err
 	}

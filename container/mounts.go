@@ -13,6 +13,9 @@ package container
 //     saved, so volume rm/prune see the volume in use from its creation):
 //     create or look up every volume, and copy the image's content at its
 //     destination into an empty one (docker's copy-up)
+//   -v's U: the sources given to the container's user (chown -R), its ids
+//     resolved in the image's /etc/passwd and /etc/group (ownership.go);
+//     -v's idmap refused, saying why
 //   sort parent before child (by depth, as docker)
 
 import (
@@ -33,6 +36,7 @@ import (
 	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 	"github.com/skiff-dev/skiff/volume"
 )
 
@@ -50,31 +54,47 @@ func (s Store) resolveMounts(dir string, img spec.Image, o spec.Options) (h stat
 	if err := checkMountSources(o.Host.Mounts); err != nil {
 		return h, release, err
 	}
+	if err := checkIDMaps(o.Host.Mounts, userns.Rootless()); err != nil {
+		return h, release, err
+	}
 	h.Mounts = append(overridden(from, o.Host.Mounts), o.Host.Mounts...)
 	h.Mounts = append(h.Mounts, imageVolumes(img.Config.Volumes, h.Mounts)...)
 	if err := makeBindSources(h.Mounts); err != nil {
 		return h, release, err
 	}
-	if !slices.ContainsFunc(h.Mounts, func(m state.Mount) bool { return m.Type == "volume" }) {
-		spec.SortMounts(h.Mounts)
-		return h, release, nil
-	}
-	vs := volume.Store{Root: s.Root}
-	if release, err = vs.Hold(); err != nil {
-		return h, func() {}, err
-	}
 	// The view's top layer is the container's upper dir, empty at create.
 	f := &filler{layers: rootfs.Layers{Lower: topFirst(img.LayerDirs), Upper: filepath.Join(dir, "upper")}}
 	defer f.close()
-	for i := range h.Mounts {
-		if err = resolveVolume(vs, &h.Mounts[i], f); err != nil {
-			removeAnonymous(s.Root, h.Mounts)
-			release()
-			return h, func() {}, err
-		}
+	if release, err = s.resolveVolumes(h.Mounts, f); err != nil {
+		return h, release, err
+	}
+	if err = f.chownSources(h.Mounts, spec.User(img.Config, o)); err != nil {
+		removeAnonymous(s.Root, h.Mounts)
+		release()
+		return h, func() {}, err
 	}
 	spec.SortMounts(h.Mounts)
 	return h, release, nil
+}
+
+// resolveVolumes creates or looks up the volumes of ms, under the volume
+// store's hold (release drops it; never nil).
+func (s Store) resolveVolumes(ms []state.Mount, f *filler) (release func(), err error) {
+	if !slices.ContainsFunc(ms, func(m state.Mount) bool { return m.Type == "volume" }) {
+		return func() {}, nil
+	}
+	vs := volume.Store{Root: s.Root}
+	if release, err = vs.Hold(); err != nil {
+		return func() {}, err
+	}
+	for i := range ms {
+		if err = resolveVolume(vs, &ms[i], f); err != nil {
+			removeAnonymous(s.Root, ms)
+			release()
+			return func() {}, err
+		}
+	}
+	return release, nil
 }
 
 // volumesFrom are the mounts of each --volumes-from container, the later
@@ -94,7 +114,7 @@ func (s Store) volumesFrom(specs []string) ([]state.Mount, error) {
 			if m.Type == "tmpfs" {
 				continue
 			}
-			m.Origin, m.ReadOnly, m.Mode, m.NoCopy = spec.OriginVolumesFrom, m.ReadOnly || ro, "", true
+			m.Origin, m.ReadOnly, m.Mode, m.NoCopy, m.Chown = spec.OriginVolumesFrom, m.ReadOnly || ro, "", true, false
 			out = append(overridden(out, []state.Mount{m}), m)
 		}
 	}

@@ -17,7 +17,7 @@ const sigkillExit = 137
 // will undo. A cgroup that cannot be read is no OOM kill: the exit is
 // still recorded.
 func (c *Container) OOMKilled(code int) bool {
-	cg, err := cgroupOf(c.State)
+	cg, err := CgroupOf(c.State)
 	if err != nil {
 		return false
 	}

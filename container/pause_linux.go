@@ -38,7 +38,7 @@ func (s Store) changeFrozen(ref string, freeze bool) (*state.Container, error) {
 	if err := checkFreezable(c, freeze); err != nil {
 		return nil, err
 	}
-	cg, err := cgroupOf(c)
+	cg, err := CgroupOf(c)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s Store) resume(paused *state.Container) {
 		}
 		l.Unlock()
 	}
-	if cg, err := cgroupOf(paused); err == nil {
+	if cg, err := CgroupOf(paused); err == nil {
 		cg.Thaw()
 	}
 }

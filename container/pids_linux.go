@@ -9,7 +9,7 @@ import (
 // process the container started, exec'd ones included), or when no cgroup
 // could be made, its init and that process's descendants.
 func Pids(c *state.Container) ([]int, error) {
-	if cg, err := cgroupOf(c); err == nil {
+	if cg, err := CgroupOf(c); err == nil {
 		if pids, err := cg.Procs(); err == nil && len(pids) > 0 {
 			return pids, nil
 		}

@@ -40,7 +40,7 @@ func (s Store) Reconcile(c *state.Container) (*state.Container, error) {
 	}
 	cur.Status, cur.Pid, cur.PidStartTime = state.Exited, 0, 0
 	cur.MonitorPid, cur.MonitorStartTime, cur.Orphaned, cur.Network = 0, 0, false, nil
-	if cg, err := cgroupOf(cur); err == nil {
+	if cg, err := CgroupOf(cur); err == nil {
 		cg.Delete()
 	}
 	if cur.Config.AutoRemove {

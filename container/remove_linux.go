@@ -70,7 +70,7 @@ func (s Store) deleteContainer(id string, refuseStarted bool) (*state.Container,
 		// started again between our kill and the lock: only force gets here
 		return nil, fmt.Errorf("cannot remove container \"/%s\": it was started again while being removed: retry", c.Name)
 	}
-	if cg, err := cgroupOf(c); err == nil {
+	if cg, err := CgroupOf(c); err == nil {
 		cg.Delete()
 	}
 	if err := state.Delete(s.Root, s.RunRoot, c); err != nil {
@@ -108,7 +108,7 @@ func (s Store) forceStop(c *state.Container) error {
 // killCgroup SIGKILLs every process in container c's cgroup: an init
 // whose pid was never recorded is found there.
 func killCgroup(c *state.Container) {
-	if cg, err := cgroupOf(c); err == nil {
+	if cg, err := CgroupOf(c); err == nil {
 		cg.Kill()
 	}
 }

@@ -104,7 +104,7 @@ func FreezeFor(c *state.Container) (thaw func(), err error) {
 	if c.Status != state.Running {
 		return func() {}, nil
 	}
-	cg, err := cgroupOf(c)
+	cg, err := CgroupOf(c)
 	if err != nil {
 		return nil, fmt.Errorf("pause %s: %w", shortid.Of(c.ID), err)
 	}

@@ -104,7 +104,7 @@ func (c *Container) Cleanup(code int) error {
 	c.killOrphans()
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
-	} else if cg, err := cgroupOf(c.State); err == nil {
+	} else if cg, err := CgroupOf(c.State); err == nil {
 		errs = append(errs, cg.Delete())
 	}
 	// --rm removes the record under the container lock, so nothing sees it

@@ -23,6 +23,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/ns"
 	"github.com/skiff-dev/skiff/proc"
@@ -179,6 +180,7 @@ func startExec(target *ns.Target, c *state.Container, cfg *ExecConfig, o ExecOpt
 		stdin: st.in, stdout: st.out, stderr: st.err, join: target,
 		cgroupParent: c.Host.Limits.CgroupParent,
 		joinCgroupNS: c.Host.Limits.CgroupnsMode == "private",
+		delegation:   cgroup.Recorded(c.Host.Limits.CgroupMount, c.Host.Limits.CgroupSubtree),
 	}
 	p.process, err = s.start()
 	st.closeChildEnds()

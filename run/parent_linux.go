@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/ns"
 )
 
@@ -57,7 +58,7 @@ func StartInit(id string, cfg *InitConfig, streams Stdio, net Network) (*Process
 	s.hostNetwork, s.netOf = cfg.HostNetwork || net.Host, net.Join
 	s.shared = net.Shared
 	cfg.SharedShm = net.Shared.ShmTree != nil
-	s.cgroupParent = cfg.CgroupParent
+	s.cgroupParent, s.delegation = cfg.CgroupParent, cfg.Delegation
 	b, err := s.begin()
 	if err != nil {
 		return nil, err
@@ -91,12 +92,37 @@ func PrestartInit(id string, streams Stdio) (*PendingInit, error) {
 // (may be nil) runs before it may exec, as Network.Setup.
 func (p *PendingInit) Start(cfg *InitConfig, setup func(pid int) error) (*Process, error) {
 	p.b.s.beforeGo = setup
+	if cfg.Delegation != nil && p.b.s.delegation == nil { // prestarted, not by StartInit
+		if err := p.b.moveToDelegated(cfg.Delegation); err != nil {
+			p.Abort()
+			return nil, err
+		}
+	}
 	cfg.Cgroups = p.b.p.cg.Views()
 	proc, err := p.b.finish(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Process{p: proc}, nil
+}
+
+// moveToDelegated moves a prestarted init, born before its record said
+// where its cgroup goes, into a rootless container's cgroup below the
+// delegated subtree d. Rootless, the cgroup it was born in (under each
+// hierarchy's root) is empty: none of them is the user's to write. It has
+// run skiff's start-up only, waiting for its config, so no limit is late.
+func (b *begun) moveToDelegated(d *cgroup.Delegation) error {
+	cg, err := newDelegated(d, b.s.id)
+	if err != nil {
+		return err
+	}
+	if err := cg.Add(b.p.cmd.Process.Pid); err != nil {
+		cg.Delete()
+		return err
+	}
+	b.p.cg.Delete()
+	b.p.cg, b.s.delegation = cg, d
+	return nil
 }
 
 // Abort kills and reaps the init and removes its cgroup.

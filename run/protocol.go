@@ -146,6 +146,10 @@ type InitConfig struct {
 	// (under each hierarchy's root; "": skiff's /skiff).
 	CgroupParent string        `json:"cgroupParent,omitempty"`
 	Cgroups      []cgroup.View `json:"cgroups,omitempty"`
+	// Delegation is a rootless container's delegated cgroup
+	// (cgroup.Recorded from the record; nil: root's, or none): the start
+	// makes the cgroup below it instead. The start's, not the init's.
+	Delegation *cgroup.Delegation `json:"-"`
 	// SharedShm (--ipc container:) says fd 4 is a detached copy of the
 	// donor's /dev/shm mount, for the init to attach as its /dev/shm.
 	SharedShm bool `json:"sharedShm,omitempty"`

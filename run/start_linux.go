@@ -58,6 +58,9 @@ type spawn struct {
 	// joinCgroupNS joins its cgroup namespace too (--cgroupns private).
 	cgroupParent string
 	joinCgroupNS bool
+	// delegation is a rootless container's delegated cgroup, which its
+	// cgroup is below instead (nil: root's, or a rootless one without).
+	delegation *cgroup.Delegation
 	// beforeGo runs once the child has its config and before it may exec
 	// (the monitor wires the container's network meanwhile, while the
 	// init builds its root); its error aborts the start.
@@ -316,12 +319,31 @@ func (s *spawn) marks() (spawning, running string) {
 }
 
 // cgroup is the child's: a new one for a new container, else the
-// container's own.
+// container's own; a rootless container's below its delegated subtree.
 func (s *spawn) cgroup() (*cgroup.Cgroup, error) {
-	if s.join == nil {
+	switch {
+	case s.delegation != nil && s.join == nil:
+		return newDelegated(s.delegation, s.id)
+	case s.delegation != nil:
+		return s.delegation.Load(s.id)
+	case s.join == nil:
 		return cgroup.NewUnder(s.cgroupParent, s.id)
 	}
 	return cgroup.LoadUnder(s.cgroupParent, s.id)
+}
+
+// newDelegated makes container id's cgroup below the delegated subtree d,
+// once the kernel will let us start (or move) a process there: a caller
+// outside the subtree would only meet an EPERM at the clone.
+func newDelegated(d *cgroup.Delegation, id string) (*cgroup.Cgroup, error) {
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	if err := d.Admits(string(self)); err != nil {
+		return nil, err
+	}
+	return d.New(id)
 }
 
 // abort kills and reaps a child whose start failed; ownCgroup removes its

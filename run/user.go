@@ -197,3 +197,13 @@ func LookupOwner(spec string, passwd, group io.Reader) (uid, gid uint32, err err
 	}
 	return u.UID, u.GID, nil
 }
+
+// LookupUser resolves a container's user (-u, else the image's USER: "",
+// "name", "uid", "uid:gid", "name:group") against its passwd and group
+// files (either may be nil) into the ids its process runs as, as the init
+// resolves them: for what must belong to that process before it starts
+// (-v's U option).
+func LookupUser(spec string, passwd, group io.Reader) (uid, gid uint32, err error) {
+	u, err := resolveIDs(spec, passwd, group)
+	return u.UID, u.GID, err
+}

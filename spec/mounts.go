@@ -133,6 +133,8 @@ func rwMode(o string) bool          { return o == "rw" || o == "ro" }
 func labelMode(o string) bool       { return o == "z" || o == "Z" }
 func copyMode(o string) bool        { return o == "nocopy" }
 func consistencyMode(o string) bool { return o == "consistent" || o == "cached" || o == "delegated" }
+func chownMode(o string) bool       { return o == "U" }     // podman's
+func idmapMode(o string) bool       { return o == "idmap" } // podman's
 func propagationMode(o string) bool {
 	switch o {
 	case "private", "rprivate", "slave", "rslave", "shared", "rshared":
@@ -163,6 +165,10 @@ func validMode(mode string) bool {
 			kind = "copy"
 		case consistencyMode(o):
 			kind = "consistency"
+		case chownMode(o):
+			kind = "chown"
+		case idmapMode(o):
+			kind = "idmap"
 		default:
 			return false
 		}
@@ -204,6 +210,8 @@ func checkAbsolute(p string) error {
 // ParseVolume reads one -v: HOST:CTR[:MODE] (a bind: HOST absolute, or
 // "./dir" made absolute as docker's CLI does), NAME:CTR[:MODE] (a named
 // volume) or CTR (an anonymous volume). relabel says MODE had z or Z.
+// MODE takes podman's U (chown the source to the container's user) and
+// idmap too.
 func ParseVolume(raw string) (m state.Mount, relabel bool, err error) {
 	arr := strings.SplitN(raw, ":", 4)
 	if arr[0] == "" {
@@ -231,7 +239,8 @@ func ParseVolume(raw string) (m state.Mount, relabel bool, err error) {
 			source = abs
 		}
 	}
-	m = state.Mount{Type: "volume", Origin: OriginBind, Mode: mode, ReadOnly: modeWord(mode, rwMode) == "ro", NoCopy: modeWord(mode, copyMode) != ""}
+	m = state.Mount{Type: "volume", Origin: OriginBind, Mode: mode, ReadOnly: modeWord(mode, rwMode) == "ro", NoCopy: modeWord(mode, copyMode) != "",
+		Chown: modeWord(mode, chownMode) != "", IDMap: modeWord(mode, idmapMode) != ""}
 	if path.IsAbs(source) {
 		m.Type = "bind"
 	}
@@ -570,6 +579,23 @@ func mergeTmpfsOptions(opts []string) []string {
 	return out
 }
 
+// rootlessMount is docker's default mount d as a rootless container on
+// the host's network or IPC namespace has it (ok false: none). A sysfs or
+// an mqueue cannot be mounted for a namespace of the host's user
+// namespace (the kernel wants CAP_SYS_ADMIN over that one): /sys is the
+// host's, bound, as runc's rootless spec has it; /dev/mqueue is left out,
+// as a host need not mount one to bind (message queues work without it:
+// it only lists them).
+func rootlessMount(d specs.Mount, o Options) (_ specs.Mount, ok bool) {
+	switch {
+	case d.Type == "sysfs" && o.Network == NetworkHost:
+		return specs.Mount{Destination: d.Destination, Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}, true
+	case d.Type == "mqueue" && o.Host.Security.IpcMode == ModeHost:
+		return specs.Mount{}, false
+	}
+	return d, true
+}
+
 // depth is a destination's number of components, docker's mount order.
 func depth(dest string) int { return strings.Count(path.Clean(dest), "/") }
 
@@ -604,6 +630,12 @@ func allMounts(in Input) ([]specs.Mount, error) {
 		// A mount of the user's on /dev replaces docker's whole /dev.
 		if user[d.Destination] || (user["/dev"] && strings.HasPrefix(d.Destination, "/dev/")) {
 			continue
+		}
+		if in.Rootless {
+			var ok bool
+			if d, ok = rootlessMount(d, in.Opts); !ok {
+				continue
+			}
 		}
 		out = append(out, d)
 	}

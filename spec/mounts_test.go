@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -27,6 +28,15 @@ func TestParseVolume(t *testing.T) {
 		{raw: "name:/c", want: state.Mount{Type: "volume", Name: "name", Destination: "/c", Origin: "bind"}},
 		{raw: "name:/c:ro,nocopy", want: state.Mount{Type: "volume", Name: "name", Destination: "/c", ReadOnly: true, NoCopy: true, Mode: "ro,nocopy", Origin: "bind"}},
 		{raw: "/c", want: state.Mount{Type: "volume", Destination: "/c", Anonymous: true, Origin: "bind"}},
+		// podman's U (chown the source to the container's user) and idmap.
+		{raw: "/h:/c:U", want: state.Mount{Type: "bind", Source: "/h", Destination: "/c", Propagation: "rprivate", Mode: "U", Origin: "bind", Chown: true}},
+		{raw: "/h:/c:ro,U,rshared", want: state.Mount{Type: "bind", Source: "/h", Destination: "/c", ReadOnly: true, Propagation: "rshared", Mode: "ro,U,rshared", Origin: "bind", Chown: true}},
+		{raw: "name:/c:U,nocopy", want: state.Mount{Type: "volume", Name: "name", Destination: "/c", NoCopy: true, Mode: "U,nocopy", Origin: "bind", Chown: true}},
+		{raw: "/h:/c:idmap", want: state.Mount{Type: "bind", Source: "/h", Destination: "/c", Propagation: "rprivate", Mode: "idmap", Origin: "bind", IDMap: true}},
+		{raw: "/h:/c:U,U", err: "invalid mode: U,U"},
+		{raw: "/h:/c:u", err: "invalid mode: u"},
+		{raw: "/h:/c:idmap,idmap", err: "invalid mode: idmap,idmap"},
+		{raw: "/c:U", err: "invalid volume specification: '/c:U'"},
 		{raw: "", err: "invalid volume specification: ''"},
 		{raw: ":/c", err: "invalid volume specification: ':/c'"},
 		{raw: "/c:rw", err: "invalid volume specification: '/c:rw'"},
@@ -225,5 +235,46 @@ func TestMergeTmpfsOptions(t *testing.T) {
 	want := []string{"nosuid", "nodev", "exec", "size=2m", "ro"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// A rootless container on the host's network or IPC namespace cannot
+// mount a sysfs or an mqueue for it (the namespace is the host's user
+// namespace's): the host's /sys is bound, no /dev/mqueue is mounted. With
+// a namespace of its own, or as root, the mount is docker's.
+func TestRootlessDefaultMounts(t *testing.T) {
+	boundSys := specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+	sysfs := specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}}
+	none := specs.Mount{Destination: "/dev/mqueue"} // not mounted
+	mqueue := specs.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}}
+	tests := []struct {
+		name         string
+		rootless     bool
+		network, ipc string
+		sys, mq      specs.Mount
+	}{
+		{"rootless, host network", true, NetworkHost, "", boundSys, mqueue},
+		{"rootless, host IPC", true, NetworkNone, ModeHost, sysfs, none},
+		{"rootless, own namespaces", true, NetworkNone, "", sysfs, mqueue},
+		{"root, host namespaces", false, NetworkHost, ModeHost, sysfs, mqueue},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Options{Network: tt.network}
+			o.Host.Security.IpcMode = tt.ipc
+			got, err := allMounts(Input{Rootless: tt.rootless, Opts: o})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []specs.Mount{tt.sys, tt.mq} {
+				i := slices.IndexFunc(got, func(m specs.Mount) bool { return m.Destination == want.Destination })
+				if want.Type == "" && i < 0 {
+					continue
+				}
+				if i < 0 || !reflect.DeepEqual(got[i], want) {
+					t.Errorf("%s: %+v, want %+v", want.Destination, got, want)
+				}
+			}
+		})
 	}
 }

@@ -58,6 +58,12 @@ type Input struct {
 	// CAP_MKNOD, so it cannot make a node in its /dev tmpfs for a host
 	// device. Stricter than docker, never looser.
 	NoDeviceCgroup bool
+	// Rootless is a rootless skiff's container (issue 20). Sharing the
+	// host's network namespace, it cannot mount a sysfs (the kernel wants
+	// CAP_SYS_ADMIN over the network namespace's owner, the host's user
+	// namespace): its /sys is the host's, bound read-only, as runc's
+	// rootless spec has it.
+	Rootless bool
 	// Mounts are the record's resolved Host.Mounts (container.Create);
 	// VolumeSource says how a volume among them is mounted (nil: a bind
 	// of its Source).

@@ -218,6 +218,15 @@ type Mount struct {
 	Origin    string `json:"origin,omitempty"`
 	Anonymous bool   `json:"anonymous,omitempty"` // rm -v and --rm remove it
 	NoCopy    bool   `json:"noCopy,omitempty"`    // volume-nocopy: no copy-up of image content
+	// Chown is -v's U (podman's): the source is given to the container's
+	// user (chown -R) at create; rootless, that lands on the host ids the
+	// user namespace maps the container's user to (issue 20).
+	Chown bool `json:"chown,omitempty"`
+	// IDMap is -v's idmap (podman's): an idmapped bind mount. Refused at
+	// create, saying why (issue 20): root's containers have no user
+	// namespace to map to, and a rootless user may not idmap the host's
+	// filesystems.
+	IDMap bool `json:"idmap,omitempty"`
 	// Options are mount(8) words for the init: a tmpfs's size=, mode=.
 	Options []string `json:"options,omitempty"`
 }
@@ -279,6 +288,15 @@ type Limits struct {
 	CgroupParent string `json:"cgroupParent,omitempty"`
 	CgroupnsMode string `json:"cgroupnsMode,omitempty"`
 	OomScoreAdj  int    `json:"oomScoreAdj,omitempty"` // --oom-score-adj
+	// CgroupMount and CgroupSubtree are a rootless container's delegated
+	// cgroup (issue 20, cgroup.Delegation's fields of the same names, read
+	// at create): its cgroup is CgroupSubtree/skiff/<id> in the cgroup2
+	// hierarchy mounted at CgroupMount. Kept so that every later command
+	// finds it, from wherever it runs (a login session's shell has no
+	// delegation of its own). "": root's cgroups, or a rootless container
+	// that has none.
+	CgroupMount   string `json:"cgroupMount,omitempty"`
+	CgroupSubtree string `json:"cgroupSubtree,omitempty"`
 }
 
 // ThrottleDevice is one --device-*-bps/iops value: the host device path
