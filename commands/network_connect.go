@@ -27,6 +27,9 @@ func networkConnectCommand() *cli.Command {
 			if _, err := parseIPFlag("ip", c.String("ip")); err != nil {
 				return flagError(c, err, false) // docker's CLI refuses it as a flag
 			}
+			if err := refuseRootlessNetwork("network connect"); err != nil {
+				return err
+			}
 			ip, err := checkIPv4(c.String("ip"))
 			if err != nil {
 				return &ExitError{Code: 1, Err: daemonError(err)}

@@ -43,6 +43,9 @@ func networkCreateAction(c *cli.Context) error {
 	if err := checkLabels(listOf(c, "label")); err != nil {
 		return flagError(c, err, false) // docker's CLI refuses it as a flag
 	}
+	if err := refuseRootlessNetwork("network create"); err != nil {
+		return err
+	}
 	o, err := networkCreateOptions(c)
 	if err != nil {
 		return &ExitError{Code: 1, Err: err}

@@ -6,6 +6,7 @@ package commands
 // ranges above; the rest stay on the host, where they cost nothing more.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -152,4 +153,13 @@ func stubBinary(args []string) string {
 	}
 	rolesbin.SetRunRoot(config.DefaultPaths(true, userns.HostUser().UID).RunRoot)
 	return rolesbin.Binary()
+}
+
+// refuseRootlessNetwork is what a rootless skiff says to a command that
+// would make bridges and rules (root's alone until issue 21).
+func refuseRootlessNetwork(verb string) error {
+	if !userns.Rootless() {
+		return nil
+	}
+	return errors.New(verb + ": rootless containers have loopback networking only for now: networks need root (run skiff as root)")
 }

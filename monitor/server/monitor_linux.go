@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiff-dev/skiff/attach"
-	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/container"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/logfile"
@@ -162,7 +161,7 @@ func (m *server) run(first *client, pre *monitor.Prestart) int {
 		if err != nil || !shouldRestart(rec, code) {
 			return m.finish(c, code)
 		}
-		if err := m.recordRestarting(code, c.OOMKilled(code), rec.Host.Limits.CgroupParent); err != nil {
+		if err := m.recordRestarting(code, c.OOMKilled(code), rec); err != nil {
 			return m.finish(c, code)
 		}
 		m.broadcastExit(code)
@@ -290,8 +289,8 @@ func (m *server) broadcastExit(code int) {
 }
 
 // recordRestarting records an exit the restart policy will undo.
-func (m *server) recordRestarting(code int, oomKilled bool, cgroupParent string) error {
-	if cg, err := cgroup.LoadUnder(cgroupParent, m.id); err == nil {
+func (m *server) recordRestarting(code int, oomKilled bool, prev *state.Container) error {
+	if cg, err := container.CgroupOf(prev); err == nil { // under its parent, or its delegation (rootless)
 		cg.Delete()
 	}
 	l, err := state.LockContainer(m.runRoot, m.id)
