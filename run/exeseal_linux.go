@@ -26,10 +26,13 @@ type sealedExe struct {
 	kind string // "bind" or "memfd", for errors and tests
 }
 
-// minSealedFd keeps the sealed fd clear of 0..2, ExtraFiles and the
-// temporaries os/exec dup2s over in the child before execve resolves
-// /proc/self/fd/N.
-const minSealedFd = 100
+// minSealedFd keeps the sealed fd clear of 0..2, ExtraFiles (at most 2)
+// and the temporaries os/exec dup2s over in the child before execve
+// resolves /proc/self/fd/N (below 2*len(files)+2). It stays below 64, the
+// fd table a process starts with: a dup above it grows the table, which
+// in a multi-threaded process waits for an RCU grace period (synchronize_rcu
+// in expand_fdtable): 8-19 ms measured in a rootless monitor at 100.
+const minSealedFd = 32
 
 // sealSelf seals the program of skiff's roles (rolesbin.Binary: the
 // installed skiff-roles, or skiff itself), preferring the bind mount.
