@@ -109,6 +109,7 @@ func (e *env) rootlessRunSection(st store, u *rootlessUser, userErr error) *sect
 		},
 		notes: append([]string{
 			podmanRootlessCost(prl, prf),
+			e.podmanRootlessNote(u, prl.err),
 			e.rootlessUserNote(u, st),
 			spawnNote(spawn),
 		}, u.mapNote()...),
@@ -124,6 +125,26 @@ func podmanRootlessCost(rl, rf *bcase) string {
 		return "podman rootless/root: not measured"
 	}
 	return fmt.Sprintf("podman rootless/root %.2fx (skiff's is the first ratio above)", r)
+}
+
+// podmanRootlessNote says how podman ran as the user: its store driver
+// (native overlay or fuse-overlayfs), runtime, cgroups, and its pause
+// process, the user namespace every rootless podman command joins.
+func (e *env) podmanRootlessNote(u *rootlessUser, err error) string {
+	if err != nil {
+		return "podman rootless: not measured (see below)"
+	}
+	info, err := output(u.podmanCmd(e, "info", "--format",
+		"storage {{.Store.GraphDriverName}} {{.Store.GraphOptions}}, runtime {{.Host.OCIRuntime.Name}}, cgroups {{.Host.CgroupsVersion}} {{.Host.CgroupManager}}"))
+	if err != nil {
+		info = "podman info: " + oneLineErr(err)
+	}
+	info = strings.Replace(info, " map[]", " (kernel overlay, no mount_program)", 1)
+	pause := "no pause process found"
+	if b, err := os.ReadFile(filepath.Join(u.runtimeDir, "libpod", "tmp", "pause.pid")); err == nil {
+		pause = "its pause process (pid " + strings.TrimSpace(string(b)) + ", made by the untimed first command) holds the user namespace every podman command joins; skiff makes a fresh one per command"
+	}
+	return "podman rootless: " + info + "; " + pause + "; no setup-peers.sh tweak needed beyond the user's containers.conf (cgroupfs, file events, runc) and XDG_RUNTIME_DIR, as it gives rless"
 }
 
 func (e *env) rootlessUserNote(u *rootlessUser, st store) string {
