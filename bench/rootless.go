@@ -270,17 +270,55 @@ func (e *env) rootlessTimeline(skRoot string, u *rootlessUser, rlErr, rfErr erro
 			return []string{title, "  ! timeline failed: " + oneLineErr(err)}
 		}
 	}
-	return append([]string{title}, compareTimelines(medianMarks(rootRuns), medianMarks(userRuns))...)
+	root, rootless := medianMarks(rootRuns), medianMarks(userRuns)
+	return append(append([]string{title}, compareTimelines(root, rootless)...), extraSummary(root, rootless))
 }
 
-// debugMarks runs one `skiff -D ...` and returns its marks.
+// wallKey is the mark debugMarks adds: the command's wall time as the
+// bench saw it, fork to reap. It sits an exec later than the marks' clock
+// would put it (their origin is the CLI's start), for root and rootless
+// alike; what a rootless run spends outside its CLI's marks (a re-exec
+// whose inner CLI restarts the clock) shows only on this line.
+const wallKey = "bench wall"
+
+// debugMarks runs one `skiff -D ...` and returns its marks and wallKey's.
 func debugMarks(cmd *exec.Cmd) ([]phaseMark, error) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("skiff -D run: %w: %s", err, lastLine(stderr.String()))
 	}
-	return parseMarks(stderr.String())
+	wall := time.Since(start)
+	marks, err := parseMarks(stderr.String())
+	return append(marks, phaseMark{key: wallKey, ms: float64(wall.Microseconds()) / 1000}), err
+}
+
+// extraSummary splits the rootless run's extra (wallKey's shift) into
+// what its marks show (the shift at its last mark root's run also has)
+// and the rest: time outside the marks.
+func extraSummary(root, rootless []phaseMark) string {
+	rootAt := map[string]float64{}
+	for _, m := range root {
+		rootAt[m.key] = m.ms
+	}
+	var wall, last float64
+	lastKey := ""
+	for _, m := range rootless {
+		at, ok := rootAt[m.key]
+		switch {
+		case !ok:
+		case m.key == wallKey:
+			wall = m.ms - at
+		default:
+			last, lastKey = m.ms-at, m.key
+		}
+	}
+	if lastKey == "" {
+		return "  the rootless run's extra: the two runs share no mark"
+	}
+	return fmt.Sprintf("  the rootless run's extra: %+.2f ms in all (%s), %+.2f ms by its last shared mark (%s), %+.2f ms outside its marks (before its CLI's clock starts or after its last mark)",
+		wall, wallKey, last, lastKey, wall-last)
 }
 
 // compareTimelines is the rootless marks in time order, each with root's

@@ -76,3 +76,18 @@ func TestCompareTimelines(t *testing.T) {
 		}
 	}
 }
+
+func TestExtraSummary(t *testing.T) {
+	m := func(k string, ms float64) phaseMark { return phaseMark{key: k, ms: ms} }
+	root := []phaseMark{m("cli start", 0), m("cli done", 30), m(wallKey, 32)}
+	rootless := []phaseMark{m("cli start", 0), m("cli done", 33), m(wallKey, 50)}
+	got := extraSummary(root, rootless)
+	for _, want := range []string{"+18.00 ms in all", "+3.00 ms by its last shared mark (cli done)", "+15.00 ms outside its marks"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	if got := extraSummary(root, []phaseMark{m("x y", 1)}); !strings.Contains(got, "share no mark") {
+		t.Errorf("no shared mark: %q", got)
+	}
+}
