@@ -91,3 +91,19 @@ func TestExtraSummary(t *testing.T) {
 		t.Errorf("no shared mark: %q", got)
 	}
 }
+
+func TestProcStatus(t *testing.T) {
+	self := os.Getpid()
+	if kb, err := vmRSS(self); err != nil || kb <= 0 {
+		t.Errorf("vmRSS(self) = %d, %v", kb, err)
+	}
+	if uid, ok := realUID(self); !ok || uid != uint32(os.Getuid()) {
+		t.Errorf("realUID(self) = %d, %v; want %d", uid, ok, os.Getuid())
+	}
+	if _, err := vmRSS(-1); err == nil {
+		t.Error("vmRSS of no process: no error")
+	}
+	if _, ok := realUID(-1); ok {
+		t.Error("realUID of no process: ok")
+	}
+}

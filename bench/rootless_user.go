@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -145,15 +144,10 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
+	if err := writeTar(dst, in); err != nil { // a plain copy, whatever its name says
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return os.Chmod(dst, mode)
 }
 
 // cmd is path run as the user, with the environment a login session would
@@ -233,20 +227,12 @@ func (u *rootlessUser) processes() []int {
 
 // realUID is the first field of /proc/<pid>/status's Uid line.
 func realUID(pid int) (uint32, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
+	f := strings.Fields(procStatus(pid, "Uid"))
+	if len(f) == 0 {
 		return 0, false
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "Uid:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				v, err := strconv.ParseUint(f[0], 10, 32)
-				return uint32(v), err == nil
-			}
-		}
-	}
-	return 0, false
+	v, err := strconv.ParseUint(f[0], 10, 32)
+	return uint32(v), err == nil
 }
 
 // removeStaleRootlessUser removes the user a bench killed before its
