@@ -94,9 +94,10 @@ func (e *env) rootlessRunSection(st store, u *rootlessUser, userErr error) *sect
 	}
 	prf.step = func(int) (time.Duration, error) { return timeCmd(e.podmanCmd(pmRoot, pmRun...)) }
 	spawn := e.spawnCases(u, userErr)
+	reexec := e.reexecCases(u, skRoot, rl.err, rf.err)
 
 	e.logf("rootless: %d+1 warm-up iterations of each", e.o.rootlessN)
-	measure(append([]*bcase{rl, rf, prl, prf}, spawn...), 1, e.o.rootlessN, e.progress)
+	measure(append(append([]*bcase{rl, rf, prl, prf}, spawn...), reexec...), 1, e.o.rootlessN, e.progress)
 	return &section{
 		title:  fmt.Sprintf("rootless: run `true` in busybox, image present (median of %d, after 1 warm-up, all alternating)", e.o.rootlessN),
 		fmtDur: ms,
@@ -112,6 +113,7 @@ func (e *env) rootlessRunSection(st store, u *rootlessUser, userErr error) *sect
 			e.podmanRootlessNote(u, prl.err),
 			e.rootlessUserNote(u, st),
 			spawnNote(spawn),
+			reexecNote(reexec),
 		}, u.mapNote()...),
 		tail: e.rootlessTimeline(skRoot, u, rl.err, rf.err),
 	}
@@ -185,6 +187,29 @@ func spawnNote(c []*bcase) string {
 	}
 	return fmt.Sprintf("runner: each command is forked by the bench, the rootless ones dropping to the user (setgroups, setgid, setuid) between fork and exec; no runuser, nothing subtracted. Spawn of /bin/true as root %s, as the user %s; `skiff --version` as the user %s (the least a re-exec's second skiff start costs)",
 		med(c[0]), med(c[1]), med(c[2]))
+}
+
+// reexecCases time `skiff volume prune -f` (no volumes) as the user and as root: a
+// command that runs in the rootless namespace and does next to nothing
+// there, so the difference is what entering the namespace costs any
+// command (the outer CLI's start, the stub, newuidmap + newgidmap, the
+// inner CLI's start).
+func (e *env) reexecCases(u *rootlessUser, skRoot string, rlErr, rfErr error) []*bcase {
+	args := []string{"volume", "prune", "-f"}
+	rl := &bcase{name: "skiff volume prune -f, rootless", err: rlErr}
+	rl.step = func(int) (time.Duration, error) { return timeCmd(u.skiffCmd(e, args...)) }
+	rf := &bcase{name: "skiff volume prune -f, root", err: rfErr}
+	rf.step = func(int) (time.Duration, error) { return timeCmd(e.skiffCmd(skRoot, args...)) }
+	return []*bcase{rl, rf}
+}
+
+func reexecNote(c []*bcase) string {
+	if firstErr(c[0].err, c[1].err) != nil || len(c[0].durs) == 0 || len(c[1].durs) == 0 {
+		return "the re-exec alone: not measured (" + oneLineErr(firstErr(c[0].err, c[1].err, errors.New("no numbers"))) + ")"
+	}
+	rl, rf := c[0].median(), c[1].median()
+	return fmt.Sprintf("the re-exec alone: `skiff volume prune -f` with no volumes (run in the namespace, next to no work there) rootless %s, root %s: %+.2f ms, what entering the namespace costs any such command (outer CLI start, stub, newuidmap + newgidmap, inner CLI start)",
+		ms(rl), ms(rf), float64((rl-rf).Microseconds())/1000)
 }
 
 // oneLineErr is err's first line, for the notes.
