@@ -271,12 +271,16 @@ func waitOwnUserns(pid string) error {
 	return fmt.Errorf("unshare --user (pid %s): no new user namespace after 2 s", pid)
 }
 
-// rootlessTimeline runs `skiff -D run ...` timelineRuns times as root and
+// rootlessTimelineRuns is timelineRuns for the rootless comparison: two
+// timelines' differences are noisier than one timeline's steps.
+const rootlessTimelineRuns = 9
+
+// rootlessTimeline runs `skiff -D run ...` rootlessTimelineRuns times as root and
 // as the user, alternating, and prints the rootless run's marks beside
 // root's: where the rootless run spends its extra.
 func (e *env) rootlessTimeline(skRoot string, u *rootlessUser, rlErr, rfErr error) []string {
 	title := fmt.Sprintf("\n-D phase timeline of `skiff -D %s`, rootless beside root (median of %d runs each, alternating; ms since the CLI started; step: from the line above; shift: rootless minus root at the same mark, so where it grows is where the extra goes)",
-		strings.Join(skiffRunArgs("busybox"), " "), timelineRuns)
+		strings.Join(skiffRunArgs("busybox"), " "), rootlessTimelineRuns)
 	if err := firstErr(rlErr, rfErr); errors.Is(err, errSkipped) {
 		return []string{title, "  ! timeline " + oneLineErr(err)}
 	} else if err != nil {
@@ -284,7 +288,7 @@ func (e *env) rootlessTimeline(skRoot string, u *rootlessUser, rlErr, rfErr erro
 	}
 	args := append([]string{"-D"}, skiffRunArgs(e.bbRef)...)
 	var rootRuns, userRuns [][]phaseMark
-	for i := 0; i < timelineRuns; i++ {
+	for i := 0; i < rootlessTimelineRuns; i++ {
 		r, err := debugMarks(e.skiffCmd(skRoot, args...))
 		if err == nil {
 			rootRuns = append(rootRuns, r)
