@@ -173,7 +173,7 @@ func (o *options) onlyUsernet() {
 	o.runN, o.volN, o.limitsN, o.seccompN, o.pullN, o.pushN, o.versionN = 0, 0, 0, 0, 0, 0, 0
 	o.psN, o.runDN, o.execN, o.churnN, o.statsN, o.buildN = 0, 0, 0, 0, 0, 0
 	o.life, o.rss, o.portsRSS = false, false, false
-	o.netN, o.tcpN = 0, 0
+	o.netN, o.tcpN, o.rootlessN = 0, 0, 0
 	o.ext4 = ""
 	if o.usernetN <= 0 {
 		o.usernetN = 20

@@ -107,3 +107,24 @@ func TestProcStatus(t *testing.T) {
 		t.Error("realUID of no process: ok")
 	}
 }
+
+func TestOnlyFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		only                   func(*options)
+		in                     options
+		wantUsernet, wantRless int
+	}{
+		{"-usernet-only drops the rootless table", (*options).onlyUsernet, options{runN: 20, usernetN: 20, rootlessN: 20}, 20, 0},
+		{"-rootless-only drops the user network tables", (*options).onlyRootless, options{runN: 20, usernetN: 20, rootlessN: 7}, 0, 7},
+		{"-rootless-only with -rootless-n 0 still measures", (*options).onlyRootless, options{rootlessN: 0}, 0, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.in
+			tc.only(&o)
+			if o.runN != 0 || o.usernetN != tc.wantUsernet || o.rootlessN != tc.wantRless {
+				t.Errorf("run-n %d usernet-n %d rootless-n %d, want 0 %d %d", o.runN, o.usernetN, o.rootlessN, tc.wantUsernet, tc.wantRless)
+			}
+		})
+	}
+}
