@@ -230,7 +230,7 @@ func (u *rootlessUser) mapNote() []string {
 		}
 		ds = append(ds, d)
 	}
-	return []string{fmt.Sprintf("newuidmap + newgidmap as the user, mapping 0 to the user and 1..%d to its range for a fresh `unshare --user sleep`: %s (median of %d, timed here on their own)",
+	return []string{fmt.Sprintf("newuidmap + newgidmap as the user, mapping 0 to the user and 1..%d to its range for a fresh `unshare --user sleep`: %s (median of %d, timed here on their own, one after the other; skiff runs the two at once)",
 		rootlessSubCount, ms(median(ds)), mapRuns)}
 }
 
