@@ -312,16 +312,23 @@ func parentOf(pid int) (int, error) {
 
 // vmRSS is /proc/<pid>/status VmRSS in kB.
 func vmRSS(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
+	v := procStatus(pid, "VmRSS")
+	if v == "" {
+		return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 	}
+	return strconv.Atoi(strings.TrimSuffix(v, " kB"))
+}
+
+// procStatus is the value of /proc/<pid>/status's line name, trimmed;
+// "" when the process or the line is not there.
+func procStatus(pid int, name string) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+		if rest, ok := strings.CutPrefix(l, name+":"); ok {
+			return strings.TrimSpace(rest)
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	return ""
 }
 
 // output runs a command and returns its trimmed stdout.

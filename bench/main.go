@@ -60,6 +60,14 @@
 // sets the run iterations (0 skips both), -usernet-only measures these
 // tables alone (under a minute).
 //
+// The rootless table (issue 20), on the root fs: `run --rm` as an
+// unprivileged user the bench makes for the run (with /etc/subuid and
+// /etc/subgid lines; removed after) beside the same run as root and
+// beside podman's rootless run as that user, alternating, with both -D
+// timelines mark by mark and newuidmap + newgidmap timed on their own.
+// -rootless-n sets the iterations (0 skips), -rootless-only measures this
+// table alone.
+//
 // -baseline REV|BIN adds tables of this skiff beside another build of it
 // (run, a cold pull, cp out of and into a container), alternating, as
 // ratios: how a change that should keep speed shows that it did.
@@ -83,30 +91,32 @@ import (
 )
 
 type options struct {
-	runN, pullN int
-	pushN       int
-	volN        int
-	limitsN     int
-	seccompN    int
-	versionN    int
-	life        bool
-	psN, runDN  int
-	execN       int
-	churnN      int
-	statsN      int
-	buildN      int
-	rss         bool
-	netN, tcpN  int
-	portsRSS    bool
-	usernetN    int
-	usernetOnly bool
-	skiff       string // prebuilt binary; empty: build the repo
-	baseline    string // another skiff (binary or git revision) to measure beside this one
-	peers       bool
-	ext4        string
-	rootDir     string
-	keep        bool
-	verbose     bool
+	runN, pullN  int
+	pushN        int
+	volN         int
+	limitsN      int
+	seccompN     int
+	versionN     int
+	life         bool
+	psN, runDN   int
+	execN        int
+	churnN       int
+	statsN       int
+	buildN       int
+	rss          bool
+	netN, tcpN   int
+	portsRSS     bool
+	usernetN     int
+	usernetOnly  bool
+	rootlessN    int
+	rootlessOnly bool
+	skiff        string // prebuilt binary; empty: build the repo
+	baseline     string // another skiff (binary or git revision) to measure beside this one
+	peers        bool
+	ext4         string
+	rootDir      string
+	keep         bool
+	verbose      bool
 }
 
 func main() {
@@ -131,6 +141,8 @@ func main() {
 	flag.BoolVar(&o.portsRSS, "ports-rss", true, "report the monitor's RSS while 100 ports are published")
 	flag.IntVar(&o.usernetN, "usernet-n", 20, "timed iterations of `run --rm` on a user network beside the default bridge, and a quarter as many DNS bursts (0 skips)")
 	flag.BoolVar(&o.usernetOnly, "usernet-only", false, "measure only the user network tables (issue 19)")
+	flag.IntVar(&o.rootlessN, "rootless-n", 20, "timed iterations of rootless `run --rm` beside root's and podman's, as a throwaway user (0 skips)")
+	flag.BoolVar(&o.rootlessOnly, "rootless-only", false, "measure only the rootless table (issue 20)")
 	flag.StringVar(&o.baseline, "baseline", "", "also measure run, pull and cp beside this skiff binary or git revision (e.g. HEAD~1), as ratios")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
@@ -141,6 +153,9 @@ func main() {
 	flag.Parse()
 	if o.usernetOnly {
 		o.onlyUsernet()
+	}
+	if o.rootlessOnly {
+		o.onlyRootless()
 	}
 	if err := enterNetns(&o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -158,10 +173,20 @@ func (o *options) onlyUsernet() {
 	o.runN, o.volN, o.limitsN, o.seccompN, o.pullN, o.pushN, o.versionN = 0, 0, 0, 0, 0, 0, 0
 	o.psN, o.runDN, o.execN, o.churnN, o.statsN, o.buildN = 0, 0, 0, 0, 0, 0
 	o.life, o.rss, o.portsRSS = false, false, false
-	o.netN, o.tcpN = 0, 0
+	o.netN, o.tcpN, o.rootlessN = 0, 0, 0
 	o.ext4 = ""
 	if o.usernetN <= 0 {
 		o.usernetN = 20
+	}
+}
+
+// onlyRootless turns every other table off (-rootless-only).
+func (o *options) onlyRootless() {
+	n := o.rootlessN
+	o.onlyUsernet()
+	o.usernetN, o.rootlessN = 0, n
+	if o.rootlessN <= 0 {
+		o.rootlessN = 20
 	}
 }
 
@@ -318,6 +343,15 @@ func bench(o *options) error {
 		e.usernetSections(repo, stores[0])
 	} else {
 		fmt.Printf("\n(-usernet-n 0: user network tables skipped)\n")
+	}
+	if interrupted.Load() {
+		return errInterrupted
+	}
+	if o.rootlessN > 0 {
+		fmt.Printf("\n\n=== rootless, stores on %s: %s, as a user made for the run\n", stores[0].label, fsName(stores[0].dir))
+		e.rootlessSections(stores[0])
+	} else {
+		fmt.Printf("\n(-rootless-n 0: rootless table skipped)\n")
 	}
 	if interrupted.Load() {
 		return errInterrupted

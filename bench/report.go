@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -78,7 +79,10 @@ func (s *section) print(w io.Writer) {
 	}
 	// Failures go after the table: their messages would wreck its columns.
 	for _, c := range append([]*bcase{s.skiff}, peerCases(s.peers)...) {
-		if c.err != nil {
+		switch {
+		case errors.Is(c.err, errSkipped): // the error reads "skipped: <reason>"
+			fmt.Fprintf(w, "  ! %s: %v\n", c.name, oneLine(c.err.Error()))
+		case c.err != nil:
 			fmt.Fprintf(w, "  ! %s failed: %v\n", c.name, oneLine(c.err.Error()))
 		}
 	}
@@ -103,6 +107,10 @@ func (s *section) costRow(tw io.Writer, p peerRow) {
 }
 
 func (s *section) row(tw io.Writer, c *bcase, ratio, target string) {
+	if errors.Is(c.err, errSkipped) {
+		fmt.Fprintf(tw, "  %s\tskipped\t\t%s\t%s\t\n", c.name, ratio, target)
+		return
+	}
 	if c.err != nil || len(c.durs) == 0 {
 		fmt.Fprintf(tw, "  %s\tFAILED\t\t%s\t%s\t\n", c.name, ratio, target)
 		return
