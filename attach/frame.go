@@ -8,8 +8,9 @@ import (
 )
 
 // Kind is a frame's type. Client->monitor: Go (the first client only, once),
-// Stdin, CloseStdin, Resize, Signal, Detach. Monitor->client: Stdout, Stderr, Started, Error, Exit,
-// Mark.
+// Stdin, CloseStdin, Resize, Signal, Detach; RunCLI or Kill as a
+// connection's first frame. Monitor->client: Stdout, Stderr, Started,
+// Error, Exit, Mark; Done or Failed to answer RunCLI or Kill.
 type Kind byte
 
 const (
@@ -29,7 +30,32 @@ const (
 	// no payload: the monitor's first client (its spawner) says the record
 	// is complete; the monitor loads it and starts the container
 	Go Kind = 11
+	// payload: a CLIRequest in JSON, sent with stdin, stdout, stderr and
+	// the skiff binary as SCM_RIGHTS (WriteFiles), as a connection's first
+	// frame: the monitor runs that CLI in the container's user namespace
+	// (monitor.RunInside). Signal frames after it go to the CLI; the
+	// monitor answers Done (its exit status) or Failed.
+	RunCLI Kind = 12
+	// payload: a signal number as big-endian uint32, as a connection's
+	// first frame: the monitor signals the container's process and answers
+	// Done (0) or Failed (monitor.SignalContainer).
+	Kill Kind = 13
+	// payload: big-endian int32, RunCLI's exit status or Kill's 0. Kinds
+	// of their own, so that nothing broadcast to the connection before the
+	// monitor took the request (output, the container's Exit) reads as
+	// the answer.
+	Done Kind = 14
+	// payload: why RunCLI or Kill failed, one line
+	Failed Kind = 15
 )
+
+// CLIRequest is RunCLI's payload: the CLI's argv (argv[0] included), its
+// environment and working directory.
+type CLIRequest struct {
+	Args []string
+	Env  []string
+	Dir  string
+}
 
 // MaxPayload bounds one frame, so a corrupt length can never make a reader
 // allocate without limit.
