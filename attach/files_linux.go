@@ -56,7 +56,7 @@ func ReadFiles(c *net.UnixConn, max int) (Frame, []*os.File, error) {
 			return fail(perr)
 		case flags&unix.MSG_CTRUNC != 0 || len(files) > max:
 			return fail(fmt.Errorf("attach: more than %d files sent with a frame", max))
-		case got+n == 0 && err == nil:
+		case got+n == 0 && (err == nil || errors.Is(err, io.EOF)):
 			return fail(io.EOF) // closed between frames
 		case got+n == 0:
 			return fail(err)
