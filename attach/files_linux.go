@@ -14,13 +14,10 @@ import (
 // WriteFiles sends one frame with files attached as SCM_RIGHTS: the
 // receiver gets its own copies of them (ReadFiles).
 func WriteFiles(c *net.UnixConn, k Kind, payload []byte, files []*os.File) error {
-	if len(payload) > MaxPayload {
-		return fmt.Errorf("attach: frame of %d bytes exceeds %d", len(payload), MaxPayload)
+	buf, err := encode(k, payload)
+	if err != nil {
+		return err
 	}
-	buf := make([]byte, 5+len(payload))
-	buf[0] = byte(k)
-	binary.BigEndian.PutUint32(buf[1:5], uint32(len(payload)))
-	copy(buf[5:], payload)
 	fds := make([]int, len(files))
 	for i, f := range files {
 		fds[i] = int(f.Fd())

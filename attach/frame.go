@@ -69,15 +69,25 @@ type Frame struct {
 
 // Write sends one frame: kind, 4-byte big-endian length, payload.
 func Write(w io.Writer, k Kind, payload []byte) error {
+	buf, err := encode(k, payload)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// encode is one frame's bytes, written at once so that frames of
+// concurrent writers never interleave.
+func encode(k Kind, payload []byte) ([]byte, error) {
 	if len(payload) > MaxPayload {
-		return fmt.Errorf("attach: frame of %d bytes exceeds %d", len(payload), MaxPayload)
+		return nil, fmt.Errorf("attach: frame of %d bytes exceeds %d", len(payload), MaxPayload)
 	}
 	buf := make([]byte, 5+len(payload))
 	buf[0] = byte(k)
 	binary.BigEndian.PutUint32(buf[1:5], uint32(len(payload)))
 	copy(buf[5:], payload)
-	_, err := w.Write(buf)
-	return err
+	return buf, nil
 }
 
 // Read reads one frame. io.EOF means the peer closed between frames.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"math"
@@ -76,7 +75,7 @@ func startRunning(t *testing.T, script string, applets ...string) *running {
 	if os.Geteuid() != 0 {
 		t.Skip("a container's init needs root")
 	}
-	needStaticSelf(t)
+	testenv.NeedStaticSelf(t)
 	layer := t.TempDir()
 	if err := testenv.WriteRootfs(layer); err != nil {
 		t.Skip(err)
@@ -138,20 +137,6 @@ func (r *running) stop(t *testing.T, sig unix.Signal) int {
 	code := r.ctr.Wait()
 	r.ctr.Cleanup(code)
 	return code
-}
-
-func needStaticSelf(t *testing.T) {
-	t.Helper()
-	f, err := elf.Open("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Skip("the test binary is dynamically linked: run with CGO_ENABLED=0")
-		}
-	}
 }
 
 // withStdio runs fn with os.Stdin reading in and os.Stdout, os.Stderr
@@ -343,7 +328,10 @@ func TestRunInsideExec(t *testing.T) {
 func TestRunInsideExecTerminal(t *testing.T) {
 	r := startRunning(t, "sleep 1000", "sleep", "stty")
 	skiff := skiffBin(t)
-	master, slave := openPty(t)
+	master, slave, err := testenv.OpenPty()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer master.Close()
 	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 77}); err != nil {
 		t.Fatal(err)
@@ -378,7 +366,7 @@ func TestRunInsideExecTerminal(t *testing.T) {
 		t.Fatalf("terminal showed %q, want ready", out)
 	}
 	master.WriteString("hi\r")
-	err := cmd.Wait()
+	err = cmd.Wait()
 	tio, terr := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
 	slave.Close() // the last holder: the master reads EIO after the output
 	for range seen {
@@ -393,24 +381,4 @@ func TestRunInsideExecTerminal(t *testing.T) {
 	if terr != nil || tio.Lflag&unix.ICANON == 0 {
 		t.Errorf("terminal left raw (%+v, %v)", tio, terr)
 	}
-}
-
-func openPty(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
 }
