@@ -70,7 +70,12 @@ func RunInside(runRoot string, c *state.Container, args []string) (int, error) {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, insideSignals...)
 	defer signal.Stop(sigs)
-	if err := attach.WriteFiles(conn, attach.RunCLI, req, []*os.File{os.Stdin, os.Stdout, os.Stderr, exe}); err != nil {
+	stdio, err := openStdio()
+	if err != nil {
+		return 125, err
+	}
+	defer closeAll(stdio[3:])
+	if err := attach.WriteFiles(conn, attach.RunCLI, req, []*os.File{stdio[0], stdio[1], stdio[2], exe}); err != nil {
 		return 125, fmt.Errorf("send the command to container %s's monitor: %w", shortid.Of(c.ID), err)
 	}
 	exe.Close()
@@ -104,6 +109,32 @@ func SignalContainer(runRoot string, c *state.Container, sig unix.Signal) error 
 	}
 	_, err = answer(conn, c)
 	return err
+}
+
+// openStdio is os.Stdin, os.Stdout and os.Stderr, each replaced by
+// /dev/null where it is closed (as a process we start would get it),
+// followed by any such /dev/null opened, for the caller to close.
+func openStdio() ([]*os.File, error) {
+	out := []*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i, f := range out[:3] {
+		if _, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err == nil {
+			continue
+		}
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			closeAll(out[3:])
+			return nil, err
+		}
+		out[i] = null
+		out = append(out, null)
+	}
+	return out, nil
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 func dial(runRoot string, c *state.Container) (*net.UnixConn, error) {

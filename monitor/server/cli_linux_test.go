@@ -206,6 +206,20 @@ func TestRunInside(t *testing.T) {
 	}
 }
 
+// A closed stdin reads as /dev/null, as for a process we start.
+func TestRunInsideClosedStdin(t *testing.T) {
+	r := startRunning(t, "sleep 1000", "sleep")
+	var code int
+	var err error
+	stdout, _ := withStdio(t, "", func() {
+		os.Stdin.Close()
+		code, err = monitor.RunInside(r.m.runRoot, r.rec, []string{trampoline, "/bin/sh", "-c", "readlink /proc/self/fd/0"})
+	})
+	if err != nil || code != 0 || stdout != "/dev/null\n" {
+		t.Fatalf("RunInside() = %d, %v, stdout %q; want 0, /dev/null", code, err, stdout)
+	}
+}
+
 // A working directory the monitor cannot enter (here: removed) is /.
 func TestRunInsideWorkdirFallback(t *testing.T) {
 	r := startRunning(t, "sleep 1000", "sleep")
