@@ -27,7 +27,7 @@ var allowedImports = map[string][]string{
 	"roles":           {"run", "monitor", "monitor/server", "userns"},
 	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "network", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin", "userns"},
 	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "seccomp", "dns", "internal/shortid", "internal/timeline", "userns"},
-	"monitor":         {"state", "proc", "internal/rolesbin", "userns"},
+	"monitor":         {"state", "proc", "attach", "internal/shortid", "internal/rolesbin", "userns"}, // attach: RunInside and SignalContainer speak to the monitor
 	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress", "userns"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
 	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "seccomp", "internal/timeline", "internal/rolesbin", "userns"},
 	"spec":            {"state", "seccomp", "internal/shortid"},
@@ -43,7 +43,7 @@ var allowedImports = map[string][]string{
 
 	// The monitor process: package monitor spawns it and main dispatches
 	// it; it starts and records the container through container.
-	"monitor/server": {"container", "run", "monitor", "state", "cgroup", "attach", "logfile", "internal/timeline", "userns"},
+	"monitor/server": {"container", "run", "monitor", "state", "cgroup", "attach", "logfile", "internal/shortid", "internal/timeline", "userns"},
 }
 
 // tools are the packages outside the graph: tests, the benchmark and

@@ -8,8 +8,9 @@ import (
 )
 
 // Kind is a frame's type. Client->monitor: Go (the first client only, once),
-// Stdin, CloseStdin, Resize, Signal, Detach. Monitor->client: Stdout, Stderr, Started, Error, Exit,
-// Mark.
+// Stdin, CloseStdin, Resize, Signal, Detach; RunCLI or Kill as a
+// connection's first frame. Monitor->client: Stdout, Stderr, Started,
+// Error, Exit, Mark; Done or Failed to answer RunCLI or Kill.
 type Kind byte
 
 const (
@@ -29,7 +30,32 @@ const (
 	// no payload: the monitor's first client (its spawner) says the record
 	// is complete; the monitor loads it and starts the container
 	Go Kind = 11
+	// payload: a CLIRequest in JSON, sent with stdin, stdout, stderr and
+	// the skiff binary as SCM_RIGHTS (WriteFiles), as a connection's first
+	// frame: the monitor runs that CLI in the container's user namespace
+	// (monitor.RunInside). Signal frames after it go to the CLI; the
+	// monitor answers Done (its exit status) or Failed.
+	RunCLI Kind = 12
+	// payload: a signal number as big-endian uint32, as a connection's
+	// first frame: the monitor signals the container's process and answers
+	// Done (0) or Failed (monitor.SignalContainer).
+	Kill Kind = 13
+	// payload: big-endian int32, RunCLI's exit status or Kill's 0. Kinds
+	// of their own, so that nothing broadcast to the connection before the
+	// monitor took the request (output, the container's Exit) reads as
+	// the answer.
+	Done Kind = 14
+	// payload: why RunCLI or Kill failed, one line
+	Failed Kind = 15
 )
+
+// CLIRequest is RunCLI's payload: the CLI's argv (argv[0] included), its
+// environment and working directory.
+type CLIRequest struct {
+	Args []string
+	Env  []string
+	Dir  string
+}
 
 // MaxPayload bounds one frame, so a corrupt length can never make a reader
 // allocate without limit.
@@ -43,15 +69,25 @@ type Frame struct {
 
 // Write sends one frame: kind, 4-byte big-endian length, payload.
 func Write(w io.Writer, k Kind, payload []byte) error {
+	buf, err := encode(k, payload)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// encode is one frame's bytes, written at once so that frames of
+// concurrent writers never interleave.
+func encode(k Kind, payload []byte) ([]byte, error) {
 	if len(payload) > MaxPayload {
-		return fmt.Errorf("attach: frame of %d bytes exceeds %d", len(payload), MaxPayload)
+		return nil, fmt.Errorf("attach: frame of %d bytes exceeds %d", len(payload), MaxPayload)
 	}
 	buf := make([]byte, 5+len(payload))
 	buf[0] = byte(k)
 	binary.BigEndian.PutUint32(buf[1:5], uint32(len(payload)))
 	copy(buf[5:], payload)
-	_, err := w.Write(buf)
-	return err
+	return buf, nil
 }
 
 // Read reads one frame. io.EOF means the peer closed between frames.

@@ -8,10 +8,12 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/internal/timeline"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(execCommand) }
@@ -76,8 +78,36 @@ func execAction(c *cli.Context) error {
 		}
 		return fail(1, errInputNotTTY)
 	}
+	if userns.Rootless() {
+		if done, err := execInside(g, c.Args().First()); done {
+			return err
+		}
+	}
 	code, err := g.Containers().Exec(c.Args().First(), o)
 	return execError(code, err)
+}
+
+// execInside is a rootless exec: outside the container's user namespace
+// only its monitor can start a process that joins the container, so this
+// command line runs there (where JoinedContainer names the container and
+// the code below runs as root's). false: we are that CLI.
+func execInside(g *Globals, ref string) (bool, error) {
+	ct, err := g.Containers().Lookup(ref)
+	switch joined := userns.JoinedContainer(); {
+	case err != nil:
+		return true, execError(1, err)
+	case joined == ct.ID:
+		return false, nil
+	case joined != "":
+		return true, &ExitError{Code: 125, Err: fmt.Errorf("exec: this skiff runs in container %s's user namespace, not in %s's", shortid.Of(joined), shortid.Of(ct.ID))}
+	case ct.Status != state.Running:
+		return true, execError(1, &run.NotRunningError{ID: ct.ID, Paused: ct.Status == state.Paused})
+	}
+	code, err := g.Containers().RunInside(ct, os.Args)
+	if err != nil {
+		return true, &ExitError{Code: code, Err: fmt.Errorf("exec: %w", err)}
+	}
+	return true, execError(code, nil)
 }
 
 // execError prints as docker does: lookup and state errors come from "the

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiff-dev/skiff/internal/testenv"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
@@ -27,23 +27,6 @@ func init() {
 			run.Init()
 		case run.ExecArg:
 			run.ExecInit()
-		}
-	}
-}
-
-// needStaticSelf skips when the test binary is dynamically linked (a cgo
-// build): exec runs it inside the container, where the host's ld.so is
-// not. `make unit` builds with CGO_ENABLED=0, as skiff itself.
-func needStaticSelf(t *testing.T) {
-	t.Helper()
-	f, err := elf.Open("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Skip("the test binary is dynamically linked: run with CGO_ENABLED=0")
 		}
 	}
 }
@@ -69,7 +52,7 @@ func captureStdout(t *testing.T, fn func()) string {
 // A container started by the real parent, joined by the real exec.
 func TestExec(t *testing.T) {
 	img := newTestImage(t)
-	needStaticSelf(t)
+	testenv.NeedStaticSelf(t)
 	withApplets(t, img, "sleep", "tr")
 	image := spec.Image{ID: "sha256:" + strings.Repeat("2", 64), LayerDirs: []string{img.layer},
 		Config: v1.Config{Env: []string{"PATH=/bin", "FROM_IMAGE=1"}, User: "alice", WorkingDir: "/home/alice"}}

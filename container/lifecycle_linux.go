@@ -21,6 +21,7 @@ import (
 	"github.com/skiff-dev/skiff/proc"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/userns"
 )
 
 // ErrRunning is matched by rm's refusal of a running container.
@@ -76,7 +77,7 @@ func (s Store) Stop(ref string, o StopOptions) (*state.Container, error) {
 	}
 	if c.Status == state.Restarting {
 		monitor.Signal(s.RunRoot, c, unix.SIGTERM) // it gives up its back-off
-	} else if err := terminate(c, sig, grace, s.resumeAfter(c)); err != nil {
+	} else if err := terminate(s.RunRoot, c, sig, grace, s.resumeAfter(c)); err != nil {
 		return nil, fmt.Errorf("cannot stop container: %s: %w", ref, err)
 	}
 	return s.settle(c)
@@ -97,7 +98,7 @@ func recordedStopSignal(c *state.Container) (unix.Signal, error) {
 // terminate sends sig, then SIGKILL if the process outlives grace, and
 // returns once the process is dead. thaw (if not nil) runs right after the
 // first signal: a paused container handles it as it resumes.
-func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw func()) error {
+func terminate(runRoot string, c *state.Container, sig unix.Signal, grace time.Duration, thaw func()) error {
 	p, err := proc.Open(c.Pid, c.PidStartTime)
 	if err != nil || p == nil {
 		if thaw != nil {
@@ -106,7 +107,7 @@ func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw fu
 		return err
 	}
 	defer p.Close()
-	err = p.Signal(sig)
+	err = signalProcess(runRoot, c, p, sig)
 	if thaw != nil {
 		thaw()
 	}
@@ -116,7 +117,7 @@ func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw fu
 	if sig != unix.SIGKILL && p.Wait(grace) {
 		return nil
 	}
-	if err := p.Signal(unix.SIGKILL); err != nil {
+	if err := signalProcess(runRoot, c, p, unix.SIGKILL); err != nil {
 		return err
 	}
 	// Dying takes a moment (the kernel tears down its memory); without a
@@ -125,6 +126,17 @@ func terminate(c *state.Container, sig unix.Signal, grace time.Duration, thaw fu
 		return fmt.Errorf("pid %d still alive %v after SIGKILL", c.Pid, recordWait)
 	}
 	return nil
+}
+
+// signalProcess sends sig to c's process p, or, where a rootless skiff
+// may not (EPERM: it runs as another of the user's ids, in a user
+// namespace this process is not in), has c's monitor send it.
+func signalProcess(runRoot string, c *state.Container, p *proc.Handle, sig unix.Signal) error {
+	err := p.Signal(sig)
+	if errors.Is(err, unix.EPERM) && userns.Rootless() {
+		return monitor.SignalContainer(runRoot, c, sig)
+	}
+	return err
 }
 
 // Kill is `skiff kill -s sig`: it refuses a container that is not running
@@ -150,7 +162,7 @@ func (s Store) Kill(ref string, sig unix.Signal) (*state.Container, error) {
 	if _, err := s.markStopped(c.ID); err != nil {
 		return nil, err
 	}
-	err = p.Signal(sig)
+	err = signalProcess(s.RunRoot, c, p, sig)
 	if thaw := s.resumeAfter(c); thaw != nil && resumesOn(c, sig) {
 		thaw()
 	}
@@ -239,7 +251,7 @@ func (s Store) settle(c *state.Container) (*state.Container, error) {
 	if !monitor.WaitExit(s.RunRoot, c.ID, recordWait) {
 		monitor.Kill(s.RunRoot, c, recordWait)
 		if next, err := state.Load(s.Root, c.ID); err == nil && next.Pid != c.Pid {
-			terminate(next, unix.SIGKILL, 0, s.resumeAfter(next))
+			terminate(s.RunRoot, next, unix.SIGKILL, 0, s.resumeAfter(next))
 		}
 	}
 	return s.Lookup(c.ID)

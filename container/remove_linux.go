@@ -91,7 +91,7 @@ func (s Store) forceStop(c *state.Container) error {
 	}
 	switch c.Status {
 	case state.Running, state.Paused:
-		if err := terminate(c, unix.SIGKILL, 0, s.resumeAfter(c)); err != nil {
+		if err := terminate(s.RunRoot, c, unix.SIGKILL, 0, s.resumeAfter(c)); err != nil {
 			return err
 		}
 	case state.Restarting:

@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skiff-dev/skiff/cgroup"
 	"golang.org/x/sys/unix"
+
+	"github.com/skiff-dev/skiff/cgroup"
+	"github.com/skiff-dev/skiff/internal/testenv"
 )
 
 // inside runs a shell command in a fresh busybox container and returns
@@ -252,21 +254,10 @@ func waitLine(r io.Reader, want string, timeout time.Duration) error {
 	}
 }
 
-// openPty returns a pty master and its slave, opened by hand with x/sys/unix.
+// openPty returns a pty master and its slave.
 func openPty(t *testing.T) (master, slave *os.File) {
 	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	m, sl, err := testenv.OpenPty()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,9 +78,11 @@ func Exec(c *state.Container, dir string, o ExecOptions) (int, error) {
 		return 126, &StartError{Code: 126, Err: errors.New("exec needs a statically linked skiff (its process starts inside the container, where the host's libc is not): build it with CGO_ENABLED=0, as make does")}
 	}
 	if os.Geteuid() != 0 {
-		// Rootless containers do not exist yet; joining a user namespace
-		// will need the monitor's help (docs/design.md).
-		return 126, &StartError{Code: 126, Err: errors.New("exec needs root: rootless containers are not supported yet")}
+		// A rootless skiff joins a container from inside its user
+		// namespace, where it is uid 0: skiff exec has the container's
+		// monitor run it there (monitor.RunInside). Out here a Go
+		// process could not join that namespace.
+		return 126, &StartError{Code: 126, Err: errors.New("exec of a rootless container runs in its user namespace: use skiff exec, which has the container's monitor run it there")}
 	}
 	cfg, err := execConfig(o, c, dir)
 	if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/signal"
@@ -42,7 +43,9 @@ func Main(args []string) {
 		}
 		pre = &p
 	}
-	os.Exit(m.run(firstClient(), pre))
+	code := m.run(firstClient(), pre)
+	m.awaitCLIs() // their clients get their status; our user namespace stays meanwhile
+	os.Exit(code)
 }
 
 // firstClient is the spawner's end of the socketpair on fd 3, if any.
@@ -80,6 +83,9 @@ type server struct {
 	pending *prestarted    // the init started before Go, until the first start takes it
 	trimmed bool           // dropText ran
 	term    chan os.Signal // SIGTERM cuts a restart back-off short (stop, rm -f)
+
+	clis    sync.WaitGroup // CLIs run for clients (cli_linux.go)
+	exiting bool           // no more of them: we are about to exit
 }
 
 type client struct {
@@ -227,10 +233,13 @@ func (m *server) once(c *container.Container) (int, error) {
 		m.copyOut(&copies, errR, "stderr", attach.Stderr)
 	}
 	code := c.Wait()
+	m.mu.Lock()
+	m.pid = 0 // reaped: no signal may reach whoever gets the pid next
+	m.mu.Unlock()
 	timeline.Mark("exited")
 	waitBounded(&copies, 5*time.Second)
 	m.mu.Lock()
-	m.pid, m.pty, m.stdin = 0, nil, nil
+	m.pty, m.stdin = nil, nil
 	m.mu.Unlock()
 	closeFiles(inW, outR, errR, pty)
 	return code, nil
@@ -339,16 +348,19 @@ func (m *server) accept(ln *net.UnixListener) {
 	}
 }
 
-// serve reads a client's frames. Input waits until the container first
-// runs, so stdin and signals sent early are neither lost nor misdirected.
+// serve reads a client's frames. A first frame that is a request of its
+// own (RunCLI, Kill) is served at once, whether or not the container runs;
+// an attached client's input waits until the container first runs, so
+// stdin and signals sent early are neither lost nor misdirected.
 func (m *server) serve(cl *client) {
 	defer m.drop(cl)
+	f, files, err := attach.ReadFiles(cl.conn, cliFiles)
+	if err != nil || m.request(cl, f, files) {
+		return
+	}
+	closeFiles(files...) // none belong with an attached client's frames
 	<-m.started
-	for {
-		f, err := attach.Read(cl.conn)
-		if err != nil {
-			return
-		}
+	for ; err == nil; f, err = attach.Read(cl.conn) {
 		switch f.Kind {
 		case attach.Stdin:
 			if w := m.input(); w != nil {
@@ -359,7 +371,9 @@ func (m *server) serve(cl *client) {
 		case attach.Resize:
 			m.resize(f.Payload)
 		case attach.Signal:
-			m.signal(f.Payload)
+			if n, ok := attach.ParseUint32(f.Payload); ok {
+				m.signalContainer(unix.Signal(n))
+			}
 		case attach.Detach:
 			return
 		}
@@ -400,17 +414,20 @@ func (m *server) resize(p []byte) {
 	}
 }
 
-func (m *server) signal(p []byte) {
-	if len(p) != 4 {
-		return
+// signalContainer signals the container's process (an attached client's
+// sig-proxy, SignalContainer's Kill).
+func (m *server) signalContainer(sig unix.Signal) error {
+	if sig <= 0 || sig > 64 {
+		return fmt.Errorf("invalid signal %d", sig)
 	}
-	sig := unix.Signal(uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The pid is our child: it cannot be recycled before we reap it.
-	if m.pid > 0 && sig > 0 && sig < 65 {
-		unix.Kill(m.pid, sig)
+	// The pid is our child: it cannot be recycled before we reap it, and
+	// once we have it is 0.
+	if m.pid <= 0 {
+		return errors.New("it is not running")
 	}
+	return unix.Kill(m.pid, sig)
 }
 
 // broadcast sends one frame to every client; one that cannot take it is
