@@ -72,6 +72,11 @@ func globals(c *cli.Context) (*Globals, error) {
 	if err := checkStoreOwner(g.Paths.Root, rootless); err != nil {
 		return nil, err
 	}
+	if rootless && g.Paths.RunRoot == def.RunRoot {
+		if err := checkFallbackRunDir(g.Paths.RunRoot); err != nil {
+			return nil, err
+		}
+	}
 	path := c.String("config")
 	if path == "" {
 		path = config.DefaultFilePath(rootless)

@@ -8,7 +8,9 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -162,4 +164,30 @@ func refuseRootlessNetwork(verb string) error {
 		return nil
 	}
 	return errors.New(verb + ": rootless containers have loopback networking only for now: networks need root (run skiff as root)")
+}
+
+// checkFallbackRunDir makes, or checks, the per-user /tmp directory a
+// rootless skiff keeps its run root in when there is no XDG_RUNTIME_DIR
+// (su, runuser): /tmp is everyone's, so a directory of that name that is
+// a link, another user's, or open to others would let them into our
+// sockets and locks. It must be ours, and 0700.
+func checkFallbackRunDir(runRoot string) error {
+	if os.Getenv("XDG_RUNTIME_DIR") != "" {
+		return nil
+	}
+	dir := filepath.Dir(runRoot)
+	if filepath.Dir(dir) != filepath.Clean(os.TempDir()) || !strings.HasPrefix(filepath.Base(dir), "skiff-run-") {
+		return nil // --runroot, not the fallback
+	}
+	if err := os.Mkdir(dir, 0o700); err == nil || !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Uid != uint32(os.Geteuid()) || st.Mode&0o077 != 0 {
+		return fmt.Errorf("%s is not a directory of this user's with mode 0700 (uid %d, mode %#o): remove it, or set XDG_RUNTIME_DIR", dir, st.Uid, st.Mode&0o7777)
+	}
+	return nil
 }

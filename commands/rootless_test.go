@@ -81,3 +81,37 @@ func TestCheckStoreOwner(t *testing.T) {
 		}
 	}
 }
+
+// The /tmp fallback run dir is made 0700, and refused when it is a link,
+// someone else's, or open to others; a --runroot elsewhere is not checked.
+func TestCheckFallbackRunDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	run := func(name string) string { return filepath.Join(tmp, name, "skiff") }
+	if err := os.Mkdir(filepath.Join(tmp, "skiff-run-open"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(tmp, "skiff-run-open"), 0o777)
+	if err := os.Symlink(tmp, filepath.Join(tmp, "skiff-run-link")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		runRoot string
+		ok      bool
+	}{
+		{run("skiff-run-new"), true},
+		{run("skiff-run-new"), true}, // made by the line above: ours, 0700
+		{run("skiff-run-open"), false},
+		{run("skiff-run-link"), false},
+		{"/elsewhere/skiff", true},
+	} {
+		err := checkFallbackRunDir(tc.runRoot)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok %v", tc.runRoot, err, tc.ok)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(tmp, "skiff-run-new")); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("made dir: %v %v, want mode 0700", st, err)
+	}
+}
