@@ -13,6 +13,7 @@ import (
 	"github.com/skiff-dev/skiff/cgroup"
 	"github.com/skiff-dev/skiff/internal/shortid"
 	"github.com/skiff-dev/skiff/network"
+	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/run"
 	"github.com/skiff-dev/skiff/seccomp"
 	"github.com/skiff-dev/skiff/spec"
@@ -36,8 +37,9 @@ type Container struct {
 	// the default bridge's first if it is on it, then its user networks'
 	// (network_linux.go); the first is the one its ports are published on.
 	endpoints []*network.Endpoint
-	devices   *deviceSet    // resolved by initConfig at each start (devices_linux.go)
-	dns       *dnsResponder // on user networks, while the process runs (dns_linux.go)
+	devices   *deviceSet        // resolved by initConfig at each start (devices_linux.go)
+	dns       *dnsResponder     // on user networks, while the process runs (dns_linux.go)
+	fuse      *rootfs.FuseMount // the root's fuse-overlayfs mount, rootless (storage_linux.go)
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -290,26 +292,22 @@ func (c *Container) initConfig() (*run.InitConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	fuse, err := c.fuseOverlayfs()
-	if err != nil {
-		return nil, err
-	}
 	c.devices = &devices
 	sp, err := c.specWithLinks()
 	if err != nil {
 		return nil, err
 	}
 	return &run.InitConfig{
-		Spec:          sp,
-		Init:          c.State.Config.Init,
-		User:          c.State.Config.User,
-		GroupAdd:      c.State.Host.Security.GroupAdd,
-		Lowerdirs:     topFirst(c.State.Layers),
-		Upper:         filepath.Join(c.Dir, "upper"),
-		Work:          filepath.Join(c.Dir, "work"),
-		Rootfs:        filepath.Join(c.Dir, "rootfs"),
-		Rootless:      userns.Rootless(),
-		FuseOverlayfs: fuse,
+		Spec:        sp,
+		Init:        c.State.Config.Init,
+		User:        c.State.Config.User,
+		GroupAdd:    c.State.Host.Security.GroupAdd,
+		Lowerdirs:   topFirst(c.State.Layers),
+		Upper:       filepath.Join(c.Dir, "upper"),
+		Work:        filepath.Join(c.Dir, "work"),
+		Rootfs:      filepath.Join(c.Dir, "rootfs"),
+		Rootless:    userns.Rootless(),
+		RootMounted: c.fuse != nil,
 
 		HostNetwork:  c.HostNetwork(),
 		CgroupNS:     c.State.Host.Limits.CgroupnsMode == "private",

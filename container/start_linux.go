@@ -52,6 +52,9 @@ func (c *Container) start(startInit func(run.Network) (*run.Process, error)) err
 	net.Setup = c.withDevices(c.withLimits(net.Setup))
 	var p *run.Process
 	if err == nil {
+		err = c.mountFuseRoot()
+	}
+	if err == nil {
 		var doneShared func()
 		if net.Shared, doneShared, err = c.sharedNamespaces(); err == nil {
 			p, err = startInit(net)
@@ -61,6 +64,7 @@ func (c *Container) start(startInit func(run.Network) (*run.Process, error)) err
 	}
 	if err != nil {
 		c.detach()
+		c.unmountFuseRoot()
 		var se *run.StartError
 		if !errors.As(err, &se) {
 			se = &run.StartError{Code: 125, Err: err}
@@ -102,6 +106,7 @@ func (c *Container) Cleanup(code int) error {
 	var errs []error
 	oom := c.OOMKilled(code) // before the cgroup, and its counts, go
 	c.killOrphans()
+	errs = append(errs, c.unmountFuseRoot())
 	if c.proc != nil {
 		errs = append(errs, c.proc.DeleteCgroup())
 	} else if cg, err := CgroupOf(c.State); err == nil {

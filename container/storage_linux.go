@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/skiff-dev/skiff/rootfs"
 	"github.com/skiff-dev/skiff/userns"
@@ -40,15 +41,33 @@ func (s Store) rootlessDriver() (string, error) {
 	return "", nil
 }
 
-// fuseOverlayfs is the program that mounts c's root, or "" for the
-// kernel's overlay.
-func (c *Container) fuseOverlayfs() (string, error) {
-	if c.State.Driver != fuseDriver {
-		return "", nil
+// FuseRoot reports whether c's root is a fuse-overlayfs mount, which
+// the monitor makes before it starts the init (so never an init started
+// before the record was read: its mount namespace would lack it).
+func (c *Container) FuseRoot() bool { return c.State.Driver == fuseDriver }
+
+// mountFuseRoot mounts c's root with fuse-overlayfs in the monitor's own
+// mount namespace (the init's starts as a copy of it), unless it is not
+// on fuse or is mounted already (a restart keeps the mount).
+func (c *Container) mountFuseRoot() error {
+	if !c.FuseRoot() || c.fuse != nil {
+		return nil
 	}
-	p, err := exec.LookPath("fuse-overlayfs")
+	prog, err := exec.LookPath("fuse-overlayfs")
 	if err != nil {
-		return "", fmt.Errorf("container %s was created on fuse-overlayfs, which is no longer installed: install fuse-overlayfs", c.State.ID)
+		return fmt.Errorf("container %s was created on fuse-overlayfs, which is no longer installed: install fuse-overlayfs", c.State.ID)
 	}
-	return p, nil
+	l := rootfs.Layers{Lower: topFirst(c.State.Layers), Upper: filepath.Join(c.Dir, "upper"), Work: filepath.Join(c.Dir, "work")}
+	c.fuse, err = rootfs.StartFuseMount(filepath.Join(c.Dir, "rootfs"), l, prog)
+	return err
+}
+
+// unmountFuseRoot ends c's fuse-overlayfs mount and its server, if any.
+func (c *Container) unmountFuseRoot() error {
+	if c.fuse == nil {
+		return nil
+	}
+	err := c.fuse.Unmount()
+	c.fuse = nil
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -119,8 +120,11 @@ func (f overlayFacts) storage(force OverlayDriver) (RootlessStorage, error) {
 	case xattrWhiteouts:
 		// fuse-overlayfs reads 0/0 devices, not overlay's xattr form.
 		return RootlessStorage{}, fmt.Errorf("rootless overlay: fuse-overlayfs needs whiteouts as 0/0 devices and the kernel refuses mknod of one: %s", f.MknodWhiteout)
-	case f.DevFuse != "":
-		return RootlessStorage{}, fmt.Errorf("rootless overlay: fuse-overlayfs cannot open /dev/fuse: %s", f.DevFuse)
+	}
+	// Not the cached fact: access to /dev/fuse changes without a reboot
+	// (a group, an ACL), and one open is cheap.
+	if err := openDevFuse(); err != nil {
+		return RootlessStorage{}, fmt.Errorf("rootless overlay: fuse-overlayfs cannot open /dev/fuse: %s", errString(err))
 	}
 	return RootlessStorage{Driver: FuseOverlay, FuseOverlayfs: prog}, nil
 }
@@ -292,15 +296,75 @@ func MountRootless(target string, l Layers, s RootlessStorage) error {
 }
 
 func mountFuseOverlay(target string, l Layers, prog string) error {
+	_, err := StartFuseMount(target, l, prog)
+	return err
+}
+
+// FuseMount is a fuse-overlayfs mount and its server, our child.
+type FuseMount struct {
+	target string
+	cmd    *exec.Cmd
+	done   chan struct{} // closed once the server is reaped
+}
+
+// fuseSuperMagic is statfs's f_type of a fuse filesystem.
+const fuseSuperMagic = 0x65735546
+
+// StartFuseMount mounts l at target with fuse-overlayfs (prog) and returns
+// once the mount is there. Its server runs in the foreground as our child,
+// not daemonized: we reap it (no orphan for a host init that may not), and
+// it keeps the root and mount namespace of ours, so a container that
+// pivots into the mount in a namespace of its own moves nothing of the
+// server's (a server whose root moved into its own mount would wait on
+// itself). Unmount ends it.
+func StartFuseMount(target string, l Layers, prog string) (*FuseMount, error) {
+	fail := func(err error) (*FuseMount, error) {
+		return nil, fmt.Errorf("mount fuse-overlayfs on %s: %w", target, err)
+	}
 	if len(l.Lower) == 0 {
-		return fmt.Errorf("mount fuse-overlayfs on %s: no layers", target)
+		return fail(errors.New("no layers"))
 	}
 	if err := matchUpperRoot(l); err != nil {
-		return fmt.Errorf("mount fuse-overlayfs on %s: %w", target, err)
+		return fail(err)
 	}
-	cmd := exec.Command(prog, "-o", fuseOverlayData(l), target)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("mount fuse-overlayfs on %s: %w: %s", target, err, strings.TrimSpace(string(out)))
+	var stderr strings.Builder
+	m := &FuseMount{target: target, done: make(chan struct{})}
+	m.cmd = exec.Command(prog, "-f", "-o", fuseOverlayData(l), target)
+	m.cmd.Stderr = &stderr
+	if err := m.cmd.Start(); err != nil {
+		return fail(err)
+	}
+	go func() { m.cmd.Wait(); close(m.done) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		var st unix.Statfs_t
+		if unix.Statfs(target, &st) == nil && st.Type == fuseSuperMagic {
+			return m, nil
+		}
+		select {
+		case <-m.done:
+			return fail(fmt.Errorf("%s: %s", m.cmd.ProcessState, strings.TrimSpace(stderr.String())))
+		default:
+		}
+		if time.Now().After(deadline) {
+			m.cmd.Process.Kill()
+			<-m.done
+			return fail(errors.New("not mounted after 10s"))
+		}
+	}
+}
+
+// Unmount detaches the mount (a container's copies of it may outlive it a
+// moment) and waits a while for the server to end, then kills it.
+func (m *FuseMount) Unmount() error {
+	err := unix.Unmount(m.target, unix.MNT_DETACH)
+	select {
+	case <-m.done:
+	case <-time.After(5 * time.Second):
+		m.cmd.Process.Kill()
+		<-m.done
+	}
+	if err != nil {
+		return fmt.Errorf("unmount fuse-overlayfs at %s: %w", m.target, err)
 	}
 	return nil
 }

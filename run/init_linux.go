@@ -300,13 +300,12 @@ func cgroupViews(vs []cgroup.View) []rootfs.CgroupBind {
 	return out
 }
 
-// mountRoot mounts the container's layers at cfg.Rootfs: the kernel's
-// overlay, or fuse-overlayfs (rootless), whose server then runs as this
-// init's child until the container's pid namespace ends.
+// mountRoot mounts the container's layers at cfg.Rootfs with the kernel's
+// overlay, unless the monitor mounted them (fuse-overlayfs).
 func mountRoot(cfg *InitConfig) error {
-	l := rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}
-	if cfg.FuseOverlayfs != "" {
-		return rootfs.MountRootless(cfg.Rootfs, l, rootfs.RootlessStorage{Driver: rootfs.FuseOverlay, FuseOverlayfs: cfg.FuseOverlayfs})
+	if cfg.RootMounted {
+		return nil
 	}
+	l := rootfs.Layers{Lower: cfg.Lowerdirs, Upper: cfg.Upper, Work: cfg.Work}
 	return rootfs.MountOverlay(cfg.Rootfs, l, cfg.Rootless)
 }

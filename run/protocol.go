@@ -128,9 +128,9 @@ type InitConfig struct {
 	Rootfs string `json:"rootfs"`
 	// Rootless selects user.* overlay xattrs and skips what needs real root.
 	Rootless bool `json:"rootless,omitempty"`
-	// FuseOverlayfs is the fuse-overlayfs program that mounts the root
-	// (rootless, where the kernel's overlay is refused), "" for overlay.
-	FuseOverlayfs string `json:"fuseOverlayfs,omitempty"`
+	// RootMounted: the monitor has mounted the root at Rootfs already
+	// (fuse-overlayfs, whose server it runs); else the init mounts overlay.
+	RootMounted bool `json:"rootMounted,omitempty"`
 	// HostNetwork leaves the init in the host's network namespace (its OCI
 	// config then lists no network namespace either).
 	HostNetwork bool `json:"hostNetwork,omitempty"`

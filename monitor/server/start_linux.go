@@ -90,7 +90,7 @@ func (m *server) startInit(c *container.Container) (*stdio, error) {
 	// A prestarted init was born in skiff's own cgroup parent: a container
 	// with --cgroup-parent is started afresh under its own.
 	if pre != nil && (pre.hint != monitor.Prestart{Tty: cfg.Tty, OpenStdin: cfg.OpenStdin} || !c.OwnNamespaces() ||
-		c.State.Host.Limits.CgroupParent != "") {
+		c.State.Host.Limits.CgroupParent != "" || c.FuseRoot()) {
 		pre.abort()
 		pre = nil
 	}
