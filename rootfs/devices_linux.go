@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -60,9 +61,49 @@ func makeNode(rootfs string, d specs.LinuxDevice) error {
 		if err != nil {
 			return err
 		}
-		return mknodIn(parent, name, d)
+		err := mknodIn(parent, name, d)
+		if errors.Is(err, unix.EPERM) {
+			// In a user namespace (rootless) no device node can be made:
+			// the host's own node is bound instead, as podman does.
+			return bindHostNode(rootfs, clean, d)
+		}
+		return err
 	}
 	return bindNode(rootfs, clean, d)
+}
+
+// bindHostNode binds the host's node of device d (the init runs before its
+// pivot_root: "/dev/..." is the host's), the one at path or else one in
+// /dev or a directory of it (--device /dev/x:/dev/y), over a file made at
+// path in rootfs; without one, mknod's EPERM stands.
+func bindHostNode(rootfs, path string, d specs.LinuxDevice) error {
+	mode, err := nodeType(d.Type)
+	if err != nil {
+		return err
+	}
+	src := openHostNode(path, mode, d)
+	if src < 0 {
+		candidates, _ := filepath.Glob("/dev/*")
+		more, _ := filepath.Glob("/dev/*/*")
+		for _, p := range append(candidates, more...) {
+			if src = openHostNode(p, mode, d); src >= 0 {
+				break
+			}
+		}
+	}
+	if src < 0 {
+		return fmt.Errorf("mknod: %w (rootless: a user namespace makes no device node), and the host has no node %d:%d to bind", unix.EPERM, d.Major, d.Minor)
+	}
+	defer unix.Close(src)
+	dst, err := OpenInRoot(rootfs, path, File)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dst)
+	if err := unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind the host's %s: %w", path, err)
+	}
+	return nil
 }
 
 // mknodIn makes d as name in the directory parent, with its mode and owner.
@@ -149,4 +190,19 @@ func nodeType(t string) (uint32, error) {
 		return unix.S_IFIFO, nil
 	}
 	return 0, fmt.Errorf("invalid device type %q", t)
+}
+
+// openHostNode is an O_PATH fd of the host's node at p if it is device d
+// (type mode), else -1.
+func openHostNode(p string, mode uint32, d specs.LinuxDevice) int {
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != mode || st.Rdev != unix.Mkdev(uint32(d.Major), uint32(d.Minor)) {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
 }
