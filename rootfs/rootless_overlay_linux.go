@@ -123,7 +123,7 @@ func (f overlayFacts) storage(force OverlayDriver) (RootlessStorage, error) {
 	}
 	// Not the cached fact: access to /dev/fuse changes without a reboot
 	// (a group, an ACL), and one open is cheap.
-	if err := openDevFuse(); err != nil {
+	if err := devFuseOpens(); err != nil {
 		return RootlessStorage{}, fmt.Errorf("rootless overlay: fuse-overlayfs cannot open /dev/fuse: %s", errString(err))
 	}
 	return RootlessStorage{Driver: FuseOverlay, FuseOverlayfs: prog}, nil
@@ -247,6 +247,9 @@ func probeOverlay(dir string) (overlayFacts, error) {
 	}
 	return f, nil
 }
+
+// devFuseOpens is openDevFuse, the seam the choice's tests replace.
+var devFuseOpens = openDevFuse
 
 // openDevFuse opens /dev/fuse as fuse-overlayfs will, to see whether it
 // may (the node is 0600 root on some hosts).

@@ -220,6 +220,14 @@ func TestRootlessOverlayChoice(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("PATH", tt.path)
+			// The choice opens /dev/fuse live: here it fails as the facts say.
+			defer func(f func() error) { devFuseOpens = f }(devFuseOpens)
+			devFuseOpens = func() error {
+				if tt.facts.DevFuse != "" {
+					return fmt.Errorf("open /dev/fuse: %w", unix.EACCES)
+				}
+				return nil
+			}
 			got, err := tt.facts.storage(tt.force)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
