@@ -9,8 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/skiff-dev/skiff/container"
-	"github.com/skiff-dev/skiff/state"
-	"github.com/skiff-dev/skiff/userns"
 )
 
 func init() { register(cpCommand) }
@@ -48,10 +46,8 @@ func cpAction(c *cli.Context) error {
 	case srcCtr == "" && dstCtr == "":
 		return &ExitError{Code: 1, Err: errors.New("must specify at least one container source")}
 	}
-	if userns.Rootless() && userns.JoinedContainer() == "" {
-		if done, err := cpInside(g, srcCtr+dstCtr); done {
-			return err
-		}
+	if done, err := insideRunning(g, "cp", srcCtr+dstCtr); done {
+		return err
 	}
 	switch {
 	case srcCtr != "":
@@ -63,26 +59,6 @@ func cpAction(c *cli.Context) error {
 		return &ExitError{Code: 1, Err: fmt.Errorf("cp: %w", err)}
 	}
 	return nil
-}
-
-// cpInside is a rootless cp of a running container (or one whose monitor
-// waits to restart it): outside its user namespace we cannot enter its
-// root, nor mount what its monitor holds mounted, so this command line
-// runs in its namespace, through its monitor. false: anything else,
-// done here (a stopped container's overlay is ours to mount).
-func cpInside(g *Globals, ref string) (bool, error) {
-	ct, err := g.Containers().Lookup(ref)
-	if err != nil || !(ct.Status.Up() || ct.Status == state.Restarting) {
-		return false, nil // the copy reports a lookup's error as ever
-	}
-	code, err := g.Containers().RunInside(ct, os.Args)
-	switch {
-	case err != nil:
-		return true, &ExitError{Code: 1, Err: fmt.Errorf("cp: %w", err)}
-	case code != 0:
-		return true, &ExitError{Code: code}
-	}
-	return true, nil
 }
 
 // splitCpArg splits CONTAINER:PATH as docker does: an absolute path, or

@@ -33,6 +33,9 @@ func runExport(c *cli.Context) error {
 	if err != nil {
 		return &ExitError{1, err}
 	}
+	if done, err := insideRunning(g, "export", c.Args().Get(0)); done {
+		return err
+	}
 	ctr, err := g.Containers().Lookup(c.Args().Get(0))
 	if err != nil {
 		return &ExitError{1, err}

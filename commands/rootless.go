@@ -20,6 +20,7 @@ import (
 	"github.com/skiff-dev/skiff/config"
 	"github.com/skiff-dev/skiff/internal/rolesbin"
 	"github.com/skiff-dev/skiff/internal/timeline"
+	"github.com/skiff-dev/skiff/state"
 	"github.com/skiff-dev/skiff/userns"
 )
 
@@ -190,4 +191,29 @@ func checkFallbackRunDir(runRoot string) error {
 		return fmt.Errorf("%s is not a directory of this user's with mode 0700 (uid %d, mode %#o): remove it, or set XDG_RUNTIME_DIR", dir, st.Uid, st.Mode&0o7777)
 	}
 	return nil
+}
+
+// insideRunning runs this command line in running container ref's user
+// namespace, through its monitor (or that of one whose monitor waits to
+// restart it), for a rootless skiff outside it: from a sibling namespace
+// we can neither enter its root (/proc/PID/root of a process running as
+// another of our ids) nor mount what its monitor holds mounted (cp, export).
+// false: ref is not running (or not found: the caller reports that in its
+// own words), the command runs here.
+func insideRunning(g *Globals, verb, ref string) (bool, error) {
+	if !userns.Rootless() || userns.JoinedContainer() != "" {
+		return false, nil
+	}
+	ct, err := g.Containers().Lookup(ref)
+	if err != nil || !(ct.Status.Up() || ct.Status == state.Restarting) {
+		return false, nil
+	}
+	code, err := g.Containers().RunInside(ct, os.Args)
+	switch {
+	case err != nil:
+		return true, &ExitError{Code: 1, Err: fmt.Errorf("%s: %w", verb, err)}
+	case code != 0:
+		return true, &ExitError{Code: code}
+	}
+	return true, nil
 }

@@ -101,7 +101,9 @@ func (s Store) Export(w io.Writer, c *state.Container) error {
 // thaw undoes only what it did: an already paused or stopped container is
 // left as it is.
 func FreezeFor(c *state.Container) (thaw func(), err error) {
-	if c.Status != state.Running {
+	if c.Status != state.Running || userns.Rootless() && c.Host.Limits.CgroupSubtree == "" {
+		// A rootless container without a delegated cgroup has no freezer:
+		// commit goes on unpaused, as podman's rootless on cgroup v1.
 		return func() {}, nil
 	}
 	cg, err := CgroupOf(c)
