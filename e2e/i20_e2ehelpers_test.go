@@ -292,7 +292,8 @@ func (u *i20e2eUser) remove(t *testing.T) {
 }
 
 // procs lists the processes running as one of the user's uids (real,
-// effective, saved or fs), each as "PID CMDLINE".
+// effective, saved or fs), zombies aside, each as "PID (NAME, STATE,
+// PARENT, UIDS) CMDLINE".
 func (u *i20e2eUser) procs() []string {
 	ents, _ := os.ReadDir("/proc")
 	var out []string
@@ -305,17 +306,21 @@ func (u *i20e2eUser) procs() []string {
 		if err != nil {
 			continue
 		}
+		fields := map[string]string{}
 		for _, l := range strings.Split(string(status), "\n") {
-			ids, ok := strings.CutPrefix(l, "Uid:")
-			if !ok {
-				continue
+			if k, v, ok := strings.Cut(l, ":"); ok {
+				fields[k] = strings.TrimSpace(v)
 			}
-			for _, f := range strings.Fields(ids) {
-				if id, _ := strconv.Atoi(f); u.owns(id) {
-					cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-					out = append(out, fmt.Sprintf("%d %s", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
-					break
-				}
+		}
+		if strings.HasPrefix(fields["State"], "Z") {
+			continue // exited, and left to an init that reaps late (this machine's pid 1 does): nothing runs
+		}
+		for _, f := range strings.Fields(fields["Uid"]) {
+			if id, _ := strconv.Atoi(f); u.owns(id) {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				out = append(out, fmt.Sprintf("%d (%s, %s, parent %s, uids %s) %s", pid, fields["Name"], fields["State"], fields["PPid"],
+					fields["Uid"], strings.ReplaceAll(string(cmdline), "\x00", " ")))
+				break
 			}
 		}
 	}
