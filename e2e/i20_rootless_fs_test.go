@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // i20e2eRead reads a host file.
@@ -53,14 +52,17 @@ func i20e2eCp(t *testing.T, u *i20e2eUser) {
 		i20e2eCpOut(t, u, archive, fmt.Sprintf("%d:%d", u.hostUID(1000), u.hostGID(1000)))
 	})
 	t.Run("stopped", func(t *testing.T) {
-		id := u.st.create(t, bb, "sh", "-c", "cat /in.txt")
+		id := u.st.create(t, bb, "sh", "-c", "cat /in.txt; stat -c %u:%g /in.txt")
 		u.st.must(t, "cp", in, id+":/in.txt")
-		out := filepath.Join(host, "hostname")
-		u.st.must(t, "cp", id+":/etc/hostname", out)
-		if got := i20e2eRead(t, out); got != "busybox\n" {
-			t.Errorf("cp out of a stopped container: %q, want the image's /etc/hostname", got)
+		back := filepath.Join(host, "back.txt")
+		u.st.must(t, "cp", id+":/in.txt", back)
+		if got := i20e2eRead(t, back); got != "to-container\n" {
+			t.Errorf("cp out of a stopped container: %q, want what cp put in", got)
 		}
-		i20e2eWant(t, u, "to-container\n", "start", "-a", id)
+		if got, want := i20e2eStat(t, back), fmt.Sprintf("%d:%d", u.uid, u.gid); got != want {
+			t.Errorf("cp out of a stopped container wrote a file of %s, want the user's %s", got, want)
+		}
+		i20e2eWant(t, u, "to-container\n0:0\n", "start", "-a", id)
 	})
 }
 
@@ -75,8 +77,8 @@ func i20e2eCpOut(t *testing.T, u *i20e2eUser, path, owner string) {
 	}
 }
 
-// commit of an exited container and of a running one; the new image
-// keeps a file's owner (33:33).
+// commit, diff and export of an exited container, commit of a running
+// one; the new image and the export keep a file's owner (33:33).
 func i20e2eCommit(t *testing.T, u *i20e2eUser) {
 	bb := i20e2eBusybox(t, u)
 	name := uniqueName(t)
@@ -86,18 +88,25 @@ func i20e2eCommit(t *testing.T, u *i20e2eUser) {
 	i15miscCommit(t, u.st, name, ref)
 	t.Cleanup(func() { u.st.skiff(nil, "rmi", ref) })
 	i20e2eWant(t, u, "committed\n33:33\n", "run", "--rm", ref, "sh", "-c", "cat /committed; stat -c %u:%g /committed")
-
-	id := u.st.runD(t, bb, "sh", "-c", "echo live > /live && exec sleep 300")
-	for i := 0; u.st.skiff(nil, "exec", id, "test", "-s", "/live").code != 0; i++ {
-		if i == 100 {
-			t.Fatal("the running container never wrote /live")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if diff := u.st.must(t, "diff", name).stdout; !strings.Contains(diff, "A /committed\n") {
+		t.Errorf("diff: %q, want A /committed", diff)
 	}
-	ref = "i20/" + name + ":running"
-	i15miscCommit(t, u.st, id, ref)
-	t.Cleanup(func() { u.st.skiff(nil, "rmi", ref) })
-	i20e2eWant(t, u, "live\n", "run", "--rm", ref, "cat", "/live")
+	if h := tarEntries(t, u.st.mustTar(t, "export", name))["committed"]; h == nil || h.Uid != 33 || h.Gid != 33 {
+		t.Errorf("export: /committed's header %+v, want owner 33:33 (the container's view)", h)
+	}
+
+	id := u.st.runD(t, bb, "sh", "-c", "echo live > /live && echo written && exec sleep 300")
+	i20e2eWaitLogs(t, u, id, "written\n")
+	// Without a pause, then docker's default (pause while committing),
+	// which needs the freezer where the container's cgroup has one.
+	for _, flags := range [][]string{{"--pause=false"}, nil} {
+		t.Run(fmt.Sprint("running ", flags), func(t *testing.T) {
+			ref := "i20/" + name + ":running" + fmt.Sprint(len(flags))
+			i15miscCommit(t, u.st, id, ref, flags...)
+			t.Cleanup(func() { u.st.skiff(nil, "rmi", ref) })
+			i20e2eWant(t, u, "live\n", "run", "--rm", ref, "cat", "/live")
+		})
+	}
 }
 
 // A two-stage build: RUN in both stages, COPY --from and COPY from the
