@@ -9,6 +9,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,5 +215,35 @@ func i20e2eImageOwners(t *testing.T, u *i20e2eUser, ref string) {
 		if got, want := i20e2eStat(t, filepath.Join(diff, o.path)), fmt.Sprintf("%d:%d", u.hostUID(o.uid), u.hostGID(o.gid)); got != want {
 			t.Errorf("%s (%d:%d in the tar) is %s on the host, want %s", o.path, o.uid, o.gid, got, want)
 		}
+	}
+}
+
+// The config's storage-driver forces fuse-overlayfs: the container runs
+// on it where the user may open /dev/fuse, else one line says why not
+// (here /dev/fuse is root's 0600).
+func i20e2eFuseOverlay(t *testing.T, u *i20e2eUser) {
+	bb := i20e2eBusybox(t, u)
+	cfg := filepath.Join(u.home, "fuse-config.json")
+	u.writeFile(t, cfg, `{"dns": ["`+i14e2eUpstreamDNS+`"], "storage-driver": "fuse-overlayfs"}`)
+	r := u.st.skiff(nil, "--config", cfg, "run", "--rm", bb, "sh", "-c", "echo on-fuse > /f && cat /f")
+	t.Logf("run with storage-driver fuse-overlayfs: %v", r)
+	_, noProg := exec.LookPath("fuse-overlayfs")
+	_, noFuse := u.cmdOut("sh", "-c", "exec 3<>/dev/fuse")
+	switch {
+	case noProg != nil:
+		runError(t, r, 125)
+		if !strings.Contains(r.stderr, "fuse-overlayfs") {
+			t.Errorf("want the error to name fuse-overlayfs; %v", r)
+		}
+	case noFuse != nil:
+		runError(t, r, 125)
+		if !strings.Contains(r.stderr, "/dev/fuse") {
+			t.Errorf("the user cannot open /dev/fuse: want the error to say so; %v", r)
+		}
+	case r.code != 0 || r.stdout != "on-fuse\n":
+		t.Errorf("run on fuse-overlayfs: %v", r)
+	}
+	if ps := u.st.must(t, "ps", "-aq").stdout; ps != "" {
+		t.Errorf("the run left containers: %q", ps)
 	}
 }

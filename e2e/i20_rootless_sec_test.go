@@ -229,3 +229,22 @@ func TestI20RootlessNoRanges(t *testing.T) {
 		}
 	})
 }
+
+// A range the kernel would refuse (it holds the user's own uid, which is
+// root in the namespace) is named before a pull starts: one line, nothing
+// downloaded.
+func TestI20RootlessBadRange(t *testing.T) {
+	u := i20e2eNewUser(t, false)
+	i20e2eRun(t, "usermod", "--add-subuids", fmt.Sprintf("%d-%d", u.uid, u.uid), "--add-subgids", fmt.Sprintf("%d-%d", u.gid, u.gid), u.name)
+	r := u.st.skiff(nil, "pull", fx.busybox)
+	oneLineError(t, r, 1)
+	if want := fmt.Sprintf("include the user's own uid %d", u.uid); !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "/etc/subuid") {
+		t.Errorf("want the error to say the range in /etc/subuid %s; %v", want, r)
+	}
+	if r.stdout != "" {
+		t.Errorf("the pull started: %v", r)
+	}
+	if _, err := os.Stat(filepath.Join(u.st.root, "blobs")); err == nil {
+		t.Errorf("the refused pull made %s/blobs", u.st.root)
+	}
+}

@@ -35,6 +35,7 @@ func TestI20Rootless(t *testing.T) {
 	t.Run("bind", func(t *testing.T) { i20e2eBind(t, u) })
 	t.Run("named volume", func(t *testing.T) { i20e2eNamedVolume(t, u) })
 	t.Run("-v :U", func(t *testing.T) { i20e2eChownVolume(t, u) })
+	t.Run("fuse-overlayfs", func(t *testing.T) { i20e2eFuseOverlay(t, u) })
 	t.Run("image owners", func(t *testing.T) { i20e2eImageOwners(t, u, imgs.owners) })
 	t.Run("limits ignored", func(t *testing.T) { i20e2eLimits(t, u) })
 	t.Run("network", func(t *testing.T) { i20e2eNetwork(t, u) })
