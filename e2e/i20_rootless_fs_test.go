@@ -7,12 +7,15 @@ package e2e
 // range (i20e2eUser.hostUID).
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // i20e2eRead reads a host file.
@@ -218,32 +221,72 @@ func i20e2eImageOwners(t *testing.T, u *i20e2eUser, ref string) {
 	}
 }
 
-// The config's storage-driver forces fuse-overlayfs: the container runs
-// on it where the user may open /dev/fuse, else one line says why not
-// (here /dev/fuse is root's 0600).
+// The config's storage-driver forces fuse-overlayfs: where the user
+// cannot open /dev/fuse (root's 0600 here) one line says so; given access
+// for the test (an ACL entry for the user), the container runs on it.
 func i20e2eFuseOverlay(t *testing.T, u *i20e2eUser) {
 	bb := i20e2eBusybox(t, u)
+	if _, err := exec.LookPath("fuse-overlayfs"); err != nil {
+		t.Skip("fuse-overlayfs not installed")
+	}
 	cfg := filepath.Join(u.home, "fuse-config.json")
 	u.writeFile(t, cfg, `{"dns": ["`+i14e2eUpstreamDNS+`"], "storage-driver": "fuse-overlayfs"}`)
-	r := u.st.skiff(nil, "--config", cfg, "run", "--rm", bb, "sh", "-c", "echo on-fuse > /f && cat /f")
-	t.Logf("run with storage-driver fuse-overlayfs: %v", r)
-	_, noProg := exec.LookPath("fuse-overlayfs")
-	_, noFuse := u.cmdOut("sh", "-c", "exec 3<>/dev/fuse")
-	switch {
-	case noProg != nil:
-		runError(t, r, 125)
-		if !strings.Contains(r.stderr, "fuse-overlayfs") {
-			t.Errorf("want the error to name fuse-overlayfs; %v", r)
-		}
-	case noFuse != nil:
+	run := func() result {
+		return u.st.skiff(nil, "--config", cfg, "run", "--rm", bb, "sh", "-c", "echo on-fuse > /f && cat /f && grep -c ' / fuse' /proc/self/mountinfo")
+	}
+	if _, err := u.cmdOut("sh", "-c", "exec 3<>/dev/fuse"); err != nil {
+		r := run()
 		runError(t, r, 125)
 		if !strings.Contains(r.stderr, "/dev/fuse") {
 			t.Errorf("the user cannot open /dev/fuse: want the error to say so; %v", r)
 		}
-	case r.code != 0 || r.stdout != "on-fuse\n":
-		t.Errorf("run on fuse-overlayfs: %v", r)
+		if !i20e2eGrantFuse(t, u) {
+			return
+		}
+	}
+	if r := run(); r.code != 0 || r.stdout != "on-fuse\n1\n" {
+		t.Errorf("run on fuse-overlayfs: want on-fuse and its root on fuse; %v", r)
 	}
 	if ps := u.st.must(t, "ps", "-aq").stdout; ps != "" {
-		t.Errorf("the run left containers: %q", ps)
+		t.Errorf("the runs left containers: %q", ps)
 	}
+}
+
+// i20e2eGrantFuse lets the user open /dev/fuse until the test ends: an
+// entry for it in the node's access ACL (setfacl's system.posix_acl_access
+// xattr), removed after with the mode restored.
+func i20e2eGrantFuse(t *testing.T, u *i20e2eUser) bool {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat("/dev/fuse", &st); err != nil {
+		t.Logf("no /dev/fuse: %v", err)
+		return false
+	}
+	// struct posix_acl_xattr_header (version 2), then entries {tag u16,
+	// perm u16, id u32} sorted by tag: user::rw- user:UID:rw- group::---
+	// mask::rw- other::---.
+	const undef = 0xffffffff
+	acl := binary.LittleEndian.AppendUint32(nil, 2)
+	for _, e := range [][3]uint32{{0x01, 6, undef}, {0x02, 6, uint32(u.uid)}, {0x04, 0, undef}, {0x10, 6, undef}, {0x20, 0, undef}} {
+		acl = binary.LittleEndian.AppendUint16(acl, uint16(e[0]))
+		acl = binary.LittleEndian.AppendUint16(acl, uint16(e[1]))
+		acl = binary.LittleEndian.AppendUint32(acl, e[2])
+	}
+	if err := unix.Setxattr("/dev/fuse", "system.posix_acl_access", acl, 0); err != nil {
+		t.Logf("cannot give the user /dev/fuse (%v): fuse-overlayfs is not run", err)
+		return false
+	}
+	t.Cleanup(func() {
+		if err := unix.Removexattr("/dev/fuse", "system.posix_acl_access"); err != nil {
+			t.Errorf("removing the test's ACL of /dev/fuse: %v", err)
+		}
+		if err := unix.Chmod("/dev/fuse", st.Mode&0o7777); err != nil {
+			t.Errorf("restoring /dev/fuse's mode %o: %v", st.Mode&0o7777, err)
+		}
+	})
+	if _, err := u.cmdOut("sh", "-c", "exec 3<>/dev/fuse"); err != nil {
+		t.Errorf("the user still cannot open /dev/fuse after the ACL: %v", err)
+		return false
+	}
+	return true
 }
