@@ -13,7 +13,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -107,20 +106,12 @@ func (u *i20e2eUser) copyBinary(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.Open(skiffBin)
+	data, err := os.ReadFile(skiffBin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
 	u.bin = filepath.Join(dir, "skiff")
-	dst, err := os.OpenFile(u.bin, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
+	if err := os.WriteFile(u.bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 }
