@@ -65,11 +65,14 @@ func i20e2eNetwork(t *testing.T, u *i20e2eUser) {
 	}
 	t.Run("--network host", func(t *testing.T) {
 		r := u.st.must(t, "run", "--rm", "--network", "host", bb, "cat", "/proc/net/dev")
-		own, err := os.ReadFile("/proc/net/dev")
+		// The caller's namespace as a process started like skiff sees it:
+		// the test binary's /proc/net follows its main thread, which a
+		// namespace helper may have left in another namespace.
+		own, err := u.cmdOut("cat", "/proc/net/dev")
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("cat /proc/net/dev as the user: %v: %s", err, own)
 		}
-		if got, want := i14e2eProcNetDev(r.stdout), i14e2eProcNetDev(string(own)); strings.Join(got, " ") != strings.Join(want, " ") {
+		if got, want := i14e2eProcNetDev(r.stdout), i14e2eProcNetDev(own); strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("--network host: interfaces %v, want the caller's %v", got, want)
 		}
 	})
