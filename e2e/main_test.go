@@ -102,6 +102,9 @@ func requireEnv(t *testing.T) {
 type store struct {
 	root, runroot, config string
 	noInsecureFlag        bool // leave out --insecure-registry for the test registry
+	// user, when set, runs skiff as that user (rootless) on its default
+	// paths: root and runroot then only say where those are, for checks.
+	user *i20e2eUser
 }
 
 func newStore(t *testing.T) *store {
@@ -164,10 +167,14 @@ func (r result) String() string {
 // cmd is skiff with this store's global flags; the registry is insecure
 // explicitly, so these tests do not depend on loopback defaults.
 func (s *store) cmd(ctx context.Context, args ...string) *exec.Cmd {
-	global := []string{"--root", s.root, "--runroot", s.runroot, "--config", s.config}
+	var global []string
 	if reg != nil && !s.noInsecureFlag {
 		global = append(global, "--insecure-registry", reg.Addr)
 	}
+	if s.user != nil {
+		return s.user.cmd(ctx, append(global, args...)...)
+	}
+	global = append([]string{"--root", s.root, "--runroot", s.runroot, "--config", s.config}, global...)
 	c := exec.CommandContext(ctx, skiffBin, append(global, args...)...)
 	c.Env = append(os.Environ(), "LC_ALL=C")
 	c.WaitDelay = 5 * time.Second
