@@ -232,7 +232,7 @@ func i20e2eFuseOverlay(t *testing.T, u *i20e2eUser) {
 	cfg := filepath.Join(u.home, "fuse-config.json")
 	u.writeFile(t, cfg, `{"dns": ["`+i14e2eUpstreamDNS+`"], "storage-driver": "fuse-overlayfs"}`)
 	run := func() result {
-		return u.st.skiff(nil, "--config", cfg, "run", "--rm", bb, "sh", "-c", "echo on-fuse > /f && cat /f && grep -c ' / fuse' /proc/self/mountinfo")
+		return u.st.skiff(nil, "--config", cfg, "run", "--rm", bb, "sh", "-c", "echo on-fuse > /f && cat /f && grep -c '^[^ ]* / fuse.fuse-overlayfs ' /proc/mounts")
 	}
 	if _, err := u.cmdOut("sh", "-c", "exec 3<>/dev/fuse"); err != nil {
 		r := run()
