@@ -95,13 +95,19 @@ func bindHostNode(rootfs, path string, d specs.LinuxDevice) error {
 		return fmt.Errorf("mknod: %w (rootless: a user namespace makes no device node), and the host has no node %d:%d to bind", unix.EPERM, d.Major, d.Minor)
 	}
 	defer unix.Close(src)
+	return bindNodeFd(rootfs, path, src, "bind the host's "+path)
+}
+
+// bindNodeFd binds the node open as src over a file made at path in
+// rootfs; what names the bind in its error.
+func bindNodeFd(rootfs, path string, src int, what string) error {
 	dst, err := OpenInRoot(rootfs, path, File)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(dst)
 	if err := unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("bind the host's %s: %w", path, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
@@ -168,15 +174,7 @@ func bindNode(rootfs, path string, d specs.LinuxDevice) error {
 		return fmt.Errorf("open the staged node: %w", err)
 	}
 	defer unix.Close(src)
-	dst, err := OpenInRoot(rootfs, path, File)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dst)
-	if err := unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("bind over the nodev mount: %w", err)
-	}
-	return nil
+	return bindNodeFd(rootfs, path, src, "bind over the nodev mount")
 }
 
 // nodeType is mknod's file type for an OCI device type.
