@@ -6,6 +6,7 @@
 #   procps                           ps, which `skiff top` runs on the host
 #   mount                            losetup, for the device tests
 #   uidmap                           newuidmap and newgidmap (rootless skiff's user namespace)
+#   fuse-overlayfs                   the rootless fallback storage the e2e tests force (skiff runs without it)
 #   make, git                        the build and its version stamp
 #   ca-certificates                  TLS for Go's module and toolchain downloads
 #   Go >= 1.21                       see install_go
@@ -21,6 +22,7 @@ provides='
 ps procps
 losetup mount
 /usr/bin/newuidmap uidmap
+/usr/bin/fuse-overlayfs fuse-overlayfs
 make make
 git git
 '
