@@ -164,7 +164,7 @@ func refuseRootlessNetwork(verb string) error {
 	if !userns.Rootless() {
 		return nil
 	}
-	return errors.New(verb + ": rootless containers have loopback networking only for now: networks need root (run skiff as root)")
+	return errors.New(verb + ": user-defined networks are not supported yet for rootless containers (their default network is tapnet; run skiff as root for networks)")
 }
 
 // checkFallbackRunDir makes, or checks, the per-user /tmp directory a

@@ -67,7 +67,7 @@ func networkOptions(c *cli.Context, o *spec.Options) error {
 		return err
 	}
 	if rootless() {
-		if err := rootlessNetwork(o, listOf(c, "network"), listOf(c, "publish")); err != nil {
+		if err := rootlessNetwork(o, listOf(c, "network")); err != nil {
 			return err
 		}
 	}
@@ -208,6 +208,8 @@ func networkMode(v string) (string, error) {
 		return spec.NetworkBridge, nil
 	case spec.NetworkHost, spec.NetworkNone:
 		return v, nil
+	case "pasta", "slirp4netns":
+		return "", fmt.Errorf("--network %s is not supported yet: skiff's own user-mode network (--network tapnet, rootless containers' default) needs no helper", v)
 	case "container":
 		return "", errors.New("invalid network mode: invalid container format container:<name|id>")
 	}
@@ -219,6 +221,11 @@ func networkMode(v string) (string, error) {
 	}
 	if strings.TrimSpace(v) == "" {
 		return "", errors.New("no name set for network")
+	}
+	if spec.IsTapnet(v) {
+		if _, err := spec.ParseTapnet(v); err != nil {
+			return "", err
+		}
 	}
 	return v, nil
 }

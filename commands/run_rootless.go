@@ -1,8 +1,7 @@
 package commands
 
 // What run and create decide differently for a rootless container (issue
-// 20): until issue 21 its network is its own namespace with loopback
-// only, and its cgroup is below what the host delegates to the user, if
+// 20): its network is tapnet (issue 21), and its cgroup is below what the host delegates to the user, if
 // anything: the limits that cannot hold get one warning and are ignored
 // (podman's behaviour).
 
@@ -30,24 +29,15 @@ var rootless = userns.Rootless
 // the user's). userns.HostUser's uid would match nothing inside.
 var delegated = cgroup.Delegated
 
-// errNoRootlessNet starts every refusal of a network a rootless container
-// cannot have yet.
-const errNoRootlessNet = "rootless containers have loopback networking only for now: "
-
-// rootlessNetwork makes a rootless container's network: no --network is
-// "none" (its own namespace, loopback up); what needs the bridge or a user
-// network is refused in one line saying what to do. networks and publish
-// are --network's and -p's values as typed. --network none and host are
-// as for root.
-func rootlessNetwork(o *spec.Options, networks, publish []string) error {
+// rootlessNetwork makes a rootless container's network: no --network, or
+// docker's default bridge by name, is tapnet (its own namespace, a TAP to
+// the user-mode stack its monitor runs: docker's rootless default network
+// is called "bridge" too); none, host and tapnet's own options are as
+// typed; a user network or another container's namespace is refused in
+// one line saying what to do. networks are --network's values as typed.
+func rootlessNetwork(o *spec.Options, networks []string) error {
 	if len(networks) == 0 {
-		switch {
-		case len(publish) > 0:
-			return fmt.Errorf(errNoRootlessNet+"-p %s cannot be published (drop -p, or run skiff as root)", publish[0])
-		case o.PublishAll:
-			return errors.New(errNoRootlessNet + "-P cannot publish the exposed ports (drop -P, or run skiff as root)")
-		}
-		o.Network = spec.NetworkNone
+		o.Network = spec.NetworkTapnet
 		return nil
 	}
 	for _, v := range networks {
@@ -56,9 +46,9 @@ func rootlessNetwork(o *spec.Options, networks, publish []string) error {
 		case err != nil:
 			return err
 		case m == spec.NetworkBridge:
-			return fmt.Errorf(errNoRootlessNet+"--network %s is not available (use --network none or host, or run skiff as root)", v)
+			o.Network = spec.NetworkTapnet
 		case spec.IsUserNetwork(m):
-			return fmt.Errorf(errNoRootlessNet+"--network %s: user networks are not available (use --network none or host, or run skiff as root)", v)
+			return fmt.Errorf("--network %s: user-defined networks are not supported yet for rootless containers (use the default network, none or host, or run skiff as root)", v)
 		case strings.HasPrefix(m, spec.NetworkContainerPrefix):
 			// Each rootless create runs in a user namespace of its own,
 			// which has no say over another container's namespaces.

@@ -23,31 +23,33 @@ func asRootless(t *testing.T, d cgroup.Delegation) {
 	t.Cleanup(func() { rootless, delegated = wasRootless, wasDelegated })
 }
 
-// TestRootlessNetworkFlags: until issue 21 a rootless container has its
-// own namespace with loopback only, "none" by default; what needs the
-// bridge or a user network is refused in one line saying what to do.
+// TestRootlessNetworkFlags: a rootless container is on tapnet by default
+// (also when docker's default bridge is named), with -p and -P; what needs
+// a user network or another container's namespace is refused in one line
+// saying what to do.
 func TestRootlessNetworkFlags(t *testing.T) {
 	asRootless(t, cgroup.Delegation{V1: true, Reason: "v1"})
-	const lead = "rootless containers have loopback networking only for now: "
 	tests := []struct {
 		name    string
 		args    []string
 		network string // when accepted
 		err     string
 	}{
-		{"no network flag: none", nil, spec.NetworkNone, ""},
-		{"expose alone is fine", []string{"--expose", "80"}, spec.NetworkNone, ""},
+		{"no network flag: tapnet", nil, spec.NetworkTapnet, ""},
+		{"expose alone is fine", []string{"--expose", "80"}, spec.NetworkTapnet, ""},
 		{"none", []string{"--network", "none"}, spec.NetworkNone, ""},
 		{"host", []string{"--network", "host"}, spec.NetworkHost, ""},
 		{"none discards -p, as docker", []string{"--network", "none", "-p", "80:80"}, spec.NetworkNone, ""},
 		{"host discards -p with docker's warning", []string{"--network", "host", "-p", "80:80"}, spec.NetworkHost, ""},
 		{"container mode", []string{"--network", "container:web"}, "", "--network container:web: a rootless container cannot join another container's network namespace (each has a user namespace of its own): drop it, or run skiff as root"},
-		{"publish", []string{"-p", "8080:80"}, "", lead + "-p 8080:80 cannot be published (drop -p, or run skiff as root)"},
-		{"publish twice: the first named", []string{"-p", "127.0.0.1:53:53/udp", "-p", "80"}, "", lead + "-p 127.0.0.1:53:53/udp cannot be published (drop -p, or run skiff as root)"},
-		{"publish all", []string{"-P", "--expose", "80"}, "", lead + "-P cannot publish the exposed ports (drop -P, or run skiff as root)"},
-		{"bridge asked for", []string{"--network", "bridge"}, "", lead + "--network bridge is not available (use --network none or host, or run skiff as root)"},
-		{"default asked for", []string{"--net", "default"}, "", lead + "--network default is not available (use --network none or host, or run skiff as root)"},
-		{"a user network", []string{"--network", "mynet"}, "", lead + "--network mynet: user networks are not available (use --network none or host, or run skiff as root)"},
+		{"publish", []string{"-p", "8080:80"}, spec.NetworkTapnet, ""},
+		{"publish all", []string{"-P", "--expose", "80"}, spec.NetworkTapnet, ""},
+		{"bridge asked for: tapnet", []string{"--network", "bridge"}, spec.NetworkTapnet, ""},
+		{"default asked for: tapnet", []string{"--net", "default"}, spec.NetworkTapnet, ""},
+		{"tapnet with its option", []string{"--network", "tapnet:allow_host_loopback=true"}, "tapnet:allow_host_loopback=true", ""},
+		{"tapnet with a bad option", []string{"--network", "tapnet:mtu=1500"}, "", `--network tapnet:mtu=1500: unknown option "mtu=1500" (tapnet knows allow_host_loopback=true|false)`},
+		{"pasta", []string{"--network", "pasta"}, "", "--network pasta is not supported yet: skiff's own user-mode network (--network tapnet, rootless containers' default) needs no helper"},
+		{"a user network", []string{"--network", "mynet"}, "", "--network mynet: user-defined networks are not supported yet for rootless containers (use the default network, none or host, or run skiff as root)"},
 		{"docker's refusals first", []string{"--network", "a", "--network", "a"}, "", `network "a" is specified multiple times`},
 	}
 	for _, tt := range tests {

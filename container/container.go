@@ -18,6 +18,7 @@ import (
 	"github.com/skiff-dev/skiff/seccomp"
 	"github.com/skiff-dev/skiff/spec"
 	"github.com/skiff-dev/skiff/state"
+	"github.com/skiff-dev/skiff/tapnet"
 	"github.com/skiff-dev/skiff/userns"
 )
 
@@ -40,6 +41,10 @@ type Container struct {
 	devices   *deviceSet        // resolved by initConfig at each start (devices_linux.go)
 	dns       *dnsResponder     // on user networks, while the process runs (dns_linux.go)
 	fuse      *rootfs.FuseMount // the root's fuse-overlayfs mount, rootless (storage_linux.go)
+	// tapnet is the user-mode stack of a tapnet container while its
+	// process runs, tapnetPorts what it publishes (tapnet_linux.go).
+	tapnet      *tapnet.Stack
+	tapnetPorts []state.PortBinding
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -235,7 +240,19 @@ func configVolumes(img v1.Config, h state.Host) map[string]struct{} {
 // docker's file for its internal resolver (the monitor's, 127.0.0.11).
 func resolvConf(o spec.Options, hostNetwork bool) string {
 	host, source := hostResolvConf(hostNetwork)
-	// The config file's settings stand in for the flags not given.
+	o = withDNSDefaults(o)
+	if spec.IsTapnet(o.Network) {
+		return spec.TapnetResolvConf(host, o)
+	}
+	if spec.UsesInternalResolver(o.Network) {
+		return spec.InternalResolvConf(host, source, o)
+	}
+	return spec.ResolvConf(host, o, hostNetwork)
+}
+
+// withDNSDefaults is o with the config file's settings standing in for
+// the flags not given.
+func withDNSDefaults(o spec.Options) spec.Options {
 	if len(o.DNS) == 0 {
 		o.DNS = o.Default.Servers
 	}
@@ -245,10 +262,7 @@ func resolvConf(o spec.Options, hostNetwork bool) string {
 	if len(o.DNSOptions) == 0 {
 		o.DNSOptions = o.Default.Options
 	}
-	if spec.UsesInternalResolver(o.Network) {
-		return spec.InternalResolvConf(host, source, o)
-	}
-	return spec.ResolvConf(host, o, hostNetwork)
+	return o
 }
 
 // hostResolvConf is the host's resolver configuration a container's is
@@ -268,6 +282,10 @@ func hostResolvConf(hostNetwork bool) (content []byte, path string) {
 // writes its address in: docker's fixed entries and --add-host's; with
 // --network host the host's own file, as docker copies it.
 func hostsAtCreate(hostname string, o spec.Options, hostNetwork bool) string {
+	if spec.IsTapnet(o.Network) {
+		opts, _ := spec.ParseTapnet(o.Network) // checked by the CLI
+		return spec.TapnetHostsFile(hostname, o, opts.AllowHostLoopback)
+	}
 	if hostNetwork {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
 			return string(b) + spec.ExtraHosts(o.ExtraHosts, "")

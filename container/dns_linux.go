@@ -144,54 +144,19 @@ func (r *dnsResponder) containerSockets() (*netnsSocketMaker, error) {
 	return r.sockets, nil
 }
 
-// listenInNetns is dns.Listen in pid's network namespace, from a thread
-// that goes back to the monitor's namespace after (sockets keep the
-// namespace they were made in).
+// listenInNetns is dns.Listen in pid's network namespace (sockets keep
+// the namespace they were made in).
 func listenInNetns(pid int) (udp net.PacketConn, tcp net.Listener, port uint16, err error) {
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		own, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("the monitor's network namespace: %w", err)
-			return
-		}
-		defer own.Close()
-		target, err := netns.GetFromPid(pid)
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("network namespace of %d: %w", pid, err)
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("enter the network namespace of %d: %w", pid, err)
-			return
-		}
+	err = inNetnsOf(pid, func() error {
 		// lo may not be up yet (the attachments that set it up run
 		// beside this): 127.0.0.11 is on it.
-		if err = network.LoopbackUp(); err == nil {
-			udp, tcp, port, err = dns.Listen()
+		if err := network.LoopbackUp(); err != nil {
+			return err
 		}
-		if backErr := netns.Set(own); backErr != nil {
-			// Never unlocked: the thread ends with this goroutine rather
-			// than run other goroutines in the container's namespace.
-			if err == nil {
-				udp.Close()
-				tcp.Close()
-				udp, tcp = nil, nil
-				done <- fmt.Errorf("back to the monitor's network namespace: %w", backErr)
-				return
-			}
-			done <- fmt.Errorf("%v, and back to the monitor's network namespace: %w", err, backErr)
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- err
-	}()
-	err = <-done
+		var err error
+		udp, tcp, port, err = dns.Listen()
+		return err
+	}, func() { udp.Close(); tcp.Close(); udp, tcp = nil, nil })
 	return udp, tcp, port, err
 }
 

@@ -62,6 +62,8 @@ func (c *Container) networkFor() (net run.Network, done func(), err error) {
 		net.Host = true
 	case c.Bridged() || c.onUserNetworks():
 		net.Setup = c.attach
+	case c.Tapnet():
+		net.Setup = c.attachTapnet
 	default:
 		if id := joinedContainer(c.State.Host.NetworkMode); id != "" {
 			t, err := c.joinTarget(id)
@@ -225,6 +227,7 @@ func (c *Container) exited() {
 			fmt.Fprintln(os.Stderr, "skiff: warning: container", shortid.Of(c.State.ID), err)
 		}
 	}
+	c.detachTapnet()
 	timeline.Mark("unpublished")
 	c.leaveUserNetworks()
 }
@@ -273,6 +276,9 @@ func (c *Container) detach() {
 // bridge, else its first user network (nil without either). inspect
 // reads the others' from the user networks' member records.
 func (c *Container) networkStatus() *state.NetworkStatus {
+	if c.tapnet != nil {
+		return c.tapnetStatus()
+	}
 	if len(c.endpoints) == 0 {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -41,21 +42,28 @@ func i20e2eLimits(t *testing.T, u *i20e2eUser) {
 // run; a container's own namespace has only lo, up.
 func i20e2eNetwork(t *testing.T, u *i20e2eUser) {
 	bb := i20e2eBusybox(t, u)
-	for _, flags := range [][]string{{"-p", "8080:80"}, {"-P"}, {"--network", "bridge"}} {
+	for _, flags := range [][]string{{"--network", "i20net"}, {"--network", "container:x"}} {
 		t.Run(strings.Join(flags, " "), func(t *testing.T) {
 			r := u.st.skiff(nil, append(append([]string{"run", "--rm"}, flags...), bb, "true")...)
 			runError(t, r, 125)
 			if !strings.Contains(r.stderr, "rootless") {
-				t.Errorf("want the refusal to say rootless networking is not available; %v", r)
+				t.Errorf("want the refusal to say what a rootless container cannot have; %v", r)
 			}
 		})
 	}
 	before := u.st.must(t, "ps", "-aq").stdout
-	for _, flags := range [][]string{nil, {"--network", "none"}} {
+	// The default is tapnet (issue 21): lo and the TAP; none: lo only.
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{{nil, "lo tap0"}, {[]string{"--network", "none"}, "lo"}} {
+		flags := tc.flags
 		t.Run(fmt.Sprint("interfaces ", flags), func(t *testing.T) {
 			r := u.st.must(t, append(append([]string{"run", "--rm"}, flags...), bb, "cat", "/proc/net/dev")...)
-			if got := i14e2eProcNetDev(r.stdout); len(got) != 1 || got[0] != "lo" {
-				t.Errorf("interfaces %v, want only lo; %v", got, r)
+			got := i14e2eProcNetDev(r.stdout)
+			slices.Sort(got)
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("interfaces %v, want %s; %v", got, tc.want, r)
 			}
 			r = u.st.must(t, append(append([]string{"run", "--rm"}, flags...), bb, "ip", "-o", "link", "show", "lo")...)
 			if !strings.Contains(r.stdout, ",UP") {

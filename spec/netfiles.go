@@ -101,6 +101,9 @@ func UsesInternalResolver(mode string) bool {
 	case "", "default", NetworkBridge, NetworkHost, NetworkNone:
 		return false
 	}
+	if IsTapnet(mode) {
+		return false
+	}
 	return !strings.HasPrefix(mode, NetworkContainerPrefix)
 }
 

@@ -97,5 +97,8 @@ func IsUserNetwork(mode string) bool {
 	case "", "default", NetworkBridge, NetworkHost, NetworkNone:
 		return false
 	}
+	if IsTapnet(mode) {
+		return false
+	}
 	return !strings.HasPrefix(mode, NetworkContainerPrefix) && mode != "container"
 }
