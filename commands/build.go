@@ -125,9 +125,6 @@ func runBuild(c *cli.Context) error {
 	if quiet {
 		o.Out = io.Discard
 	}
-	if o.Network == spec.NetworkBridge && userns.Rootless() {
-		return errors.New("build --network=bridge: a rootless build has loopback networking only for now (drop --network, or build as root)")
-	}
 	if o.Network == spec.NetworkBridge {
 		if err := g.ensureBridge(); err != nil {
 			return fail(err)
@@ -255,13 +252,13 @@ func exportBuild(c *cli.Context, s *store.Store, img *store.Image, out *build.Ou
 }
 
 // buildNetwork is build's --network as the executor's mode: "default"
-// is the bridge, as docker's RUN gets; a rootless build's RUN has
-// loopback only until rootless networking exists (issue 21).
+// is the bridge, as docker's RUN gets; a rootless build's default (and
+// "bridge" by name) is tapnet, as its containers'.
 func buildNetwork(flag string) string {
-	if flag == "default" {
-		if userns.Rootless() {
-			return spec.NetworkNone
-		}
+	switch {
+	case userns.Rootless() && (flag == "default" || flag == spec.NetworkBridge):
+		return spec.NetworkTapnet
+	case flag == "default":
 		return spec.NetworkBridge
 	}
 	return flag
