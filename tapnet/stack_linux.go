@@ -30,6 +30,7 @@ type Stack struct {
 	cfg    Config
 	tap    *os.File
 	ns     *stack.Stack
+	stops  []int           // fdbased's stop eventfds, which it leaves to us (stopfd_linux.go)
 	ctx    context.Context // done at Close: ends dials and forwarders
 	cancel context.CancelFunc
 
@@ -54,26 +55,32 @@ var (
 // New serves the TAP's frames (tap: OpenTAP's fd, owned by the Stack from
 // now) until Close; see the package's contract in doc.go.
 func New(tap *os.File, cfg Config) (*Stack, error) {
-	ns, err := newNetstack(int(tap.Fd()))
+	link, stops, err := newLink(int(tap.Fd()))
 	if err != nil {
 		tap.Close()
 		return nil, err
 	}
+	ns := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
+	})
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Stack{cfg: cfg, tap: tap, ns: ns, ctx: ctx, cancel: cancel, open: map[io.Closer]struct{}{}}
-	// maxInFlight bounds the SYNs whose dial is still running; gvisor-tap-vsock's
-	// 10 stalls a container that opens many connections at once.
+	s := &Stack{cfg: cfg, tap: tap, ns: ns, stops: stops, ctx: ctx, cancel: cancel, open: map[io.Closer]struct{}{}}
+	// The forwarders before the NIC: its reader delivers from the moment
+	// it is attached. maxInFlight bounds the SYNs whose dial still runs;
+	// gvisor-tap-vsock's 10 stalls a container opening many connections.
 	ns.SetTransportProtocolHandler(tcp.ProtocolNumber, tcp.NewForwarder(ns, 0, 512, s.forwardTCP).HandlePacket)
 	ns.SetTransportProtocolHandler(udp.ProtocolNumber, udp.NewForwarder(ns, s.forwardUDP).HandlePacket)
+	if err := setupNIC(ns, link); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// newNetstack makes gVisor's stack on the TAP's fd: IPv4 with ARP, the
-// gateway's and the DNS server's addresses (so both answer ARP and ping),
-// promiscuous (every destination reaches the forwarders) and spoofing (a
-// reply leaves from the address the container asked for, a published port's
-// connection from its client's).
-func newNetstack(fd int) (*stack.Stack, error) {
+// newLink is the TAP's link endpoint, and fdbased's stop eventfds, which
+// it leaves to us (stopfd_linux.go).
+func newLink(fd int) (stack.LinkEndpoint, []int, error) {
 	link, err := fdbased.New(&fdbased.Options{
 		FDs:            []int{fd},
 		MTU:            MTU,
@@ -84,20 +91,18 @@ func newNetstack(fd int) (*stack.Stack, error) {
 		RXChecksumOffload: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("tap link: %w", err)
+		return nil, nil, fmt.Errorf("tap link: %w", err)
 	}
-	ns := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
-	})
-	if err := setupNIC(ns, link); err != nil {
-		ns.Close()
-		ns.Wait()
-		return nil, err
-	}
-	return ns, nil
+	stops := stopFDs(link)
+	cloexec(stops)
+	return link, stops, nil
 }
 
+// setupNIC puts the link in the stack: IPv4 with ARP, the gateway's and
+// the DNS server's addresses (so both answer ARP and ping), promiscuous
+// (every destination reaches the forwarders) and spoofing (a reply leaves
+// from the address the container asked for, a published port's connection
+// from its client's).
 func setupNIC(ns *stack.Stack, link stack.LinkEndpoint) error {
 	if err := ns.CreateNIC(nicID, link); err != nil {
 		return fmt.Errorf("tap nic: %s", err)
@@ -182,6 +187,7 @@ func (s *Stack) Close() error {
 	// fdbased reader; only then may the fd go.
 	s.ns.Close()
 	s.ns.Wait()
+	closeAll(s.stops)
 	if err := s.tap.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return fmt.Errorf("closing the tap: %w", err)
 	}
