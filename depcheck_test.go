@@ -37,6 +37,7 @@ var allowedImports = map[string][]string{
 	"archive":         {}, "ns": {}, "seccomp": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
 	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"}, "dns": {},
 	"userns": {"internal/timeline"}, // the rootless user namespace (issue 20)
+	"tapnet": {},                    // a rootless container's user-mode network (issue 21)
 	// Helpers below the leaves, one job each: they import no project package.
 	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {}, "internal/rolesbin": {},
 	"internal/testenv": {},
