@@ -52,7 +52,7 @@ var setupOnce sync.Once
 
 // needNS skips a test outside the tests' namespace and readies it once:
 // lo up with the upstream address.
-func needNS(t *testing.T) {
+func needNS(t testing.TB) {
 	t.Helper()
 	if os.Getenv(nsEnv) == "" {
 		t.Skip("needs root: the tests make their own namespaces")
@@ -72,7 +72,7 @@ func needNS(t *testing.T) {
 }
 
 // inNS runs f on a thread in ns: sockets f makes stay in ns.
-func inNS(t *testing.T, ns netns.NsHandle, f func()) {
+func inNS(t testing.TB, ns netns.NsHandle, f func()) {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -89,7 +89,7 @@ func inNS(t *testing.T, ns netns.NsHandle, f func()) {
 }
 
 // newNS makes a network namespace and runs f in it.
-func newNS(t *testing.T, f func()) netns.NsHandle {
+func newNS(t testing.TB, f func()) netns.NsHandle {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -113,7 +113,7 @@ type env struct {
 	stack *Stack
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
 	needNS(t)
 	var tap *os.File
@@ -143,7 +143,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 }
 
 // dial connects from inside the container.
-func (e *env) dial(t *testing.T, network, addr string) (net.Conn, error) {
+func (e *env) dial(t testing.TB, network, addr string) (net.Conn, error) {
 	var c net.Conn
 	var err error
 	inNS(t, e.ns, func() { c, err = net.Dial(network, addr) })
