@@ -29,6 +29,8 @@ type Config struct {
 type Stack struct {
 	cfg    Config
 	tap    *os.File
+	tapFD  int           // tap's fd, for the echo replies written to it
+	pings  chan struct{} // echo requests in flight (icmp_linux.go)
 	ns     *stack.Stack
 	stops  []int           // fdbased's stop eventfds, which it leaves to us (stopfd_linux.go)
 	ctx    context.Context // done at Close: ends dials and forwarders
@@ -65,13 +67,14 @@ func New(tap *os.File, cfg Config) (*Stack, error) {
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Stack{cfg: cfg, tap: tap, ns: ns, stops: stops, ctx: ctx, cancel: cancel, open: map[io.Closer]struct{}{}}
+	s := &Stack{cfg: cfg, tap: tap, tapFD: int(tap.Fd()), ns: ns, stops: stops, ctx: ctx, cancel: cancel,
+		open: map[io.Closer]struct{}{}, pings: make(chan struct{}, pingInFlight)}
 	// The forwarders before the NIC: its reader delivers from the moment
 	// it is attached. maxInFlight bounds the SYNs whose dial still runs;
 	// gvisor-tap-vsock's 10 stalls a container opening many connections.
 	ns.SetTransportProtocolHandler(tcp.ProtocolNumber, tcp.NewForwarder(ns, 0, 512, s.forwardTCP).HandlePacket)
 	ns.SetTransportProtocolHandler(udp.ProtocolNumber, udp.NewForwarder(ns, s.forwardUDP).HandlePacket)
-	if err := setupNIC(ns, link); err != nil {
+	if err := setupNIC(ns, newEchoLink(link, s.ping)); err != nil {
 		s.Close()
 		return nil, err
 	}
