@@ -10,6 +10,11 @@ import (
 // must not cost the container's own retry).
 const dnsTimeout = 2 * time.Second
 
+// dnsIdle ends a container's DNS flow: a resolver uses a new source port
+// per lookup or two, so a flow is done in milliseconds and 120s of UDP's
+// idle would keep thousands of them.
+const dnsIdle = 10 * time.Second
+
 // serveDNS answers the container's queries at 10.0.2.3 over UDP: each query
 // goes to the resolvers in turn, the first reply comes back unchanged.
 func (s *Stack) serveDNS(in net.Conn) {
@@ -20,7 +25,7 @@ func (s *Stack) serveDNS(in net.Conn) {
 	defer func() { in.Close(); s.release(in) }()
 	buf := make([]byte, 65535)
 	for {
-		in.SetReadDeadline(time.Now().Add(udpIdle))
+		in.SetReadDeadline(time.Now().Add(dnsIdle))
 		n, err := in.Read(buf)
 		if err != nil {
 			return

@@ -90,7 +90,7 @@ func (s *Stack) ping(req []byte, mac tcpip.LinkAddress) {
 		ip := header.IPv4(req)
 		icmp := header.ICMPv4(ip.Payload())
 		dst, _ := netip.AddrFromSlice(ip.DestinationAddressSlice())
-		if _, ok := s.target(netip.AddrPortFrom(dst, 0)); !ok || dst == gatewayAddr {
+		if _, ok := s.target(netip.AddrPortFrom(dst, 0)); !ok {
 			return
 		}
 		payload, ok := s.echo(dst, icmp.Sequence(), icmp.Payload())

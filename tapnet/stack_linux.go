@@ -55,7 +55,12 @@ var (
 )
 
 // New serves the TAP's frames (tap: OpenTAP's fd, owned by the Stack from
-// now) until Close; see the package's contract in doc.go.
+// now) until Close: outbound TCP and UDP to any address through the
+// caller's own sockets, DNS at 10.0.2.3 forwarded to cfg.Resolvers, ICMP
+// echo through ping sockets where net.ipv4.ping_group_range allows them
+// (else dropped); Gateway answers ARP and ping; connections to Gateway are
+// refused unless cfg.HostLoopback (then they reach 127.0.0.1 at the same
+// port); nothing else reaches the host's loopback.
 func New(tap *os.File, cfg Config) (*Stack, error) {
 	link, stops, err := newLink(int(tap.Fd()))
 	if err != nil {
