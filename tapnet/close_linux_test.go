@@ -73,25 +73,6 @@ func TestCloseLeavesNothing(t *testing.T) {
 	}
 }
 
-func newEnvNoCleanup(t *testing.T, cfg Config) *env {
-	t.Helper()
-	var tap *os.File
-	var err error
-	ns := newNS(t, func() {
-		if tap, err = OpenTAP(TapName); err == nil {
-			err = ConfigureTAP(TapName)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := New(tap, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{ns: ns, stack: st}
-}
-
 func settle() {
 	runtime.GC()
 	time.Sleep(50 * time.Millisecond)

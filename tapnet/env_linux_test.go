@@ -74,22 +74,20 @@ func needNS(t testing.TB) {
 // inNS runs f on a thread in ns: sockets f makes stay in ns.
 func inNS(t testing.TB, ns netns.NsHandle, f func()) {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		t.Fatal(err)
-	}
-	defer netns.Set(orig)
-	f()
+	onThread(t, func() error { return netns.Set(ns) }, f)
 }
 
 // newNS makes a network namespace and runs f in it.
 func newNS(t testing.TB, f func()) netns.NsHandle {
+	t.Helper()
+	var ns netns.NsHandle
+	onThread(t, func() (err error) { ns, err = netns.New(); return err }, f)
+	return ns
+}
+
+// onThread runs f on a locked thread after enter moved it to a namespace,
+// and moves the thread back.
+func onThread(t testing.TB, enter func() error, f func()) {
 	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -98,13 +96,11 @@ func newNS(t testing.TB, f func()) netns.NsHandle {
 		t.Fatal(err)
 	}
 	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatalf("new netns: %v", err)
+	if err := enter(); err != nil {
+		t.Fatalf("entering a netns: %v", err)
 	}
 	defer netns.Set(orig)
 	f()
-	return ns
 }
 
 // env is a container namespace with tap0 served by a Stack.
@@ -114,6 +110,19 @@ type env struct {
 }
 
 func newEnv(t testing.TB, cfg Config) *env {
+	t.Helper()
+	e := newEnvNoCleanup(t, cfg)
+	t.Cleanup(func() {
+		if err := e.stack.Close(); err != nil {
+			t.Error(err)
+		}
+		e.ns.Close()
+	})
+	return e
+}
+
+// newEnvNoCleanup is newEnv for a test that closes the Stack itself.
+func newEnvNoCleanup(t testing.TB, cfg Config) *env {
 	t.Helper()
 	needNS(t)
 	var tap *os.File
@@ -132,14 +141,7 @@ func newEnv(t testing.TB, cfg Config) *env {
 		ns.Close()
 		t.Fatal(err)
 	}
-	e := &env{ns: ns, stack: st}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-		ns.Close()
-	})
-	return e
+	return &env{ns: ns, stack: st}
 }
 
 // dial connects from inside the container.

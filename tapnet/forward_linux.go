@@ -99,7 +99,11 @@ func (s *Stack) dialTCP(addr string) (net.Conn, error) {
 
 // splice copies both ways until both sides finished, passing a half close
 // on (a client's shutdown(SHUT_WR) is how many protocols say "done").
-func (s *Stack) splice(a, b net.Conn) {
+func (s *Stack) splice(a, b net.Conn) { s.pair(a, b, copyHalf) }
+
+// pair runs copy both ways between a and b, held for Close, and closes
+// both when both directions ended.
+func (s *Stack) pair(a, b net.Conn, copy func(dst, src net.Conn)) {
 	if !s.hold(a) || !s.hold(b) {
 		a.Close()
 		b.Close()
@@ -115,9 +119,9 @@ func (s *Stack) splice(a, b net.Conn) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		copyHalf(b, a)
+		copy(b, a)
 	}()
-	copyHalf(a, b)
+	copy(a, b)
 	wg.Wait()
 }
 
@@ -169,27 +173,9 @@ func (s *Stack) forwardUDP(r *udp.ForwarderRequest) {
 // pipeUDP copies datagrams both ways until the flow is idle for udpIdle
 // or Close.
 func (s *Stack) pipeUDP(a, b net.Conn) {
-	if !s.hold(a) || !s.hold(b) {
-		a.Close()
-		b.Close()
-		return
-	}
-	defer func() {
-		a.Close()
-		b.Close()
-		s.release(a)
-		s.release(b)
-	}()
 	var last idleClock
 	last.touch()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		copyDatagrams(b, a, &last)
-	}()
-	copyDatagrams(a, b, &last)
-	wg.Wait()
+	s.pair(a, b, func(dst, src net.Conn) { copyDatagrams(dst, src, &last) })
 }
 
 // idleClock is a flow's last datagram in either direction, so a flow that

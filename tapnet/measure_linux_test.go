@@ -9,23 +9,6 @@ import (
 	"time"
 )
 
-// sinkTCP counts what it reads and acks the end with one byte.
-func sinkTCP(ln net.Listener) {
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(io.Discard, c)
-				c.Write([]byte{1})
-				c.Close()
-			}()
-		}
-	}()
-}
-
 // BenchmarkThroughput: TCP from the container through the stack to an
 // upstream socket (b.SetBytes: go test reports MB/s).
 func BenchmarkThroughput(b *testing.B) {
@@ -35,7 +18,11 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	sinkTCP(ln)
+	// A sink that acks the end with one byte.
+	serveTCP(ln, func(c net.Conn) {
+		io.Copy(io.Discard, c)
+		c.Write([]byte{1})
+	})
 	c, err := e.dial(b, "tcp", ln.Addr().String())
 	if err != nil {
 		b.Fatal(err)

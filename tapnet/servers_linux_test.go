@@ -18,16 +18,39 @@ func echoTCP(t *testing.T, addr netip.Addr) netip.AddrPort {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
+	serveTCP(ln, func(c net.Conn) { io.Copy(c, c) })
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// serveTCP runs handle on each connection to ln, then closes it, until ln
+// is closed.
+func serveTCP(ln net.Listener, handle func(net.Conn)) {
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			go func() { io.Copy(c, c); c.Close() }()
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
 		}
 	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// serveUDP answers each datagram to pc with reply's, until pc is closed.
+func serveUDP(pc *net.UDPConn, reply func([]byte) []byte) {
+	go func() {
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteToUDPAddrPort(reply(buf[:n]), from)
+		}
+	}()
 }
 
 // echoUDP serves UDP echo on addr:0 until the test ends.
@@ -38,16 +61,7 @@ func echoUDP(t *testing.T, addr netip.Addr) netip.AddrPort {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
+	serveUDP(pc, func(b []byte) []byte { return b })
 	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
@@ -86,34 +100,16 @@ func resolver(t *testing.T, addr netip.Addr) netip.AddrPort {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close(); pc.Close() })
-	go func() {
-		buf := make([]byte, 65535)
+	serveUDP(pc, answer)
+	serveTCP(ln, func(c net.Conn) {
 		for {
-			n, from, err := pc.ReadFromUDPAddrPort(buf)
+			q, err := readTCPMsg(c)
 			if err != nil {
 				return
 			}
-			pc.WriteToUDPAddrPort(answer(buf[:n]), from)
+			writeTCPMsg(c, answer(q))
 		}
-	}()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				for {
-					q, err := readTCPMsg(c)
-					if err != nil {
-						return
-					}
-					writeTCPMsg(c, answer(q))
-				}
-			}()
-		}
-	}()
+	})
 	return ap
 }
 
