@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -32,25 +33,25 @@ func (s *Stack) Publish(proto string, hostIP netip.Addr, hostPort, containerPort
 		if err != nil {
 			return 0, fmt.Errorf("publishing %s/tcp: %w", local, err)
 		}
-		if !s.hold(ln) || !s.enter() {
-			ln.Close()
-			return 0, fmt.Errorf("publishing %s/tcp: the network is closed", local)
-		}
-		go s.acceptTCP(ln, containerPort)
-		return uint16(ln.Addr().(*net.TCPAddr).Port), nil
+		return s.serve(ln, ln.Addr().(*net.TCPAddr).Port, func() { s.acceptTCP(ln, containerPort) })
 	case "udp":
 		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(local))
 		if err != nil {
 			return 0, fmt.Errorf("publishing %s/udp: %w", local, err)
 		}
-		if !s.hold(pc) || !s.enter() {
-			pc.Close()
-			return 0, fmt.Errorf("publishing %s/udp: the network is closed", local)
-		}
-		go s.serveUDP(pc, containerPort)
-		return uint16(pc.LocalAddr().(*net.UDPAddr).Port), nil
+		return s.serve(pc, pc.LocalAddr().(*net.UDPAddr).Port, func() { s.serveUDP(pc, containerPort) })
 	}
 	return 0, fmt.Errorf("publishing %s: protocol %q is neither tcp nor udp", local, proto)
+}
+
+// serve runs a published port's loop on l until Close.
+func (s *Stack) serve(l io.Closer, port int, loop func()) (uint16, error) {
+	if !s.hold(l) || !s.enter() {
+		l.Close()
+		return 0, fmt.Errorf("publishing port %d: the network is closed", port)
+	}
+	go loop()
+	return uint16(port), nil
 }
 
 // sourceFor is the address a client shows as in the container: its own,
