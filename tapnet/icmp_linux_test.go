@@ -1,8 +1,10 @@
 package tapnet
 
 import (
+	"errors"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,7 +60,11 @@ func TestPing(t *testing.T) {
 		{"203.0.113.9", "0 0", false},     // no route: no reply, none made up
 	} {
 		t.Run(tc.dst+"/"+tc.groups, func(t *testing.T) {
-			if err := os.WriteFile(pingRange, []byte(tc.groups), 0); err != nil {
+			if err := os.WriteFile(pingRange, []byte(tc.groups), 0); errors.Is(err, syscall.EINVAL) {
+				// An unprivileged user's namespace maps gid 0 alone: 1 is
+				// not a gid here, so no empty range can be written.
+				t.Skipf("writing %q to %s: %v", tc.groups, pingRange, err)
+			} else if err != nil {
 				t.Fatal(err)
 			}
 			if got := pingFrom(t, e, tc.dst); got != tc.want {

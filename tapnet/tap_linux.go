@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -53,10 +54,27 @@ func tunOpenError(err error) error {
 	if unix.Stat(tunPath, &st) != nil {
 		return fmt.Errorf("opening %s: %w; a rootless container's network needs to open it", tunPath, err)
 	}
-	return fmt.Errorf("opening %s: %w: it is mode %#o, owner %d:%d, and this user (uid %d) may not open it; "+
+	return fmt.Errorf("opening %s: %w: it is mode %#o, owner %s, and this user (uid %s) may not open it; "+
 		"a rootless container's network needs it (Debian's udev default is 0666): "+
 		"ask the administrator for mode 0666 (a udev rule KERNEL==\"tun\", MODE=\"0666\"), or run with --network none",
-		tunPath, err, fs.FileMode(st.Mode).Perm(), st.Uid, st.Gid, os.Getuid())
+		tunPath, err, fs.FileMode(st.Mode).Perm(), hostID("uid", st.Uid)+":"+hostID("gid", st.Gid), hostID("uid", uint32(os.Getuid())))
+}
+
+// hostID is id as the host sees it: the error is read by the user outside
+// the rootless user namespace the caller may be in, where root's node
+// shows as the overflow id 65534.
+func hostID(kind string, id uint32) string {
+	m, err := os.ReadFile("/proc/self/" + kind + "_map")
+	if err != nil {
+		return fmt.Sprint(id)
+	}
+	for _, line := range strings.Split(string(m), "\n") {
+		var inside, outside, n uint32
+		if _, err := fmt.Sscan(line, &inside, &outside, &n); err == nil && id >= inside && id-inside < n {
+			return fmt.Sprint(outside + (id - inside))
+		}
+	}
+	return fmt.Sprintf("%d (unmapped here: root's, most likely)", id)
 }
 
 // ConfigureTAP, in the calling thread's network namespace: lo up, name up
