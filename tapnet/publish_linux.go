@@ -55,11 +55,13 @@ func (s *Stack) serve(l io.Closer, port int, loop func()) (uint16, error) {
 }
 
 // sourceFor is the address a client shows as in the container: its own,
-// except a loopback one (127/8 on tap0 is a martian the kernel drops) and
-// an IPv6 one (the container has no IPv6), which show as Gateway.
+// except where the container could not answer it, which shows as Gateway:
+// a loopback one (127/8 on tap0 is a martian the kernel drops), an IPv6
+// one (the container has no IPv6), and one in the container's subnet (the
+// container would ARP for it on tap0, and only Gateway and DNS answer).
 func sourceFor(client netip.AddrPort) tcpip.FullAddress {
 	a := client.Addr().Unmap()
-	if !a.Is4() || a.IsLoopback() || a.IsUnspecified() {
+	if !a.Is4() || a.IsLoopback() || a.IsUnspecified() || containerPfx.Masked().Contains(a) {
 		return tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(gatewayAddr.As4())}
 	}
 	return tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(a.As4()), Port: client.Port()}

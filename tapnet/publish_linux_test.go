@@ -186,3 +186,21 @@ func TestPortAllowed(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceFor(t *testing.T) {
+	for _, tc := range []struct{ client, want string }{
+		{"192.0.2.2:4000", "192.0.2.2:4000"},
+		{"[::ffff:192.0.2.2]:4000", "192.0.2.2:4000"},
+		{"127.0.0.1:4000", Gateway + ":0"},
+		{"127.1.2.3:4000", Gateway + ":0"},
+		{"[::1]:4000", Gateway + ":0"},
+		{"[2001:db8::1]:4000", Gateway + ":0"},
+		{"10.0.2.15:4000", Gateway + ":0"}, // the host's LAN is the container's subnet
+	} {
+		src := sourceFor(netip.MustParseAddrPort(tc.client))
+		got := netip.AddrPortFrom(netip.AddrFrom4(src.Addr.As4()), src.Port).String()
+		if got != tc.want || src.NIC != nicID {
+			t.Errorf("sourceFor(%s) = %s on nic %d, want %s on nic %d", tc.client, got, src.NIC, tc.want, nicID)
+		}
+	}
+}

@@ -110,9 +110,10 @@ func newLink(fd int) (stack.LinkEndpoint, []int, error) {
 // the DNS server's addresses (so both answer ARP and ping), promiscuous
 // (every destination reaches the forwarders) and spoofing (a reply leaves
 // from the address the container asked for, a published port's connection
-// from its client's).
+// from its client's). The NIC is enabled last: a frame handled before all
+// that would meet a half-made stack.
 func setupNIC(ns *stack.Stack, link stack.LinkEndpoint) error {
-	if err := ns.CreateNIC(nicID, link); err != nil {
+	if err := ns.CreateNICWithOptions(nicID, link, stack.NICOptions{Disabled: true}); err != nil {
 		return fmt.Errorf("tap nic: %s", err)
 	}
 	for _, a := range []netip.Addr{gatewayAddr, dnsAddr} {
@@ -135,6 +136,9 @@ func setupNIC(ns *stack.Stack, link stack.LinkEndpoint) error {
 	sack := tcpip.TCPSACKEnabled(true)
 	if err := ns.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
 		return fmt.Errorf("tcp sack: %s", err)
+	}
+	if err := ns.EnableNIC(nicID); err != nil {
+		return fmt.Errorf("enabling the tap nic: %s", err)
 	}
 	return nil
 }
