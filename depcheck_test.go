@@ -27,7 +27,7 @@ var allowedImports = map[string][]string{
 	"roles":           {"run", "monitor", "monitor/server", "userns"},
 	"commands":        {"build", "image", "container", "spec", "run", "registry", "store", "state", "config", "network", "attach", "logfile", "cgroup", "volume", "internal/units", "internal/shortid", "internal/procstat", "internal/timeline", "internal/rolesbin", "userns"},
 	"container":       {"run", "spec", "monitor", "rootfs", "archive", "cgroup", "state", "proc", "attach", "volume", "network", "ns", "seccomp", "dns", "internal/shortid", "internal/timeline", "userns", "tapnet"},
-	"monitor":         {"state", "proc", "attach", "internal/shortid", "internal/rolesbin", "userns"}, // attach: RunInside and SignalContainer speak to the monitor
+	"monitor":         {"state", "proc", "attach", "internal/shortid", "internal/rolesbin", "userns"},                                                                 // attach: RunInside and SignalContainer speak to the monitor
 	"build":           {"run", "registry", "image", "container", "spec", "store", "archive", "rootfs", "state", "cgroup", "network", "internal/decompress", "userns"}, // the Dockerfile front end resolves paths with rootfs; the executor the rest
 	"run":             {"spec", "rootfs", "ns", "cgroup", "network", "state", "proc", "seccomp", "internal/timeline", "internal/rolesbin", "userns"},
 	"spec":            {"state", "seccomp", "internal/shortid"},
@@ -37,7 +37,7 @@ var allowedImports = map[string][]string{
 	"archive":         {}, "ns": {}, "seccomp": {}, "cgroup": {"internal/shortid"}, "network": {}, "store": {}, "volume": {}, "state": {"internal/shortid", "proc"}, "config": {},
 	"attach": {"internal/timeline"}, "logfile": {}, "proc": {"internal/procstat"}, "dns": {},
 	"userns": {"internal/timeline"}, // the rootless user namespace (issue 20)
-	"tapnet": {}, // the rootless user-mode network (issue 21)
+	"tapnet": {},                    // a rootless container's user-mode network (issue 21)
 	// Helpers below the leaves, one job each: they import no project package.
 	"internal/units": {}, "internal/shortid": {}, "internal/procstat": {}, "internal/timeline": {}, "internal/decompress": {}, "internal/rolesbin": {},
 	"internal/testenv": {},
