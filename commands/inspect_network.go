@@ -80,9 +80,6 @@ func toNetworkSettings(ct *state.Container, nets *network.UserNetworks) networkS
 		ns.SandboxKey = fmt.Sprintf("/proc/%d/ns/net", ct.Pid)
 	}
 	if name := names[0]; !spec.IsUserNetwork(name) {
-		if spec.IsTapnet(name) {
-			name = spec.NetworkTapnet // its options are HostConfig.NetworkMode's
-		}
 		ep := &endpointSettings{NetworkID: networkID(name), MacAddress: ct.Host.MacAddress}
 		if s := ct.Network; s != nil && ct.Status.Up() && s.Network == name {
 			ep.EndpointID, ep.Gateway, ep.IPAddress, ep.IPPrefixLen, ep.MacAddress =

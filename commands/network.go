@@ -138,6 +138,10 @@ func containerNetworks(ct *state.Container) []string {
 		names = append(names, spec.NetworkNone)
 	case spec.NetworkBridge, spec.NetworkHost, spec.NetworkNone:
 		names = append(names, m)
+	default:
+		if spec.IsTapnet(m) {
+			names = append(names, spec.NetworkTapnet)
+		}
 	}
 	for _, e := range ct.Host.Endpoints {
 		names = append(names, e.NetworkName)

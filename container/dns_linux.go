@@ -156,7 +156,7 @@ func listenInNetns(pid int) (udp net.PacketConn, tcp net.Listener, port uint16, 
 		var err error
 		udp, tcp, port, err = dns.Listen()
 		return err
-	}, func() { udp.Close(); tcp.Close(); udp, tcp = nil, nil })
+	})
 	return udp, tcp, port, err
 }
 

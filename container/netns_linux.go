@@ -7,46 +7,27 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// inNetnsOf runs fn in pid's network namespace, from a thread of its own
-// that goes back to the monitor's namespace after. If it cannot go back,
-// undo (when fn succeeded) releases what fn made, and the thread is never
-// unlocked: it ends with its goroutine rather than run other goroutines in
-// the container's namespace.
-func inNetnsOf(pid int, fn func() error, undo func()) error {
+// inNetnsOf runs fn in pid's network namespace, on a thread of its own
+// that is never unlocked: it ends with its goroutine rather than go back.
+// It could not always go back: a rootless monitor's own namespace is the
+// host's, owned by the initial user namespace, where it has no
+// CAP_SYS_ADMIN to setns (its container's, owned by its own, it may).
+// What fn makes keeps the namespace it was made in (sockets, a TAP's fd).
+func inNetnsOf(pid int, fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		own, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- fmt.Errorf("the monitor's network namespace: %w", err)
-			return
-		}
-		defer own.Close()
+		runtime.LockOSThread() // never unlocked, see above
 		target, err := netns.GetFromPid(pid)
 		if err != nil {
-			runtime.UnlockOSThread()
 			done <- fmt.Errorf("network namespace of %d: %w", pid, err)
 			return
 		}
 		defer target.Close()
 		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
 			done <- fmt.Errorf("enter the network namespace of %d: %w", pid, err)
 			return
 		}
-		err = fn()
-		if backErr := netns.Set(own); backErr != nil {
-			if err == nil {
-				undo()
-				done <- fmt.Errorf("back to the monitor's network namespace: %w", backErr)
-				return
-			}
-			done <- fmt.Errorf("%v, and back to the monitor's network namespace: %w", err, backErr)
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- err
+		done <- fn()
 	}()
 	return <-done
 }

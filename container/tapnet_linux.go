@@ -37,7 +37,7 @@ func (c *Container) attachTapnet(pid int) error {
 			return err
 		}
 		return tapnet.ConfigureTAP(tapnet.TapName)
-	}, func() { tap.Close() })
+	})
 	if err != nil {
 		if tap != nil {
 			tap.Close()
@@ -73,7 +73,7 @@ func publishTapnet(stack *tapnet.Stack, ports []network.PortMap) ([]state.PortBi
 			}
 			got, err := stack.Publish(p.Proto, ip, hostPort, p.ContainerPort+uint16(i))
 			if err != nil {
-				return nil, fmt.Errorf("publish %s port %d: %w", p.Proto, p.ContainerPort+uint16(i), err)
+				return nil, err // it names the port
 			}
 			b := state.PortBinding{Proto: p.Proto, HostPort: got, ContainerPort: p.ContainerPort + uint16(i), Count: 1}
 			if p.HostIP.IsValid() {
