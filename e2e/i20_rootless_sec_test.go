@@ -37,11 +37,12 @@ func i20e2eLimits(t *testing.T, u *i20e2eUser) {
 	}
 }
 
-// -p, -P and --network bridge are refused with one line; none and host
-// run; a container's own namespace has only lo, up.
+// --network bridge is refused with one line; none and host run; with
+// none a container's own namespace has only lo, up. The default network
+// and -p are issue 21's (tapnet: i21_rootless_net_test.go).
 func i20e2eNetwork(t *testing.T, u *i20e2eUser) {
 	bb := i20e2eBusybox(t, u)
-	for _, flags := range [][]string{{"-p", "8080:80"}, {"-P"}, {"--network", "bridge"}} {
+	for _, flags := range [][]string{{"--network", "bridge"}} {
 		t.Run(strings.Join(flags, " "), func(t *testing.T) {
 			r := u.st.skiff(nil, append(append([]string{"run", "--rm"}, flags...), bb, "true")...)
 			runError(t, r, 125)
@@ -51,7 +52,7 @@ func i20e2eNetwork(t *testing.T, u *i20e2eUser) {
 		})
 	}
 	before := u.st.must(t, "ps", "-aq").stdout
-	for _, flags := range [][]string{nil, {"--network", "none"}} {
+	for _, flags := range [][]string{{"--network", "none"}} {
 		t.Run(fmt.Sprint("interfaces ", flags), func(t *testing.T) {
 			r := u.st.must(t, append(append([]string{"run", "--rm"}, flags...), bb, "cat", "/proc/net/dev")...)
 			if got := i14e2eProcNetDev(r.stdout); len(got) != 1 || got[0] != "lo" {
