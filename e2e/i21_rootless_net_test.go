@@ -88,7 +88,7 @@ func i21e2eAddresses(t *testing.T, u *i20e2eUser, st *store) {
 		`(?m)^nameserver 10\.0\.2\.3$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(r.stdout) {
-			t.Errorf("want a line matching %s in:\n%s", want, r.stdout)
+			t.Errorf("want a line matching %s; %v", want, r)
 		}
 	}
 	if ns := regexp.MustCompile(`(?m)^nameserver .*$`).FindAllString(r.stdout, -1); len(ns) != 1 {
