@@ -277,7 +277,8 @@ func i21e2ePrivilegedPort(t *testing.T, n *i21e2eNet, u *i20e2eUser, st *store) 
 }
 
 // A /dev/net/tun the user may not open (root's, 0600, as on a host
-// without udev): the run fails, one line naming the device; no silent
+// without udev): the run fails, one line naming the device and the mode
+// it needs; no silent
 // fallback to no network. --network none needs no TAP and still runs.
 func i21e2eTunDenied(t *testing.T, n *i21e2eNet, u *i20e2eUser) {
 	st := n.store(u, 0o600)
@@ -288,8 +289,8 @@ func i21e2eTunDenied(t *testing.T, n *i21e2eNet, u *i20e2eUser) {
 	before := st.must(t, "ps", "-aq").stdout
 	r := st.skiff(nil, "run", "--rm", bb, "echo", "ran")
 	runError(t, r, 125)
-	if !strings.Contains(r.stderr, "/dev/net/tun") {
-		t.Errorf("want the error line to name /dev/net/tun; %v", r)
+	if !strings.Contains(r.stderr, "/dev/net/tun") || !strings.Contains(r.stderr, "0666") {
+		t.Errorf("want the error line to name /dev/net/tun and the mode it needs, 0666; %v", r)
 	}
 	if strings.Contains(r.stdout, "ran") {
 		t.Errorf("the container ran without its network: %v", r)
