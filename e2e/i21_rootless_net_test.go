@@ -278,8 +278,8 @@ func i21e2ePrivilegedPort(t *testing.T, n *i21e2eNet, u *i20e2eUser, st *store) 
 
 // A /dev/net/tun the user may not open (root's, 0600, as on a host
 // without udev): the run fails, one line naming the device and the mode
-// it needs; no silent
-// fallback to no network. --network none needs no TAP and still runs.
+// it needs; no silent fallback to no network. --network none needs no
+// TAP and still runs.
 func i21e2eTunDenied(t *testing.T, n *i21e2eNet, u *i20e2eUser) {
 	st := n.store(u, 0o600)
 	bb := i20e2eBusybox(t, u)
