@@ -276,7 +276,7 @@ func testProgImage(t *testing.T, prog string) string {
 const testProgsEnv = "SKIFF_E2E_PROGS"
 
 // testProgPath is where testdata program prog's binary is on the host
-// (once testProgImage built its image).
+// (once testProgBinary built it).
 func testProgPath(prog string) string {
 	if dir := os.Getenv(testProgsEnv); dir != "" {
 		return filepath.Join(dir, prog)
@@ -284,16 +284,33 @@ func testProgPath(prog string) string {
 	return filepath.Join(workDir, prog)
 }
 
-func buildTestProgImage(prog string) (string, error) {
-	bin := testProgPath(prog)
-	if os.Getenv(testProgsEnv) == "" {
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/"+prog)
-		cmd.Dir = filepath.Dir(file)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build %s: %v\n%s", prog, err, out)
+// testProgBuilds holds, per test program, its binary's path or error.
+var testProgBuilds sync.Map // prog name -> func() (string, error)
+
+// testProgBinary is the path of testdata program prog's static binary,
+// built once per run (unless testProgsEnv names where it was built), for
+// images and for the harness's own use (issue 21's fake upstream host).
+func testProgBinary(prog string) (string, error) {
+	build, _ := testProgBuilds.LoadOrStore(prog, sync.OnceValues(func() (string, error) {
+		bin := testProgPath(prog)
+		if os.Getenv(testProgsEnv) == "" {
+			_, file, _, _ := runtime.Caller(0)
+			cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/"+prog)
+			cmd.Dir = filepath.Dir(file)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return "", fmt.Errorf("go build %s: %v\n%s", prog, err, out)
+			}
 		}
+		return bin, nil
+	}))
+	return build.(func() (string, error))()
+}
+
+func buildTestProgImage(prog string) (string, error) {
+	bin, err := testProgBinary(prog)
+	if err != nil {
+		return "", err
 	}
 	body, err := os.ReadFile(bin)
 	if err != nil {

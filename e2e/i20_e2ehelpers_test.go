@@ -44,6 +44,10 @@ type i20e2eUser struct {
 	bin      string // skiff, copied where the user can run it
 	binDir   string
 	st       *store // skiff as this user on its default paths
+	// enter, when set, is a command line that runs the rest of its
+	// arguments (runuser ...) elsewhere: issue 21's tests put the user's
+	// commands into another network and mount namespace with it.
+	enter []string
 }
 
 // i20e2eNewUser makes a user with a home and, when ranges, a free range
@@ -125,7 +129,11 @@ func (u *i20e2eUser) cmd(ctx context.Context, args ...string) *exec.Cmd {
 
 // command is any program as the user, as cmd runs skiff.
 func (u *i20e2eUser) command(ctx context.Context, prog string, args ...string) *exec.Cmd {
-	c := exec.CommandContext(ctx, "runuser", append([]string{"-u", u.name, "--", prog}, args...)...)
+	argv := append([]string{"runuser", "-u", u.name, "--", prog}, args...)
+	if len(u.enter) > 0 {
+		argv = append(append([]string(nil), u.enter...), argv...)
+	}
+	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	c.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
 	c.Dir = u.home
 	c.WaitDelay = 5 * time.Second
