@@ -496,7 +496,32 @@ func (t *tapnetEnv) runTimeline(err error) []string {
 		}
 	}
 	none, tap := medianMarks(noneRuns), medianMarks(tapRuns)
-	return append([]string{title}, compareTimelinesAs(none, tap, "tapnet", "none")...)
+	return append(append([]string{title}, compareTimelinesAs(none, tap, "tapnet", "none")...), biggestShift(none, tap))
+}
+
+// biggestShift names the mark where other's shift over base grows most
+// from the shared mark before it: where the extra is spent.
+func biggestShift(base, other []phaseMark) string {
+	at := map[string]float64{}
+	for _, m := range base {
+		at[m.key] = m.ms
+	}
+	prevShift, best, bestKey, seen := 0.0, 0.0, "", false
+	for _, m := range other {
+		b, ok := at[m.key]
+		if !ok || m.key == wallKey {
+			continue
+		}
+		shift := m.ms - b
+		if seen && shift-prevShift > best {
+			best, bestKey = shift-prevShift, m.key
+		}
+		prevShift, seen = shift, true
+	}
+	if bestKey == "" {
+		return "  the shift grows at no shared mark"
+	}
+	return fmt.Sprintf("  the shift grows most at %q: %+.2f ms over the shared mark before it", bestKey, best)
 }
 
 // gbps shows a tapnetBytes transfer's time as its rate.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,5 +62,18 @@ func TestSinkConn(t *testing.T) {
 	defer stop()
 	if _, err := sendBytes(addr, 1<<20); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBiggestShift(t *testing.T) {
+	m := func(k string, ms float64) phaseMark { return phaseMark{key: k, ms: ms} }
+	none := []phaseMark{m("cli start", 0), m("monitor dns-stopped", 46), m("monitor unpublished", 46.1), m("cli done", 50), m(wallKey, 54)}
+	tap := []phaseMark{m("cli start", 0), m("monitor dns-stopped", 48), m("monitor tap-only", 50), m("monitor unpublished", 63.6), m("cli done", 68), m(wallKey, 90)}
+	got := biggestShift(none, tap)
+	if !strings.Contains(got, `"monitor unpublished": +15.50 ms`) {
+		t.Errorf("biggestShift = %q", got)
+	}
+	if got := biggestShift(none, []phaseMark{m("x y", 1)}); !strings.Contains(got, "no shared mark") {
+		t.Errorf("no shared mark: %q", got)
 	}
 }
