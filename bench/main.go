@@ -68,6 +68,15 @@
 // -rootless-n sets the iterations (0 skips), -rootless-only measures this
 // table alone.
 //
+// The rootless network tables (issue 21), as the same throwaway user, in
+// the bench's own network namespace: TCP throughput container → host and
+// connect latency on skiff's tapnet beside a bare slirp4netns namespace
+// (pasta when installed), throughput through -p beside slirp4netns's port
+// driver, the monitor's RSS with the stack and one idle connection, and
+// what tapnet adds to a rootless `run --rm` (bench/tapnet.go).
+// -tapnet-n sets the iterations (0 skips), -tapnet-only measures these
+// tables alone.
+//
 // -baseline REV|BIN adds tables of this skiff beside another build of it
 // (run, a cold pull, cp out of and into a container), alternating, as
 // ratios: how a change that should keep speed shows that it did.
@@ -110,6 +119,8 @@ type options struct {
 	usernetOnly  bool
 	rootlessN    int
 	rootlessOnly bool
+	tapnetN      int
+	tapnetOnly   bool
 	skiff        string // prebuilt binary; empty: build the repo
 	baseline     string // another skiff (binary or git revision) to measure beside this one
 	peers        bool
@@ -143,6 +154,8 @@ func main() {
 	flag.BoolVar(&o.usernetOnly, "usernet-only", false, "measure only the user network tables (issue 19)")
 	flag.IntVar(&o.rootlessN, "rootless-n", 20, "timed iterations of rootless `run --rm` beside root's and podman's, as a throwaway user (0 skips)")
 	flag.BoolVar(&o.rootlessOnly, "rootless-only", false, "measure only the rootless table (issue 20)")
+	flag.IntVar(&o.tapnetN, "tapnet-n", 5, "timed iterations of each rootless network line (tapnet beside slirp4netns: throughput, connects, -p; 4x as many run lines) (0 skips)")
+	flag.BoolVar(&o.tapnetOnly, "tapnet-only", false, "measure only the rootless network tables (issue 21)")
 	flag.StringVar(&o.baseline, "baseline", "", "also measure run, pull and cp beside this skiff binary or git revision (e.g. HEAD~1), as ratios")
 	flag.StringVar(&o.skiff, "skiff", os.Getenv("SKIFF_BIN"), "skiff binary to measure (default $SKIFF_BIN, else go build the repository)")
 	flag.BoolVar(&o.peers, "peers", true, "install (../shared/peers/setup-peers.sh) and measure podman, crun, runc")
@@ -156,6 +169,9 @@ func main() {
 	}
 	if o.rootlessOnly {
 		o.onlyRootless()
+	}
+	if o.tapnetOnly {
+		o.onlyTapnet()
 	}
 	if err := enterNetns(&o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -173,7 +189,7 @@ func (o *options) onlyUsernet() {
 	o.runN, o.volN, o.limitsN, o.seccompN, o.pullN, o.pushN, o.versionN = 0, 0, 0, 0, 0, 0, 0
 	o.psN, o.runDN, o.execN, o.churnN, o.statsN, o.buildN = 0, 0, 0, 0, 0, 0
 	o.life, o.rss, o.portsRSS = false, false, false
-	o.netN, o.tcpN, o.rootlessN = 0, 0, 0
+	o.netN, o.tcpN, o.rootlessN, o.tapnetN = 0, 0, 0, 0
 	o.ext4 = ""
 	if o.usernetN <= 0 {
 		o.usernetN = 20
@@ -187,6 +203,16 @@ func (o *options) onlyRootless() {
 	o.usernetN, o.rootlessN = 0, n
 	if o.rootlessN <= 0 {
 		o.rootlessN = 20
+	}
+}
+
+// onlyTapnet turns every other table off (-tapnet-only).
+func (o *options) onlyTapnet() {
+	n := o.tapnetN
+	o.onlyUsernet()
+	o.usernetN, o.tapnetN = 0, n
+	if o.tapnetN <= 0 {
+		o.tapnetN = 5
 	}
 }
 
@@ -352,6 +378,15 @@ func bench(o *options) error {
 		e.rootlessSections(stores[0])
 	} else {
 		fmt.Printf("\n(-rootless-n 0: rootless table skipped)\n")
+	}
+	if interrupted.Load() {
+		return errInterrupted
+	}
+	if o.tapnetN > 0 {
+		fmt.Printf("\n\n=== rootless networking (tapnet), store on %s: %s, as a user made for the run, in the bench's own network namespace\n", stores[0].label, fsName(stores[0].dir))
+		e.tapnetSections(repo, stores[0])
+	} else {
+		fmt.Printf("\n(-tapnet-n 0: rootless network tables skipped)\n")
 	}
 	if interrupted.Load() {
 		return errInterrupted

@@ -46,8 +46,15 @@ func (e *env) netImage(repo string) (string, error) {
 // e2e/testdata/PROG built static here, pushed to the bench's registry as
 // name.
 func (e *env) testProgImage(repo, prog, name string) (string, error) {
+	return e.progImage(repo, "./e2e/testdata/"+prog, prog, name)
+}
+
+// progImage is busybox with /bin/PROG, the Go package at pkg (relative to
+// repo) built static here as e.work/PROG, pushed to the bench's registry
+// as name.
+func (e *env) progImage(repo, pkg, prog, name string) (string, error) {
 	bin := filepath.Join(e.work, prog)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./e2e/testdata/"+prog)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -354,13 +354,20 @@ func extraSummary(root, rootless []phaseMark) string {
 // time at the same mark when root's run has it, then root's marks the
 // rootless run lacks.
 func compareTimelines(root, rootless []phaseMark) []string {
+	return compareTimelinesAs(root, rootless, "rootless", "root")
+}
+
+// compareTimelinesAs is compareTimelines with the two runs' names in the
+// header: other's marks beside base's.
+func compareTimelinesAs(base, other []phaseMark, otherName, baseName string) []string {
+	root, rootless := base, other
 	rootAt := map[string]float64{}
 	for _, m := range root {
 		rootAt[m.key] = m.ms
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  process\tphase\trootless at\t step\troot at\t shift\t")
+	fmt.Fprintf(tw, "  process\tphase\t%s at\t step\t%s at\t shift\t\n", otherName, baseName)
 	prev, seen := 0.0, map[string]bool{}
 	for _, m := range rootless {
 		proc, phase, _ := strings.Cut(m.key, " ")
@@ -374,7 +381,7 @@ func compareTimelines(root, rootless []phaseMark) []string {
 	for _, m := range root {
 		if !seen[m.key] {
 			proc, phase, _ := strings.Cut(m.key, " ")
-			fmt.Fprintf(tw, "  %s\t%s\t-\t\t%8.2f\t(root only)\t\n", proc, phase, m.ms)
+			fmt.Fprintf(tw, "  %s\t%s\t-\t\t%8.2f\t(%s only)\t\n", proc, phase, m.ms, baseName)
 		}
 	}
 	tw.Flush()

@@ -128,3 +128,11 @@ func TestOnlyFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestCompareTimelinesAs(t *testing.T) {
+	m := func(k string, ms float64) phaseMark { return phaseMark{key: k, ms: ms} }
+	lines := compareTimelinesAs([]phaseMark{m("cli start", 0), m("cli gone", 9)}, []phaseMark{m("cli start", 0)}, "tapnet", "none")
+	if len(lines) != 3 || !strings.Contains(lines[0], "tapnet at") || !strings.Contains(lines[0], "none at") || !strings.Contains(lines[2], "(none only)") {
+		t.Errorf("labels not used:\n%s", strings.Join(lines, "\n"))
+	}
+}
