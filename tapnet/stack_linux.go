@@ -136,6 +136,17 @@ func setupNIC(ns *stack.Stack, link stack.LinkEndpoint) error {
 	if err := ns.SetTransportProtocolOption(tcp.ProtocolNumber, &sack); err != nil {
 		return fmt.Errorf("tcp sack: %s", err)
 	}
+	// Windows for a 65520-byte MTU: gVisor's defaults (1 MB default, 4 MB
+	// max) keep a bulk stream through a published port below what the
+	// kernel's slirp4netns reaches; receive buffers grow with the stream.
+	rcv := tcpip.TCPReceiveBufferSizeRangeOption{Min: 4 << 10, Default: 1 << 20, Max: 4 << 20}
+	snd := tcpip.TCPSendBufferSizeRangeOption{Min: 4 << 10, Default: 1 << 20, Max: 4 << 20}
+	moderate := tcpip.TCPModerateReceiveBufferOption(true)
+	for name, opt := range map[string]tcpip.SettableTransportProtocolOption{"receive buffer": &rcv, "send buffer": &snd, "moderate receive buffer": &moderate} {
+		if err := ns.SetTransportProtocolOption(tcp.ProtocolNumber, opt); err != nil {
+			return fmt.Errorf("tcp %s: %s", name, err)
+		}
+	}
 	if err := ns.EnableNIC(nicID); err != nil {
 		return fmt.Errorf("enabling the tap nic: %s", err)
 	}
