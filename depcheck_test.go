@@ -49,7 +49,7 @@ var allowedImports = map[string][]string{
 
 // tools are the packages outside the graph: tests, the benchmark and
 // helper programs, which may import anything.
-var tools = []string{"e2e", "bench", "hack/demo-image"}
+var tools = []string{"e2e", "bench", "bench/tapnetprog", "hack/demo-image"}
 
 type goPackage struct {
 	ImportPath string
