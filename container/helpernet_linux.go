@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -200,18 +201,25 @@ func slirp4netnsHostfwd(apiSocket, proto string, hostIP netip.Addr, hostPort, co
 	return nil
 }
 
-// pastaArgs is pasta's command line for the init pid: the container's
+// pastaArgs is pasta's command line for the init's network namespace,
+// open on netnsFD (pasta's own /proc/self/fd/N: pointed at the init's pid
+// it opens /proc/PID/ns/user after dropping its capabilities, which a
+// root monitor's init, holding all of them, refuses): the container's
 // interface configured as the host's, in the foreground (the monitor's
-// child), its pid file written once it is ready; only the published
-// ports forwarded in (pasta's default forwards every port the container
-// binds), nothing forwarded from the container to the host's loopback
-// (-T/-U, --no-map-gw: not reachable, as with tapnet's default).
-func pastaArgs(pid int, pidFile string, tcp, udp []string) []string {
-	args := []string{"--config-net", "--foreground", "--quiet", "--pid", pidFile,
+// child), as the user it starts as (root's pasta would be nobody, who may
+// not enter the namespace), its pid file written once it is ready; only
+// the published ports forwarded in (pasta's default forwards every port
+// the container binds), nothing forwarded from the container to the
+// host's loopback (-T/-U, --no-map-gw: not reachable, as with tapnet's
+// default).
+func pastaArgs(netnsFD int, pidFile string, tcp, udp []string) []string {
+	args := []string{"--config-net", "--foreground", "--quiet", "--runas", "0:0", "--pid", pidFile,
 		"--no-map-gw", "-T", "none", "-U", "none"}
 	args = append(args, portSpecs("-t", tcp)...)
 	args = append(args, portSpecs("-u", udp)...)
-	return append(args, strconv.Itoa(pid))
+	// --no-netns-quit: a path given, pasta would watch its directory for
+	// the namespace's removal; the monitor ends it.
+	return append(args, "--no-netns-quit", "--netns", "/proc/self/fd/"+strconv.Itoa(netnsFD))
 }
 
 // portSpecs are pasta's flag for each spec, or "none".
@@ -257,8 +265,14 @@ func startPasta(path string, pid int, pidFile string, ports []network.PortMap) (
 	if err != nil {
 		return nil, err
 	}
+	netns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return nil, fmt.Errorf("pasta: the container's network namespace: %w", err)
+	}
+	defer netns.Close()
 	h := &netHelper{name: spec.NetworkPasta, stderr: &headWriter{}, ports: bindings, cleanup: []string{pidFile}}
-	h.cmd = exec.Command(path, pastaArgs(pid, pidFile, tcp, udp)...)
+	h.cmd = exec.Command(path, pastaArgs(3, pidFile, tcp, udp)...)
+	h.cmd.ExtraFiles = []*os.File{netns}
 	// Killed with the monitor (the thread that started it lives as long).
 	h.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := h.start(); err != nil {
@@ -293,7 +307,7 @@ func (h *netHelper) start() error {
 	h.done = make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with the helper
-		if err := h.cmd.Start(); err != nil {
+		if err := startDefaultSIGPIPE(h.cmd); err != nil {
 			started <- err
 			return
 		}
@@ -301,6 +315,24 @@ func (h *netHelper) start() error {
 		h.done <- h.cmd.Wait()
 	}()
 	return <-started
+}
+
+// startDefaultSIGPIPE starts cmd with SIGPIPE's default disposition: the
+// monitor ignores it, and an ignored signal stays ignored across exec,
+// which pasta of Debian 12 (2023-03-09) takes for a failure ("Couldn't
+// install signal handlers": it tests signal()'s old handler, SIG_IGN, for
+// non-zero). For the fork alone SIGPIPE is notified (Go's handler again,
+// which exec resets to the default; signal.Reset would leave SIG_IGN), a
+// SIGPIPE meanwhile sent to a channel nobody reads, not fatal.
+func startDefaultSIGPIPE(cmd *exec.Cmd) error {
+	if !signal.Ignored(syscall.SIGPIPE) {
+		return cmd.Start()
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGPIPE)
+	defer signal.Ignore(syscall.SIGPIPE)
+	defer signal.Stop(ch)
+	return cmd.Start()
 }
 
 // waitReady runs ready, the helper's own readiness; when it says no the
