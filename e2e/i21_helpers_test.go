@@ -21,6 +21,7 @@ func TestI21Helpers(t *testing.T) {
 	n := i21e2eNewNet(t)
 	st := n.store(u, 0o666)
 	root := newStore(t)
+	t.Run("not installed", func(t *testing.T) { i21e2eHelperMissing(t, n, root) })
 	for _, h := range []string{"slirp4netns", "pasta"} {
 		t.Run(h, func(t *testing.T) {
 			if _, err := exec.LookPath(h); err != nil {
@@ -35,6 +36,28 @@ func TestI21Helpers(t *testing.T) {
 			})
 			t.Run("monitor killed", func(t *testing.T) { i21e2eHelperMonitorKilled(t, n, u, st, h) })
 		})
+	}
+}
+
+// A helper not in PATH: run exits 125 with one line saying what to
+// install, and nothing is left running.
+func i21e2eHelperMissing(t *testing.T, n *i21e2eNet, root *store) {
+	img := testProgImage(t, "i21netprog")
+	root.must(t, "pull", img)
+	empty := t.TempDir()
+	for h, pkg := range map[string]string{"slirp4netns": "slirp4netns", "pasta": "passt"} {
+		var r result
+		n.outside.Do(func() error {
+			r = root.skiffEnv(nil, []string{"PATH=" + empty}, "run", "--rm", "--network", h, img, "echo", "ran")
+			return nil
+		})
+		want := fmt.Sprintf("skiff: %s is not installed: install the %s package, or use the default network (tapnet)", h, pkg)
+		if r.code != 125 || strings.TrimSpace(r.stderr) != want || strings.Contains(r.stdout, "ran") {
+			t.Errorf("--network %s without it in PATH: want exit 125 and %q; %v", h, want, r)
+		}
+	}
+	if r := root.must(t, "ps", "-aq"); r.stdout != "" {
+		t.Errorf("run --rm that failed left containers: %q", r.stdout)
 	}
 }
 
