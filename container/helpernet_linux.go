@@ -354,10 +354,14 @@ func (h *netHelper) waitReady(ready func() (bool, error)) error {
 	return fmt.Errorf("%s: %s", h.name, line)
 }
 
-// firstLine is the first non-empty line of the helper's stderr.
+// firstLine is the first non-empty line of the helper's stderr, without
+// the timestamp pasta starts each with ("1796191928.6607: ").
 func (h *netHelper) firstLine() string {
 	for _, l := range strings.Split(h.stderr.String(), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
+			if stamp, rest, ok := strings.Cut(l, ": "); ok && strings.Trim(stamp, "0123456789.") == "" {
+				l = rest
+			}
 			return l
 		}
 	}

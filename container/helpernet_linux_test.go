@@ -130,7 +130,7 @@ func TestHelperNotReady(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 	fakePasta := filepath.Join(dir, "pasta")
-	if err := os.WriteFile(fakePasta, []byte("#!"+sh+"\necho 'Failed to open tun' >&2\nexit 1\n"), 0o755); err != nil {
+	if err := os.WriteFile(fakePasta, []byte("#!"+sh+"\necho '1796191928.6607: Failed to open tun' >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	_, err = startPasta(fakePasta, os.Getpid(), filepath.Join(dir, "pasta.pid"), nil)

@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -109,7 +110,7 @@ func i21e2eHelper(t *testing.T, n *i21e2eNet, st *store, img, h string, asRoot b
 		}
 	}
 	hp := i21e2eFreePort(t, n.outside)
-	r = run("run", "-d", "--network", h, "-p", fmt.Sprintf("%d:80", hp), img, "i21netprog", "serve", ":80")
+	r = run("run", "-d", "--network", h, "-p", fmt.Sprintf("%d:80", hp), "-p", fmt.Sprintf("%d:80/udp", hp), img, "i21netprog", "serve", ":80")
 	if r.code != 0 {
 		t.Fatalf("run -d -p %d:80: %v", hp, r)
 	}
@@ -122,9 +123,15 @@ func i21e2eHelper(t *testing.T, n *i21e2eNet, st *store, img, h string, asRoot b
 	} else {
 		t.Logf("-p: the container saw the upstream's client as %q", strings.SplitN(reply, "\n", 2)[0])
 	}
+	if reply, err := i21e2eUDP(n.upstream, addr, "hello-u"); err != nil || !regexp.MustCompile(`^from \S+:\d+ hello-u$`).MatchString(reply) {
+		t.Errorf("-p %d:80/udp from the upstream: %q, %v", hp, reply, err)
+	}
 	ports := run("port", id)
 	if ports.code != 0 || !strings.Contains(ports.stdout, fmt.Sprintf(":%d", hp)) {
 		t.Errorf("port %s: want host port %d; %v", id, hp, ports)
+	}
+	if h == "slirp4netns" && !asRoot {
+		i21e2eSlirpLoopback(t, n, st, img)
 	}
 	if r := run("inspect", "-f", "{{.HostConfig.NetworkMode}}", id); strings.TrimSpace(r.stdout) != h {
 		t.Errorf("NetworkMode: want %s; %v", h, r)
@@ -137,6 +144,38 @@ func i21e2eHelper(t *testing.T, n *i21e2eNet, st *store, img, h string, asRoot b
 	}
 	if left := i21e2eHelperProcs(h); len(left) > 0 {
 		t.Errorf("%s processes left after rm -f:\n%s", h, strings.Join(left, "\n"))
+	}
+}
+
+// slirp4netns: a listener on outside's 127.0.0.1 is refused at 10.0.2.2
+// by default (--disable-host-loopback) and reached with podman's
+// allow_host_loopback=true, also by host.containers.internal.
+func i21e2eSlirpLoopback(t *testing.T, n *i21e2eNet, st *store, img string) {
+	var l net.Listener
+	if err := n.outside.Do(func() (err error) { l, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "host loopback\n")
+			c.Close()
+		}
+	}()
+	lp := l.Addr().(*net.TCPAddr).Port
+	r := st.skiff(nil, "run", "--rm", "--network", "slirp4netns", img, "i21netprog", "tcp", fmt.Sprintf("10.0.2.2:%d", lp), "x")
+	if r.code == 0 || strings.Contains(r.stdout, "host loopback") {
+		t.Errorf("10.0.2.2:%d by default: want no connection; %v", lp, r)
+	}
+	for _, host := range []string{"10.0.2.2", "host.containers.internal"} {
+		r := st.skiff(nil, "run", "--rm", "--network", "slirp4netns:allow_host_loopback=true", img, "i21netprog", "tcp", fmt.Sprintf("%s:%d", host, lp), "x")
+		if r.code != 0 || r.stdout != "host loopback\n" {
+			t.Errorf("%s:%d with allow_host_loopback=true: want host loopback; %v", host, lp, r)
+		}
 	}
 }
 
