@@ -133,6 +133,14 @@ func i21e2eHelper(t *testing.T, n *i21e2eNet, st *store, img, h string, asRoot b
 	if h == "slirp4netns" && !asRoot {
 		i21e2eSlirpLoopback(t, n, st, img)
 	}
+	// A restart stops the helper and starts another, on the same port.
+	if r := run("restart", "-t", "1", id); r.code != 0 {
+		t.Errorf("restart: %v", r)
+	} else if reply, err := i21e2eTCP(n.upstream, addr, "again"); err != nil || !strings.HasSuffix(reply, "\nagain") {
+		t.Errorf("-p %d:80 after a restart: %q, %v", hp, reply, err)
+	} else if left := i21e2eHelperProcs(h); len(left) != 1 {
+		t.Errorf("after a restart, want one %s process:\n%s", h, strings.Join(left, "\n"))
+	}
 	if r := run("inspect", "-f", "{{.HostConfig.NetworkMode}}", id); strings.TrimSpace(r.stdout) != h {
 		t.Errorf("NetworkMode: want %s; %v", h, r)
 	}
