@@ -142,6 +142,9 @@ func containerNetworks(ct *state.Container) []string {
 		if spec.IsTapnet(m) {
 			names = append(names, spec.NetworkTapnet)
 		}
+		if h := spec.HelperNetwork(m); h != "" {
+			names = append(names, h)
+		}
 	}
 	for _, e := range ct.Host.Endpoints {
 		names = append(names, e.NetworkName)

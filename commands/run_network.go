@@ -208,8 +208,6 @@ func networkMode(v string) (string, error) {
 		return spec.NetworkBridge, nil
 	case spec.NetworkHost, spec.NetworkNone:
 		return v, nil
-	case "pasta", "slirp4netns":
-		return "", fmt.Errorf("--network %s is not supported yet: skiff's own user-mode network (--network tapnet, rootless containers' default) needs no helper", v)
 	case "container":
 		return "", errors.New("invalid network mode: invalid container format container:<name|id>")
 	}
@@ -224,6 +222,13 @@ func networkMode(v string) (string, error) {
 	}
 	if spec.IsTapnet(v) {
 		if _, err := spec.ParseTapnet(v); err != nil {
+			return "", err
+		}
+	}
+	if spec.HelperNetwork(v) != "" {
+		// Whether the helper is installed is the start's to say: a
+		// container made here may start where it is.
+		if _, err := spec.ParseHelperNetwork(v); err != nil {
 			return "", err
 		}
 	}

@@ -48,7 +48,11 @@ func TestRootlessNetworkFlags(t *testing.T) {
 		{"default asked for: tapnet", []string{"--net", "default"}, spec.NetworkTapnet, ""},
 		{"tapnet with its option", []string{"--network", "tapnet:allow_host_loopback=true"}, "tapnet:allow_host_loopback=true", ""},
 		{"tapnet with a bad option", []string{"--network", "tapnet:mtu=1500"}, "", `--network tapnet:mtu=1500: unknown option "mtu=1500" (tapnet knows allow_host_loopback=true|false)`},
-		{"pasta", []string{"--network", "pasta"}, "", "--network pasta is not supported yet: skiff's own user-mode network (--network tapnet, rootless containers' default) needs no helper"},
+		{"pasta", []string{"--network", "pasta", "-p", "8080:80"}, spec.NetworkPasta, ""},
+		{"pasta takes no options", []string{"--network", "pasta:-T,auto"}, "", "--network pasta:-T,auto: skiff passes pasta no options of yours"},
+		{"slirp4netns", []string{"--network", "slirp4netns", "-p", "8080:80"}, spec.NetworkSlirp4netns, ""},
+		{"slirp4netns with podman's option", []string{"--network", "slirp4netns:allow_host_loopback=true"}, "slirp4netns:allow_host_loopback=true", ""},
+		{"slirp4netns with a bad option", []string{"--network", "slirp4netns:port_handler=rootlesskit"}, "", `--network slirp4netns:port_handler=rootlesskit: unknown option "port_handler=rootlesskit" (slirp4netns knows allow_host_loopback=true|false)`},
 		{"a user network", []string{"--network", "mynet"}, "", "--network mynet: user-defined networks are not supported yet for rootless containers (use the default network, none or host, or run skiff as root)"},
 		{"docker's refusals first", []string{"--network", "a", "--network", "a"}, "", `network "a" is specified multiple times`},
 	}
@@ -79,6 +83,20 @@ func TestRootNetworkDefault(t *testing.T) {
 	o, err := parseRun(t, "-p", "8080:80", "busybox")
 	if err != nil || o.Network != spec.NetworkBridge || len(o.Publish) != 1 {
 		t.Fatalf("root: %+v, %v; want the bridge with one published port", o, err)
+	}
+}
+
+// Root's containers may use the helpers too (a namespace of their own,
+// the helper run by the monitor as root).
+func TestRootHelperNetworks(t *testing.T) {
+	was := rootless
+	rootless = func() bool { return false }
+	t.Cleanup(func() { rootless = was })
+	for _, m := range []string{"slirp4netns", "slirp4netns:allow_host_loopback=false", "pasta"} {
+		o, err := parseRun(t, "--network", m, "-p", "8080:80", "busybox")
+		if err != nil || o.Network != m || len(o.Publish) != 1 {
+			t.Errorf("--network %s: %q %v %v", m, o.Network, o.Publish, err)
+		}
 	}
 }
 

@@ -45,6 +45,9 @@ type Container struct {
 	// process runs, tapnetPorts what it publishes (tapnet_linux.go).
 	tapnet      *tapnet.Stack
 	tapnetPorts []state.PortBinding
+	// helper is the slirp4netns or pasta process of a container on
+	// either while its process runs (helpernet_linux.go).
+	helper *netHelper
 }
 
 // Pty is the master of the container's terminal after Start with -t, else nil.
@@ -241,7 +244,7 @@ func configVolumes(img v1.Config, h state.Host) map[string]struct{} {
 func resolvConf(o spec.Options, hostNetwork bool) string {
 	host, source := hostResolvConf(hostNetwork)
 	o = withDNSDefaults(o)
-	if spec.IsTapnet(o.Network) {
+	if spec.IsTapnet(o.Network) || spec.HelperNetwork(o.Network) == spec.NetworkSlirp4netns {
 		return spec.TapnetResolvConf(host, o)
 	}
 	if spec.UsesInternalResolver(o.Network) {
@@ -284,6 +287,11 @@ func hostResolvConf(hostNetwork bool) (content []byte, path string) {
 func hostsAtCreate(hostname string, o spec.Options, hostNetwork bool) string {
 	if spec.IsTapnet(o.Network) {
 		opts, _ := spec.ParseTapnet(o.Network) // checked by the CLI
+		return spec.TapnetHostsFile(hostname, o, opts.AllowHostLoopback)
+	}
+	if spec.HelperNetwork(o.Network) == spec.NetworkSlirp4netns {
+		// slirp4netns's addresses are tapnet's.
+		opts, _ := spec.ParseHelperNetwork(o.Network) // checked by the CLI
 		return spec.TapnetHostsFile(hostname, o, opts.AllowHostLoopback)
 	}
 	if hostNetwork {

@@ -64,6 +64,8 @@ func (c *Container) networkFor() (net run.Network, done func(), err error) {
 		net.Setup = c.attach
 	case c.Tapnet():
 		net.Setup = c.attachTapnet
+	case spec.HelperNetwork(c.State.Host.NetworkMode) != "":
+		net.Setup = c.attachHelper
 	default:
 		if id := joinedContainer(c.State.Host.NetworkMode); id != "" {
 			t, err := c.joinTarget(id)
@@ -228,6 +230,7 @@ func (c *Container) exited() {
 		}
 	}
 	c.detachTapnet()
+	c.detachHelper()
 	timeline.Mark("unpublished")
 	c.leaveUserNetworks()
 }
@@ -278,6 +281,9 @@ func (c *Container) detach() {
 func (c *Container) networkStatus() *state.NetworkStatus {
 	if c.tapnet != nil {
 		return c.tapnetStatus()
+	}
+	if c.helper != nil {
+		return c.helperStatus()
 	}
 	if len(c.endpoints) == 0 {
 		return nil

@@ -60,6 +60,14 @@ func (c *Container) attachTapnet(pid int) error {
 // publishTapnet publishes each port map on the host, through the stack,
 // and returns them with random host ports resolved.
 func publishTapnet(stack *tapnet.Stack, ports []network.PortMap) ([]state.PortBinding, error) {
+	return publishEach(ports, stack.Publish)
+}
+
+// publishEach publishes each port of each map (a range is one port at a
+// time) with publish, which returns the host port it took (hostPort 0: a
+// free one), and returns them as the record's bindings: the port-map loop
+// of tapnet and of the helpers' networks.
+func publishEach(ports []network.PortMap, publish func(proto string, hostIP netip.Addr, hostPort, containerPort uint16) (uint16, error)) ([]state.PortBinding, error) {
 	var out []state.PortBinding
 	for _, p := range ports {
 		for i := range max(p.Count, 1) {
@@ -71,7 +79,7 @@ func publishTapnet(stack *tapnet.Stack, ports []network.PortMap) ([]state.PortBi
 			if !ip.IsValid() {
 				ip = netip.IPv4Unspecified()
 			}
-			got, err := stack.Publish(p.Proto, ip, hostPort, p.ContainerPort+uint16(i))
+			got, err := publish(p.Proto, ip, hostPort, p.ContainerPort+uint16(i))
 			if err != nil {
 				return nil, err // it names the port
 			}

@@ -101,7 +101,7 @@ func UsesInternalResolver(mode string) bool {
 	case "", "default", NetworkBridge, NetworkHost, NetworkNone:
 		return false
 	}
-	if IsTapnet(mode) {
+	if IsUserMode(mode) {
 		return false
 	}
 	return !strings.HasPrefix(mode, NetworkContainerPrefix)

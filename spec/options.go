@@ -97,7 +97,7 @@ func IsUserNetwork(mode string) bool {
 	case "", "default", NetworkBridge, NetworkHost, NetworkNone:
 		return false
 	}
-	if IsTapnet(mode) {
+	if IsUserMode(mode) {
 		return false
 	}
 	return !strings.HasPrefix(mode, NetworkContainerPrefix) && mode != "container"

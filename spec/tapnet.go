@@ -25,8 +25,14 @@ func IsTapnet(mode string) bool {
 
 // ParseTapnet reads the options of a NetworkTapnet mode.
 func ParseTapnet(mode string) (TapnetOptions, error) {
+	return parseLoopbackOption(NetworkTapnet, mode)
+}
+
+// parseLoopbackOption reads name:allow_host_loopback=true|false, podman's
+// slirp4netns option, which tapnet and slirp4netns take.
+func parseLoopbackOption(name, mode string) (TapnetOptions, error) {
 	var o TapnetOptions
-	opts, ok := strings.CutPrefix(mode, NetworkTapnet+":")
+	opts, ok := strings.CutPrefix(mode, name+":")
 	if !ok {
 		return o, nil
 	}
@@ -36,7 +42,7 @@ func ParseTapnet(mode string) (TapnetOptions, error) {
 		case k == "allow_host_loopback" && (v == "true" || v == "false"):
 			o.AllowHostLoopback = v == "true"
 		default:
-			return o, fmt.Errorf("--network %s: unknown option %q (tapnet knows allow_host_loopback=true|false)", mode, kv)
+			return o, fmt.Errorf("--network %s: unknown option %q (%s knows allow_host_loopback=true|false)", mode, kv, name)
 		}
 	}
 	return o, nil
