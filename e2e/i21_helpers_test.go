@@ -159,21 +159,7 @@ func i21e2eHelper(t *testing.T, n *i21e2eNet, st *store, img, h string, asRoot b
 // by default (--disable-host-loopback) and reached with podman's
 // allow_host_loopback=true, also by host.containers.internal.
 func i21e2eSlirpLoopback(t *testing.T, n *i21e2eNet, st *store, img string) {
-	var l net.Listener
-	if err := n.outside.Do(func() (err error) { l, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(c, "host loopback\n")
-			c.Close()
-		}
-	}()
+	l := i21e2eLoopbackListener(t, n)
 	lp := l.Addr().(*net.TCPAddr).Port
 	r := st.skiff(nil, "run", "--rm", "--network", "slirp4netns", img, "i21netprog", "tcp", fmt.Sprintf("10.0.2.2:%d", lp), "x")
 	if r.code == 0 || strings.Contains(r.stdout, "host loopback") {

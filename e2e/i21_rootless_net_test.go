@@ -204,30 +204,7 @@ func i21e2ePublish(t *testing.T, n *i21e2eNet, u *i20e2eUser, st *store) {
 // docker and podman give the host.
 func i21e2eHostLoopback(t *testing.T, n *i21e2eNet, u *i20e2eUser, st *store) {
 	img := i21e2eImage(t, u)
-	var l net.Listener
-	if err := n.outside.Do(func() (err error) { l, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				b := make([]byte, 64)
-				for {
-					if _, err := c.Read(b); err != nil {
-						break
-					}
-				}
-				fmt.Fprintf(c, "host loopback\n")
-			}()
-		}
-	}()
+	l := i21e2eLoopbackListener(t, n)
 	lp := l.Addr().(*net.TCPAddr).Port
 	if r, err := i21e2eTCP(n.outside, l.Addr().String(), "x"); err != nil || r != "host loopback\n" {
 		t.Fatalf("the loopback listener from outside: %q, %v", r, err)
@@ -379,4 +356,36 @@ func i21e2eWaitNoProcs(u *i20e2eUser) []string {
 			return left
 		}
 	}
+}
+
+// i21e2eLoopbackListener listens on outside's 127.0.0.1 (a free port) until
+// the test ends and answers each connection "host loopback\n" once its
+// client has half-closed (or after 5 s).
+func i21e2eLoopbackListener(t *testing.T, n *i21e2eNet) net.Listener {
+	t.Helper()
+	var l net.Listener
+	if err := n.outside.Do(func() (err error) { l, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				b := make([]byte, 64)
+				for {
+					if _, err := c.Read(b); err != nil {
+						break
+					}
+				}
+				fmt.Fprintf(c, "host loopback\n")
+			}()
+		}
+	}()
+	return l
 }
