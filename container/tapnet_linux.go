@@ -49,18 +49,12 @@ func (c *Container) attachTapnet(pid int) error {
 		return fmt.Errorf("tapnet: %w", err)
 	}
 	c.tapnet = stack
-	if c.tapnetPorts, err = publishTapnet(stack, ports); err != nil {
+	if c.tapnetPorts, err = publishEach(ports, stack.Publish); err != nil {
 		stack.Close()
 		c.tapnet, c.tapnetPorts = nil, nil
 		return err
 	}
 	return nil
-}
-
-// publishTapnet publishes each port map on the host, through the stack,
-// and returns them with random host ports resolved.
-func publishTapnet(stack *tapnet.Stack, ports []network.PortMap) ([]state.PortBinding, error) {
-	return publishEach(ports, stack.Publish)
 }
 
 // publishEach publishes each port of each map (a range is one port at a
