@@ -284,25 +284,6 @@ func errnoText(err error) string {
 	return err.Error()
 }
 
-// MountRootless mounts the container's overlay l at target the way s
-// says, from inside the user namespace: native overlay with userxattr
-// (no trusted.* xattr is read or written), or fuse-overlayfs, which
-// forks its server and returns once the mount is in place.
-func MountRootless(target string, l Layers, s RootlessStorage) error {
-	switch s.Driver {
-	case NativeOverlay:
-		return MountOverlay(target, l, true)
-	case FuseOverlay:
-		return mountFuseOverlay(target, l, s.FuseOverlayfs)
-	}
-	return fmt.Errorf("mount overlay on %s: unknown driver %q", target, s.Driver)
-}
-
-func mountFuseOverlay(target string, l Layers, prog string) error {
-	_, err := StartFuseMount(target, l, prog)
-	return err
-}
-
 // FuseMount is a fuse-overlayfs mount and its server, our child.
 type FuseMount struct {
 	target string

@@ -299,7 +299,13 @@ var (
 // childLayers extracts the two layers with s's extraction mode, mounts
 // them with an upper dir the way s says and checks the merged view.
 func childLayers(dir string, s RootlessStorage) error {
-	return layersMounted(dir, s.LayerOptions(), func(target string, l Layers) error { return MountRootless(target, l, s) })
+	return layersMounted(dir, s.LayerOptions(), func(target string, l Layers) error {
+		if s.Driver == FuseOverlay {
+			_, err := StartFuseMount(target, l, s.FuseOverlayfs) // the server ends with the child
+			return err
+		}
+		return MountOverlay(target, l, true) // userxattr, as the init mounts it
+	})
 }
 
 // layersMounted extracts the two layers with o, mounts them with an upper
